@@ -1,0 +1,34 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// C kernels are always compiled optimized: they carry their own per-function CPU targets
+/// (run-time dispatch), so the plain `swift build` / `swift run` commands get the fast path.
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=fast"])]
+
+let package = Package(
+    name: "swift-interp",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "interp", targets: ["InterpCLI"]),
+        .library(name: "SwiftInterp", targets: ["Tensors", "LanguageModels", "Interp", "Circuits", "Reports"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .target(name: "CKernels", cSettings: kernelFlags),
+        .target(name: "Tensors", dependencies: ["CKernels", .product(name: "Numerics", package: "swift-numerics")]),
+        .target(name: "LanguageModels", dependencies: ["Tensors"]),
+        .target(name: "Interp", dependencies: ["LanguageModels"]),
+        .target(name: "Circuits", dependencies: ["Interp"]),
+        .target(name: "Reports", dependencies: ["Circuits"]),
+        .executableTarget(
+            name: "InterpCLI",
+            dependencies: ["Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,190 @@
+/// Shape manipulation: reshape, permute, slice, gather, concatenate. All differentiable.
+extension Tensor {
+    /// The same scalars with a new shape; one dimension may be -1 and is inferred.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var target = newShape
+        if let hole = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
+            precondition(known > 0 && count % known == 0, "cannot reshape \(shape) to \(newShape)")
+            target[hole] = count / known
+        }
+        precondition(target.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        var result = Tensor(shape: target, scalars: scalars)
+        result.tracking = nil
+        let original = shape
+        return result.recorded(from: [self]) { g in [g.reshaped(original)] }
+    }
+
+    /// Inserts an axis of size 1 at `axis`.
+    public func unsqueezed(_ axis: Int) -> Tensor {
+        var s = shape
+        s.insert(1, at: axis < 0 ? axis + rank + 1 : axis)
+        return reshaped(s)
+    }
+
+    /// Removes an axis of size 1.
+    public func squeezed(_ axis: Int) -> Tensor {
+        let a = self.axis(axis)
+        precondition(shape[a] == 1, "cannot squeeze axis \(axis) of size \(shape[a])")
+        var s = shape
+        s.remove(at: a)
+        return reshaped(s)
+    }
+
+    /// The axes reordered: result axis `i` is input axis `order[i]`.
+    public func permuted(_ order: [Int]) -> Tensor {
+        let order = order.map { axis($0) }
+        precondition(order.count == rank && Set(order).count == rank, "\(order) is not a permutation of \(rank) axes")
+        if order == Array(0..<rank) { return self }
+        let outShape = order.map { shape[$0] }
+        let inStrides = strides
+        let readStrides = order.map { inStrides[$0] }
+        let result = Tensor.build(shape: outShape) { out in
+            scalars.withUnsafeBufferPointer { src in
+                guard out.count > 0 else { return }
+                // Walk the output in order; the innermost axis is a strided copy.
+                let innerCount = outShape[rank - 1], innerStride = readStrides[rank - 1]
+                var index = [Int](repeating: 0, count: rank)
+                var base = 0, o = 0
+                while o < out.count {
+                    var s = base
+                    for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
+                    var a = rank - 2
+                    while a >= 0 {
+                        index[a] += 1
+                        base += readStrides[a]
+                        if index[a] < outShape[a] { break }
+                        base -= readStrides[a] * outShape[a]
+                        index[a] = 0
+                        a -= 1
+                    }
+                }
+            }
+        }
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, o) in order.enumerated() { inverse[o] = i }
+        return result.recorded(from: [self]) { g in [g.permuted(inverse)] }
+    }
+
+    /// Swaps two axes (the last two by default).
+    public func transposed(_ a: Int = -2, _ b: Int = -1) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(axis(a), axis(b))
+        return permuted(order)
+    }
+
+    /// The elements with index in `range` along `axis`.
+    public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
+        let a = self.axis(axis)
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[a], "slice \(range) out of bounds for axis \(axis) of size \(shape[a])")
+        if range == 0..<shape[a] { return self }
+        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+        var outShape = shape
+        outShape[a] = range.count
+        let result = Tensor.build(shape: outShape) { out in
+            scalars.withUnsafeBufferPointer { src in
+                let block = range.count * inner
+                for o in 0..<outer {
+                    let from = src.baseAddress! + (o * shape[a] + range.lowerBound) * inner
+                    (out.baseAddress! + o * block).update(from: from, count: block)
+                }
+            }
+        }
+        let original = shape
+        return result.recorded(from: [self]) { g in
+            var before = original, after = original
+            before[a] = range.lowerBound
+            after[a] = original[a] - range.upperBound
+            return [Tensor.concatenate([Tensor.zeros(before), g, Tensor.zeros(after)], axis: a)]
+        }
+    }
+
+    /// The element at `index` along `axis`, with that axis removed.
+    public func select(axis: Int, _ index: Int) -> Tensor {
+        let a = self.axis(axis)
+        let i = index < 0 ? index + shape[a] : index
+        return slice(axis: a, i..<(i + 1)).squeezed(a)
+    }
+
+    /// Gathers entries `indices` along `axis` (repeats allowed); the axis takes `indices.count` entries.
+    public func indexSelect(axis: Int, _ indices: [Int]) -> Tensor {
+        let a = self.axis(axis)
+        let n = shape[a]
+        for i in indices { precondition(i >= 0 && i < n, "index \(i) out of range for axis \(axis) of size \(n)") }
+        let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
+        var outShape = shape
+        outShape[a] = indices.count
+        let result = Tensor.build(shape: outShape) { out in
+            scalars.withUnsafeBufferPointer { src in
+                var dst = out.baseAddress!
+                for o in 0..<outer {
+                    for i in indices {
+                        dst.update(from: src.baseAddress! + (o * n + i) * inner, count: inner)
+                        dst += inner
+                    }
+                }
+            }
+        }
+        let original = shape
+        return result.recorded(from: [self]) { g in
+            var grad = [Float](repeating: 0, count: original.reduce(1, *))
+            g.scalars.withUnsafeBufferPointer { src in
+                var s = 0
+                for o in 0..<outer {
+                    for i in indices {
+                        let base = (o * n + i) * inner
+                        for k in 0..<inner { grad[base + k] += src[s + k] }
+                        s += inner
+                    }
+                }
+            }
+            return [Tensor(shape: original, scalars: grad)]
+        }
+    }
+
+    /// Joins tensors along an existing axis; all other axes must agree.
+    public static func concatenate(_ parts: [Tensor], axis: Int) -> Tensor {
+        precondition(!parts.isEmpty, "concatenate needs at least one tensor")
+        let a = parts[0].axis(axis)
+        for p in parts {
+            precondition(p.rank == parts[0].rank && p.shape.enumerated().allSatisfy { $0.offset == a || $0.element == parts[0].shape[$0.offset] },
+                         "cannot concatenate shapes \(parts.map(\.shape)) along axis \(axis)")
+        }
+        let outer = parts[0].shape[..<a].reduce(1, *)
+        var outShape = parts[0].shape
+        outShape[a] = parts.map { $0.shape[a] }.reduce(0, +)
+        let blocks = parts.map { $0.count / Swift.max(outer, 1) }
+        let result = Tensor.build(shape: outShape) { out in
+            var dst = out.baseAddress!
+            guard out.count > 0 else { return }
+            for o in 0..<outer {
+                for (p, part) in parts.enumerated() where blocks[p] > 0 {
+                    part.scalars.withUnsafeBufferPointer { src in
+                        dst.update(from: src.baseAddress! + o * blocks[p], count: blocks[p])
+                    }
+                    dst += blocks[p]
+                }
+            }
+        }
+        let sizes = parts.map { $0.shape[a] }
+        return result.recorded(from: parts) { g in
+            var start = 0
+            return sizes.map { size in
+                defer { start += size }
+                return g.slice(axis: a, start..<(start + size))
+            }
+        }
+    }
+
+    /// Stacks tensors of equal shape along a new axis.
+    public static func stack(_ parts: [Tensor], axis: Int = 0) -> Tensor {
+        concatenate(parts.map { $0.unsqueezed(axis) }, axis: axis)
+    }
+
+    /// This tensor broadcast to a larger shape (materialized).
+    public func broadcast(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        precondition(Broadcast.shape(shape, target) == target, "cannot broadcast \(shape) to \(target)")
+        return Tensor.zeros(target) + self
+    }
+}
