@@ -1,2 +1,3 @@
-// Placeholder until the kernels land.
-int ck_placeholder(void);
+// Umbrella header of the C kernels: SIMD code with run-time CPU dispatch and portable fallbacks.
+#include "gemm.h"
+#include "nn.h"

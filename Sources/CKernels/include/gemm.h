@@ -1,0 +1,2 @@
+#pragma once
+// GEMM kernels (filled in by the GEMM work).
