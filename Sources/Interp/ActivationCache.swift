@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// Which activations a run records.
 public enum ActivationFilter {

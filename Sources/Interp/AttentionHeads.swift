@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// The kinds of attention head that can be recognized from their patterns alone.
 public enum HeadKind: String, CaseIterable, Sendable, Codable {

@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// How much each component's write contributes to a logit, through the final norm applied linearly.
 ///

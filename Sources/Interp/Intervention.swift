@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// A change to one activation during a forward pass, described as data so that it can be saved, shown
 /// and replayed; ``Operation/custom(_:)`` is the escape hatch for anything else.

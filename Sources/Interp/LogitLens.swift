@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// The logit lens: the final norm and unembedding applied to the residual stream before each layer and
 /// after the last, showing what the model "would predict" at each depth.

@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// What a logit-based analysis measures at a position.
 public enum LogitTarget: Sendable, Equatable {

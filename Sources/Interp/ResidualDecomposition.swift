@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// A stack of residual-stream vectors with a label per entry, e.g. the writes of every component.
 public struct LabeledStack {

@@ -1,4 +1,3 @@
-import LanguageModels
 
 /// The residual stream of one run, layer by layer, read from an ``ActivationCache``.
 ///

@@ -67,21 +67,28 @@ public struct HookNameResolver: Sendable {
     /// The valid names closest to `name` by edit distance.
     public func suggestions(for name: String, count: Int = 3) -> [String] {
         let target = Array(name)
-        return names.map { ($0, editDistance(Array($0), target)) }
-            .sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-            .prefix(count).map(\.0)
+        let scored: [(name: String, distance: Int)] = names.map { ($0, Self.editDistance(Array($0), target)) }
+        let ranked = scored.sorted { lhs, rhs in
+            lhs.distance != rhs.distance ? lhs.distance < rhs.distance : lhs.name < rhs.name
+        }
+        return ranked.prefix(count).map(\.name)
     }
 
-    private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    /// Levenshtein distance between two character arrays.
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
         var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        for i in 1...a.count {
+            var current = [Int](repeating: 0, count: b.count + 1)
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, substitution)
             }
             previous = current
         }
-        return a.isEmpty ? b.count : previous[b.count]
+        return previous[b.count]
     }
 }
 

@@ -49,14 +49,14 @@ public struct Attention {
         q = hooks.apply(names.q, q)
         k = hooks.apply(names.k, k)
         if let rotary {
-            q = hooks.apply(names.rotQ, rotary.apply(q, positions: context.positions))
-            k = hooks.apply(names.rotK, rotary.apply(k, positions: context.positions))
+            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: context.positions))
+            k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
         }
         // [batch, heads, pos, headDim]
         var keys = k.permuted([0, 2, 1, 3]), values = v.permuted([0, 2, 1, 3])
         if var layerCache = cache {
             keys = layerCache.append(keys: keys, values: values)
-            values = layerCache.values
+            values = layerCache.values!
             cache = layerCache
         }
         if keyValueHeads != heads {
