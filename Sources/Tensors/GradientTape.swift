@@ -30,9 +30,17 @@ public final class GradientTape {
     public init() {}
 
     /// Returns `tensor` tracked by this tape: operations on it are recorded.
+    ///
+    /// Watching a tensor that is already tracked (an activation computed from other watched tensors) adds
+    /// an identity step, so its gradient is the total derivative and gradients still flow on to its inputs.
     public func watch(_ tensor: Tensor) -> Tensor {
         var tracked = tensor
-        tracked.tracking = Tracking(tape: self, index: append(Entry(inputs: [], inputShapes: [], backward: { _ in [] })))
+        if let link = tensor.tracking, link.tape === self {
+            let entry = Entry(inputs: [link.index], inputShapes: [tensor.shape], backward: { g in [g] })
+            tracked.tracking = Tracking(tape: self, index: append(entry))
+        } else {
+            tracked.tracking = Tracking(tape: self, index: append(Entry(inputs: [], inputShapes: [], backward: { _ in [] })))
+        }
         return tracked
     }
 
