@@ -1,0 +1,55 @@
+/// A set of edges of a ``ComputationGraph`` as a dense `[senders, receivers]` matrix of 0/1 values.
+///
+/// In edge patching, 1 means "this edge carries the patched (e.g. corrupted) value".
+public struct EdgeMask: Equatable, Sendable {
+    public let senderCount: Int
+    public let receiverCount: Int
+    /// Row-major `[sender, receiver]`.
+    public private(set) var values: [Float]
+
+    /// An empty mask (no edge selected).
+    public init(graph: ComputationGraph) {
+        senderCount = graph.senders.count
+        receiverCount = graph.receivers.count
+        values = [Float](repeating: 0, count: senderCount * receiverCount)
+    }
+
+    /// A mask selecting `edges`.
+    public init(graph: ComputationGraph, edges: some Sequence<ComputationGraph.Edge>) {
+        self.init(graph: graph)
+        for edge in edges { self[graph.index(of: edge.sender), graph.index(of: edge.receiver)] = 1 }
+    }
+
+    /// A mask selecting every edge of the graph.
+    public static func all(_ graph: ComputationGraph) -> EdgeMask { EdgeMask(graph: graph, edges: graph.edges) }
+
+    public subscript(sender: Int, receiver: Int) -> Float {
+        get { values[sender * receiverCount + receiver] }
+        set { values[sender * receiverCount + receiver] = newValue }
+    }
+
+    /// Whether any edge into one of `receivers` is selected.
+    func selectsAny(into receivers: Range<Int>, senders: Range<Int>) -> Bool {
+        for s in senders {
+            for r in receivers where values[s * receiverCount + r] != 0 { return true }
+        }
+        return false
+    }
+
+    /// The sub-matrix `[senders, receivers]`.
+    func block(senders: [Int], receivers: Range<Int>) -> [Float] {
+        senders.flatMap { s in receivers.map { values[s * receiverCount + $0] } }
+    }
+
+    /// The complement within the graph's edges: every edge not selected here.
+    public func complement(in graph: ComputationGraph) -> EdgeMask {
+        var result = EdgeMask(graph: graph)
+        for r in 0..<receiverCount {
+            for s in 0..<graph.upstreamCount(of: r) where self[s, r] == 0 { result[s, r] = 1 }
+        }
+        return result
+    }
+
+    /// The number of selected edges.
+    public var count: Int { values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
+}

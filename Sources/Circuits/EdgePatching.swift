@@ -1,0 +1,203 @@
+/// Runs a model on the clean prompts with any set of edges patched, many sets per batched forward pass.
+///
+/// A receiver's input is the sum of its senders' outputs (plus constant biases), so patching the edge
+/// `s → r` means: `r`'s input = its input in the current run + (`s`'s output under the patch source −
+/// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean.
+/// Sender outputs of both runs are cached once; each patched run starts from the clean residual stream
+/// before the first block that receives a patched edge.
+///
+/// ```swift
+/// let patching = try EdgePatching(model: model, pairs: pairs, metric: metric)
+/// let graph = patching.graph
+/// let mask = EdgeMask(graph: graph, edges: [try graph.edgesByName()["a0.h1->logits"]!])
+/// let value = patching.metrics([mask])[0]
+/// ```
+public struct EdgePatching {
+    /// What a patched edge carries instead of the sender's current output.
+    public enum Source {
+        /// The sender's output on the corrupted prompts.
+        case corrupted
+        /// Zero (ablation).
+        case zero
+        /// The sender's output averaged over the examples of a reference batch (same length as the prompts).
+        case mean(TokenBatch)
+    }
+
+    public let model: TransformerModel
+    public let graph: ComputationGraph
+    public let pairs: PromptPairs
+    public let metric: Metric
+    /// The metric on the clean run and with every edge patched (the corrupted run when the source is corrupted).
+    public let cleanValue: Float
+    public private(set) var corruptedValue: Float = 0
+    /// `[batch, vocab]` clean logits at the read positions.
+    public let cleanLogits: Tensor
+    /// Per sender: source output − clean output, `[batch, pos, dModel]`.
+    let baseDeltas: [Tensor]
+    /// Per sender: source output, `[batch, pos, dModel]`.
+    let sourceOutputs: [Tensor]
+    /// Clean `resid_pre` of every block, then the final residual.
+    let cleanResiduals: [Tensor]
+    /// Upper bound on rows (examples × masks) per batched forward pass.
+    public var maxRowsPerPass = 256
+
+    /// Caches the clean and source runs.
+    ///
+    /// - Parameter metric: built from the clean logits at the read positions, e.g.
+    ///   `{ MetricKind.kl.metric(answers:wrongs:reference: $0) }`.
+    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted,
+                metric makeMetric: (_ cleanLogits: Tensor) -> Metric) throws {
+        self.model = model
+        self.pairs = pairs
+        graph = ComputationGraph(model: model)
+        let (cleanOutputs, residuals, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        cleanLogits = logits.gather(positions: pairs.readPositions).reshaped([pairs.count, -1])
+        metric = makeMetric(cleanLogits)
+        cleanResiduals = residuals
+        switch source {
+        case .corrupted:
+            sourceOutputs = try Self.senderOutputs(model: model, batch: pairs.corrupted, graph: graph).outputs
+        case .zero:
+            sourceOutputs = cleanOutputs.map { Tensor.zeros($0.shape) }
+        case .mean(let reference):
+            guard reference.length == pairs.length else {
+                throw CircuitError.invalidArgument("the mean reference has \(reference.length) positions, the prompts \(pairs.length)")
+            }
+            sourceOutputs = try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs
+                .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
+        }
+        baseDeltas = zip(sourceOutputs, cleanOutputs).map { $0 - $1 }
+        cleanValue = metric(cleanLogits).item
+        corruptedValue = metrics([.all(graph)])[0]
+    }
+
+    /// Convenience: a named metric kind compared with the clean run.
+    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted, metric kind: MetricKind) throws {
+        try self.init(model: model, pairs: pairs, source: source) { clean in
+            kind.metric(answers: pairs.answers, wrongs: pairs.wrongs, reference: clean)
+        }
+    }
+
+    /// Every sender's output on `batch`, the residual stream before each block and after the last, and the logits.
+    static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
+        -> (outputs: [Tensor], residuals: [Tensor], logits: Tensor) {
+        let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
+            name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
+                || name == "blocks.\(model.layerCount - 1).hook_resid_post"
+        })
+        var outputs = [try cache.activation("resid_pre", layer: 0)]
+        for l in 0..<model.layerCount {
+            let heads = try cache.activation("result", layer: l)
+            outputs += (0..<graph.headCount).map { heads.select(axis: 2, $0) }
+            if graph.hasMLPs { outputs.append(try cache.activation("mlp_out", layer: l)) }
+        }
+        let residuals = try (0..<model.layerCount).map { try cache.activation("resid_pre", layer: $0) }
+            + [cache.activation("resid_post", layer: -1)]
+        return (outputs, residuals, logits)
+    }
+
+    /// The metric with each mask's edges patched.
+    public func metrics(_ masks: [EdgeMask]) -> [Float] {
+        let perPass = Swift.max(1, maxRowsPerPass / pairs.count)
+        var results: [Float] = []
+        var start = 0
+        while start < masks.count {
+            let chunk = Array(masks[start..<Swift.min(start + perPass, masks.count)])
+            let logits = patchedLogits(chunk)
+            results += (0..<chunk.count).map { v in
+                metric(logits.slice(axis: 0, (v * pairs.count)..<((v + 1) * pairs.count))).item
+            }
+            start += chunk.count
+        }
+        return results
+    }
+
+    /// `[masks * batch, vocab]` logits at the read positions with each mask's edges patched.
+    public func patchedLogits(_ masks: [EdgeMask]) -> Tensor {
+        let variants = masks.count, layers = model.layerCount
+        let receivers = graph.receivers.count
+        let firstLayer = (0..<layers).first { l in
+            masks.contains { $0.selectsAny(into: receiverRange(layer: l), senders: 0..<graph.senders.count) }
+        } ?? layers
+        var deltas: [Tensor?] = (0..<graph.senders.count).map { s in
+            s < graph.sendersBefore(layer: firstLayer) ? repeated(baseDeltas[s], variants) : nil
+        }
+        let logitsReceiver = receivers - 1
+        let hooks = ForwardHooks()
+        for l in firstLayer..<layers {
+            let headStart = graph.sendersBefore(layer: l)
+            let names = BlockHookNames(layer: l)
+            let (qRange, kRange, vRange, mlpIndex) = receiverGroups(layer: l)
+            for (name, range) in [(names.qInput, qRange), (names.kInput, kRange), (names.vInput, vRange)]
+            where masks.contains(where: { $0.selectsAny(into: range, senders: 0..<headStart) }) {
+                hooks.add(name) { x, _ in x + self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true) }
+            }
+            hooks.add(names.result) { x, _ in
+                for h in 0..<graph.headCount {
+                    deltas[headStart + h] = repeated(sourceOutputs[headStart + h], variants) - x.select(axis: 2, h)
+                }
+                return x
+            }
+            if let mlpIndex {
+                let upstream = headStart + graph.headCount
+                if masks.contains(where: { $0.selectsAny(into: mlpIndex..<(mlpIndex + 1), senders: 0..<upstream) }) {
+                    hooks.add(names.mlpIn) { x, _ in
+                        x + self.receiverInput(masks, deltas: deltas, receivers: mlpIndex..<(mlpIndex + 1), senders: upstream, perHead: false)
+                    }
+                }
+                hooks.add(names.mlpOut) { x, _ in
+                    deltas[upstream] = repeated(sourceOutputs[upstream], variants) - x
+                    return x
+                }
+            }
+        }
+        let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<receivers, senders: 0..<graph.senders.count) }
+        let batch = pairs.clean.repeated(variants)
+        var final = repeated(cleanResiduals[firstLayer], variants)
+        if firstLayer < layers {
+            final = model.runBlocks(firstLayer..<layers, residual: final, context: AttentionContext(batch: batch), hooks: hooks)
+        }
+        if readsLogits {
+            final = final + receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<receivers,
+                                          senders: graph.senders.count, perHead: false)
+        }
+        let logits = model.unembed(final.gather(positions: batch.lastPositions), hooks: nil)
+        return logits.reshaped([variants * pairs.count, -1])
+    }
+
+    /// The receiver-index ranges of block `layer`: queries, keys, values, and the MLP (if any).
+    func receiverGroups(layer: Int) -> (Range<Int>, Range<Int>, Range<Int>, Int?) {
+        let q = graph.index(of: .query(layer: layer, head: 0))
+        let k = q + graph.headCount, v = k + graph.keyValueHeadCount, end = v + graph.keyValueHeadCount
+        return (q..<k, k..<v, v..<end, graph.hasMLPs ? end : nil)
+    }
+
+    func receiverRange(layer: Int) -> Range<Int> {
+        let (q, _, v, mlp) = receiverGroups(layer: layer)
+        return q.lowerBound..<(mlp.map { $0 + 1 } ?? v.upperBound)
+    }
+
+    /// Σ over senders `s < senders` of `mask[s, r] * delta_s` for each receiver `r` in `receivers`, per variant:
+    /// `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`.
+    func receiverInput(_ masks: [EdgeMask], deltas: [Tensor?], receivers: Range<Int>, senders: Int, perHead: Bool) -> Tensor {
+        let active = (0..<senders).filter { s in masks.contains { $0.selectsAny(into: receivers, senders: s..<(s + 1)) } }
+        let variants = masks.count, batch = pairs.count, length = pairs.length, d = model.dModel
+        guard !active.isEmpty else {
+            return Tensor.zeros(perHead ? [variants * batch, length, receivers.count, d] : [variants * batch, length, d])
+        }
+        let stacked = Tensor.stack(active.map { deltas[$0]! })                        // [S, V*B, P, d]
+            .reshaped([active.count, variants, batch * length * d]).permuted([1, 0, 2]) // [V, S, BPd]
+        let weights = Tensor(shape: [variants, active.count, receivers.count],
+                             scalars: masks.flatMap { $0.block(senders: active, receivers: receivers) })
+        let mixed = weights.matmul(stacked, transposeSelf: true)                      // [V, R, BPd]
+            .reshaped([variants, receivers.count, batch, length, d])
+        if perHead {
+            return mixed.permuted([0, 2, 3, 1, 4]).reshaped([variants * batch, length, receivers.count, d])
+        }
+        return mixed.reshaped([variants * batch, length, d])
+    }
+
+    func repeated(_ tensor: Tensor, _ times: Int) -> Tensor {
+        times == 1 ? tensor : Tensor.concatenate(Array(repeating: tensor, count: times), axis: 0)
+    }
+}
