@@ -85,6 +85,9 @@ case("pow_half", "pow", [uniform(0.2, 2, 2, 5)], lambda a: a ** 0.5, {"exponent"
 abs_input = torch.tensor([[-1.5, -0.3, 0.4, 2.0], [0.7, -2.2, 1.1, -0.9]])
 case("abs", "abs", [abs_input], torch.abs)
 case("clamp", "clamp", [abs_input], lambda a: a.clamp(-1.0, 1.0), {"min": -1.0, "max": 1.0})
+replace_mask = [[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0]]
+case("replacing_with_infinity", "replacing", [randn(2, 4), torch.tensor(-math.inf)],
+     lambda a, b: torch.where(torch.tensor(replace_mask).bool(), b, a), {"mask": replace_mask})
 
 # MARK: Core reductions
 

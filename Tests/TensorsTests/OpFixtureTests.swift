@@ -89,6 +89,10 @@ let operations: [String: (OpFixture, [Tensor]) -> [Tensor]] = [
     "pow": { f, x in [x[0].pow(f.float("exponent"))] },
     "abs": { _, x in [x[0].abs()] },
     "clamp": { f, x in [x[0].clamped(min: f.float("min"), max: f.float("max"))] },
+    "replacing": { f, x in
+        let mask = f.params["mask"] as! [[NSNumber]]
+        return [x[0].replacing(where: Tensor(shape: [mask.count, mask[0].count], scalars: mask.joined().map(\.floatValue)), with: x[1])]
+    },
     "sumAxis": { f, x in [x[0].sum(axis: f.int("axis"), keepingDimension: f.flag("keep"))] },
     "sumAll": { _, x in [x[0].sum()] },
     "meanAxis": { f, x in [x[0].mean(axis: f.int("axis"), keepingDimension: f.flag("keep"))] },
