@@ -27,7 +27,7 @@ let package = Package(
             name: "InterpCLI",
             dependencies: ["Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp"]),
     ],

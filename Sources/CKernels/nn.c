@@ -72,9 +72,17 @@ INLINE v8 sigmoid8(v8 x) { return 1.0f / (1.0f + exp8(-x)); }
 
 INLINE v8 tanh8(v8 x) { return 1.0f - 2.0f / (exp8(2.0f * x) + 1.0f); }
 
-INLINE v8 erf8(v8 x) {
-    for (int k = 0; k < 8; k++) x[k] = erff(x[k]);
-    return x;
+/// Lanes of `a` where `condition` is set, of `b` elsewhere.
+INLINE v8 select8(v8i condition, v8 a, v8 b) { return (v8)((condition & (v8i)a) | (~condition & (v8i)b)); }
+
+/// Φ(x), the standard normal CDF, from Abramowitz & Stegun 7.1.26 for erfc (absolute error below 1e-7);
+/// the tail below 0 is computed directly, so it keeps its relative accuracy.
+INLINE v8 normal_cdf8(v8 x) {
+    v8 z = __builtin_elementwise_abs(x) * 0.7071067811865476f;
+    v8 t = 1.0f / (1.0f + 0.3275911f * z);
+    v8 poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+    v8 tail = 0.5f * poly * exp8(-z * z);
+    return select8(x >= 0.0f, 1.0f - tail, tail);
 }
 
 // MARK: Softmax
@@ -234,7 +242,7 @@ static const float sqrtTwoOverPi = 0.7978845608028654f, geluCubic = 0.044715f;
 
 INLINE v8 activation(nn_activation kind, v8 x) {
     switch (kind) {
-    case NN_GELU_ERF: return 0.5f * x * (1.0f + erf8(x * 0.7071067811865476f));
+    case NN_GELU_ERF: return x * normal_cdf8(x);
     case NN_GELU_TANH: return 0.5f * x * (1.0f + tanh8(sqrtTwoOverPi * (x + geluCubic * x * x * x)));
     case NN_SILU: return x * sigmoid8(x);
     case NN_SIGMOID: return sigmoid8(x);
@@ -246,9 +254,7 @@ INLINE v8 activation(nn_activation kind, v8 x) {
 INLINE v8 activation_derivative(nn_activation kind, v8 x) {
     switch (kind) {
     case NN_GELU_ERF: {
-        v8 cdf = 0.5f * (1.0f + erf8(x * 0.7071067811865476f));
-        v8 pdf = 0.3989422804014327f * exp8(-0.5f * x * x);
-        return cdf + x * pdf;
+        return normal_cdf8(x) + x * 0.3989422804014327f * exp8(-0.5f * x * x);
     }
     case NN_GELU_TANH: {
         v8 t = tanh8(sqrtTwoOverPi * (x + geluCubic * x * x * x));

@@ -2,7 +2,8 @@ import CKernels
 
 /// Which formula ``Tensor/gelu(approximate:)`` uses.
 public enum GELUApproximation: Sendable {
-    /// `x Φ(x)` with the exact error function (`torch.nn.functional.gelu`, Llama-style MLPs use SiLU instead).
+    /// `x Φ(x)` with Φ the standard normal CDF (the erf form, `torch.nn.functional.gelu`'s default);
+    /// Φ is evaluated to within 1e-7.
     case none
     /// `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))`, GPT-2's "gelu_new".
     case tanh

@@ -94,9 +94,16 @@ extension Tensor {
         }
     }
 
-    /// Elementwise selection: `self` where `mask` is nonzero, `other` elsewhere (broadcasting).
+    /// Elementwise selection: `other` where `mask` is nonzero, `self` elsewhere (broadcasting).
+    ///
+    /// Infinite values are kept as they are (`scores.replacing(where: hidden, with: Tensor(-.infinity))`).
     public func replacing(where mask: Tensor, with other: Tensor) -> Tensor {
-        let keep = mask.mapped { $0 != 0 ? 0 : 1 }
-        return self * keep + other * (1 - keep)
+        let shape = Broadcast.shape(Broadcast.shape(self.shape, mask.shape), other.shape)
+        let replace = mask.broadcast(to: shape).mapped { $0 != 0 ? 1 : 0 }.detached
+        let kept = self.detached.broadcast(to: shape), replacement = other.detached.broadcast(to: shape)
+        let result = Tensor.build(shape: shape) { out in
+            for i in 0..<out.count { out[i] = replace.scalars[i] != 0 ? replacement.scalars[i] : kept.scalars[i] }
+        }
+        return result.recorded(from: [self, other]) { g in [g * (1 - replace), g * replace] }
     }
 }

@@ -30,7 +30,7 @@ void nn_rms_norm_backward_rows(const float *x, const float *scale, const float *
 
 /// Elementwise activation functions.
 typedef enum {
-    NN_GELU_ERF = 0,   ///< x * Φ(x), with the exact error function
+    NN_GELU_ERF = 0,   ///< x * Φ(x), the erf form (Φ within 1e-7 absolute)
     NN_GELU_TANH = 1,  ///< GPT-2's 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))
     NN_SILU = 2,       ///< x * sigmoid(x)
     NN_SIGMOID = 3,    ///< 1 / (1 + exp(-x))
