@@ -30,6 +30,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp"]),
+        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
     ],
     swiftLanguageModes: [.v5]
 )

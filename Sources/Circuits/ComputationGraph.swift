@@ -107,7 +107,7 @@ public struct ComputationGraph: Sendable {
     /// The graph of a model.
     public init(model: TransformerModel) {
         self.init(layerCount: model.layerCount, headCount: model.headCount,
-                  keyValueHeadCount: model.blocks.first?.attention.keyValueHeads, hasMLPs: true)
+                  keyValueHeadCount: model.blocks.first?.attention.keyValueHeads, hasMLPs: model.hasMLPs)
     }
 
     public var groupedQuery: Bool { keyValueHeadCount != headCount }

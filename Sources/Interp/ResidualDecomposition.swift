@@ -38,7 +38,7 @@ extension ActivationCache {
             if let bias = model.blocks[l].attention.output.bias {
                 parts.append(bias.broadcast(to: shape)); labels.append("\(l)_attn_bias")
             }
-            parts.append(try activation("mlp_out", layer: l)); labels.append("\(l)_mlp_out")
+            if model.hasMLPs { parts.append(try activation("mlp_out", layer: l)); labels.append("\(l)_mlp_out") }
         }
         return LabeledStack(tensor: Tensor.stack(parts), labels: labels)
     }

@@ -20,8 +20,10 @@ public struct ResidualStream {
     public func attnContribution(_ layer: Int) throws -> Tensor { try cache.activation("attn_out", layer: layer) }
     /// The stream after attention, before the MLP.
     public func residMid(_ layer: Int) throws -> Tensor { try cache.activation("resid_mid", layer: layer) }
-    /// What the MLP in block `layer` wrote.
-    public func mlpContribution(_ layer: Int) throws -> Tensor { try cache.activation("mlp_out", layer: layer) }
+    /// What the MLP in block `layer` wrote (zero in an attention-only model).
+    public func mlpContribution(_ layer: Int) throws -> Tensor {
+        cache.model.hasMLPs ? try cache.activation("mlp_out", layer: layer) : Tensor.zeros(try residMid(layer).shape)
+    }
     /// The output of block `layer`.
     public func residPost(_ layer: Int) throws -> Tensor { try cache.activation("resid_post", layer: layer) }
     /// Everything block `layer` added: attention plus MLP.

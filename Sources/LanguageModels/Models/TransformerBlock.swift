@@ -1,13 +1,16 @@
 /// One pre-norm decoder block: `resid_mid = resid_pre + attn(ln1(resid_pre))`,
-/// `resid_post = resid_mid + mlp(ln2(resid_mid))`.
+/// `resid_post = resid_mid + mlp(ln2(resid_mid))`. Attention-only blocks have no MLP: `resid_post = resid_mid`.
 public struct TransformerBlock {
-    public var ln1, ln2: Normalization
+    public var ln1: Normalization
+    /// The MLP's norm and the MLP; nil in an attention-only block.
+    public var ln2: Normalization?
     public var attention: Attention
-    public var mlp: FeedForward
+    public var mlp: FeedForward?
     /// The hook point names of this block.
     public let names: BlockHookNames
 
-    public init(layer: Int, ln1: Normalization, attention: Attention, ln2: Normalization, mlp: FeedForward) {
+    public init(layer: Int, ln1: Normalization, attention: Attention, ln2: Normalization?, mlp: FeedForward?) {
+        precondition((ln2 == nil) == (mlp == nil), "an MLP needs its norm and a norm needs its MLP")
         self.ln1 = ln1; self.attention = attention; self.ln2 = ln2; self.mlp = mlp
         names = BlockHookNames(layer: layer)
     }
@@ -21,6 +24,7 @@ public struct TransformerBlock {
             queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask, cache: &cache,
             hooks: hooks, names: names))
         let residMid = hooks.apply(names.residMid, residPre + attnOut)
+        guard let ln2, let mlp else { return hooks.apply(names.residPost, residMid) }
         let mlpIn = hooks.apply(names.mlpIn, residMid)
         let normalized = ln2(mlpIn, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized)
         let mlpOut = hooks.apply(names.mlpOut, mlp(normalized, hooks: hooks, names: names))

@@ -36,6 +36,8 @@ public final class TransformerModel {
     public var dModel: Int { tokenEmbedding.shape[1] }
     public var vocabularySize: Int { unembedding.shape[0] }
     public var headCount: Int { blocks.first?.attention.heads ?? 0 }
+    /// False for attention-only models.
+    public var hasMLPs: Bool { blocks.first?.mlp != nil }
 
     /// Which positions get logits.
     public enum LogitPositions: Sendable {
@@ -150,10 +152,13 @@ extension TransformerModel {
             let n = block.names
             names += [n.residPre, n.qInput, n.kInput, n.vInput, n.ln1Scale, n.ln1Normalized, n.q, n.k, n.v]
             if block.attention.rotary != nil { names += [n.rotQ, n.rotK] }
-            names += [n.attnScores, n.pattern, n.z, n.result, n.attnOut, n.residMid, n.mlpIn, n.ln2Scale,
-                      n.ln2Normalized, n.mlpPre]
-            if block.mlp.gate != nil { names.append(n.mlpPreLinear) }
-            names += [n.mlpPost, n.mlpOut, n.residPost]
+            names += [n.attnScores, n.pattern, n.z, n.result, n.attnOut, n.residMid]
+            if let mlp = block.mlp {
+                names += [n.mlpIn, n.ln2Scale, n.ln2Normalized, n.mlpPre]
+                if mlp.gate != nil { names.append(n.mlpPreLinear) }
+                names += [n.mlpPost, n.mlpOut]
+            }
+            names.append(n.residPost)
         }
         return names + [GlobalHookNames.finalScale, GlobalHookNames.finalNormalized]
     }

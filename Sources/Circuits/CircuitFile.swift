@@ -1,0 +1,105 @@
+import Foundation
+
+/// Circuits as files: JSON in the EAP-IG layout and Graphviz DOT.
+///
+/// JSON: `{"nodes": {"a0.h1": {"in_graph": true}}, "edges": {"input->a0.h1<q>": {"score": 0.3, "in_graph": true}},
+/// "metadata": {"model": ..., "method": ..., "metric": ..., "faithfulness": ...}}`, every node and edge of the
+/// graph listed with `in_graph`, plus the graph's shape so that the file can be read back on its own.
+extension Circuit {
+    struct NodeEntry: Codable { let in_graph: Bool }
+    struct EdgeEntry: Codable { let score: Float?; let in_graph: Bool }
+    struct GraphShape: Codable { let n_layers: Int; let n_heads: Int; let n_kv_heads: Int; let mlps: Bool }
+    struct File: Codable {
+        let graph: GraphShape
+        let nodes: [String: NodeEntry]
+        let edges: [String: EdgeEntry]
+        let metadata: [String: String]
+    }
+
+    /// The circuit as JSON data.
+    public func jsonData() throws -> Data {
+        let inGraphNodes = Set(nodes)
+        var nodeEntries = Dictionary(uniqueKeysWithValues: graph.senders.map { ($0.name, NodeEntry(in_graph: inGraphNodes.contains($0.name))) })
+        nodeEntries["logits"] = NodeEntry(in_graph: inGraphNodes.contains("logits"))
+        let edgeEntries = Dictionary(uniqueKeysWithValues: graph.edges.map {
+            (graph.name(of: $0), EdgeEntry(score: scores[$0], in_graph: edges.contains($0)))
+        })
+        let file = File(graph: GraphShape(n_layers: graph.layerCount, n_heads: graph.headCount,
+                                          n_kv_heads: graph.keyValueHeadCount, mlps: graph.hasMLPs),
+                        nodes: nodeEntries, edges: edgeEntries, metadata: metadata)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(file)
+    }
+
+    /// Reads a circuit JSON file written by ``jsonData()``.
+    ///
+    /// - Throws: ``CircuitError/invalidFile(path:reason:)`` naming the file and what is wrong.
+    public static func read(from url: URL) throws -> Circuit {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CircuitError.invalidFile(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
+        }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw CircuitError.invalidFile(path: url.path, reason: "is not a circuit file: \(describeDecoding(error))")
+        }
+        guard file.graph.n_layers > 0, file.graph.n_heads > 0, file.graph.n_kv_heads > 0,
+              file.graph.n_heads % file.graph.n_kv_heads == 0 else {
+            throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(file.graph) is not valid")
+        }
+        let graph = ComputationGraph(layerCount: file.graph.n_layers, headCount: file.graph.n_heads,
+                                     keyValueHeadCount: file.graph.n_kv_heads, hasMLPs: file.graph.mlps)
+        let byName = graph.edgesByName()
+        var edges = Set<Edge>(), scores: [Edge: Float] = [:]
+        for (name, entry) in file.edges {
+            guard let edge = byName[name] else {
+                throw CircuitError.invalidFile(path: url.path, reason: "edge '\(name)' is not in a \(graph.layerCount)-layer, \(graph.headCount)-head graph")
+            }
+            if entry.in_graph { edges.insert(edge) }
+            if let score = entry.score { scores[edge] = score }
+        }
+        return Circuit(graph: graph, edges: edges, scores: scores, metadata: file.metadata)
+    }
+
+    /// Graphviz DOT: nodes in rows by layer, edges coloured by the input they feed (q, k, v, MLP, logits)
+    /// and drawn wider for larger |score|.
+    public func dot() -> String {
+        let maxScore = edges.compactMap { scores[$0].map(Swift.abs) }.max() ?? 1
+        var lines = ["digraph circuit {", "  rankdir=BT;", "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\", fontname=\"Helvetica\"];"]
+        for node in nodes { lines.append("  \"\(node)\";") }
+        for edge in edges.sorted(by: { graph.name(of: $0) < graph.name(of: $1) }) {
+            let width = 1 + 4 * (scores[edge].map { Swift.abs($0) / Swift.max(maxScore, 1e-12) } ?? 0)
+            for target in graph.nodes(reading: edge.receiver).map(\.name) + (edge.receiver == .logits ? ["logits"] : []) {
+                lines.append("  \"\(edge.sender.name)\" -> \"\(target)\" [color=\"\(Self.colour(edge.receiver))\", penwidth=\(String(format: "%.2f", width))];")
+            }
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The colour of an edge by the input it feeds: q, k, v, MLP, logits.
+    public static func colour(_ receiver: ComputationGraph.Receiver) -> String {
+        switch receiver {
+        case .query: return "#1f77b4"
+        case .key: return "#2ca02c"
+        case .value: return "#d62728"
+        case .mlp: return "#9467bd"
+        case .logits: return "#444444"
+        }
+    }
+}
+
+/// A short reason from a `DecodingError`, naming the field at fault.
+func describeDecoding(_ error: Error) -> String {
+    guard let error = error as? DecodingError else { return error.localizedDescription }
+    func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+    switch error {
+    case let .keyNotFound(key, context): return "missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'"
+    case let .typeMismatch(_, context), let .valueNotFound(_, context): return "field '\(path(context))': \(context.debugDescription)"
+    case let .dataCorrupted(context): return context.codingPath.isEmpty ? "malformed JSON" : "field '\(path(context))': \(context.debugDescription)"
+    @unknown default: return error.localizedDescription
+    }
+}
