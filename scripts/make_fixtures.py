@@ -14,9 +14,10 @@ reference.json holds, from transformers in fp32 eval mode with attn_implementati
     frequencies, sliding windows, ...), to check config decoding against;
   - "tensors": per stored tensor its dtype, shape, float64 sum and abs-sum and first/last elements (as the
     values the file holds, converted to float32 by torch);
-  - "batch": input_ids [2, T] with logits [2, T, V] and hidden_states ([n_layers + 1] x [2, T, d_model]:
-    index 0 is the embedding output, index l the output of block l - 1, the last one after the final norm,
-    as transformers returns them);
+  - "batch": input_ids [2, T] with logits [2, T, V], hidden_states ([n_layers + 1] x [2, T, d_model]:
+    index 0 is the embedding output, index l < n_layers the output of block l - 1, the last one the final
+    norm's output, as transformers returns them) and block_outputs ([n_layers] x [2, T, d_model]: each
+    block's output, i.e. resid_post, by forward hooks);
   - "padded": the same with the second prompt shorter and left-padded (pad id 0): input_ids,
     attention_mask, the position_ids passed explicitly (count from the first real token) and logits; the
     logits at real positions equal those of the unpadded prompt (checked here).
@@ -81,7 +82,17 @@ def prompts(seed):
     return [first, second], short
 
 
+def blocks(model):
+    return model.transformer.h if hasattr(model, "transformer") else model.model.layers
+
+
 def run(model, input_ids, attention_mask=None, position_ids=None):
+    """(logits, hidden_states as transformers returns them, each block's output)."""
+    block_outputs = []
+    hooks = [
+        block.register_forward_hook(lambda module, inputs, output: block_outputs.append(output[0] if isinstance(output, tuple) else output))
+        for block in blocks(model)
+    ]
     with torch.no_grad():
         out = model(
             input_ids=torch.tensor(input_ids),
@@ -89,23 +100,31 @@ def run(model, input_ids, attention_mask=None, position_ids=None):
             position_ids=None if position_ids is None else torch.tensor(position_ids),
             output_hidden_states=True,
         )
-    return out.logits.float().numpy(), [h.float().numpy() for h in out.hidden_states]
+    for hook in hooks:
+        hook.remove()
+    return out.logits.float().numpy(), [h.float().numpy() for h in out.hidden_states], [b.float().numpy() for b in block_outputs]
 
 
 def references(model, seed):
     batch, short = prompts(seed)
-    logits, hidden = run(model, batch)
+    logits, hidden, block_outputs = run(model, batch)
+    assert np.allclose(hidden[1], block_outputs[0]), "hidden_states[1] is not block 0's output"
     pad = SEQUENCE - SHORT
     padded_ids = [batch[0], [0] * pad + short]
     mask = [[1] * SEQUENCE, [0] * pad + [1] * SHORT]
     positions = [list(range(SEQUENCE)), [0] * pad + list(range(SHORT))]
-    padded_logits, _ = run(model, padded_ids, mask, positions)
-    alone, _ = run(model, [short])
+    padded_logits, _, _ = run(model, padded_ids, mask, positions)
+    alone, _, _ = run(model, [short])
     assert np.allclose(padded_logits[1, pad:], alone[0], atol=1e-4), "left padding changed the real positions' logits"
     assert np.allclose(padded_logits[0], logits[0], atol=1e-4)
     assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
     return {
-        "batch": {"input_ids": batch, "logits": rounded(logits), "hidden_states": [rounded(h) for h in hidden]},
+        "batch": {
+            "input_ids": batch,
+            "logits": rounded(logits),
+            "hidden_states": [rounded(h) for h in hidden],
+            "block_outputs": [rounded(b) for b in block_outputs],
+        },
         "padded": {
             "input_ids": padded_ids,
             "attention_mask": mask,

@@ -52,9 +52,11 @@ public struct ModelConfiguration: Equatable, Sendable {
         case rmsNorm
     }
 
+    /// The implementation family (and Llama variant).
     public var family: Family
     /// The residual stream width.
     public var dModel: Int
+    /// The number of transformer blocks.
     public var nLayers: Int
     /// Query heads per layer.
     public var nHeads: Int
@@ -64,12 +66,15 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var dHead: Int
     /// The MLP hidden width.
     public var dMLP: Int
+    /// Rows of the token embedding (and of the unembedding).
     public var vocabularySize: Int
     /// The longest sequence the model was built for (`n_positions` / `max_position_embeddings`).
     public var maxPositions: Int
     /// The normalization epsilon.
     public var normEpsilon: Float
+    /// The MLP activation (GPT-2's MLP, or the gate of the Llama family's gated MLP).
     public var activation: Activation
+    /// Learned positions (GPT-2) or rotary settings (Llama family).
     public var positionEncoding: PositionEncoding
     /// Whether the q, k and v projections have biases.
     public var attentionQKVBias: Bool
@@ -88,7 +93,9 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var scalesAttentionByHeadDimension: Bool
     /// Whether layer `l`'s attention scores are further divided by `l + 1` (GPT-2's `scale_attn_by_inverse_layer_idx`).
     public var scalesAttentionByInverseLayerIndex: Bool
+    /// `bos_token_id`, empty when absent.
     public var bosTokenIDs: [Int]
+    /// `eos_token_id` (one or several), empty when absent.
     public var eosTokenIDs: [Int]
     /// The dtype the checkpoint was saved in (`torch_dtype` / `dtype`), e.g. `bfloat16`.
     public var dtype: String?
