@@ -1,0 +1,23 @@
+import Foundation
+
+/// A Hugging Face model directory: its normalized `config.json` and its weights.
+///
+/// ```swift
+/// let checkpoint = try Checkpoint(directory: URL(fileURLWithPath: "models/Qwen2.5-0.5B"))
+/// print(checkpoint.configuration.nLayers, checkpoint.weights.dtype ?? .float32)
+/// ```
+public struct Checkpoint {
+    /// The model directory.
+    public let directory: URL
+    /// The architecture, from `config.json`.
+    public let configuration: ModelConfiguration
+    /// The tensors, from `model.safetensors` or its shards.
+    public let weights: WeightStore
+
+    /// Reads `config.json` and opens the safetensors files of `directory`.
+    public init(directory: URL) throws {
+        self.directory = directory
+        configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
+        weights = try WeightStore(directory: directory)
+    }
+}

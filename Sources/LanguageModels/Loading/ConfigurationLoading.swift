@@ -1,0 +1,47 @@
+import Foundation
+
+extension ModelConfiguration {
+    /// The `config.json` layouts by `model_type`.
+    public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue)
+
+    /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
+    public init(contentsOf url: URL) throws {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        let file = exists && isDirectory.boolValue ? url.appendingPathComponent("config.json") : url
+        let data: Data
+        do {
+            data = try Data(contentsOf: file)
+        } catch {
+            throw LoadingError("\(file.path): cannot read: \(error.localizedDescription)")
+        }
+        try self.init(json: data, source: file.path)
+    }
+
+    /// Decodes a `config.json`'s bytes; `source` names the file in errors.
+    ///
+    /// Throws for an unsupported `model_type`, a missing or mistyped field, or an option value this library
+    /// does not implement, e.g. `config.json: rope_scaling.rope_type 'yarn' is not supported (...)`.
+    public init(json data: Data, source: String = "config.json") throws {
+        struct ModelType: Decodable {
+            var modelType: String?
+            enum CodingKeys: String, CodingKey { case modelType = "model_type" }
+        }
+        let decoder = JSONDecoder()
+        do {
+            let modelType = try decoder.decode(ModelType.self, from: data).modelType
+            switch modelType {
+            case "gpt2":
+                self = try decoder.decode(GPT2ConfigFile.self, from: data).modelConfiguration(source: source)
+            case let name? where LlamaVariant(rawValue: name) != nil:
+                self = try decoder.decode(LlamaConfigFile.self, from: data).modelConfiguration(source: source)
+            case let name?:
+                throw LoadingError("\(source): model_type '\(name)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
+            case nil:
+                throw LoadingError("\(source): field 'model_type' is missing")
+            }
+        } catch let error as DecodingError {
+            throw LoadingError("\(source): \(error.fieldDescription)")
+        }
+    }
+}

@@ -1,0 +1,211 @@
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `qwen2` or `qwen3` model, field for field.
+///
+/// Absent optional fields take Hugging Face's defaults when normalized (``modelConfiguration(source:)``).
+/// Rotary settings may come in the older layout (`rope_theta`, `rope_scaling`) or the newer one
+/// (`rope_parameters` holding `rope_theta` and `rope_type`).
+public struct LlamaConfigFile: Codable, Equatable, Sendable {
+    public var modelType: String
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var rmsNormEps: Double?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeParametersFile?
+    public var ropeParameters: RopeParametersFile?
+    public var partialRotaryFactor: Double?
+    public var maxPositionEmbeddings: Int?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var mlpBias: Bool?
+    public var hiddenAct: String?
+    public var slidingWindow: Int?
+    public var useSlidingWindow: Bool?
+    public var maxWindowLayers: Int?
+    public var layerTypes: [String]?
+    public var bosTokenId: TokenIDList?
+    public var eosTokenId: TokenIDList?
+    public var torchDtype: String?
+    public var dtype: String?
+    public var quantization: MLXQuantization?
+    public var quantizationConfig: MLXQuantization?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case rmsNormEps = "rms_norm_eps"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters"
+        case partialRotaryFactor = "partial_rotary_factor"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case attentionBias = "attention_bias"
+        case mlpBias = "mlp_bias"
+        case hiddenAct = "hidden_act"
+        case slidingWindow = "sliding_window"
+        case useSlidingWindow = "use_sliding_window"
+        case maxWindowLayers = "max_window_layers"
+        case layerTypes = "layer_types"
+        case bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+        case quantization
+        case quantizationConfig = "quantization_config"
+    }
+
+    /// The normalized description; throws naming `source` and the field for values this library does not support.
+    ///
+    /// The variant decides what Hugging Face's implementation decides: Qwen2 always has q/k/v biases and no
+    /// output bias, Mistral and Qwen2/3 have no MLP biases, Qwen3 normalizes queries and keys per head, and
+    /// only Mistral and Qwen2/3 have sliding windows.
+    public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
+        let checker = ConfigurationChecker(source: source)
+        guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, qwen2, qwen3)")
+        }
+        try checker.requirePositive(hiddenSize, "hidden_size")
+        try checker.requirePositive(intermediateSize, "intermediate_size")
+        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
+        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
+        try checker.requirePositive(vocabSize, "vocab_size")
+        let kvHeads = numKeyValueHeads ?? numAttentionHeads
+        try checker.requirePositive(kvHeads, "num_key_value_heads")
+        guard numAttentionHeads % kvHeads == 0 else {
+            throw checker.error("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
+        }
+        if let headDim { try checker.requirePositive(headDim, "head_dim") }
+        guard headDim != nil || hiddenSize % numAttentionHeads == 0 else {
+            throw checker.error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads) and head_dim is absent")
+        }
+        let dHead = headDim ?? hiddenSize / numAttentionHeads
+        let maxPositions = maxPositionEmbeddings ?? Self.defaultMaxPositions(variant)
+
+        let qkvBias: Bool, outputBias: Bool
+        switch variant {
+        case .llama, .qwen3: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
+        case .mistral: (qkvBias, outputBias) = (false, false)
+        case .qwen2: (qkvBias, outputBias) = (true, false)
+        }
+        return ModelConfiguration(
+            family: .llama(variant), dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads,
+            nKVHeads: kvHeads, dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize,
+            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? 1e-6),
+            activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
+            positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions, checker: checker)),
+            attentionQKVBias: qkvBias, attentionOutputBias: outputBias,
+            mlpBias: variant == .llama ? (mlpBias ?? false) : false,
+            qkNorm: variant == .qwen3, tiedEmbeddings: tieWordEmbeddings ?? false,
+            slidingWindows: try slidingWindows(variant, checker: checker),
+            bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
+            quantization: try checker.quantization(quantization, quantizationConfig)
+        )
+    }
+
+    private static func defaultMaxPositions(_ variant: ModelConfiguration.LlamaVariant) -> Int {
+        switch variant {
+        case .llama: return 2048
+        case .mistral: return 131_072
+        case .qwen2, .qwen3: return 32_768
+        }
+    }
+
+    private func rotaryEmbedding(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws -> RotaryEmbedding {
+        let field = ropeParameters != nil ? "rope_parameters" : "rope_scaling"
+        let parameters = ropeParameters ?? ropeScaling
+        let theta = parameters?.ropeTheta ?? ropeTheta ?? 10_000
+        guard theta > 0 else { throw checker.error("rope_theta", "must be positive, found \(theta)") }
+        let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
+        guard partial == 1 else {
+            throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
+        }
+        guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
+
+        func required(_ value: Double?, _ key: String) throws -> Double {
+            guard let value else { throw checker.error("\(field).\(key)", "is missing") }
+            guard value > 0 else { throw checker.error("\(field).\(key)", "must be positive, found \(value)") }
+            return value
+        }
+        let type = parameters?.ropeType ?? parameters?.type ?? "default"
+        let scaling: RotaryEmbedding.Scaling
+        switch type {
+        case "default":
+            scaling = .none
+        case "linear":
+            scaling = .linear(factor: try required(parameters?.factor, "factor"))
+        case "llama3":
+            let low = try required(parameters?.lowFreqFactor, "low_freq_factor")
+            let high = try required(parameters?.highFreqFactor, "high_freq_factor")
+            guard high > low else {
+                throw checker.error("\(field).high_freq_factor", "\(high) must exceed low_freq_factor \(low)")
+            }
+            scaling = .llama3(
+                factor: try required(parameters?.factor, "factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
+                originalMaxPositions: parameters?.originalMaxPositionEmbeddings ?? maxPositions
+            )
+        default:
+            throw checker.error("\(field).rope_type", "'\(type)' is not supported (supported: default, linear, llama3)")
+        }
+        return RotaryEmbedding(theta: theta, dimension: dHead, scaling: scaling)
+    }
+
+    private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {
+        let window: Int?
+        switch variant {
+        case .llama: return Array(repeating: nil, count: numHiddenLayers)
+        case .mistral: window = slidingWindow
+        case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
+        }
+        guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
+        try checker.requirePositive(window, "sliding_window")
+        if variant == .mistral { return Array(repeating: window, count: numHiddenLayers) }
+        guard let layerTypes else {
+            let firstSliding = maxWindowLayers ?? 28
+            return (0..<numHiddenLayers).map { $0 >= firstSliding ? window : nil }
+        }
+        guard layerTypes.count == numHiddenLayers else {
+            throw checker.error("layer_types", "has \(layerTypes.count) entries for \(numHiddenLayers) layers")
+        }
+        return try layerTypes.enumerated().map { index, type in
+            switch type {
+            case "full_attention": return nil
+            case "sliding_attention": return window
+            default: throw checker.error("layer_types[\(index)]", "'\(type)' is not supported (full_attention, sliding_attention)")
+            }
+        }
+    }
+}
+
+/// Rotary settings as `config.json` writes them under `rope_parameters` (newer) or `rope_scaling` (older).
+public struct RopeParametersFile: Codable, Equatable, Sendable {
+    public var ropeType: String?
+    /// The older name of `rope_type`.
+    public var type: String?
+    public var ropeTheta: Double?
+    public var factor: Double?
+    public var lowFreqFactor: Double?
+    public var highFreqFactor: Double?
+    public var originalMaxPositionEmbeddings: Int?
+    public var partialRotaryFactor: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case ropeType = "rope_type"
+        case type
+        case ropeTheta = "rope_theta"
+        case factor
+        case lowFreqFactor = "low_freq_factor"
+        case highFreqFactor = "high_freq_factor"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        case partialRotaryFactor = "partial_rotary_factor"
+    }
+}

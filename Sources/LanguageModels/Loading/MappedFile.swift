@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A read-only memory mapping of a whole file; unmapped when the last reference goes away.
+///
+/// Pages are read from disk only when touched, so opening a multi-gigabyte checkpoint is instant and
+/// reading one tensor touches only that tensor's bytes.
+final class MappedFile: @unchecked Sendable {
+    let url: URL
+    let bytes: UnsafeRawBufferPointer
+
+    /// Maps `url`, whose size must be at least `minimumSize` bytes (an empty file cannot be mapped).
+    init(url: URL, minimumSize: Int, tooSmall: (Int) -> LoadingError) throws {
+        self.url = url
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw LoadingError("\(url.path): cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw LoadingError("\(url.path): cannot read file size: \(String(cString: strerror(errno)))")
+        }
+        let size = Int(status.st_size)
+        guard size >= minimumSize else { throw tooSmall(size) }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw LoadingError("\(url.path): cannot memory-map: \(String(cString: strerror(errno)))")
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+
+/// The architecture of a decoder-only language model, normalized from a Hugging Face `config.json`.
+///
+/// Model code reads only this description; the per-family `config.json` layouts (``GPT2ConfigFile``,
+/// ``LlamaConfigFile``) are decoded and checked on the way in, and any option this library does not implement
+/// is refused with an error naming the field rather than approximated.
+///
+/// ```swift
+/// let configuration = try ModelConfiguration(contentsOf: modelDirectory)   // reads config.json
+/// if case .llama(.qwen2) = configuration.family { ... }
+/// ```
+public struct ModelConfiguration: Equatable, Sendable {
+    /// The implementation family.
+    public enum Family: Equatable, Sendable {
+        /// GPT-2: learned positions, LayerNorm, fused `c_attn` Conv1D weights stored `[in, out]`, GELU MLP.
+        case gpt2
+        /// The Llama family: rotary positions, RMSNorm, gated MLP, grouped-query attention.
+        case llama(LlamaVariant)
+    }
+
+    /// The members of the Llama family, which differ only in options recorded in the configuration.
+    public enum LlamaVariant: String, CaseIterable, Sendable {
+        case llama, mistral, qwen2, qwen3
+    }
+
+    /// Activation functions, named after their Hugging Face `hidden_act` / `activation_function` values.
+    public enum Activation: String, Sendable {
+        /// Exact GELU, `x * Φ(x)` (`gelu`).
+        case gelu
+        /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
+        case geluTanh
+        /// `max(x, 0)` (`relu`).
+        case relu
+        /// `x * sigmoid(x)` (`silu`, `swish`).
+        case silu
+    }
+
+    /// How token positions enter the model.
+    public enum PositionEncoding: Equatable, Sendable {
+        /// A learned table of `maxPositions` rows added to the token embedding.
+        case learned
+        /// Rotary embeddings applied to queries and keys.
+        case rotary(RotaryEmbedding)
+    }
+
+    /// The normalization layer type.
+    public enum Normalization: Sendable {
+        /// `(x - mean) / sqrt(var + eps) * weight + bias`.
+        case layerNorm
+        /// `x / sqrt(mean(x²) + eps) * weight`.
+        case rmsNorm
+    }
+
+    /// The implementation family (and Llama variant).
+    public var family: Family
+    /// The residual stream width.
+    public var dModel: Int
+    /// The number of transformer blocks.
+    public var nLayers: Int
+    /// Query heads per layer.
+    public var nHeads: Int
+    /// Key/value heads per layer (`nHeads` without grouped-query attention; divides `nHeads`).
+    public var nKVHeads: Int
+    /// The width of one head (may differ from `dModel / nHeads`, e.g. Qwen3's `head_dim`).
+    public var dHead: Int
+    /// The MLP hidden width.
+    public var dMLP: Int
+    /// Rows of the token embedding (and of the unembedding).
+    public var vocabularySize: Int
+    /// The longest sequence the model was built for (`n_positions` / `max_position_embeddings`).
+    public var maxPositions: Int
+    /// The normalization epsilon.
+    public var normEpsilon: Float
+    /// The MLP activation (GPT-2's MLP, or the gate of the Llama family's gated MLP).
+    public var activation: Activation
+    /// Learned positions (GPT-2) or rotary settings (Llama family).
+    public var positionEncoding: PositionEncoding
+    /// Whether the q, k and v projections have biases.
+    public var attentionQKVBias: Bool
+    /// Whether the attention output projection has a bias.
+    public var attentionOutputBias: Bool
+    /// Whether the MLP projections have biases.
+    public var mlpBias: Bool
+    /// Whether queries and keys pass through a per-head RMSNorm before the rotation (Qwen3).
+    public var qkNorm: Bool
+    /// Whether the unembedding is the transposed token embedding.
+    public var tiedEmbeddings: Bool
+    /// Per layer: the attention window, or nil for full causal attention. With window `w` the query at
+    /// position `i` sees keys `j` with `i - w < j <= i`.
+    public var slidingWindows: [Int?]
+    /// Whether attention scores are divided by `sqrt(dHead)` (GPT-2's `scale_attn_weights`; always for Llama).
+    public var scalesAttentionByHeadDimension: Bool
+    /// Whether layer `l`'s attention scores are further divided by `l + 1` (GPT-2's `scale_attn_by_inverse_layer_idx`).
+    public var scalesAttentionByInverseLayerIndex: Bool
+    /// `bos_token_id`, empty when absent.
+    public var bosTokenIDs: [Int]
+    /// `eos_token_id` (one or several), empty when absent.
+    public var eosTokenIDs: [Int]
+    /// The dtype the checkpoint was saved in (`torch_dtype` / `dtype`), e.g. `bfloat16`.
+    public var dtype: String?
+    /// MLX quantization of the weights, when quantized.
+    public var quantization: MLXQuantization?
+
+    /// Creates a configuration; `nKVHeads` defaults to `nHeads`, `dHead` to `dModel / nHeads`.
+    public init(
+        family: Family, dModel: Int, nLayers: Int, nHeads: Int, nKVHeads: Int? = nil, dHead: Int? = nil,
+        dMLP: Int, vocabularySize: Int, maxPositions: Int, normEpsilon: Float, activation: Activation,
+        positionEncoding: PositionEncoding, attentionQKVBias: Bool, attentionOutputBias: Bool, mlpBias: Bool,
+        qkNorm: Bool = false, tiedEmbeddings: Bool, slidingWindows: [Int?]? = nil,
+        scalesAttentionByHeadDimension: Bool = true, scalesAttentionByInverseLayerIndex: Bool = false,
+        bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil
+    ) {
+        precondition(dHead != nil || dModel % nHeads == 0, "dModel \(dModel) is not a multiple of nHeads \(nHeads)")
+        precondition(nHeads % (nKVHeads ?? nHeads) == 0, "nHeads \(nHeads) is not a multiple of nKVHeads \(nKVHeads ?? nHeads)")
+        precondition(slidingWindows == nil || slidingWindows!.count == nLayers, "slidingWindows needs one entry per layer")
+        self.family = family
+        self.dModel = dModel
+        self.nLayers = nLayers
+        self.nHeads = nHeads
+        self.nKVHeads = nKVHeads ?? nHeads
+        self.dHead = dHead ?? dModel / nHeads
+        self.dMLP = dMLP
+        self.vocabularySize = vocabularySize
+        self.maxPositions = maxPositions
+        self.normEpsilon = normEpsilon
+        self.activation = activation
+        self.positionEncoding = positionEncoding
+        self.attentionQKVBias = attentionQKVBias
+        self.attentionOutputBias = attentionOutputBias
+        self.mlpBias = mlpBias
+        self.qkNorm = qkNorm
+        self.tiedEmbeddings = tiedEmbeddings
+        self.slidingWindows = slidingWindows ?? Array(repeating: nil, count: nLayers)
+        self.scalesAttentionByHeadDimension = scalesAttentionByHeadDimension
+        self.scalesAttentionByInverseLayerIndex = scalesAttentionByInverseLayerIndex
+        self.bosTokenIDs = bosTokenIDs
+        self.eosTokenIDs = eosTokenIDs
+        self.dtype = dtype
+        self.quantization = quantization
+    }
+
+    /// The normalization layer type of the family.
+    public var normalization: Normalization {
+        family == .gpt2 ? .layerNorm : .rmsNorm
+    }
+
+    /// The factor applied to query-key dot products in layer `layer` (0-based).
+    public func attentionScale(layer: Int) -> Float {
+        var scale: Float = scalesAttentionByHeadDimension ? 1 / Float(dHead).squareRoot() : 1
+        if scalesAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
+        return scale
+    }
+}

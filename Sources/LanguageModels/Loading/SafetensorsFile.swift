@@ -1,0 +1,119 @@
+import Foundation
+import Tensors
+
+/// A memory-mapped `.safetensors` file with a validated header.
+///
+/// Opening a file maps it and checks every header entry (known dtype, non-negative shape, offsets inside the
+/// data section whose length matches the shape, no two tensors overlapping); reading a tensor copies only its
+/// bytes, converting to `Float` on the way.
+///
+/// ```swift
+/// let file = try SafetensorsFile(contentsOf: url)
+/// let embedding = try file.tensor(named: "model.embed_tokens.weight")   // F32, F16, BF16 or F64 -> Float
+/// let packed = try file.uint32Scalars(named: "model.layers.0.mlp.up_proj.weight")   // U32, raw
+/// ```
+public final class SafetensorsFile: @unchecked Sendable {
+    /// The file's location.
+    public let url: URL
+    /// The optional `__metadata__` string map.
+    public let metadata: [String: String]
+    /// Every tensor in the file, by name.
+    public let tensorInfos: [String: SafetensorsTensorInfo]
+    private let mapping: MappedFile
+    private let dataStart: Int
+
+    /// Maps `url` and validates its header; throws a ``LoadingError`` naming the file and tensor at fault.
+    public init(contentsOf url: URL) throws {
+        mapping = try MappedFile(url: url, minimumSize: 8) { size in
+            LoadingError("\(url.path): file is \(size) bytes, too short for the 8-byte header size")
+        }
+        let header = try SafetensorsHeader(file: mapping.bytes, path: url.path)
+        self.url = url
+        metadata = header.metadata
+        tensorInfos = header.tensors
+        dataStart = header.dataStart
+    }
+
+    /// The tensor names, sorted.
+    public var tensorNames: [String] { tensorInfos.keys.sorted() }
+
+    /// The description of one tensor; throws when the file has no tensor of that name.
+    public func info(named name: String) throws -> SafetensorsTensorInfo {
+        guard let info = tensorInfos[name] else {
+            throw LoadingError("\(url.path): no tensor named '\(name)' (the file has \(tensorInfos.count) tensors)")
+        }
+        return info
+    }
+
+    /// A floating-point tensor (F32, F16, BF16 or F64) converted to a `Float` ``Tensor`` of the stored shape.
+    public func tensor(named name: String) throws -> Tensor {
+        let info = try info(named: name)
+        return Tensor(shape: info.shape, scalars: try floatScalars(named: name))
+    }
+
+    /// The elements of a floating-point tensor converted to `Float`, in row-major order.
+    public func floatScalars(named name: String) throws -> [Float] {
+        let info = try info(named: name)
+        guard info.dtype.isFloatingPoint else {
+            throw LoadingError("\(url.path): tensor '\(name)' has dtype \(info.dtype.rawValue), not a floating-point type"
+                + (info.dtype == .uint32 ? " (packed quantized weights are read with uint32Scalars or as a QuantizedMatrix)" : ""))
+        }
+        return withBytes(of: info) { bytes in
+            [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+                Self.convert(bytes, of: info.dtype, into: buffer)
+                initialized = info.elementCount
+            }
+        }
+    }
+
+    /// The elements of a `U32` tensor (e.g. MLX-packed quantized weights), in row-major order.
+    public func uint32Scalars(named name: String) throws -> [UInt32] {
+        let info = try info(named: name)
+        guard info.dtype == .uint32 else {
+            throw LoadingError("\(url.path): tensor '\(name)' has dtype \(info.dtype.rawValue), expected U32")
+        }
+        return withBytes(of: info) { bytes in
+            (0..<info.elementCount).map { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
+        }
+    }
+
+    /// Calls `body` with the raw little-endian bytes of a tensor of any dtype; the bytes must not escape `body`.
+    public func withUnsafeBytes<Result>(
+        ofTensor name: String, _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        try withBytes(of: try info(named: name), body)
+    }
+
+    private func withBytes<Result>(
+        of info: SafetensorsTensorInfo, _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        let start = dataStart + info.dataOffsets.lowerBound
+        return try body(UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + info.dataOffsets.count)]))
+    }
+
+    /// Converts little-endian elements of a floating-point dtype to `Float`.
+    private static func convert(_ bytes: UnsafeRawBufferPointer, of dtype: SafetensorsDType, into out: UnsafeMutableBufferPointer<Float>) {
+        switch dtype {
+        case .float32:
+            for i in out.indices {
+                out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
+        case .float16:
+            for i in out.indices {
+                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                out[i] = HalfPrecisionConversion.float(fromHalfBits: bits)
+            }
+        case .bfloat16:
+            for i in out.indices {
+                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                out[i] = HalfPrecisionConversion.float(fromBFloat16Bits: bits)
+            }
+        case .float64:
+            for i in out.indices {
+                out[i] = Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+            }
+        default:
+            preconditionFailure("convert called with non-floating dtype \(dtype)")
+        }
+    }
+}

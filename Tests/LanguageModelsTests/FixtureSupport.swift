@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import LanguageModels
+
+/// Access to the checkpoint fixtures written by scripts/make_fixtures.py.
+enum Fixtures {
+    static let models: URL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("models")
+
+    static func directory(_ name: String) -> URL { models.appendingPathComponent(name) }
+
+    /// The model's reference.json as plain JSON objects.
+    static func reference(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: directory(name).appendingPathComponent("reference.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    static let modelNames = ["gpt2", "llama_gqa", "llama_bf16", "llama_untied", "llama_sharded", "mistral",
+                             "qwen2", "qwen2_fp16", "qwen3", "llama_mlx_q4", "llama_mlx_q8"]
+}
+
+/// JSON numbers (nested arrays) as a flat Float array.
+func flatFloats(_ value: Any) -> [Float] {
+    if let array = value as? [Any] { return array.flatMap(flatFloats) }
+    return [(value as! NSNumber).floatValue]
+}
+
+/// A fresh temporary directory, removed by the caller with `cleanUp`.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("interp-loading-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The bytes of a safetensors file: 8-byte little-endian header size, the header, the data.
+func safetensorsBytes(header: String, data: [UInt8], declaredHeaderSize: UInt64? = nil) -> Data {
+    let json = Array(header.utf8)
+    var bytes = Data()
+    withUnsafeBytes(of: (declaredHeaderSize ?? UInt64(json.count)).littleEndian) { bytes.append(contentsOf: $0) }
+    bytes.append(contentsOf: json)
+    bytes.append(contentsOf: data)
+    return bytes
+}
+
+/// Runs `body`, expecting a `LoadingError` whose message contains every fragment.
+func expectLoadingError(containing fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected a LoadingError containing \(fragments), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as LoadingError {
+        for fragment in fragments where !error.description.contains(fragment) {
+            Issue.record("error '\(error.description)' does not contain '\(fragment)'", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("expected a LoadingError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
