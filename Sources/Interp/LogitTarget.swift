@@ -13,11 +13,11 @@ public enum LogitTarget: Sendable, Equatable {
         switch self {
         case .predicted:
             let token = row.argmax()
-            return (model.unembedding.select(axis: 0, token), token)
+            return (model.unembeddingDirection(token), token)
         case .token(let token):
-            return (model.unembedding.select(axis: 0, token), token)
+            return (model.unembeddingDirection(token), token)
         case let .difference(answer, wrong):
-            return (model.unembedding.select(axis: 0, answer) - model.unembedding.select(axis: 0, wrong), answer)
+            return (model.unembeddingDirection(answer) - model.unembeddingDirection(wrong), answer)
         }
     }
 

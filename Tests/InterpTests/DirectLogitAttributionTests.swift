@@ -23,7 +23,7 @@ import Interp
         let write = try cache.headResults(layer: 1).select(axis: 0, 0).select(axis: 0, -1 + 8).select(axis: 0, 2)
         let centered = write - write.mean()
         let divisor = try cache.activation("ln_final.hook_scale")[0, 7, 0]
-        let expected = (centered / divisor * model.finalNorm.weight * model.unembedding.select(axis: 0, 5)).sum().item
+        let expected = (centered / divisor * model.finalNorm.weight * model.unembeddingDirection(5)).sum().item
         let column = dla.labels.firstIndex(of: "L1H2")!
         #expect(Swift.abs(dla.contributions[column, 0] - expected) < 1e-5)
     }

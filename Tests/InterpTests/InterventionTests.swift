@@ -60,7 +60,7 @@ import Interp
     }
 
     @Test func steeringAppliesAtEveryGenerationStep() throws {
-        let steer = Intervention(at: "blocks.1.hook_resid_post", .add(model.unembedding.select(axis: 0, 7) * 50))
+        let steer = Intervention(at: "blocks.1.hook_resid_post", .add(model.unembeddingDirection(7) * 50))
         let hooks = ForwardHooks()
         try model.register([steer], on: hooks)
         let generated = model.generate(TokenBatch([[1, 2, 3]]), maxTokens: 3, hooks: hooks)[0]

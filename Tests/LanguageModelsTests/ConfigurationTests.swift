@@ -33,7 +33,7 @@ import LanguageModels
             Issue.record("\(model): expected rotary positions")
             return
         }
-        let frequencies = rotary.inverseFrequencies()
+        let frequencies = rotary.inverseFrequencies
         let reference = flatFloats(expected["inverse_frequencies"]!)
         #expect(frequencies.count == reference.count)
         for (ours, theirs) in zip(frequencies, reference) {
@@ -65,11 +65,11 @@ import LanguageModels
 
     @Test func readsRopeScalingFromBothLayouts() throws {
         let older = try ModelConfiguration(contentsOf: Fixtures.directory("llama_untied"))
-        #expect(older.positionEncoding == .rotary(RotaryEmbedding(theta: 500, dimension: 8, scaling: .linear(factor: 2))))
+        #expect(older.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 500, scaling: .linear(factor: 2))))
         #expect(older.dtype == "float32")
         let newer = try ModelConfiguration(contentsOf: Fixtures.directory("llama_gqa"))
-        let llama3 = RotaryEmbedding.Scaling.llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 64)
-        #expect(newer.positionEncoding == .rotary(RotaryEmbedding(theta: 10_000, dimension: 8, scaling: llama3)))
+        let llama3 = RotaryEmbedding.Scaling.llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositionEmbeddings: 64)
+        #expect(newer.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 10_000, scaling: llama3)))
     }
 
     @Test func readsMLXQuantizationWithOverrides() throws {
@@ -125,7 +125,7 @@ import LanguageModels
             $0["eos_token_id"] = [2, 7]
         })
         #expect(configuration.nKVHeads == 4 && configuration.dHead == 8)
-        #expect(configuration.positionEncoding == .rotary(RotaryEmbedding(theta: 10_000, dimension: 8)))
+        #expect(configuration.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 10_000)))
         #expect(configuration.normEpsilon == 1e-6 && !configuration.tiedEmbeddings && configuration.activation == .silu)
         #expect(configuration.eosTokenIDs == [2, 7])
     }
@@ -192,10 +192,10 @@ import LanguageModels
     }
 
     @Test func rotaryFrequenciesOfEachScalingRule() {
-        #expect(RotaryEmbedding(theta: 10_000, dimension: 4).inverseFrequencies() == [1, 0.01])
-        #expect(RotaryEmbedding(theta: 10_000, dimension: 4, scaling: .linear(factor: 4)).inverseFrequencies() == [0.25, 0.0025])
+        #expect(RotaryEmbedding(headDim: 4, base: 10_000).inverseFrequencies == [1, 0.01])
+        #expect(RotaryEmbedding(headDim: 4, base: 10_000, scaling: .linear(factor: 4)).inverseFrequencies == [0.25, 0.0025])
         // Wavelengths 2π (< 8192/4: kept) and 628 (with original context 64: > 64/1, so divided by the factor).
-        let llama3 = RotaryEmbedding(theta: 10_000, dimension: 4, scaling: .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 64))
-        #expect(llama3.inverseFrequencies() == [1, 0.01 / 8])
+        let llama3 = RotaryEmbedding(headDim: 4, base: 10_000, scaling: .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositionEmbeddings: 64))
+        #expect(llama3.inverseFrequencies == [1, 0.01 / 8])
     }
 }

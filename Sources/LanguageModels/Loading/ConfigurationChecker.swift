@@ -12,15 +12,11 @@ struct ConfigurationChecker {
     }
 
     /// The activation named by a Hugging Face `hidden_act` / `activation_function` value.
-    func activation(_ name: String, field: String) throws -> ModelConfiguration.Activation {
-        switch name {
-        case "gelu": return .gelu
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": return .geluTanh
-        case "relu": return .relu
-        case "silu", "swish": return .silu
-        default:
+    func activation(_ name: String, field: String) throws -> Activation {
+        guard let activation = Activation(huggingFaceName: name) else {
             throw error(field, "'\(name)' is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu, swish)")
         }
+        return activation
     }
 
     /// The MLX settings from `quantization` (mlx-lm) or, failing that, `quantization_config`, validated.

@@ -151,12 +151,12 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
             }
             scaling = .llama3(
                 factor: try required(parameters?.factor, "factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
-                originalMaxPositions: parameters?.originalMaxPositionEmbeddings ?? maxPositions
+                originalMaxPositionEmbeddings: parameters?.originalMaxPositionEmbeddings ?? maxPositions
             )
         default:
             throw checker.error("\(field).rope_type", "'\(type)' is not supported (supported: default, linear, llama3)")
         }
-        return RotaryEmbedding(theta: theta, dimension: dHead, scaling: scaling)
+        return RotaryEmbedding(headDim: dHead, base: theta, scaling: scaling)
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {

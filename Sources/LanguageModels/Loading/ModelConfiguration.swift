@@ -24,18 +24,6 @@ public struct ModelConfiguration: Equatable, Sendable {
         case llama, mistral, qwen2, qwen3
     }
 
-    /// Activation functions, named after their Hugging Face `hidden_act` / `activation_function` values.
-    public enum Activation: String, Sendable {
-        /// Exact GELU, `x * Φ(x)` (`gelu`).
-        case gelu
-        /// The tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
-        case geluTanh
-        /// `max(x, 0)` (`relu`).
-        case relu
-        /// `x * sigmoid(x)` (`silu`, `swish`).
-        case silu
-    }
-
     /// How token positions enter the model.
     public enum PositionEncoding: Equatable, Sendable {
         /// A learned table of `maxPositions` rows added to the token embedding.
@@ -44,15 +32,6 @@ public struct ModelConfiguration: Equatable, Sendable {
         case rotary(RotaryEmbedding)
     }
 
-    /// The normalization layer type.
-    public enum Normalization: Sendable {
-        /// `(x - mean) / sqrt(var + eps) * weight + bias`.
-        case layerNorm
-        /// `x / sqrt(mean(x²) + eps) * weight`.
-        case rmsNorm
-    }
-
-    /// The implementation family (and Llama variant).
     public var family: Family
     /// The residual stream width.
     public var dModel: Int
@@ -141,7 +120,7 @@ public struct ModelConfiguration: Equatable, Sendable {
     }
 
     /// The normalization layer type of the family.
-    public var normalization: Normalization {
+    public var normalization: Normalization.Kind {
         family == .gpt2 ? .layerNorm : .rmsNorm
     }
 

@@ -2,26 +2,36 @@
 ///
 /// GPT-2's `Conv1D` weights (`[in, out]`) are transposed once at load time so that every projection of
 /// every family has one layout.
+///
+/// The weight may be MLX-quantized: products then dequantize a block of rows at a time, so memory stays
+/// near the packed size.
 public struct Linear {
-    /// `[out, in]`.
-    public var weight: Tensor
+    /// `[out, in]`, dense or quantized.
+    public var matrix: WeightMatrix
     /// `[out]`, when the layer has a bias.
     public var bias: Tensor?
 
-    public init(weight: Tensor, bias: Tensor? = nil) {
-        precondition(weight.rank == 2, "a linear weight is [out, in], got \(weight.shape)")
-        precondition(bias == nil || bias!.shape == [weight.shape[0]], "bias \(bias!.shape) does not match weight \(weight.shape)")
-        self.weight = weight
+    public init(matrix: WeightMatrix, bias: Tensor? = nil) {
+        precondition(matrix.shape.count == 2, "a linear weight is [out, in], got \(matrix.shape)")
+        precondition(bias == nil || bias!.shape == [matrix.shape[0]], "bias \(bias!.shape) does not match weight \(matrix.shape)")
+        self.matrix = matrix
         self.bias = bias
     }
 
-    public var inputSize: Int { weight.shape[1] }
-    public var outputSize: Int { weight.shape[0] }
+    /// A dense linear map with weight `[out, in]`.
+    public init(weight: Tensor, bias: Tensor? = nil) {
+        self.init(matrix: .dense(weight), bias: bias)
+    }
+
+    /// The weight `[out, in]` as a dense tensor (dequantized when quantized).
+    public var weight: Tensor { matrix.dequantized() }
+    public var inputSize: Int { matrix.shape[1] }
+    public var outputSize: Int { matrix.shape[0] }
 
     /// Applies the map to the last axis of `x`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let rows = x.reshaped([-1, inputSize])
-        var y = rows.matmul(weight, transposeOther: true)
+        var y = matrix.matmulTransposed(rows)
         if let bias { y = y + bias }
         return y.reshaped(Array(x.shape.dropLast()) + [outputSize])
     }

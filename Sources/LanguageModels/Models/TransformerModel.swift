@@ -11,19 +11,19 @@
 /// ``unembed(_:hooks:)``) are public so that analyses can start from a cached residual stream and
 /// recompute only the layers after an intervention.
 public final class TransformerModel {
-    /// Token embeddings `[vocab, dModel]` (`W_E`).
-    public var tokenEmbedding: Tensor
+    /// Token embeddings `[vocab, dModel]` (`W_E`), dense or quantized.
+    public var tokenEmbedding: WeightMatrix
     /// Learned position embeddings `[contextLength, dModel]` (`W_pos`, GPT-2 only).
     public var positionEmbedding: Tensor?
     public var blocks: [TransformerBlock]
     public var finalNorm: Normalization
     /// The unembedding `[vocab, dModel]` (`W_Uᵀ`); shares storage with `tokenEmbedding` when tied.
-    public var unembedding: Tensor
+    public var unembedding: WeightMatrix
     /// The longest sequence the model accepts.
     public let contextLength: Int
 
-    public init(tokenEmbedding: Tensor, positionEmbedding: Tensor?, blocks: [TransformerBlock],
-                finalNorm: Normalization, unembedding: Tensor, contextLength: Int) {
+    public init(tokenEmbedding: WeightMatrix, positionEmbedding: Tensor?, blocks: [TransformerBlock],
+                finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int) {
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
         self.blocks = blocks
@@ -32,12 +32,24 @@ public final class TransformerModel {
         self.contextLength = contextLength
     }
 
+    /// A model with dense embedding and unembedding tables.
+    public convenience init(tokenEmbedding: Tensor, positionEmbedding: Tensor?, blocks: [TransformerBlock],
+                            finalNorm: Normalization, unembedding: Tensor, contextLength: Int) {
+        self.init(tokenEmbedding: .dense(tokenEmbedding), positionEmbedding: positionEmbedding, blocks: blocks,
+                  finalNorm: finalNorm, unembedding: .dense(unembedding), contextLength: contextLength)
+    }
+
     public var layerCount: Int { blocks.count }
     public var dModel: Int { tokenEmbedding.shape[1] }
     public var vocabularySize: Int { unembedding.shape[0] }
     public var headCount: Int { blocks.first?.attention.heads ?? 0 }
     /// False for attention-only models.
     public var hasMLPs: Bool { blocks.first?.mlp != nil }
+
+    /// The unembedding vector of a token, `[dModel]`: the residual direction its logit reads.
+    public func unembeddingDirection(_ token: Int) -> Tensor {
+        unembedding.rows([token]).reshaped([-1])
+    }
 
     /// Which positions get logits.
     public enum LogitPositions: Sendable {
@@ -74,7 +86,7 @@ public final class TransformerModel {
     public func embed(_ batch: TokenBatch, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
         let ids = batch.tokens.flatMap { $0 }
         let shape = [batch.batchSize, batch.length, dModel]
-        let tokens = hooks.apply(GlobalHookNames.embed, tokenEmbedding.indexSelect(axis: 0, ids).reshaped(shape))
+        let tokens = hooks.apply(GlobalHookNames.embed, tokenEmbedding.rows(ids).reshaped(shape))
         guard let positionEmbedding else { return tokens }
         let positions = hooks.apply(GlobalHookNames.posEmbed,
                                     positionEmbedding.indexSelect(axis: 0, context.positions.flatMap { $0 }).reshaped(shape))
@@ -102,7 +114,7 @@ public final class TransformerModel {
     public func unembed(_ residual: Tensor, hooks: ForwardHooks?) -> Tensor {
         let normalized = finalNorm(residual, hooks: hooks, scaleName: GlobalHookNames.finalScale,
                                    normalizedName: GlobalHookNames.finalNormalized)
-        let rows = normalized.reshaped([-1, dModel]).matmul(unembedding, transposeOther: true)
+        let rows = unembedding.matmulTransposed(normalized.reshaped([-1, dModel]))
         return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
     }
 }

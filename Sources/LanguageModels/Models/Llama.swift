@@ -1,0 +1,58 @@
+/// Builds the Llama family from a checkpoint: Llama, Mistral, Qwen2 and Qwen3 differ only in options that
+/// ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
+/// scaling, tied embeddings). MLX-quantized weights stay packed.
+enum LlamaLoader {
+    static func load(_ checkpoint: Checkpoint) throws -> TransformerModel {
+        let c = checkpoint.configuration, w = checkpoint.weights
+        let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
+        guard case .rotary(let rotary) = c.positionEncoding else {
+            throw LoadingError("\(checkpoint.directory.path)/config.json: a Llama-family model needs rotary positions")
+        }
+        func matrix(_ module: String, _ shape: [Int]) throws -> WeightMatrix {
+            try w.weightMatrix(module: module, shape: shape, quantization: c.quantization)
+        }
+        func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
+            Linear(matrix: try matrix(module, [outputs, inputs]),
+                   bias: bias ? try w.tensor(named: "\(module).bias", shape: [outputs]) : nil)
+        }
+        func rmsNorm(_ name: String, _ size: Int) throws -> Normalization {
+            Normalization(kind: .rmsNorm, weight: try w.tensor(named: name, shape: [size]), epsilon: c.normEpsilon)
+        }
+        let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
+            let p = "model.layers.\(l)."
+            let attention = Attention(
+                query: try linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
+                key: try linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
+                value: try linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
+                output: try linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
+                queryNorm: c.qkNorm ? try rmsNorm(p + "self_attn.q_norm.weight", c.dHead) : nil,
+                keyNorm: c.qkNorm ? try rmsNorm(p + "self_attn.k_norm.weight", c.dHead) : nil,
+                rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
+                scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
+            let mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: c.mlpBias),
+                                  gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: c.mlpBias),
+                                  output: try linear(p + "mlp.down_proj", d, c.dMLP, bias: c.mlpBias),
+                                  activation: c.activation)
+            return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm.weight", d), attention: attention,
+                                    ln2: try rmsNorm(p + "post_attention_layernorm.weight", d), mlp: mlp)
+        }
+        let embedding = try matrix("model.embed_tokens", [c.vocabularySize, d])
+        let unembedding = c.tiedEmbeddings
+            ? embedding : try matrix("lm_head", [c.vocabularySize, d])
+        return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
+                                finalNorm: try rmsNorm("model.norm.weight", d), unembedding: unembedding,
+                                contextLength: c.maxPositions)
+    }
+}
+
+extension TransformerModel {
+    /// Loads a model from a Hugging Face directory (`config.json` + `*.safetensors`).
+    ///
+    /// - Throws: ``LoadingError`` naming the file, field or tensor at fault.
+    public static func load(_ checkpoint: Checkpoint) throws -> TransformerModel {
+        switch checkpoint.configuration.family {
+        case .gpt2: return try GPT2Loader.load(checkpoint)
+        case .llama: return try LlamaLoader.load(checkpoint)
+        }
+    }
+}
