@@ -29,6 +29,7 @@ let package = Package(
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InterpTests", dependencies: ["Interp"]),
     ],
     swiftLanguageModes: [.v5]
 )

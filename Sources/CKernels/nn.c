@@ -1,1 +1,323 @@
 #include "nn.h"
+#include <math.h>
+
+// Each kernel body is written once with 8-lane clang vectors and instantiated twice: an AVX2+FMA copy
+// chosen at run time on x86-64 CPUs that have it, and a portable copy (SSE2 on x86-64, NEON on arm64).
+// Rows of any length are walked 8 lanes at a time; the last partial block is padded with a neutral value.
+
+typedef float v8 __attribute__((ext_vector_type(8)));
+typedef int v8i __attribute__((ext_vector_type(8)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+// Helpers pass 8-lane vectors by value; they are always inlined, so no call ever crosses the ABI boundary
+// that this warning is about.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+INLINE long lanes(long i, long n) { return n - i < 8 ? n - i : 8; }
+
+/// Loads `m` <= 8 floats, filling the missing lanes with `fill`.
+INLINE v8 load(const float *p, long m, float fill) {
+    v8 v;
+    if (m == 8) {
+        __builtin_memcpy(&v, p, sizeof v);
+    } else {
+        v = fill;
+        for (long k = 0; k < m; k++) v[k] = p[k];
+    }
+    return v;
+}
+
+/// Stores the first `m` <= 8 lanes.
+INLINE void store(float *p, v8 v, long m) {
+    if (m == 8) {
+        __builtin_memcpy(p, &v, sizeof v);
+    } else {
+        for (long k = 0; k < m; k++) p[k] = v[k];
+    }
+}
+
+INLINE float sum8(v8 v) {
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+INLINE float max8(v8 v) {
+    float m = v[0];
+    for (int k = 1; k < 8; k++) m = v[k] > m ? v[k] : m;
+    return m;
+}
+
+/// e^x (Cephes polynomial, about 1 ulp); exactly 0 below the smallest normal result, finite above 88.
+INLINE v8 exp8(v8 x) {
+    const float lowest = -87.3365447504f, highest = 88.0f;
+    v8i underflows = x < lowest;
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, (v8)lowest), (v8)highest);
+    v8 fx = x * 1.44269504088896341f + 0.5f;
+    v8 n = __builtin_convertvector(__builtin_convertvector(fx, v8i), v8);  // truncated; floor it below
+    n -= (v8)((v8i)(v8)1.0f & (n > fx));
+    v8 r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    v8 p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    v8i twoToN = (__builtin_convertvector(n, v8i) + 127) << 23;
+    v8 result = p * (v8)twoToN;
+    return (v8)((v8i)result & ~underflows);
+}
+
+INLINE v8 sigmoid8(v8 x) { return 1.0f / (1.0f + exp8(-x)); }
+
+INLINE v8 tanh8(v8 x) { return 1.0f - 2.0f / (exp8(2.0f * x) + 1.0f); }
+
+INLINE v8 erf8(v8 x) {
+    for (int k = 0; k < 8; k++) x[k] = erff(x[k]);
+    return x;
+}
+
+// MARK: Softmax
+
+INLINE void softmax_rows(const float *x, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++, x += n, y += n) {
+        v8 highest = -INFINITY;
+        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+        float m = max8(highest);
+        v8 total = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 e = m == -INFINITY ? 0.0f : exp8(load(x + i, k, -INFINITY) - m);
+            store(y + i, e, k);
+            total += e;
+        }
+        float inverse = m == -INFINITY ? 0.0f : 1.0f / sum8(total);
+        for (long i = 0; i < n; i += 8) store(y + i, load(y + i, lanes(i, n), 0) * inverse, lanes(i, n));
+    }
+}
+
+INLINE void softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n) {
+    for (long r = 0; r < rows; r++, y += n, gy += n, gx += n) {
+        v8 dot = 0.0f;
+        for (long i = 0; i < n; i += 8) dot += load(y + i, lanes(i, n), 0) * load(gy + i, lanes(i, n), 0);
+        float d = sum8(dot);
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            store(gx + i, load(y + i, k, 0) * (load(gy + i, k, 0) - d), k);
+        }
+    }
+}
+
+INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++, x += n, y += n) {
+        v8 highest = -INFINITY;
+        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+        float m = max8(highest);
+        float shift = m;
+        if (m != -INFINITY) {
+            v8 total = 0.0f;
+            for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
+            shift = m + logf(sum8(total));
+        }
+        for (long i = 0; i < n; i += 8) store(y + i, load(x + i, lanes(i, n), 0) - shift, lanes(i, n));
+    }
+}
+
+INLINE void log_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n) {
+    for (long r = 0; r < rows; r++, y += n, gy += n, gx += n) {
+        v8 total = 0.0f;
+        for (long i = 0; i < n; i += 8) total += load(gy + i, lanes(i, n), 0);
+        float s = sum8(total);
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            store(gx + i, load(gy + i, k, 0) - exp8(load(y + i, k, 0)) * s, k);
+        }
+    }
+}
+
+// MARK: Normalization
+
+INLINE void layer_norm_rows(const float *x, const float *weight, const float *bias, float *y,
+                            float *mean, float *scale, long rows, long n, float epsilon) {
+    for (long r = 0; r < rows; r++, x += n, y += n) {
+        v8 total = 0.0f;
+        for (long i = 0; i < n; i += 8) total += load(x + i, lanes(i, n), 0);
+        float mu = sum8(total) / (float)n;
+        v8 squares = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            v8 d = load(x + i, lanes(i, n), mu) - mu;
+            squares += d * d;
+        }
+        float s = 1.0f / sqrtf(sum8(squares) / (float)n + epsilon);
+        mean[r] = mu;
+        scale[r] = s;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 v = (load(x + i, k, 0) - mu) * s;
+            if (weight) v *= load(weight + i, k, 0);
+            if (bias) v += load(bias + i, k, 0);
+            store(y + i, v, k);
+        }
+    }
+}
+
+INLINE void layer_norm_backward_rows(const float *x, const float *mean, const float *scale, const float *weight,
+                                     const float *gy, float *gx, float *gweight, float *gbias, long rows, long n) {
+    for (long r = 0; r < rows; r++, x += n, gy += n, gx += n) {
+        float mu = mean[r], s = scale[r];
+        v8 sumG = 0.0f, sumGX = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 g = load(gy + i, k, 0);
+            if (weight) g *= load(weight + i, k, 0);
+            sumG += g;
+            sumGX += g * ((load(x + i, k, mu) - mu) * s);
+        }
+        float meanG = sum8(sumG) / (float)n, meanGX = sum8(sumGX) / (float)n;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 upstream = load(gy + i, k, 0);
+            v8 g = weight ? upstream * load(weight + i, k, 0) : upstream;
+            v8 normalized = (load(x + i, k, 0) - mu) * s;
+            store(gx + i, s * (g - meanG - normalized * meanGX), k);
+            if (gweight) store(gweight + i, load(gweight + i, k, 0) + upstream * normalized, k);
+            if (gbias) store(gbias + i, load(gbias + i, k, 0) + upstream, k);
+        }
+    }
+}
+
+INLINE void rms_norm_rows(const float *x, const float *weight, float *y, float *scale, long rows, long n,
+                          float epsilon) {
+    for (long r = 0; r < rows; r++, x += n, y += n) {
+        v8 squares = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            v8 v = load(x + i, lanes(i, n), 0);
+            squares += v * v;
+        }
+        float s = 1.0f / sqrtf(sum8(squares) / (float)n + epsilon);
+        scale[r] = s;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 v = load(x + i, k, 0) * s;
+            if (weight) v *= load(weight + i, k, 0);
+            store(y + i, v, k);
+        }
+    }
+}
+
+INLINE void rms_norm_backward_rows(const float *x, const float *scale, const float *weight, const float *gy,
+                                   float *gx, float *gweight, long rows, long n) {
+    for (long r = 0; r < rows; r++, x += n, gy += n, gx += n) {
+        float s = scale[r];
+        v8 sumGX = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 g = load(gy + i, k, 0);
+            if (weight) g *= load(weight + i, k, 0);
+            sumGX += g * load(x + i, k, 0) * s;
+        }
+        float meanGX = sum8(sumGX) / (float)n;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            v8 upstream = load(gy + i, k, 0);
+            v8 g = weight ? upstream * load(weight + i, k, 0) : upstream;
+            v8 normalized = load(x + i, k, 0) * s;
+            store(gx + i, s * (g - normalized * meanGX), k);
+            if (gweight) store(gweight + i, load(gweight + i, k, 0) + upstream * normalized, k);
+        }
+    }
+}
+
+// MARK: Activations
+
+static const float sqrtTwoOverPi = 0.7978845608028654f, geluCubic = 0.044715f;
+
+INLINE v8 activation(nn_activation kind, v8 x) {
+    switch (kind) {
+    case NN_GELU_ERF: return 0.5f * x * (1.0f + erf8(x * 0.7071067811865476f));
+    case NN_GELU_TANH: return 0.5f * x * (1.0f + tanh8(sqrtTwoOverPi * (x + geluCubic * x * x * x)));
+    case NN_SILU: return x * sigmoid8(x);
+    case NN_SIGMOID: return sigmoid8(x);
+    case NN_RELU: return __builtin_elementwise_max(x, (v8)0.0f);
+    }
+    return x;
+}
+
+INLINE v8 activation_derivative(nn_activation kind, v8 x) {
+    switch (kind) {
+    case NN_GELU_ERF: {
+        v8 cdf = 0.5f * (1.0f + erf8(x * 0.7071067811865476f));
+        v8 pdf = 0.3989422804014327f * exp8(-0.5f * x * x);
+        return cdf + x * pdf;
+    }
+    case NN_GELU_TANH: {
+        v8 t = tanh8(sqrtTwoOverPi * (x + geluCubic * x * x * x));
+        return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * sqrtTwoOverPi * (1.0f + 3.0f * geluCubic * x * x);
+    }
+    case NN_SILU: {
+        v8 s = sigmoid8(x);
+        return s * (1.0f + x * (1.0f - s));
+    }
+    case NN_SIGMOID: {
+        v8 s = sigmoid8(x);
+        return s * (1.0f - s);
+    }
+    case NN_RELU: return (v8)((v8i)(v8)1.0f & (x > 0.0f));
+    }
+    return x;
+}
+
+INLINE void activation_forward(nn_activation kind, const float *x, float *y, long count) {
+    for (long i = 0; i < count; i += 8) store(y + i, activation(kind, load(x + i, lanes(i, count), 0)), lanes(i, count));
+}
+
+INLINE void activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count) {
+    for (long i = 0; i < count; i += 8) {
+        long k = lanes(i, count);
+        store(gx + i, load(gy + i, k, 0) * activation_derivative(kind, load(x + i, k, 0)), k);
+    }
+}
+
+// MARK: Dispatch
+
+#if defined(__x86_64__)
+/// Defines the public `name` calling an AVX2+FMA instance of `body` when the CPU supports it.
+#define DISPATCH(name, body, params, args)                                          \
+    __attribute__((target("avx2,fma"))) static void body##_avx2 params { body args; } \
+    void name params {                                                              \
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {      \
+            body##_avx2 args;                                                       \
+        } else {                                                                    \
+            body args;                                                              \
+        }                                                                           \
+    }
+#else
+#define DISPATCH(name, body, params, args) \
+    void name params { body args; }
+#endif
+
+DISPATCH(nn_softmax_rows, softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
+DISPATCH(nn_softmax_backward_rows, softmax_backward_rows,
+         (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
+DISPATCH(nn_log_softmax_rows, log_softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
+DISPATCH(nn_log_softmax_backward_rows, log_softmax_backward_rows,
+         (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
+DISPATCH(nn_layer_norm_rows, layer_norm_rows,
+         (const float *x, const float *weight, const float *bias, float *y, float *mean, float *scale, long rows,
+          long n, float epsilon),
+         (x, weight, bias, y, mean, scale, rows, n, epsilon))
+DISPATCH(nn_layer_norm_backward_rows, layer_norm_backward_rows,
+         (const float *x, const float *mean, const float *scale, const float *weight, const float *gy, float *gx,
+          float *gweight, float *gbias, long rows, long n),
+         (x, mean, scale, weight, gy, gx, gweight, gbias, rows, n))
+DISPATCH(nn_rms_norm_rows, rms_norm_rows,
+         (const float *x, const float *weight, float *y, float *scale, long rows, long n, float epsilon),
+         (x, weight, y, scale, rows, n, epsilon))
+DISPATCH(nn_rms_norm_backward_rows, rms_norm_backward_rows,
+         (const float *x, const float *scale, const float *weight, const float *gy, float *gx, float *gweight,
+          long rows, long n),
+         (x, scale, weight, gy, gx, gweight, rows, n))
+DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const float *x, float *y, long count),
+         (kind, x, y, count))
+DISPATCH(nn_activation_backward, activation_backward,
+         (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))

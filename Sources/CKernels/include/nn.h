@@ -1,2 +1,43 @@
 #pragma once
-// Row kernels for softmax, norms and activations (filled in by the NN-ops work).
+// Row kernels for softmax, norms and activations.
+//
+// Every function works on `rows` contiguous rows of `n` floats. Each picks an AVX2+FMA body at run
+// time when the CPU has it and a portable body otherwise; both give the same results up to rounding.
+
+/// y = softmax(x) per row, max-subtracted. A row whose entries are all -inf gives all zeros.
+void nn_softmax_rows(const float *x, float *y, long rows, long n);
+/// gx = y * (gy - sum(gy * y)) per row, from the softmax output y.
+void nn_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n);
+/// y = x - max - log(sum(exp(x - max))) per row. A row whose entries are all -inf stays -inf.
+void nn_log_softmax_rows(const float *x, float *y, long rows, long n);
+/// gx = gy - exp(y) * sum(gy) per row, from the log-softmax output y.
+void nn_log_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n);
+
+/// Layer norm per row (biased variance): y = (x - mean) * scale * weight + bias, scale = 1/sqrt(var + eps).
+/// `weight` and `bias` (n floats) may be NULL; `mean` and `scale` receive one float per row.
+void nn_layer_norm_rows(const float *x, const float *weight, const float *bias, float *y,
+                        float *mean, float *scale, long rows, long n, float epsilon);
+/// Gradient of layer norm: writes gx; adds into gweight and gbias (n floats each) when they are not NULL.
+void nn_layer_norm_backward_rows(const float *x, const float *mean, const float *scale, const float *weight,
+                                 const float *gy, float *gx, float *gweight, float *gbias, long rows, long n);
+
+/// RMS norm per row: y = x * scale * weight, scale = 1/sqrt(mean(x^2) + eps). `weight` may be NULL.
+void nn_rms_norm_rows(const float *x, const float *weight, float *y, float *scale, long rows, long n,
+                      float epsilon);
+/// Gradient of RMS norm: writes gx; adds into gweight (n floats) when it is not NULL.
+void nn_rms_norm_backward_rows(const float *x, const float *scale, const float *weight, const float *gy,
+                               float *gx, float *gweight, long rows, long n);
+
+/// Elementwise activation functions.
+typedef enum {
+    NN_GELU_ERF = 0,   ///< x * Φ(x), with the exact error function
+    NN_GELU_TANH = 1,  ///< GPT-2's 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))
+    NN_SILU = 2,       ///< x * sigmoid(x)
+    NN_SIGMOID = 3,    ///< 1 / (1 + exp(-x))
+    NN_RELU = 4,       ///< max(x, 0)
+} nn_activation;
+
+/// y = f(x) for `count` elements.
+void nn_activation_forward(nn_activation kind, const float *x, float *y, long count);
+/// gx = gy * f'(x) for `count` elements.
+void nn_activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count);

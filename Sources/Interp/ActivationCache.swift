@@ -1,0 +1,111 @@
+
+/// Which activations a run records.
+public enum ActivationFilter {
+    /// Every hook point, including the optional per-head ones (`attn.hook_result`, `hook_q_input`, ...).
+    case all
+    /// The hook points TransformerLens caches by default (no per-head results or split inputs).
+    case standard
+    /// Exactly these names (any spelling ``HookNameResolver`` accepts).
+    case names([String])
+    /// Names for which the predicate holds (canonical names).
+    case matching((String) -> Bool)
+
+    func predicate(for model: TransformerModel) throws -> (String) -> Bool {
+        switch self {
+        case .all: return { _ in true }
+        case .standard:
+            return { name in
+                !(name.hasSuffix("attn.hook_result") || name.hasSuffix("_input") || name.hasSuffix("hook_mlp_in"))
+            }
+        case .names(let names):
+            let resolver = model.hookNameResolver
+            let set = Set(try names.map { try resolver.resolve($0) })
+            return { set.contains($0) }
+        case .matching(let predicate): return predicate
+        }
+    }
+}
+
+/// Activations recorded during one forward pass, by canonical hook name, with the model they came from.
+///
+/// ```swift
+/// let (logits, cache) = try model.runWithCache(batch)
+/// let z = try cache["blocks.0.attn.hook_z"]            // [batch, pos, heads, dHead]
+/// let resid = try cache.activation("resid_post", layer: -1)
+/// ```
+public struct ActivationCache {
+    /// The activations, keyed by canonical hook name.
+    public let activations: [String: Tensor]
+    public let model: TransformerModel
+    let resolver: HookNameResolver
+
+    public init(activations: [String: Tensor], model: TransformerModel) {
+        self.activations = activations
+        self.model = model
+        resolver = model.hookNameResolver
+    }
+
+    /// The activation at `name` (any accepted spelling); throws if the name is unknown or was not cached.
+    public subscript(_ name: String) -> Tensor {
+        get throws { try activation(name) }
+    }
+
+    public func activation(_ name: String) throws -> Tensor {
+        let canonical = try resolver.resolve(name)
+        guard let value = activations[canonical] else { throw ActivationCacheError.notCached(canonical) }
+        return value
+    }
+
+    /// The activation of a short name at a layer, e.g. `("resid_pre", 3)`, `("pattern", -1)`.
+    public func activation(_ shortName: String, layer: Int) throws -> Tensor {
+        let canonical = try resolver.resolve(shortName, layer: layer)
+        guard let value = activations[canonical] else { throw ActivationCacheError.notCached(canonical) }
+        return value
+    }
+
+    /// The activation `shortName` of every layer in `layers`, stacked along a new first axis.
+    public func stack(_ shortName: String, layers: Range<Int>? = nil) throws -> Tensor {
+        let range = layers ?? 0..<model.layerCount
+        return Tensor.stack(try range.map { try activation(shortName, layer: $0) })
+    }
+
+    /// The number of activations held.
+    public var count: Int { activations.count }
+
+    /// Bytes of activation data held.
+    public var byteCount: Int { activations.values.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
+}
+
+/// A cache lookup that cannot be answered.
+public enum ActivationCacheError: Error, CustomStringConvertible, Equatable {
+    case notCached(String)
+
+    public var description: String {
+        switch self {
+        case .notCached(let name):
+            return "activation '\(name)' was not cached in this run; include it in the cache filter"
+        }
+    }
+}
+
+extension TransformerModel {
+    /// Runs the model, recording the activations that `filter` selects.
+    ///
+    /// Memory is proportional to what is recorded: only selected activations are kept.
+    public func runWithCache(_ batch: TokenBatch, filter: ActivationFilter = .standard, hooks: ForwardHooks? = nil,
+                             logitPositions: LogitPositions = .all) throws -> (logits: Tensor, cache: ActivationCache) {
+        let recorder = hooks ?? ForwardHooks()
+        recorder.cache(where: try filter.predicate(for: self))
+        let logits = forward(batch, hooks: recorder, logitPositions: logitPositions)
+        return (logits, ActivationCache(activations: recorder.cached, model: self))
+    }
+
+    /// Runs the model with hook functions at the named points (any accepted spelling).
+    public func runWithHooks(_ batch: TokenBatch, hooks: [(String, HookFunction)],
+                             logitPositions: LogitPositions = .all) throws -> Tensor {
+        let registry = ForwardHooks()
+        let resolver = hookNameResolver
+        for (name, function) in hooks { registry.add(try resolver.resolve(name), function) }
+        return forward(batch, hooks: registry, logitPositions: logitPositions)
+    }
+}

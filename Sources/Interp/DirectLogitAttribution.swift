@@ -1,0 +1,89 @@
+
+/// How much each component's write contributes to a logit, through the final norm applied linearly.
+///
+/// The final residual is a sum of writes (embeddings, each head's `z_h W_O[h]`, each attention output
+/// bias, each MLP output). With the norm's divisor taken from the real forward pass, the norm is linear,
+/// so the logit splits exactly: `logit = Σ contributions + biasTerm`. ``maxError`` reports how far that
+/// sum is from the real logit (float rounding only).
+public struct DirectLogitAttribution {
+    /// One label per component, in the order of ``contributions``: `embed`, `pos_embed`, `L{l}H{h}`,
+    /// `{l}_attn_bias`, `{l}_mlp_out`.
+    public let labels: [String]
+    /// `[components, batch]`.
+    public let contributions: Tensor
+    /// The final norm's bias projected on the direction, per example (zero for RMSNorm).
+    public let biasTerm: [Float]
+    /// The real logit (or logit difference) from the forward pass, per example.
+    public let logits: [Float]
+    /// The attributed token (the answer for a difference), per example.
+    public let targets: [Int]
+    /// The attributed position, per example.
+    public let positions: [Int]
+    public let layerCount: Int
+    public let headCount: Int
+
+    /// Σ contributions + bias term, per example.
+    public var totals: [Float] {
+        let sums = contributions.sum(axis: 0).scalars
+        return zip(sums, biasTerm).map { $0 + $1 }
+    }
+
+    /// The largest |total − real logit| over the batch.
+    public var maxError: Float { zip(totals, logits).map { Swift.abs($0 - $1) }.max() ?? 0 }
+
+    /// Mean over the batch of one labelled component's contribution.
+    public func contribution(_ label: String) -> Float? {
+        labels.firstIndex(of: label).map { contributions.select(axis: 0, $0).mean().item }
+    }
+
+    /// `[layers, heads]`, mean over the batch.
+    public var headContributions: Tensor {
+        Tensor(shape: [layerCount, headCount], scalars: (0..<layerCount).flatMap { l in
+            (0..<headCount).map { h in contribution("L\(l)H\(h)") ?? 0 }
+        })
+    }
+
+    /// Per layer: all heads plus the attention output bias, mean over the batch.
+    public var attentionContributions: [Float] {
+        (0..<layerCount).map { l in
+            (0..<headCount).reduce(contribution("\(l)_attn_bias") ?? 0) { $0 + (contribution("L\(l)H\($1)") ?? 0) }
+        }
+    }
+
+    /// Per layer MLP contributions, mean over the batch.
+    public var mlpContributions: [Float] { (0..<layerCount).map { contribution("\($0)_mlp_out") ?? 0 } }
+}
+
+extension TransformerModel {
+    /// Direct logit attribution at `position` (negative counts back from the last real token).
+    ///
+    /// ```swift
+    /// let dla = try model.directLogitAttribution(batch, target: .difference(answer: mary, wrong: john))
+    /// print(dla.headContributions, dla.maxError)
+    /// ```
+    public func directLogitAttribution(_ batch: TokenBatch, target: LogitTarget = .predicted,
+                                       position: Int = -1) throws -> DirectLogitAttribution {
+        let wanted: (String) -> Bool = { name in
+            name == GlobalHookNames.embed || name == GlobalHookNames.posEmbed || name == GlobalHookNames.finalScale
+                || name.hasSuffix("attn.hook_z") || name.hasSuffix("hook_mlp_out")
+        }
+        let (logits, cache) = try runWithCache(batch, filter: .matching(wanted))
+        let stack = try cache.decomposedResidual()                        // [C, batch, pos, d]
+        let divisor = try cache.activation(GlobalHookNames.finalScale)    // [batch, pos, 1]
+        let positions = batch.resolve(position: position)
+        var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
+        for (b, p) in positions.enumerated() {
+            let row = logits.select(axis: 0, b).select(axis: 0, p)
+            let (direction, token) = target.direction(in: self, logits: row)
+            let writes = stack.tensor.select(axis: 1, b).select(axis: 1, p)       // [C, d]
+            let normalized = finalNorm.apply(writes, divisor: Tensor(divisor[b, p, 0]))
+            columns.append(normalized.matmul(direction.reshaped([-1, 1])).reshaped([-1]))
+            bias.append(finalNorm.bias.map { ($0 * direction).sum().item } ?? 0)
+            real.append(target.value(in: row, token: token))
+            targets.append(token)
+        }
+        return DirectLogitAttribution(labels: stack.labels, contributions: Tensor.stack(columns, axis: 1),
+                                      biasTerm: bias, logits: real, targets: targets, positions: positions,
+                                      layerCount: layerCount, headCount: headCount)
+    }
+}

@@ -1,0 +1,80 @@
+
+/// A stack of residual-stream vectors with a label per entry, e.g. the writes of every component.
+public struct LabeledStack {
+    /// `[entries, batch, pos, dModel]`.
+    public let tensor: Tensor
+    /// One label per entry: `embed`, `pos_embed`, `L3H7`, `3_attn_bias`, `3_attn_out`, `3_mlp_out`, `5_resid_pre`, `final_post`.
+    public let labels: [String]
+}
+
+extension ActivationCache {
+    /// The residual stream before each layer up to `layer` (all layers by default), then after the last
+    /// block when `layer` is nil: TransformerLens' `accumulated_resid`.
+    public func accumulatedResidual(upTo layer: Int? = nil, includingMid: Bool = false) throws -> LabeledStack {
+        let last = try layer.map { try resolver.resolveLayer($0, in: "accumulatedResidual") } ?? model.layerCount
+        var parts: [Tensor] = [], labels: [String] = []
+        for l in 0..<last {
+            parts.append(try activation("resid_pre", layer: l)); labels.append("\(l)_pre")
+            if includingMid { parts.append(try activation("resid_mid", layer: l)); labels.append("\(l)_mid") }
+        }
+        if layer == nil { parts.append(try activation("resid_post", layer: -1)); labels.append("final_post") }
+        return LabeledStack(tensor: Tensor.stack(parts), labels: labels)
+    }
+
+    /// The writes whose sum is the residual stream before `layer` (after the last block by default):
+    /// embeddings, each head's output `z_h W_O[h]`, each attention output bias, each MLP output.
+    ///
+    /// Needs `hook_embed` (and `hook_pos_embed`), `attn.hook_z` and `hook_mlp_out` in the cache.
+    public func decomposedResidual(upTo layer: Int? = nil) throws -> LabeledStack {
+        let last = try layer.map { try resolver.resolveLayer($0, in: "decomposedResidual") } ?? model.layerCount
+        var parts = [try activation("hook_embed")], labels = ["embed"]
+        if model.positionEmbedding != nil { parts.append(try activation("hook_pos_embed")); labels.append("pos_embed") }
+        let shape = parts[0].shape
+        for l in 0..<last {
+            let heads = try headResults(layer: l)
+            for h in 0..<heads.shape[2] {
+                parts.append(heads.select(axis: 2, h)); labels.append("L\(l)H\(h)")
+            }
+            if let bias = model.blocks[l].attention.output.bias {
+                parts.append(bias.broadcast(to: shape)); labels.append("\(l)_attn_bias")
+            }
+            parts.append(try activation("mlp_out", layer: l)); labels.append("\(l)_mlp_out")
+        }
+        return LabeledStack(tensor: Tensor.stack(parts), labels: labels)
+    }
+
+    /// Each head's write into the residual stream, `[batch, pos, heads, dModel]`, from the cached `hook_z`
+    /// (or `hook_result` when it was cached).
+    public func headResults(layer: Int) throws -> Tensor {
+        let l = try resolver.resolveLayer(layer, in: "headResults")
+        if let result = activations["blocks.\(l).attn.hook_result"] { return result }
+        let z = try activation("z", layer: l)
+        let attention = model.blocks[l].attention
+        let (batch, pos, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
+        let byHead = z.reshaped([batch * pos, heads, dHead]).permuted([1, 0, 2])
+        return byHead.matmul(attention.outputByHead, transposeOther: true).permuted([1, 0, 2])
+            .reshaped([batch, pos, heads, model.dModel])
+    }
+
+    /// Every head's write at every layer: `[layers * heads, batch, pos, dModel]`, labels `L{l}H{h}`.
+    public func stackedHeadResults(upTo layer: Int? = nil) throws -> LabeledStack {
+        let last = try layer.map { try resolver.resolveLayer($0, in: "stackedHeadResults") } ?? model.layerCount
+        var parts: [Tensor] = [], labels: [String] = []
+        for l in 0..<last {
+            let heads = try headResults(layer: l)
+            for h in 0..<heads.shape[2] { parts.append(heads.select(axis: 2, h)); labels.append("L\(l)H\(h)") }
+        }
+        return LabeledStack(tensor: Tensor.stack(parts), labels: labels)
+    }
+
+    /// Applies the final norm to each entry of a stack *linearly*: centred (LayerNorm) and divided by the
+    /// divisor cached from the real forward pass (`ln_final.hook_scale`), then multiplied by the gain.
+    ///
+    /// Summing the result over a complete decomposition, plus the norm's bias, gives `ln_final`'s output.
+    /// Unlike TransformerLens' `apply_ln_to_stack`, the gain is applied here, because weights are used as
+    /// the checkpoint has them (not folded).
+    public func applyFinalNorm(_ stack: Tensor) throws -> Tensor {
+        let divisor = try activation(GlobalHookNames.finalScale)          // [batch, pos, 1]
+        return model.finalNorm.apply(stack, divisor: divisor)
+    }
+}

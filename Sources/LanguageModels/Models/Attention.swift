@@ -1,0 +1,97 @@
+/// Multi-head causal self-attention with grouped-query heads, optional rotary embeddings, q/k norms and a
+/// sliding window: the attention of every supported family.
+public struct Attention {
+    public var query, key, value, output: Linear
+    /// Per-head RMSNorm of queries and keys over the head dimension (Qwen3).
+    public var queryNorm, keyNorm: Normalization?
+    public var rotary: RotaryEmbedding?
+    public var heads, keyValueHeads, headDim: Int
+    /// Multiplier of `q · k` before the softmax, usually `1 / sqrt(headDim)`.
+    public var scale: Float
+    public var slidingWindow: Int?
+
+    public init(query: Linear, key: Linear, value: Linear, output: Linear, queryNorm: Normalization? = nil,
+                keyNorm: Normalization? = nil, rotary: RotaryEmbedding? = nil, heads: Int, keyValueHeads: Int,
+                headDim: Int, scale: Float, slidingWindow: Int? = nil) {
+        precondition(heads % keyValueHeads == 0, "\(heads) heads cannot share \(keyValueHeads) key-value heads")
+        self.query = query; self.key = key; self.value = value; self.output = output
+        self.queryNorm = queryNorm; self.keyNorm = keyNorm; self.rotary = rotary
+        self.heads = heads; self.keyValueHeads = keyValueHeads; self.headDim = headDim
+        self.scale = scale; self.slidingWindow = slidingWindow
+    }
+
+    /// The output projection of each head, `[heads, dModel, headDim]` (`W_O` split by head).
+    public var outputByHead: Tensor {
+        output.weight.reshaped([output.outputSize, heads, headDim]).permuted([1, 0, 2])
+    }
+
+    /// Projects an input to per-head vectors `[batch, pos, groups, headDim]`.
+    ///
+    /// `input` is either the shared normalized residual `[batch, pos, d]` or one input per head
+    /// `[batch, pos, groups, d]` (split inputs, for edge-level interventions).
+    func project(_ input: Tensor, with linear: Linear, groups: Int) -> Tensor {
+        if input.rank == 4 { return linear.grouped(input, groups: groups) }
+        return linear(input).reshaped([input.shape[0], input.shape[1], groups, headDim])
+    }
+
+    /// Attends from the queries' input to the keys' and values' inputs (each already normalized).
+    ///
+    /// - Returns: the attention output `[batch, pos, dModel]` (hook_attn_out is the caller's).
+    public func callAsFunction(queryInput: Tensor, keyInput: Tensor, valueInput: Tensor, context: AttentionContext,
+                               mask: Tensor, cache: inout LayerKeyValueCache?, hooks: ForwardHooks?,
+                               names: BlockHookNames) -> Tensor {
+        let batch = queryInput.shape[0], length = queryInput.shape[1]
+        var q = project(queryInput, with: query, groups: heads)
+        var k = project(keyInput, with: key, groups: keyValueHeads)
+        let v = hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads))
+        if let queryNorm { q = q.rmsNorm(weight: queryNorm.weight, epsilon: queryNorm.epsilon) }
+        if let keyNorm { k = k.rmsNorm(weight: keyNorm.weight, epsilon: keyNorm.epsilon) }
+        q = hooks.apply(names.q, q)
+        k = hooks.apply(names.k, k)
+        if let rotary {
+            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: context.positions))
+            k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
+        }
+        // [batch, heads, pos, headDim]
+        var keys = k.permuted([0, 2, 1, 3]), values = v.permuted([0, 2, 1, 3])
+        if var layerCache = cache {
+            keys = layerCache.append(keys: keys, values: values)
+            values = layerCache.values!
+            cache = layerCache
+        }
+        if keyValueHeads != heads {
+            let shared = (0..<heads).map { $0 / (heads / keyValueHeads) }
+            keys = keys.indexSelect(axis: 1, shared)
+            values = values.indexSelect(axis: 1, shared)
+        }
+        let scores = hooks.apply(names.attnScores, q.permuted([0, 2, 1, 3]).matmul(keys, transposeOther: true) * scale + mask)
+        let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
+        let z = hooks.apply(names.z, pattern.matmul(values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
+        if hooks.wants(names.result) {
+            let byHead = z.reshaped([batch * length, heads, headDim]).permuted([1, 0, 2])       // [heads, N, headDim]
+            let result = byHead.matmul(outputByHead, transposeOther: true).permuted([1, 0, 2])  // [N, heads, d]
+            let hooked = hooks.apply(names.result, result.reshaped([batch, length, heads, output.outputSize]))
+            let summed = hooked.sum(axis: 2)
+            return output.bias.map { summed + $0 } ?? summed
+        }
+        return output(z.reshaped([batch, length, heads * headDim]))
+    }
+}
+
+/// The keys and values one attention layer has seen, for incremental decoding.
+public struct LayerKeyValueCache {
+    /// `[batch, kvHeads, past, headDim]`, after rotary embedding.
+    public private(set) var keys: Tensor?
+    public private(set) var values: Tensor?
+
+    public init() {}
+
+    public var length: Int { keys?.shape[2] ?? 0 }
+
+    /// Appends new keys and values along the position axis and returns all keys.
+    mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> Tensor {
+        keys = keys.map { Tensor.concatenate([$0, newKeys], axis: 2) } ?? newKeys
+        values = values.map { Tensor.concatenate([$0, newValues], axis: 2) } ?? newValues
+        return keys!
+    }
+}

@@ -1,0 +1,57 @@
+/// The normalization layer of a block (`ln1`, `ln2`, `ln_final`).
+public struct Normalization {
+    public enum Kind: Sendable { case layerNorm, rmsNorm }
+
+    public var kind: Kind
+    /// The gain, `[d]`.
+    public var weight: Tensor
+    /// The LayerNorm bias, `[d]`.
+    public var bias: Tensor?
+    public var epsilon: Float
+
+    public init(kind: Kind, weight: Tensor, bias: Tensor? = nil, epsilon: Float) {
+        self.kind = kind
+        self.weight = weight
+        self.bias = bias
+        self.epsilon = epsilon
+    }
+
+    /// Normalizes the last axis of `x`, calling the `scale` and `normalized` hook points.
+    ///
+    /// As in TransformerLens, `hook_scale` is the per-row divisor `sqrt(var + ε)` (LayerNorm, after
+    /// centring) or `sqrt(mean(x²) + ε)` (RMSNorm), shaped `[..., 1]`; `hook_normalized` is the output
+    /// after gain and bias for LayerNorm and before the gain for RMSNorm.
+    public func callAsFunction(_ x: Tensor, hooks: ForwardHooks?, scaleName: String, normalizedName: String) -> Tensor {
+        guard hooks.wants(scaleName) || hooks.wants(normalizedName) else {
+            switch kind {
+            case .layerNorm: return x.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
+            case .rmsNorm: return x.rmsNorm(weight: weight, epsilon: epsilon)
+            }
+        }
+        switch kind {
+        case .layerNorm:
+            let centered = x - x.mean(axis: -1, keepingDimension: true)
+            let scale = hooks.apply(scaleName, (centered.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
+            var y = centered / scale * weight
+            if let bias { y = y + bias }
+            return hooks.apply(normalizedName, y)
+        case .rmsNorm:
+            let scale = hooks.apply(scaleName, (x.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
+            return hooks.apply(normalizedName, x / scale) * weight
+        }
+    }
+
+    /// Applies the norm with a given per-row divisor instead of the one `x` implies.
+    ///
+    /// This is the linear map that direct logit attribution applies to each component's write, with the
+    /// divisor cached from the real forward pass.
+    public func apply(_ x: Tensor, divisor: Tensor, centering: Bool = true) -> Tensor {
+        switch kind {
+        case .layerNorm:
+            let centered = centering ? x - x.mean(axis: -1, keepingDimension: true) : x
+            return centered / divisor * weight
+        case .rmsNorm:
+            return x / divisor * weight
+        }
+    }
+}

@@ -1,0 +1,165 @@
+/// A decoder-only transformer with TransformerLens-named hook points: GPT-2 and the Llama family
+/// (Llama, Mistral, Qwen2, Qwen3) share this one forward pass and differ only in their parts.
+///
+/// ```swift
+/// let model = try loadModel(from: URL(fileURLWithPath: "gpt2"))
+/// let ids = try model.tokenizer!.encode("The capital of France is", addSpecialTokens: true)
+/// let logits = model.forward(TokenBatch([ids]))      // [1, pos, vocab]
+/// ```
+///
+/// The pieces of the pass (``embed(_:context:hooks:)``, ``runBlocks(_:residual:context:hooks:cache:)``,
+/// ``unembed(_:hooks:)``) are public so that analyses can start from a cached residual stream and
+/// recompute only the layers after an intervention.
+public final class TransformerModel {
+    /// Token embeddings `[vocab, dModel]` (`W_E`).
+    public var tokenEmbedding: Tensor
+    /// Learned position embeddings `[contextLength, dModel]` (`W_pos`, GPT-2 only).
+    public var positionEmbedding: Tensor?
+    public var blocks: [TransformerBlock]
+    public var finalNorm: Normalization
+    /// The unembedding `[vocab, dModel]` (`W_Uᵀ`); shares storage with `tokenEmbedding` when tied.
+    public var unembedding: Tensor
+    /// The longest sequence the model accepts.
+    public let contextLength: Int
+
+    public init(tokenEmbedding: Tensor, positionEmbedding: Tensor?, blocks: [TransformerBlock],
+                finalNorm: Normalization, unembedding: Tensor, contextLength: Int) {
+        self.tokenEmbedding = tokenEmbedding
+        self.positionEmbedding = positionEmbedding
+        self.blocks = blocks
+        self.finalNorm = finalNorm
+        self.unembedding = unembedding
+        self.contextLength = contextLength
+    }
+
+    public var layerCount: Int { blocks.count }
+    public var dModel: Int { tokenEmbedding.shape[1] }
+    public var vocabularySize: Int { unembedding.shape[0] }
+    public var headCount: Int { blocks.first?.attention.heads ?? 0 }
+
+    /// Which positions get logits.
+    public enum LogitPositions: Sendable {
+        /// Every position: `[batch, pos, vocab]`.
+        case all
+        /// The last real token of each sequence: `[batch, 1, vocab]`.
+        case last
+        /// No unembedding at all (the result is the final residual stream after `ln_final`'s hooks run).
+        case none
+    }
+
+    /// Runs the model and returns logits.
+    ///
+    /// - Parameters:
+    ///   - batch: token ids with their padding mask.
+    ///   - hooks: hooks to call and activations to cache.
+    ///   - cache: a key-value cache for incremental decoding; the batch holds only the new tokens.
+    ///   - positions: which positions to unembed.
+    public func forward(_ batch: TokenBatch, hooks: ForwardHooks? = nil, cache: KeyValueCache? = nil,
+                        logitPositions positions: LogitPositions = .all) -> Tensor {
+        let context = cache?.context(for: batch) ?? AttentionContext(batch: batch)
+        hooks?.positionOffset = context.pastLength
+        var residual = embed(batch, context: context, hooks: hooks)
+        residual = runBlocks(0..<layerCount, residual: residual, context: context, hooks: hooks, cache: cache)
+        cache?.commit(batch: batch)
+        switch positions {
+        case .all: return unembed(residual, hooks: hooks)
+        case .last: return unembed(residual.gather(positions: batch.lastPositions), hooks: hooks)
+        case .none: return residual
+        }
+    }
+
+    /// The residual stream before block 0: token embeddings plus position embeddings (GPT-2).
+    public func embed(_ batch: TokenBatch, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
+        let ids = batch.tokens.flatMap { $0 }
+        let shape = [batch.batchSize, batch.length, dModel]
+        let tokens = hooks.apply(GlobalHookNames.embed, tokenEmbedding.indexSelect(axis: 0, ids).reshaped(shape))
+        guard let positionEmbedding else { return tokens }
+        let positions = hooks.apply(GlobalHookNames.posEmbed,
+                                    positionEmbedding.indexSelect(axis: 0, context.positions.flatMap { $0 }).reshaped(shape))
+        return tokens + positions
+    }
+
+    /// Runs blocks `layers` on a residual stream.
+    public func runBlocks(_ layers: Range<Int>, residual: Tensor, context: AttentionContext, hooks: ForwardHooks?,
+                          cache: KeyValueCache? = nil) -> Tensor {
+        var x = residual
+        var masks: [Int?: Tensor] = [:]
+        for layer in layers {
+            let block = blocks[layer]
+            let window = block.attention.slidingWindow
+            let mask = masks[window] ?? context.additiveMask(slidingWindow: window)
+            masks[window] = mask
+            var layerCache = cache?.layers[layer]
+            x = block(x, context: context, mask: mask, cache: &layerCache, hooks: hooks)
+            if let cache { cache.layers[layer] = layerCache }
+        }
+        return x
+    }
+
+    /// `ln_final` followed by the unembedding: logits `[..., vocab]`.
+    public func unembed(_ residual: Tensor, hooks: ForwardHooks?) -> Tensor {
+        let normalized = finalNorm(residual, hooks: hooks, scaleName: GlobalHookNames.finalScale,
+                                   normalizedName: GlobalHookNames.finalNormalized)
+        let rows = normalized.reshaped([-1, dModel]).matmul(unembedding, transposeOther: true)
+        return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
+    }
+}
+
+extension Tensor {
+    /// Picks one position per sequence from `[batch, pos, d]`, giving `[batch, 1, d]`.
+    public func gather(positions: [Int]) -> Tensor {
+        precondition(rank == 3 && positions.count == shape[0], "gather(positions:) needs [batch, pos, d] and one position per row")
+        let rows = positions.enumerated().map { $0.offset * shape[1] + $0.element }
+        return reshaped([shape[0] * shape[1], shape[2]]).indexSelect(axis: 0, rows).reshaped([shape[0], 1, shape[2]])
+    }
+}
+
+/// The keys and values of every layer for incremental decoding, with the mask and positions seen so far.
+public final class KeyValueCache {
+    /// One cache per layer.
+    public var layers: [LayerKeyValueCache?]
+    /// `[batch][past position]`, true for real tokens.
+    public private(set) var mask: [[Bool]]?
+    /// The next position id of each sequence.
+    public private(set) var nextPositions: [Int]?
+
+    public init(layerCount: Int) {
+        layers = Array(repeating: LayerKeyValueCache(), count: layerCount)
+    }
+
+    /// The number of positions already cached.
+    public var length: Int { mask?.first?.count ?? 0 }
+
+    func context(for batch: TokenBatch) -> AttentionContext {
+        AttentionContext(batch: batch, pastMask: mask, pastPositions: nextPositions)
+    }
+
+    func commit(batch: TokenBatch) {
+        let positions = batch.positions(offset: nextPositions)
+        nextPositions = zip(positions, batch.mask).map { row, m in (row.last ?? 0) + (m.last == true ? 1 : 0) }
+        mask = mask.map { zip($0, batch.mask).map { $0 + $1 } } ?? batch.mask
+    }
+}
+
+extension TransformerModel {
+    /// Every hook point this model calls, in forward order (optional ones included).
+    public var hookNames: [String] {
+        var names = [GlobalHookNames.embed]
+        if positionEmbedding != nil { names.append(GlobalHookNames.posEmbed) }
+        for block in blocks {
+            let n = block.names
+            names += [n.residPre, n.qInput, n.kInput, n.vInput, n.ln1Scale, n.ln1Normalized, n.q, n.k, n.v]
+            if block.attention.rotary != nil { names += [n.rotQ, n.rotK] }
+            names += [n.attnScores, n.pattern, n.z, n.result, n.attnOut, n.residMid, n.mlpIn, n.ln2Scale,
+                      n.ln2Normalized, n.mlpPre]
+            if block.mlp.gate != nil { names.append(n.mlpPreLinear) }
+            names += [n.mlpPost, n.mlpOut, n.residPost]
+        }
+        return names + [GlobalHookNames.finalScale, GlobalHookNames.finalNormalized]
+    }
+
+    /// Resolves user-written hook names for this model.
+    public var hookNameResolver: HookNameResolver {
+        HookNameResolver(names: hookNames, layerCount: layerCount)
+    }
+}

@@ -1,0 +1,33 @@
+import CKernels
+
+/// Which formula ``Tensor/gelu(approximate:)`` uses.
+public enum GELUApproximation: Sendable {
+    /// `x Φ(x)` with the exact error function (`torch.nn.functional.gelu`, Llama-style MLPs use SiLU instead).
+    case none
+    /// `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))`, GPT-2's "gelu_new".
+    case tanh
+}
+
+/// Elementwise activation functions with analytic gradients.
+extension Tensor {
+    /// The Gaussian error linear unit.
+    public func gelu(approximate: GELUApproximation = .none) -> Tensor {
+        activated(approximate == .none ? NN_GELU_ERF : NN_GELU_TANH)
+    }
+
+    /// `x * sigmoid(x)` (also called swish).
+    public func silu() -> Tensor { activated(NN_SILU) }
+
+    /// `max(x, 0)`; the gradient at 0 is 0.
+    public func relu() -> Tensor { activated(NN_RELU) }
+
+    /// `1 / (1 + exp(-x))`.
+    public func sigmoid() -> Tensor { activated(NN_SIGMOID) }
+
+    private func activated(_ kind: nn_activation) -> Tensor {
+        let n = count
+        return computed { nn_activation_forward(kind, $0, $1, n) }.recorded(from: [self]) { g in
+            [self.detached.computed(with: g) { nn_activation_backward(kind, $0, $1, $2, n) }]
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import CKernels
+
+/// Layer norm and RMS norm over the last axis, as fused row kernels with analytic gradients.
+///
+/// The `…WithScale` variants also return the per-row scale (`1/std` or `1/rms`), shaped like the input
+/// with the last axis of size 1: TransformerLens's `hook_scale`. Without a weight and bias the output is
+/// TransformerLens's `hook_normalized`, so a model can normalize, expose the hooks, then apply the gain
+/// itself. The scale is differentiable as well.
+///
+/// ```swift
+/// let (normalized, scale) = x.layerNormWithScale(epsilon: 1e-5)
+/// let y = normalized * weight + bias        // equals x.layerNorm(weight: weight, bias: bias)
+/// ```
+extension Tensor {
+    /// `(x - mean) / sqrt(variance + epsilon) * weight + bias` over the last axis, with the biased
+    /// variance (as `torch.nn.LayerNorm`). `weight` and `bias` have the size of the last axis.
+    public func layerNorm(weight: Tensor? = nil, bias: Tensor? = nil, epsilon: Float = 1e-5) -> Tensor {
+        layerNormWithScale(weight: weight, bias: bias, epsilon: epsilon).output
+    }
+
+    /// ``layerNorm(weight:bias:epsilon:)`` and the per-row scale `1 / sqrt(variance + epsilon)`.
+    public func layerNormWithScale(weight: Tensor? = nil, bias: Tensor? = nil,
+                                   epsilon: Float = 1e-5) -> (output: Tensor, scale: Tensor) {
+        normalizedRows(.layer, weight: weight, bias: bias, epsilon: epsilon)
+    }
+
+    /// `x / sqrt(mean(x²) + epsilon) * weight` over the last axis (Llama, Mistral and Qwen's RMSNorm,
+    /// computed in Float32). `weight` has the size of the last axis.
+    public func rmsNorm(weight: Tensor? = nil, epsilon: Float = 1e-6) -> Tensor {
+        rmsNormWithScale(weight: weight, epsilon: epsilon).output
+    }
+
+    /// ``rmsNorm(weight:epsilon:)`` and the per-row scale `1 / sqrt(mean(x²) + epsilon)`.
+    public func rmsNormWithScale(weight: Tensor? = nil, epsilon: Float = 1e-6) -> (output: Tensor, scale: Tensor) {
+        normalizedRows(.rms, weight: weight, bias: nil, epsilon: epsilon)
+    }
+
+    private enum Normalization { case layer, rms }
+
+    private func normalizedRows(_ kind: Normalization, weight: Tensor?, bias: Tensor?,
+                                epsilon: Float) -> (output: Tensor, scale: Tensor) {
+        let (rows, n) = lastAxisRows
+        for gain in [weight, bias].compactMap({ $0 }) {
+            precondition(gain.shape == [n], "norm weight/bias of shape \(gain.shape) does not match last axis \(n) of \(shape)")
+        }
+        let x = detached, w = weight?.detached, b = bias?.detached
+        var mean = [Float](repeating: 0, count: rows), scale = [Float](repeating: 0, count: rows)
+        let y = Tensor.build(shape: shape) { out in
+            x.scalars.withUnsafeBufferPointer { xp in
+                withScalarsIfPresent(w) { wp in
+                    withScalarsIfPresent(b) { bp in
+                        switch kind {
+                        case .layer: nn_layer_norm_rows(xp.baseAddress, wp, bp, out.baseAddress, &mean, &scale, rows, n, epsilon)
+                        case .rms: nn_rms_norm_rows(xp.baseAddress, wp, out.baseAddress, &scale, rows, n, epsilon)
+                        }
+                    }
+                }
+            }
+        }
+        let gains = [weight, bias].compactMap { $0 }
+        let output = y.recorded(from: [self] + gains) { [mean, scale] g in
+            var gx = [Float](repeating: 0, count: x.count)
+            var gw = [Float](repeating: 0, count: n), gb = [Float](repeating: 0, count: n)
+            x.scalars.withUnsafeBufferPointer { xp in
+                g.scalars.withUnsafeBufferPointer { gp in
+                    withScalarsIfPresent(w) { wp in
+                        switch kind {
+                        case .layer:
+                            nn_layer_norm_backward_rows(xp.baseAddress, mean, scale, wp, gp.baseAddress, &gx, &gw, &gb, rows, n)
+                        case .rms:
+                            nn_rms_norm_backward_rows(xp.baseAddress, scale, wp, gp.baseAddress, &gx, &gw, rows, n)
+                        }
+                    }
+                }
+            }
+            var grads: [Tensor?] = [Tensor(shape: x.shape, scalars: gx)]
+            if w != nil { grads.append(Tensor(shape: [n], scalars: gw)) }
+            if b != nil { grads.append(Tensor(shape: [n], scalars: gb)) }
+            return grads
+        }
+        var scaleShape = shape
+        scaleShape[rank - 1] = 1
+        let scaleTensor = Tensor(shape: scaleShape, scalars: scale)
+        let meanTensor = Tensor(shape: scaleShape, scalars: mean)
+        // d scale / dx = -scale³ (x - mean) / n, the same form for both norms (mean is 0 for RMS norm).
+        let recordedScale = scaleTensor.recorded(from: [self]) { g in
+            let normalized = (x - meanTensor) * scaleTensor
+            return [normalized * (g * scaleTensor.squared() * (-1 / Float(n)))]
+        }
+        return (output, recordedScale)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Rotary position embeddings in the Hugging Face Llama convention (`rotate_half`, non-interleaved):
+/// the first `rotaryDim` dimensions of each head are split into two halves `(x1, x2)` and rotated as
+/// `x * cos + (-x2, x1) * sin`; the remaining dimensions pass through (partial rotary).
+///
+/// ```swift
+/// let rope = RotaryEmbedding(headDim: 64, base: 500_000,
+///                            scaling: .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4,
+///                                             originalMaxPositionEmbeddings: 8192))
+/// let q = rope.apply(to: queries, positions: [Array(0..<queries.shape[1])])   // [batch, pos, heads, headDim]
+/// ```
+public struct RotaryEmbedding: Sendable, Equatable {
+    /// How the inverse frequencies are adjusted for longer contexts (`rope_scaling` in `config.json`).
+    public enum Scaling: Sendable, Equatable {
+        /// The original frequencies `base^(-2i/rotaryDim)`.
+        case none
+        /// Every frequency divided by `factor` (position interpolation).
+        case linear(factor: Double)
+        /// Llama 3.1's schedule: low frequencies divided by `factor`, high ones kept, smooth in between.
+        case llama3(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double,
+                    originalMaxPositionEmbeddings: Int)
+    }
+
+    /// The size of each head.
+    public let headDim: Int
+    /// How many leading dimensions of each head are rotated (even, at most `headDim`).
+    public let rotaryDim: Int
+    /// The base wavelength θ (`rope_theta`).
+    public let base: Double
+    /// The frequency scaling.
+    public let scaling: Scaling
+    /// One inverse frequency per rotated pair: `rotaryDim / 2` values, as Hugging Face's `inv_freq`.
+    public let inverseFrequencies: [Float]
+
+    /// Creates the embedding; `rotaryDim` defaults to `headDim`.
+    public init(headDim: Int, rotaryDim: Int? = nil, base: Double = 10_000, scaling: Scaling = .none) {
+        let rotaryDim = rotaryDim ?? headDim
+        precondition(rotaryDim > 0 && rotaryDim % 2 == 0 && rotaryDim <= headDim,
+                     "rotary dimension \(rotaryDim) must be even and within head dimension \(headDim)")
+        self.headDim = headDim
+        self.rotaryDim = rotaryDim
+        self.base = base
+        self.scaling = scaling
+        self.inverseFrequencies = stride(from: 0, to: rotaryDim, by: 2).map { i in
+            Float(RotaryEmbedding.scaled(1 / Foundation.pow(base, Double(i) / Double(rotaryDim)), scaling))
+        }
+    }
+
+    /// Applies `scaling` to one inverse frequency (transformers' `_compute_*_parameters`).
+    private static func scaled(_ inverseFrequency: Double, _ scaling: Scaling) -> Double {
+        switch scaling {
+        case .none:
+            return inverseFrequency
+        case .linear(let factor):
+            return inverseFrequency / factor
+        case .llama3(let factor, let lowFactor, let highFactor, let originalContext):
+            let context = Double(originalContext)
+            let wavelength = 2 * Double.pi / inverseFrequency
+            if wavelength < context / highFactor { return inverseFrequency }
+            if wavelength > context / lowFactor { return inverseFrequency / factor }
+            let smooth = (context / wavelength - lowFactor) / (highFactor - lowFactor)
+            return (1 - smooth) * inverseFrequency / factor + smooth * inverseFrequency
+        }
+    }
+
+    /// Position ids for left- or right-padded batches: real tokens count 0, 1, 2, … in each row and
+    /// padding (mask 0) gets position 1, as Hugging Face `generate` does.
+    public static func positions(attentionMask: [[Int]]) -> [[Int]] {
+        attentionMask.map { row in
+            var next = 0
+            return row.map { real in
+                guard real != 0 else { return 1 }
+                defer { next += 1 }
+                return next
+            }
+        }
+    }
+
+    /// The `cos` and `sin` tables `[batch, pos, rotaryDim]` for the given positions (each angle repeated
+    /// for both halves, as Hugging Face's `emb = cat(freqs, freqs)`).
+    public func cosSin(positions: [[Int]]) -> (cos: Tensor, sin: Tensor) {
+        let batch = positions.count, length = positions.first?.count ?? 0
+        precondition(positions.allSatisfy { $0.count == length }, "position rows differ in length")
+        let half = rotaryDim / 2
+        var cosines = [Float](repeating: 0, count: batch * length * rotaryDim), sines = cosines
+        for (row, position) in positions.joined().enumerated() {
+            for i in 0..<half {
+                let angle = Float(position) * inverseFrequencies[i]
+                let c = Foundation.cos(angle), s = Foundation.sin(angle)
+                cosines[row * rotaryDim + i] = c
+                cosines[row * rotaryDim + half + i] = c
+                sines[row * rotaryDim + i] = s
+                sines[row * rotaryDim + half + i] = s
+            }
+        }
+        let shape = [batch, length, rotaryDim]
+        return (Tensor(shape: shape, scalars: cosines), Tensor(shape: shape, scalars: sines))
+    }
+
+    /// Rotates `x` of shape `[batch, pos, heads, headDim]`; `positions[b][p]` is the position of token `p`
+    /// of batch row `b`. Differentiable with respect to `x`.
+    public func apply(to x: Tensor, positions: [[Int]]) -> Tensor {
+        precondition(x.rank == 4 && x.shape[3] == headDim, "rotary input must be [batch, pos, heads, \(headDim)], got \(x.shape)")
+        precondition(positions.count == x.shape[0] && positions.allSatisfy { $0.count == x.shape[1] },
+                     "positions must be [\(x.shape[0])][\(x.shape[1])] for input \(x.shape)")
+        let (cosines, sines) = cosSin(positions: positions)
+        return rotated(x, cosines, sines, inverse: false).recorded(from: [x]) { g in
+            // The rotation is orthogonal: its transpose is the rotation by the opposite angle.
+            [rotated(g, cosines, sines, inverse: true)]
+        }
+    }
+
+    /// `x` rotated by the angles in the tables (or by their negatives when `inverse`), without recording.
+    private func rotated(_ x: Tensor, _ cosines: Tensor, _ sines: Tensor, inverse: Bool) -> Tensor {
+        let heads = x.shape[2], half = rotaryDim / 2, headDim = headDim, rotaryDim = rotaryDim
+        let direction: Float = inverse ? -1 : 1
+        return Tensor.build(shape: x.shape) { out in
+            x.scalars.withUnsafeBufferPointer { src in
+                cosines.scalars.withUnsafeBufferPointer { cos in
+                    sines.scalars.withUnsafeBufferPointer { sin in
+                        for token in 0..<(x.shape[0] * x.shape[1]) {
+                            let table = token * rotaryDim
+                            for head in 0..<heads {
+                                let base = (token * heads + head) * headDim
+                                for i in 0..<half {
+                                    let x1 = src[base + i], x2 = src[base + half + i]
+                                    let c = cos[table + i], s = direction * sin[table + i]
+                                    out[base + i] = x1 * c - x2 * s
+                                    out[base + half + i] = x2 * c + x1 * s
+                                }
+                                for i in rotaryDim..<headDim { out[base + i] = src[base + i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
