@@ -70,6 +70,17 @@ import Tensors
         }
     }
 
+    /// Shapes large enough to be split between threads, with fewer tiles than threads along one axis.
+    @Test func thinShapesSplitBetweenThreads() {
+        for (m, n, k) in [(1, 1, 300_000), (2, 3000, 50), (3000, 3, 40), (16, 200, 768)] {
+            for transposeB in [false, true] {
+                let problem = Problem(m: m, n: n, k: k, transposeB: transposeB, beta: 0.5)
+                let error = Self.worstError(problem, path: .automatic)
+                #expect(error < 1e-6, "\(problem): error \(error)")
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInOutput() {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
         var c = [Float](repeating: .nan, count: 4)
