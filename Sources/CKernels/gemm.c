@@ -231,6 +231,8 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_transpose16(_
     }
 }
 
+/// The `pack_transposed_panel` of the AVX-512 kernel (`nr` is AVX512_NR, a multiple of 16): 16 x 16 blocks
+/// are transposed in registers, the depth remainder element by element.
 static CK_AVX512 void avx512_pack_transposed(const float *src, long ldb, long kc, long nr, float *dst) {
     long p0 = 0;
     for (; p0 + 16 <= kc; p0 += 16) {
