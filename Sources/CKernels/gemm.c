@@ -374,29 +374,30 @@ static void pack_a(const ck_sgemm_args *g, const float *a, long mc, long kc, lon
 /// Packs depth [0, kc) x columns [0, nc) of op(B) into micro-panels of NR columns (zero-padded).
 static void pack_b(const ck_sgemm_args *g, const float *b, long kc, long nc, long nr,
                    pack_transposed_panel pack_transposed, float *dst) {
-    for (long j0 = 0; j0 < nc; j0 += nr) {
-        long columns = min_long(nr, nc - j0);
-        if (g->transpose_b && columns == nr && pack_transposed) {
-            pack_transposed(b + j0 * g->ldb, g->ldb, kc, nr, dst);
-        } else if (g->transpose_b) {
-            // op(B)[p][j] = b[j * ldb + p]: each column is a contiguous run of depth.
-            for (long j = 0; j < nr; j++) {
-                if (j < columns) {
-                    const float *src = b + (j0 + j) * g->ldb;
-                    for (long p = 0; p < kc; p++) dst[p * nr + j] = src[p];
-                } else {
-                    for (long p = 0; p < kc; p++) dst[p * nr + j] = 0;
-                }
-            }
-        } else {
-            for (long p = 0; p < kc; p++) {
-                const float *src = b + p * g->ldb + j0;
-                float *out = dst + p * nr;
-                memcpy(out, src, (size_t)columns * sizeof(float));
+    if (!g->transpose_b) {
+        // Row by row, so B is read sequentially; each row is dealt out to the panels.
+        for (long p = 0; p < kc; p++) {
+            const float *src = b + p * g->ldb;
+            for (long j0 = 0; j0 < nc; j0 += nr) {
+                long columns = min_long(nr, nc - j0);
+                float *out = dst + j0 * kc + p * nr;
+                memcpy(out, src + j0, (size_t)columns * sizeof(float));
                 for (long j = columns; j < nr; j++) out[j] = 0;
             }
         }
-        dst += nr * kc;
+        return;
+    }
+    for (long j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
+        long columns = min_long(nr, nc - j0);
+        if (columns == nr && pack_transposed) {
+            pack_transposed(b + j0 * g->ldb, g->ldb, kc, nr, dst);
+            continue;
+        }
+        // op(B)[p][j] = b[j * ldb + p]: each column is a contiguous run of depth.
+        for (long j = 0; j < nr; j++) {
+            const float *src = b + (j0 + j) * g->ldb;
+            for (long p = 0; p < kc; p++) dst[p * nr + j] = j < columns ? src[p] : 0;
+        }
     }
 }
 
