@@ -1,1 +1,510 @@
+// Blocked, packed single-precision GEMM with run-time selected SIMD micro-kernels (see gemm.h).
+//
+// Loop nest (BLIS order) for one rectangle of C:
+//   for jc in N step NC:            B panel (KC x NC) lives in L3
+//     for pc in K step KC:          pack B (or read it in place, see `reads_b_in_place`)
+//       for ic in M step MC:        pack A block (MC x KC), lives in L2
+//         for jr in NC step NR:     B micro-panel (KC x NR) stays in L1
+//           for ir in MC step MR:   micro-kernel: MR x NR tile of C in registers
+// Every element of C is accumulated in the same order (k ascending within KC blocks, blocks in order),
+// whatever the rectangle, so splitting C between threads never changes the result.
+
 #include "gemm.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#endif
+
+/// Computes an MR x NR tile: C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kc` steps.
+/// `a` is a packed micro-panel (element (i, p) at a[p * MR + i]); element (p, j) of B is at
+/// b[p * b_stride + j]. Only the first `nr` columns of B are read, so B may be unpadded.
+typedef void (*microkernel)(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                            long mr, long nr, float alpha, float beta);
+
+/// Packs an NR-column micro-panel of op(B) from B stored transposed: dst[p * nr + j] = src[j * ldb + p]
+/// for p < kc, j < nr (all NR columns present).
+typedef void (*pack_transposed_panel)(const float *src, long ldb, long kc, long nr, float *dst);
+
+/// A micro-kernel with its tile and cache-block sizes.
+typedef struct {
+    long mr, nr;
+    long mc, kc, nc;
+    /// Handles full MR x NR tiles.
+    microkernel full;
+    /// Handles partial tiles (fewer rows or columns).
+    microkernel edge;
+    /// Packs a transposed B micro-panel faster than the generic loop, or NULL.
+    pack_transposed_panel pack_transposed;
+} kernel_config;
+
+/// Problems with at most this many rows read B in place instead of packing it: packing costs as
+/// much as the few micro-kernel passes over each B panel would gain.
+static const long in_place_b_max_rows = 64;
+
+// MARK: - Portable micro-kernel
+
+enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
+
+static inline void portable_tile(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                                 long mr, long nr, float alpha, float beta, long columns) {
+    float acc[PORTABLE_MR][PORTABLE_NR] = {{0}};
+    for (long p = 0; p < kc; p++) {
+        const float *bp = b + p * b_stride;
+        for (long i = 0; i < PORTABLE_MR; i++) {
+            float ai = a[p * PORTABLE_MR + i];
+            for (long j = 0; j < columns; j++) acc[i][j] += ai * bp[j];
+        }
+    }
+    for (long i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        for (long j = 0; j < nr; j++) ci[j] = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
+    }
+}
+
+static void portable_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                          long mr, long nr, float alpha, float beta) {
+    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, PORTABLE_NR);
+}
+
+static void portable_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                          long mr, long nr, float alpha, float beta) {
+    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, nr);
+}
+
+static const kernel_config portable_config = {
+    PORTABLE_MR, PORTABLE_NR, 128, 256, 2048, portable_full, portable_edge, NULL,
+};
+
+#ifdef CK_X86
+
+// MARK: - AVX2 + FMA micro-kernel (6 x 16: 12 accumulators in ymm registers)
+
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+enum { AVX2_MR = 6, AVX2_NV = 2, AVX2_NR = AVX2_NV * 8 };
+
+static inline __attribute__((always_inline)) CK_AVX2 __m256i avx2_mask(long remaining) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    long n = remaining < 0 ? 0 : (remaining > 8 ? 8 : remaining);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lanes);
+}
+
+static inline __attribute__((always_inline)) CK_AVX2 void avx2_tile(
+    long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+    long mr, long nr, float alpha, float beta, int partial) {
+    __m256 acc[AVX2_MR][AVX2_NV];
+    __m256i mask[AVX2_NV];
+    for (int v = 0; v < AVX2_NV; v++) mask[v] = avx2_mask(nr - v * 8);
+    for (int i = 0; i < AVX2_MR; i++)
+        for (int v = 0; v < AVX2_NV; v++) acc[i][v] = _mm256_setzero_ps();
+    for (long p = 0; p < kc; p++) {
+        __m256 bv[AVX2_NV];
+        for (int v = 0; v < AVX2_NV; v++)
+            bv[v] = partial ? _mm256_maskload_ps(b + v * 8, mask[v]) : _mm256_loadu_ps(b + v * 8);
+        for (int i = 0; i < AVX2_MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            for (int v = 0; v < AVX2_NV; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        a += AVX2_MR;
+        b += b_stride;
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < AVX2_MR; i++) {
+        if (i >= mr) break;
+        float *ci = c + i * ldc;
+        for (int v = 0; v < AVX2_NV; v++) {
+            __m256 r = _mm256_mul_ps(va, acc[i][v]);
+            if (partial) {
+                if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(ci + v * 8, mask[v]), r);
+                _mm256_maskstore_ps(ci + v * 8, mask[v], r);
+            } else {
+                if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + v * 8), r);
+                _mm256_storeu_ps(ci + v * 8, r);
+            }
+        }
+    }
+}
+
+static CK_AVX2 void avx2_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                              long mr, long nr, float alpha, float beta) {
+    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0);
+}
+
+static CK_AVX2 void avx2_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                              long mr, long nr, float alpha, float beta) {
+    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1);
+}
+
+static const kernel_config avx2_config = {
+    AVX2_MR, AVX2_NR, 120, 256, 3072, avx2_full, avx2_edge, NULL,
+};
+
+// MARK: - AVX-512 micro-kernel (8 x 48: 24 accumulators in zmm registers)
+
+#define CK_AVX512 __attribute__((target("avx512f,fma")))
+enum { AVX512_MR = 8, AVX512_NV = 3, AVX512_NR = AVX512_NV * 16 };
+
+static inline __attribute__((always_inline)) CK_AVX512 __mmask16 avx512_mask(long remaining) {
+    if (remaining >= 16) return 0xFFFF;
+    if (remaining <= 0) return 0;
+    return (__mmask16)((1u << remaining) - 1);
+}
+
+static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
+    long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+    long mr, long nr, float alpha, float beta, int partial) {
+    __m512 acc[AVX512_MR][AVX512_NV];
+    __mmask16 mask[AVX512_NV];
+    for (int v = 0; v < AVX512_NV; v++) mask[v] = avx512_mask(nr - v * 16);
+    for (int i = 0; i < AVX512_MR; i++)
+        for (int v = 0; v < AVX512_NV; v++) acc[i][v] = _mm512_setzero_ps();
+    for (long p = 0; p < kc; p++) {
+        __m512 bv[AVX512_NV];
+        for (int v = 0; v < AVX512_NV; v++)
+            bv[v] = partial ? _mm512_maskz_loadu_ps(mask[v], b + v * 16) : _mm512_loadu_ps(b + v * 16);
+        for (int i = 0; i < AVX512_MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            for (int v = 0; v < AVX512_NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        a += AVX512_MR;
+        b += b_stride;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < AVX512_MR; i++) {
+        if (i >= mr) break;
+        float *ci = c + i * ldc;
+        for (int v = 0; v < AVX512_NV; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (partial) {
+                if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + v * 16), r);
+                _mm512_mask_storeu_ps(ci + v * 16, mask[v], r);
+            } else {
+                if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + v * 16), r);
+                _mm512_storeu_ps(ci + v * 16, r);
+            }
+        }
+    }
+}
+
+static CK_AVX512 void avx512_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                                  long mr, long nr, float alpha, float beta) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0);
+}
+
+static CK_AVX512 void avx512_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                                  long mr, long nr, float alpha, float beta) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1);
+}
+
+/// Transposes a 16 x 16 block in registers: rows[i] lane j becomes rows[j] lane i.
+static inline __attribute__((always_inline)) CK_AVX512 void avx512_transpose16(__m512 rows[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(rows[i], rows[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(rows[i], rows[i + 1]);
+    }
+    // u[4g + c], 128-bit lane L: column 4L + c of rows 4g ..< 4g + 4.
+    __m512 u[16];
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        u[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    // Gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c] into rows[4L + c].
+    for (int c = 0; c < 4; c++) {
+        __m512 even_low = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
+        __m512 odd_low = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 even_high = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 odd_high = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        rows[c] = _mm512_shuffle_f32x4(even_low, even_high, 0x88);
+        rows[8 + c] = _mm512_shuffle_f32x4(even_low, even_high, 0xDD);
+        rows[4 + c] = _mm512_shuffle_f32x4(odd_low, odd_high, 0x88);
+        rows[12 + c] = _mm512_shuffle_f32x4(odd_low, odd_high, 0xDD);
+    }
+}
+
+/// The `pack_transposed_panel` of the AVX-512 kernel (`nr` is AVX512_NR, a multiple of 16): 16 x 16 blocks
+/// are transposed in registers, the depth remainder element by element.
+static CK_AVX512 void avx512_pack_transposed(const float *src, long ldb, long kc, long nr, float *dst) {
+    long p0 = 0;
+    for (; p0 + 16 <= kc; p0 += 16) {
+        for (long j0 = 0; j0 + 16 <= nr; j0 += 16) {
+            __m512 rows[16];
+            for (int j = 0; j < 16; j++) rows[j] = _mm512_loadu_ps(src + (j0 + j) * ldb + p0);
+            avx512_transpose16(rows);
+            for (int p = 0; p < 16; p++) _mm512_storeu_ps(dst + (p0 + p) * nr + j0, rows[p]);
+        }
+    }
+    for (long j = 0; j < nr; j++)
+        for (long p = p0; p < kc; p++) dst[p * nr + j] = src[j * ldb + p];
+}
+
+// Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128.
+static const kernel_config avx512_config = {
+    AVX512_MR, AVX512_NR, 128, 384, 3072, avx512_full, avx512_edge,
+    avx512_pack_transposed,
+};
+
+#endif // CK_X86
+
+// MARK: - Dispatch
+
+int ck_gemm_path_supported(ck_gemm_path path) {
+    switch (path) {
+    case CK_GEMM_PATH_AUTOMATIC:
+    case CK_GEMM_PATH_PORTABLE:
+        return 1;
+#ifdef CK_X86
+    case CK_GEMM_PATH_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case CK_GEMM_PATH_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return 0;
+    }
+}
+
+ck_gemm_path ck_gemm_resolve_path(ck_gemm_path path) {
+    if (path != CK_GEMM_PATH_AUTOMATIC && ck_gemm_path_supported(path)) return path;
+    if (ck_gemm_path_supported(CK_GEMM_PATH_AVX512)) return CK_GEMM_PATH_AVX512;
+    if (ck_gemm_path_supported(CK_GEMM_PATH_AVX2)) return CK_GEMM_PATH_AVX2;
+    return CK_GEMM_PATH_PORTABLE;
+}
+
+const char *ck_gemm_path_name(ck_gemm_path path) {
+    switch (path) {
+    case CK_GEMM_PATH_AUTOMATIC: return "automatic";
+    case CK_GEMM_PATH_PORTABLE: return "portable";
+    case CK_GEMM_PATH_AVX2: return "avx2";
+    case CK_GEMM_PATH_AVX512: return "avx512";
+    }
+    return "unknown";
+}
+
+static const kernel_config *config_for(ck_gemm_path requested) {
+    switch (ck_gemm_resolve_path(requested)) {
+#ifdef CK_X86
+    case CK_GEMM_PATH_AVX512: return &avx512_config;
+    case CK_GEMM_PATH_AVX2: return &avx2_config;
+#endif
+    default: return &portable_config;
+    }
+}
+
+// MARK: - Workspace (one growing buffer per thread, freed when the thread exits)
+
+static pthread_key_t workspace_key;
+static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
+
+typedef struct {
+    float *data;
+    size_t count;
+} workspace;
+
+static void free_workspace(void *pointer) {
+    workspace *w = pointer;
+    free(w->data);
+    free(w);
+}
+
+static void make_workspace_key(void) { pthread_key_create(&workspace_key, free_workspace); }
+
+/// A 64-byte aligned scratch buffer of at least `count` floats, owned by the calling thread.
+static float *thread_workspace(size_t count) {
+    pthread_once(&workspace_once, make_workspace_key);
+    workspace *w = pthread_getspecific(workspace_key);
+    if (!w) {
+        w = calloc(1, sizeof(workspace));
+        if (!w) abort();
+        pthread_setspecific(workspace_key, w);
+    }
+    if (w->count < count) {
+        free(w->data);
+        void *data = NULL;
+        if (posix_memalign(&data, 64, count * sizeof(float)) != 0) abort();
+        w->data = data;
+        w->count = count;
+    }
+    return w->data;
+}
+
+// MARK: - Packing
+
+static long min_long(long a, long b) { return a < b ? a : b; }
+static long round_up(long x, long multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+/// Packs rows [0, mc) x depth [0, kc) of op(A) into micro-panels of MR rows (zero-padded).
+static void pack_a(const ck_sgemm_args *g, const float *a, long mc, long kc, long mr, float *dst) {
+    for (long i0 = 0; i0 < mc; i0 += mr) {
+        long rows = min_long(mr, mc - i0);
+        if (g->transpose_a) {
+            // op(A)[i][p] = a[p * lda + i]: each depth step is a contiguous run of rows.
+            for (long p = 0; p < kc; p++) {
+                const float *src = a + p * g->lda + i0;
+                float *out = dst + p * mr;
+                long i = 0;
+                for (; i < rows; i++) out[i] = src[i];
+                for (; i < mr; i++) out[i] = 0;
+            }
+        } else {
+            for (long i = 0; i < mr; i++) {
+                if (i < rows) {
+                    const float *src = a + (i0 + i) * g->lda;
+                    for (long p = 0; p < kc; p++) dst[p * mr + i] = src[p];
+                } else {
+                    for (long p = 0; p < kc; p++) dst[p * mr + i] = 0;
+                }
+            }
+        }
+        dst += mr * kc;
+    }
+}
+
+/// Packs depth [0, kc) x columns [0, nc) of op(B) into micro-panels of NR columns (zero-padded).
+static void pack_b(const ck_sgemm_args *g, const float *b, long kc, long nc, long nr,
+                   pack_transposed_panel pack_transposed, float *dst) {
+    if (!g->transpose_b) {
+        // Row by row, so B is read sequentially; each row is dealt out to the panels.
+        for (long p = 0; p < kc; p++) {
+            const float *src = b + p * g->ldb;
+            for (long j0 = 0; j0 < nc; j0 += nr) {
+                long columns = min_long(nr, nc - j0);
+                float *out = dst + j0 * kc + p * nr;
+                memcpy(out, src + j0, (size_t)columns * sizeof(float));
+                for (long j = columns; j < nr; j++) out[j] = 0;
+            }
+        }
+        return;
+    }
+    for (long j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
+        long columns = min_long(nr, nc - j0);
+        if (columns == nr && pack_transposed) {
+            pack_transposed(b + j0 * g->ldb, g->ldb, kc, nr, dst);
+            continue;
+        }
+        // op(B)[p][j] = b[j * ldb + p]: each column is a contiguous run of depth.
+        for (long j = 0; j < nr; j++) {
+            const float *src = b + (j0 + j) * g->ldb;
+            for (long p = 0; p < kc; p++) dst[p * nr + j] = j < columns ? src[p] : 0;
+        }
+    }
+}
+
+// MARK: - Driver
+
+/// C = beta * C for an M x N block (used when there is nothing to multiply).
+static void scale_c(const ck_sgemm_args *g) {
+    for (long i = 0; i < g->m; i++) {
+        float *ci = g->c + i * g->ldc;
+        for (long j = 0; j < g->n; j++) ci[j] = g->beta == 0 ? 0 : g->beta * ci[j];
+    }
+}
+
+/// Whether the micro-kernel reads B where it is (row-major, not transposed) instead of packing it.
+static int reads_b_in_place(const ck_sgemm_args *g) {
+    return !g->transpose_b && g->m <= in_place_b_max_rows;
+}
+
+/// The blocked product for the whole of `g` (already narrowed to a rectangle) on the calling thread.
+static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_in_place) {
+    long m = g->m, n = g->n, k = g->k;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || g->alpha == 0) {
+        scale_c(g);
+        return;
+    }
+    long mr = cfg->mr, nr = cfg->nr;
+    long kc_max = min_long(cfg->kc, k);
+    long mc_max = round_up(min_long(cfg->mc, m), mr);
+    long nc_max = round_up(min_long(cfg->nc, n), nr);
+    size_t a_size = (size_t)(mc_max * kc_max);
+    size_t b_size = b_in_place ? 0 : (size_t)(kc_max * nc_max);
+    float *a_packed = thread_workspace(a_size + b_size);
+    float *b_packed = a_packed + a_size;
+
+    for (long jc = 0; jc < n; jc += cfg->nc) {
+        long nc = min_long(cfg->nc, n - jc);
+        for (long pc = 0; pc < k; pc += cfg->kc) {
+            long kc = min_long(cfg->kc, k - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            const float *b_block;
+            long b_stride;
+            if (b_in_place) {
+                b_block = g->b + pc * g->ldb + jc;
+                b_stride = g->ldb;
+            } else {
+                const float *src = g->transpose_b ? g->b + jc * g->ldb + pc : g->b + pc * g->ldb + jc;
+                pack_b(g, src, kc, nc, nr, cfg->pack_transposed, b_packed);
+                b_block = b_packed;
+                b_stride = nr;
+            }
+            for (long ic = 0; ic < m; ic += cfg->mc) {
+                long mc = min_long(cfg->mc, m - ic);
+                const float *src = g->transpose_a ? g->a + pc * g->lda + ic : g->a + ic * g->lda + pc;
+                pack_a(g, src, mc, kc, mr, a_packed);
+                for (long jr = 0; jr < nc; jr += nr) {
+                    long columns = min_long(nr, nc - jr);
+                    const float *b_panel = b_in_place ? b_block + jr : b_block + jr * kc;
+                    for (long ir = 0; ir < mc; ir += mr) {
+                        long rows = min_long(mr, mc - ir);
+                        float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
+                        microkernel kernel = rows == mr && columns == nr ? cfg->full : cfg->edge;
+                        kernel(kc, a_packed + ir * kc, b_panel, b_stride, c_tile, g->ldc, rows, columns,
+                               g->alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, long col_begin, long col_end) {
+    ck_sgemm_args g = *args;
+    g.m = row_end - row_begin;
+    g.n = col_end - col_begin;
+    g.a = args->transpose_a ? args->a + row_begin : args->a + row_begin * args->lda;
+    g.b = args->transpose_b ? args->b + col_begin * args->ldb : args->b + col_begin;
+    g.c = args->c + row_begin * args->ldc + col_begin;
+    gemm_serial(&g, config_for(args->path), reads_b_in_place(args));
+}
+
+void ck_sgemm(const ck_sgemm_args *args) { ck_sgemm_block(args, 0, args->m, 0, args->n); }
+
+void ck_sgemm_part(const ck_sgemm_args *args, long part, long parts) {
+    const kernel_config *cfg = config_for(args->path);
+    long row_units = (args->m + cfg->mr - 1) / cfg->mr;
+    long col_units = (args->n + cfg->nr - 1) / cfg->nr;
+    // A grid of row_parts x col_parts rectangles. Each rectangle packs its own panels, so splitting rows
+    // repacks B once per row part and splitting columns repacks A once per column part: pick the grid
+    // that repacks least, among those that give every part some tiles.
+    long row_parts = 1, col_parts = parts;
+    long best_cost = -1;
+    for (long r = 1; r <= parts; r++) {
+        if (parts % r != 0) continue;
+        long c = parts / r;
+        int fits = r <= row_units && c <= col_units;
+        long cost = c * args->m + r * args->n + (fits ? 0 : 1L << 40);
+        if (best_cost < 0 || cost < best_cost) {
+            best_cost = cost;
+            row_parts = r;
+            col_parts = c;
+        }
+    }
+    long row_part = part / col_parts, col_part = part % col_parts;
+    long row_begin = min_long(args->m, row_units * row_part / row_parts * cfg->mr);
+    long row_end = min_long(args->m, row_units * (row_part + 1) / row_parts * cfg->mr);
+    long col_begin = min_long(args->n, col_units * col_part / col_parts * cfg->nr);
+    long col_end = min_long(args->n, col_units * (col_part + 1) / col_parts * cfg->nr);
+    if (row_begin < row_end && col_begin < col_end) ck_sgemm_block(args, row_begin, row_end, col_begin, col_end);
+}

@@ -7,6 +7,6 @@ struct InterpCommand: ParsableCommand {
         commandName: "interp",
         abstract: "Mechanistic interpretability and circuit discovery for Hugging Face language models, on the CPU.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [BenchCommand.self]
     )
 }

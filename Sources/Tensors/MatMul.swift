@@ -1,32 +1,90 @@
+import CKernels
+
 /// Matrix products. `[..., m, k] x [..., k, n] -> [..., m, n]`, batch axes broadcast.
 extension Tensor {
     /// The matrix product of the last two axes, optionally transposing either operand first.
+    ///
+    /// Transposes are not materialized: the GEMM kernel reads the operands in place. When `other` has no
+    /// batch axes (a weight matrix), all of `self`'s rows go through one product, so `x [batch, tokens, in]`
+    /// times `W` is a single `(batch·tokens) x in x out` GEMM.
     ///
     /// ```swift
     /// let y = x.matmul(weight, transposeOther: true)   // x · Wᵀ, as torch.nn.Linear
     /// ```
     public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
-        let a = transposeSelf ? self.transposed() : self
-        let b = transposeOther ? other.transposed() : other
-        precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) and \(b.shape)")
-        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], n = b.shape[b.rank - 1]
-        precondition(b.shape[b.rank - 2] == k, "matmul inner dimensions differ: \(a.shape) x \(b.shape)")
-        let batch = Broadcast.shape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)))
-        let aFull = a.broadcast(to: batch + [m, k]).detached, bFull = b.broadcast(to: batch + [k, n]).detached
-        let batches = batch.reduce(1, *)
+        precondition(rank >= 2 && other.rank >= 2, "matmul needs rank >= 2, got \(shape) and \(other.shape)")
+        let m = shape[rank - (transposeSelf ? 1 : 2)], k = shape[rank - (transposeSelf ? 2 : 1)]
+        let otherK = other.shape[other.rank - (transposeOther ? 1 : 2)]
+        let n = other.shape[other.rank - (transposeOther ? 2 : 1)]
+        precondition(otherK == k, "matmul inner dimensions differ: \(shape)\(transposeSelf ? "ᵀ" : "") x "
+                     + "\(other.shape)\(transposeOther ? "ᵀ" : "")")
+        let selfBatch = Array(shape.dropLast(2)), otherBatch = Array(other.shape.dropLast(2))
+        let batch = Broadcast.shape(selfBatch, otherBatch)
         let result = Tensor.build(shape: batch + [m, n]) { out in
-            for p in 0..<batches {
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var acc: Float = 0
-                        for l in 0..<k { acc += aFull.scalars[p * m * k + i * k + l] * bFull.scalars[p * k * n + l * n + j] }
-                        out[p * m * n + i * n + j] = acc
-                    }
+            scalars.withUnsafeBufferPointer { a in
+                other.scalars.withUnsafeBufferPointer { b in
+                    let base = ck_sgemm_args(
+                        transpose_a: transposeSelf ? 1 : 0, transpose_b: transposeOther ? 1 : 0,
+                        m: m, n: n, k: k, alpha: 1, a: a.baseAddress, lda: transposeSelf ? m : k,
+                        b: b.baseAddress, ldb: transposeOther ? k : n, beta: 0, c: out.baseAddress, ldc: n,
+                        path: CK_GEMM_PATH_AUTOMATIC)
+                    GEMM.run(Tensor.batchProblems(base, selfBatch: selfBatch, otherBatch: otherBatch, batch: batch))
                 }
             }
         }
-        return result.recorded(from: [a, b]) { g in
-            [g.matmul(b.detached, transposeOther: true), a.detached.matmul(g, transposeSelf: true)]
+        let a = detached, b = other.detached
+        return result.recorded(from: [self, other]) { g in
+            [Tensor.matmulGradientOfSelf(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther),
+             Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther)]
         }
+    }
+
+    /// One GEMM problem per matrix of the broadcast batch, or a single problem when `other` is one matrix
+    /// and `self`'s matrices can be stacked into one tall operand.
+    static func batchProblems(_ base: ck_sgemm_args, selfBatch: [Int], otherBatch: [Int], batch: [Int]) -> [ck_sgemm_args] {
+        let batchCount = batch.reduce(1, *)
+        if otherBatch.reduce(1, *) == 1 && base.transpose_a == 0 {
+            var stacked = base
+            stacked.m = base.m * batchCount
+            return [stacked]
+        }
+        let selfStrides = Broadcast.strides(of: selfBatch, in: batch)
+        let otherStrides = Broadcast.strides(of: otherBatch, in: batch)
+        let batchStrides = Tensor.strides(for: batch)
+        return (0..<batchCount).map { index in
+            var problem = base
+            var selfMatrix = 0, otherMatrix = 0
+            for axis in batch.indices {
+                let position = index / batchStrides[axis] % batch[axis]
+                selfMatrix += position * selfStrides[axis]
+                otherMatrix += position * otherStrides[axis]
+            }
+            problem.a = base.a.map { $0 + selfMatrix * base.m * base.k }
+            problem.b = base.b.map { $0 + otherMatrix * base.k * base.n }
+            problem.c = base.c.map { $0 + index * base.m * base.n }
+            return problem
+        }
+    }
+
+    /// The gradient with respect to `a` of `a.matmul(b, ...)` given the output gradient `g`.
+    static func matmulGradientOfSelf(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeSelf: Bool, transposeOther: Bool) -> Tensor {
+        // d op(A) = g · op(B)ᵀ; for a transposed A, dA = (g · op(B)ᵀ)ᵀ = op(B) · gᵀ.
+        transposeSelf
+            ? b.matmul(g, transposeSelf: transposeOther, transposeOther: true)
+            : g.matmul(b, transposeOther: !transposeOther)
+    }
+
+    /// The gradient with respect to `b` of `a.matmul(b, ...)` given the output gradient `g`.
+    static func matmulGradientOfOther(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeSelf: Bool, transposeOther: Bool) -> Tensor {
+        var a = a, g = g
+        if b.rank == 2 && a.rank > 2 && !transposeSelf {
+            // One weight matrix shared by the batch: sum over the batch inside a single GEMM.
+            a = a.reshaped([-1, a.shape[a.rank - 1]])
+            g = g.reshaped([-1, g.shape[g.rank - 1]])
+        }
+        // d op(B) = op(A)ᵀ · g; for a transposed B, dB = (op(A)ᵀ · g)ᵀ = gᵀ · op(A).
+        return transposeOther
+            ? g.matmul(a, transposeSelf: true, transposeOther: transposeSelf)
+            : a.matmul(g, transposeSelf: !transposeSelf)
     }
 }

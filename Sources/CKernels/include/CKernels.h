@@ -1,3 +1,4 @@
 // Umbrella header of the C kernels: SIMD code with run-time CPU dispatch and portable fallbacks.
 #include "gemm.h"
+#include "halfprecision.h"
 #include "nn.h"

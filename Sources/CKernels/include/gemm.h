@@ -1,2 +1,70 @@
 #pragma once
-// GEMM kernels (filled in by the GEMM work).
+// Single-precision GEMM: C[M x N] = alpha * op(A) * op(B) + beta * C, row-major operands.
+//
+// The work is blocked (MC/KC/NC), A and B are packed into cache-friendly panels, and a register-blocked
+// SIMD micro-kernel computes MR x NR tiles of C. The micro-kernel is chosen at run time from the CPU's
+// features (AVX-512, AVX2+FMA) with a portable C fallback, so no special compiler flags are needed.
+//
+// Every element of C is computed by the same sequence of operations whatever the tiling or the way the
+// work is split between threads, so results are bit-identical for a given code path.
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The micro-kernel family used for a GEMM.
+typedef enum {
+    /// The fastest path the CPU supports.
+    CK_GEMM_PATH_AUTOMATIC = 0,
+    /// Plain C, auto-vectorized for the baseline instruction set.
+    CK_GEMM_PATH_PORTABLE = 1,
+    /// x86-64 AVX2 + FMA.
+    CK_GEMM_PATH_AVX2 = 2,
+    /// x86-64 AVX-512F.
+    CK_GEMM_PATH_AVX512 = 3,
+} ck_gemm_path;
+
+/// One GEMM problem. `op(A)` is M x K and `op(B)` is K x N; with `transpose_a` A is stored K x M
+/// (row stride `lda`), with `transpose_b` B is stored N x K (row stride `ldb`). C is M x N, row stride `ldc`.
+/// When `beta` is 0, C is not read (it may hold garbage or NaN).
+typedef struct {
+    int transpose_a;
+    int transpose_b;
+    long m, n, k;
+    float alpha;
+    const float *a;
+    long lda;
+    const float *b;
+    long ldb;
+    float beta;
+    float *c;
+    long ldc;
+    /// The requested path; an unsupported path falls back to the best supported one.
+    ck_gemm_path path;
+} ck_sgemm_args;
+
+/// The path that `path` resolves to on this CPU (`CK_GEMM_PATH_AUTOMATIC` resolves to the fastest).
+ck_gemm_path ck_gemm_resolve_path(ck_gemm_path path);
+
+/// Whether this CPU can run `path`.
+int ck_gemm_path_supported(ck_gemm_path path);
+
+/// A short name for a path ("avx512", "avx2", "portable", "automatic").
+const char *ck_gemm_path_name(ck_gemm_path path);
+
+/// Computes the whole product on the calling thread.
+void ck_sgemm(const ck_sgemm_args *args);
+
+/// Computes part `part` of `parts` of the product: C is split into a static grid of `parts` rectangles
+/// aligned to the micro-kernel's tile, so calling every part (on any threads, in any order) computes the
+/// whole product with the same result as `ck_sgemm`.
+void ck_sgemm_part(const ck_sgemm_args *args, long part, long parts);
+
+/// Computes the rectangle rows [row_begin, row_end) x columns [col_begin, col_end) of C.
+void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, long col_begin, long col_end);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,85 @@
+import CKernels
+
+/// Single-precision matrix multiplication on raw row-major buffers: `C = alpha·op(A)·op(B) + beta·C`.
+///
+/// Backed by the blocked, packed SIMD kernel in CKernels, chosen at run time from the CPU's features
+/// (AVX-512, AVX2+FMA, or portable C) and split over ``Parallel``. Every element of C is computed by the
+/// same sequence of operations however the work is split, so results are bit-identical run to run and
+/// for any thread count (on a given ``Path``).
+///
+/// ```swift
+/// GEMM.multiply(m: 2, n: 3, k: 4, a: a, lda: 4, b: b, ldb: 3, c: c, ldc: 3)
+/// ```
+public enum GEMM {
+    /// A micro-kernel family.
+    public enum Path: String, CaseIterable, Sendable {
+        /// The fastest path the CPU supports.
+        case automatic
+        /// Plain C, vectorized by the compiler for the baseline instruction set.
+        case portable
+        /// x86-64 AVX2 + FMA.
+        case avx2
+        /// x86-64 AVX-512F.
+        case avx512
+
+        var cValue: ck_gemm_path {
+            switch self {
+            case .automatic: CK_GEMM_PATH_AUTOMATIC
+            case .portable: CK_GEMM_PATH_PORTABLE
+            case .avx2: CK_GEMM_PATH_AVX2
+            case .avx512: CK_GEMM_PATH_AVX512
+            }
+        }
+
+        /// Whether this CPU can run the path.
+        public var isSupported: Bool { ck_gemm_path_supported(cValue) != 0 }
+
+        /// The concrete path this one runs as on this CPU (`.automatic` becomes the fastest one).
+        public var resolved: Path {
+            let name = String(cString: ck_gemm_path_name(ck_gemm_resolve_path(cValue)))
+            return Path(rawValue: name) ?? .portable
+        }
+    }
+
+    /// Products smaller than this many multiply-adds run on the calling thread: waking the pool costs more.
+    static let parallelThreshold = 1 << 18
+
+    /// `C[m x n] = alpha·op(A)·op(B) + beta·C`. `op(A)` is `m x k` (A is stored `k x m` when `transposeA`),
+    /// `op(B)` is `k x n` (B is stored `n x k` when `transposeB`); `lda`, `ldb`, `ldc` are row strides in
+    /// elements. When `beta` is 0, C is only written.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0, path: Path = .automatic
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative: \(m) x \(n) x \(k)")
+        precondition(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n,
+                     "GEMM leading dimension too small: lda \(lda), ldb \(ldb), ldc \(ldc) for \(m) x \(n) x \(k)")
+        let problem = ck_sgemm_args(
+            transpose_a: transposeA ? 1 : 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path.cValue)
+        run([problem])
+    }
+
+    /// Runs independent products (for example the matrices of a batch), splitting each one into parts
+    /// when there are fewer products than threads.
+    static func run(_ problems: [ck_sgemm_args]) {
+        guard let first = problems.first else { return }
+        let work = first.m * first.n * first.k
+        let threads = Parallel.threadCount
+        let partsPerProblem = work < parallelThreshold || problems.count >= threads
+            ? 1 : (threads + problems.count - 1) / problems.count
+        problems.withUnsafeBufferPointer { problems in
+            if work * problems.count < parallelThreshold {
+                for index in problems.indices { ck_sgemm(problems.baseAddress! + index) }
+                return
+            }
+            Parallel.forEach(problems.count * partsPerProblem) { item in
+                let problem = problems.baseAddress! + item / partsPerProblem
+                ck_sgemm_part(problem, item % partsPerProblem, partsPerProblem)
+            }
+        }
+    }
+}
