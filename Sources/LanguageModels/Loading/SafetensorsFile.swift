@@ -59,9 +59,14 @@ public final class SafetensorsFile: @unchecked Sendable {
                 + (info.dtype == .uint32 ? " (packed quantized weights are read with uint32Scalars or as a QuantizedMatrix)" : ""))
         }
         return withBytes(of: info) { bytes in
-            [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
-                Self.convert(bytes, of: info.dtype, into: buffer)
-                initialized = info.elementCount
+            switch info.dtype {
+            case .float16: return Self.halfBits(bytes, count: info.elementCount, HalfPrecision.floats(fromFloat16Bits:))
+            case .bfloat16: return Self.halfBits(bytes, count: info.elementCount, HalfPrecision.floats(fromBFloat16Bits:))
+            default:
+                return [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+                    Self.convert(bytes, of: info.dtype, into: buffer)
+                    initialized = info.elementCount
+                }
             }
         }
     }
@@ -91,22 +96,25 @@ public final class SafetensorsFile: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + info.dataOffsets.count)]))
     }
 
-    /// Converts little-endian elements of a floating-point dtype to `Float`.
+    /// Converts `count` 16-bit patterns with `convert`, reading them in place when aligned.
+    private static func halfBits(_ bytes: UnsafeRawBufferPointer, count: Int,
+                                 _ convert: (UnsafeBufferPointer<UInt16>) -> [Float]) -> [Float] {
+        if let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<UInt16>.alignment == 0 {
+            return convert(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: count))
+        }
+        let aligned = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<(2 * count)]))
+            initialized = count
+        }
+        return aligned.withUnsafeBufferPointer(convert)
+    }
+
+    /// Converts little-endian F32 or F64 elements to `Float`.
     private static func convert(_ bytes: UnsafeRawBufferPointer, of dtype: SafetensorsDType, into out: UnsafeMutableBufferPointer<Float>) {
         switch dtype {
         case .float32:
             for i in out.indices {
                 out[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-            }
-        case .float16:
-            for i in out.indices {
-                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                out[i] = HalfPrecisionConversion.float(fromHalfBits: bits)
-            }
-        case .bfloat16:
-            for i in out.indices {
-                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                out[i] = HalfPrecisionConversion.float(fromBFloat16Bits: bits)
             }
         case .float64:
             for i in out.indices {
