@@ -11,8 +11,9 @@ WordLevel tokenizers. For each fixture directory under
 Tests/LanguageModelsTests/Fixtures/tokenizers/<name>/ the script writes:
 
 - tokenizer.json (and tokenizer_config.json where the real model family has one),
-- cases.json: the reference ids (with and without special tokens) and decoded texts (whole, and
-  for single ids, which may be partial UTF-8) computed by the `tokenizers` library, the vocabulary size, a sample of token <-> id pairs, and the
+- cases.json: the reference ids (with and without special tokens) and decoded texts (whole, for
+  single ids and for windows of three ids, which may cut characters) computed by the `tokenizers`
+  library, the vocabulary size, a sample of token <-> id pairs, and the
   BOS/EOS/PAD ids that `transformers.PreTrainedTokenizerFast` reads from tokenizer_config.json.
 """
 
@@ -198,7 +199,7 @@ def special_texts(contents):
     return texts
 
 
-def write_fixture(name, data, config=None, lossless=False):
+def write_fixture(name, data, config=None):
     directory = os.path.join(OUTPUT, name)
     os.makedirs(directory)
     tokenizer_path = os.path.join(directory, "tokenizer.json")
@@ -221,13 +222,15 @@ def write_fixture(name, data, config=None, lossless=False):
             "decoded": tokenizer.decode(ids, skip_special_tokens=False),
             "decoded_skipping_special_tokens": tokenizer.decode(ids, skip_special_tokens=True),
             "decoded_one_by_one": [tokenizer.decode([i], skip_special_tokens=False) for i in ids[:200]],
+            "decoded_windows_of_three": [
+                tokenizer.decode(ids[i:i + 3], skip_special_tokens=False) for i in range(min(200, len(ids) - 2))
+            ],
         })
     vocab = tokenizer.get_vocab(with_added_tokens=True)
     sample = sorted(vocab.items(), key=lambda item: item[1])[:: max(1, len(vocab) // 40)]
     sample += [(content, vocab[content]) for content in contents]
     reference = {
         "vocabulary_size": tokenizer.get_vocab_size(with_added_tokens=True),
-        "lossless": lossless,
         "token_ids": [
             {"token": token, "id": token_id, "id_to_token": tokenizer.id_to_token(token_id)} for token, token_id in sample
         ],
@@ -258,7 +261,7 @@ def make_byte_level_fixtures():
     write_fixture("gpt2", gpt2, {
         "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
         "add_prefix_space": False, "model_max_length": 1024, "tokenizer_class": "GPT2Tokenizer",
-    }, lossless=True)
+    })
 
     roberta_vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
     roberta_vocab.update({token: token_id + 4 for token, token_id in vocab.items()})
@@ -306,7 +309,7 @@ def make_byte_level_fixtures():
         "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>", "clean_up_tokenization_spaces": True,
         "model_input_names": ["input_ids", "attention_mask"], "model_max_length": 1000000000000000019884624838656,
         "tokenizer_class": "PreTrainedTokenizerFast",
-    }, lossless=True)
+    })
 
     vocab, merges = train_bpe(
         pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2_PATTERN), "isolated"),
@@ -397,6 +400,20 @@ def make_sentencepiece_fixtures():
             {"type": "Strip", "content": " ", "start": 0, "stop": 1}]},
     )
     write_fixture("metaspace-never", metaspace_never)
+
+    # Not a real model family: exercises the Split behaviors and patterns the fixtures above do not use.
+    split_behaviors = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True, unk_token="<unk>", byte_fallback=True),
+        special_added,
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "[0-9]"}, "behavior": "Contiguous", "invert": False},
+            {"type": "Punctuation", "behavior": "MergedWithPrevious"},
+            {"type": "Split", "pattern": {"Regex": "[A-Z]"}, "behavior": "MergedWithNext", "invert": True},
+            {"type": "Digits", "individual_digits": False}]},
+        decoder={"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
+    )
+    write_fixture("split-behaviors", split_behaviors)
 
 
 def make_word_level_fixtures():
