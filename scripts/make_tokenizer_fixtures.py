@@ -90,15 +90,12 @@ TEST_TEXTS = [
 ]
 
 
-def train_bpe(pre_tokenizer, vocab_size, normalizer=None, alphabet=(), limit_alphabet=None):
+def train_bpe(pre_tokenizer, vocab_size, normalizer=None, alphabet=()):
     """Trains a BPE model on the corpus and returns its (vocab, merges) in rank order."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = pre_tokenizer
-    options = {} if limit_alphabet is None else {"limit_alphabet": limit_alphabet}
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, initial_alphabet=list(alphabet), show_progress=False, **options
-    )
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=list(alphabet), show_progress=False)
     tokenizer.train_from_iterator(TRAINING_CORPUS * 3, trainer)
     model = json.loads(tokenizer.to_str())["model"]
     return model["vocab"], [tuple(m) for m in model["merges"]]
@@ -336,7 +333,7 @@ def make_byte_level_fixtures():
 def make_sentencepiece_fixtures():
     specials = {"<unk>": 0, "<s>": 1, "</s>": 2}
     trained, merges = train_bpe(
-        pre_tokenizers.Metaspace(prepend_scheme="always", split=True), 600, limit_alphabet=70,
+        pre_tokenizers.Metaspace(prepend_scheme="always", split=True), 600,
     )
     vocab = dict(specials)
     vocab.update({f"<0x{byte:02X}>": 3 + byte for byte in range(256)})
