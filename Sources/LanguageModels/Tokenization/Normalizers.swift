@@ -1,0 +1,114 @@
+import Foundation
+
+/// Rewrites text before it is split into words: Unicode normalization, lowercasing, prefixes, replacements.
+protocol TextNormalizer: Sendable {
+    func normalize(_ text: String) -> String
+}
+
+/// Reads the `normalizer` of a tokenizer.json file.
+func makeNormalizer(_ json: JSONField) throws -> any TextNormalizer {
+    let type = try json.componentType()
+    switch type {
+    case "Sequence":
+        return NormalizerSequence(normalizers: try json.required("normalizers").array().map(makeNormalizer))
+    case "NFC": return UnicodeNormalizer(form: .nfc)
+    case "NFD": return UnicodeNormalizer(form: .nfd)
+    case "NFKC": return UnicodeNormalizer(form: .nfkc)
+    case "NFKD": return UnicodeNormalizer(form: .nfkd)
+    case "Lowercase": return LowercaseNormalizer()
+    case "StripAccents": return StripAccentsNormalizer()
+    case "Prepend": return PrependNormalizer(prefix: try json.required("prepend").string())
+    case "Replace":
+        return ReplaceNormalizer(
+            pattern: try TextPattern(json: json.required("pattern")), content: try json.required("content").string())
+    case "Strip":
+        return StripNormalizer(
+            left: try json.bool("strip_left", default: true), right: try json.bool("strip_right", default: true))
+    default:
+        throw json.unsupported(type)
+    }
+}
+
+/// Applies normalizers one after the other.
+struct NormalizerSequence: TextNormalizer {
+    let normalizers: [any TextNormalizer]
+
+    func normalize(_ text: String) -> String {
+        normalizers.reduce(text) { text, normalizer in normalizer.normalize(text) }
+    }
+}
+
+/// One of the four Unicode normalization forms.
+struct UnicodeNormalizer: TextNormalizer {
+    enum Form { case nfc, nfd, nfkc, nfkd }
+    let form: Form
+
+    func normalize(_ text: String) -> String {
+        switch form {
+        case .nfc: return text.precomposedStringWithCanonicalMapping
+        case .nfd: return text.decomposedStringWithCanonicalMapping
+        case .nfkc: return text.precomposedStringWithCompatibilityMapping
+        case .nfkd: return text.decomposedStringWithCompatibilityMapping
+        }
+    }
+}
+
+/// Maps every scalar to its full lowercase mapping, one scalar at a time (no context-dependent
+/// rules such as the final sigma), as Rust's `char::to_lowercase` does.
+struct LowercaseNormalizer: TextNormalizer {
+    func normalize(_ text: String) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            result.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+        }
+        return String(result)
+    }
+}
+
+/// Removes combining marks (general category M); usually follows NFD or NFKD.
+struct StripAccentsNormalizer: TextNormalizer {
+    func normalize(_ text: String) -> String {
+        String(scalars: text.unicodeScalars.filter { scalar in
+            switch scalar.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: return false
+            default: return true
+            }
+        })
+    }
+}
+
+/// Puts `prefix` in front of non-empty text (SentencePiece's "▁" before the first word).
+struct PrependNormalizer: TextNormalizer {
+    let prefix: String
+
+    func normalize(_ text: String) -> String {
+        text.isEmpty ? text : prefix + text
+    }
+}
+
+/// Replaces every match of a pattern with fixed content.
+struct ReplaceNormalizer: TextNormalizer {
+    let pattern: TextPattern
+    let content: String
+
+    func normalize(_ text: String) -> String {
+        pattern.replacingMatches(in: text, with: content)
+    }
+}
+
+/// Removes leading and/or trailing whitespace.
+struct StripNormalizer: TextNormalizer {
+    let left: Bool
+    let right: Bool
+
+    func normalize(_ text: String) -> String {
+        var scalars = Substring(text).unicodeScalars
+        if left {
+            while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        }
+        if right {
+            while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,41 @@
+/// The part of a tokenizer that turns one word into token ids (BPE, WordLevel).
+protocol TokenizationModel: Sendable {
+    /// The ids of `word`, a non-empty piece produced by the pre-tokenizer.
+    func tokenize(_ word: String) throws -> [Int]
+    /// The model's own vocabulary (added tokens not included).
+    var vocabulary: Vocabulary { get }
+}
+
+/// Reads the `model` of a tokenizer.json file.
+func makeModel(_ json: JSONField) throws -> any TokenizationModel {
+    let type = try json.componentType()
+    switch type {
+    case "BPE": return try BPEModel(json: json)
+    case "WordLevel": return try WordLevelModel(json: json)
+    default: throw json.unsupported(type)
+    }
+}
+
+/// A model's token <-> id tables, keyed by exact spelling.
+struct Vocabulary: Sendable {
+    let idsByToken: [ExactString: Int]
+    let tokensByID: [Int: String]
+
+    /// Reads a `{"token": id, ...}` object.
+    init(json: JSONField) throws {
+        var idsByToken: [ExactString: Int] = [:]
+        var tokensByID: [Int: String] = [:]
+        for (token, id) in try json.integerMembers() {
+            idsByToken[ExactString(token)] = id
+            tokensByID[id] = token
+        }
+        self.idsByToken = idsByToken
+        self.tokensByID = tokensByID
+    }
+
+    var count: Int { idsByToken.count }
+
+    func id(of token: String) -> Int? { idsByToken[ExactString(token)] }
+
+    func token(of id: Int) -> String? { tokensByID[id] }
+}

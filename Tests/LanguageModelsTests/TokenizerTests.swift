@@ -1,0 +1,317 @@
+import Foundation
+import LanguageModels
+import Testing
+
+/// Reference results computed by the Hugging Face `tokenizers` library (and, for BOS/EOS/PAD,
+/// `transformers`) with scripts/make_tokenizer_fixtures.py.
+private struct TokenizerReference: Decodable {
+    struct Case: Decodable {
+        let text: String
+        let ids: [Int]
+        let idsWithoutSpecialTokens: [Int]
+        let decoded: String
+        let decodedSkippingSpecialTokens: String
+        let decodedOneByOne: [String]
+        let decodedWindowsOfThree: [String]
+    }
+
+    struct TokenID: Decodable {
+        let token: String
+        let id: Int
+        /// Differs from `token` for added tokens that match normalized text: they read normalized.
+        let idToToken: String
+    }
+
+    let vocabularySize: Int
+    let tokenIds: [TokenID]
+    let cases: [Case]
+    let bosTokenId: Int?
+    let eosTokenId: Int?
+    let padTokenId: Int?
+}
+
+private let fixtureNames = [
+    "gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral", "metaspace-split", "metaspace-never", "split-behaviors",
+    "wordlevel", "wordlevel-bert",
+]
+
+private func fixtureDirectory(_ name: String) -> URL {
+    Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+        .appendingPathComponent("tokenizers").appendingPathComponent(name)
+}
+
+private func reference(_ name: String) throws -> TokenizerReference {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(
+        TokenizerReference.self, from: Data(contentsOf: fixtureDirectory(name).appendingPathComponent("cases.json")))
+}
+
+/// Exact comparison: Swift's `==` on strings treats canonically equivalent spellings as equal.
+private func scalars(_ text: String) -> [Unicode.Scalar] {
+    Array(text.unicodeScalars)
+}
+
+/// `text` shortened, with control and non-ASCII scalars escaped, for test labels.
+private func visible(_ text: String) -> String {
+    text.unicodeScalars.prefix(60).map { $0.isASCII && $0.value >= 32 ? String($0) : "\\u{\(String($0.value, radix: 16))}" }
+        .joined()
+}
+
+/// A small deterministic generator for the random round-trip texts.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct TokenizerTests {
+    @Test(arguments: fixtureNames)
+    func idsMatchTheTokenizersLibrary(name: String) throws {
+        let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
+        for reference in try reference(name).cases {
+            let label = Comment(rawValue: "\(name): \(visible(reference.text))")
+            #expect(try tokenizer.encode(reference.text, addSpecialTokens: true) == reference.ids, label)
+            #expect(
+                try tokenizer.encode(reference.text, addSpecialTokens: false) == reference.idsWithoutSpecialTokens,
+                label)
+        }
+    }
+
+    @Test(arguments: fixtureNames)
+    func decodingMatchesTheTokenizersLibrary(name: String) throws {
+        let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
+        for reference in try reference(name).cases {
+            let label = Comment(rawValue: "\(name): \(visible(reference.text))")
+            #expect(scalars(tokenizer.decode(reference.ids, skipSpecialTokens: false)) == scalars(reference.decoded), label)
+            #expect(
+                scalars(tokenizer.decode(reference.ids, skipSpecialTokens: true))
+                    == scalars(reference.decodedSkippingSpecialTokens), label)
+            let oneByOne = reference.ids.prefix(reference.decodedOneByOne.count).map {
+                scalars(tokenizer.decode([$0], skipSpecialTokens: false))
+            }
+            #expect(oneByOne == reference.decodedOneByOne.map(scalars), label)
+            let windows = reference.decodedWindowsOfThree.indices.map {
+                scalars(tokenizer.decode(Array(reference.ids[$0..<($0 + 3)]), skipSpecialTokens: false))
+            }
+            #expect(windows == reference.decodedWindowsOfThree.map(scalars), label)
+        }
+    }
+
+    @Test(arguments: fixtureNames)
+    func vocabularyMatchesTheTokenizersLibrary(name: String) throws {
+        let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
+        let reference = try reference(name)
+        #expect(tokenizer.vocabularySize == reference.vocabularySize)
+        for entry in reference.tokenIds {
+            #expect(tokenizer.tokenToID(entry.token) == entry.id, "\(name): \(visible(entry.token))")
+            #expect(tokenizer.idToToken(entry.id).map(scalars) == scalars(entry.idToToken), "\(name): \(entry.id)")
+        }
+        #expect(tokenizer.tokenToID("no such token in any vocabulary") == nil)
+        #expect(tokenizer.idToToken(-1) == nil)
+        #expect(tokenizer.idToToken(reference.vocabularySize + 1000) == nil)
+    }
+
+    /// Byte-level BPE without a normalizer loses nothing; with NFC (Qwen2) it keeps NFC text intact.
+    @Test(arguments: ["gpt2", "llama3", "qwen2"])
+    func byteLevelTokenizersRoundTrip(name: String) throws {
+        let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
+        var texts = try reference(name).cases.map(\.text)
+        var generator = SplitMix64(state: 42)
+        let alphabet = Array("aZ 9\t\n\r'.,!é中😀\u{301}\u{200D}\u{0}ß€".unicodeScalars)
+        for _ in 0..<200 {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0..<24, using: &generator) {
+                text.append(alphabet.randomElement(using: &generator)!)
+            }
+            texts.append(String(text))
+        }
+        let normalizedTexts = texts.filter { scalars($0.precomposedStringWithCanonicalMapping) == scalars($0) }
+        #expect(normalizedTexts.count > texts.count / 2)
+        for text in name == "qwen2" ? normalizedTexts : texts {
+            let ids = try tokenizer.encode(text, addSpecialTokens: false)
+            #expect(scalars(tokenizer.decode(ids, skipSpecialTokens: false)) == scalars(text), "\(name): \(visible(text))")
+        }
+    }
+
+    @Test(arguments: ["gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral"])
+    func specialTokensMatchTransformers(name: String) throws {
+        let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
+        let reference = try reference(name)
+        #expect(tokenizer.bosTokenID == reference.bosTokenId)
+        #expect(tokenizer.eosTokenID == reference.eosTokenId)
+        #expect(tokenizer.padTokenID == reference.padTokenId)
+    }
+
+    @Test func specialTokensFallBackToThePostProcessorAndAddedTokens() throws {
+        // wordlevel has no tokenizer_config.json: "[CLS] $A [SEP]" template and a [PAD] padding token.
+        let wordLevel = try loadTokenizer(from: fixtureDirectory("wordlevel"))
+        #expect(wordLevel.bosTokenID != nil && wordLevel.bosTokenID == wordLevel.tokenToID("[CLS]"))
+        #expect(wordLevel.eosTokenID != nil && wordLevel.eosTokenID == wordLevel.tokenToID("[SEP]"))
+        #expect(wordLevel.padTokenID != nil && wordLevel.padTokenID == wordLevel.tokenToID("[PAD]"))
+        // wordlevel-bert's tokenizer_config.json names only the padding token (transformers has no
+        // BOS/EOS for it); BOS/EOS fall back to BertProcessing's [CLS] ... [SEP].
+        let bert = try loadTokenizer(from: fixtureDirectory("wordlevel-bert"))
+        let bertReference = try reference("wordlevel-bert")
+        #expect(bertReference.bosTokenId == nil && bertReference.padTokenId != nil)
+        #expect(bert.bosTokenID != nil && bert.bosTokenID == bert.tokenToID("[CLS]"))
+        #expect(bert.eosTokenID != nil && bert.eosTokenID == bert.tokenToID("[SEP]"))
+        #expect(bert.padTokenID == bertReference.padTokenId)
+        // metaspace-split appends "</s>" and has "<s>" as a special added token, no padding.
+        let metaspace = try loadTokenizer(from: fixtureDirectory("metaspace-split"))
+        #expect(metaspace.bosTokenID == 1 && metaspace.tokenToID("<s>") == 1)
+        #expect(metaspace.eosTokenID == 2 && metaspace.tokenToID("</s>") == 2)
+        #expect(metaspace.padTokenID == nil)
+    }
+}
+
+/// A minimal valid tokenizer.json, with `replacing` substituted into its top-level members.
+private func tokenizerJSON(replacing members: [String: Any] = [:]) throws -> Data {
+    var json: [String: Any] = [
+        "added_tokens": [["id": 3, "content": "<s>", "special": true]],
+        "normalizer": NSNull(),
+        "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+        "model": ["type": "BPE", "vocab": ["a": 0, "b": 1, "ab": 2], "merges": ["a b"]],
+    ]
+    json.merge(members) { _, new in new }
+    return try JSONSerialization.data(withJSONObject: json)
+}
+
+private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> TokenizerError? {
+    do {
+        _ = try HuggingFaceTokenizer(tokenizerJSON: tokenizerJSON, tokenizerConfigJSON: config)
+        return nil
+    } catch {
+        return error as? TokenizerError
+    }
+}
+
+@Suite struct TokenizerErrorTests {
+    @Test func minimalTokenizerLoads() throws {
+        let tokenizer = try HuggingFaceTokenizer(tokenizerJSON: tokenizerJSON())
+        #expect(try tokenizer.encode("abab<s>ba", addSpecialTokens: true) == [2, 2, 3, 1, 0])
+        // Without a decoder, tokens are joined with spaces.
+        #expect(tokenizer.decode([2, 3, 1], skipSpecialTokens: true) == "ab b")
+        #expect(tokenizer.decode([2, 3, 1], skipSpecialTokens: false) == "ab <s> b")
+    }
+
+    @Test func unsupportedComponentsAreNamed() throws {
+        let error = loadingError(try tokenizerJSON(replacing: ["pre_tokenizer": ["type": "Foo"]]))
+        #expect(error == .unsupportedComponent(file: "tokenizer.json", component: "pre_tokenizer", type: "Foo"))
+        #expect(error?.description == "tokenizer.json: pre_tokenizer type 'Foo' is not supported")
+
+        let nested = loadingError(try tokenizerJSON(replacing: [
+            "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Precompiled"]]],
+        ]))
+        #expect(nested == .unsupportedComponent(
+            file: "tokenizer.json", component: "normalizer.normalizers[1]", type: "Precompiled"))
+
+        let model = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Unigram", "vocab": []]]))
+        #expect(model == .unsupportedComponent(file: "tokenizer.json", component: "model", type: "Unigram"))
+
+        let decoder = loadingError(try tokenizerJSON(replacing: ["decoder": ["type": "CTC"]]))
+        #expect(decoder == .unsupportedComponent(file: "tokenizer.json", component: "decoder", type: "CTC"))
+
+        let processor = loadingError(try tokenizerJSON(replacing: [
+            "post_processor": ["type": "Sequence", "processors": [["type": "Bar"]]],
+        ]))
+        #expect(processor == .unsupportedComponent(
+            file: "tokenizer.json", component: "post_processor.processors[0]", type: "Bar"))
+    }
+
+    @Test func malformedJSONNamesTheFile() throws {
+        guard case .malformedJSON(let file, _) = loadingError(Data(#"{"model": {"type": "BPE""#.utf8)) else {
+            Issue.record("expected malformedJSON")
+            return
+        }
+        #expect(file == "tokenizer.json")
+
+        guard case .malformedJSON(let configFile, _) = loadingError(try tokenizerJSON(), config: Data("{,}".utf8))
+        else {
+            Issue.record("expected malformedJSON")
+            return
+        }
+        #expect(configFile == "tokenizer_config.json")
+    }
+
+    @Test func invalidFieldsAreNamed() throws {
+        let missingVocab = loadingError(try tokenizerJSON(replacing: ["model": ["type": "BPE", "merges": []]]))
+        #expect(missingVocab == .invalidField(file: "tokenizer.json", field: "model.vocab", expected: "present"))
+        #expect(missingVocab?.description == "tokenizer.json: field 'model.vocab' must be present")
+
+        let badMerge = loadingError(try tokenizerJSON(replacing: [
+            "model": ["type": "BPE", "vocab": ["a": 0, "b": 1, "ab": 2], "merges": ["a b", 7]],
+        ]))
+        #expect(badMerge == .invalidField(file: "tokenizer.json", field: "model.merges[1]", expected: "an array"))
+
+        let badID = loadingError(try tokenizerJSON(replacing: ["model": ["type": "BPE", "vocab": ["a": "zero"], "merges": []]]))
+        #expect(badID == .invalidField(file: "tokenizer.json", field: "model.vocab.a", expected: "an integer"))
+
+        let badFlag = loadingError(try tokenizerJSON(replacing: [
+            "added_tokens": [["id": 3, "content": "<s>", "special": "yes"]],
+        ]))
+        #expect(badFlag == .invalidField(file: "tokenizer.json", field: "added_tokens[0].special", expected: "true or false"))
+
+        let badBehavior = loadingError(try tokenizerJSON(replacing: [
+            "pre_tokenizer": ["type": "Split", "pattern": ["String": " "], "behavior": "Sideways"],
+        ]))
+        guard case .invalidField(_, let field, _) = badBehavior else {
+            Issue.record("expected invalidField")
+            return
+        }
+        #expect(field == "pre_tokenizer.behavior")
+
+        let badRegex = loadingError(try tokenizerJSON(replacing: [
+            "pre_tokenizer": ["type": "Split", "pattern": ["Regex": "(unclosed"], "behavior": "Isolated"],
+        ]))
+        guard case .invalidField(_, let regexField, _) = badRegex else {
+            Issue.record("expected invalidField")
+            return
+        }
+        #expect(regexField == "pre_tokenizer.pattern.Regex")
+
+        let badConfig = loadingError(try tokenizerJSON(), config: Data(#"{"bos_token": 5}"#.utf8))
+        #expect(badConfig == .invalidField(
+            file: "tokenizer_config.json", field: "bos_token", expected: #"a token string or an object with "content""#))
+    }
+
+    @Test func mergesOutsideTheVocabularyAreReported() throws {
+        let error = loadingError(try tokenizerJSON(replacing: [
+            "model": ["type": "BPE", "vocab": ["a": 0, "b": 1], "merges": ["a b"]],
+        ]))
+        #expect(error == .inconsistentVocabulary(
+            file: "tokenizer.json", reason: "model.merges[0] uses 'ab', which is not in model.vocab"))
+    }
+
+    @Test func wordsWithoutAnUnknownTokenThrowWhenEncoded() throws {
+        let tokenizer = try HuggingFaceTokenizer(tokenizerJSON: tokenizerJSON(replacing: [
+            "pre_tokenizer": ["type": "WhitespaceSplit"],
+            "model": ["type": "WordLevel", "vocab": ["known": 0], "unk_token": "<unk>"],
+        ]))
+        #expect(try tokenizer.encode("known known", addSpecialTokens: false) == [0, 0])
+        #expect(throws: TokenizerError.unknownTokenMissing(token: "unknown")) {
+            try tokenizer.encode("known unknown", addSpecialTokens: false)
+        }
+    }
+
+    @Test func missingFilesAreReported() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tokenizer-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let expectedPath = directory.appendingPathComponent("tokenizer.json").path
+        #expect(throws: TokenizerError.missingFile(path: expectedPath)) {
+            try loadTokenizer(from: directory)
+        }
+        // tokenizer_config.json is optional.
+        try tokenizerJSON().write(to: directory.appendingPathComponent("tokenizer.json"))
+        let tokenizer = try loadTokenizer(from: directory)
+        #expect(tokenizer.bosTokenID == 3)
+    }
+}
