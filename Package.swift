@@ -25,7 +25,8 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Circuits"]),
         .executableTarget(
             name: "InterpCLI",
-            dependencies: ["Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            resources: [.copy("Resources/DefaultModel")]
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),

@@ -107,3 +107,11 @@ public enum MetricKind: String, CaseIterable, Sendable, Codable {
         }
     }
 }
+
+extension MetricKind {
+    /// The metric for prompt pairs, with the clean run's logits at the read positions as the reference.
+    public func metric(for pairs: PromptPairs, model: TransformerModel) -> Metric {
+        let clean = model.forward(pairs.clean, logitPositions: .last).reshaped([pairs.count, -1])
+        return metric(answers: pairs.answers, wrongs: pairs.wrongs, reference: clean)
+    }
+}

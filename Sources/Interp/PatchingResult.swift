@@ -6,6 +6,11 @@ public struct PatchingResult: Codable {
     public struct Axis: Codable, Equatable {
         public let name: String
         public let labels: [String]
+
+        public init(name: String, labels: [String]) {
+            self.name = name
+            self.labels = labels
+        }
     }
 
     /// The swept component (`resid_pre`, `head_out`, ...).
@@ -20,6 +25,18 @@ public struct PatchingResult: Codable {
     /// The metric on the clean and the corrupted run, unpatched.
     public let cleanValue: Float
     public let corruptedValue: Float
+
+    public init(component: String, axes: [Axis], values: [Float], metric: String, direction: String,
+                cleanValue: Float, corruptedValue: Float) {
+        precondition(values.count == axes.map(\.labels.count).reduce(1, *), "values do not fill the axes")
+        self.component = component
+        self.axes = axes
+        self.values = values
+        self.metric = metric
+        self.direction = direction
+        self.cleanValue = cleanValue
+        self.corruptedValue = corruptedValue
+    }
 
     public var shape: [Int] { axes.map(\.labels.count) }
     /// The values as a tensor.

@@ -7,6 +7,12 @@ struct InterpCommand: ParsableCommand {
         commandName: "interp",
         abstract: "Mechanistic interpretability and circuit discovery for Hugging Face language models, on the CPU.",
         version: "0.1.0",
-        subcommands: [BenchCommand.self]
+        subcommands: [
+            InfoCommand.self, TokenizeCommand.self, RunCommand.self, GenerateCommand.self,
+            TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
+            PatchCommand.self, AttributeCommand.self,
+            PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, EvaluateCommand.self, GraphCommand.self,
+            BenchCommand.self,
+        ]
     )
 }

@@ -39,6 +39,16 @@ public enum WeightMatrix {
         }
     }
 
+    /// Whether both matrices are the same stored values (tied embeddings), without comparing elements.
+    public func sharesStorage(with other: WeightMatrix) -> Bool {
+        func address<T>(_ array: [T]) -> UnsafeRawPointer? { array.withUnsafeBytes { $0.baseAddress } }
+        switch (self, other) {
+        case let (.dense(a), .dense(b)): return address(a.scalars) == address(b.scalars)
+        case let (.quantized(a), .quantized(b)): return address(a.packed) == address(b.packed)
+        default: return false
+        }
+    }
+
     /// The matrix as a dense `Float` tensor.
     public func dequantized() -> Tensor {
         switch self {

@@ -46,6 +46,9 @@ public final class TransformerModel {
     /// False for attention-only models.
     public var hasMLPs: Bool { blocks.first?.mlp != nil }
 
+    /// Whether the unembedding is the token embedding table itself (same storage).
+    public var hasTiedEmbeddings: Bool { unembedding.sharesStorage(with: tokenEmbedding) }
+
     /// The unembedding vector of a token, `[dModel]`: the residual direction its logit reads.
     public func unembeddingDirection(_ token: Int) -> Tensor {
         unembedding.rows([token]).reshaped([-1])
@@ -178,5 +181,22 @@ extension TransformerModel {
     /// Resolves user-written hook names for this model.
     public var hookNameResolver: HookNameResolver {
         HookNameResolver(names: hookNames, layerCount: layerCount)
+    }
+}
+
+extension TransformerModel {
+    /// The number of parameters (quantized matrices count their unpacked size).
+    public var parameterCount: Int {
+        func size(_ linear: Linear) -> Int { linear.matrix.shape.reduce(1, *) + (linear.bias?.count ?? 0) }
+        func size(_ norm: Normalization?) -> Int { (norm?.weight.count ?? 0) + (norm?.bias?.count ?? 0) }
+        var total = tokenEmbedding.shape.reduce(1, *) + (positionEmbedding?.count ?? 0) + size(finalNorm)
+        if !hasTiedEmbeddings { total += unembedding.shape.reduce(1, *) }
+        for block in blocks {
+            let a = block.attention
+            total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
+                + size(a.queryNorm) + size(a.keyNorm)
+            if let mlp = block.mlp { total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output) }
+        }
+        return total
     }
 }

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Circuits
+import Foundation
+
+/// `--model DIR`: the model directory (config.json, *.safetensors, tokenizer.json).
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("Model directory (config.json, *.safetensors, tokenizer.json); default: the embedded model.",
+                                                    valueName: "dir"))
+    var model: String?
+
+    /// Loads the model, or the embedded default model.
+    func load() throws -> LanguageModel {
+        guard let model else { return try EmbeddedModel.load() }
+        return try LanguageModel.load(from: URL(fileURLWithPath: model))
+    }
+}
+
+/// `--json`: machine-readable output on standard output.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print machine-readable JSON instead of text.")
+    var json = false
+}
+
+/// The clean/corrupted prompts of a causal analysis: one pair on the command line, or a task file.
+struct PairOptions: ParsableArguments {
+    @Option(help: "The prompt that shows the behaviour.") var clean: String?
+    @Option(help: "The contrasting prompt (same token length).") var corrupted: String?
+    @Option(help: "The expected next token, e.g. \" Mary\" (or #id).") var answer: String?
+    @Option(help: "The contrasting wrong token, e.g. \" John\" (or #id).") var wrong: String?
+    @Option(help: ArgumentHelp("A task file (JSON or JSONL of {clean, corrupted, answer, wrong}).", valueName: "file"))
+    var task: String?
+    @Option(help: "Use at most this many examples of the task file.") var limit: Int?
+
+    func validate() throws {
+        let inline = [clean, corrupted, answer, wrong]
+        if task == nil && inline.contains(where: { $0 == nil }) {
+            throw ValidationError("give --clean, --corrupted, --answer and --wrong, or --task FILE")
+        }
+        if task != nil && inline.contains(where: { $0 != nil }) {
+            throw ValidationError("give either --task or --clean/--corrupted/--answer/--wrong, not both")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    /// The prompt pairs, tokenized.
+    func pairs(for lm: LanguageModel) throws -> PromptPairs {
+        let examples: [TaskExample]
+        if let task {
+            examples = Array(try TaskFile.read(from: URL(fileURLWithPath: task)).examples.prefix(limit ?? .max))
+        } else {
+            examples = [TaskExample(clean: clean!, corrupted: corrupted!, answer: answer!, wrong: wrong!)]
+        }
+        return try examples.tokenized(with: lm)
+    }
+}
+
+/// `--html FILE`: also write a self-contained HTML view.
+struct HTMLOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Write a self-contained HTML view to this file.", valueName: "file"))
+    var html: String?
+}
+
+/// Where the embedded default model lives.
+enum EmbeddedModel {
+    /// The directory of the model shipped with the tool (trained by `interp train`, see the README).
+    static var directory: URL {
+        Bundle.module.url(forResource: "DefaultModel", withExtension: nil)!
+    }
+
+    static func load() throws -> LanguageModel { try LanguageModel.load(from: directory) }
+
+    /// The task file shipped with the default model.
+    static var task: URL { directory.appendingPathComponent("task.json") }
+}
