@@ -87,3 +87,18 @@ extension TransformerModel {
                                       layerCount: layerCount, headCount: headCount)
     }
 }
+
+extension DirectLogitAttribution {
+    /// DLA of answer − wrong at each example's read position, over all examples (each with its own tokens).
+    public static func mean(model: TransformerModel, pairs: PromptPairs) throws -> DirectLogitAttribution {
+        let parts = try (0..<pairs.count).map { b in
+            try model.directLogitAttribution(TokenBatch(tokens: [pairs.clean.tokens[b]], mask: [pairs.clean.mask[b]]),
+                                             target: .difference(answer: pairs.answers[b], wrong: pairs.wrongs[b]))
+        }
+        return DirectLogitAttribution(labels: parts[0].labels,
+                                      contributions: Tensor.concatenate(parts.map(\.contributions), axis: 1),
+                                      biasTerm: parts.flatMap(\.biasTerm), logits: parts.flatMap(\.logits),
+                                      targets: parts.flatMap(\.targets), positions: parts.flatMap(\.positions),
+                                      layerCount: model.layerCount, headCount: model.headCount)
+    }
+}

@@ -1,0 +1,171 @@
+/// A complete look at one behaviour: predictions, logit lens, DLA, activation and attribution patching,
+/// path patching between the key heads, ACDC and EAP-IG circuits with their faithfulness, and a role for
+/// each head of the circuit, named from measurements.
+///
+/// ```swift
+/// let study = try CircuitStudy.run(model: model, pairs: pairs, options: .init())
+/// print(study.roles.map(\.summary))
+/// ```
+public struct CircuitStudy {
+    public struct Options: Sendable {
+        /// ACDC's τ (KL metric).
+        public var acdcThreshold: Float = 0.02
+        /// EAP-IG's interpolation steps.
+        public var igSteps = 5
+        /// Edges kept from the EAP-IG scores.
+        public var eapEdges = 60
+        /// Circuit sizes of the faithfulness curve.
+        public var curveSizes = [5, 10, 20, 40, 80, 160, 320]
+        /// Examples used by the expensive steps (ACDC, EAP-IG, patching).
+        public var maxExamples = 24
+        public init() {}
+    }
+
+    /// What a head in the circuit does, from measurements.
+    public struct HeadRole: Codable {
+        public let head: String
+        public internal(set) var role: String
+        /// Mean DLA (answer − wrong) at the read position.
+        public let directLogitAttribution: Float
+        /// Mean attention from the read position to each labelled position.
+        public let attentionToLabels: [String: Float]
+        public let previousTokenScore: Float
+        public let inductionScore: Float
+        public let duplicateTokenScore: Float
+        /// Normalized activation-patching effect of the head's output (denoising).
+        public let patchingEffect: Float
+        public var summary: String { "\(head): \(role)" }
+    }
+
+    public let accuracy: Float
+    public let meanLogitDifference: Float
+    public let logitLens: LogitLens
+    public let dla: DirectLogitAttribution
+    public let residPatching: PatchingResult
+    public let headPatching: PatchingResult
+    public let attribution: [PatchingResult]
+    public let pathPatching: [PathPatchingResult]
+    public let acdc: Circuit
+    public let acdcFaithfulness: Float
+    public let acdcTests: Int
+    public let eap: Circuit
+    public let eapFaithfulness: Float
+    public let curve: FaithfulnessCurve
+    public let roles: [HeadRole]
+    public let headScores: HeadScores
+    /// `[layers, 1, heads, q, k]` patterns of the first clean prompt.
+    public let patterns: Tensor
+    public let pairs: PromptPairs
+
+    /// Runs every step; `progress` receives a short description of each step as it starts.
+    public static func run(model: TransformerModel, pairs allPairs: PromptPairs, options: Options = Options(),
+                           headScorePrefix: [Int] = [], progress: (String) -> Void = { _ in }) throws -> CircuitStudy {
+        let pairs = try allPairs.prefix(options.maxExamples)
+        let read = pairs.readPositions
+        progress("predictions")
+        let cleanLogits = model.forward(pairs.clean, logitPositions: .last).reshaped([pairs.count, -1])
+        let differences = (0..<pairs.count).map { cleanLogits[$0, pairs.answers[$0]] - cleanLogits[$0, pairs.wrongs[$0]] }
+        let accuracy = Float(differences.filter { $0 > 0 }.count) / Float(pairs.count)
+        let first = TokenBatch([Array(pairs.clean.tokens[0][...read[0]])])
+
+        progress("logit lens and direct logit attribution")
+        let lens = try model.logitLens(first, topK: 5, target: pairs.answers[0])
+        let dla = try DirectLogitAttribution.mean(model: model, pairs: pairs)
+
+        progress("activation patching")
+        let logitDiff = Metric.logitDifference(answers: pairs.answers, wrongs: pairs.wrongs)
+        let patching = try ActivationPatching(model: model, pairs: pairs, metric: logitDiff)
+        let resid = try patching.sweep(.residPre)
+        let heads = try patching.sweep(.headOut)
+        progress("attribution patching")
+        let attribution = try AttributionPatching(model: model, pairs: pairs, metric: logitDiff, direction: .noising)
+            .attribute([.residPre, .headOut])
+
+        progress("ACDC")
+        let kl = try EdgePatching(model: model, pairs: pairs, metric: .kl)
+        let acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold))
+        let acdc = acdcResult.circuit.pruned()
+        progress("EAP-IG")
+        let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
+        let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
+        let eap = Circuit.top(scores, count: options.eapEdges).pruned()
+        let sizes = options.curveSizes.filter { $0 < edges.graph.edges.count }
+        let curve = edges.faithfulnessCurve(scores, sizes: sizes)
+
+        progress("path patching and head roles")
+        let patterns = try model.attentionPatterns(first)
+        let headScores = try model.headScores(first, prefix: headScorePrefix)
+        let roles = try headRoles(model: model, pairs: pairs, circuit: eap, dla: dla, headPatching: heads, scores: headScores)
+        let keyHeads = roles.prefix(4).map(\.head)
+        var paths: [PathPatchingResult] = []
+        for sender in keyHeads {
+            for receiver in keyHeads + ["logits"] where sender != receiver {
+                guard let s = edges.graph.senders.first(where: { $0.name == sender }) else { continue }
+                let targets = receiver == "logits" ? [ComputationGraph.Receiver.logits]
+                    : edges.graph.senders.first(where: { $0.name == receiver }).map(edges.graph.inputs(of:)) ?? []
+                for target in targets where edges.graph.contains(.init(sender: s, receiver: target)) {
+                    paths.append(try edges.pathPatching(senders: [sender], receivers: [target.name(groupedQuery: edges.graph.groupedQuery)]))
+                }
+            }
+        }
+        return CircuitStudy(accuracy: accuracy, meanLogitDifference: differences.reduce(0, +) / Float(pairs.count),
+                            logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
+                            pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),
+                            acdcTests: acdcResult.testCount, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
+                            curve: curve, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
+    }
+
+    /// A role for each head of the circuit, strongest direct effect first.
+    static func headRoles(model: TransformerModel, pairs: PromptPairs, circuit: Circuit, dla: DirectLogitAttribution,
+                          headPatching: PatchingResult, scores: HeadScores) throws -> [HeadRole] {
+        let (_, cache) = try model.runWithCache(pairs.clean, filter: .matching { $0.hasSuffix("hook_pattern") })
+        let read = pairs.readPositions
+        let maxDLA = dla.headContributions.scalars.map(Swift.abs).max() ?? 1
+        let normalizedPatching = headPatching.normalized
+        var roles: [HeadRole] = []
+        for node in circuit.nodes {
+            guard let sender = circuit.graph.senders.first(where: { $0.name == node }), case let .head(l, h) = sender else { continue }
+            let pattern = try cache.activation("pattern", layer: l)                // [batch, heads, q, k]
+            var attention: [String: Float] = [:]
+            for (label, positions) in pairs.positionLabels {
+                attention[label] = (0..<pairs.count).map { b in pattern[b, h, read[b], positions[b]] }.reduce(0, +) / Float(pairs.count)
+            }
+            var role = HeadRole(
+                head: node, role: "", directLogitAttribution: dla.headContributions[l, h], attentionToLabels: attention,
+                previousTokenScore: scores.scores[.previousToken]![l, h], inductionScore: scores.scores[.induction]![l, h],
+                duplicateTokenScore: scores.scores[.duplicateToken]![l, h],
+                patchingEffect: normalizedPatching[l * model.headCount + h])
+            role.role = describe(role, maxDLA: maxDLA, readLabel: "END")
+            roles.append(role)
+        }
+        return roles.sorted { Swift.abs($0.directLogitAttribution) > Swift.abs($1.directLogitAttribution) }
+    }
+
+    /// Names a head's role from its measurements.
+    static func describe(_ r: HeadRole, maxDLA: Float, readLabel: String) -> String {
+        let focus = r.attentionToLabels.filter { $0.key != readLabel }.max { $0.value < $1.value }
+        let attends = focus.map { $0.value >= 0.3 ? " and attends from the answer position to \($0.key) (\(String(format: "%.2f", $0.value)))" : "" } ?? ""
+        if r.directLogitAttribution > 0.25 * maxDLA {
+            return "mover: writes the answer directly (DLA \(String(format: "%+.2f", r.directLogitAttribution)))\(attends)"
+        }
+        if r.directLogitAttribution < -0.25 * maxDLA {
+            return "suppressor: writes against the answer (DLA \(String(format: "%+.2f", r.directLogitAttribution)))\(attends)"
+        }
+        if r.inductionScore > 0.4 { return "induction head (score \(String(format: "%.2f", r.inductionScore)))\(attends)" }
+        if r.duplicateTokenScore > 0.4 { return "duplicate-token head (score \(String(format: "%.2f", r.duplicateTokenScore)))\(attends)" }
+        if r.previousTokenScore > 0.4 { return "previous-token head (score \(String(format: "%.2f", r.previousTokenScore)))\(attends)" }
+        return "feeds later heads (patching effect \(String(format: "%.2f", r.patchingEffect)))\(attends)"
+    }
+}
+
+extension PromptPairs {
+    /// The first `count` examples.
+    public func prefix(_ count: Int) throws -> PromptPairs {
+        guard count < self.count else { return self }
+        let lengths = clean.mask.prefix(count).map { $0.filter { $0 }.count }
+        return try PromptPairs(clean: zip(clean.tokens.prefix(count), lengths).map { Array($0.prefix($1)) },
+                               corrupted: zip(corrupted.tokens.prefix(count), lengths).map { Array($0.prefix($1)) },
+                               answers: Array(answers.prefix(count)), wrongs: Array(wrongs.prefix(count)),
+                               positionLabels: positionLabels.mapValues { Array($0.prefix(count)) })
+    }
+}
