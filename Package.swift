@@ -28,6 +28,8 @@ let package = Package(
             dependencies: ["Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Resources/DefaultModel")]
         ),
+        .target(name: "GuideExamples", dependencies: ["Circuits"]),
+        .executableTarget(name: "guide-examples", dependencies: ["GuideExamples"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp"]),

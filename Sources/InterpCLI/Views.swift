@@ -16,6 +16,9 @@ enum Views {
     static func write(patching: [PatchingResult], normalized: Bool, to path: String) throws {
         throw CLIError("--html is not available yet for this command")
     }
+    static func write(study: CircuitStudy, lm: LanguageModel, task: String, to path: String) throws {
+        throw CLIError("--html is not available yet for this command")
+    }
     static func write(circuit: Circuit, title: String, curve: FaithfulnessCurve? = nil, to path: String) throws {
         throw CLIError("--html is not available yet for this command")
     }
