@@ -36,8 +36,8 @@ import Circuits
 
     @Test(arguments: models) func edgeAttributionMatchesReference(name: String) throws {
         let (patching, reference) = try Self.load(name)
-        for (key, scores) in [("eap", patching.edgeAttribution()),
-                              ("eap_ig", patching.edgeAttribution(integratedGradientSteps: reference["ig_steps"] as! Int))] {
+        let steps = reference["ig_steps"] as! Int
+        for (key, scores) in [("eap", patching.edgeAttribution()), ("eap_ig", patching.edgeAttribution(integratedGradientSteps: steps))] {
             let expected = reference[key] as! [String: NSNumber]
             let names = patching.graph.edges.map { patching.graph.name(of: $0) }
             #expect(Set(names) == Set(expected.keys), "\(name) \(key): edge names differ from the reference's")
