@@ -32,8 +32,8 @@ let package = Package(
         .executableTarget(name: "guide-examples", dependencies: ["GuideExamples"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InterpTests", dependencies: ["Interp"]),
-        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
+        .testTarget(name: "InterpTests", dependencies: ["Interp"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
