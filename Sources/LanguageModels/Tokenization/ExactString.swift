@@ -45,7 +45,8 @@ extension String {
     /// A string made of `scalars`.
     init<Scalars: Sequence>(scalars: Scalars) where Scalars.Element == Unicode.Scalar {
         var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
+        // One scalar at a time: UnicodeScalarView.append(contentsOf:) copies the whole view.
+        for scalar in scalars { view.append(scalar) }
         self.init(view)
     }
 
