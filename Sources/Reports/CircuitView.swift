@@ -7,8 +7,9 @@ import Foundation
 /// the layout its bearings, which matters for finding a head in a wide model). Edges run from a sender's
 /// top to the receiving input (a head's query, key and value enter at the left, centre and right of its
 /// bottom edge), coloured by that input with ``Circuit/colour(_:)``, drawn wider and more opaque for larger
-/// |score| (so that many weak edges fade) and dashed for negative scores. Hovering an edge or node shows
-/// its name and score.
+/// |score| (√ of the share of the largest |score|; squared again for width and cubed for opacity above
+/// ``crowdedEdgeCount`` edges, so that many weak edges fade), dashed for negative scores, weakest first.
+/// Hovering an edge or node shows its name and score.
 ///
 /// ```swift
 /// let circuit = Circuit.top(scores, count: 100).pruned()
@@ -22,6 +23,9 @@ public struct CircuitView: ReportFigure {
     }
 
     private var graph: ComputationGraph { circuit.graph }
+
+    /// Above this many edges, weak edges are drawn thinner and fainter than their share of the largest score.
+    public static let crowdedEdgeCount = 60
 
     /// Layout: slot width, row spacing, box size, margins.
     private struct Layout {
@@ -112,6 +116,8 @@ public struct CircuitView: ReportFigure {
             svg.text("L\(l)", x: layout.left - 10, y: y, anchor: .end, colour: "#777777")
         }
 
+        // Past `crowded` edges, weak edges thin and fade faster so that the strong ones stay legible.
+        let crowded = circuit.edges.count > Self.crowdedEdgeCount
         let ordered = circuit.edges.sorted { strengths[$0]! < strengths[$1]! || (strengths[$0]! == strengths[$1]! && graph.name(of: $0) < graph.name(of: $1)) }
         for edge in ordered {
             let strength = strengths[edge]!
@@ -119,7 +125,8 @@ public struct CircuitView: ReportFigure {
             var paths = SVG()
             for entry in entries(edge.receiver, from: senderX, layout) {
                 paths.path(Self.curve(from: exit(edge.sender, towards: entry.0, layout), to: entry),
-                           stroke: Circuit.colour(edge.receiver), width: 0.6 + 4.4 * strength, opacity: 0.25 + 0.7 * strength,
+                           stroke: Circuit.colour(edge.receiver), width: 0.5 + 4.5 * pow(strength, crowded ? 2 : 1),
+                           opacity: 0.15 + 0.75 * pow(strength, crowded ? 3 : 1),
                            dash: (circuit.scores[edge] ?? 0) < 0 ? "5 3" : nil)
             }
             let score = circuit.scores[edge].map { ": score \(SVG.value($0))" } ?? ""

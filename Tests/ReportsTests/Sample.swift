@@ -37,6 +37,22 @@ enum Sample {
         return try ActivationPatching(model: model, pairs: pairs, metric: .logitDifference(answers: pairs.answers, wrongs: pairs.wrongs))
     }
 
+    /// Five-token pairs, for sweeps whose cost grows with the square of the length.
+    static func shortPatching() throws -> ActivationPatching {
+        let pairs = try PromptPairs(clean: [[0, 2, 3, 4, 14]], corrupted: [[0, 4, 3, 2, 14]], answers: [2], wrongs: [4])
+        return try ActivationPatching(model: model, pairs: pairs, metric: .logitDifference(answers: pairs.answers, wrongs: pairs.wrongs))
+    }
+
+    /// A GPT-2-small-shaped graph with 300 random edges and random scores, to see the circuit view at scale.
+    static func largeCircuit() -> Circuit {
+        let graph = ComputationGraph(layerCount: 12, headCount: 12)
+        var generator = SeededGenerator(seed: 5)
+        let scores = Dictionary(uniqueKeysWithValues: graph.edges.map { ($0, Float.random(in: -1...1, using: &generator)) })
+        var edges = Set<ComputationGraph.Edge>()
+        while edges.count < 300 { edges.insert(graph.edges.randomElement(using: &generator)!) }
+        return Circuit(graph: graph, edges: edges, scores: scores, metadata: ["method": "random"])
+    }
+
     static func edgePatching() throws -> EdgePatching {
         try EdgePatching(model: model, pairs: try pairs(), metric: .logitDiff)
     }
@@ -63,8 +79,10 @@ enum Sample {
                           figures: [PatchingHeatmap(try patching.sweep(.residPre), tokens: tokens),
                                     PatchingHeatmap(try patching.sweep(.headOut)),
                                     PatchingHeatmap(try patching.sweep(.v, granularity: .byPosition), tokens: tokens),
-                                    PatchingHeatmap(try patching.sweep(.pattern, granularity: .destinationSource), tokens: tokens)])
+                                    PatchingHeatmap(try shortPatching().sweep(.pattern, granularity: .destinationSource))])
         report.addSection("Circuit", figures: [CircuitView(circuit)])
+        report.addSection("Circuit at GPT-2-small scale", paragraphs: ["300 random edges with random scores."],
+                          figures: [CircuitView(largeCircuit())])
         report.addSection("Faithfulness", figures: [FaithfulnessView(curves: [
             ("EAP-IG", edges.faithfulnessCurve(scores, sizes: sizes)),
             ("EAP", edges.faithfulnessCurve(edges.edgeAttribution(), sizes: sizes)),
