@@ -15,7 +15,12 @@ if [[ "${1:-}" == "--sample" ]]; then
     shift
     cd "$(dirname "$0")/.."
     report="$PWD/.build/sample-report.html"
-    SAMPLE_REPORT_PATH="$report" swift test -c release --filter SampleReportTests >/dev/null
+    log="$(mktemp)"
+    if ! SAMPLE_REPORT_PATH="$report" swift test -c release --filter SampleReportTests >"$log" 2>&1; then
+        cat "$log" >&2
+        exit 1
+    fi
+    rm -f "$log"
 else
     report="$(realpath "${1:?usage: render_report.sh REPORT.html|--sample [OUT.png] [WIDTHxHEIGHT]}")"
     shift
