@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "InterpTests", dependencies: ["Interp"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["InterpCLI"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
     ],
     swiftLanguageModes: [.v5]
 )
