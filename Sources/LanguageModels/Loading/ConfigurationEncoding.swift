@@ -5,7 +5,8 @@ extension ModelConfiguration {
     ///
     /// GPT-2 configurations become `model_type: gpt2` (``GPT2ConfigFile``), Llama-family ones their variant's
     /// layout (``LlamaConfigFile``). Every field that decides the architecture is written explicitly, so that
-    /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`).
+    /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`,
+    /// a model without BOS/EOS ids says `null` rather than inheriting transformers' 50256 or 1/2).
     ///
     /// ```swift
     /// try AtomicFile.write(try configuration.configJSON(), to: directory.appendingPathComponent("config.json"))
@@ -24,9 +25,9 @@ extension ModelConfiguration {
         case .llama: file = try encoder.encode(LlamaConfigFile(self))
         }
         var object = try JSONSerialization.jsonObject(with: file) as! [String: Any]
-        if case .llama = family, object["sliding_window"] == nil {
-            object["sliding_window"] = NSNull()
-        }
+        var explicit = ["bos_token_id", "eos_token_id"]
+        if case .llama = family { explicit.append("sliding_window") }
+        for key in explicit where object[key] == nil { object[key] = NSNull() }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
@@ -61,7 +62,7 @@ extension GPT2ConfigFile {
         scaleAttnByInverseLayerIdx = c.scalesAttentionByInverseLayerIndex
         bosTokenId = c.bosTokenIDs.isEmpty ? nil : TokenIDList(c.bosTokenIDs)
         eosTokenId = c.eosTokenIDs.isEmpty ? nil : TokenIDList(c.eosTokenIDs)
-        torchDtype = c.dtype
+        dtype = c.dtype
     }
 }
 
@@ -107,7 +108,7 @@ extension LlamaConfigFile {
         try setSlidingWindows(c, variant: variant)
         bosTokenId = c.bosTokenIDs.isEmpty ? nil : TokenIDList(c.bosTokenIDs)
         eosTokenId = c.eosTokenIDs.isEmpty ? nil : TokenIDList(c.eosTokenIDs)
-        torchDtype = c.dtype
+        dtype = c.dtype
     }
 
     private static func architecture(_ variant: ModelConfiguration.LlamaVariant) -> String {

@@ -40,7 +40,7 @@ extension TransformerModel {
     ///                tokenizer: TokenizerFiles(tokenizerJSON: vocabulary.tokenizerJSON()))
     /// ```
     ///
-    /// - Parameter dtype: `.float32`, `.float16` or `.bfloat16`; recorded as `torch_dtype` in `config.json`.
+    /// - Parameter dtype: `.float32`, `.float16` or `.bfloat16`; recorded as `dtype` in `config.json`.
     public func save(to directory: URL, configuration: ModelConfiguration, tokenizer: TokenizerFiles? = nil,
                      dtype: SafetensorsDType = .float32) throws {
         let dtypeNames: [SafetensorsDType: String] = [.float32: "float32", .float16: "float16", .bfloat16: "bfloat16"]
