@@ -6,7 +6,7 @@ import Interp
 ///
 /// - `INTERP_TRAIN_DEMO=<directory> swift test -c release --filter trainsIOIAndInduction` trains a small GPT-2 on the
 ///   IOI + induction mix, prints the loss, step time and held-out accuracy, and saves the model there
-///   (`INTERP_TRAIN_STEPS` overrides the number of steps).
+///   (`INTERP_TRAIN_STEPS` overrides the number of steps; an interrupted run resumes from its checkpoint).
 /// - `INTERP_EXPORT_CHECK=<directory> swift test --filter exportsForTransformers` writes exported random models
 ///   with our logits for `scripts/check_exported_checkpoint.py`.
 @Suite struct TrainingHarness {
@@ -16,22 +16,27 @@ import Interp
     func trainsIOIAndInduction() throws {
         let output = URL(fileURLWithPath: Self.environment["INTERP_TRAIN_DEMO"]!)
         let steps = Int(Self.environment["INTERP_TRAIN_STEPS"] ?? "") ?? 3000
-        let ioi = IOITask().generate(examples: 500, sentences: 40_000, seed: 11)
-        let induction = InductionTask().generate(examples: 500, sentences: 40_000, seed: 12)
-        let mix = GeneratedTask.mixing([ioi, induction])
-        let vocabulary = WordLevelVocabulary(words: mix.words)
+        let ioi = IOITask().generate(examples: 500, sentences: 60_000, seed: 11)
+        let induction = InductionTask().generate(examples: 500, sentences: 30_000, seed: 12)
+        let vocabulary = WordLevelVocabulary(words: GeneratedTask.mixing([ioi, induction]).words)
         let configuration = ModelConfiguration(
             family: .gpt2, dModel: 128, nLayers: 3, nHeads: 4, dMLP: 512, vocabularySize: vocabulary.count, maxPositions: 32,
             normEpsilon: 1e-5, activation: .geluTanh, positionEncoding: .learned, attentionQKVBias: true,
             attentionOutputBias: true, mlpBias: true, tiedEmbeddings: true)
-        let examples = mix.corpus.map { $0.trainingExample(vocabulary) }
+        // IOI sentences are scored on every position (predicting the names they repeat teaches copying names from
+        // context), induction sentences on their repeat.
+        let examples = ioi.corpus.map { $0.trainingExample(vocabulary, targets: .all) }
+            + induction.corpus.map { $0.trainingExample(vocabulary) }
         let options = TrainingOptions(steps: steps, batchSize: 32, learningRate: 1e-3, minimumLearningRate: 1e-4,
                                       warmupSteps: 100, seed: 5, checkpointInterval: 1000, padID: vocabulary.padID)
-        let trainer = try Trainer(model: try TransformerModel.random(configuration: configuration, seed: 5), configuration: configuration,
-                                  examples: examples, options: options, tokenizer: vocabulary.tokenizerFiles)
-        let start = Date()
+        let checkpoint = output.appendingPathComponent("checkpoint")
+        let trainer = FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("trainer_state.json").path)
+            ? try Trainer(resumingFrom: checkpoint, examples: examples, options: options)
+            : try Trainer(model: try TransformerModel.random(configuration: configuration, seed: 5), configuration: configuration,
+                          examples: examples, options: options, tokenizer: vocabulary.tokenizerFiles)
+        let start = Date(), firstStep = trainer.completedSteps
         var recent: [Float] = [], stepSeconds: [Double] = []
-        try trainer.train(checkpointDirectory: output.appendingPathComponent("checkpoint")) { progress in
+        try trainer.train(checkpointDirectory: checkpoint) { progress in
             recent.append(progress.loss)
             stepSeconds.append(progress.seconds)
             if progress.step % 100 == 0 {
@@ -49,7 +54,8 @@ import Interp
             print("\(task.taskFile.task): held-out accuracy \(accuracy.clean) (answer > wrong), corrupted \(accuracy.corrupted)")
             #expect(accuracy.clean >= 0.95)
         }
-        print(String(format: "trained %d steps in %.1f s (%.3f s/step)", steps, seconds, seconds / Double(steps)))
+        print(String(format: "trained steps %d-%d in %.1f s (%.3f s/step)", firstStep, steps, seconds,
+                     seconds / Double(max(1, steps - firstStep))))
     }
 
     /// The fraction of examples whose answer logit beats the wrong answer's at the last position, for clean and

@@ -14,7 +14,7 @@ import Foundation
 /// ```
 ///
 /// ``encode(_:addingBOS:)`` gives the ids the `tokenizers` library gives with the generated file, for ASCII
-/// text (`scripts/check_word_level_tokenizer.py` checks this).
+/// text (`scripts/check_exported_checkpoint.py` checks this against `tokenizers` and `AutoTokenizer`).
 public struct WordLevelVocabulary: Sendable, Equatable {
     /// How text is split into words.
     public enum Splitting: String, Sendable, CaseIterable {
