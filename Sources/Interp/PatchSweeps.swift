@@ -108,7 +108,6 @@ extension ActivationPatching {
                 })
             }
         }()
-        let layers = (0..<model.layerCount).map(String.init)
         var values: [Float] = []
         for layer in 0..<model.layerCount {
             let hook = component.hook(layer: layer)
