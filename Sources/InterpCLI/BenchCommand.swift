@@ -57,6 +57,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "ACDC threshold τ of the complete run on the attention-only model (KL metric).")
     var acdcThreshold: Float = 0.01
 
+    @Option(help: "Edges of the loaded model whose ACDC test is timed (0: only the complete attention-only run).")
+    var acdcEdgeSamples = 24
+
     @Flag(help: "Print the figures as JSON instead of a table.")
     var json = false
 
@@ -66,6 +69,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+        guard acdcEdgeSamples >= 0 else { throw ValidationError("--acdc-edge-samples must not be negative") }
         guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard path.isSupported else { throw ValidationError("--path \(path.rawValue) is not supported by this CPU") }
@@ -96,7 +100,7 @@ struct BenchCommand: ParsableCommand {
             case .eap: try CircuitBench(models: loaded()).eap()
             case .acdc:
                 let circuits = CircuitBench(models: try loaded())
-                if ProcessInfo.processInfo.environment["BENCH_NO_EDGE"] == nil { try circuits.acdcEdgeTests() }
+                if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
                 try circuits.acdcFullRun(threshold: acdcThreshold)
             case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!)).run()
             case .all: break

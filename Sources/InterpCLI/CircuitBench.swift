@@ -29,7 +29,7 @@ struct CircuitBench {
     /// receiver's block on) for edges sampled evenly over the graph. ACDC visits edges in the reverse of
     /// `graph.edges`, so the state before testing edge `i` is taken as "every later edge removed", the
     /// state of a run that keeps a small circuit (the usual outcome); a test then patches edges `i...`.
-    func acdcEdgeTests(samples: Int = 24) throws {
+    func acdcEdgeTests(samples: Int) throws {
         let pairs = try pairs()
         let reference = models.pairsReference(pairs)
         let patching = try EdgePatching(model: model, pairs: pairs, metric: { _ in BenchInputs.logitDifference(pairs) })
