@@ -80,6 +80,8 @@ public final class TransformerModel {
     ///   - positions: which positions to unembed.
     public func forward(_ batch: TokenBatch, hooks: ForwardHooks? = nil, cache: KeyValueCache? = nil,
                         logitPositions positions: LogitPositions = .all) -> Tensor {
+        precondition((cache?.length ?? 0) + batch.length <= contextLength,
+                     "\((cache?.length ?? 0) + batch.length) positions exceed the model's context of \(contextLength)")
         let context = cache?.context(for: batch) ?? AttentionContext(batch: batch)
         hooks?.positionOffset = context.pastLength
         var residual = embed(batch, context: context, hooks: hooks)
