@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["Circuits"]),
     ],
     swiftLanguageModes: [.v5]
 )
