@@ -32,8 +32,10 @@ let package = Package(
         .executableTarget(name: "guide-examples", dependencies: ["GuideExamples"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InterpTests", dependencies: ["Interp"]),
-        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
+        .testTarget(name: "InterpTests", dependencies: ["Interp"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["InterpCLI"]),
+        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Circuits"]),
     ],
     swiftLanguageModes: [.v5]

@@ -39,7 +39,9 @@ extension EdgePatching {
     /// Known limit (the method's, shown in the ACDC blog post): behaviour spread over many small edges is
     /// lost — five heads each adding 1 with τ = 2 keep no edge.
     public func acdc(_ options: ACDCOptions, progress: ((_ tested: Int, _ total: Int) -> Void)? = nil) -> ACDCResult {
-        options.nodeLevel ? acdcNodes(options, progress: progress) : acdcEdges(options, progress: progress)
+        if options.nodeLevel { return acdcNodes(options, progress: progress) }
+        // A fresh state always matches this run, so resuming checks cannot fail here.
+        return try! acdcEdges(options, progress: progress).result
     }
 
     /// How much worse `value` is than `current` for the metric's direction.
@@ -48,20 +50,29 @@ extension EdgePatching {
         return absolute ? Swift.abs(value - current) : change
     }
 
-    private func acdcEdges(_ options: ACDCOptions, progress: ((Int, Int) -> Void)?) -> ACDCResult {
-        var removed = EdgeMask(graph: graph)
-        var current = cleanValue
-        var effects: [ComputationGraph.Edge: Float] = [:]
-        var tested = 0
-        let total = graph.edges.count
-        var alive = Set<ComputationGraph.Sender>()          // senders with a kept outgoing edge
-        for r in graph.receivers.indices.reversed() {
+    /// Edge-level ACDC that can stop and resume: `state` holds everything decided so far.
+    ///
+    /// `checkpoint` receives the state every `checkpointInterval` tests (write it atomically to resume after
+    /// an interruption); `stopAfter` ends the run early (the returned state resumes it).
+    public func acdcEdges(_ options: ACDCOptions, resumingFrom saved: ACDCState? = nil, checkpointInterval: Int = 50,
+                          checkpoint: ((ACDCState) -> Void)? = nil, stopAfter: Int? = nil,
+                          progress: ((Int, Int) -> Void)? = nil) throws -> (result: ACDCResult, state: ACDCState) {
+        var state = saved ?? ACDCState(start: self, options: options)
+        try state.check(against: self, options: options)
+        var removed = EdgeMask(graph: graph, values: state.removed)
+        let offsets = graph.edgeOffsets
+        var testsThisRun = 0
+        while state.receiver >= 0 {
+            let r = state.receiver
             let receiver = graph.receivers[r]
-            let upstream = graph.upstreamCount(of: r)
-            let nodes = graph.nodes(reading: receiver)
-            let reached = receiver == .logits || nodes.contains { alive.contains($0) }
-            for s in (0..<upstream).reversed() {
-                let sender = graph.senders[s]
+            let reached = receiver == .logits || graph.nodes(reading: receiver).contains { state.alive.contains(graph.index(of: $0)) }
+            while state.sender >= 0 {
+                if let stopAfter, testsThisRun >= stopAfter {
+                    state.removed = removed.values
+                    return (result(state: state, options: options), state)
+                }
+                let s = state.sender
+                state.sender -= 1
                 if !reached {
                     removed[s, r] = 1
                     continue
@@ -69,19 +80,34 @@ extension EdgePatching {
                 var candidate = removed
                 candidate[s, r] = 1
                 let value = metrics([candidate])[0]
-                tested += 1
-                progress?(tested, total)
-                let change = worsening(value, from: current, absolute: options.absoluteValue)
-                effects[ComputationGraph.Edge(sender: sender, receiver: receiver)] = change
+                state.tested += 1
+                testsThisRun += 1
+                progress?(state.tested, graph.edges.count)
+                let change = worsening(value, from: state.current, absolute: options.absoluteValue)
+                state.effects[offsets[r] + s] = change
                 if change < options.threshold {
                     removed = candidate
-                    current = value
+                    state.current = value
                 } else {
-                    alive.insert(sender)
+                    state.alive.insert(s)
+                }
+                if let checkpoint, state.tested % checkpointInterval == 0 {
+                    state.removed = removed.values
+                    checkpoint(state)
                 }
             }
+            state.receiver -= 1
+            if state.receiver >= 0 { state.sender = graph.upstreamCount(of: state.receiver) - 1 }
         }
-        return result(removed: removed, effects: effects, finalValue: current, tested: tested, options: options)
+        state.removed = removed.values
+        checkpoint?(state)
+        return (result(state: state, options: options), state)
+    }
+
+    private func result(state: ACDCState, options: ACDCOptions) -> ACDCResult {
+        let removed = EdgeMask(graph: graph, values: state.removed)
+        let effects = Dictionary(uniqueKeysWithValues: state.effects.map { (graph.edges[$0.key], $0.value) })
+        return self.result(removed: removed, effects: effects, finalValue: state.current, tested: state.tested, options: options)
     }
 
     private func acdcNodes(_ options: ACDCOptions, progress: ((Int, Int) -> Void)?) -> ACDCResult {
@@ -111,5 +137,48 @@ extension EdgePatching {
                         options: ACDCOptions) -> ACDCResult {
         let kept = Set(graph.edges.filter { removed[graph.index(of: $0.sender), graph.index(of: $0.receiver)] == 0 })
         return ACDCResult(graph: graph, kept: kept, effects: effects, finalValue: finalValue, testCount: tested, options: options)
+    }
+}
+
+/// Everything an edge-level ACDC run has decided so far, to resume it after an interruption.
+public struct ACDCState: Codable, Equatable {
+    /// The `[senders, receivers]` mask of removed edges.
+    public var removed: [Float]
+    /// The metric of the current graph.
+    public var current: Float
+    /// The receiver being visited (receivers are visited from the last, the logits, to the first).
+    public var receiver: Int
+    /// The next sender to test for that receiver (senders are tested from the latest).
+    public var sender: Int
+    /// Senders with a kept outgoing edge.
+    public var alive: Set<Int>
+    /// The measured worsening per tested edge, by index in the graph's edge list.
+    public var effects: [Int: Float]
+    public var tested: Int
+    /// What the run was started with, to refuse resuming a different run.
+    public let threshold: Float
+    public let metric: String
+    public let edgeCount: Int
+
+    init(start patching: EdgePatching, options: ACDCOptions) {
+        let graph = patching.graph
+        removed = EdgeMask(graph: graph).values
+        current = patching.cleanValue
+        receiver = graph.receivers.count - 1
+        sender = graph.upstreamCount(of: graph.receivers.count - 1) - 1
+        alive = []
+        effects = [:]
+        tested = 0
+        threshold = options.threshold
+        metric = patching.metric.name
+        edgeCount = graph.edges.count
+    }
+
+    func check(against patching: EdgePatching, options: ACDCOptions) throws {
+        guard edgeCount == patching.graph.edges.count, metric == patching.metric.name, threshold == options.threshold,
+              removed.count == patching.graph.senders.count * patching.graph.receivers.count else {
+            throw CircuitError.invalidArgument("the saved ACDC state is for another run (\(edgeCount) edges, metric \(metric), τ \(threshold)); "
+                + "this run has \(patching.graph.edges.count) edges, metric \(patching.metric.name), τ \(options.threshold)")
+        }
     }
 }

@@ -166,6 +166,16 @@ public struct ComputationGraph: Sendable {
     /// The number of senders that precede block `layer`'s attention (`input` and all earlier blocks).
     public func sendersBefore(layer: Int) -> Int { 1 + layer * (headCount + (hasMLPs ? 1 : 0)) }
 
+    /// The index in ``edges`` of each receiver's first edge (edges are grouped by receiver).
+    public var edgeOffsets: [Int] {
+        var offsets: [Int] = [], running = 0
+        for r in receivers.indices {
+            offsets.append(running)
+            running += upstreamCount[r]
+        }
+        return offsets
+    }
+
     /// The number of senders a receiver may read.
     public func upstreamCount(of receiver: Int) -> Int { upstreamCount[receiver] }
 }

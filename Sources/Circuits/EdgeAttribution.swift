@@ -8,17 +8,7 @@ public struct EdgeScores {
 
     /// The score of one edge.
     public subscript(edge: ComputationGraph.Edge) -> Float {
-        values[edgeOffset[graph.index(of: edge.receiver)] + graph.index(of: edge.sender)]
-    }
-
-    /// The offset of each receiver's first edge in `graph.edges` (edges are grouped by receiver).
-    var edgeOffset: [Int] {
-        var offsets: [Int] = [], running = 0
-        for r in graph.receivers.indices {
-            offsets.append(running)
-            running += graph.upstreamCount(of: r)
-        }
-        return offsets
+        values[graph.edgeOffsets[graph.index(of: edge.receiver)] + graph.index(of: edge.sender)]
     }
 
     /// Edges ordered by |score|, largest first (ties in graph order).

@@ -14,6 +14,14 @@ public struct EdgeMask: Equatable, Sendable {
         values = [Float](repeating: 0, count: senderCount * receiverCount)
     }
 
+    /// A mask with the given `[sender, receiver]` values.
+    public init(graph: ComputationGraph, values: [Float]) {
+        precondition(values.count == graph.senders.count * graph.receivers.count, "mask size does not match the graph")
+        senderCount = graph.senders.count
+        receiverCount = graph.receivers.count
+        self.values = values
+    }
+
     /// A mask selecting `edges`.
     public init(graph: ComputationGraph, edges: some Sequence<ComputationGraph.Edge>) {
         self.init(graph: graph)

@@ -1,3 +1,4 @@
+import Foundation
 
 /// Which activations a run records.
 public enum ActivationFilter {
@@ -76,27 +77,43 @@ public struct ActivationCache {
     public var byteCount: Int { activations.values.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size } }
 }
 
-/// A cache lookup that cannot be answered.
+/// A cache lookup that cannot be answered, or a cache that would not fit.
 public enum ActivationCacheError: Error, CustomStringConvertible, Equatable {
     case notCached(String)
+    case overBudget(firstRefused: String, bytesNeeded: Int, limit: Int)
 
     public var description: String {
         switch self {
         case .notCached(let name):
             return "activation '\(name)' was not cached in this run; include it in the cache filter"
+        case let .overBudget(name, needed, limit):
+            return "caching these activations needs at least \(needed / 1_048_576) MiB, over the limit of \(limit / 1_048_576) MiB "
+                + "(first refused: '\(name)'); cache fewer hook points (a name filter), use shorter or fewer prompts, or raise the limit"
         }
     }
+}
+
+extension ActivationCache {
+    /// The default cache limit: half of the machine's physical memory.
+    public static var defaultByteLimit: Int { Int(ProcessInfo.processInfo.physicalMemory / 2) }
 }
 
 extension TransformerModel {
     /// Runs the model, recording the activations that `filter` selects.
     ///
     /// Memory is proportional to what is recorded: only selected activations are kept.
+    /// Past `byteLimit` bytes of activations the run stops recording and throws
+    /// ``ActivationCacheError/overBudget(firstRefused:bytesNeeded:limit:)`` instead of exhausting memory.
     public func runWithCache(_ batch: TokenBatch, filter: ActivationFilter = .standard, hooks: ForwardHooks? = nil,
-                             logitPositions: LogitPositions = .all) throws -> (logits: Tensor, cache: ActivationCache) {
+                             logitPositions: LogitPositions = .all,
+                             byteLimit: Int? = ActivationCache.defaultByteLimit) throws -> (logits: Tensor, cache: ActivationCache) {
         let recorder = hooks ?? ForwardHooks()
         recorder.cache(where: try filter.predicate(for: self))
+        recorder.cacheByteLimit = byteLimit
         let logits = forward(batch, hooks: recorder, logitPositions: logitPositions)
+        if let overflow = recorder.cacheOverflow, let byteLimit {
+            throw ActivationCacheError.overBudget(firstRefused: overflow.name, bytesNeeded: overflow.bytesNeeded, limit: byteLimit)
+        }
         return (logits, ActivationCache(activations: recorder.cached, model: self))
     }
 

@@ -72,12 +72,17 @@ struct ACDCCommand: ParsableCommand {
     @Flag(help: "Compare |change| with τ instead of the signed worsening.") var absolute = false
     @Flag(help: "Test heads and MLPs as units instead of single edges.") var nodes = false
     @OptionGroup var circuit: CircuitOptions
+    @Option(help: ArgumentHelp("Save progress to this file every 50 tested edges (edge-level, one threshold).", valueName: "file"))
+    var checkpoint: String?
+    @Flag(help: "Resume from the --checkpoint file if it exists.") var resume = false
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if thresholds.isEmpty { throw ValidationError("give at least one --threshold") }
+        if checkpoint != nil && (thresholds.count > 1 || nodes) { throw ValidationError("--checkpoint needs edge-level ACDC with one --threshold") }
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
         if let bad = thresholds.first(where: { $0 < 0 || !$0.isFinite }) {
             throw ValidationError("--threshold must be a non-negative number, got \(bad)")
         }
@@ -90,7 +95,16 @@ struct ACDCCommand: ParsableCommand {
         var summaries: [CircuitSummary] = []
         for threshold in thresholds {
             let bar = ProgressBar("ACDC τ=\(threshold)")
-            let result = patching.acdc(ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)) { bar.update($0, of: $1) }
+            let options = ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)
+            let result: ACDCResult
+            if let checkpoint {
+                let saved = resume ? try Checkpoints.read(checkpoint) : nil
+                result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: { state in
+                    try? Output.write(try JSONEncoder().encode(state), to: checkpoint)
+                }, progress: { bar.update($0, of: $1) }).result
+            } else {
+                result = patching.acdc(options) { bar.update($0, of: $1) }
+            }
             var found = result.circuit.pruned()
             found.metadata.merge(try Provenance.metadata(lm, pairs, patching), uniquingKeysWith: { $1 })
             let faithfulness = patching.faithfulness(of: found)
@@ -264,6 +278,18 @@ enum Paths {
                 throw CLIError("--curve: '\(part)' is not a positive edge count")
             }
             return n
+        }
+    }
+}
+
+/// Reading saved ACDC progress.
+enum Checkpoints {
+    static func read(_ path: String) throws -> ACDCState? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(ACDCState.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw CLIError("\(path): not an ACDC checkpoint (\(error.localizedDescription))")
         }
     }
 }

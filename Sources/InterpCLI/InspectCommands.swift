@@ -71,7 +71,7 @@ struct LensCommand: ParsableCommand {
             Row(layer: layer.label, top: layer.topTokens.map { lm.text(of: $0.token) }, probabilities: layer.topTokens.map(\.probability),
                 targetRank: layer.targetRank, targetProbability: layer.targetProbability)
         }
-        if let path = html.html { try Views.write(lens: lens, lm: lm, tokens: ids, to: path) }
+        if let path = html.html { try Views.write(lens: lens, target: target, lm: lm, tokens: ids, to: path) }
         if output.json { return try Output.json(["layers": rows]) }
         for row in rows {
             let top = zip(row.top, row.probabilities).map { "\(Output.visible($0)) \(Output.number($1, digits: 3))" }.joined(separator: "  ")

@@ -89,7 +89,7 @@ struct RunCommand: ParsableCommand {
         let lm = try model.load()
         let ids = try lm.tokens(prompt)
         let last = lm.model.forward(TokenBatch([ids]), logitPositions: .last).reshaped([-1])
-        try NumericCheck.finite(last, what: "logits")
+        try NumericCheck.finite(last, what: "logits") { lm.model.firstNonFiniteActivation(TokenBatch([ids])) }
         let probabilities = last.softmax(axis: -1)
         let top = probabilities.topK(Swift.min(topK, lm.model.vocabularySize))
         let predictions = zip(top.indices[0], top.values.scalars).map {
@@ -140,9 +140,13 @@ struct GenerateCommand: ParsableCommand {
 
 /// Refusing NaN or infinite values instead of printing them as results.
 enum NumericCheck {
-    static func finite(_ tensor: Tensor, what: String) throws {
-        if let index = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw CLIError("\(what) contain a non-finite value (\(tensor.scalars[index]) at flat index \(index)): the model's weights or inputs produce NaN/Inf")
+    /// Throws when `tensor` holds NaN or infinity, naming the hook point where it first appeared.
+    static func finite(_ tensor: Tensor, what: String, locate: () -> (hook: String, index: Int, value: Float)?) throws {
+        guard let index = tensor.scalars.firstIndex(where: { !$0.isFinite }) else { return }
+        var message = "\(what) contain \(tensor.scalars[index]) at flat index \(index)"
+        if let origin = locate() {
+            message += "; it first appears at \(origin.hook) (value \(origin.value) at flat index \(origin.index))"
         }
+        throw CLIError(message + ": check the checkpoint's weights (e.g. an fp16 overflow) or the inputs")
     }
 }

@@ -89,3 +89,44 @@ import Circuits
         #expect(throws: CircuitError.self) { try Circuit.read(from: url) }
     }
 }
+
+@Suite struct ACDCResumeTests {
+    @Test func interruptedRunResumesToTheSameCircuit() throws {
+        let model = TestModels.make(llama: false, layers: 2)
+        let pairs = try PromptPairs(clean: [[3, 7, 1, 9, 4, 4]], corrupted: [[3, 7, 5, 9, 4, 4]], answers: [5], wrongs: [1])
+        let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
+        let options = ACDCOptions(threshold: 0.01)
+        let whole = try patching.acdcEdges(options).result
+        var saved: [ACDCState] = []
+        let (_, partial) = try patching.acdcEdges(options, checkpointInterval: 7, checkpoint: { saved.append($0) }, stopAfter: 30)
+        #expect(partial.tested == 30 && !saved.isEmpty)
+        let data = try JSONEncoder().encode(saved.last!)
+        let restored = try JSONDecoder().decode(ACDCState.self, from: data)
+        let resumed = try patching.acdcEdges(options, resumingFrom: restored).result
+        #expect(resumed.kept == whole.kept && resumed.testCount == whole.testCount)
+        #expect(throws: CircuitError.self) { try patching.acdcEdges(ACDCOptions(threshold: 0.5), resumingFrom: restored) }
+    }
+}
+
+@Suite struct CacheLimitTests {
+    @Test func cacheRefusesPastItsLimitWithAClearError() throws {
+        let model = TestModels.make(llama: true)
+        let batch = TokenBatch(TestModels.prompts)
+        do {
+            _ = try model.runWithCache(batch, filter: .all, byteLimit: 4096)
+            Issue.record("expected the cache to refuse")
+        } catch let error as ActivationCacheError {
+            #expect(error.description.contains("over the limit"))
+        }
+        let (_, cache) = try model.runWithCache(batch, filter: .all, byteLimit: 1 << 24)
+        #expect(cache.byteCount <= 1 << 24)
+    }
+
+    @Test func nonFiniteActivationIsLocated() throws {
+        let model = TestModels.make(llama: false)
+        model.blocks[1].mlp!.output.bias = Tensor(repeating: .nan, shape: [16])
+        let found = try #require(model.firstNonFiniteActivation(TokenBatch(TestModels.prompts)))
+        #expect(found.hook == "blocks.1.hook_mlp_out")
+        #expect(TestModels.make(llama: false).firstNonFiniteActivation(TokenBatch(TestModels.prompts)) == nil)
+    }
+}

@@ -26,6 +26,11 @@ public final class ForwardHooks {
     private var cacheFilter: ((String) -> Bool)?
     /// Activations recorded by the cache filter, by hook name, after any hook has run.
     public private(set) var cached: [String: Tensor] = [:]
+    /// The most bytes the cache may hold; past it, activations are not recorded and ``cacheOverflow`` says so.
+    public var cacheByteLimit: Int?
+    /// The first activation the cache refused for lack of room, and the bytes it would have needed in total.
+    public private(set) var cacheOverflow: (name: String, bytesNeeded: Int)?
+    private var cachedBytes = 0
     /// The absolute position of the first position in the current forward pass (set by the model).
     public internal(set) var positionOffset = 0
     /// True when some hook or a cache is registered.
@@ -49,7 +54,11 @@ public final class ForwardHooks {
     public func cache(_ names: Set<String>) { cache { names.contains($0) } }
 
     /// Forgets the cache contents, keeping the hooks and the filter.
-    public func clearCache() { cached.removeAll(keepingCapacity: true) }
+    public func clearCache() {
+        cached.removeAll(keepingCapacity: true)
+        cachedBytes = 0
+        cacheOverflow = nil
+    }
 
     /// Whether a hook or the cache wants the activation `name` (used to skip optional work).
     public func wants(_ name: String) -> Bool {
@@ -74,8 +83,18 @@ public final class ForwardHooks {
                 value = next
             }
         }
-        if let filter = cacheFilter, filter(name) { cached[name] = value }
+        if let filter = cacheFilter, filter(name) { record(name, value) }
         return value
+    }
+
+    private func record(_ name: String, _ value: Tensor) {
+        let bytes = value.count * MemoryLayout<Float>.size
+        if let limit = cacheByteLimit, cachedBytes + bytes > limit || cacheOverflow != nil {
+            cacheOverflow = (cacheOverflow?.name ?? name, (cacheOverflow?.bytesNeeded ?? cachedBytes) + bytes)
+            return
+        }
+        cachedBytes += bytes - (cached[name]?.count ?? 0) * MemoryLayout<Float>.size
+        cached[name] = value
     }
 }
 

@@ -44,10 +44,11 @@ public struct Attention {
         var q = project(queryInput, with: query, groups: heads)
         var k = project(keyInput, with: key, groups: keyValueHeads)
         let v = hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads))
-        if let queryNorm { q = q.rmsNorm(weight: queryNorm.weight, epsilon: queryNorm.epsilon) }
-        if let keyNorm { k = k.rmsNorm(weight: keyNorm.weight, epsilon: keyNorm.epsilon) }
+        // As in TransformerLens, hook_q/hook_k see the projections before Qwen3's q/k norms.
         q = hooks.apply(names.q, q)
         k = hooks.apply(names.k, k)
+        if let queryNorm { q = q.rmsNorm(weight: queryNorm.weight, epsilon: queryNorm.epsilon) }
+        if let keyNorm { k = k.rmsNorm(weight: keyNorm.weight, epsilon: keyNorm.epsilon) }
         if let rotary {
             q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))

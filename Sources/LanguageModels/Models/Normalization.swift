@@ -18,9 +18,9 @@ public struct Normalization {
 
     /// Normalizes the last axis of `x`, calling the `scale` and `normalized` hook points.
     ///
-    /// As in TransformerLens, `hook_scale` is the per-row divisor `sqrt(var + ε)` (LayerNorm, after
-    /// centring) or `sqrt(mean(x²) + ε)` (RMSNorm), shaped `[..., 1]`; `hook_normalized` is the output
-    /// after gain and bias for LayerNorm and before the gain for RMSNorm.
+    /// As in TransformerLens 3, `hook_scale` is the per-row divisor `sqrt(var + ε)` (LayerNorm, after
+    /// centring) or `sqrt(mean(x²) + ε)` (RMSNorm), shaped `[..., 1]`; `hook_normalized` is the input
+    /// divided by it (centred first for LayerNorm), before the gain and the bias, for both kinds.
     public func callAsFunction(_ x: Tensor, hooks: ForwardHooks?, scaleName: String, normalizedName: String) -> Tensor {
         guard hooks.wants(scaleName) || hooks.wants(normalizedName) else {
             switch kind {
@@ -32,9 +32,8 @@ public struct Normalization {
         case .layerNorm:
             let centered = x - x.mean(axis: -1, keepingDimension: true)
             let scale = hooks.apply(scaleName, (centered.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
-            var y = centered / scale * weight
-            if let bias { y = y + bias }
-            return hooks.apply(normalizedName, y)
+            let scaled = hooks.apply(normalizedName, centered / scale) * weight
+            return bias.map { scaled + $0 } ?? scaled
         case .rmsNorm:
             let scale = hooks.apply(scaleName, (x.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
             return hooks.apply(normalizedName, x / scale) * weight

@@ -52,9 +52,11 @@ struct BPEModel: TokenizationModel {
                 }
                 return Int32(id)
             }
-            let right = prefix.map { parts[1].utf8.starts(with: $0.utf8) } == true
-                ? String(decoding: parts[1].utf8.dropFirst(prefix!.utf8.count), as: UTF8.self)
-                : parts[1]
+            // With a continuing-subword prefix ("##"), "a ##b" merges into "ab".
+            var right = parts[1]
+            if let prefix, right.utf8.starts(with: prefix.utf8) {
+                right = String(decoding: right.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+            }
             merges[SymbolPair(try id(parts[0]), try id(parts[1]))] =
                 MergeRule(rank: rank, mergedID: try id(parts[0] + right))
             rank += 1
@@ -92,14 +94,18 @@ struct BPEModel: TokenizationModel {
                 symbols += byteIDs
                 continue
             }
+            // Without an unknown token the scalar is dropped, as in the tokenizers library.
             guard let unknownToken else { continue }
-            if let unknown = pendingUnknown, !fuseUnknown { symbols.append(unknown) }
-            if pendingUnknown == nil || !fuseUnknown {
-                guard let unknownID = vocabulary.id(of: unknownToken) else {
-                    throw TokenizerError.unknownTokenMissing(token: piece)
-                }
-                pendingUnknown = Int32(unknownID)
+            // The unknown token is placed once the next known scalar (or the end) is reached, so
+            // that with `fuse_unk` a run of unknown scalars becomes a single unknown token.
+            if let unknown = pendingUnknown {
+                if fuseUnknown { continue }
+                symbols.append(unknown)
             }
+            guard let unknownID = vocabulary.id(of: unknownToken) else {
+                throw TokenizerError.unknownTokenMissing(token: piece)
+            }
+            pendingUnknown = Int32(unknownID)
         }
         if let unknown = pendingUnknown { symbols.append(unknown) }
         return symbols

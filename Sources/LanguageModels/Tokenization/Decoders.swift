@@ -81,9 +81,9 @@ struct ByteFallbackDecoder: TokenDecoder {
 
     /// The byte of a "<0xHH>" token.
     static func byte(spelledBy token: String) -> UInt8? {
-        let utf8 = Array(token.utf8)
+        let utf8 = token.utf8
         guard utf8.count == 6, utf8.starts(with: "<0x".utf8), utf8.last == UInt8(ascii: ">") else { return nil }
-        return UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
+        return UInt8(String(decoding: utf8.dropFirst(3).prefix(2), as: UTF8.self), radix: 16)
     }
 }
 

@@ -11,7 +11,12 @@ struct ExactString: Hashable, Sendable {
     }
 
     static func == (lhs: ExactString, rhs: ExactString) -> Bool {
-        lhs.string.utf8.elementsEqual(rhs.string.utf8)
+        let (left, right) = (lhs.string.utf8, rhs.string.utf8)
+        guard left.count == right.count else { return false }
+        let equalContiguousBytes = left.withContiguousStorageIfAvailable { leftBytes in
+            right.withContiguousStorageIfAvailable { rightBytes in leftBytes.elementsEqual(rightBytes) }
+        }
+        return (equalContiguousBytes ?? nil) ?? left.elementsEqual(right)
     }
 
     func hash(into hasher: inout Hasher) {
@@ -45,7 +50,8 @@ extension String {
     /// A string made of `scalars`.
     init<Scalars: Sequence>(scalars: Scalars) where Scalars.Element == Unicode.Scalar {
         var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
+        // One scalar at a time: UnicodeScalarView.append(contentsOf:) copies the whole view.
+        for scalar in scalars { view.append(scalar) }
         self.init(view)
     }
 

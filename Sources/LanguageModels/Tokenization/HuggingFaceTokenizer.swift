@@ -21,9 +21,9 @@ public struct HuggingFaceTokenizer: Tokenizer {
     private let postProcessor: (any PostProcessor)?
     private let decoder: (any TokenDecoder)?
     public let vocabularySize: Int
-    public let bosTokenID: Int?
-    public let eosTokenID: Int?
-    public let padTokenID: Int?
+    public private(set) var bosTokenID: Int?
+    public private(set) var eosTokenID: Int?
+    public private(set) var padTokenID: Int?
 
     /// Reads `tokenizer.json` and, if present, `tokenizer_config.json` from `directory`.
     public init(directory: URL) throws {
@@ -41,23 +41,19 @@ public struct HuggingFaceTokenizer: Tokenizer {
         let json = try JSONField(parsing: tokenizerJSON, file: "tokenizer.json")
         let config = try tokenizerConfigJSON.map { try JSONField(parsing: $0, file: "tokenizer_config.json") }
         let normalizer = try json.member("normalizer").map(makeNormalizer)
-        let addedVocabulary = AddedVocabulary(
+        addedVocabulary = AddedVocabulary(
             tokens: try json.member("added_tokens")?.array().map(AddedToken.init(json:)) ?? [],
             normalizer: normalizer)
-        let model = try makeModel(json.required("model"))
-        let postProcessor = try json.member("post_processor").map(makePostProcessor)
-        self.addedVocabulary = addedVocabulary
-        self.model = model
-        self.postProcessor = postProcessor
         preTokenizer = try json.member("pre_tokenizer").map(makePreTokenizer)
+        model = try makeModel(json.required("model"))
+        postProcessor = try json.member("post_processor").map(makePostProcessor)
         decoder = try json.member("decoder").map(makeDecoder)
         vocabularySize = model.vocabulary.count
-            + addedVocabulary.tokens.filter { model.vocabulary.id(of: $0.content) == nil }.count
+            + addedVocabulary.tokens.filter { [model] in model.vocabulary.id(of: $0.content) == nil }.count
 
         let special = try SpecialTokenIDs(
             config: config, padding: json.member("padding"), addedTokens: addedVocabulary.tokens,
-            postProcessor: postProcessor,
-            idOfToken: { addedVocabulary.id(of: $0) ?? model.vocabulary.id(of: $0) })
+            postProcessor: postProcessor, idOfToken: tokenToID)
         bosTokenID = special.bos
         eosTokenID = special.eos
         padTokenID = special.pad

@@ -6,8 +6,25 @@ struct JSONField {
     let value: Any
     /// The file name used in error messages.
     let file: String
+    /// The path of the containing value and this value's place in it; the full path is only
+    /// spelled out for error messages, which keeps walking a vocabulary of 100,000 entries cheap.
+    private let parentPath: String
+    private let place: Place
+
+    private enum Place {
+        case root
+        case member(String)
+        case element(Int)
+    }
+
     /// The dotted path of this value, e.g. "pre_tokenizer.pretokenizers[1].pattern".
-    let path: String
+    var path: String {
+        switch place {
+        case .root: return ""
+        case .member(let key): return parentPath.isEmpty ? key : "\(parentPath).\(key)"
+        case .element(let index): return "\(parentPath)[\(index)]"
+        }
+    }
 
     /// Parses `data` as the JSON file named `file`.
     init(parsing data: Data, file: String) throws {
@@ -17,36 +34,42 @@ struct JSONField {
             throw TokenizerError.malformedJSON(file: file, reason: error.localizedDescription)
         }
         self.file = file
-        path = ""
+        parentPath = ""
+        place = .root
     }
 
-    private init(value: Any, file: String, path: String) {
+    private init(value: Any, file: String, parentPath: String, place: Place) {
         self.value = value
         self.file = file
-        self.path = path
+        self.parentPath = parentPath
+        self.place = place
     }
 
-    var isNull: Bool { value is NSNull }
+    /// Whether `value` is JSON null. Compares the dynamic type: `value is NSNull` would first
+    /// bridge a Swift dictionary or array (and everything inside it) to Objective-C.
+    private static func isNull(_ value: Any) -> Bool {
+        ObjectIdentifier(type(of: value)) == ObjectIdentifier(NSNull.self)
+    }
 
     func invalid(_ expected: String) -> TokenizerError {
         .invalidField(file: file, field: path.isEmpty ? "(top level)" : path, expected: expected)
     }
 
-    private func childPath(_ key: String) -> String {
-        path.isEmpty ? key : "\(path).\(key)"
+    private func child(_ value: Any, key: String) -> JSONField {
+        JSONField(value: value, file: file, parentPath: path, place: .member(key))
     }
 
     /// The member `key` of this object, or nil when it is absent or null.
     func member(_ key: String) throws -> JSONField? {
         guard let object = value as? [String: Any] else { throw invalid("an object") }
-        guard let child = object[key], !(child is NSNull) else { return nil }
-        return JSONField(value: child, file: file, path: childPath(key))
+        guard let child = object[key], !Self.isNull(child) else { return nil }
+        return self.child(child, key: key)
     }
 
     /// The member `key` of this object; throws when it is absent or null.
     func required(_ key: String) throws -> JSONField {
         guard let child = try member(key) else {
-            throw TokenizerError.invalidField(file: file, field: childPath(key), expected: "present")
+            throw child(NSNull(), key: key).invalid("present")
         }
         return child
     }
@@ -68,15 +91,16 @@ struct JSONField {
 
     func array() throws -> [JSONField] {
         guard let array = value as? [Any] else { throw invalid("an array") }
+        let path = path
         return array.enumerated().map { index, element in
-            JSONField(value: element, file: file, path: "\(path)[\(index)]")
+            JSONField(value: element, file: file, parentPath: path, place: .element(index))
         }
     }
 
     /// The members of this object, in no particular order.
     func members() throws -> [(key: String, value: JSONField)] {
         guard let object = value as? [String: Any] else { throw invalid("an object") }
-        return object.map { key, child in (key, JSONField(value: child, file: file, path: childPath(key))) }
+        return object.map { key, value in (key, child(value, key: key)) }
     }
 
     /// The members of this object, which must all be integers (a vocabulary). Faster than
@@ -85,7 +109,7 @@ struct JSONField {
         guard let object = value as? [String: Any] else { throw invalid("an object") }
         return try object.map { key, child in
             guard let int = child as? Int else {
-                throw TokenizerError.invalidField(file: file, field: childPath(key), expected: "an integer")
+                throw self.child(child, key: key).invalid("an integer")
             }
             return (key, int)
         }

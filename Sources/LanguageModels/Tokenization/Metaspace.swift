@@ -54,7 +54,7 @@ struct MetaspacePreTokenizer: PreTokenizer {
         if prepend && segment.text.unicodeScalars.first != " " && segment.text.unicodeScalars.first != replacement {
             scalars.append(replacement)
         }
-        scalars.append(contentsOf: segment.text.unicodeScalars.lazy.map { $0 == " " ? self.replacement : $0 })
+        for scalar in segment.text.unicodeScalars { scalars.append(scalar == " " ? replacement : scalar) }
         let replaced = TextSegment(text: String(scalars), startsInput: segment.startsInput)
         guard split else { return [replaced] }
 

@@ -59,7 +59,8 @@ struct LowercaseNormalizer: TextNormalizer {
     func normalize(_ text: String) -> String {
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            result.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            // One scalar at a time: UnicodeScalarView.append(contentsOf:) copies the whole view.
+            for lowercase in scalar.properties.lowercaseMapping.unicodeScalars { result.append(lowercase) }
         }
         return String(result)
     }

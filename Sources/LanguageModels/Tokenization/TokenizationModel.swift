@@ -23,9 +23,12 @@ struct Vocabulary: Sendable {
 
     /// Reads a `{"token": id, ...}` object.
     init(json: JSONField) throws {
+        let entries = try json.integerMembers()
         var idsByToken: [ExactString: Int] = [:]
         var tokensByID: [Int: String] = [:]
-        for (token, id) in try json.integerMembers() {
+        idsByToken.reserveCapacity(entries.count)
+        tokensByID.reserveCapacity(entries.count)
+        for (token, id) in entries {
             idsByToken[ExactString(token)] = id
             tokensByID[id] = token
         }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// User mistakes give a clear message naming what is wrong, a non-zero exit, no stack trace, and no output file.
+@Suite struct CLIErrorTests {
+    func expectFailure(_ arguments: [String], mentions fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status != 0, "exit status", sourceLocation: sourceLocation)
+        for fragment in fragments {
+            #expect(result.standardError.contains(fragment), "stderr lacks '\(fragment)': \(result.standardError)", sourceLocation: sourceLocation)
+        }
+        #expect(!result.standardError.contains("Fatal error") && !result.standardError.contains("Stack dump"),
+                sourceLocation: sourceLocation)
+    }
+
+    @Test func versionAndHelpAnswer() throws {
+        #expect(try CLI.run(["--version"]).standardOutput.contains("0.1"))
+        let help = try CLI.run(["--help"]).standardOutput
+        for command in ["info", "run", "trace", "dla", "patch", "acdc", "eap", "demo", "bench"] { #expect(help.contains(command)) }
+    }
+
+    @Test func missingModelDirectory() throws {
+        try expectFailure(["info", "--model", "/nonexistent/model"], mentions: ["/nonexistent/model", "no such model directory"])
+    }
+
+    @Test func modelDirectoryWithoutConfig() throws {
+        let directory = try CLI.temporaryDirectory()
+        try expectFailure(["info", "--model", directory.path], mentions: ["config.json"])
+    }
+
+    @Test func malformedCircuitFile() throws {
+        let directory = try CLI.temporaryDirectory()
+        let circuit = directory.appendingPathComponent("circuit.json")
+        try Data("{\"nodes\": 1}".utf8).write(to: circuit)
+        let html = directory.appendingPathComponent("out.html")
+        try expectFailure(["graph", "--circuit", circuit.path, "--html", html.path], mentions: [circuit.path])
+        #expect(!FileManager.default.fileExists(atPath: html.path))
+    }
+
+    @Test func negativeThresholdIsRefused() throws {
+        try expectFailure(["acdc", "--clean", "a", "--corrupted", "b", "--answer", "c", "--wrong", "d", "--threshold", "-1"],
+                          mentions: ["--threshold"])
+    }
+
+    @Test func incompletePromptPairIsRefused() throws {
+        try expectFailure(["patch", "--clean", "a b c"], mentions: ["--corrupted"])
+    }
+
+    @Test func malformedTaskFileNamesTheExample() throws {
+        let directory = try CLI.temporaryDirectory()
+        let task = directory.appendingPathComponent("task.json")
+        try Data(#"[{"clean": "a", "corrupted": "b", "answer": "c", "wrong": "d"}, {"clean": "a"}]"#.utf8).write(to: task)
+        try expectFailure(["patch", "--task", task.path, "--model", directory.path], mentions: [])
+        let result = try CLI.run(["eap", "--task", task.path])
+        #expect(result.status != 0)
+    }
+}

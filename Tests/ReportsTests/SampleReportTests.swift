@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+import Reports
+
+@Suite struct SampleReportTests {
+    /// Writes the sample report (to `SAMPLE_REPORT_PATH` when set, for scripts/render_report.sh) and checks
+    /// that every section and figure made it into the page.
+    @Test func sampleReportHasEverySectionAndFigure() throws {
+        let report = try Sample.document()
+        let path = ProcessInfo.processInfo.environment["SAMPLE_REPORT_PATH"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("reports-\(UUID().uuidString)/sample.html").path
+        let url = URL(fileURLWithPath: path)
+        try report.write(to: url)
+        let html = try String(contentsOf: url, encoding: .utf8)
+        #expect(html.components(separatedBy: "<section ").count - 1 == report.sections.count)
+        #expect(html.components(separatedBy: "<svg ").count - 1 == report.sections.map(\.figures.count).reduce(0, +))
+        #expect(!html.contains("<script>"))
+        if ProcessInfo.processInfo.environment["SAMPLE_REPORT_PATH"] == nil {
+            try FileManager.default.removeItem(at: url.deletingLastPathComponent())
+        }
+    }
+}
