@@ -30,7 +30,7 @@ for name in "${targets[@]}"; do
     mkdir -p "$corpus" "$crashes"
     echo "== $name: ${seconds}s"
     # The Swift runtime's backtracer would otherwise race libFuzzer's own crash handling.
-    SWIFT_BACKTRACE=enable=no "$fuzz/.build/release/$name" "$corpus" "$fuzz/Corpus/$name" \
+    SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$fuzz/lsan.supp" "$fuzz/.build/release/$name" "$corpus" "$fuzz/Corpus/$name" \
         -dict="$fuzz/json.dict" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=8192 \
         -artifact_prefix="$crashes/" -print_final_stats=1 ${FUZZ_FLAGS:-}
 done

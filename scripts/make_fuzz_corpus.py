@@ -128,25 +128,40 @@ def make_task_file():
     write(target, "empty.json", "[]")
 
 
+def graph_edges(layers, heads, kv_heads, mlps):
+    """Every edge name of a circuit graph, as documented in Sources/Circuits/ComputationGraph.swift."""
+    kv = "kv" if kv_heads != heads else "h"
+    senders, edges = ["input"], []
+    for layer in range(layers):
+        inputs = [f"a{layer}.h{h}<q>" for h in range(heads)] + \
+                 [f"a{layer}.{kv}{g}<{part}>" for part in "kv" for g in range(kv_heads)]
+        edges += [f"{sender}->{receiver}" for receiver in inputs for sender in senders]
+        senders += [f"a{layer}.h{h}" for h in range(heads)]
+        if mlps:
+            edges += [f"{sender}->m{layer}" for sender in senders]
+            senders.append(f"m{layer}")
+    return senders, edges + [f"{sender}->logits" for sender in senders]
+
+
+def circuit_json(layers, heads, kv_heads, mlps, keep=lambda index: True):
+    senders, edges = graph_edges(layers, heads, kv_heads, mlps)
+    scores = np.random.default_rng(layers * 100 + heads).standard_normal(len(edges)).round(3)
+    return json.dumps({
+        "graph": {"n_layers": layers, "n_heads": heads, "n_kv_heads": kv_heads, "mlps": mlps},
+        "nodes": {name: {"in_graph": True} for name in senders + ["logits"]},
+        "edges": {name: {"score": float(score), "in_graph": bool(score > 0.5)}
+                  for index, (name, score) in enumerate(zip(edges, scores)) if keep(index)},
+        "metadata": {"model": "tiny", "method": "eap"}}, sort_keys=True)
+
+
 def make_circuit_file():
     target = "fuzz-circuit-file"
-
-    def circuit(layers, heads, kv_heads, mlps, edges):
-        senders = ["input"] + [f"a{l}.h{h}" for l in range(layers) for h in range(heads)] + \
-                  ([f"m{l}" for l in range(layers)] if mlps else [])
-        return json.dumps({
-            "graph": {"n_layers": layers, "n_heads": heads, "n_kv_heads": kv_heads, "mlps": mlps},
-            "nodes": {name: {"in_graph": True} for name in senders + ["logits"]},
-            "edges": {name: {"score": score, "in_graph": score > 0} for name, score in edges.items()},
-            "metadata": {"model": "tiny", "method": "eap"}}, sort_keys=True)
-
-    write(target, "mlp.json", circuit(1, 1, 1, True, {
-        "input->a0.h0<q>": 0.5, "input->a0.h0<k>": -0.25, "input->a0.h0<v>": 1.0, "input->m0": 0.1,
-        "a0.h0->m0": 2.0, "input->logits": 0.0, "a0.h0->logits": 3.0, "m0->logits": -1.5}))
-    write(target, "grouped-query.json", circuit(2, 2, 1, False, {
-        "input->a0.h1<q>": 1.0, "input->a0.kv0<k>": 0.5, "a0.h0->a1.kv0<v>": 0.25, "a1.h1->logits": 2.0}))
-    write(target, "unknown-edge.json", circuit(1, 1, 1, True, {"a3.h0->logits": 1.0}))
-    write(target, "bad-shape.json", circuit(1, 2, 0, True, {}))
+    write(target, "mlp.json", circuit_json(1, 1, 1, True))
+    write(target, "grouped-query.json", circuit_json(2, 2, 1, False))
+    write(target, "missing-edges.json", circuit_json(1, 2, 2, True, keep=lambda index: index % 3 != 0))
+    write(target, "huge-shape.json", circuit_json(1, 1, 1, True).replace('"n_layers": 1', '"n_layers": 1000000'))
+    write(target, "unknown-edge.json", circuit_json(1, 1, 1, False).replace("a0.h0->logits", "a3.h0->logits"))
+    write(target, "bad-shape.json", circuit_json(1, 2, 2, True).replace('"n_kv_heads": 2', '"n_kv_heads": 0'))
     write(target, "missing-graph.json", '{"nodes": {}, "edges": {}, "metadata": {}}')
 
 
