@@ -44,6 +44,12 @@ public final class GradientTape {
         return tracked
     }
 
+    /// Stops recording and releases the recorded graph.
+    func finish() {
+        isRecording = false
+        entries.removeAll()
+    }
+
     func append(_ entry: Entry) -> Int {
         entries.append(entry)
         return entries.count - 1
@@ -97,9 +103,12 @@ struct Tracking {
 }
 
 /// Runs `body` with a fresh gradient tape; tensors it watches are tracked until `body` returns.
+///
+/// When `body` returns, the tape stops recording and drops its entries: the recorded graph (whose
+/// closures hold the tensors that hold the tape) is freed, so repeated scopes use constant memory.
 public func withGradients<Result>(_ body: (GradientTape) throws -> Result) rethrows -> Result {
     let tape = GradientTape()
-    defer { tape.isRecording = false }
+    defer { tape.finish() }
     return try body(tape)
 }
 
