@@ -6,7 +6,7 @@
 # Targets: fuzz-safetensors, fuzz-tokenizer-json, fuzz-tokenizer-encode, fuzz-task-file, fuzz-circuit-file
 # (default: all, one after the other; 60 seconds each). Each run starts from the committed seeds in
 # Fuzz/Corpus/<target>/ plus the inputs earlier runs found (Fuzz/.build/corpus/<target>/, not committed);
-# crashing, hanging (over 25 s) or memory-hungry (over 2 GB) inputs are written to Fuzz/.build/crashes/<target>/
+# crashing, hanging (over 60 s on a busy machine) or memory-hungry (over 2 GB) inputs are written to Fuzz/.build/crashes/<target>/
 # and the run stops. Reproduce one with: Fuzz/.build/release/<target> <file>; minimize it with
 # Fuzz/.build/release/<target> -minimize_crash=1 -runs=100000 <file>. Extra libFuzzer flags can be given in
 # FUZZ_FLAGS. Needs a Swift toolchain for Linux with libFuzzer and lld (the official ones have both).
@@ -30,7 +30,7 @@ for name in "${targets[@]}"; do
     mkdir -p "$corpus" "$crashes"
     echo "== $name: ${seconds}s"
     # The Swift runtime's backtracer would otherwise race libFuzzer's own crash handling.
-    SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$fuzz/lsan.supp" "$fuzz/.build/release/$name" "$corpus" "$fuzz/Corpus/$name" \
-        -dict="$fuzz/json.dict" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -max_len=8192 \
+    SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" "$fuzz/.build/release/$name" "$corpus" "$fuzz/Corpus/$name" \
+        -dict="$fuzz/json.dict" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len=8192 \
         -artifact_prefix="$crashes/" -print_final_stats=1 ${FUZZ_FLAGS:-}
 done
