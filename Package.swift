@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["InterpCLI", "GuideExamples"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["Circuits"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -8,7 +8,24 @@ import Foundation
 extension Circuit {
     struct NodeEntry: Codable { let in_graph: Bool }
     struct EdgeEntry: Codable { let score: Float?; let in_graph: Bool }
-    struct GraphShape: Codable { let n_layers: Int; let n_heads: Int; let n_kv_heads: Int; let mlps: Bool }
+    struct GraphShape: Codable {
+        let n_layers: Int; let n_heads: Int; let n_kv_heads: Int; let mlps: Bool
+
+        /// The number of edges of a graph of this shape, or nil when there are more than `limit`: counted
+        /// without building the graph, since a corrupt shape can describe more edges than memory holds.
+        func edgeCount(atMost limit: Int) -> Int? {
+            guard n_heads <= limit, n_kv_heads <= limit else { return nil }
+            let mlp = mlps ? 1 : 0
+            var count = 0, sendersBefore = 1
+            for _ in 0..<n_layers {
+                count += (n_heads + 2 * n_kv_heads) * sendersBefore + mlp * (sendersBefore + n_heads)
+                sendersBefore += n_heads + mlp
+                if count > limit { return nil }
+            }
+            count += sendersBefore
+            return count <= limit ? count : nil
+        }
+    }
     struct File: Codable {
         let graph: GraphShape
         let nodes: [String: NodeEntry]
@@ -32,7 +49,7 @@ extension Circuit {
         return try encoder.encode(file)
     }
 
-    /// Reads a circuit JSON file written by ``jsonData()``.
+    /// Reads a circuit JSON file written by ``jsonData()``, which lists every edge of the graph.
     ///
     /// - Throws: ``CircuitError/invalidFile(path:reason:)`` naming the file and what is wrong.
     public static func read(from url: URL) throws -> Circuit {
@@ -47,6 +64,12 @@ extension Circuit {
         guard file.graph.n_layers > 0, file.graph.n_heads > 0, file.graph.n_kv_heads > 0,
               file.graph.n_heads % file.graph.n_kv_heads == 0 else {
             throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(file.graph) is not valid")
+        }
+        let countLimit = max(file.edges.count, 1 << 24)
+        let edgeCount = file.graph.edgeCount(atMost: countLimit)
+        guard edgeCount == file.edges.count else {
+            throw CircuitError.invalidFile(path: url.path, reason: "lists \(file.edges.count) edges but its graph \(file.graph) has "
+                + "\(edgeCount.map(String.init) ?? "more than \(countLimit)"); a circuit file lists every edge of its graph")
         }
         let graph = ComputationGraph(layerCount: file.graph.n_layers, headCount: file.graph.n_heads,
                                      keyValueHeadCount: file.graph.n_kv_heads, hasMLPs: file.graph.mlps)

@@ -1,0 +1,2 @@
+// LLVMFuzzerRunDriver is defined by libFuzzer itself (linked by -sanitize=fuzzer); this target only declares it.
+#include "FuzzDriver.h"

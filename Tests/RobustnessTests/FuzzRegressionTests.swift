@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import Circuits
+
+/// Inputs found by the fuzzers (scripts/fuzz.sh) that crashed, hung or exhausted memory, minimized; each
+/// must now be refused quickly with an error naming the file and the field at fault.
+@Suite struct FuzzRegressionTests {
+    /// A 100-byte circuit file whose graph shape claimed a million layers made the reader build a graph of
+    /// trillions of edges (out of memory). The shape is now checked against the edges the file lists first.
+    @Test func circuitFileWithHugeGraphShape() throws {
+        let error = try circuitReadError(#"{"graph":{"n_layers":1000000,"n_heads":1,"n_kv_heads":1,"mlps":true},"nodes":{},"edges":{},"metadata":{}}"#)
+        #expect(error.contains("lists 0 edges") && error.contains("n_layers: 1000000") && error.contains("has more than 16777216"))
+    }
+
+    /// The edge count of the shape is computed without building the graph, so it must agree with the graph
+    /// for every shape: files written by `jsonData()` read back.
+    @Test(arguments: [(1, 1, 1, true), (2, 2, 1, false), (3, 4, 2, true), (2, 3, 3, false)])
+    func circuitFilesOfEveryShapeReadBack(shape: (layers: Int, heads: Int, keyValueHeads: Int, mlps: Bool)) throws {
+        let graph = ComputationGraph(layerCount: shape.layers, headCount: shape.heads,
+                                     keyValueHeadCount: shape.keyValueHeads, hasMLPs: shape.mlps)
+        let circuit = Circuit(graph: graph, edges: Set(graph.edges.prefix(2)))
+        let read = try Circuit.read(from: try temporaryFile(circuit.jsonData(), named: "circuit.json"))
+        #expect(read.graph.edges == graph.edges && read.edges == circuit.edges)
+    }
+
+    /// The edges of the grouped-query seed were enumerated by scripts/make_fuzz_corpus.py from the
+    /// documented naming, independently of ComputationGraph.
+    @Test func circuitFileListingEveryEdgeOfAGroupedQueryGraph() throws {
+        let url = repositoryRoot.appendingPathComponent("Fuzz/Corpus/fuzz-circuit-file/grouped-query.json")
+        let listed = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let circuit = try Circuit.read(from: url)
+        #expect(Set(circuit.graph.edges.map(circuit.graph.name(of:))) == Set((listed["edges"] as! [String: Any]).keys))
+    }
+
+    @Test func circuitFileMissingSomeEdges() throws {
+        let url = repositoryRoot.appendingPathComponent("Fuzz/Corpus/fuzz-circuit-file/missing-edges.json")
+        #expect(throws: CircuitError.invalidFile(path: url.path, reason:
+            "lists 8 edges but its graph GraphShape(n_layers: 1, n_heads: 2, n_kv_heads: 2, mlps: true) has 13; "
+            + "a circuit file lists every edge of its graph")) { try Circuit.read(from: url) }
+    }
+
+    private func circuitReadError(_ json: String) throws -> String {
+        let url = try temporaryFile(Data(json.utf8), named: "circuit.json")
+        do {
+            _ = try Circuit.read(from: url)
+        } catch let error as CircuitError {
+            let message = error.description
+            #expect(message.hasPrefix(url.path + ": "))
+            return message
+        }
+        Issue.record("\(json) was read without an error")
+        return ""
+    }
+}
+
+/// Writes `data` to `name` in a fresh temporary directory.
+func temporaryFile(_ data: Data, named name: String) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("interp-robustness-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let url = directory.appendingPathComponent(name)
+    try data.write(to: url)
+    return url
+}
