@@ -48,12 +48,7 @@ extension ActivationCache {
     public func headResults(layer: Int) throws -> Tensor {
         let l = try resolver.resolveLayer(layer, in: "headResults")
         if let result = activations["blocks.\(l).attn.hook_result"] { return result }
-        let z = try activation("z", layer: l)
-        let attention = model.blocks[l].attention
-        let (batch, pos, heads, dHead) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
-        let byHead = z.reshaped([batch * pos, heads, dHead]).permuted([1, 0, 2])
-        return byHead.matmul(attention.outputByHead, transposeOther: true).permuted([1, 0, 2])
-            .reshaped([batch, pos, heads, model.dModel])
+        return model.blocks[l].attention.headResults(try activation("z", layer: l))
     }
 
     /// Every head's write at every layer: `[layers * heads, batch, pos, dModel]`, labels `L{l}H{h}`.

@@ -64,6 +64,21 @@ extension Tensor {
                 }
             }
         }
+        // Fast path: `other` is constant along trailing axes (a per-row statistic such as `[rows, 1]`).
+        let varying = (other.shape.lastIndex { $0 != 1 } ?? -1) + 1
+        if other.count > 0, outShape == shape, other.rank == rank, other.shape[..<varying] == shape[..<varying] {
+            let run = count / other.count
+            return Tensor.build(shape: outShape) { out in
+                scalars.withUnsafeBufferPointer { a in
+                    other.scalars.withUnsafeBufferPointer { b in
+                        for j in 0..<b.count {
+                            let value = b[j]
+                            for i in (j * run)..<((j + 1) * run) { out[i] = op(a[i], value) }
+                        }
+                    }
+                }
+            }
+        }
         let aStrides = Broadcast.strides(of: shape, in: outShape)
         let bStrides = Broadcast.strides(of: other.shape, in: outShape)
         return Tensor.build(shape: outShape) { out in

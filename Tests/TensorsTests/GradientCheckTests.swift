@@ -90,6 +90,8 @@ let gradientCases: [String: (inputs: [Tensor], f: ([Tensor]) -> Tensor)] = [
     "matmul transposed": ([r([2, 1, 4, 3], 1), r([3, 5, 4], 2)], {
         $0[0].matmul($0[1], transposeSelf: true, transposeOther: true)
     }),
+    "groupedMatmul rows": ([r([2, 3, 4], 1), r([6, 4], 2)], { $0[0].groupedMatmul($0[1], blocks: .rows) }),
+    "groupedMatmul columns": ([r([2, 3, 2], 1), r([5, 6], 2)], { $0[0].groupedMatmul($0[1], blocks: .columns) }),
     "softmax": ([r([3, 6], 1, -2...2)], { $0[0].softmax() }),
     "softmax axis 0": ([r([3, 4], 1, -2...2)], { $0[0].softmax(axis: 0) }),
     "logSoftmax": ([r([3, 6], 1, -2...2)], { $0[0].logSoftmax() }),

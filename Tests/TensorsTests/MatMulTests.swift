@@ -27,6 +27,23 @@ import Tensors
         #expect(at.matmul(bt, transposeSelf: true, transposeOther: true).maxAbsDifference(expected) < 1e-5)
     }
 
+    /// Group g of `groupedMatmul` is `x[..., g, :] · W_gᵀ` with W_g the g-th block of rows or of columns.
+    @Test func groupedMatmulUsesEachGroupsBlock() {
+        var values = TestValues(seed: 3)
+        let x = values.tensor([2, 3, 4, 5])                       // [batch, pos, groups, k]
+        let rowsWeight = values.tensor([4 * 2, 5]), columnsWeight = values.tensor([6, 4 * 5])
+        let byRows = x.groupedMatmul(rowsWeight, blocks: .rows), byColumns = x.groupedMatmul(columnsWeight, blocks: .columns)
+        #expect(byRows.shape == [2, 3, 4, 2] && byColumns.shape == [2, 3, 4, 6])
+        let rows = x.reshaped([6, 4, 5])
+        for g in 0..<4 {
+            let input = rows.select(axis: 1, g)                   // [6, 5]
+            let rowBlock = rowsWeight.slice(axis: 0, (g * 2)..<(g * 2 + 2)).transposed()
+            let columnBlock = columnsWeight.slice(axis: 1, (g * 5)..<(g * 5 + 5)).transposed()
+            #expect(byRows.reshaped([6, 4, 2]).select(axis: 1, g).maxAbsDifference(Self.reference(input, rowBlock)) < 1e-5)
+            #expect(byColumns.reshaped([6, 4, 6]).select(axis: 1, g).maxAbsDifference(Self.reference(input, columnBlock)) < 1e-5)
+        }
+    }
+
     @Test func batchAxesBroadcast() {
         var values = TestValues(seed: 2)
         let a = values.tensor([2, 1, 3, 4]), b = values.tensor([5, 4, 2])

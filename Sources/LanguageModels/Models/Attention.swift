@@ -25,6 +25,14 @@ public struct Attention {
         output.weight.reshaped([output.outputSize, heads, headDim]).permuted([1, 0, 2])
     }
 
+    /// Each head's write into the residual stream before the output bias, `z_h · W_O[:, h]ᵀ`: `z` is
+    /// `[batch, pos, heads, headDim]`, the result `[batch, pos, heads, dModel]` (TransformerLens' hook_result).
+    ///
+    /// One GEMM per head reads `z` and `W_O`'s column block in place (no per-head weight copy).
+    public func headResults(_ z: Tensor) -> Tensor {
+        z.groupedMatmul(output.weight, blocks: .columns)
+    }
+
     /// Projects an input to per-head vectors `[batch, pos, groups, headDim]`.
     ///
     /// `input` is either the shared normalized residual `[batch, pos, d]` or one input per head
@@ -69,9 +77,7 @@ public struct Attention {
         let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
         let z = hooks.apply(names.z, pattern.matmul(values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
         if hooks.wants(names.result) {
-            let byHead = z.reshaped([batch * length, heads, headDim]).permuted([1, 0, 2])       // [heads, N, headDim]
-            let result = byHead.matmul(outputByHead, transposeOther: true).permuted([1, 0, 2])  // [N, heads, d]
-            let hooked = hooks.apply(names.result, result.reshaped([batch, length, heads, output.outputSize]))
+            let hooked = hooks.apply(names.result, headResults(z))
             let summed = hooked.sum(axis: 2)
             return output.bias.map { summed + $0 } ?? summed
         }

@@ -44,11 +44,9 @@ public struct Linear {
         precondition(x.rank >= 2 && x.shape[x.rank - 2] == groups && x.shape[x.rank - 1] == inputSize,
                      "grouped linear expects [..., \(groups), \(inputSize)], got \(x.shape)")
         let perGroup = outputSize / groups
-        let lead = Array(x.shape.dropLast(2))
-        let byGroup = x.reshaped([-1, groups, inputSize]).permuted([1, 0, 2])        // [groups, N, in]
-        let w = weight.reshaped([groups, perGroup, inputSize])                        // [groups, out/g, in]
-        var y = byGroup.matmul(w, transposeOther: true)                               // [groups, N, out/g]
-        if let bias { y = y + bias.reshaped([groups, 1, perGroup]) }
-        return y.permuted([1, 0, 2]).reshaped(lead + [groups, perGroup])
+        // One in-place GEMM per group against its block of rows of the weight (no permuted copies).
+        var y = x.groupedMatmul(weight, blocks: .rows)                                 // [..., groups, out/g]
+        if let bias { y = y + bias.reshaped([groups, perGroup]) }
+        return y
     }
 }

@@ -28,16 +28,14 @@ public struct Normalization {
             case .rmsNorm: return x.rmsNorm(weight: weight, epsilon: epsilon)
             }
         }
-        switch kind {
-        case .layerNorm:
-            let centered = x - x.mean(axis: -1, keepingDimension: true)
-            let scale = hooks.apply(scaleName, (centered.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
-            let scaled = hooks.apply(normalizedName, centered / scale) * weight
-            return bias.map { scaled + $0 } ?? scaled
-        case .rmsNorm:
-            let scale = hooks.apply(scaleName, (x.squared().mean(axis: -1, keepingDimension: true) + epsilon).sqrt())
-            return hooks.apply(normalizedName, x / scale) * weight
-        }
+        // The fused kernels give the unit-gain output `u` and the inverse divisor; the hooked divisor `s'`
+        // then gives `u · (s / s')`, which is `centred / s'` as a function (so values and gradients are the
+        // reference formula's, up to rounding) and exactly `u` when the hook leaves the divisor alone.
+        let (unit, inverseScale) = kind == .layerNorm ? x.layerNormWithScale(epsilon: epsilon) : x.rmsNormWithScale(epsilon: epsilon)
+        let scale = Tensor(1) / inverseScale
+        let ratio = scale / hooks.apply(scaleName, scale)
+        let scaled = hooks.apply(normalizedName, unit * ratio) * weight
+        return bias.map { scaled + $0 } ?? scaled
     }
 
     /// Applies the norm with a given per-row divisor instead of the one `x` implies.
