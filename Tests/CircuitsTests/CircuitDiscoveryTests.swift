@@ -1,3 +1,4 @@
+import TestModels
 import Foundation
 import Testing
 import Circuits

@@ -1,15 +1,15 @@
-import Reports
+import Interp
 
 /// Small random models built directly from their parts, for tests whose expected values follow from
 /// construction (identities, exact intervention effects), not from a reference implementation.
-enum TestModels {
-    static func random(_ shape: [Int], scale: Float, _ g: inout SeededGenerator) -> Tensor {
+public enum TestModels {
+    public static func random(_ shape: [Int], scale: Float, _ g: inout SeededGenerator) -> Tensor {
         Tensor.randomNormal(shape, standardDeviation: scale, using: &g)
     }
 
     /// A GPT-2-like model (LayerNorm, learned positions, biases, GELU) or a Llama-like one (RMSNorm,
     /// rotary, gated SiLU MLP, grouped-query heads).
-    static func make(llama: Bool, layers: Int = 2, dModel: Int = 16, heads: Int = 4, kvHeads: Int? = nil,
+    public static func make(llama: Bool, layers: Int = 2, dModel: Int = 16, heads: Int = 4, kvHeads: Int? = nil,
                      vocab: Int = 23, context: Int = 32, seed: UInt64 = 1) -> TransformerModel {
         var g = SeededGenerator(seed: seed)
         let dHead = dModel / heads, kv = kvHeads ?? heads, dMLP = 2 * dModel
@@ -38,5 +38,5 @@ enum TestModels {
                                 unembedding: llama ? random([vocab, dModel], scale: 1, &g) : embedding, contextLength: context)
     }
 
-    static let prompts: [[Int]] = [[3, 7, 1, 9, 4, 4, 12, 5], [8, 2, 2, 15, 6, 11, 0, 19]]
+    public static let prompts: [[Int]] = [[3, 7, 1, 9, 4, 4, 12, 5], [8, 2, 2, 15, 6, 11, 0, 19]]
 }
