@@ -38,11 +38,6 @@ public struct EdgePatching {
     let sourceOutputs: [Tensor]
     /// Clean `resid_pre` of every block, then the final residual.
     let cleanResiduals: [Tensor]
-    /// Per receiver input point, keyed by its upstream sender count `U` (q/k/v, MLP and logits inputs): the
-    /// input with every incoming edge patched, clean residual + Σ_{s<U} base delta. Because a receiver's
-    /// input is the sum of its senders' outputs, `T − Σ (1 − mask) · delta` equals the patched input, which
-    /// is much cheaper than `current + Σ mask · delta` when most edges are patched (as in ACDC).
-    let allPatchedInputs: [Int: Tensor]
     /// Upper bound on rows (examples × masks) per batched forward pass.
     public var maxRowsPerPass = 256
 
@@ -55,7 +50,7 @@ public struct EdgePatching {
         self.model = model
         self.pairs = pairs
         graph = ComputationGraph(model: model)
-        let (cleanOutputs, residuals, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        let (cleanOutputs, residuals, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
         cleanLogits = logits.gather(positions: pairs.readPositions).reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
         cleanResiduals = residuals
@@ -72,12 +67,6 @@ public struct EdgePatching {
                 .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
         }
         baseDeltas = zip(sourceOutputs, cleanOutputs).map { $0 - $1 }
-        var patchedInputs: [Int: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
-        for upstream in cleanInputs.keys.sorted() {
-            while summed < upstream { deltaSum = deltaSum + baseDeltas[summed]; summed += 1 }
-            patchedInputs[upstream] = cleanInputs[upstream]! + deltaSum
-        }
-        allPatchedInputs = patchedInputs
         cleanValue = metric(cleanLogits).item
         corruptedValue = metrics([.all(graph)])[0]
     }
@@ -89,13 +78,12 @@ public struct EdgePatching {
         }
     }
 
-    /// Every sender's output on `batch`, the residual stream before each block and after the last, each
-    /// receiver input point's residual (keyed by its upstream sender count), and the logits.
+    /// Every sender's output on `batch`, the residual stream before each block and after the last, and the logits.
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
-        -> (outputs: [Tensor], residuals: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
+        -> (outputs: [Tensor], residuals: [Tensor], logits: Tensor) {
         let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
             name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
-                || (graph.hasMLPs && name.hasSuffix("hook_resid_mid")) || name == "blocks.\(model.layerCount - 1).hook_resid_post"
+                || name == "blocks.\(model.layerCount - 1).hook_resid_post"
         })
         var outputs = [try cache.activation("resid_pre", layer: 0)]
         for l in 0..<model.layerCount {
@@ -105,12 +93,7 @@ public struct EdgePatching {
         }
         let residuals = try (0..<model.layerCount).map { try cache.activation("resid_pre", layer: $0) }
             + [cache.activation("resid_post", layer: -1)]
-        var inputs = [graph.senders.count: residuals[model.layerCount]]
-        for l in 0..<model.layerCount {
-            inputs[graph.sendersBefore(layer: l)] = residuals[l]
-            if graph.hasMLPs { inputs[graph.sendersBefore(layer: l) + graph.headCount] = try cache.activation("resid_mid", layer: l) }
-        }
-        return (outputs, residuals, inputs, logits)
+        return (outputs, residuals, logits)
     }
 
     /// The metric with each mask's edges patched.
@@ -200,29 +183,35 @@ public struct EdgePatching {
 
     /// `base` plus Σ over senders `s < senders` of `mask[s, r] * delta_s` for each receiver `r` in `receivers`,
     /// per variant: `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`.
-    /// The deltas are read in place by one weighted-sum kernel (no stacked copy of them). When most edges are
-    /// patched, the same input is computed as ``allPatchedInputs`` `− Σ (1 − mask[s, r]) * delta_s`, which
-    /// reads far fewer deltas (and not `base`).
+    /// The deltas are read in place by one weighted-sum kernel (no stacked copy of them).
     func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, senders: Int, perHead: Bool,
                        adding base: Tensor) -> Tensor {
         let active = (0..<senders).filter { s in masks.contains { $0.selectsAny(into: receivers, senders: s..<(s + 1)) } }
         guard !active.isEmpty else { return base }
         let batch = pairs.count, length = pairs.length, d = model.dModel
         let size = batch * length * d, rows = receivers.count
-        let allPatched = allPatchedInputs[senders]!
         let perVariant = (0..<masks.count).map { v in
-            let slice = base.reshaped([-1]).slice(axis: 0, (v * rows * size)..<((v + 1) * rows * size))
-            let patched = DeltaMix(deltas, senders: active, receivers: receivers, variant: v, size: size) { masks[v][$0, $1] }
-            let unpatched = DeltaMix(deltas, senders: Array(0..<senders), receivers: receivers, variant: v, size: size) {
-                masks[v][$0, $1] - 1
+            // Senders patched into every receiver of the group with one weight are summed once, into a row
+            // shared by all receivers (in ACDC most senders are, so this divides the work by the group size).
+            var shared: [Tensor.VectorView] = [], sharedWeights: [Float] = []
+            var varying: [Tensor.VectorView] = [], varyingWeights: [Float] = []
+            for s in active {
+                let delta = deltas[s]!
+                let vector = Tensor.VectorView(delta.values, offset: delta.perVariant ? v * size : 0)
+                let weights = receivers.map { masks[v][s, $0] * delta.sign }
+                if weights.allSatisfy({ $0 == 0 }) { continue }
+                if rows > 1 && weights.allSatisfy({ $0 == weights[0] }) {
+                    shared.append(vector)
+                    sharedWeights.append(weights[0])
+                } else {
+                    varying.append(vector)
+                    varyingWeights += weights
+                }
             }
-            // Reading `base` costs one vector per receiver; `allPatched` one vector in all.
-            let fromAllPatched = unpatched.cost + 1 < patched.cost + rows
-            let mix = fromAllPatched ? unpatched.adding(Tensor.VectorView(allPatched)) : patched
-            let common = mix.shared.isEmpty ? nil : Tensor.weightedSums(of: mix.shared, weights: mix.sharedWeights, rows: 1, length: size)
-            return Tensor.weightedSums(of: mix.varying, weights: mix.varyingWeights, rows: rows, length: size,
-                                       interleaving: perHead ? d : nil, adding: fromAllPatched ? nil : slice,
-                                       addingToEveryRow: common)
+            let common = shared.isEmpty ? nil : Tensor.weightedSums(of: shared, weights: sharedWeights, rows: 1, length: size)
+            let slice = base.reshaped([-1]).slice(axis: 0, (v * rows * size)..<((v + 1) * rows * size))
+            return Tensor.weightedSums(of: varying, weights: varyingWeights, rows: rows, length: size,
+                                       interleaving: perHead ? d : nil, adding: slice, addingToEveryRow: common)
         }
         let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
         return mixed.reshaped(base.shape)
@@ -252,44 +241,5 @@ struct SenderDelta {
         values = current.reshaped([variants, -1]) - source.reshaped([-1])
         perVariant = true
         sign = -1
-    }
-}
-
-/// The deltas one variant adds to a group of receivers, with weights `weight(s, r) · sign_s`.
-///
-/// Senders with one weight for every receiver of the group are summed once, into a row shared by all
-/// receivers (in ACDC most senders are, so this divides the work by the group size).
-struct DeltaMix {
-    var shared: [Tensor.VectorView] = [], sharedWeights: [Float] = []
-    var varying: [Tensor.VectorView] = [], varyingWeights: [Float] = []
-    let rows: Int
-
-    init(_ deltas: [SenderDelta?], senders: [Int], receivers: Range<Int>, variant: Int, size: Int,
-         weight: (_ sender: Int, _ receiver: Int) -> Float) {
-        rows = receivers.count
-        for s in senders {
-            let delta = deltas[s]!
-            let vector = Tensor.VectorView(delta.values, offset: delta.perVariant ? variant * size : 0)
-            let weights = receivers.map { weight(s, $0) * delta.sign }
-            if weights.allSatisfy({ $0 == 0 }) { continue }
-            if rows > 1 && weights.allSatisfy({ $0 == weights[0] }) {
-                shared.append(vector)
-                sharedWeights.append(weights[0])
-            } else {
-                varying.append(vector)
-                varyingWeights += weights
-            }
-        }
-    }
-
-    /// Vectors read per output element, roughly: shared ones once, the others once per receiver.
-    var cost: Int { shared.count + rows * varying.count }
-
-    /// This mix plus `vector` with weight 1 for every receiver.
-    func adding(_ vector: Tensor.VectorView) -> DeltaMix {
-        var mix = self
-        mix.shared.insert(vector, at: 0)
-        mix.sharedWeights.insert(1, at: 0)
-        return mix
     }
 }
