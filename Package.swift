@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["InterpCLI"]),
+        .testTarget(name: "CLITests", dependencies: ["InterpCLI", "GuideExamples"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Circuits"]),

@@ -41,11 +41,21 @@ typedef struct {
     microkernel edge;
     /// Packs a transposed B micro-panel faster than the generic loop, or NULL.
     pack_transposed_panel pack_transposed;
+    /// Computes a whole (narrowed) product with B stored transposed by dot products of rows, or NULL.
+    void (*dot_transposed)(const ck_sgemm_args *g);
 } kernel_config;
 
 /// Problems with at most this many rows read B in place instead of packing it: packing costs as
 /// much as the few micro-kernel passes over each B panel would gain.
 static const long in_place_b_max_rows = 64;
+
+/// Problems with B stored transposed (a torch Linear weight) and at most this many rows use the
+/// row-dot-product kernel, which reads B once where it is: packing (transposing) B would cost more
+/// memory traffic than the product itself.
+#ifndef CK_DOT_MAX_ROWS
+#define CK_DOT_MAX_ROWS 64
+#endif
+static const long dot_transposed_max_rows = CK_DOT_MAX_ROWS;
 
 // MARK: - Portable micro-kernel
 
@@ -78,7 +88,7 @@ static void portable_edge(long kc, const float *a, const float *b, long b_stride
 }
 
 static const kernel_config portable_config = {
-    PORTABLE_MR, PORTABLE_NR, 128, 256, 2048, portable_full, portable_edge, NULL,
+    PORTABLE_MR, PORTABLE_NR, 128, 256, 2048, portable_full, portable_edge, NULL, NULL,
 };
 
 #ifdef CK_X86
@@ -141,7 +151,7 @@ static CK_AVX2 void avx2_edge(long kc, const float *a, const float *b, long b_st
 }
 
 static const kernel_config avx2_config = {
-    AVX2_MR, AVX2_NR, 120, 256, 3072, avx2_full, avx2_edge, NULL,
+    AVX2_MR, AVX2_NR, 120, 256, 3072, avx2_full, avx2_edge, NULL, NULL,
 };
 
 // MARK: - AVX-512 micro-kernel (8 x 48: 24 accumulators in zmm registers)
@@ -247,10 +257,54 @@ static CK_AVX512 void avx512_pack_transposed(const float *src, long ldb, long kc
         for (long p = p0; p < kc; p++) dst[p * nr + j] = src[j * ldb + p];
 }
 
+/// C = alpha·A·Bᵀ + beta·C with A (M x K) and B (N x K) read in place, for few rows of A: tiles of
+/// 4 rows of A x 4 rows of B accumulate 16-lane partial dot products over the whole depth, then reduce
+/// each to one element. Every element sees the same operations wherever its tile is.
+static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
+    enum { R = 4, S = 4 };
+    long m = g->m, n = g->n, k = g->k;
+    __mmask16 tail = avx512_mask(k % 16);
+    long full = k - k % 16;
+    for (long j0 = 0; j0 < n; j0 += S) {
+        const float *b[S];
+        for (int c = 0; c < S; c++) b[c] = g->b + (j0 + c < n ? j0 + c : j0) * g->ldb;
+        for (long i0 = 0; i0 < m; i0 += R) {
+            const float *a[R];
+            for (int r = 0; r < R; r++) a[r] = g->a + (i0 + r < m ? i0 + r : i0) * g->lda;
+            __m512 acc[R][S];
+            for (int r = 0; r < R; r++)
+                for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
+            for (long p = 0; p < full; p += 16) {
+                __m512 bv[S];
+                for (int c = 0; c < S; c++) bv[c] = _mm512_loadu_ps(b[c] + p);
+                for (int r = 0; r < R; r++) {
+                    __m512 av = _mm512_loadu_ps(a[r] + p);
+                    for (int c = 0; c < S; c++) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+                }
+            }
+            if (tail) {
+                __m512 bv[S];
+                for (int c = 0; c < S; c++) bv[c] = _mm512_maskz_loadu_ps(tail, b[c] + full);
+                for (int r = 0; r < R; r++) {
+                    __m512 av = _mm512_maskz_loadu_ps(tail, a[r] + full);
+                    for (int c = 0; c < S; c++) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+                }
+            }
+            for (int r = 0; r < R && i0 + r < m; r++) {
+                float *ci = g->c + (i0 + r) * g->ldc + j0;
+                for (int c = 0; c < S && j0 + c < n; c++) {
+                    float dot = g->alpha * _mm512_reduce_add_ps(acc[r][c]);
+                    ci[c] = g->beta == 0 ? dot : dot + g->beta * ci[c];
+                }
+            }
+        }
+    }
+}
+
 // Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128.
 static const kernel_config avx512_config = {
     AVX512_MR, AVX512_NR, 128, 384, 3072, avx512_full, avx512_edge,
-    avx512_pack_transposed,
+    avx512_pack_transposed, avx512_dot_transposed,
 };
 
 #endif // CK_X86
@@ -476,7 +530,13 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
     g.a = args->transpose_a ? args->a + row_begin : args->a + row_begin * args->lda;
     g.b = args->transpose_b ? args->b + col_begin * args->ldb : args->b + col_begin;
     g.c = args->c + row_begin * args->ldc + col_begin;
-    gemm_serial(&g, config_for(args->path), reads_b_in_place(args));
+    const kernel_config *cfg = config_for(args->path);
+    if (cfg->dot_transposed && args->transpose_b && !args->transpose_a && args->alpha != 0 && args->m <= dot_transposed_max_rows
+        && g.m > 0 && g.n > 0 && g.k > 0) {
+        cfg->dot_transposed(&g);
+        return;
+    }
+    gemm_serial(&g, cfg, reads_b_in_place(args));
 }
 
 void ck_sgemm(const ck_sgemm_args *args) { ck_sgemm_block(args, 0, args->m, 0, args->n); }

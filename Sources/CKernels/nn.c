@@ -284,6 +284,59 @@ INLINE void activation_backward(nn_activation kind, const float *x, const float 
     }
 }
 
+// MARK: Weighted sums
+
+/// One block of `rb` <= 6 output rows over 16 columns starting at `c` of a segment (`m0`, `m1` lanes valid).
+INLINE void weighted_sums_block(const float *const *parts, const float *weights, long count, long rows, long rb,
+                                long offset, long m0, long m1, const float *base, const float *shared, float *out,
+                                long segment) {
+    v8 acc0[6] = {0}, acc1[6] = {0};
+    for (long i = 0; i < count; i++) {
+        const float *p = parts[i] + offset;
+        v8 x0 = load(p, m0, 0), x1 = m1 > 0 ? load(p + 8, m1, 0) : (v8)0;
+        const float *w = weights + i * rows;
+        for (long r = 0; r < rb; r++) {
+            acc0[r] += w[r] * x0;
+            acc1[r] += w[r] * x1;
+        }
+    }
+    if (shared) {
+        v8 s0 = load(shared + offset, m0, 0), s1 = m1 > 0 ? load(shared + offset + 8, m1, 0) : (v8)0;
+        for (long r = 0; r < rb; r++) {
+            acc0[r] += s0;
+            acc1[r] += s1;
+        }
+    }
+    for (long r = 0; r < rb; r++) {
+        float *o = out + r * segment;
+        const float *b = base ? base + r * segment : 0;
+        store(o, b ? acc0[r] + load(b, m0, 0) : acc0[r], m0);
+        if (m1 > 0) store(o + 8, b ? acc1[r] + load(b + 8, m1, 0) : acc1[r], m1);
+    }
+}
+
+INLINE void weighted_sums(const float *const *parts, const float *weights, long count, long rows, long length,
+                          long segment, const float *base, const float *shared, float *out) {
+    for (long s0 = 0; s0 < length; s0 += segment) {
+        long segment_out = s0 * rows;
+        for (long c = 0; c < segment; c += 16) {
+            long m0 = lanes(c, segment), m1 = segment - c - 8 < 8 ? segment - c - 8 : 8;
+            for (long r0 = 0; r0 < rows; r0 += 6) {
+                long at = segment_out + r0 * segment + c;
+                const float *b = base ? base + at : 0;
+                // Full blocks get a constant row count, so the row loop unrolls.
+                if (rows - r0 >= 6) {
+                    weighted_sums_block(parts, weights + r0, count, rows, 6, s0 + c, m0, m1, b, shared, out + at,
+                                        segment);
+                } else {
+                    weighted_sums_block(parts, weights + r0, count, rows, rows - r0, s0 + c, m0, m1, b, shared,
+                                        out + at, segment);
+                }
+            }
+        }
+    }
+}
+
 // MARK: Dispatch
 
 #if defined(__x86_64__)
@@ -327,3 +380,7 @@ DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const f
          (kind, x, y, count))
 DISPATCH(nn_activation_backward, activation_backward,
          (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))
+DISPATCH(nn_weighted_sums, weighted_sums,
+         (const float *const *parts, const float *weights, long count, long rows, long length, long segment,
+          const float *base, const float *shared, float *out),
+         (parts, weights, count, rows, length, segment, base, shared, out))

@@ -115,13 +115,15 @@ public struct CircuitStudy {
                             curve: curve, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
     }
 
-    /// A role for each head of the circuit, strongest direct effect first.
+    /// A role for each head of the circuit that matters (a tenth of the largest |DLA| or a normalized patching
+    /// effect of at least 0.05), strongest direct effect first.
     static func headRoles(model: TransformerModel, pairs: PromptPairs, circuit: Circuit, dla: DirectLogitAttribution,
                           headPatching: PatchingResult, scores: HeadScores) throws -> [HeadRole] {
         let (_, cache) = try model.runWithCache(pairs.clean, filter: .matching { $0.hasSuffix("hook_pattern") })
         let read = pairs.readPositions
         let maxDLA = dla.headContributions.scalars.map(Swift.abs).max() ?? 1
         let normalizedPatching = headPatching.normalized
+        let kinds = labelKinds(pairs)
         var roles: [HeadRole] = []
         for node in circuit.nodes {
             guard let sender = circuit.graph.senders.first(where: { $0.name == node }), case let .head(l, h) = sender else { continue }
@@ -135,26 +137,51 @@ public struct CircuitStudy {
                 previousTokenScore: scores.scores[.previousToken]![l, h], inductionScore: scores.scores[.induction]![l, h],
                 duplicateTokenScore: scores.scores[.duplicateToken]![l, h],
                 patchingEffect: normalizedPatching[l * model.headCount + h])
-            role.role = describe(role, maxDLA: maxDLA, readLabel: "END")
+            guard Swift.abs(role.directLogitAttribution) >= 0.1 * maxDLA || Swift.abs(role.patchingEffect) >= 0.05 else { continue }
+            role.role = describe(role, maxDLA: maxDLA, kinds: kinds)
             roles.append(role)
         }
         return roles.sorted { Swift.abs($0.directLogitAttribution) > Swift.abs($1.directLogitAttribution) }
     }
 
-    /// Names a head's role from its measurements.
-    static func describe(_ r: HeadRole, maxDLA: Float, readLabel: String) -> String {
-        let focus = r.attentionToLabels.filter { $0.key != readLabel }.max { $0.value < $1.value }
-        let attends = focus.map { $0.value >= 0.3 ? " and attends from the answer position to \($0.key) (\(String(format: "%.2f", $0.value)))" : "" } ?? ""
-        if r.directLogitAttribution > 0.25 * maxDLA {
-            return "mover: writes the answer directly (DLA \(String(format: "%+.2f", r.directLogitAttribution)))\(attends)"
+    /// What a labelled position holds in most clean prompts: the answer token, the wrong token, or neither.
+    enum LabelKind { case answer, wrong, other }
+
+    static func labelKinds(_ pairs: PromptPairs) -> [String: LabelKind] {
+        pairs.positionLabels.mapValues { positions in
+            let tokens = (0..<pairs.count).map { pairs.clean.tokens[$0][positions[$0]] }
+            let answers = zip(tokens, pairs.answers).filter { $0 == $1 }.count
+            let wrongs = zip(tokens, pairs.wrongs).filter { $0 == $1 }.count
+            if 2 * answers > pairs.count { return .answer }
+            if 2 * wrongs > pairs.count { return .wrong }
+            return .other
         }
-        if r.directLogitAttribution < -0.25 * maxDLA {
-            return "suppressor: writes against the answer (DLA \(String(format: "%+.2f", r.directLogitAttribution)))\(attends)"
+    }
+
+    /// Names a head's role from its measurements: where it looks from the answer position, what it writes.
+    static func describe(_ r: HeadRole, maxDLA: Float, kinds: [String: LabelKind]) -> String {
+        let dla = String(format: "%+.2f", r.directLogitAttribution)
+        let focus = r.attentionToLabels.max { $0.value < $1.value }.flatMap { $0.value >= 0.3 ? $0 : nil }
+        let looks = focus.map { " (attention \(String(format: "%.2f", $0.value)))" } ?? ""
+        let direct = Swift.abs(r.directLogitAttribution) >= 0.25 * maxDLA
+        switch (direct, r.directLogitAttribution > 0, focus.map { kinds[$0.key] ?? .other }) {
+        case (true, true, .answer?):
+            return "mover: attends from the answer position to \(focus!.key), which holds the answer, and copies it to the output (DLA \(dla))\(looks)"
+        case (true, true, .wrong?):
+            return "wrong-answer suppressor: attends to \(focus!.key), which holds the wrong answer, and pushes it down (DLA \(dla))\(looks)"
+        case (true, false, .answer?):
+            return "negative mover: attends to \(focus!.key), which holds the answer, and writes against it (DLA \(dla))\(looks)"
+        case (true, true, _):
+            return "raises the answer over the wrong token directly (DLA \(dla))" + (focus.map { ", attending to \($0.key)" } ?? "") + looks
+        case (true, false, _):
+            return "writes against the answer directly (DLA \(dla))" + (focus.map { ", attending to \($0.key)" } ?? "") + looks
+        default:
+            break
         }
-        if r.inductionScore > 0.4 { return "induction head (score \(String(format: "%.2f", r.inductionScore)))\(attends)" }
-        if r.duplicateTokenScore > 0.4 { return "duplicate-token head (score \(String(format: "%.2f", r.duplicateTokenScore)))\(attends)" }
-        if r.previousTokenScore > 0.4 { return "previous-token head (score \(String(format: "%.2f", r.previousTokenScore)))\(attends)" }
-        return "feeds later heads (patching effect \(String(format: "%.2f", r.patchingEffect)))\(attends)"
+        let kind = [("induction", r.inductionScore), ("duplicate-token", r.duplicateTokenScore), ("previous-token", r.previousTokenScore)]
+            .first { $0.1 > 0.4 }
+        let base = kind.map { "\($0.0) head (score \(String(format: "%.2f", $0.1)))" } ?? "indirect: acts through later components"
+        return base + " (patching effect \(String(format: "%.2f", r.patchingEffect)))" + (focus.map { ", attending to \($0.key)" } ?? "") + looks
     }
 }
 

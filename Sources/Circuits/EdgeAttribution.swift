@@ -61,29 +61,48 @@ extension EdgePatching {
                 for (name, g) in zip(names, grads) { gradients[name] = gradients[name].map { $0 + g } ?? g }
             }
         }
-        let receiverGradients = receiverGradientRows(gradients, scale: 1 / Float(runs))  // [R, BPd]
-        let senderDeltas = Tensor.stack(baseDeltas).reshaped([graph.senders.count, -1])    // [S, BPd]
-        let scores = senderDeltas.matmul(receiverGradients, transposeOther: true)         // [S, R]
+        let scores = edgeScores(gradients, scale: 1 / Float(runs))
         var values: [Float] = []
         values.reserveCapacity(graph.edges.count)
+        let receiverCount = graph.receivers.count
         for r in graph.receivers.indices {
-            for s in 0..<graph.upstreamCount(of: r) { values.append(scores[s, r]) }
+            for s in 0..<graph.upstreamCount(of: r) { values.append(scores[s * receiverCount + r]) }
         }
         return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
     }
 
-    /// The gradient with respect to each receiver's input, one flattened `[batch * pos * d]` row per receiver.
-    private func receiverGradientRows(_ gradients: [String: Tensor], scale: Float) -> Tensor {
-        var rows: [Tensor] = []
+    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`, computed only
+    /// for the senders each receiver group reads: one GEMM per group against a prefix of the stacked deltas.
+    private func edgeScores(_ gradients: [String: Tensor], scale: Float) -> [Float] {
+        let senderDeltas = Tensor.stack(baseDeltas).reshaped([graph.senders.count, -1])    // [S, BPd]
+        let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
+        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
+        /// Scores of `count` receivers from receiver index `first` on, reading senders `0..<upstream`;
+        /// `rows` is their gradient, `[count, BPd]`.
+        func score(_ rows: Tensor, first: Int, count: Int, upstream: Int) {
+            senderDeltas.scalars.withUnsafeBufferPointer { a in
+                rows.scalars.withUnsafeBufferPointer { b in
+                    scores.withUnsafeMutableBufferPointer { c in
+                        GEMM.multiply(m: upstream, n: count, k: size, a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
+                                      transposeB: true, c: c.baseAddress! + first, ldc: receiverCount, alpha: scale)
+                    }
+                }
+            }
+        }
         for l in 0..<model.layerCount {
             let n = BlockHookNames(layer: l)
-            for (name, count) in [(n.qInput, graph.headCount), (n.kInput, graph.keyValueHeadCount), (n.vInput, graph.keyValueHeadCount)] {
-                let g = gradients[name]!
-                rows += (0..<count).map { g.select(axis: 2, $0).reshaped([-1]) }
+            let (q, k, v, mlp) = receiverGroups(layer: l)
+            for (name, range) in [(n.qInput, q), (n.kInput, k), (n.vInput, v)] {
+                let g = gradients[name]!                                                   // [B, P, count, d]
+                score(g.permuted([2, 0, 1, 3]).reshaped([range.count, -1]), first: range.lowerBound, count: range.count,
+                      upstream: graph.upstreamCount(of: range.lowerBound))
             }
-            if graph.hasMLPs { rows.append(gradients[n.mlpIn]!.reshaped([-1])) }
+            if let mlp {
+                score(gradients[n.mlpIn]!.reshaped([1, -1]), first: mlp, count: 1, upstream: graph.upstreamCount(of: mlp))
+            }
         }
-        rows.append(gradients["blocks.\(model.layerCount - 1).hook_resid_post"]!.reshaped([-1]))
-        return Tensor.stack(rows) * scale
+        score(gradients["blocks.\(model.layerCount - 1).hook_resid_post"]!.reshaped([1, -1]), first: receiverCount - 1,
+              count: 1, upstream: graph.senders.count)
+        return scores
     }
 }

@@ -119,8 +119,8 @@ public struct EdgePatching {
         let firstLayer = (0..<layers).first { l in
             masks.contains { $0.selectsAny(into: receiverRange(layer: l), senders: 0..<graph.senders.count) }
         } ?? layers
-        var deltas: [Tensor?] = (0..<graph.senders.count).map { s in
-            s < graph.sendersBefore(layer: firstLayer) ? repeated(baseDeltas[s], variants) : nil
+        var deltas: [SenderDelta?] = (0..<graph.senders.count).map { s in
+            s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(values: baseDeltas[s], perVariant: false, sign: 1) : nil
         }
         let logitsReceiver = receivers - 1
         let hooks = ForwardHooks()
@@ -130,11 +130,14 @@ public struct EdgePatching {
             let (qRange, kRange, vRange, mlpIndex) = receiverGroups(layer: l)
             for (name, range) in [(names.qInput, qRange), (names.kInput, kRange), (names.vInput, vRange)]
             where masks.contains(where: { $0.selectsAny(into: range, senders: 0..<headStart) }) {
-                hooks.add(name) { x, _ in x + self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true) }
+                hooks.add(name) { x, _ in
+                    self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true, adding: x)
+                }
             }
             hooks.add(names.result) { x, _ in
                 for h in 0..<graph.headCount {
-                    deltas[headStart + h] = repeated(sourceOutputs[headStart + h], variants) - x.select(axis: 2, h)
+                    deltas[headStart + h] = SenderDelta(current: x.select(axis: 2, h), source: sourceOutputs[headStart + h],
+                                                        variants: variants)
                 }
                 return x
             }
@@ -142,11 +145,12 @@ public struct EdgePatching {
                 let upstream = headStart + graph.headCount
                 if masks.contains(where: { $0.selectsAny(into: mlpIndex..<(mlpIndex + 1), senders: 0..<upstream) }) {
                     hooks.add(names.mlpIn) { x, _ in
-                        x + self.receiverInput(masks, deltas: deltas, receivers: mlpIndex..<(mlpIndex + 1), senders: upstream, perHead: false)
+                        self.receiverInput(masks, deltas: deltas, receivers: mlpIndex..<(mlpIndex + 1), senders: upstream,
+                                           perHead: false, adding: x)
                     }
                 }
                 hooks.add(names.mlpOut) { x, _ in
-                    deltas[upstream] = repeated(sourceOutputs[upstream], variants) - x
+                    deltas[upstream] = SenderDelta(current: x, source: sourceOutputs[upstream], variants: variants)
                     return x
                 }
             }
@@ -158,8 +162,8 @@ public struct EdgePatching {
             final = model.runBlocks(firstLayer..<layers, residual: final, context: AttentionContext(batch: batch), hooks: hooks)
         }
         if readsLogits {
-            final = final + receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<receivers,
-                                          senders: graph.senders.count, perHead: false)
+            final = receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<receivers,
+                                  senders: graph.senders.count, perHead: false, adding: final)
         }
         let logits = model.unembed(final.gather(positions: batch.lastPositions), hooks: nil)
         return logits.reshaped([variants * pairs.count, -1])
@@ -177,27 +181,65 @@ public struct EdgePatching {
         return q.lowerBound..<(mlp.map { $0 + 1 } ?? v.upperBound)
     }
 
-    /// Σ over senders `s < senders` of `mask[s, r] * delta_s` for each receiver `r` in `receivers`, per variant:
-    /// `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`.
-    func receiverInput(_ masks: [EdgeMask], deltas: [Tensor?], receivers: Range<Int>, senders: Int, perHead: Bool) -> Tensor {
+    /// `base` plus Σ over senders `s < senders` of `mask[s, r] * delta_s` for each receiver `r` in `receivers`,
+    /// per variant: `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`.
+    /// The deltas are read in place by one weighted-sum kernel (no stacked copy of them).
+    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, senders: Int, perHead: Bool,
+                       adding base: Tensor) -> Tensor {
         let active = (0..<senders).filter { s in masks.contains { $0.selectsAny(into: receivers, senders: s..<(s + 1)) } }
-        let variants = masks.count, batch = pairs.count, length = pairs.length, d = model.dModel
-        guard !active.isEmpty else {
-            return Tensor.zeros(perHead ? [variants * batch, length, receivers.count, d] : [variants * batch, length, d])
+        guard !active.isEmpty else { return base }
+        let batch = pairs.count, length = pairs.length, d = model.dModel
+        let size = batch * length * d, rows = receivers.count
+        let perVariant = (0..<masks.count).map { v in
+            // Senders patched into every receiver of the group with one weight are summed once, into a row
+            // shared by all receivers (in ACDC most senders are, so this divides the work by the group size).
+            var shared: [Tensor.VectorView] = [], sharedWeights: [Float] = []
+            var varying: [Tensor.VectorView] = [], varyingWeights: [Float] = []
+            for s in active {
+                let delta = deltas[s]!
+                let vector = Tensor.VectorView(delta.values, offset: delta.perVariant ? v * size : 0)
+                let weights = receivers.map { masks[v][s, $0] * delta.sign }
+                if weights.allSatisfy({ $0 == 0 }) { continue }
+                if rows > 1 && weights.allSatisfy({ $0 == weights[0] }) {
+                    shared.append(vector)
+                    sharedWeights.append(weights[0])
+                } else {
+                    varying.append(vector)
+                    varyingWeights += weights
+                }
+            }
+            let common = shared.isEmpty ? nil : Tensor.weightedSums(of: shared, weights: sharedWeights, rows: 1, length: size)
+            let slice = base.reshaped([-1]).slice(axis: 0, (v * rows * size)..<((v + 1) * rows * size))
+            return Tensor.weightedSums(of: varying, weights: varyingWeights, rows: rows, length: size,
+                                       interleaving: perHead ? d : nil, adding: slice, addingToEveryRow: common)
         }
-        let stacked = Tensor.stack(active.map { deltas[$0]! })                        // [S, V*B, P, d]
-            .reshaped([active.count, variants, batch * length * d]).permuted([1, 0, 2]) // [V, S, BPd]
-        let weights = Tensor(shape: [variants, active.count, receivers.count],
-                             scalars: masks.flatMap { $0.block(senders: active, receivers: receivers) })
-        let mixed = weights.matmul(stacked, transposeSelf: true)                      // [V, R, BPd]
-            .reshaped([variants, receivers.count, batch, length, d])
-        if perHead {
-            return mixed.permuted([0, 2, 3, 1, 4]).reshaped([variants * batch, length, receivers.count, d])
-        }
-        return mixed.reshaped([variants * batch, length, d])
+        let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
+        return mixed.reshaped(base.shape)
     }
 
     func repeated(_ tensor: Tensor, _ times: Int) -> Tensor {
         times == 1 ? tensor : Tensor.concatenate(Array(repeating: tensor, count: times), axis: 0)
+    }
+}
+
+/// A sender's patch delta during a batched patched pass: `sign · values` is what patching its edges adds
+/// to a receiver's input. `values` is `[batch, pos, d]` shared by every variant, or `[variants * batch, pos, d]`.
+struct SenderDelta {
+    let values: Tensor
+    let perVariant: Bool
+    let sign: Float
+
+    init(values: Tensor, perVariant: Bool, sign: Float) {
+        self.values = values
+        self.perVariant = perVariant
+        self.sign = sign
+    }
+
+    /// The delta `source − current` of a sender computed in this pass, stored as `current − source` with sign
+    /// −1 (one broadcasting subtraction, no repeated copy of the source).
+    init(current: Tensor, source: Tensor, variants: Int) {
+        values = current.reshaped([variants, -1]) - source.reshaped([-1])
+        perVariant = true
+        sign = -1
     }
 }

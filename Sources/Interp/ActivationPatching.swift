@@ -51,14 +51,22 @@ public struct ActivationPatching {
     /// `target + mask * (source − target)`. Every mask has the activation's rank, `examples` rows, and
     /// either the activation's extent or 1 on each other axis (see ``PatchMask``).
     public func patchedMetrics(hook: String, layer: Int, masks: [Tensor]) -> [Float] {
-        guard let source = sourceCache.activations[hook] else { preconditionFailure("\(hook) is not cached") }
+        guard let source = sourceCache.activations[hook], let target = targetCache.activations[hook] else {
+            preconditionFailure("\(hook) is not cached")
+        }
+        // A patch that replaces values by equal values (e.g. positions before the first corrupted token) is the
+        // unpatched target run: its metric is known without a forward pass.
+        let difference = source - target
+        let changing = masks.indices.filter { (difference * masks[$0]).scalars.contains { $0 != 0 } }
         let examples = pairs.count
         let perPass = Swift.max(1, maxRowsPerPass / examples)
-        var results: [Float] = []
+        var results = [Float](repeating: direction == .denoising ? corruptedValue : cleanValue, count: masks.count)
         var start = 0
-        while start < masks.count {
-            let chunk = Array(masks[start..<Swift.min(start + perPass, masks.count)])
-            results += patchedChunk(hook: hook, layer: layer, source: source, masks: chunk)
+        while start < changing.count {
+            let chunk = Array(changing[start..<Swift.min(start + perPass, changing.count)])
+            for (i, value) in zip(chunk, patchedChunk(hook: hook, layer: layer, source: source, masks: chunk.map { masks[$0] })) {
+                results[i] = value
+            }
             start += chunk.count
         }
         return results

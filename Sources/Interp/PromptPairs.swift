@@ -71,3 +71,14 @@ extension TokenBatch {
                    mask: Array([[[Bool]]](repeating: mask, count: times).joined()))
     }
 }
+
+extension PromptPairs {
+    /// The fraction of examples whose answer logit beats the wrong answer's at the read position, on the
+    /// clean prompts (or the corrupted ones).
+    public func accuracy(of model: TransformerModel, corrupted useCorrupted: Bool = false) -> Float {
+        let batch = useCorrupted ? corrupted : clean
+        let logits = model.forward(batch, logitPositions: .last).reshaped([count, -1])
+        let wins = (0..<count).filter { logits[$0, answers[$0]] > logits[$0, wrongs[$0]] }.count
+        return Float(wins) / Float(count)
+    }
+}

@@ -1,108 +1,113 @@
 import ArgumentParser
+import Circuits
 import Foundation
-import Tensors
 
 extension GEMM.Path: ExpressibleByArgument {}
 
-/// `interp bench`: the speed of the tensor kernels on this machine.
+/// `interp bench`: the speed of the kernels and of the interpretability workloads on this machine.
 ///
-/// GEMM figures are GFLOP/s (2·M·K·N per product) for the transformer shapes (M = tokens, K x N = a
-/// projection), best and median over the repetitions; `scripts/bench_gemm_numpy.py` prints numpy's
-/// figures for the same shapes.
+/// ```
+/// interp bench                                           # GEMM and row kernels
+/// interp bench --suite forward,cache,patching --model /tmp/interp-bench/gpt2-small
+/// interp bench --suite memory --model /tmp/interp-bench/llama-1b-shape --json
+/// ```
+///
+/// `scripts/bench_peers.py` runs the same workloads in PyTorch and TransformerLens and prints both side by side.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure GEMM GFLOP/s and softmax / LayerNorm times on this machine."
+        abstract: "Time GEMM, forward passes, caching, patching, EAP, ACDC and peak memory on this machine.",
+        discussion: """
+            Suites: gemm (no model); forward, cache, patching, attribution, eap, acdc (need --model, e.g. a \
+            GPT-2-small checkpoint from scripts/make_bench_model.py); memory (peak RSS of loading --model and one \
+            forward pass; run it alone, in its own process). 'all' runs every suite except memory.
+            """
     )
 
-    @Option(help: "Timed repetitions per measurement (after one warm-up run).")
-    var repetitions = 10
+    enum Suite: String, CaseIterable, ExpressibleByArgument {
+        case gemm, forward, cache, patching, attribution, eap, acdc, memory, all
+
+        static let modelSuites: [Suite] = [.forward, .cache, .patching, .attribution, .eap, .acdc]
+    }
+
+    @Option(help: "Comma-separated suites: \(Suite.allCases.map(\.rawValue).joined(separator: ", ")).",
+            transform: { try $0.split(separator: ",").map { name in
+                guard let suite = Suite(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown suite '\(name)'; choose from \(Suite.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return suite
+            } })
+    var suite: [Suite] = [.gemm]
+
+    @Option(help: "A Hugging Face model directory (config.json + safetensors) for the model suites.")
+    var model: String?
+
+    @Option(help: "Timed repetitions per workload (after one warm-up run).")
+    var repetitions = 5
+
+    @Option(help: "Stop repeating a workload once its timed runs add up to this many seconds.")
+    var budget = 20.0
 
     @Option(help: "Worker threads (default: all active cores).")
     var threads: Int?
 
-    @Option(help: "GEMM kernel: automatic, portable, avx2 or avx512.")
+    @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
-    /// (M, K, N, B stored transposed as a torch Linear weight [N, K])
-    static let gemmShapes: [(m: Int, k: Int, n: Int, transposeB: Bool)] = [
-        (768, 768, 768, false), (16, 768, 3072, false), (128, 768, 3072, false), (2048, 2048, 2048, false),
-        (16, 768, 3072, true), (128, 768, 3072, true), (1024, 768, 3072, false),
-    ]
+    @Option(help: "ACDC threshold τ of the complete run on the attention-only model (KL metric).")
+    var acdcThreshold: Float = 0.01
+
+    @Option(help: "Edges of the loaded model whose ACDC test is timed (0: only the complete attention-only run).")
+    var acdcEdgeSamples = 24
+
+    @Flag(help: "Print the figures as JSON instead of a table.")
+    var json = false
+
+    var suites: [Suite] {
+        suite.contains(.all) ? [.gemm] + Suite.modelSuites : suite
+    }
 
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+        guard acdcEdgeSamples >= 0 else { throw ValidationError("--acdc-edge-samples must not be negative") }
+        guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard path.isSupported else { throw ValidationError("--path \(path.rawValue) is not supported by this CPU") }
+        if model == nil, let needing = suites.first(where: { $0 == .memory || Suite.modelSuites.contains($0) }) {
+            throw ValidationError("--suite \(needing.rawValue) needs --model DIR (see scripts/make_bench_model.py)")
+        }
     }
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        print("GEMM kernel: \(path.resolved.rawValue) (supported: "
-              + GEMM.Path.allCases.filter { $0 != .automatic && $0.isSupported }.map(\.rawValue).joined(separator: ", ")
-              + "), threads: \(Parallel.threadCount), repetitions: \(repetitions)")
-        for shape in Self.gemmShapes { benchGEMM(shape) }
-        for (name, seconds) in rowOpTimes() {
-            print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) best \(milliseconds(seconds.best)) ms   "
-                  + "median \(milliseconds(seconds.median)) ms")
+        let report = BenchReport(timer: BenchTimer(repetitions: repetitions, budget: budget))
+        var models: ModelBench?
+        func loaded() throws -> ModelBench {
+            if let models { return models }
+            BenchLog.note("loading \(model!) ...")
+            let loaded = ModelBench(model: try TransformerModel.load(Checkpoint(directory: URL(fileURLWithPath: model!))),
+                                    report: report)
+            models = loaded
+            return loaded
         }
-    }
-
-    private func benchGEMM(_ shape: (m: Int, k: Int, n: Int, transposeB: Bool)) {
-        let (m, k, n) = (shape.m, shape.k, shape.n)
-        var values = SplitMix(seed: 1)
-        let a = (0..<(m * k)).map { _ in values.next() }, b = (0..<(k * n)).map { _ in values.next() }
-        var c = [Float](repeating: 0, count: m * n)
-        let times = c.withUnsafeMutableBufferPointer { c in
-            measure {
-                GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: shape.transposeB ? k : n,
-                              transposeB: shape.transposeB, c: c.baseAddress!, ldc: n, path: path)
+        for suite in suites {
+            switch suite {
+            case .gemm: GEMMBench(report: report, path: path).run()
+            case .forward: try loaded().forward()
+            case .cache: try loaded().cache()
+            case .patching: try loaded().patching()
+            case .attribution: try loaded().attribution()
+            case .eap: try CircuitBench(models: loaded()).eap()
+            case .acdc:
+                let circuits = CircuitBench(models: try loaded())
+                if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
+                try circuits.acdcFullRun(threshold: acdcThreshold)
+            case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!)).run()
+            case .all: break
             }
         }
-        let flops = 2 * Double(m) * Double(k) * Double(n)
-        let label = "GEMM \(m)x\(k)x\(n)\(shape.transposeB ? " (Bᵀ)" : "")"
-        print("\(label.padding(toLength: 30, withPad: " ", startingAt: 0)) best \(gflops(flops / times.best)) GFLOP/s   "
-              + "median \(gflops(flops / times.median)) GFLOP/s   (best \(milliseconds(times.best)) ms)")
-    }
-
-    /// Softmax and LayerNorm over the activations of a GPT-2-small batch, [8, 128, 768].
-    private func rowOpTimes() -> [(String, (best: Double, median: Double))] {
-        var values = SplitMix(seed: 2)
-        let shape = [8, 128, 768]
-        let x = Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in values.next() })
-        let weight = Tensor.ones([768]), bias = Tensor.zeros([768])
-        return [
-            ("softmax [8,128,768]", measure { _ = x.softmax(axis: -1) }),
-            ("layerNorm [8,128,768]", measure { _ = x.layerNorm(weight: weight, bias: bias) }),
-        ]
-    }
-
-    /// Runs `body` once to warm up, then `repetitions` times; the best and median wall-clock seconds.
-    private func measure(_ body: () -> Void) -> (best: Double, median: Double) {
-        body()
-        let clock = ContinuousClock()
-        let seconds = (0..<repetitions).map { _ in
-            let duration = clock.measure(body)
-            return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-        }.sorted()
-        return (seconds[0], seconds[seconds.count / 2])
-    }
-
-    private func gflops(_ flopsPerSecond: Double) -> String { String(format: "%6.1f", flopsPerSecond / 1e9) }
-    private func milliseconds(_ seconds: Double) -> String { String(format: "%8.3f", seconds * 1e3) }
-}
-
-/// Reproducible values in [-1, 1) for benchmark inputs (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
+        let header = "interp bench: \(suites.map(\.rawValue).joined(separator: ",")), model \(model ?? "-"), "
+            + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue), up to \(repetitions) runs or \(budget) s each"
+        if json { try report.printJSON(header: header) } else { report.printTable(header: header) }
     }
 }

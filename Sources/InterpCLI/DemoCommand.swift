@@ -29,8 +29,8 @@ struct DemoCommand: ParsableCommand {
         let started = Date()
         let lm = try model.load()
         let taskURL = task.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.task
-        let taskFile = try TaskFile.read(from: taskURL)
-        let pairs = try taskFile.examples.tokenized(with: lm)
+        let taskFile = try TaskFile(contentsOf: taskURL)
+        let pairs = try taskFile.promptPairs(for: lm)
         var options = CircuitStudy.Options()
         options.acdcThreshold = threshold
         options.eapEdges = edges
@@ -49,7 +49,7 @@ struct DemoCommand: ParsableCommand {
         try Output.write(try acdc.jsonData(), to: directory.appendingPathComponent("acdc-circuit.json").path)
         try Output.write(try eap.jsonData(), to: directory.appendingPathComponent("eap-ig-circuit.json").path)
         let report = directory.appendingPathComponent("index.html").path
-        try Views.write(study: study, lm: lm, task: taskFile.name ?? "task", to: report)
+        try Views.write(study: study, lm: lm, task: taskFile.task, to: report)
         let seconds = Date().timeIntervalSince(started)
         if output.json {
             struct Summary: Encodable {
@@ -62,7 +62,7 @@ struct DemoCommand: ParsableCommand {
                                            totalEdges: eap.graph.edges.count, roles: study.roles, report: report, seconds: seconds))
         }
         print("""
-        \(lm.directory.lastPathComponent) on \(taskFile.name ?? "task"): accuracy \(Output.number(100 * study.accuracy, digits: 1))%, mean logit difference \(Output.number(study.meanLogitDifference, digits: 2)) over \(study.pairs.count) examples
+        \(lm.directory.lastPathComponent) on \(taskFile.task): accuracy \(Output.number(100 * study.accuracy, digits: 1))%, mean logit difference \(Output.number(study.meanLogitDifference, digits: 2)) over \(study.pairs.count) examples
         ACDC (τ=\(threshold), KL): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3)) (\(study.acdcTests) edges tested)
         EAP-IG (top \(edges)): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
         Heads and their roles:

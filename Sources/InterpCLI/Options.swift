@@ -44,13 +44,22 @@ struct PairOptions: ParsableArguments {
 
     /// The prompt pairs, tokenized.
     func pairs(for lm: LanguageModel) throws -> PromptPairs {
-        let examples: [TaskExample]
+        var file: TaskFile
         if let task {
-            examples = Array(try TaskFile.read(from: URL(fileURLWithPath: task)).examples.prefix(limit ?? .max))
+            file = try TaskFile(contentsOf: URL(fileURLWithPath: task))
+            file.examples = Array(file.examples.prefix(limit ?? .max))
         } else {
-            examples = [TaskExample(clean: clean!, corrupted: corrupted!, answer: answer!, wrong: wrong!)]
+            file = TaskFile(task: "command line", examples: [
+                TaskExample(clean: .text(clean!), corrupted: .text(corrupted!), answer: Self.text(answer!), wrong: Self.text(wrong!)),
+            ])
         }
-        return try examples.tokenized(with: lm)
+        return try file.promptPairs(for: lm)
+    }
+
+    /// An answer given as text, or as a token id written `#123`.
+    static func text(_ argument: String) -> TaskText {
+        if argument.hasPrefix("#"), let id = Int(argument.dropFirst()) { return .tokens([id]) }
+        return .text(argument)
     }
 }
 

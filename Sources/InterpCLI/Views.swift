@@ -43,7 +43,10 @@ enum Views {
 
     /// The demo's report: every analysis of the study, with the roles found explained in words.
     static func write(study: CircuitStudy, lm: LanguageModel, task: String, to path: String) throws {
-        let tokens = study.pairs.clean.tokens[0].prefix(study.pairs.readPositions[0] + 1).map(lm.text(of:))
+        let firstLength = study.pairs.readPositions[0] + 1
+        let firstIDs = Array(study.pairs.clean.tokens[0].prefix(firstLength))
+        let tokens = firstIDs.map(lm.text(of:))
+        let paddedTokens = tokens + Array(repeating: "·", count: study.pairs.length - firstLength)
         let edges = study.eap.graph.edges.count
         var page = ReportDocument(
             title: "How \(lm.directory.lastPathComponent) does \(task)",
@@ -53,14 +56,14 @@ enum Views {
                 "ACDC keeps \(study.acdc.edges.count) of \(edges) edges with faithfulness \(String(format: "%.3f", study.acdcFaithfulness)); "
                     + "EAP-IG's top edges keep \(study.eap.edges.count) with faithfulness \(String(format: "%.3f", study.eapFaithfulness)).",
             ] + study.roles.prefix(8).map { "\($0.head) — \($0.role)." },
-            details: [("model", lm.directory.path), ("task", task), ("example", tokens.joined()),
+            details: [("model", lm.directory.path), ("task", task), ("first example", lm.tokenizer.decode(firstIDs, skipSpecialTokens: true)),
                       ("answer / wrong", "\(lm.text(of: study.pairs.answers[0])) / \(lm.text(of: study.pairs.wrongs[0]))")])
         page.addSection("Attention patterns (first example)", figures: [AttentionView(patterns: study.patterns, tokens: tokens)])
         page.addSection("Logit lens (first example)", figures: [LogitLensView(study.logitLens, target: study.pairs.answers[0], decode: lm.text(of:))])
         page.addSection("Direct logit attribution of answer − wrong (mean over examples)", figures: [DLAView(study.dla, targetLabel: "answer − wrong")])
         page.addSection("Activation patching (denoising, normalized logit difference)",
-                        figures: [PatchingHeatmap(study.residPatching, tokens: Array(tokens)), PatchingHeatmap(study.headPatching)])
-        page.addSection("Attribution patching (noising, estimated)", figures: study.attribution.map { PatchingHeatmap($0, tokens: Array(tokens)) })
+                        figures: [PatchingHeatmap(study.residPatching, tokens: paddedTokens), PatchingHeatmap(study.headPatching)])
+        page.addSection("Attribution patching (noising, estimated)", figures: study.attribution.map { PatchingHeatmap($0, tokens: paddedTokens) })
         page.addSection("Path patching between the key heads",
                         paragraphs: study.pathPatching.map { "\($0.senders.joined(separator: ", ")) → \($0.receivers.joined(separator: ", ")): effect \(String(format: "%.3f", $0.effect))" })
         page.addSection("ACDC circuit (τ on KL)", figures: [CircuitView(study.acdc)])

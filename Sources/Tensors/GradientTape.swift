@@ -15,6 +15,9 @@
 ///
 /// Gradients of activations work the same way: watch the activation where it is produced (for example in
 /// a hook) and let the watched tensor flow on.
+///
+/// Recorded operations hold their inputs, and tracked tensors hold the tape, so the records form a cycle;
+/// ``withGradients(_:)`` breaks it by releasing the records when its scope ends.
 public final class GradientTape {
     /// One recorded operation: its tracked inputs and how to map the output's gradient to theirs.
     struct Entry {
@@ -26,6 +29,8 @@ public final class GradientTape {
     private(set) var entries: [Entry] = []
     /// False once the `withGradients` scope that owns the tape has ended.
     public internal(set) var isRecording = true
+    /// True once the records have been dropped (the `withGradients` scope ended).
+    private(set) var isReleased = false
 
     public init() {}
 
@@ -44,10 +49,11 @@ public final class GradientTape {
         return tracked
     }
 
-    /// Stops recording and releases the recorded graph.
-    func finish() {
+    /// Stops recording and drops every record, breaking the tape -> record -> tensor -> tape cycle.
+    func release() {
         isRecording = false
-        entries.removeAll()
+        isReleased = true
+        entries = []
     }
 
     func append(_ entry: Entry) -> Int {
@@ -59,6 +65,7 @@ public final class GradientTape {
     ///
     /// Inputs that `output` does not depend on get a zero gradient of their own shape.
     public func gradients(of output: Tensor, withRespectTo inputs: [Tensor], seed: Tensor? = nil) -> [Tensor] {
+        precondition(!isReleased, "gradients asked of a tape whose withGradients scope has ended")
         precondition(seed != nil || output.count == 1, "gradient of a non-scalar output needs a seed, shape is \(output.shape)")
         guard let root = output.tracking, root.tape === self else {
             return inputs.map { Tensor.zeros($0.shape) }
@@ -103,12 +110,9 @@ struct Tracking {
 }
 
 /// Runs `body` with a fresh gradient tape; tensors it watches are tracked until `body` returns.
-///
-/// When `body` returns, the tape stops recording and drops its entries: the recorded graph (whose
-/// closures hold the tensors that hold the tape) is freed, so repeated scopes use constant memory.
 public func withGradients<Result>(_ body: (GradientTape) throws -> Result) rethrows -> Result {
     let tape = GradientTape()
-    defer { tape.finish() }
+    defer { tape.release() }
     return try body(tape)
 }
 

@@ -33,9 +33,12 @@ extension Tensor {
             }
         }
         let a = detached, b = other.detached
+        // Only tracked operands get a gradient: activations times a constant weight (every layer when taking
+        // gradients with respect to activations) then cost one GEMM backwards instead of two.
+        let selfTracked = isTracked, otherTracked = other.isTracked
         return result.recorded(from: [self, other]) { g in
-            [Tensor.matmulGradientOfSelf(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther),
-             Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther)]
+            [selfTracked ? Tensor.matmulGradientOfSelf(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil,
+             otherTracked ? Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil]
         }
     }
 

@@ -185,6 +185,33 @@ extension Tensor {
     public func broadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
         precondition(Broadcast.shape(shape, target) == target, "cannot broadcast \(shape) to \(target)")
-        return Tensor.zeros(target) + self
+        // Copy runs of contiguous elements: walk the target's outer axes, each broadcast axis repeating the
+        // block below it (the tape sums the gradient back to this shape).
+        let padded = [Int](repeating: 1, count: target.count - rank) + shape
+        let inner = (0..<target.count).last { padded[$0] != target[$0] }.map { $0 + 1 } ?? 0
+        let run = target[inner...].reduce(1, *)
+        let sourceStrides = Broadcast.strides(of: shape, in: target)
+        let result = Tensor.build(shape: target) { out in
+            scalars.withUnsafeBufferPointer { src in
+                guard out.count > 0 else { return }
+                let outer = target[..<inner]
+                var index = [Int](repeating: 0, count: inner)
+                var from = 0, to = out.baseAddress!
+                for _ in 0..<(out.count / run) {
+                    to.update(from: src.baseAddress! + from, count: run)
+                    to += run
+                    var axis = inner - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        from += sourceStrides[axis]
+                        if index[axis] < outer[axis] { break }
+                        from -= sourceStrides[axis] * outer[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
+            }
+        }
+        return result.recorded(from: [self]) { g in [g] }
     }
 }

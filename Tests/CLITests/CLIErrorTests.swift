@@ -45,13 +45,4 @@ import Testing
     @Test func incompletePromptPairIsRefused() throws {
         try expectFailure(["patch", "--clean", "a b c"], mentions: ["--corrupted"])
     }
-
-    @Test func malformedTaskFileNamesTheExample() throws {
-        let directory = try CLI.temporaryDirectory()
-        let task = directory.appendingPathComponent("task.json")
-        try Data(#"[{"clean": "a", "corrupted": "b", "answer": "c", "wrong": "d"}, {"clean": "a"}]"#.utf8).write(to: task)
-        try expectFailure(["patch", "--task", task.path, "--model", directory.path], mentions: [])
-        let result = try CLI.run(["eap", "--task", task.path])
-        #expect(result.status != 0)
-    }
 }

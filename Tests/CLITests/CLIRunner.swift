@@ -39,3 +39,11 @@ enum CLI {
         return url
     }
 }
+
+/// The embedded model's directory in the source tree.
+enum EmbeddedModelPath {
+    static var directory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/InterpCLI/Resources/DefaultModel").path
+    }
+}

@@ -130,3 +130,16 @@ import Circuits
         #expect(TestModels.make(llama: false).firstNonFiniteActivation(TokenBatch(TestModels.prompts)) == nil)
     }
 }
+
+@Suite struct PlantedHeadScoreTests {
+    /// The hand-built induction model has a previous-token head (0.0) and an induction head (1.0) by construction.
+    @Test func headScoresFindThePlantedHeads() throws {
+        let model = KnownCircuits.induction()
+        let scores = try model.headScores(TokenBatch([[0, 1, 2, 3, 4, 5, 0]]), repeats: 8, seed: 3)
+        let previous = try #require(scores.heads(.previousToken, threshold: 0.9).first)
+        #expect(previous.layer == 0 && previous.head == 0)
+        let induction = try #require(scores.heads(.induction, threshold: 0.5).first)
+        #expect(induction.layer == 1 && induction.head == 0)
+        #expect(scores.scores[.previousToken]![1, 0] < 0.5 && scores.scores[.induction]![0, 0] < 0.5)
+    }
+}

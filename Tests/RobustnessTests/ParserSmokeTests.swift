@@ -43,7 +43,7 @@ import Circuits
 
     @Test func taskFiles() throws {
         let outcome = try fuzz("fuzz-task-file", fileName: "task.json") { url in
-            _ = try TaskFile.read(from: url).jsonData()
+            _ = try TaskFile(contentsOf: url).jsonData()
         }
         outcome.expectBothOutcomes()
     }

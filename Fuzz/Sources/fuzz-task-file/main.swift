@@ -1,10 +1,10 @@
-// Fuzzes TaskFile.read(from:): the input is a task file (JSON array, JSON object or JSONL).
+// Fuzzes TaskFile(contentsOf:): the input is a task file (JSON array, JSON object or JSONL).
 import FuzzSupport
 import Interp
 
 runFuzzer { data in
     let url = scratchFile(data, named: "task.json")
     expectCleanFailure(mentioning: url.path) {
-        _ = try TaskFile.read(from: url).jsonData()
+        _ = try TaskFile(contentsOf: url).jsonData()
     }
 }

@@ -41,3 +41,11 @@ typedef enum {
 void nn_activation_forward(nn_activation kind, const float *x, float *y, long count);
 /// gx = gy * f'(x) for `count` elements.
 void nn_activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count);
+
+/// Weighted sums of `count` vectors of `length` floats, read where they are:
+/// out(r, x) = base(r, x) + shared[x] + Σ_i weights[i * rows + r] * parts[i][x] for r < rows, x < length,
+/// summed in order of i. Element (r, x) is at (x / segment) * rows * segment + r * segment + x % segment, so the
+/// `rows` sums are interleaved every `segment` floats (`segment` == `length`: plain `rows x length`); `length`
+/// is a multiple of `segment`. `base` (same layout) and `shared` (`length` floats) may be NULL.
+void nn_weighted_sums(const float *const *parts, const float *weights, long count, long rows, long length,
+                      long segment, const float *base, const float *shared, float *out);

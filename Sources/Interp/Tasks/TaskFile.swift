@@ -1,121 +1,226 @@
 import Foundation
 
-/// One example of a behaviour: a clean prompt, a corrupted prompt of the same token length, the expected
-/// next token and a contrasting wrong one (strings, or token ids written `#123`), and optional named
-/// positions (token indices, e.g. `"IO": 3`).
-public struct TaskExample: Codable, Equatable, Sendable {
-    public var clean: String
-    public var corrupted: String
-    public var answer: String
-    public var wrong: String
-    public var positions: [String: Int]?
-
-    public init(clean: String, corrupted: String, answer: String, wrong: String, positions: [String: Int]? = nil) {
-        self.clean = clean
-        self.corrupted = corrupted
-        self.answer = answer
-        self.wrong = wrong
-        self.positions = positions
-    }
-}
-
-/// A task file: a JSON array of ``TaskExample``, a JSON object `{"name": ..., "examples": [...]}`, or JSONL
-/// (one example per line).
+/// A task for the causal methods: examples of clean and corrupted prompts with the answer and a wrong answer.
+///
+/// On disk it is JSON, either an object `{"task": "ioi", "examples": [...]}` (the layout ``jsonData()``
+/// writes), a bare array of examples, or JSONL (one example object per line):
+///
+/// ```json
+/// {"task": "ioi", "positionUnit": "...", "examples": [
+///   {"clean": "When Mary and John went to the store, John gave a drink to",
+///    "corrupted": "When Mary and John went to the store, Kate gave a drink to",
+///    "answer": " Mary", "wrong": " John", "positions": {"IO": 2, "S1": 4, "S2": 11, "END": 16}}]}
+/// ```
+///
+/// Texts may also be token id arrays (`"answer": [42]`).
 public struct TaskFile: Codable, Equatable, Sendable {
-    public var name: String?
+    /// The task's name, e.g. `ioi`, `induction`, `greater-than`.
+    public var task: String
+    /// What the task measures and how answers were chosen.
+    public var description: String?
+    /// What the numbers in ``TaskExample/positions`` count.
+    public var positionUnit: String?
     public var examples: [TaskExample]
 
-    public init(name: String? = nil, examples: [TaskExample]) {
-        self.name = name
-        self.examples = examples
+    public init(task: String, description: String? = nil, positionUnit: String? = nil, examples: [TaskExample]) {
+        self.task = task; self.description = description; self.positionUnit = positionUnit; self.examples = examples
     }
 
-    /// Reads a task file, with errors naming the file, the example (or line) and the field at fault.
-    public static func read(from url: URL) throws -> TaskFile {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TaskFileError(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
-        }
-        let decoder = JSONDecoder()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        var file: TaskFile
-        if text.hasPrefix("{") && !text.contains("\n{") {
-            do { file = try decoder.decode(TaskFile.self, from: data) } catch {
-                throw TaskFileError(path: url.path, reason: describe(error))
-            }
-        } else if text.hasPrefix("[") {
-            do { file = TaskFile(examples: try decoder.decode([TaskExample].self, from: data)) } catch {
-                throw TaskFileError(path: url.path, reason: describe(error))
-            }
-        } else {
-            var examples: [TaskExample] = []
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                do { examples.append(try decoder.decode(TaskExample.self, from: Data(line.utf8))) } catch {
-                    throw TaskFileError(path: url.path, reason: "line \(number + 1): \(describe(error))")
-                }
-            }
-            file = TaskFile(examples: examples)
-        }
-        guard !file.examples.isEmpty else { throw TaskFileError(path: url.path, reason: "has no examples") }
-        file.name = file.name ?? url.deletingPathExtension().lastPathComponent
-        return file
-    }
-
-    /// The file as pretty JSON.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
-    }
-
-    private static func describe(_ error: Error) -> String {
-        guard let error = error as? DecodingError else { return error.localizedDescription }
-        func place(_ path: [CodingKey]) -> String {
-            path.map { $0.intValue.map { "example \($0)" } ?? "'\($0.stringValue)'" }.joined(separator: ", field ")
-        }
-        switch error {
-        case let .keyNotFound(key, context):
-            return (context.codingPath.isEmpty ? "" : place(context.codingPath) + ": ") + "missing field '\(key.stringValue)'"
-        case let .typeMismatch(_, context), let .valueNotFound(_, context):
-            return place(context.codingPath) + ": " + context.debugDescription
-        case let .dataCorrupted(context):
-            return context.codingPath.isEmpty ? "malformed JSON" : place(context.codingPath) + ": " + context.debugDescription
-        @unknown default: return error.localizedDescription
-        }
-    }
-}
-
-/// A task file that cannot be used.
-public struct TaskFileError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let reason: String
-    public var description: String { "\(path): \(reason)" }
-}
-
-extension Array where Element == TaskExample {
-    /// Tokenizes the examples into prompt pairs.
+    /// Reads a task file (`.json` or `.jsonl`).
     ///
-    /// - Throws: an error naming the example whose prompts differ in token length, or whose answer is not
-    ///   a single token.
-    public func tokenized(with lm: LanguageModel) throws -> PromptPairs {
-        var clean: [[Int]] = [], corrupted: [[Int]] = [], answers: [Int] = [], wrongs: [Int] = []
-        var labels: [String: [Int]] = [:]
-        for (i, example) in enumerated() {
-            do {
-                let c = try lm.tokens(example.clean), x = try lm.tokens(example.corrupted)
-                guard c.count == x.count else { throw PromptPairsError.lengthMismatch(example: i, clean: c.count, corrupted: x.count) }
-                clean.append(c); corrupted.append(x)
-                answers.append(try lm.singleToken(example.answer)); wrongs.append(try lm.singleToken(example.wrong))
-                for (label, position) in example.positions ?? [:] { labels[label, default: []].append(position) }
-            } catch let error as PromptPairsError {
-                throw error
-            } catch {
-                throw TaskFileError(path: "example \(i)", reason: "\(error)")
+    /// - Throws: ``TaskFileError`` naming the file and, for a malformed example, its index (and line, in JSONL)
+    ///   and field, e.g. `tasks.json: example 3: field 'wrong' is missing`.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw TaskFileError("\(url.path): cannot read: \(error.localizedDescription)")
+        }
+        try self.init(json: data, source: url.path, jsonLines: url.pathExtension.lowercased() == "jsonl")
+    }
+
+    /// Decodes a task file's bytes; `source` names it in errors.
+    public init(json data: Data, source: String = "task file", jsonLines: Bool = false) throws {
+        func failure(_ message: String) -> TaskFileError { TaskFileError("\(source): \(message)") }
+        if jsonLines {
+            var examples: [TaskExample] = []
+            for (line, text) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where !text.trimmingCharacters(in: .whitespaces).isEmpty {
+                let object: Any
+                do { object = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+                    throw failure("line \(line + 1) (example \(examples.count)): not valid JSON")
+                }
+                examples.append(try TaskExample(object, failure: { failure("line \(line + 1) (example \(examples.count)): \($0)") }))
+            }
+            guard !examples.isEmpty else { throw failure("no examples") }
+            self.init(task: "task", examples: examples)
+            return
+        }
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: data) } catch { throw failure("not valid JSON") }
+        let items: [Any]
+        if let array = root as? [Any] {
+            items = array
+            self.init(task: "task", examples: [])
+        } else if let object = root as? [String: Any] {
+            guard let array = object["examples"] as? [Any] else { throw failure("field 'examples' is missing or not an array") }
+            items = array
+            func string(_ key: String) throws -> String? {
+                guard let value = object[key], !(value is NSNull) else { return nil }
+                guard let text = value as? String else { throw failure("field '\(key)' is not a string") }
+                return text
+            }
+            self.init(task: try string("task") ?? "task", description: try string("description"),
+                      positionUnit: try string("positionUnit"), examples: [])
+        } else {
+            throw failure("expected an object with 'examples' or an array of examples")
+        }
+        guard !items.isEmpty else { throw failure("no examples") }
+        examples = try items.enumerated().map { index, item in
+            try TaskExample(item, failure: { failure("example \(index): \($0)") })
+        }
+    }
+
+    /// The file as pretty-printed JSON with sorted keys.
+    public func jsonData() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Strings, integers and dictionaries of them always encode.
+        return try! encoder.encode(self)
+    }
+
+    /// Writes ``jsonData()`` atomically.
+    public func write(to url: URL) throws {
+        try AtomicFile.write(jsonData(), to: url)
+    }
+}
+
+/// One example: clean and corrupted prompts (equal token length), the answer and the wrong answer.
+public struct TaskExample: Codable, Equatable, Sendable {
+    public var clean: TaskText
+    public var corrupted: TaskText
+    /// The expected next token after the clean prompt (with its leading space, as a tokenizer would see it).
+    public var answer: TaskText
+    /// The competing token (the expected answer of the corrupted prompt, or a plausible wrong one).
+    public var wrong: TaskText
+    /// Named positions of the clean prompt (e.g. `IO`, `S1`, `S2`, `END`), in the unit of ``TaskFile/positionUnit``.
+    public var positions: [String: Int]?
+
+    public init(clean: TaskText, corrupted: TaskText, answer: TaskText, wrong: TaskText, positions: [String: Int]? = nil) {
+        self.clean = clean; self.corrupted = corrupted; self.answer = answer; self.wrong = wrong; self.positions = positions
+    }
+
+    /// Decodes and checks one example object; `failure` prefixes messages with the example's location.
+    init(_ item: Any, failure: (String) -> TaskFileError) throws {
+        guard let object = item as? [String: Any] else { throw failure("not a JSON object") }
+        func text(_ key: String) throws -> TaskText {
+            guard let value = object[key], !(value is NSNull) else { throw failure("field '\(key)' is missing") }
+            if let string = value as? String {
+                guard !string.isEmpty else { throw failure("field '\(key)' is empty") }
+                return .text(string)
+            }
+            if let numbers = value as? [Any], !numbers.isEmpty,
+               let ids = numbers.map({ ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }) as? [Int],
+               ids.allSatisfy({ $0 >= 0 }) {
+                return .tokens(ids)
+            }
+            throw failure("field '\(key)' must be a non-empty string or an array of non-negative token ids")
+        }
+        var positions: [String: Int]?
+        if let value = object["positions"], !(value is NSNull) {
+            guard let labels = value as? [String: Any] else { throw failure("field 'positions' is not an object") }
+            positions = try labels.mapValues { number in
+                guard let n = (number as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }), n >= 0 else {
+                    throw failure("field 'positions' holds \(number), not a non-negative integer")
+                }
+                return n
             }
         }
-        let complete = labels.filter { $0.value.count == count }
-        return try PromptPairs(clean: clean, corrupted: corrupted, answers: answers, wrongs: wrongs,
-                               positionLabels: complete, padID: lm.tokenizer.padTokenID ?? 0)
+        self.init(clean: try text("clean"), corrupted: try text("corrupted"), answer: try text("answer"),
+                  wrong: try text("wrong"), positions: positions)
+    }
+}
+
+/// A prompt or answer given as text or as token ids.
+public enum TaskText: Codable, Equatable, Sendable {
+    case text(String)
+    case tokens([Int])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) { self = .text(text) } else { self = .tokens(try container.decode([Int].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let text): try container.encode(text)
+        case .tokens(let ids): try container.encode(ids)
+        }
+    }
+
+    /// The token ids: as given, or `encode(text)`.
+    public func tokens(_ encode: (String) throws -> [Int]) rethrows -> [Int] {
+        switch self {
+        case .text(let text): return try encode(text)
+        case .tokens(let ids): return ids
+        }
+    }
+}
+
+/// A malformed task file or example; the message names the file, the example and the field.
+public struct TaskFileError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension TaskFile {
+    /// The examples as ``PromptPairs``: prompts encoded with `encodePrompt` (e.g. with BOS), answers with
+    /// `encodeAnswer` (without special tokens), which must give exactly one token each.
+    ///
+    /// Position labels present in every example become ``PromptPairs/positionLabels``.
+    ///
+    /// - Throws: ``TaskFileError`` naming the example whose answer is not one token, or ``PromptPairsError``.
+    public func promptPairs(encodePrompt: (String) throws -> [Int], encodeAnswer: (String) throws -> [Int],
+                            padID: Int = 0) throws -> PromptPairs {
+        func single(_ text: TaskText, _ field: String, _ index: Int) throws -> Int {
+            let ids = try text.tokens(encodeAnswer)
+            guard ids.count == 1 else { throw TaskFileError("example \(index): '\(field)' is \(ids.count) tokens, not one") }
+            return ids[0]
+        }
+        let labels = examples.first?.positions.map { Set($0.keys) } ?? []
+        let shared = examples.reduce(labels) { $0.intersection($1.positions?.keys.map { $0 } ?? []) }
+        return try PromptPairs(
+            clean: try examples.map { try $0.clean.tokens(encodePrompt) },
+            corrupted: try examples.map { try $0.corrupted.tokens(encodePrompt) },
+            answers: try examples.enumerated().map { try single($1.answer, "answer", $0) },
+            wrongs: try examples.enumerated().map { try single($1.wrong, "wrong", $0) },
+            positionLabels: Dictionary(uniqueKeysWithValues: shared.map { label in (label, examples.map { $0.positions![label]! }) }),
+            padID: padID)
+    }
+}
+
+extension TaskFile {
+    /// The examples as prompt pairs for a loaded model: prompts with its special tokens, answers as single
+    /// tokens, every id inside the vocabulary and every prompt inside the context.
+    public func promptPairs(for lm: LanguageModel) throws -> PromptPairs {
+        let pairs = try promptPairs(encodePrompt: { try lm.tokens($0) },
+                                    encodeAnswer: { try lm.tokenizer.encode($0, addSpecialTokens: false) },
+                                    padID: lm.tokenizer.padTokenID ?? 0)
+        let vocabulary = lm.model.vocabularySize
+        for (i, ids) in (pairs.clean.tokens + pairs.corrupted.tokens).enumerated() {
+            guard ids.count <= lm.model.contextLength else {
+                throw TaskFileError("example \(i % pairs.count): \(ids.count) tokens exceed the model's context of \(lm.model.contextLength)")
+            }
+        }
+        for (i, id) in (pairs.clean.tokens.flatMap { $0 } + pairs.corrupted.tokens.flatMap { $0 } + pairs.answers + pairs.wrongs).enumerated()
+        where id >= vocabulary {
+            throw TaskFileError("token id \(id) (item \(i)) is outside the model's vocabulary of \(vocabulary)")
+        }
+        return pairs
     }
 }

@@ -1,7 +1,7 @@
 /// Short, user-facing descriptions of JSON decoding failures, naming the field at fault.
 extension DecodingError {
     /// E.g. `field 'num_attention_heads' is missing` or `field 'rope_parameters.factor': expected Double`.
-    var fieldDescription: String {
+    public var fieldDescription: String {
         switch self {
         case .keyNotFound(let key, let context):
             return "field '\(Self.path(context.codingPath + [key]))' is missing"

@@ -3,6 +3,8 @@
 /// Absent optional fields take Hugging Face's defaults when normalized (``modelConfiguration(source:)``).
 public struct GPT2ConfigFile: Codable, Equatable, Sendable {
     public var modelType: String?
+    /// The model classes that load the file (`["GPT2LMHeadModel"]`); not read by this library.
+    public var architectures: [String]?
     public var nEmbd: Int
     public var nLayer: Int
     public var nHead: Int
@@ -27,6 +29,7 @@ public struct GPT2ConfigFile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
+        case architectures
         case nEmbd = "n_embd"
         case nLayer = "n_layer"
         case nHead = "n_head"

@@ -5,6 +5,8 @@
 /// (`rope_parameters` holding `rope_theta` and `rope_type`).
 public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var modelType: String
+    /// The model classes that load the file (e.g. `["LlamaForCausalLM"]`); not read by this library.
+    public var architectures: [String]?
     public var hiddenSize: Int
     public var intermediateSize: Int
     public var numHiddenLayers: Int
@@ -35,6 +37,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
+        case architectures
         case hiddenSize = "hidden_size"
         case intermediateSize = "intermediate_size"
         case numHiddenLayers = "num_hidden_layers"

@@ -58,6 +58,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw LoadingError("\(url.path): tensor '\(name)' has dtype \(info.dtype.rawValue), not a floating-point type"
                 + (info.dtype == .uint32 ? " (packed quantized weights are read with uint32Scalars or as a QuantizedMatrix)" : ""))
         }
+        defer { releasePages(of: info) }
         return withBytes(of: info) { bytes in
             switch info.dtype {
             case .float16: return Self.halfBits(bytes, count: info.elementCount, HalfPrecision.floats(fromFloat16Bits:))
@@ -77,6 +78,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard info.dtype == .uint32 else {
             throw LoadingError("\(url.path): tensor '\(name)' has dtype \(info.dtype.rawValue), expected U32")
         }
+        defer { releasePages(of: info) }
         return withBytes(of: info) { bytes in
             (0..<info.elementCount).map { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
         }
@@ -87,6 +89,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         ofTensor name: String, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
         try withBytes(of: try info(named: name), body)
+    }
+
+    /// Lets the mapped bytes of a tensor that has been copied out leave memory (see ``MappedFile/releasePages(_:)``).
+    private func releasePages(of info: SafetensorsTensorInfo) {
+        let start = dataStart + info.dataOffsets.lowerBound
+        mapping.releasePages(start..<(start + info.dataOffsets.count))
     }
 
     private func withBytes<Result>(

@@ -48,6 +48,16 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// The `hidden_act` / `activation_function` value that selects this activation in transformers.
+    public var huggingFaceName: String {
+        switch self {
+        case .gelu: return "gelu"
+        case .geluTanh: return "gelu_new"
+        case .silu: return "silu"
+        case .relu: return "relu"
+        }
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         switch self {
         case .gelu: return x.gelu(approximate: .none)

@@ -4,8 +4,7 @@
 /// Accepts both naming styles seen in the wild: `transformer.h.0.attn.c_attn.weight` (what transformers
 /// saves) and `h.0.attn.c_attn.weight` (the original hub checkpoint).
 enum GPT2Loader {
-    static func load(_ checkpoint: Checkpoint) throws -> TransformerModel {
-        let c = checkpoint.configuration, w = checkpoint.weights
+    static func build(_ c: ModelConfiguration, weights w: some WeightSource) throws -> TransformerModel {
         let prefix = w.has("transformer.wte.weight") ? "transformer." : ""
         let d = c.dModel, dMLP = c.dMLP, qkv = c.nHeads * c.dHead
         func tensor(_ name: String, _ shape: [Int]) throws -> Tensor { try w.tensor(named: prefix + name, shape: shape) }
@@ -39,6 +38,6 @@ enum GPT2Loader {
             ? embedding : try w.tensor(named: "lm_head.weight", shape: [c.vocabularySize, d])
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: try tensor("wpe.weight", [c.maxPositions, d]),
                                 blocks: blocks, finalNorm: try layerNorm("ln_f"), unembedding: unembedding,
-                                contextLength: c.maxPositions)
+                                contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
     }
 }

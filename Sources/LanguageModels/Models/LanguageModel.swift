@@ -34,6 +34,7 @@ public struct LanguageModel {
     ///
     /// - Throws: ``PromptError`` when the prompt is empty or longer than the model's context.
     public func tokens(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
+        guard !text.isEmpty else { throw PromptError.empty }
         let ids = try tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
         guard !ids.isEmpty else { throw PromptError.empty }
         guard ids.count <= model.contextLength else {
@@ -74,7 +75,7 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .empty: return "the prompt is empty: it encodes to no tokens"
+        case .empty: return "the prompt is empty"
         case let .tooLong(tokens, context): return "the prompt has \(tokens) tokens but the model's context is \(context)"
         case let .notSingleToken(text, pieces):
             return "answer \"\(text)\" is not a single token: it encodes to \(pieces.count) tokens \(pieces); use a one-token answer or #id"

@@ -2,11 +2,10 @@
 /// ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
 /// scaling, tied embeddings). MLX-quantized weights stay packed.
 enum LlamaLoader {
-    static func load(_ checkpoint: Checkpoint) throws -> TransformerModel {
-        let c = checkpoint.configuration, w = checkpoint.weights
+    static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         guard case .rotary(let rotary) = c.positionEncoding else {
-            throw LoadingError("\(checkpoint.directory.path)/config.json: a Llama-family model needs rotary positions")
+            throw LoadingError("\(source): a Llama-family model needs rotary positions")
         }
         func matrix(_ module: String, _ shape: [Int]) throws -> WeightMatrix {
             try w.weightMatrix(module: module, shape: shape, quantization: c.quantization)
@@ -41,7 +40,7 @@ enum LlamaLoader {
             ? embedding : try matrix("lm_head", [c.vocabularySize, d])
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try rmsNorm("model.norm.weight", d), unembedding: unembedding,
-                                contextLength: c.maxPositions)
+                                contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
     }
 }
 
@@ -50,9 +49,17 @@ extension TransformerModel {
     ///
     /// - Throws: ``LoadingError`` naming the file, field or tensor at fault.
     public static func load(_ checkpoint: Checkpoint) throws -> TransformerModel {
-        switch checkpoint.configuration.family {
-        case .gpt2: return try GPT2Loader.load(checkpoint)
-        case .llama: return try LlamaLoader.load(checkpoint)
+        try build(checkpoint.configuration, weights: checkpoint.weights,
+                  source: checkpoint.directory.appendingPathComponent("config.json").path)
+    }
+
+    /// Builds a model of `configuration` from named tensors in Hugging Face layout (a checkpoint's
+    /// ``WeightStore``, ``NamedTensors`` in memory, ...); `source` names the configuration in errors.
+    public static func build(_ configuration: ModelConfiguration, weights: some WeightSource,
+                             source: String = "config.json") throws -> TransformerModel {
+        switch configuration.family {
+        case .gpt2: return try GPT2Loader.build(configuration, weights: weights)
+        case .llama: return try LlamaLoader.build(configuration, weights: weights, source: source)
         }
     }
 }

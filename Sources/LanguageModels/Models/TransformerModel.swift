@@ -21,9 +21,15 @@ public final class TransformerModel {
     public var unembedding: WeightMatrix
     /// The longest sequence the model accepts.
     public let contextLength: Int
+    /// Whether the unembedding is the token embedding (one parameter used twice): ``parameters`` then
+    /// lists it once and replacing it replaces both.
+    public let tiedEmbeddings: Bool
 
     public init(tokenEmbedding: WeightMatrix, positionEmbedding: Tensor?, blocks: [TransformerBlock],
-                finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int) {
+                finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int, tiedEmbeddings: Bool = false) {
+        precondition(!tiedEmbeddings || tokenEmbedding.shape == unembedding.shape,
+                     "tied embeddings need equal shapes, got \(tokenEmbedding.shape) and \(unembedding.shape)")
+        self.tiedEmbeddings = tiedEmbeddings
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
         self.blocks = blocks
@@ -34,9 +40,10 @@ public final class TransformerModel {
 
     /// A model with dense embedding and unembedding tables.
     public convenience init(tokenEmbedding: Tensor, positionEmbedding: Tensor?, blocks: [TransformerBlock],
-                            finalNorm: Normalization, unembedding: Tensor, contextLength: Int) {
+                            finalNorm: Normalization, unembedding: Tensor, contextLength: Int, tiedEmbeddings: Bool = false) {
         self.init(tokenEmbedding: .dense(tokenEmbedding), positionEmbedding: positionEmbedding, blocks: blocks,
-                  finalNorm: finalNorm, unembedding: .dense(unembedding), contextLength: contextLength)
+                  finalNorm: finalNorm, unembedding: .dense(unembedding), contextLength: contextLength,
+                  tiedEmbeddings: tiedEmbeddings)
     }
 
     public var layerCount: Int { blocks.count }
@@ -73,6 +80,8 @@ public final class TransformerModel {
     ///   - positions: which positions to unembed.
     public func forward(_ batch: TokenBatch, hooks: ForwardHooks? = nil, cache: KeyValueCache? = nil,
                         logitPositions positions: LogitPositions = .all) -> Tensor {
+        precondition((cache?.length ?? 0) + batch.length <= contextLength,
+                     "\((cache?.length ?? 0) + batch.length) positions exceed the model's context of \(contextLength)")
         let context = cache?.context(for: batch) ?? AttentionContext(batch: batch)
         hooks?.positionOffset = context.pastLength
         var residual = embed(batch, context: context, hooks: hooks)

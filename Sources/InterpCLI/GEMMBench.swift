@@ -1,0 +1,42 @@
+import Tensors
+
+/// The `gemm` suite: GEMM GFLOP/s for the transformer shapes (M = tokens, K x N = a projection; 2·M·K·N
+/// flops per product) and softmax / LayerNorm times on GPT-2-small activations. `scripts/bench_gemm_numpy.py`
+/// prints numpy's figures for the same shapes.
+struct GEMMBench {
+    let report: BenchReport
+    let path: GEMM.Path
+
+    /// (M, K, N, B stored transposed as a torch Linear weight [N, K])
+    static let shapes: [(m: Int, k: Int, n: Int, transposeB: Bool)] = [
+        (768, 768, 768, false), (16, 768, 3072, false), (128, 768, 3072, false), (2048, 2048, 2048, false),
+        (16, 768, 3072, true), (128, 768, 3072, true), (1024, 768, 3072, false),
+    ]
+
+    func run() {
+        for shape in Self.shapes { gemm(shape) }
+        var values = SplitMix(seed: 2)
+        let activationShape = [8, 128, 768]
+        let x = Tensor(shape: activationShape, scalars: (0..<activationShape.reduce(1, *)).map { _ in values.next() })
+        let weight = Tensor.ones([768]), bias = Tensor.zeros([768])
+        report.time("gemm", "softmax [8,128,768]") { _ = x.softmax(axis: -1) }
+        report.time("gemm", "layerNorm [8,128,768]") { _ = x.layerNorm(weight: weight, bias: bias) }
+    }
+
+    private func gemm(_ shape: (m: Int, k: Int, n: Int, transposeB: Bool)) {
+        let (m, k, n) = (shape.m, shape.k, shape.n)
+        var values = SplitMix(seed: 1)
+        let a = (0..<(m * k)).map { _ in values.next() }, b = (0..<(k * n)).map { _ in values.next() }
+        var c = [Float](repeating: 0, count: m * n)
+        let samples = c.withUnsafeMutableBufferPointer { c in
+            report.timer.measure {
+                GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: shape.transposeB ? k : n,
+                              transposeB: shape.transposeB, c: c.baseAddress!, ldc: n, path: path)
+            }
+        }
+        let flops = 2 * Double(m) * Double(k) * Double(n)
+        report.record("gemm", "GEMM \(m)x\(k)x\(n)\(shape.transposeB ? " (Bᵀ)" : "")", samples: samples,
+                      detail: String(format: "best %.1f GFLOP/s, median %.1f GFLOP/s", flops / samples.best / 1e9,
+                                     flops / samples.median / 1e9))
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+extension ModelConfiguration {
+    /// The Hugging Face `config.json` of this configuration, as transformers and ``init(json:source:)`` read it.
+    ///
+    /// GPT-2 configurations become `model_type: gpt2` (``GPT2ConfigFile``), Llama-family ones their variant's
+    /// layout (``LlamaConfigFile``). Every field that decides the architecture is written explicitly, so that
+    /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`,
+    /// a model without BOS/EOS ids says `null` rather than inheriting transformers' 50256 or 1/2).
+    ///
+    /// ```swift
+    /// try AtomicFile.write(try configuration.configJSON(), to: directory.appendingPathComponent("config.json"))
+    /// ```
+    ///
+    /// - Throws: ``SavingError`` when the configuration is not expressible in its family's layout (e.g. a GPT-2
+    ///   with grouped-query heads, a Qwen2 without q/k/v biases, partial rotary) or is MLX-quantized.
+    public func configJSON() throws -> Data {
+        guard quantization == nil else {
+            throw SavingError("config.json: quantized configurations are not written (export dense weights)")
+        }
+        let encoder = JSONEncoder()
+        let file: Data
+        switch family {
+        case .gpt2: file = try encoder.encode(GPT2ConfigFile(self))
+        case .llama: file = try encoder.encode(LlamaConfigFile(self))
+        }
+        var object = try JSONSerialization.jsonObject(with: file) as! [String: Any]
+        var explicit = ["bos_token_id", "eos_token_id"]
+        if case .llama = family { explicit.append("sliding_window") }
+        for key in explicit where object[key] == nil { object[key] = NSNull() }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    /// Throws a ``SavingError`` for `config.json` unless `condition` holds.
+    func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws {
+        guard condition else { throw SavingError("config.json: \(problem())") }
+    }
+
+    /// The shortest decimal that reads back as the same `Float` (`1e-05`, not `9.99999974738e-06`).
+    var normEpsilonForJSON: Double { Double("\(normEpsilon)")! }
+}
+
+extension GPT2ConfigFile {
+    /// The `gpt2` layout of a GPT-2 configuration.
+    public init(_ c: ModelConfiguration) throws {
+        try c.require(c.family == .gpt2, "\(c.family) is not a GPT-2 configuration")
+        try c.require(c.positionEncoding == .learned, "model_type gpt2 needs learned positions")
+        try c.require(c.attentionQKVBias && c.attentionOutputBias && c.mlpBias, "model_type gpt2 has biases on every projection")
+        try c.require(!c.qkNorm, "model_type gpt2 has no query/key norms")
+        try c.require(c.nKVHeads == c.nHeads, "model_type gpt2 has no grouped-query heads (\(c.nKVHeads) key-value heads for \(c.nHeads))")
+        try c.require(c.dHead * c.nHeads == c.dModel, "model_type gpt2 needs dHead * nHeads == dModel (\(c.dHead) * \(c.nHeads) != \(c.dModel))")
+        try c.require(c.slidingWindows.allSatisfy { $0 == nil }, "model_type gpt2 has no sliding windows")
+        self.init(nEmbd: c.dModel, nLayer: c.nLayers, nHead: c.nHeads, vocabSize: c.vocabularySize)
+        modelType = "gpt2"
+        architectures = ["GPT2LMHeadModel"]
+        nPositions = c.maxPositions
+        nInner = c.dMLP
+        layerNormEpsilon = c.normEpsilonForJSON
+        activationFunction = c.activation.huggingFaceName
+        tieWordEmbeddings = c.tiedEmbeddings
+        scaleAttnWeights = c.scalesAttentionByHeadDimension
+        scaleAttnByInverseLayerIdx = c.scalesAttentionByInverseLayerIndex
+        bosTokenId = c.bosTokenIDs.isEmpty ? nil : TokenIDList(c.bosTokenIDs)
+        eosTokenId = c.eosTokenIDs.isEmpty ? nil : TokenIDList(c.eosTokenIDs)
+        dtype = c.dtype
+    }
+}
+
+extension LlamaConfigFile {
+    /// The layout of a Llama-family configuration, under its variant's `model_type`.
+    public init(_ c: ModelConfiguration) throws {
+        guard case .llama(let variant) = c.family else {
+            throw SavingError("config.json: \(c.family) is not a Llama-family configuration")
+        }
+        guard case .rotary(let rotary) = c.positionEncoding else {
+            throw SavingError("config.json: model_type \(variant.rawValue) needs rotary positions")
+        }
+        let name = variant.rawValue
+        try c.require(rotary.headDim == c.dHead && rotary.rotaryDim == c.dHead,
+                      "model_type \(name) rotates whole heads (rotary dimension \(rotary.rotaryDim) of head dimension \(c.dHead))")
+        try c.require(c.scalesAttentionByHeadDimension && !c.scalesAttentionByInverseLayerIndex,
+                      "model_type \(name) scales attention by 1/sqrt(head_dim) only")
+        try c.require(c.qkNorm == (variant == .qwen3), "model_type \(name) \(variant == .qwen3 ? "needs" : "has no") query/key norms")
+        try c.require(variant == .llama || !c.mlpBias, "model_type \(name) has no MLP biases")
+        switch variant {
+        case .llama, .qwen3:
+            try c.require(c.attentionQKVBias == c.attentionOutputBias,
+                          "model_type \(name) has biases on all attention projections or on none")
+        case .mistral:
+            try c.require(!c.attentionQKVBias && !c.attentionOutputBias, "model_type mistral has no attention biases")
+        case .qwen2:
+            try c.require(c.attentionQKVBias && !c.attentionOutputBias,
+                          "model_type qwen2 has q/k/v biases and no output bias")
+        }
+        self.init(modelType: name, hiddenSize: c.dModel, intermediateSize: c.dMLP, numHiddenLayers: c.nLayers,
+                  numAttentionHeads: c.nHeads, vocabSize: c.vocabularySize)
+        architectures = [Self.architecture(variant)]
+        numKeyValueHeads = c.nKVHeads
+        headDim = c.dHead
+        rmsNormEps = c.normEpsilonForJSON
+        ropeTheta = rotary.base
+        ropeScaling = Self.ropeScaling(rotary.scaling)
+        maxPositionEmbeddings = c.maxPositions
+        tieWordEmbeddings = c.tiedEmbeddings
+        attentionBias = variant == .llama || variant == .qwen3 ? c.attentionQKVBias : nil
+        mlpBias = variant == .llama ? c.mlpBias : nil
+        hiddenAct = c.activation.huggingFaceName
+        try setSlidingWindows(c, variant: variant)
+        bosTokenId = c.bosTokenIDs.isEmpty ? nil : TokenIDList(c.bosTokenIDs)
+        eosTokenId = c.eosTokenIDs.isEmpty ? nil : TokenIDList(c.eosTokenIDs)
+        dtype = c.dtype
+    }
+
+    private static func architecture(_ variant: ModelConfiguration.LlamaVariant) -> String {
+        switch variant {
+        case .llama: return "LlamaForCausalLM"
+        case .mistral: return "MistralForCausalLM"
+        case .qwen2: return "Qwen2ForCausalLM"
+        case .qwen3: return "Qwen3ForCausalLM"
+        }
+    }
+
+    private static func ropeScaling(_ scaling: RotaryEmbedding.Scaling) -> RopeParametersFile? {
+        switch scaling {
+        case .none:
+            return nil
+        case .linear(let factor):
+            return RopeParametersFile(ropeType: "linear", factor: factor)
+        case .llama3(let factor, let low, let high, let original):
+            return RopeParametersFile(ropeType: "llama3", factor: factor, lowFreqFactor: low, highFreqFactor: high,
+                                      originalMaxPositionEmbeddings: original)
+        }
+    }
+
+    /// Writes the window fields each variant reads (see ``modelConfiguration(source:)``).
+    private mutating func setSlidingWindows(_ c: ModelConfiguration, variant: ModelConfiguration.LlamaVariant) throws {
+        let windows = Set(c.slidingWindows.compactMap { $0 })
+        try c.require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
+        let window = windows.first
+        switch variant {
+        case .llama:
+            try c.require(window == nil, "model_type llama has no sliding windows")
+        case .mistral:
+            try c.require(window == nil || c.slidingWindows.allSatisfy { $0 != nil },
+                          "model_type mistral applies its sliding window to every layer or to none")
+            slidingWindow = window
+        case .qwen2, .qwen3:
+            useSlidingWindow = window != nil
+            slidingWindow = window
+            if window != nil {
+                layerTypes = c.slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+            }
+        }
+    }
+}

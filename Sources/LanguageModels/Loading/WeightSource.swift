@@ -1,0 +1,49 @@
+import Tensors
+
+/// Named tensors in Hugging Face layout that a model is built from (``TransformerModel/build(_:weights:source:)``):
+/// a checkpoint on disk (``WeightStore``), tensors in memory (``NamedTensors``) or freshly initialized ones.
+public protocol WeightSource {
+    /// Whether a tensor of this name exists.
+    func has(_ name: String) -> Bool
+    /// The tensor `name`, which must have `shape`.
+    func tensor(named name: String, shape: [Int]) throws -> Tensor
+    /// The `[out, in]` weight of the Linear or Embedding module `module` (e.g. `model.layers.0.mlp.up_proj`).
+    func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix
+}
+
+extension WeightStore: WeightSource {}
+
+/// Dense tensors in memory, by name: a ``WeightSource`` that needs no file.
+///
+/// ```swift
+/// let weights = NamedTensors(try model.huggingFaceTensors(configuration: configuration))
+/// let copy = try TransformerModel.build(configuration, weights: weights)
+/// ```
+public struct NamedTensors: WeightSource {
+    public var tensors: [String: Tensor]
+
+    public init(_ tensors: [String: Tensor]) {
+        self.tensors = tensors
+    }
+
+    /// Tensors from `(name, tensor)` pairs; names must be distinct.
+    public init(_ pairs: [(name: String, tensor: Tensor)]) {
+        self.init(Dictionary(pairs.map { ($0.name, $0.tensor) }, uniquingKeysWith: { _, _ in
+            preconditionFailure("NamedTensors: duplicate tensor names")
+        }))
+    }
+
+    public func has(_ name: String) -> Bool { tensors[name] != nil }
+
+    public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        guard let tensor = tensors[name] else { throw LoadingError("tensor '\(name)' not found (in memory)") }
+        guard tensor.shape == shape else {
+            throw LoadingError("\(name): expected shape \(shape), found \(tensor.shape) (in memory)")
+        }
+        return tensor
+    }
+
+    public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        .dense(try tensor(named: "\(module).weight", shape: shape))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// The main job on the embedded model: its claims are checked from the model's own measurements.
+@Suite struct DemoTests {
+    struct Role: Decodable { let head: String; let role: String; let directLogitAttribution: Float; let attentionToLabels: [String: Float] }
+    struct Summary: Decodable {
+        let accuracy: Float, acdcEdges: Int, acdcFaithfulness: Float, eapEdges: Int, eapFaithfulness: Float, totalEdges: Int
+        let roles: [Role], report: String
+    }
+
+    @Test func demoFindsAFaithfulSmallCircuitWithTheTasksRoles() throws {
+        let directory = try CLI.temporaryDirectory()
+        let result = try CLI.run(["demo", "--json", "--out", directory.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(result.standardOutput.utf8))
+        #expect(summary.accuracy >= 0.95)
+        #expect(summary.acdcFaithfulness >= 0.8)
+        #expect(Float(summary.acdcEdges) <= 0.1 * Float(summary.totalEdges))
+        #expect(summary.eapFaithfulness >= 0.8 && summary.eapEdges < summary.totalEdges)
+        // IOI implies a head that attends from the answer position to the indirect object and raises it.
+        #expect(summary.roles.contains { ($0.attentionToLabels["IO"] ?? 0) >= 0.3 && $0.directLogitAttribution > 0 && $0.role.hasPrefix("mover") })
+        let html = try String(contentsOfFile: summary.report, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("</html>"))
+        // Self-contained: nothing is fetched (the SVG namespace URI is an identifier, not a request).
+        for fetch in ["src=\"http", "href=\"http", "url(http", "<link", "<script src", "@import"] { #expect(!html.contains(fetch), "\(fetch)") }
+        for file in ["acdc-circuit.json", "eap-ig-circuit.json"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path))
+        }
+    }
+
+    @Test func malformedTaskFileNamesTheExampleAndField() throws {
+        let directory = try CLI.temporaryDirectory()
+        let task = directory.appendingPathComponent("task.json")
+        try Data(#"[{"clean": "a", "corrupted": "b", "answer": "c", "wrong": "d"}, {"clean": "a"}]"#.utf8).write(to: task)
+        let result = try CLI.run(["patch", "--task", task.path])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("example 1") && result.standardError.contains("corrupted"), "\(result.standardError)")
+    }
+
+    @Test func multiTokenAnswerIsRefused() throws {
+        let result = try CLI.run(["patch", "--clean", "Mary and John went home . John said to", "--corrupted",
+                                  "Mary and John went home . Anna said to", "--answer", " Mary John", "--wrong", " John"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("answer") && result.standardError.contains("2 tokens"), "\(result.standardError)")
+    }
+
+    @Test func differentTokenLengthsAreRefused() throws {
+        let result = try CLI.run(["patch", "--clean", "Mary and John went home . John said to", "--corrupted",
+                                  "Mary and John went . Anna said to", "--answer", " Mary", "--wrong", " John"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("same length"), "\(result.standardError)")
+    }
+
+    @Test func unwritableOutputPathIsAClearError() throws {
+        let result = try CLI.run(["dla", "--prompt", "Mary and John went home . John said to", "--html", "/proc/interp/report.html"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("/proc/interp/report.html"), "\(result.standardError)")
+    }
+
+    @Test func unknownHookNameSuggestsNeighbours() throws {
+        let result = try CLI.run(["trace", "--prompt", "Mary and John", "--hook", "blocks.0.attn.hook_zz"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("blocks.0.attn.hook_z"), "\(result.standardError)")
+    }
+
+    @Test func emptyAndOverlongPromptsAreRefused() throws {
+        let empty = try CLI.run(["run", "--prompt", "", "--model", EmbeddedModelPath.directory])
+        #expect(empty.status != 0)
+        let long = Array(repeating: "Mary", count: 40).joined(separator: " ")
+        let result = try CLI.run(["run", "--prompt", long])
+        #expect(result.status != 0 && result.standardError.contains("context"), "\(result.standardError)")
+    }
+}

@@ -1,0 +1,217 @@
+"""Times the interpretability workloads of `interp bench` in PyTorch/transformers and TransformerLens on the
+same checkpoint, runs `interp bench` on it, and prints the figures side by side.
+
+Run (from the repository root; downloads nothing):
+
+    python3 scripts/make_bench_model.py                      # once: random-weight checkpoints in /tmp/interp-bench
+    /work/.venv-tl/bin/python scripts/bench_peers.py [--model /tmp/interp-bench/gpt2-small]
+        [--memory-model /tmp/interp-bench/llama-1b-shape] [--rounds 2] [--no-build] [--json out.json]
+
+Needs torch, transformers and TransformerLens 3.x with HookedTransformer (when the running interpreter has no
+TransformerLens, the script re-runs itself with /work/.venv-tl/bin/python). torch uses 2 threads; gradients
+are disabled for every peer workload. Workloads, with token ids built by the same formulas as
+Sources/InterpCLI/BenchInputs.swift:
+  - transformers GPT2LMHeadModel forward, all logits, batch 1x16 and 8x128;
+  - TransformerLens run_with_cache (default hooks) of 1x15 tokens vs a plain forward of the same tokens;
+  - TransformerLens get_act_patch_resid_pre (12 layers x 15 positions) and get_act_patch_attn_head_out_all_pos
+    (12 x 12) for one 15-token prompt pair with a logit-difference metric, given the clean cache (TL's own
+    timing excludes the clean run; interp's includes caching both runs).
+The HookedTransformer is built from the checkpoint's weights without weight processing and its logits are
+checked against transformers'. Forward passes are timed in `--rounds` alternating rounds of both tools
+(the machine is shared; best and median are taken over all rounds). Each figure: one warm-up, then up to 5
+runs or 20 s of runs.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TL_PYTHON = "/work/.venv-tl/bin/python"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ensure_transformer_lens():
+    try:
+        from transformer_lens import HookedTransformer  # noqa: F401
+    except ImportError:
+        if os.path.exists(TL_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(TL_PYTHON):
+            os.execv(TL_PYTHON, [TL_PYTHON] + sys.argv)
+        raise
+
+
+def timed(body, repetitions=5, budget=20.0, warm_up_limit=2.0):
+    """Seconds of each timed run: one warm-up (kept when longer than warm_up_limit), then up to
+    `repetitions` runs or `budget` seconds of runs."""
+    start = time.perf_counter()
+    body()
+    first = time.perf_counter() - start
+    samples = [first] if first >= warm_up_limit else []
+    while len(samples) < repetitions and (not samples or sum(samples) < budget):
+        start = time.perf_counter()
+        body()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def tokens(batch, length, vocab):
+    return [[(131 * b + 17 * j + 11) % vocab for j in range(length)] for b in range(batch)]
+
+
+def prompt_pair(length, vocab):
+    clean = [(1000 + 37 * j) % vocab for j in range(length)]
+    corrupted = [(t + 1) % vocab if j in (3, 9) else t for j, t in enumerate(clean)]
+    return clean, corrupted, 5000 % vocab, 6000 % vocab
+
+
+def hooked_transformer(hf_model):
+    """A HookedTransformer with the GPT-2 checkpoint's weights, unprocessed (so it computes what transformers does)."""
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+    from transformer_lens.pretrained.weight_conversions.gpt2 import convert_gpt2_weights
+
+    c = hf_model.config
+    cfg = HookedTransformerConfig(
+        n_layers=c.n_layer, d_model=c.n_embd, n_ctx=c.n_positions, d_head=c.n_embd // c.n_head, n_heads=c.n_head,
+        d_mlp=4 * c.n_embd, d_vocab=c.vocab_size, act_fn="gelu_new", normalization_type="LN",
+        positional_embedding_type="standard", eps=c.layer_norm_epsilon, original_architecture="GPT2LMHeadModel",
+        default_prepend_bos=False, device="cpu")
+    model = HookedTransformer(cfg)
+    model.load_and_process_state_dict(convert_gpt2_weights(hf_model, cfg), fold_ln=False, center_writing_weights=False,
+                                      center_unembed=False, fold_value_biases=False)
+    return model.eval()
+
+
+def figure(samples):
+    return {"best": min(samples), "median": statistics.median(samples), "runs": len(samples)}
+
+
+def torch_forward(hf_model, vocab):
+    import torch
+    results = {}
+    for batch, length in [(1, 16), (8, 128)]:
+        ids = torch.tensor(tokens(batch, length, vocab))
+        results[f"forward {batch}x{length}"] = timed(lambda: hf_model(ids))
+    return results
+
+
+def transformer_lens_workloads(tl_model, hf_model, vocab):
+    import torch
+    from transformer_lens import patching
+
+    ids = torch.tensor(tokens(1, 15, vocab))
+    difference = (tl_model(ids) - hf_model(ids).logits).abs().max().item()
+    assert difference < 1e-3, f"HookedTransformer logits differ from transformers' by {difference}"
+    results = {
+        "plain forward 1x15": timed(lambda: tl_model(ids)),
+        "run_with_cache 1x15": timed(lambda: tl_model.run_with_cache(ids)),
+    }
+    clean, corrupted, answer, wrong = prompt_pair(15, vocab)
+    clean_ids, corrupted_ids = torch.tensor([clean]), torch.tensor([corrupted])
+    _, clean_cache = tl_model.run_with_cache(clean_ids)
+
+    def metric(logits):
+        return logits[0, -1, answer] - logits[0, -1, wrong]
+
+    for name, sweep in [("resid_pre sweep", patching.get_act_patch_resid_pre),
+                        ("head_out all-pos sweep", patching.get_act_patch_attn_head_out_all_pos)]:
+        start = time.perf_counter()
+        sweep(tl_model, corrupted_ids, clean_cache, metric)
+        results[name] = [time.perf_counter() - start]
+        print(f"  TL {name}: {results[name][0]:.1f} s", file=sys.stderr)
+    return results
+
+
+def interp_bench(binary, model, suites, extra=()):
+    command = [binary, "bench", "--suite", suites, "--model", model, "--json", *extra]
+    print("  $ " + " ".join(command), file=sys.stderr)
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return {m["name"]: m for m in json.loads(output)["measurements"]}
+
+
+def merge(runs):
+    """All samples of a figure over several rounds."""
+    merged = {}
+    for run in runs:
+        for name, samples in run.items():
+            merged.setdefault(name, []).extend(samples)
+    return merged
+
+
+def main():
+    ensure_transformer_lens()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
+    parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
+                        help="checkpoint for the memory suite ('' to skip)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the forward timings")
+    parser.add_argument("--no-build", action="store_true", help="use the existing .build/release/interp")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import GPT2LMHeadModel
+    torch.set_num_threads(2)
+    torch.set_grad_enabled(False)
+    binary = os.path.join(ROOT, ".build", "release", "interp")
+    if not args.no_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "interp"], cwd=ROOT, check=True)
+
+    hf_model = GPT2LMHeadModel.from_pretrained(args.model).eval()
+    vocab = hf_model.config.vocab_size
+    torch_rounds, interp_rounds = [], []
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}: PyTorch forward, interp forward", file=sys.stderr)
+        torch_rounds.append(torch_forward(hf_model, vocab))
+        interp_rounds.append(interp_bench(binary, args.model, "forward"))
+    print("TransformerLens workloads", file=sys.stderr)
+    tl = transformer_lens_workloads(hooked_transformer(hf_model), hf_model, vocab)
+    print("interp suites", file=sys.stderr)
+    ours = interp_bench(binary, args.model, "cache,patching,attribution,eap,acdc")
+    if args.memory_model:
+        ours.update(interp_bench(binary, args.memory_model, "memory"))
+
+    torch_forward_samples = merge(torch_rounds)
+    interp_forward = {}
+    for run in interp_rounds:
+        for name, m in run.items():
+            entry = interp_forward.setdefault(name, {"best": m["best"], "medians": []})
+            entry["best"] = min(entry["best"], m["best"])
+            entry["medians"].append(m["median"])
+    rows = []
+    for name in ["forward 1x16", "forward 8x128"]:
+        peer = figure(torch_forward_samples[name])
+        mine = interp_forward[name]
+        rows.append((name, "PyTorch", peer["median"], peer["best"], statistics.median(mine["medians"]), mine["best"]))
+    tl_plain, tl_cache = figure(tl["plain forward 1x15"]), figure(tl["run_with_cache 1x15"])
+    cache_ours = ours["run_with_cache standard hooks 1x15"]
+    rows.append(("run_with_cache 1x15 / forward", "TL ratio", tl_cache["median"] / tl_plain["median"], None,
+                 cache_ours["ratio"], None))
+    for tl_name, our_name in [("resid_pre sweep", "resid_pre sweep 12x15"),
+                              ("head_out all-pos sweep", "head_out all-pos sweep 12x12")]:
+        rows.append((tl_name, "TL", tl[tl_name][0], None, ours[our_name]["median"], ours[our_name]["best"]))
+
+    print(f"\nSide by side on {args.model} (torch {torch.__version__}, 2 threads; times in seconds)")
+    print(f"{'workload':34} {'peer':9} {'peer median':>12} {'peer best':>10} {'interp median':>14} {'interp best':>12} {'speed-up':>9}")
+    for name, peer, peer_median, peer_best, our_median, our_best in rows:
+        ratio = peer_median / our_median if our_median else float("nan")
+        fmt = lambda v: f"{v:.4f}" if v is not None else "-"
+        print(f"{name:34} {peer:9} {fmt(peer_median):>12} {fmt(peer_best):>10} {fmt(our_median):>14} {fmt(our_best):>12} "
+              f"{ratio:>8.2f}x")
+    print(f"  (TL plain forward 1x15 {tl_plain['median'] * 1e3:.1f} ms, run_with_cache {tl_cache['median'] * 1e3:.1f} ms; "
+          "for run_with_cache the columns are ratios to a plain forward, lower is better)")
+    print("\ninterp figures with their goals")
+    for m in ours.values():
+        value = f"{m['median']:.4f} {m['unit']}"
+        ratio = f"{m['ratio']:.3f}x {m['reference']}" if m.get("ratio") is not None else ""
+        print(f"  {m['suite']:11} {m['name']:62} {value:>14}  {ratio:48} goal {m.get('goal') or '-':24} {m.get('detail') or ''}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"torch": {k: figure(v) for k, v in torch_forward_samples.items()},
+                       "transformer_lens": {k: figure(v) for k, v in tl.items()},
+                       "interp_forward": interp_forward, "interp": ours}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
