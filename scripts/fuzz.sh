@@ -23,6 +23,9 @@ for name in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $name "* ]] || { echo "unknown target '$name' (known: ${all[*]})" >&2; exit 2; }
 done
 
+# SwiftPM can keep a stale list of the main package's source files in this package's build plan (a file added
+# there is then missing here); planning again is cheap.
+rm -f "$fuzz"/.build/*/release/description.json
 (cd "$fuzz" && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 for name in "${targets[@]}"; do
