@@ -5,11 +5,12 @@
 #
 # Targets: fuzz-safetensors, fuzz-tokenizer-json, fuzz-tokenizer-encode, fuzz-task-file, fuzz-circuit-file
 # (default: all, one after the other; 60 seconds each). Each run starts from the committed seeds in
-# Fuzz/Corpus/<target>/ plus the inputs earlier runs found (Fuzz/.build/corpus/<target>/, not committed);
-# crashing, hanging (over 60 s on a busy machine) or memory-hungry (over 2 GB) inputs are written to Fuzz/.build/crashes/<target>/
-# and the run stops. Reproduce one with: Fuzz/.build/release/<target> <file>; minimize it with
-# Fuzz/.build/release/<target> -minimize_crash=1 -runs=100000 <file>. Extra libFuzzer flags can be given in
-# FUZZ_FLAGS. Needs a Swift toolchain for Linux with libFuzzer and lld (the official ones have both).
+# Fuzz/Corpus/<target>/ plus the inputs earlier runs found (Fuzz/.build/corpus/<target>/, not committed).
+# A crashing, hanging (over 60 s, generous for a busy machine) or memory-hungry (over 2 GB) input stops the run
+# and is written to Fuzz/.build/crashes/<target>/. Replay it with Fuzz/.build/release/<target> <file>; shrink it
+# with Fuzz/.build/release/<target> -minimize_crash=1 -max_total_time=60 -exact_artifact_path=small <file>.
+# Extra libFuzzer flags can be given in FUZZ_FLAGS. Needs a Swift toolchain for Linux with libFuzzer and lld
+# (the swift.org ones have both; gold fails to link these programs).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,6 +23,9 @@ for name in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $name "* ]] || { echo "unknown target '$name' (known: ${all[*]})" >&2; exit 2; }
 done
 
+# SwiftPM can keep a stale list of the main package's source files in this package's build plan (a file added
+# there is then missing here); planning again is cheap.
+rm -f "$fuzz"/.build/*/release/description.json
 (cd "$fuzz" && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
 for name in "${targets[@]}"; do

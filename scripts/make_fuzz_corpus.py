@@ -14,7 +14,8 @@ libFuzzer (scripts/fuzz.sh) mutates and the in-suite smoke run (Tests/Robustness
   `tokenizers` package, plus broken variants; `tokenizer.json` NUL `tokenizer_config.json` when the
   fixture has a config.
 - fuzz-tokenizer-encode: one byte choosing a fixture tokenizer (sorted directory order) followed by text.
-- fuzz-task-file, fuzz-circuit-file: task and circuit files in every accepted layout, and broken ones.
+- fuzz-task-file, fuzz-circuit-file: task and circuit files in every accepted layout, and broken ones
+  (the task target reads each input both as JSON and as JSONL).
 """
 
 import json
@@ -120,11 +121,12 @@ def make_task_file():
     example = {"clean": "When Mary and John went, John gave a drink to",
                "corrupted": "When Mary and John went, Anne gave a drink to",
                "answer": " Mary", "wrong": " John", "positions": {"IO": 1, "S": 3}}
-    write(target, "array.json", json.dumps([example, {**example, "answer": "#42"}]))
-    write(target, "object.json", json.dumps({"name": "ioi", "examples": [example]}, indent=2))
+    write(target, "array.json", json.dumps([example, {**example, "answer": [42], "clean": [1, 2, 3]}]))
+    write(target, "object.json", json.dumps({"task": "ioi", "description": "indirect object", "positionUnit": "words",
+                                             "examples": [example]}, indent=2))
     write(target, "lines.jsonl", "\n".join(json.dumps(e) for e in [example, {**example, "positions": None}]) + "\n")
     write(target, "missing-field.json", json.dumps([{"clean": "a", "corrupted": "b", "answer": "c"}]))
-    write(target, "wrong-type.jsonl", json.dumps(example) + "\n" + '{"clean": 1}\n')
+    write(target, "wrong-type.jsonl", json.dumps(example) + "\n" + '{"clean": 1, "positions": {"IO": -1}}\n')
     write(target, "empty.json", "[]")
 
 

@@ -39,6 +39,33 @@ import Circuits
             + "a circuit file lists every edge of its graph")) { try Circuit.read(from: url) }
     }
 
+    /// An empty `{"String": ""}` pattern (Split pre-tokenizer, Replace normalizer or decoder) crashed loading:
+    /// Foundation on Linux refuses to compile an empty regular expression. Minimized input below.
+    @Test func tokenizerWithAnEmptyLiteralPattern() throws {
+        let minimized = #"{"pre_tokenizer":{"type":"Split","pattern":{"String":""}}}"#
+        #expect(throws: TokenizerError.invalidField(file: "tokenizer.json", field: "pre_tokenizer.behavior", expected: "present")) {
+            try HuggingFaceTokenizer(tokenizerJSON: Data(minimized.utf8))
+        }
+    }
+
+    /// An empty pattern matches the empty string at every position, as in the tokenizers library, whose
+    /// outputs these are (tokenizers 0.22: Split "" -> ["a", "b"]; Replace "" -> "x" normalizes "ab" to
+    /// "xaxbx" and decodes the tokens "a", "b" to "xaxxbx").
+    @Test(arguments: [#"{"String": ""}"#, #"{"Regex": ""}"#])
+    func emptyPatternsMatchEveryPosition(pattern: String) throws {
+        let vocabulary = #""model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "a": 1, "b": 2, "xaxbx": 4}, "unk_token": "[UNK]"}"#
+        let splitting = try HuggingFaceTokenizer(tokenizerJSON: Data(#"""
+            {\#(vocabulary), "pre_tokenizer": {"type": "Split", "pattern": \#(pattern), "behavior": "Isolated"}}
+            """#.utf8))
+        #expect(try splitting.encode("ab") == [1, 2])
+        let replacing = try HuggingFaceTokenizer(tokenizerJSON: Data(#"""
+            {\#(vocabulary), "normalizer": {"type": "Replace", "pattern": \#(pattern), "content": "x"},
+             "decoder": {"type": "Replace", "pattern": \#(pattern), "content": "x"}}
+            """#.utf8))
+        #expect(try replacing.encode("ab") == [4])
+        #expect(replacing.decode([1, 2]) == "xaxxbx")
+    }
+
     private func circuitReadError(_ json: String) throws -> String {
         let url = try temporaryFile(Data(json.utf8), named: "circuit.json")
         do {

@@ -42,10 +42,12 @@ import Circuits
     }
 
     @Test func taskFiles() throws {
-        let outcome = try fuzz("fuzz-task-file", fileName: "task.json") { url in
-            _ = try TaskFile(contentsOf: url).jsonData()
+        for (source, jsonLines) in [("task.json", false), ("task.jsonl", true)] {
+            let outcome = try fuzz("fuzz-task-file", mentioning: source) { data in
+                _ = try TaskFile(json: data, source: source, jsonLines: jsonLines).jsonData()
+            }
+            outcome.expectBothOutcomes()
         }
-        outcome.expectBothOutcomes()
     }
 
     @Test func circuitFiles() throws {

@@ -1,10 +1,13 @@
-// Fuzzes TaskFile(contentsOf:): the input is a task file (JSON array, JSON object or JSONL).
+// Fuzzes TaskFile(json:source:jsonLines:), what TaskFile(contentsOf:) calls once it has read the file: the input
+// is a task file, read both as JSON (object or array) and as JSONL.
+import Foundation
 import FuzzSupport
 import Interp
 
 runFuzzer { data in
-    let url = scratchFile(data, named: "task.json")
-    expectCleanFailure(mentioning: url.path) {
-        _ = try TaskFile(contentsOf: url).jsonData()
+    for (source, jsonLines) in [("task.json", false), ("task.jsonl", true)] {
+        expectCleanFailure(mentioning: source) {
+            _ = try TaskFile(json: data, source: source, jsonLines: jsonLines).jsonData()
+        }
     }
 }

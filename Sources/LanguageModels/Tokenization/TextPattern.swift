@@ -16,11 +16,14 @@ struct TextPattern: @unchecked Sendable {
 
     private let matcher: Matcher
 
+    /// An empty group: like an empty pattern, it matches the empty string at every position (as in the
+    /// tokenizers library), but Foundation on Linux refuses to compile an empty pattern.
+    private static let emptyExpression = "(?:)"
+
     /// A pattern matching `literal` exactly.
     init(literal: String) {
         if literal.isEmpty {
-            // Keeps the regular-expression semantics of an empty pattern (a match at every position).
-            matcher = .regex(try! NSRegularExpression(pattern: ""))
+            matcher = .regex(Self.compile(knownValid: Self.emptyExpression))
         } else {
             matcher = .literal(Array(literal.unicodeScalars))
         }
@@ -28,8 +31,12 @@ struct TextPattern: @unchecked Sendable {
 
     /// A regular expression written in this package; failing to compile is a programming error.
     init(knownValidRegularExpression pattern: String) {
+        matcher = .regex(Self.compile(knownValid: pattern))
+    }
+
+    private static func compile(knownValid pattern: String) -> NSRegularExpression {
         do {
-            matcher = .regex(try NSRegularExpression(pattern: pattern))
+            return try NSRegularExpression(pattern: pattern)
         } catch {
             preconditionFailure("invalid built-in regular expression \(pattern): \(error)")
         }
@@ -38,7 +45,7 @@ struct TextPattern: @unchecked Sendable {
     /// A regular expression read from `field` (used in the error when it does not compile).
     init(regularExpression pattern: String, field: JSONField) throws {
         do {
-            matcher = .regex(try NSRegularExpression(pattern: pattern))
+            matcher = .regex(try NSRegularExpression(pattern: pattern.isEmpty ? Self.emptyExpression : pattern))
         } catch {
             throw field.invalid("a regular expression ICU can compile (got \(pattern))")
         }
