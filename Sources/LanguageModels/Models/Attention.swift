@@ -20,11 +20,6 @@ public struct Attention {
         self.scale = scale; self.slidingWindow = slidingWindow
     }
 
-    /// The output projection of each head, `[heads, dModel, headDim]` (`W_O` split by head).
-    public var outputByHead: Tensor {
-        output.weight.reshaped([output.outputSize, heads, headDim]).permuted([1, 0, 2])
-    }
-
     /// Each head's write into the residual stream before the output bias, `z_h · W_O[:, h]ᵀ`: `z` is
     /// `[batch, pos, heads, headDim]`, the result `[batch, pos, heads, dModel]` (TransformerLens' hook_result).
     ///
