@@ -59,7 +59,7 @@ extension Circuit {
         }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw CircuitError.invalidFile(path: url.path, reason: "is not a circuit file: \(describeDecoding(error))")
+            throw CircuitError.invalidFile(path: url.path, reason: "is not a circuit file: \((error as? DecodingError)?.fieldDescription ?? error.localizedDescription)")
         }
         guard file.graph.n_layers > 0, file.graph.n_heads > 0, file.graph.n_kv_heads > 0,
               file.graph.n_heads % file.graph.n_kv_heads == 0 else {
@@ -110,19 +110,5 @@ extension Circuit {
         case .mlp: return "#9467bd"
         case .logits: return "#444444"
         }
-    }
-}
-
-/// A short reason from a `DecodingError`, naming the field at fault.
-func describeDecoding(_ error: Error) -> String {
-    guard let error = error as? DecodingError else { return error.localizedDescription }
-    func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map(\.stringValue).joined(separator: ".")
-    }
-    switch error {
-    case let .keyNotFound(key, context): return "missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'"
-    case let .typeMismatch(_, context), let .valueNotFound(_, context): return "field '\(path(context))': \(context.debugDescription)"
-    case let .dataCorrupted(context): return context.codingPath.isEmpty ? "malformed JSON" : "field '\(path(context))': \(context.debugDescription)"
-    @unknown default: return error.localizedDescription
     }
 }

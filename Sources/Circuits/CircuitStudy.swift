@@ -63,8 +63,7 @@ public struct CircuitStudy {
         let pairs = try allPairs.prefix(options.maxExamples)
         let read = pairs.readPositions
         progress("predictions")
-        let cleanLogits = model.forward(pairs.clean, logitPositions: .last).reshaped([pairs.count, -1])
-        let differences = (0..<pairs.count).map { cleanLogits[$0, pairs.answers[$0]] - cleanLogits[$0, pairs.wrongs[$0]] }
+        let differences = pairs.logitDifferences(of: model)
         let accuracy = Float(differences.filter { $0 > 0 }.count) / Float(pairs.count)
         let first = TokenBatch([Array(pairs.clean.tokens[0][...read[0]])])
 

@@ -76,9 +76,13 @@ extension PromptPairs {
     /// The fraction of examples whose answer logit beats the wrong answer's at the read position, on the
     /// clean prompts (or the corrupted ones).
     public func accuracy(of model: TransformerModel, corrupted useCorrupted: Bool = false) -> Float {
-        let batch = useCorrupted ? corrupted : clean
-        let logits = model.forward(batch, logitPositions: .last).reshaped([count, -1])
-        let wins = (0..<count).filter { logits[$0, answers[$0]] > logits[$0, wrongs[$0]] }.count
-        return Float(wins) / Float(count)
+        let differences = logitDifferences(of: model, corrupted: useCorrupted)
+        return Float(differences.filter { $0 > 0 }.count) / Float(count)
+    }
+
+    /// Per example: logit(answer) − logit(wrong) at the read position.
+    public func logitDifferences(of model: TransformerModel, corrupted useCorrupted: Bool = false) -> [Float] {
+        let logits = model.forward(useCorrupted ? corrupted : clean, logitPositions: .last).reshaped([count, -1])
+        return (0..<count).map { logits[$0, answers[$0]] - logits[$0, wrongs[$0]] }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 
 /// Printing results: JSON on request, text otherwise; progress on standard error when it is a terminal.
 enum Output {
@@ -11,12 +12,10 @@ enum Output {
 
     /// Writes data to a file atomically (temporary file in the same directory, then rename), creating the directory.
     static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url, options: .atomic)
+            try AtomicFile.write(data, to: URL(fileURLWithPath: path))
         } catch {
-            throw CLIError("\(path): cannot be written (\(error.localizedDescription))")
+            throw CLIError("\(path): cannot be written (\(error))")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Circuits
 
 /// One self-contained HTML page: a title, free paragraphs, a table of contents and titled sections of
 /// paragraphs and figures, with a small embedded stylesheet. No scripts, no network: it reads offline.
@@ -77,19 +78,10 @@ public struct ReportDocument {
     ///
     /// - Throws: ``ReportError/cannotWrite(path:reason:)`` naming the file.
     public func write(to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(html().utf8).write(to: temporary)
+            try AtomicFile.write(Data(html().utf8), to: url)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw ReportError.cannotWrite(path: url.path, reason: error.localizedDescription)
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw ReportError.cannotWrite(path: url.path, reason: reason)
+            throw ReportError.cannotWrite(path: url.path, reason: "\(error)")
         }
     }
 

@@ -9,10 +9,11 @@ import Foundation
 /// partial write: the new version is written under a temporary name in the same directory (hence on the
 /// same file system) and then renamed into place.
 public enum AtomicFile {
-    /// Writes `data` to `url`, replacing any file there.
+    /// Writes `data` to `url`, replacing any file there; the directory is created if needed.
     public static func write(_ data: Data, to url: URL) throws {
         let temporary = temporarySibling(of: url, purpose: "tmp")
         do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
