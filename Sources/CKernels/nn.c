@@ -286,52 +286,32 @@ INLINE void activation_backward(nn_activation kind, const float *x, const float 
 
 // MARK: Weighted sums
 
-/// One block of `rb` <= 6 output rows over 16 columns starting at `c` of a segment (`m0`, `m1` lanes valid).
-INLINE void weighted_sums_block(const float *const *parts, const float *weights, long count, long rows, long rb,
-                                long offset, long m0, long m1, const float *base, const float *shared, float *out,
-                                long segment) {
-    v8 acc0[6] = {0}, acc1[6] = {0};
+/// Adds Σ_i w[i] * p[i][offset ..< offset + 16] to (acc0, acc1) (`m0`, `m1` lanes valid), in order of i.
+INLINE void accumulate(const float *const *p, const float *w, long count, long offset, long m0, long m1, v8 *acc0,
+                       v8 *acc1) {
     for (long i = 0; i < count; i++) {
-        const float *p = parts[i] + offset;
-        v8 x0 = load(p, m0, 0), x1 = m1 > 0 ? load(p + 8, m1, 0) : (v8)0;
-        const float *w = weights + i * rows;
-        for (long r = 0; r < rb; r++) {
-            acc0[r] += w[r] * x0;
-            acc1[r] += w[r] * x1;
-        }
-    }
-    if (shared) {
-        v8 s0 = load(shared + offset, m0, 0), s1 = m1 > 0 ? load(shared + offset + 8, m1, 0) : (v8)0;
-        for (long r = 0; r < rb; r++) {
-            acc0[r] += s0;
-            acc1[r] += s1;
-        }
-    }
-    for (long r = 0; r < rb; r++) {
-        float *o = out + r * segment;
-        const float *b = base ? base + r * segment : 0;
-        store(o, b ? acc0[r] + load(b, m0, 0) : acc0[r], m0);
-        if (m1 > 0) store(o + 8, b ? acc1[r] + load(b + 8, m1, 0) : acc1[r], m1);
+        const float *x = p[i] + offset;
+        *acc0 += w[i] * load(x, m0, 0);
+        if (m1 > 0) *acc1 += w[i] * load(x + 8, m1, 0);
     }
 }
 
-INLINE void weighted_sums(const float *const *parts, const float *weights, long count, long rows, long length,
-                          long segment, const float *base, const float *shared, float *out) {
+INLINE void weighted_sums(const float *const *shared, const float *shared_weights, long shared_count,
+                          const float *const *terms, const float *term_weights, const long *row_start, long rows,
+                          long length, long segment, long segment_stride, long row_stride, float *out) {
     for (long s0 = 0; s0 < length; s0 += segment) {
-        long segment_out = s0 * rows;
+        float *segment_out = out + (s0 / segment) * segment_stride;
         for (long c = 0; c < segment; c += 16) {
             long m0 = lanes(c, segment), m1 = segment - c - 8 < 8 ? segment - c - 8 : 8;
-            for (long r0 = 0; r0 < rows; r0 += 6) {
-                long at = segment_out + r0 * segment + c;
-                const float *b = base ? base + at : 0;
-                // Full blocks get a constant row count, so the row loop unrolls.
-                if (rows - r0 >= 6) {
-                    weighted_sums_block(parts, weights + r0, count, rows, 6, s0 + c, m0, m1, b, shared, out + at,
-                                        segment);
-                } else {
-                    weighted_sums_block(parts, weights + r0, count, rows, rows - r0, s0 + c, m0, m1, b, shared,
-                                        out + at, segment);
-                }
+            v8 common0 = 0, common1 = 0;
+            accumulate(shared, shared_weights, shared_count, s0 + c, m0, m1, &common0, &common1);
+            for (long r = 0; r < rows; r++) {
+                v8 acc0 = common0, acc1 = common1;
+                long first = row_start[r];
+                accumulate(terms + first, term_weights + first, row_start[r + 1] - first, s0 + c, m0, m1, &acc0, &acc1);
+                float *o = segment_out + r * row_stride + c;
+                store(o, acc0, m0);
+                if (m1 > 0) store(o + 8, acc1, m1);
             }
         }
     }
@@ -381,6 +361,8 @@ DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const f
 DISPATCH(nn_activation_backward, activation_backward,
          (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))
 DISPATCH(nn_weighted_sums, weighted_sums,
-         (const float *const *parts, const float *weights, long count, long rows, long length, long segment,
-          const float *base, const float *shared, float *out),
-         (parts, weights, count, rows, length, segment, base, shared, out))
+         (const float *const *shared, const float *shared_weights, long shared_count, const float *const *terms,
+          const float *term_weights, const long *row_start, long rows, long length, long segment, long segment_stride,
+          long row_stride, float *out),
+         (shared, shared_weights, shared_count, terms, term_weights, row_start, rows, length, segment, segment_stride,
+          row_stride, out))

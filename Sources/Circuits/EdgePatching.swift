@@ -38,6 +38,9 @@ public struct EdgePatching {
     let sourceOutputs: [Tensor]
     /// Clean `resid_pre` of every block, then the final residual.
     let cleanResiduals: [Tensor]
+    /// Per receiver input point, keyed by its upstream sender count `U` (the q/k/v inputs of a block, its MLP
+    /// input, the logits): the input with every incoming edge patched, clean input + Σ_{s<U} base delta.
+    let allPatchedInputs: [Int: Tensor]
     /// Upper bound on rows (examples × masks) per batched forward pass.
     public var maxRowsPerPass = 256
 
@@ -50,7 +53,7 @@ public struct EdgePatching {
         self.model = model
         self.pairs = pairs
         graph = ComputationGraph(model: model)
-        let (cleanOutputs, residuals, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        let (cleanOutputs, residuals, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
         cleanLogits = logits.gather(positions: pairs.readPositions).reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
         cleanResiduals = residuals
@@ -67,6 +70,12 @@ public struct EdgePatching {
                 .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
         }
         baseDeltas = zip(sourceOutputs, cleanOutputs).map { $0 - $1 }
+        var patchedInputs: [Int: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
+        for upstream in cleanInputs.keys.sorted() {
+            while summed < upstream { deltaSum = deltaSum + baseDeltas[summed]; summed += 1 }
+            patchedInputs[upstream] = cleanInputs[upstream]! + deltaSum
+        }
+        allPatchedInputs = patchedInputs
         cleanValue = metric(cleanLogits).item
         corruptedValue = metrics([.all(graph)])[0]
     }
@@ -78,12 +87,13 @@ public struct EdgePatching {
         }
     }
 
-    /// Every sender's output on `batch`, the residual stream before each block and after the last, and the logits.
+    /// Every sender's output on `batch`, the residual stream before each block and after the last, each
+    /// receiver input point's residual (keyed by its upstream sender count), and the logits.
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
-        -> (outputs: [Tensor], residuals: [Tensor], logits: Tensor) {
+        -> (outputs: [Tensor], residuals: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
         let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
             name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
-                || name == "blocks.\(model.layerCount - 1).hook_resid_post"
+                || (graph.hasMLPs && name.hasSuffix("hook_resid_mid")) || name == "blocks.\(model.layerCount - 1).hook_resid_post"
         })
         var outputs = [try cache.activation("resid_pre", layer: 0)]
         for l in 0..<model.layerCount {
@@ -93,7 +103,12 @@ public struct EdgePatching {
         }
         let residuals = try (0..<model.layerCount).map { try cache.activation("resid_pre", layer: $0) }
             + [cache.activation("resid_post", layer: -1)]
-        return (outputs, residuals, logits)
+        var inputs = [graph.senders.count: residuals[model.layerCount]]
+        for l in 0..<model.layerCount {
+            inputs[graph.sendersBefore(layer: l)] = residuals[l]
+            if graph.hasMLPs { inputs[graph.sendersBefore(layer: l) + graph.headCount] = try cache.activation("resid_mid", layer: l) }
+        }
+        return (outputs, residuals, inputs, logits)
     }
 
     /// The metric with each mask's edges patched.
@@ -128,10 +143,19 @@ public struct EdgePatching {
             let headStart = graph.sendersBefore(layer: l)
             let names = BlockHookNames(layer: l)
             let (qRange, kRange, vRange, mlpIndex) = receiverGroups(layer: l)
-            for (name, range) in [(names.qInput, qRange), (names.kInput, kRange), (names.vInput, vRange)]
-            where masks.contains(where: { $0.selectsAny(into: range, senders: 0..<headStart) }) {
-                hooks.add(name) { x, _ in
-                    self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true, adding: x)
+            let attentionGroups = [(names.qInput, qRange), (names.kInput, kRange), (names.vInput, vRange)]
+                .filter { _, range in masks.contains { $0.selectsAny(into: range, senders: 0..<headStart) } }
+            if !attentionGroups.isEmpty {
+                var residual = Tensor.zeros([0])
+                hooks.add(names.residPre) { x, _ in
+                    residual = x
+                    return x
+                }
+                for (name, range) in attentionGroups {
+                    hooks.add(name) { x, _ in
+                        self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true,
+                                           current: residual)
+                    }
                 }
             }
             hooks.add(names.result) { x, _ in
@@ -146,7 +170,7 @@ public struct EdgePatching {
                 if masks.contains(where: { $0.selectsAny(into: mlpIndex..<(mlpIndex + 1), senders: 0..<upstream) }) {
                     hooks.add(names.mlpIn) { x, _ in
                         self.receiverInput(masks, deltas: deltas, receivers: mlpIndex..<(mlpIndex + 1), senders: upstream,
-                                           perHead: false, adding: x)
+                                           perHead: false, current: x)
                     }
                 }
                 hooks.add(names.mlpOut) { x, _ in
@@ -163,7 +187,7 @@ public struct EdgePatching {
         }
         if readsLogits {
             final = receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<receivers,
-                                  senders: graph.senders.count, perHead: false, adding: final)
+                                  senders: graph.senders.count, perHead: false, current: final)
         }
         let logits = model.unembed(final.gather(positions: batch.lastPositions), hooks: nil)
         return logits.reshaped([variants * pairs.count, -1])
@@ -181,40 +205,40 @@ public struct EdgePatching {
         return q.lowerBound..<(mlp.map { $0 + 1 } ?? v.upperBound)
     }
 
-    /// `base` plus Σ over senders `s < senders` of `mask[s, r] * delta_s` for each receiver `r` in `receivers`,
-    /// per variant: `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`.
-    /// The deltas are read in place by one weighted-sum kernel (no stacked copy of them).
+    /// The inputs of the receivers `receivers` (one group: a block's queries, keys or values, its MLP, or the
+    /// logits), whose senders are `0..<senders`, for every variant: `[variants * batch, pos, receivers, d]` when
+    /// `perHead`, else `[variants * batch, pos, d]`. `current` is the residual stream the group reads in this
+    /// run, `[variants * batch, pos, d]`.
+    ///
+    /// A receiver's input is the sum of its senders' outputs, so it is computed from whichever side needs
+    /// fewer deltas: `current + Σ_{patched s} delta_s`, or ``allPatchedInputs`` `− Σ_{unpatched s} delta_s`
+    /// (ACDC's receivers are mostly patched once visited). The vectors are read in place by one weighted-sum
+    /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing.
     func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, senders: Int, perHead: Bool,
-                       adding base: Tensor) -> Tensor {
-        let active = (0..<senders).filter { s in masks.contains { $0.selectsAny(into: receivers, senders: s..<(s + 1)) } }
-        guard !active.isEmpty else { return base }
-        let batch = pairs.count, length = pairs.length, d = model.dModel
-        let size = batch * length * d, rows = receivers.count
+                       current: Tensor) -> Tensor {
+        let size = pairs.count * pairs.length * model.dModel, rows = receivers.count
+        let allPatched = allPatchedInputs[senders]!
         let perVariant = (0..<masks.count).map { v in
-            // Senders patched into every receiver of the group with one weight are summed once, into a row
-            // shared by all receivers (in ACDC most senders are, so this divides the work by the group size).
-            var shared: [Tensor.VectorView] = [], sharedWeights: [Float] = []
-            var varying: [Tensor.VectorView] = [], varyingWeights: [Float] = []
-            for s in active {
-                let delta = deltas[s]!
-                let vector = Tensor.VectorView(delta.values, offset: delta.perVariant ? v * size : 0)
-                let weights = receivers.map { masks[v][s, $0] * delta.sign }
-                if weights.allSatisfy({ $0 == 0 }) { continue }
-                if rows > 1 && weights.allSatisfy({ $0 == weights[0] }) {
-                    shared.append(vector)
-                    sharedWeights.append(weights[0])
-                } else {
-                    varying.append(vector)
-                    varyingWeights += weights
-                }
+            let mask = masks[v]
+            // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
+            let fromAllPatched = receivers.map { r in
+                let patched = (0..<senders).reduce(0) { $0 + (mask[$1, r] != 0 ? 1 : 0) }
+                return senders - patched < patched
             }
-            let common = shared.isEmpty ? nil : Tensor.weightedSums(of: shared, weights: sharedWeights, rows: 1, length: size)
-            let slice = base.reshaped([-1]).slice(axis: 0, (v * rows * size)..<((v + 1) * rows * size))
-            return Tensor.weightedSums(of: varying, weights: varyingWeights, rows: rows, length: size,
-                                       interleaving: perHead ? d : nil, adding: slice, addingToEveryRow: common)
+            var mix = Tensor.WeightedSums(rows: rows, length: size)
+            mix.add(Tensor.VectorView(current, offset: v * size), weights: fromAllPatched.map { $0 ? 0 : 1 })
+            mix.add(Tensor.VectorView(allPatched), weights: fromAllPatched.map { $0 ? 1 : 0 })
+            for s in 0..<senders {
+                let delta = deltas[s]!
+                let weights = zip(receivers, fromAllPatched).map { r, fromPatched in
+                    (fromPatched ? mask[s, r] - 1 : mask[s, r]) * delta.sign
+                }
+                mix.add(Tensor.VectorView(delta.values, offset: delta.perVariant ? v * size : 0), weights: weights)
+            }
+            return mix.result(interleaving: perHead ? model.dModel : nil)
         }
         let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
-        return mixed.reshaped(base.shape)
+        return mixed.reshaped(perHead ? [masks.count * pairs.count, pairs.length, rows, model.dModel] : current.shape)
     }
 
     func repeated(_ tensor: Tensor, _ times: Int) -> Tensor {

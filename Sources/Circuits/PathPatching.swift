@@ -73,7 +73,7 @@ extension EdgePatching {
         let receiverSet = try receiverNames.flatMap { try PathEndpoint.receivers($0, graph: graph) }
         let senderIndices = Set(senderSet.map { graph.index(of: $0) })
         let layers = model.layerCount
-        let (cleanOutputs, _, _) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        let cleanOutputs = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph).outputs
 
         // Run 1: senders corrupted, every other sender frozen clean; record the receivers' inputs.
         let freeze = ForwardHooks()

@@ -27,15 +27,17 @@ struct CircuitBench {
 
     /// The cost of one ACDC test (patch one more edge on top of the current graph, recompute from the
     /// receiver's block on) for edges sampled evenly over the graph. ACDC visits edges in the reverse of
-    /// `graph.edges`, so the state before testing edge `i` is taken as "every later edge removed", the
-    /// state of a run that keeps a small circuit (the usual outcome); a test then patches edges `i...`.
+    /// `graph.edges`, so the state before testing edge `i` is taken as "every later edge removed except
+    /// every 50th" (a run that keeps a small circuit, the usual outcome); a test patches edge `i` on top.
     func acdcEdgeTests(samples: Int) throws {
         let pairs = try pairs()
         let reference = models.pairsReference(pairs)
         let patching = try EdgePatching(model: model, pairs: pairs, metric: { _ in BenchInputs.logitDifference(pairs) })
         let graph = patching.graph
         let picked = (0..<samples).map { $0 * graph.edges.count / samples }
-        let masks = picked.map { EdgeMask(graph: graph, edges: graph.edges[$0...]) }
+        let masks = picked.map { i in
+            EdgeMask(graph: graph, edges: graph.edges.indices[i...].filter { $0 == i || ($0 - i) % 50 != 0 }.map { graph.edges[$0] })
+        }
         BenchLog.note("acdc: \(samples) sampled edge tests ...")
         _ = patching.metrics([masks[0]])
         let times = masks.map { mask in BenchTimer.seconds { _ = patching.metrics([mask]) } }

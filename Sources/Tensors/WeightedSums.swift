@@ -1,8 +1,7 @@
 import CKernels
 
 extension Tensor {
-    /// One vector of a ``weightedSums(of:weights:rows:length:interleaving:adding:)`` call: `length` elements of
-    /// `tensor`'s scalars starting at `offset`.
+    /// `length` consecutive scalars of `tensor` starting at `offset`: one vector of a ``WeightedSums``.
     public struct VectorView {
         public let tensor: Tensor
         public let offset: Int
@@ -13,47 +12,73 @@ extension Tensor {
         }
     }
 
-    /// Many weighted sums of the same vectors, read in place (no stacking copy): row `r` of the result is
-    /// `base[r] + shared + Σ_i weights[i * rows + r] · vectors[i]`, summed in the order of `vectors`.
+    /// Many weighted sums of the same vectors, read where they are (no stacked copy):
+    /// `row[r] = Σ_i weight(i, r) · vector_i`, summed in the order the vectors were added.
     ///
-    /// The result is `[rows, length]`, or with `interleaving: k` (a divisor of `length`) the rows are
-    /// interleaved every `k` elements: `[length / k, rows, k]`. `base`, if given, has the result's element
-    /// count; `shared`, if given, has `length` elements and is added to every row. Not recorded on the
-    /// gradient tape. Work is split over ``Parallel`` by blocks of `k` elements.
+    /// A vector with one weight for every row is summed once for all rows; any other costs one multiply-add
+    /// per element and nonzero weight, so sparse weights are cheap. Results are not recorded on the
+    /// gradient tape; work is split over ``Parallel``.
     ///
     /// ```swift
-    /// // Per-head inputs [pos, heads, d] from sender outputs [pos, d], mixed by a [senders, heads] matrix:
-    /// let inputs = Tensor.weightedSums(of: outputs.map { .init($0) }, weights: mix, rows: heads,
-    ///                                  length: pos * d, interleaving: d).reshaped([pos, heads, d])
+    /// // Per-head inputs [pos, heads, d] from a residual [pos, d] and sender outputs [pos, d]:
+    /// var sums = Tensor.WeightedSums(rows: heads, length: pos * d)
+    /// sums.add(.init(residual), weights: Array(repeating: 1, count: heads))
+    /// for (s, output) in outputs.enumerated() { sums.add(.init(output), weights: mix[s]) }
+    /// let inputs = sums.result(interleaving: d).reshaped([pos, heads, d])
     /// ```
-    public static func weightedSums(of vectors: [VectorView], weights: [Float], rows: Int, length: Int,
-                                    interleaving segment: Int? = nil, adding base: Tensor? = nil,
-                                    addingToEveryRow shared: Tensor? = nil) -> Tensor {
-        let segment = segment ?? length
-        precondition(weights.count == vectors.count * rows, "weightedSums needs \(vectors.count) x \(rows) weights, got \(weights.count)")
-        precondition(segment > 0 && length % segment == 0, "interleaving \(segment) does not divide length \(length)")
-        precondition(base == nil || base!.count == rows * length, "base of \(base!.count) elements for a \(rows) x \(length) result")
-        precondition(shared == nil || shared!.count == length, "shared row of \(shared!.count) elements for rows of \(length)")
-        for v in vectors {
-            precondition(v.offset >= 0 && v.offset + length <= v.tensor.count,
-                         "vector of \(length) elements at offset \(v.offset) is outside a tensor of \(v.tensor.count)")
+    public struct WeightedSums {
+        public let rows: Int
+        public let length: Int
+        private var shared: [VectorView] = [], sharedWeights: [Float] = []
+        /// Per row, the vectors with a weight of their own.
+        private var terms: [[(vector: VectorView, weight: Float)]]
+
+        /// Empty sums (all zero) of `rows` rows of `length` scalars.
+        public init(rows: Int, length: Int) {
+            precondition(rows > 0 && length > 0, "weighted sums need rows and a length, got \(rows) x \(length)")
+            self.rows = rows
+            self.length = length
+            terms = Array(repeating: [], count: rows)
         }
-        let shape = segment == length ? [rows, length] : [length / segment, rows, segment]
-        guard rows > 0, length > 0 else { return Tensor.zeros(shape) }
-        return Tensor.build(shape: shape) { out in
-            withBaseAddresses(vectors.map(\.tensor)) { addresses in
-                let starts = zip(addresses, vectors).map { $0 + $1.offset }
-                withScalarsIfPresent(base) { base in
-                    withScalarsIfPresent(shared) { shared in
-                        let segments = length / segment
-                        let parts = Swift.min(segments, Parallel.threadCount)
-                        Parallel.forEach(parts) { part in
-                            let first = segments * part / parts, end = segments * (part + 1) / parts
-                            let x = first * segment, outOffset = x * rows
-                            nn_weighted_sums(starts.map { Optional($0 + x) }, weights, vectors.count, rows,
-                                             (end - first) * segment, segment, base.map { $0 + outOffset },
-                                             shared.map { $0 + x }, out.baseAddress! + outOffset)
-                        }
+
+        /// Adds `vector` with one weight per row; zero weights cost nothing.
+        public mutating func add(_ vector: VectorView, weights: [Float]) {
+            precondition(weights.count == rows, "\(weights.count) weights for \(rows) rows")
+            precondition(vector.offset >= 0 && vector.offset + length <= vector.tensor.count,
+                         "vector of \(length) elements at offset \(vector.offset) is outside a tensor of \(vector.tensor.count)")
+            if weights.allSatisfy({ $0 == 0 }) { return }
+            if rows > 1 && weights.allSatisfy({ $0 == weights[0] }) {
+                shared.append(vector)
+                sharedWeights.append(weights[0])
+            } else {
+                for (r, w) in weights.enumerated() where w != 0 { terms[r].append((vector, w)) }
+            }
+        }
+
+        /// The sums, `[rows, length]`; with `interleaving: k` (a divisor of `length`) the rows are interleaved
+        /// every `k` elements: `[length / k, rows, k]`.
+        public func result(interleaving segment: Int? = nil) -> Tensor {
+            let segment = segment ?? length
+            precondition(segment > 0 && length % segment == 0, "interleaving \(segment) does not divide length \(length)")
+            let interleaved = segment < length
+            let termVectors = terms.flatMap { $0.map(\.vector) }, termWeights = terms.flatMap { $0.map(\.weight) }
+            let rowStart = terms.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+            return Tensor.build(shape: interleaved ? [length / segment, rows, segment] : [rows, length]) { out in
+                withBaseAddresses((shared + termVectors).map(\.tensor)) { addresses in
+                    let starts = zip(addresses, shared + termVectors).map { $0 + $1.offset }
+                    let sharedStarts = starts[..<shared.count], termStarts = starts[shared.count...]
+                    // Threads take whole segments of an interleaved result, or column ranges of a plain one.
+                    let units = interleaved ? length / segment : (length + 15) / 16
+                    let unitSize = interleaved ? segment : 16
+                    let parts = Swift.min(units, Parallel.threadCount)
+                    Parallel.forEach(parts) { part in
+                        let x = units * part / parts * unitSize
+                        let end = Swift.min(length, units * (part + 1) / parts * unitSize)
+                        let chunk = interleaved ? segment : end - x
+                        nn_weighted_sums(sharedStarts.map { Optional($0 + x) }, sharedWeights, shared.count,
+                                         termStarts.map { Optional($0 + x) }, termWeights, rowStart, rows, end - x,
+                                         chunk, rows * segment, interleaved ? segment : length,
+                                         out.baseAddress! + (interleaved ? x * rows : x))
                     }
                 }
             }

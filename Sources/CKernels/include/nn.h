@@ -42,10 +42,10 @@ void nn_activation_forward(nn_activation kind, const float *x, float *y, long co
 /// gx = gy * f'(x) for `count` elements.
 void nn_activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count);
 
-/// Weighted sums of `count` vectors of `length` floats, read where they are:
-/// out(r, x) = base(r, x) + shared[x] + Σ_i weights[i * rows + r] * parts[i][x] for r < rows, x < length,
-/// summed in order of i. Element (r, x) is at (x / segment) * rows * segment + r * segment + x % segment, so the
-/// `rows` sums are interleaved every `segment` floats (`segment` == `length`: plain `rows x length`); `length`
-/// is a multiple of `segment`. `base` (same layout) and `shared` (`length` floats) may be NULL.
-void nn_weighted_sums(const float *const *parts, const float *weights, long count, long rows, long length,
-                      long segment, const float *base, const float *shared, float *out);
+/// Sparse weighted sums of vectors read where they are, for `r < rows`, `x < length`:
+/// out(r, x) = Σ_i shared_weights[i] * shared[i][x] + Σ_{row_start[r] <= j < row_start[r + 1]} term_weights[j] * terms[j][x],
+/// each sum in order. The shared part is computed once for all rows. Element (r, x) is stored at
+/// (x / segment) * segment_stride + r * row_stride + x % segment; `length` is a multiple of `segment`.
+void nn_weighted_sums(const float *const *shared, const float *shared_weights, long shared_count,
+                      const float *const *terms, const float *term_weights, const long *row_start, long rows,
+                      long length, long segment, long segment_stride, long row_stride, float *out);
