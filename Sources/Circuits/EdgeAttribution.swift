@@ -71,38 +71,47 @@ extension EdgePatching {
         return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
     }
 
-    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`, computed only
-    /// for the senders each receiver group reads: one GEMM per group against a prefix of the stacked deltas.
+    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`.
+    ///
+    /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
+    /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
+    /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
     private func edgeScores(_ gradients: [String: Tensor], scale: Float) -> [Float] {
         let senderDeltas = Tensor.stack(baseDeltas).reshaped([graph.senders.count, -1])    // [S, BPd]
         let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
         var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
-        /// Scores of `count` receivers from receiver index `first` on, reading senders `0..<upstream`;
-        /// `rows` is their gradient, `[count, BPd]`.
-        func score(_ rows: Tensor, first: Int, count: Int, upstream: Int) {
-            senderDeltas.scalars.withUnsafeBufferPointer { a in
-                rows.scalars.withUnsafeBufferPointer { b in
-                    scores.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(m: upstream, n: count, k: size, a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
-                                      transposeB: true, c: c.baseAddress! + first, ldc: receiverCount, alpha: scale)
-                    }
-                }
-            }
-        }
         for l in 0..<model.layerCount {
             let n = BlockHookNames(layer: l)
             let (q, k, v, mlp) = receiverGroups(layer: l)
-            for (name, range) in [(n.qInput, q), (n.kInput, k), (n.vInput, v)] {
-                let g = gradients[name]!                                                   // [B, P, count, d]
-                score(g.permuted([2, 0, 1, 3]).reshaped([range.count, -1]), first: range.lowerBound, count: range.count,
-                      upstream: graph.upstreamCount(of: range.lowerBound))
+            // [B, P, count, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
+            var rows = [(n.qInput, q), (n.kInput, k), (n.vInput, v)].map { name, range in
+                gradients[name]!.permuted([2, 0, 1, 3]).reshaped([range.count, -1])
             }
+            var receivers = Array(q.lowerBound..<v.upperBound)
             if let mlp {
-                score(gradients[n.mlpIn]!.reshaped([1, -1]), first: mlp, count: 1, upstream: graph.upstreamCount(of: mlp))
+                rows.append(gradients[n.mlpIn]!.reshaped([1, -1]))
+                receivers.append(mlp)
+            }
+            if l == model.layerCount - 1 {
+                rows.append(gradients["blocks.\(l).hook_resid_post"]!.reshaped([1, -1]))
+                receivers.append(receiverCount - 1)
+            }
+            let gradientRows = Tensor.concatenate(rows, axis: 0)
+            let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!
+            var products = [Float](repeating: 0, count: upstream * receivers.count)          // [upstream, receivers]
+            senderDeltas.scalars.withUnsafeBufferPointer { deltas in
+                gradientRows.scalars.withUnsafeBufferPointer { gradients in
+                    products.withUnsafeMutableBufferPointer { c in
+                        GEMM.multiply(m: upstream, n: receivers.count, k: size, a: deltas.baseAddress!, lda: size,
+                                      b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
+                                      ldc: receivers.count, alpha: scale)
+                    }
+                }
+            }
+            for (column, r) in receivers.enumerated() {
+                for s in 0..<graph.upstreamCount(of: r) { scores[s * receiverCount + r] = products[s * receivers.count + column] }
             }
         }
-        score(gradients["blocks.\(model.layerCount - 1).hook_resid_post"]!.reshaped([1, -1]), first: receiverCount - 1,
-              count: 1, upstream: graph.senders.count)
         return scores
     }
 }

@@ -47,8 +47,13 @@ extension Tensor {
                 var index = [Int](repeating: 0, count: rank)
                 var base = 0, o = 0
                 while o < out.count {
-                    var s = base
-                    for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
+                    if innerStride == 1 {
+                        (out.baseAddress! + o).update(from: src.baseAddress! + base, count: innerCount)
+                        o += innerCount
+                    } else {
+                        var s = base
+                        for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
+                    }
                     var a = rank - 2
                     while a >= 0 {
                         index[a] += 1
