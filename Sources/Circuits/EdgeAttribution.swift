@@ -30,35 +30,14 @@ extension EdgePatching {
     /// With the KL metric the clean-run gradient is zero (KL is minimal there): use a task metric such as the
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {
-        let layers = model.layerCount
         let cleanInput = sourceOutputs[0] - baseDeltas[0]
         var gradients: [String: Tensor] = [:]
         let runs = steps ?? 1
         for k in 0..<runs {
             let alpha: Float? = steps.map { Float(k) / Float($0) }
-            withGradients { tape in
-                let hooks = ForwardHooks()
-                var watched: [String: Tensor] = [:]
-                if let alpha {
-                    let input = sourceOutputs[0] + (cleanInput - sourceOutputs[0]) * alpha
-                    hooks.add("blocks.0.hook_resid_pre") { _, _ in input }
-                }
-                var names: [String] = []
-                for l in 0..<layers {
-                    let n = BlockHookNames(layer: l)
-                    names += [n.qInput, n.kInput, n.vInput] + (graph.hasMLPs ? [n.mlpIn] : [])
-                }
-                names.append("blocks.\(layers - 1).hook_resid_post")
-                for name in names {
-                    hooks.add(name) { x, _ in
-                        let w = tape.watch(x)
-                        watched[name] = w
-                        return w
-                    }
-                }
-                let logits = model.forward(pairs.clean, hooks: hooks, logitPositions: .last)
-                let grads = tape.gradients(of: metric(logits), withRespectTo: names.map { watched[$0]! })
-                for (name, g) in zip(names, grads) { gradients[name] = gradients[name].map { $0 + g } ?? g }
+            let input = alpha.map { sourceOutputs[0] + (cleanInput - sourceOutputs[0]) * $0 }
+            for (name, g) in receiverGradients(embeddings: input) {
+                gradients[name] = gradients[name].map { $0 + g } ?? g
             }
         }
         let scores = edgeScores(gradients, scale: 1 / Float(runs))
@@ -69,6 +48,60 @@ extension EdgePatching {
             for s in 0..<graph.upstreamCount(of: r) { values.append(scores[s * receiverCount + r]) }
         }
         return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
+    }
+
+    /// ∂m/∂(input of every receiver) on the clean prompts, or with the input embeddings replaced by
+    /// `embeddings`, keyed by the receiver's hook point: per-head `hook_q_input`/`hook_k_input`/`hook_v_input`
+    /// laid out head-major, `[heads, B, P, d]`; `hook_mlp_in` and the final `hook_resid_post`, `[B, P, d]`.
+    ///
+    /// One plain forward and backward pass (no per-head copies of the residual stream) gives ∂m/∂q, ∂m/∂k,
+    /// ∂m/∂v and the MLP and logits input gradients; each head's input gradient is then its q/k/v gradient
+    /// taken back through its block of the projection and through `ln1` at the head's own copy of the
+    /// residual, which is what the split forward pass would have computed.
+    func receiverGradients(embeddings: Tensor?) -> [String: Tensor] {
+        let layers = model.layerCount
+        let finalName = "blocks.\(layers - 1).hook_resid_post"
+        var residuals = [Tensor](repeating: Tensor.zeros([0]), count: layers)
+        let pointGradients: [String: Tensor] = withGradients { tape in
+            let hooks = ForwardHooks()
+            if let embeddings { hooks.add("blocks.0.hook_resid_pre") { _, _ in embeddings } }
+            var names: [String] = []
+            for l in 0..<layers {
+                let n = BlockHookNames(layer: l)
+                hooks.add(n.residPre) { x, _ in
+                    residuals[l] = x.detached
+                    return x
+                }
+                names += [n.q, n.k, n.v] + (graph.hasMLPs ? [n.mlpIn] : [])
+            }
+            names.append(finalName)
+            var watched: [String: Tensor] = [:]
+            for name in names {
+                hooks.add(name) { x, _ in
+                    let w = tape.watch(x)
+                    watched[name] = w
+                    return w
+                }
+            }
+            let logits = model.forward(pairs.clean, hooks: hooks, logitPositions: .last)
+            let grads = tape.gradients(of: metric(logits), withRespectTo: names.map { watched[$0]! })
+            return Dictionary(uniqueKeysWithValues: zip(names, grads))
+        }
+        var result = [finalName: pointGradients[finalName]!]
+        for l in 0..<layers {
+            let n = BlockHookNames(layer: l), block = model.blocks[l], attention = block.attention
+            // Back through each head's rows of W_Q, W_K, W_V: [groups, B, P, d] per projection.
+            let projected = [(n.q, attention.query), (n.k, attention.key), (n.v, attention.value)].map { name, linear in
+                pointGradients[name]!.groupMajorInputGradients(rowBlocksOf: linear.weight)
+            }
+            let inputs = block.ln1.inputGradients(at: residuals[l], upstream: Tensor.concatenate(projected, axis: 0))
+            let heads = attention.heads, kv = attention.keyValueHeads
+            result[n.qInput] = inputs.slice(axis: 0, 0..<heads)
+            result[n.kInput] = inputs.slice(axis: 0, heads..<(heads + kv))
+            result[n.vInput] = inputs.slice(axis: 0, (heads + kv)..<(heads + 2 * kv))
+            if graph.hasMLPs { result[n.mlpIn] = pointGradients[n.mlpIn]! }
+        }
+        return result
     }
 
     /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`.
@@ -83,9 +116,9 @@ extension EdgePatching {
         for l in 0..<model.layerCount {
             let n = BlockHookNames(layer: l)
             let (q, k, v, mlp) = receiverGroups(layer: l)
-            // [B, P, count, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
+            // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
             var rows = [(n.qInput, q), (n.kInput, k), (n.vInput, v)].map { name, range in
-                gradients[name]!.permuted([2, 0, 1, 3]).reshaped([range.count, -1])
+                gradients[name]!.reshaped([range.count, -1])
             }
             var receivers = Array(q.lowerBound..<v.upperBound)
             if let mlp {

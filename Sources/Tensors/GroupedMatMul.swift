@@ -55,6 +55,26 @@ extension Tensor {
         }
     }
 
+    /// The input gradients of ``groupedMatmul(_:blocks:)`` with `.rows` for the gradient `self` of its output,
+    /// laid out group-major: `self` is `[..., groups, n]`, `weight` is `[groups·n, k]`, and the result is
+    /// `[groups, ..., k]` with `result[g] = self[..., g, :] · W_g` (one GEMM per group, no weight copy).
+    ///
+    /// ```swift
+    /// // ∂m/∂(each head's copy of the normalized residual) from ∂m/∂q [batch, pos, heads, dHead]:
+    /// let perHead = gradientOfQ.groupMajorInputGradients(rowBlocksOf: wQ)   // [heads, batch, pos, d]
+    /// ```
+    public func groupMajorInputGradients(rowBlocksOf weight: Tensor) -> Tensor {
+        precondition(rank >= 2 && weight.rank == 2, "groupMajorInputGradients expects [..., groups, n] and a matrix, got \(shape) and \(weight.shape)")
+        let groups = shape[rank - 2], n = shape[rank - 1], k = weight.shape[1]
+        precondition(weight.shape[0] == groups * n, "weight \(weight.shape) does not hold \(groups) row blocks of \(n)")
+        let rows = count / (groups * n)
+        let g = detached, w = weight.detached
+        return Tensor.build(shape: [groups] + Array(shape.dropLast(2)) + [k]) { out in
+            Tensor.groupedGEMM(groups: groups, m: rows, n: k, k: n, a: g.scalars, aStep: n, lda: groups * n,
+                               b: w.scalars, bStep: n * k, ldb: k, c: out.baseAddress!, cStep: rows * k, ldc: k)
+        }
+    }
+
     /// One GEMM per group, `C_g = op(A_g) · op(B_g)`, where operand `X_g` starts `g · xStep` elements into `X`
     /// and has row stride `ldx`; the groups run in parallel.
     static func groupedGEMM(groups: Int, m: Int, n: Int, k: Int, a: [Float], aStep: Int, lda: Int, transposeA: Bool = false,

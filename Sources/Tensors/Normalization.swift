@@ -35,6 +35,60 @@ extension Tensor {
         normalizedRows(.rms, weight: weight, bias: nil, epsilon: epsilon)
     }
 
+    /// The input gradients of ``layerNorm(weight:bias:epsilon:)`` at `self` (`[rows..., n]`) for several
+    /// upstream gradients at once: `upstream` is `[groups, rows..., n]`, and so is the result. The row statistics
+    /// are computed once for all groups. Not recorded on the gradient tape.
+    ///
+    /// ```swift
+    /// // One residual [batch, pos, d], read by every head through its own copy of ln1:
+    /// let perHead = residual.layerNormInputGradients(headGradients, weight: gain)   // [heads, batch, pos, d]
+    /// ```
+    public func layerNormInputGradients(_ upstream: Tensor, weight: Tensor?, epsilon: Float = 1e-5) -> Tensor {
+        normInputGradients(.layer, upstream, weight: weight, epsilon: epsilon)
+    }
+
+    /// The input gradients of ``rmsNorm(weight:epsilon:)`` at `self` for several upstream gradients at once,
+    /// as ``layerNormInputGradients(_:weight:epsilon:)``.
+    public func rmsNormInputGradients(_ upstream: Tensor, weight: Tensor?, epsilon: Float = 1e-6) -> Tensor {
+        normInputGradients(.rms, upstream, weight: weight, epsilon: epsilon)
+    }
+
+    private func normInputGradients(_ kind: Normalization, _ upstream: Tensor, weight: Tensor?, epsilon: Float) -> Tensor {
+        let (rows, n) = lastAxisRows
+        precondition(upstream.rank == rank + 1 && Array(upstream.shape.dropFirst()) == shape,
+                     "upstream gradients of shape \(upstream.shape) are not [groups] + \(shape)")
+        precondition(weight == nil || weight!.shape == [n], "norm weight of shape \(weight!.shape) does not match last axis \(n)")
+        let groups = upstream.shape[0]
+        let x = detached, w = weight?.detached, g = upstream.detached
+        var mean = [Float](repeating: 0, count: rows), scale = [Float](repeating: 0, count: rows)
+        var normalized = [Float](repeating: 0, count: count)
+        x.scalars.withUnsafeBufferPointer { xp in
+            switch kind {
+            case .layer: nn_layer_norm_rows(xp.baseAddress, nil, nil, &normalized, &mean, &scale, rows, n, epsilon)
+            case .rms: nn_rms_norm_rows(xp.baseAddress, nil, &normalized, &scale, rows, n, epsilon)
+            }
+        }
+        return Tensor.build(shape: upstream.shape) { out in
+            x.scalars.withUnsafeBufferPointer { xp in
+                g.scalars.withUnsafeBufferPointer { gp in
+                    withScalarsIfPresent(w) { wp in
+                        Parallel.forEach(groups) { group in
+                            let offset = group * rows * n
+                            switch kind {
+                            case .layer:
+                                nn_layer_norm_backward_rows(xp.baseAddress, mean, scale, wp, gp.baseAddress! + offset,
+                                                            out.baseAddress! + offset, nil, nil, rows, n)
+                            case .rms:
+                                nn_rms_norm_backward_rows(xp.baseAddress, scale, wp, gp.baseAddress! + offset,
+                                                          out.baseAddress! + offset, nil, rows, n)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private enum Normalization { case layer, rms }
 
     private func normalizedRows(_ kind: Normalization, weight: Tensor?, bias: Tensor?,

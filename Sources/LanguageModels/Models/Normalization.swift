@@ -51,4 +51,13 @@ public struct Normalization {
             return x / divisor * weight
         }
     }
+
+    /// The gradients with respect to `x` of this norm at `x` for several upstream gradients at once:
+    /// `upstream` is `[groups] + x.shape`, and so is the result (e.g. every head reading its own copy of `x`).
+    public func inputGradients(at x: Tensor, upstream: Tensor) -> Tensor {
+        switch kind {
+        case .layerNorm: return x.layerNormInputGradients(upstream, weight: weight, epsilon: epsilon)
+        case .rmsNorm: return x.rmsNormInputGradients(upstream, weight: weight, epsilon: epsilon)
+        }
+    }
 }
