@@ -54,7 +54,7 @@ public struct EdgePatching {
         self.pairs = pairs
         graph = ComputationGraph(model: model)
         let (cleanOutputs, residuals, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
-        cleanLogits = logits.gather(positions: pairs.readPositions).reshaped([pairs.count, -1])
+        cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
         cleanResiduals = residuals
         switch source {
@@ -88,13 +88,14 @@ public struct EdgePatching {
     }
 
     /// Every sender's output on `batch`, the residual stream before each block and after the last, each
-    /// receiver input point's residual (keyed by its upstream sender count), and the logits.
+    /// receiver input point's residual (keyed by its upstream sender count), and the logits at each example's
+    /// last token (the read position: both prompts of a pair have the same length).
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
         -> (outputs: [Tensor], residuals: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
         let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
             name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
                 || (graph.hasMLPs && name.hasSuffix("hook_resid_mid")) || name == "blocks.\(model.layerCount - 1).hook_resid_post"
-        })
+        }, logitPositions: .last)
         var outputs = [try cache.activation("resid_pre", layer: 0)]
         for l in 0..<model.layerCount {
             let heads = try cache.activation("result", layer: l)

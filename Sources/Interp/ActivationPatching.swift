@@ -36,11 +36,11 @@ public struct ActivationPatching {
         self.pairs = pairs
         self.metric = metric
         self.direction = direction
-        let (cleanLogits, cleanCache) = try model.runWithCache(pairs.clean, filter: .standard)
-        let (corruptedLogits, corruptedCache) = try model.runWithCache(pairs.corrupted, filter: .standard)
-        let read = pairs.readPositions
-        cleanValue = metric(cleanLogits.gather(positions: read)).item
-        corruptedValue = metric(corruptedLogits.gather(positions: read)).item
+        // Both prompts of a pair have the same length, so `.last` reads each example at `pairs.readPositions`.
+        let (cleanLogits, cleanCache) = try model.runWithCache(pairs.clean, filter: .standard, logitPositions: .last)
+        let (corruptedLogits, corruptedCache) = try model.runWithCache(pairs.corrupted, filter: .standard, logitPositions: .last)
+        cleanValue = metric(cleanLogits).item
+        corruptedValue = metric(corruptedLogits).item
         switch direction {
         case .denoising: (targetBatch, targetCache, sourceCache) = (pairs.corrupted, corruptedCache, cleanCache)
         case .noising: (targetBatch, targetCache, sourceCache) = (pairs.clean, cleanCache, corruptedCache)

@@ -1,6 +1,6 @@
 /// Attribution patching: the first-order estimate of activation patching for every component at once,
-/// `(a_source − a_target) · ∂m/∂a` at the target run, from two forward passes and one backward pass with
-/// true gradients.
+/// `(a_source − a_target) · ∂m/∂a` at the target run, from one forward pass over both runs (batched) and one
+/// backward pass, with true gradients.
 ///
 /// With ``PatchDirection/noising`` the gradient is taken on the clean run and the source is the corrupted
 /// run (the usual definition); with ``PatchDirection/denoising`` the reverse. Each result holds the
@@ -28,12 +28,15 @@ public struct AttributionPatching {
     public func attribute(_ components: [PatchComponent], granularity: PatchGranularity = .standard) throws -> [PatchingResult] {
         let (target, source) = direction == .denoising ? (pairs.corrupted, pairs.clean) : (pairs.clean, pairs.corrupted)
         let names = Set(components.flatMap { c in (0..<model.layerCount).map { c.hook(layer: $0) } })
-        let (sourceLogits, sourceCache) = try model.runWithCache(source, filter: .names(Array(names)))
-        let sourceValue = metric(sourceLogits.gather(positions: pairs.readPositions)).item
-
-        var activations: [String: Tensor] = [:], gradients: [String: Tensor] = [:]
-        let targetValue: Float = withGradients { tape in
+        // Both runs go through one forward pass as one batch (target rows, then source rows), so the weights
+        // are read once for both; the metric reads only the target rows, so their gradients are the target
+        // run's and the source rows' are zero.
+        let count = pairs.count, targetRows = 0..<count, sourceRows = count..<(2 * count)
+        let both = TokenBatch(tokens: target.tokens + source.tokens, mask: target.mask + source.mask)
+        var deltas: [String: Tensor] = [:], gradients: [String: Tensor] = [:]
+        let (targetValue, sourceValue): (Float, Float) = withGradients { tape in
             let hooks = ForwardHooks()
+            var activations: [String: Tensor] = [:]
             for name in names {
                 hooks.add(name) { activation, _ in
                     let watched = tape.watch(activation)
@@ -41,30 +44,33 @@ public struct AttributionPatching {
                     return watched
                 }
             }
-            let logits = model.forward(target, hooks: hooks, logitPositions: .last)
-            let value = metric(logits)
+            let logits = model.forward(both, hooks: hooks, logitPositions: .last)
+            let value = metric(logits.slice(axis: 0, targetRows))
             let ordered = Array(names)
             let grads = tape.gradients(of: value, withRespectTo: ordered.map { activations[$0]! })
-            for (name, grad) in zip(ordered, grads) { gradients[name] = grad }
-            return value.item
+            for (name, grad) in zip(ordered, grads) {
+                let activation = activations[name]!.detached
+                deltas[name] = activation.slice(axis: 0, sourceRows) - activation.slice(axis: 0, targetRows)
+                gradients[name] = grad.slice(axis: 0, targetRows)
+            }
+            return (value.item, metric(logits.detached.slice(axis: 0, sourceRows)).item)
         }
         let (cleanValue, corruptedValue) = direction == .denoising ? (sourceValue, targetValue) : (targetValue, sourceValue)
         return try components.map { component in
             try result(component, granularity: granularity, baseline: targetValue, clean: cleanValue, corrupted: corruptedValue) { layer in
                 let name = component.hook(layer: layer)
-                let delta = try sourceCache.activation(name) - activations[name]!.detached
-                return delta * gradients[name]!
+                return deltas[name]! * gradients[name]!
             }
         }
     }
 
     /// Sums per-element attributions `[batch, ...]` into the sweep's cells.
     private func result(_ component: PatchComponent, granularity: PatchGranularity, baseline: Float, clean: Float,
-                        corrupted: Float, products: (Int) throws -> Tensor) throws -> PatchingResult {
+                        corrupted: Float, products: (Int) -> Tensor) throws -> PatchingResult {
         var values: [Float] = []
         var headLabels: [String] = []
         for layer in 0..<model.layerCount {
-            let product = try products(layer)
+            let product = products(layer)
             let layout = ActivationLayout(name: component.hook(layer: layer))
             // Sum over the batch and every axis that is not kept: [pos] or [head] or [pos, head] or [head, dest, src].
             var kept: [Int]

@@ -71,10 +71,38 @@ extension Tensor {
 
     /// The gradient with respect to `a` of `a.matmul(b, ...)` given the output gradient `g`.
     static func matmulGradientOfSelf(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeSelf: Bool, transposeOther: Bool) -> Tensor {
+        if !transposeSelf && transposeOther && b.rank == 2, let product = sparseColumnsProduct(g, b) { return product }
         // d op(A) = g · op(B)ᵀ; for a transposed A, dA = (g · op(B)ᵀ)ᵀ = op(B) · gᵀ.
-        transposeSelf
+        return transposeSelf
             ? b.matmul(g, transposeSelf: transposeOther, transposeOther: true)
             : g.matmul(b, transposeOther: !transposeOther)
+    }
+
+    /// `g · W` (`g` `[..., N]`, `W` `[N, K]`) reading only the rows of `W` whose column of `g` has a nonzero,
+    /// or nil when more than 1/8 of the columns do. This is the input gradient of `x · Wᵀ` when the upstream
+    /// gradient touches few outputs: a logit difference reads two logits of a whole vocabulary, so the
+    /// unembedding's backward pass reads a few rows instead of all of them. Skipped terms are exact zeros.
+    static func sparseColumnsProduct(_ g: Tensor, _ w: Tensor) -> Tensor? {
+        let n = w.shape[0], k = w.shape[1], rows = g.count / Swift.max(n, 1)
+        guard n >= 64, g.shape.last == n else { return nil }
+        var used = [Bool](repeating: false, count: n), usedCount = 0
+        let dense: Bool = g.scalars.withUnsafeBufferPointer { values in
+            for r in 0..<rows {
+                let row = values.baseAddress! + r * n
+                for j in 0..<n where row[j] != 0 && !used[j] {
+                    used[j] = true
+                    usedCount += 1
+                    if usedCount * 8 > n { return true }
+                }
+            }
+            return false
+        }
+        if dense { return nil }
+        let columns = used.indices.filter { used[$0] }
+        let flat = g.detached.reshaped([rows, n])
+        guard !columns.isEmpty else { return Tensor.zeros(Array(g.shape.dropLast()) + [k]) }
+        let picked = flat.indexSelect(axis: 1, columns).matmul(w.detached.indexSelect(axis: 0, columns))
+        return picked.reshaped(Array(g.shape.dropLast()) + [k])
     }
 
     /// The gradient with respect to `b` of `a.matmul(b, ...)` given the output gradient `g`.

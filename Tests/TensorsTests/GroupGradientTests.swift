@@ -29,3 +29,22 @@ import Tensors
         #expect(groupMajor.permuted([1, 2, 0, 3]).maxAbsDifference(expected) < 1e-5)
     }
 }
+
+/// The input gradient of `x · Wᵀ` when the upstream gradient touches few outputs (read from a few rows of W).
+@Suite struct SparseUpstreamGradientTests {
+    @Test(arguments: [0, 2, 40]) func equalsTheDenseProduct(nonzeroColumns: Int) {
+        let x = Tensor.random([2, 3, 16], seed: 31)
+        let weight = Tensor.random([200, 16], seed: 32)           // 200 outputs
+        var upstream = [Float](repeating: 0, count: 2 * 3 * 200)
+        var generator = SeededGenerator(seed: 33)
+        for c in 0..<nonzeroColumns {
+            let row = Int.random(in: 0..<6, using: &generator), column = (c * 37) % 200
+            upstream[row * 200 + column] = Float.random(in: -1...1, using: &generator)
+        }
+        let seed = Tensor(shape: [2, 3, 200], scalars: upstream)
+        let gradient = tapeGradients([x], upstreams: [seed]) { [$0[0].matmul(weight, transposeOther: true)] }[0]
+        let dense = seed.reshaped([6, 200]).matmul(weight).reshaped([2, 3, 16])
+        #expect(gradient.shape == [2, 3, 16])
+        #expect(gradient.maxAbsDifference(dense) < 1e-5)
+    }
+}
