@@ -103,9 +103,23 @@ extension Tensor {
             x.scalars.withUnsafeBufferPointer { xp in
                 withScalarsIfPresent(w) { wp in
                     withScalarsIfPresent(b) { bp in
-                        switch kind {
-                        case .layer: nn_layer_norm_rows(xp.baseAddress, wp, bp, out.baseAddress, &mean, &scale, rows, n, epsilon)
-                        case .rms: nn_rms_norm_rows(xp.baseAddress, wp, out.baseAddress, &scale, rows, n, epsilon)
+                        mean.withUnsafeMutableBufferPointer { mean in
+                            scale.withUnsafeMutableBufferPointer { scale in
+                                // Rows are independent: each part normalizes its own block of rows.
+                                Parallel.forEach(Swift.min(rows, Parallel.threadCount)) { part in
+                                    let parts = Swift.min(rows, Parallel.threadCount)
+                                    let first = rows * part / parts, count = rows * (part + 1) / parts - first
+                                    let offset = first * n
+                                    switch kind {
+                                    case .layer:
+                                        nn_layer_norm_rows(xp.baseAddress! + offset, wp, bp, out.baseAddress! + offset,
+                                                           mean.baseAddress! + first, scale.baseAddress! + first, count, n, epsilon)
+                                    case .rms:
+                                        nn_rms_norm_rows(xp.baseAddress! + offset, wp, out.baseAddress! + offset,
+                                                         scale.baseAddress! + first, count, n, epsilon)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
