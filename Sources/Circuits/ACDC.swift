@@ -34,7 +34,8 @@ extension EdgePatching {
     /// For each incoming edge (latest sender first), the edge is patched on top of the current graph and
     /// the metric recomputed; if it worsens by less than τ the edge is removed for good, otherwise kept.
     /// A receiver whose node has no outgoing edge left is skipped and its incoming edges removed. Each test
-    /// recomputes only from the receiver's block on. The order is deterministic.
+    /// recomputes only the nodes the edge reaches through the edges that remain (``IncrementalPatching``).
+    /// The order is deterministic.
     ///
     /// Known limit (the method's, shown in the ACDC blog post): behaviour spread over many small edges is
     /// lost — five heads each adding 1 with τ = 2 keep no edge.
@@ -59,7 +60,7 @@ extension EdgePatching {
                           progress: ((Int, Int) -> Void)? = nil) throws -> (result: ACDCResult, state: ACDCState) {
         var state = saved ?? ACDCState(start: self, options: options)
         try state.check(against: self, options: options)
-        var removed = EdgeMask(graph: graph, values: state.removed)
+        var run = IncrementalPatching(self, removed: EdgeMask(graph: graph, values: state.removed))
         let offsets = graph.edgeOffsets
         var testsThisRun = 0
         while state.receiver >= 0 {
@@ -68,38 +69,36 @@ extension EdgePatching {
             let reached = receiver == .logits || graph.nodes(reading: receiver).contains { state.alive.contains(graph.index(of: $0)) }
             while state.sender >= 0 {
                 if let stopAfter, testsThisRun >= stopAfter {
-                    state.removed = removed.values
+                    state.removed = run.removed.values
                     return (result(state: state, options: options), state)
                 }
                 let s = state.sender
                 state.sender -= 1
                 if !reached {
-                    removed[s, r] = 1
+                    run.removeUnread(sender: s, receiver: r)
                     continue
                 }
-                var candidate = removed
-                candidate[s, r] = 1
-                let value = metrics([candidate])[0]
+                let (value, outputs) = run.test(sender: s, receiver: r)
                 state.tested += 1
                 testsThisRun += 1
                 progress?(state.tested, graph.edges.count)
                 let change = worsening(value, from: state.current, absolute: options.absoluteValue)
                 state.effects[offsets[r] + s] = change
                 if change < options.threshold {
-                    removed = candidate
+                    run.remove(sender: s, receiver: r, outputs: outputs)
                     state.current = value
                 } else {
                     state.alive.insert(s)
                 }
                 if let checkpoint, state.tested % checkpointInterval == 0 {
-                    state.removed = removed.values
+                    state.removed = run.removed.values
                     checkpoint(state)
                 }
             }
             state.receiver -= 1
             if state.receiver >= 0 { state.sender = graph.upstreamCount(of: state.receiver) - 1 }
         }
-        state.removed = removed.values
+        state.removed = run.removed.values
         checkpoint?(state)
         return (result(state: state, options: options), state)
     }
@@ -172,6 +171,24 @@ public struct ACDCState: Codable, Equatable {
         threshold = options.threshold
         metric = patching.metric.name
         edgeCount = graph.edges.count
+    }
+
+    /// A state that resumes ACDC at `edge` as if every edge ACDC visits before it (those into later
+    /// receivers, and into the same receiver from later senders) had been decided: removed when `removed`
+    /// selects it, kept otherwise. Use it to start from a hand-made graph or to time tests deep in a run.
+    public init(patching: EdgePatching, options: ACDCOptions, removed: EdgeMask, resumingAt edge: ComputationGraph.Edge) {
+        let graph = patching.graph
+        self.init(start: patching, options: options)
+        receiver = graph.index(of: edge.receiver)
+        sender = graph.index(of: edge.sender)
+        var decided = EdgeMask(graph: graph)
+        for r in receiver..<graph.receivers.count {
+            for s in (r == receiver ? sender + 1 : 0)..<graph.upstreamCount(of: r) {
+                if removed[s, r] != 0 { decided[s, r] = 1 } else { alive.insert(s) }
+            }
+        }
+        self.removed = decided.values
+        current = patching.metrics([decided])[0]
     }
 
     func check(against patching: EdgePatching, options: ACDCOptions) throws {

@@ -41,6 +41,8 @@ public struct EdgePatching {
     /// Per receiver input point, keyed by its upstream sender count `U` (the q/k/v inputs of a block, its MLP
     /// input, the logits): the input with every incoming edge patched, clean input + Σ_{s<U} base delta.
     let allPatchedInputs: [Int: Tensor]
+    /// The same receiver input points on the clean run.
+    let cleanInputs: [Int: Tensor]
     /// Upper bound on rows (examples × masks) per batched forward pass.
     public var maxRowsPerPass = 256
 
@@ -76,6 +78,7 @@ public struct EdgePatching {
             patchedInputs[upstream] = cleanInputs[upstream]! + deltaSum
         }
         allPatchedInputs = patchedInputs
+        self.cleanInputs = cleanInputs
         cleanValue = metric(cleanLogits).item
         corruptedValue = metrics([.all(graph)])[0]
     }

@@ -79,4 +79,24 @@ import Circuits
         }
         #expect(Swift.abs(layerPath.value - patching.metrics([EdgeMask(graph: graph, edges: edges)])[0]) < 1e-4)
     }
+
+    /// ACDC follows its graph incrementally (recomputing only the nodes a test reaches); at every stop its
+    /// current metric equals a full patched forward pass with its removed edges, on GQA and MLP models.
+    @Test(arguments: [false, true]) func acdcIncrementalValuesEqualFullPatchedRuns(llama: Bool) throws {
+        let model = TestModels.make(llama: llama, layers: 3, kvHeads: llama ? 2 : nil)
+        let patching = try EdgePatching(model: model, pairs: try Self.pairs(), metric: .kl)
+        let options = ACDCOptions(threshold: 0.002)
+        var state: ACDCState?
+        var stops = 0
+        repeat {
+            let (_, next) = try patching.acdcEdges(options, resumingFrom: state, stopAfter: 40)
+            state = next
+            let removed = EdgeMask(graph: patching.graph, values: next.removed)
+            let full = patching.metrics([removed])[0]
+            #expect(Swift.abs(next.current - full) < 1e-4, "after \(next.tested) tests, \(removed.count) edges removed")
+            stops += 1
+        } while state!.receiver >= 0
+        let removed = EdgeMask(graph: patching.graph, values: state!.removed)
+        #expect(stops > 2 && removed.count > 0 && removed.count < patching.graph.edges.count)
+    }
 }

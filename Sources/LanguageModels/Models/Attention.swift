@@ -28,6 +28,20 @@ public struct Attention {
         z.groupedMatmul(output.weight, blocks: .columns)
     }
 
+    /// This attention reduced to query head `head` and its key-value head, without the output bias: its
+    /// output is that head's write into the residual stream.
+    func restricted(toHead head: Int) -> Attention {
+        let group = head / (heads / keyValueHeads)
+        func block(_ linear: Linear, _ index: Int) -> Linear {
+            let range = (index * headDim)..<((index + 1) * headDim)
+            return Linear(weight: linear.matrix.rows(Array(range)), bias: linear.bias?.slice(axis: 0, range))
+        }
+        let outputColumns = output.weight.slice(axis: 1, (head * headDim)..<((head + 1) * headDim))
+        return Attention(query: block(query, head), key: block(key, group), value: block(value, group),
+                         output: Linear(weight: outputColumns), queryNorm: queryNorm, keyNorm: keyNorm, rotary: rotary,
+                         heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow)
+    }
+
     /// Projects an input to per-head vectors `[batch, pos, groups, headDim]`.
     ///
     /// `input` is either the shared normalized residual `[batch, pos, d]` or one input per head

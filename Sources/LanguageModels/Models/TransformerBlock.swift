@@ -49,4 +49,23 @@ public struct TransformerBlock {
         return (perHead(names.qInput, attention.heads), perHead(names.kInput, attention.keyValueHeads),
                 perHead(names.vInput, attention.keyValueHeads))
     }
+
+    /// One head's write into the residual stream (its `hook_result`, without the output bias) when its query,
+    /// key and value inputs are the residual streams `[batch, pos, dModel]` given (each normalized by `ln1`
+    /// here, as with split q/k/v inputs): a node of the edge graph, computed alone.
+    public func headResult(_ head: Int, queryInput: Tensor, keyInput: Tensor, valueInput: Tensor,
+                           context: AttentionContext, mask: Tensor) -> Tensor {
+        func normalized(_ x: Tensor) -> Tensor { ln1(x, hooks: nil, scaleName: names.ln1Scale, normalizedName: names.ln1Normalized) }
+        var cache: LayerKeyValueCache?
+        return attention.restricted(toHead: head)(
+            queryInput: normalized(queryInput), keyInput: normalized(keyInput), valueInput: normalized(valueInput),
+            context: context, mask: mask, cache: &cache, hooks: nil, names: names)
+    }
+
+    /// The MLP's write into the residual stream for the input `[batch, pos, dModel]` (normalized by `ln2`
+    /// here), or nil in an attention-only block.
+    public func mlpOutput(_ input: Tensor) -> Tensor? {
+        guard let ln2, let mlp else { return nil }
+        return mlp(ln2(input, hooks: nil, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized), hooks: nil, names: names)
+    }
 }
