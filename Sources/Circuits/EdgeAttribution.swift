@@ -75,17 +75,9 @@ extension EdgePatching {
                 names += [n.q, n.k, n.v] + (graph.hasMLPs ? [n.mlpIn] : [])
             }
             names.append(finalName)
-            var watched: [String: Tensor] = [:]
-            for name in names {
-                hooks.add(name) { x, _ in
-                    let w = tape.watch(x)
-                    watched[name] = w
-                    return w
-                }
-            }
+            let watched = WatchedActivations(names, hooks: hooks, tape: tape)
             let logits = model.forward(pairs.clean, hooks: hooks, logitPositions: .last)
-            let grads = tape.gradients(of: metric(logits), withRespectTo: names.map { watched[$0]! })
-            return Dictionary(uniqueKeysWithValues: zip(names, grads))
+            return watched.gradients(of: metric(logits), on: tape)
         }
         var result = [finalName: pointGradients[finalName]!]
         for l in 0..<layers {

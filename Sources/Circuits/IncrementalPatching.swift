@@ -23,9 +23,10 @@ struct IncrementalPatching {
     init(_ patching: EdgePatching, removed: EdgeMask) {
         self.patching = patching
         self.removed = removed
-        context = AttentionContext(batch: patching.pairs.clean)
+        let context = AttentionContext(batch: patching.pairs.clean)
+        self.context = context
         let windows = Set(patching.model.blocks.map(\.attention.slidingWindow))
-        attentionMasks = Dictionary(uniqueKeysWithValues: windows.map { ($0, AttentionContext(batch: patching.pairs.clean).additiveMask(slidingWindow: $0)) })
+        attentionMasks = Dictionary(uniqueKeysWithValues: windows.map { ($0, context.additiveMask(slidingWindow: $0)) })
         let graph = patching.graph
         for node in 1..<graph.senders.count {
             let inputs = graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }

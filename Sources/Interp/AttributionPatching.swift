@@ -36,20 +36,11 @@ public struct AttributionPatching {
         var deltas: [String: Tensor] = [:], gradients: [String: Tensor] = [:]
         let (targetValue, sourceValue): (Float, Float) = withGradients { tape in
             let hooks = ForwardHooks()
-            var activations: [String: Tensor] = [:]
-            for name in names {
-                hooks.add(name) { activation, _ in
-                    let watched = tape.watch(activation)
-                    activations[name] = watched
-                    return watched
-                }
-            }
+            let watched = WatchedActivations(names.sorted(), hooks: hooks, tape: tape)
             let logits = model.forward(both, hooks: hooks, logitPositions: .last)
             let value = metric(logits.slice(axis: 0, targetRows))
-            let ordered = Array(names)
-            let grads = tape.gradients(of: value, withRespectTo: ordered.map { activations[$0]! })
-            for (name, grad) in zip(ordered, grads) {
-                let activation = activations[name]!.detached
+            for (name, grad) in watched.gradients(of: value, on: tape) {
+                let activation = watched.activations[name]!.detached
                 deltas[name] = activation.slice(axis: 0, sourceRows) - activation.slice(axis: 0, targetRows)
                 gradients[name] = grad.slice(axis: 0, targetRows)
             }
