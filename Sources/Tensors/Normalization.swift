@@ -105,9 +105,10 @@ extension Tensor {
                     withScalarsIfPresent(b) { bp in
                         mean.withUnsafeMutableBufferPointer { mean in
                             scale.withUnsafeMutableBufferPointer { scale in
-                                // Rows are independent: each part normalizes its own block of rows.
-                                Parallel.forEach(Swift.min(rows, Parallel.threadCount)) { part in
-                                    let parts = Swift.min(rows, Parallel.threadCount)
+                                // Rows are independent: each part normalizes its own block of rows (small
+                                // inputs stay on one thread, where a parallel region would cost more than it saves).
+                                let parts = rows * n >= 1 << 16 ? Swift.min(rows, Parallel.threadCount) : 1
+                                Parallel.forEach(parts) { part in
                                     let first = rows * part / parts, count = rows * (part + 1) / parts - first
                                     let offset = first * n
                                     switch kind {
