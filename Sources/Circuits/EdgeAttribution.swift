@@ -82,15 +82,12 @@ extension EdgePatching {
         var result = [finalName: pointGradients[finalName]!]
         for l in 0..<layers {
             let n = BlockHookNames(layer: l), block = model.blocks[l], attention = block.attention
-            // Back through each head's rows of W_Q, W_K, W_V: [groups, B, P, d] per projection.
-            let projected = [(n.q, attention.query), (n.k, attention.key), (n.v, attention.value)].map { name, linear in
-                pointGradients[name]!.groupMajorInputGradients(rowBlocksOf: linear.weight)
+            // Back through each head's rows of W_Q, W_K, W_V ([groups, B, P, d]), then through its copy of ln1.
+            for (output, linear, input) in [(n.q, attention.query, n.qInput), (n.k, attention.key, n.kInput),
+                                            (n.v, attention.value, n.vInput)] {
+                let projected = pointGradients[output]!.groupMajorInputGradients(rowBlocksOf: linear.weight)
+                result[input] = block.ln1.inputGradients(at: residuals[l], upstream: projected)
             }
-            let inputs = block.ln1.inputGradients(at: residuals[l], upstream: Tensor.concatenate(projected, axis: 0))
-            let heads = attention.heads, kv = attention.keyValueHeads
-            result[n.qInput] = inputs.slice(axis: 0, 0..<heads)
-            result[n.kInput] = inputs.slice(axis: 0, heads..<(heads + kv))
-            result[n.vInput] = inputs.slice(axis: 0, (heads + kv)..<(heads + 2 * kv))
             if graph.hasMLPs { result[n.mlpIn] = pointGradients[n.mlpIn]! }
         }
         return result

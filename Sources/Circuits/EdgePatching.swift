@@ -59,9 +59,13 @@ public struct EdgePatching {
         cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
         cleanResiduals = residuals
+        // With the corrupted run as the source, patching every edge gives the corrupted run itself.
+        var allPatchedLogits: Tensor?
         switch source {
         case .corrupted:
-            sourceOutputs = try Self.senderOutputs(model: model, batch: pairs.corrupted, graph: graph).outputs
+            let corrupted = try Self.senderOutputs(model: model, batch: pairs.corrupted, graph: graph)
+            sourceOutputs = corrupted.outputs
+            allPatchedLogits = corrupted.logits.reshaped([pairs.count, -1])
         case .zero:
             sourceOutputs = cleanOutputs.map { Tensor.zeros($0.shape) }
         case .mean(let reference):
@@ -80,7 +84,7 @@ public struct EdgePatching {
         allPatchedInputs = patchedInputs
         self.cleanInputs = cleanInputs
         cleanValue = metric(cleanLogits).item
-        corruptedValue = metrics([.all(graph)])[0]
+        corruptedValue = allPatchedLogits.map { metric($0).item } ?? metrics([.all(graph)])[0]
     }
 
     /// Convenience: a named metric kind compared with the clean run.
