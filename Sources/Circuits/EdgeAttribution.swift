@@ -30,7 +30,7 @@ extension EdgePatching {
     /// With the KL metric the clean-run gradient is zero (KL is minimal there): use a task metric such as the
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {
-        let cleanInput = sourceOutputs[0] - baseDeltas[0]
+        let cleanInput = sourceOutputs[0] - senderDeltas.slice(axis: 0, 0..<1).reshaped(sourceOutputs[0].shape)
         var gradients: [String: Tensor] = [:]
         let runs = steps ?? 1
         for k in 0..<runs {
@@ -99,7 +99,6 @@ extension EdgePatching {
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
     private func edgeScores(_ gradients: [String: Tensor], scale: Float) -> [Float] {
-        let senderDeltas = Tensor.stack(baseDeltas).reshaped([graph.senders.count, -1])    // [S, BPd]
         let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
         var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
         for l in 0..<model.layerCount {

@@ -32,8 +32,9 @@ public struct EdgePatching {
     public private(set) var corruptedValue: Float = 0
     /// `[batch, vocab]` clean logits at the read positions.
     public let cleanLogits: Tensor
-    /// Per sender: source output − clean output, `[batch, pos, dModel]`.
-    let baseDeltas: [Tensor]
+    /// Row `s`: sender `s`'s source output − clean output, `[senders, batch·pos·dModel]` (one block, which EAP's
+    /// scores read as a matrix).
+    let senderDeltas: Tensor
     /// Per sender: source output, `[batch, pos, dModel]`.
     let sourceOutputs: [Tensor]
     /// Clean `resid_pre` of every block, then the final residual.
@@ -75,10 +76,19 @@ public struct EdgePatching {
             sourceOutputs = try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs
                 .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
         }
-        baseDeltas = zip(sourceOutputs, cleanOutputs).map { $0 - $1 }
+        let size = cleanOutputs[0].count
+        let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)
+        senderDeltas = deltas
+        // Running sums of the deltas give each receiver point's all-patched input.
         var patchedInputs: [Int: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
         for upstream in cleanInputs.keys.sorted() {
-            while summed < upstream { deltaSum = deltaSum + baseDeltas[summed]; summed += 1 }
+            var sums = Tensor.WeightedSums(rows: 1, length: size)
+            sums.add(.init(deltaSum), weights: [1])
+            while summed < upstream {
+                sums.add(.init(deltas, offset: summed * size), weights: [1])
+                summed += 1
+            }
+            deltaSum = sums.result().reshaped(deltaSum.shape)
             patchedInputs[upstream] = cleanInputs[upstream]! + deltaSum
         }
         allPatchedInputs = patchedInputs
@@ -143,7 +153,7 @@ public struct EdgePatching {
             masks.contains { $0.selectsAny(into: receiverRange(layer: l), senders: 0..<graph.senders.count) }
         } ?? layers
         var deltas: [SenderDelta?] = (0..<graph.senders.count).map { s in
-            s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(values: baseDeltas[s], perVariant: false, sign: 1) : nil
+            s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(baseDelta: s, of: self) : nil
         }
         let logitsReceiver = receivers - 1
         let hooks = ForwardHooks()
@@ -241,7 +251,7 @@ public struct EdgePatching {
                 let weights = zip(receivers, fromAllPatched).map { r, fromPatched in
                     (fromPatched ? mask[s, r] - 1 : mask[s, r]) * delta.sign
                 }
-                mix.add(Tensor.VectorView(delta.values, offset: delta.perVariant ? v * size : 0), weights: weights)
+                mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)), weights: weights)
             }
             return mix.result(interleaving: perHead ? model.dModel : nil)
         }
@@ -254,24 +264,50 @@ public struct EdgePatching {
     }
 }
 
-/// A sender's patch delta during a batched patched pass: `sign · values` is what patching its edges adds
-/// to a receiver's input. `values` is `[batch, pos, d]` shared by every variant, or `[variants * batch, pos, d]`.
+/// A sender's patch delta during a batched patched pass: `sign · values` (from `offset` on) is what patching
+/// its edges adds to a receiver's input: `batch·pos·d` values shared by every variant, or `variants` times as
+/// many.
 struct SenderDelta {
     let values: Tensor
+    let offset: Int
     let perVariant: Bool
     let sign: Float
 
-    init(values: Tensor, perVariant: Bool, sign: Float) {
-        self.values = values
-        self.perVariant = perVariant
-        self.sign = sign
+    /// A sender's cached delta (its row of `senderDeltas`), the same for every variant.
+    init(baseDelta sender: Int, of patching: EdgePatching) {
+        values = patching.senderDeltas
+        offset = sender * patching.senderDeltas.shape[1]
+        perVariant = false
+        sign = 1
     }
 
     /// The delta `source − current` of a sender computed in this pass, stored as `current − source` with sign
     /// −1 (one broadcasting subtraction, no repeated copy of the source).
     init(current: Tensor, source: Tensor, variants: Int) {
         values = current.reshaped([variants, -1]) - source.reshaped([-1])
+        offset = 0
         perVariant = true
         sign = -1
     }
+}
+
+extension EdgePatching {
+    /// Row `s` of the result: `a[s] − b[s]`, for tensors of one element count.
+    static func stackedDifferences(_ a: [Tensor], _ b: [Tensor]) -> Tensor {
+        let size = a[0].count
+        return Tensor.build(shape: [a.count, size]) { out in
+            let base = out.baseAddress!
+            Parallel.forEach(a.count) { s in
+                a[s].scalars.withUnsafeBufferPointer { x in
+                    b[s].scalars.withUnsafeBufferPointer { y in
+                        let row = base + s * size
+                        for i in 0..<size { row[i] = x[i] - y[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sender `s`'s source output − clean output, `[batch·pos·dModel]`, read in place.
+    func baseDelta(_ s: Int) -> Tensor.VectorView { .init(senderDeltas, offset: s * senderDeltas.shape[1]) }
 }

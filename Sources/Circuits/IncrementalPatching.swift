@@ -101,13 +101,13 @@ struct IncrementalPatching {
                     sums.add(.init(current), weights: [1])
                     sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
                 } else {
-                    sums.add(.init(patching.baseDeltas[s]), weights: [-1])
+                    sums.add(patching.baseDelta(s), weights: [-1])
                 }
             }
         } else {
             // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
             sums.add(.init(patching.cleanInputs[upstream]!), weights: [1])
-            for s in 0..<upstream where removed[s, r] != 0 { sums.add(.init(patching.baseDeltas[s]), weights: [1]) }
+            for s in 0..<upstream where removed[s, r] != 0 { sums.add(patching.baseDelta(s), weights: [1]) }
         }
         return sums.result().reshaped([pairs.count, pairs.length, patching.model.dModel])
     }
