@@ -102,6 +102,22 @@ import LanguageModels
         #expect(dense[0, 8 + 3] == scales[0] * Float((word1 >> 12) & 0xf) + biases[0])
         let x = Tensor(shape: [3, columns], scalars: (0..<(3 * columns)).map { Float($0 % 13) / 13 - 0.5 })
         #expect(matrix.matmulTransposed(x).maxAbsDifference(x.matmul(dense, transposeOther: true)) <= 1e-3)
+        for range in [0..<64, 37..<300, 1984..<2048, 5..<6] {
+            #expect(matrix.columns(range) == dense.slice(axis: 1, range), "columns \(range)")
+        }
+    }
+
+    @Test func columnBlocksOfCodesStraddlingWords() {
+        // 3-bit codes cross 32-bit word boundaries; every column range must match the whole-row dequantization.
+        let rows = 5, columns = 96, groupSize = 32, bits = 3
+        let packed = (0..<(rows * columns * bits / 32)).map { UInt32(truncatingIfNeeded: $0 &* 2_246_822_519 &+ 7) }
+        let groups = rows * columns / groupSize
+        let matrix = QuantizedMatrix(rowCount: rows, columnCount: columns, bits: bits, groupSize: groupSize, packed: packed,
+                                     scales: (0..<groups).map { Float($0 + 1) / 16 }, biases: (0..<groups).map { Float($0) / 4 - 1 })
+        let dense = matrix.dequantized()
+        for range in [0..<96, 10..<11, 31..<33, 40..<95] {
+            #expect(matrix.columns(range) == dense.slice(axis: 1, range), "columns \(range)")
+        }
     }
 
     @Test func gradientFlowsThroughTheQuantizedProduct() throws {

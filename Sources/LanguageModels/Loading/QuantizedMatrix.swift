@@ -72,6 +72,14 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
+    /// The dequantized columns `range` of every row, `[rowCount, range.count]` (only their groups are read).
+    public func columns(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= columnCount, "columns \(range) out of range 0..<\(columnCount)")
+        return Tensor.build(shape: [rowCount, range.count]) { out in
+            for row in 0..<rowCount { dequantizeRow(row, columns: range, into: out.baseAddress! + row * range.count) }
+        }
+    }
+
     /// `x · Wᵀ` for `x` of shape `[..., columnCount]`, giving `[..., rowCount]` (differentiable in `x`).
     public func matmulTransposed(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
@@ -113,22 +121,25 @@ public struct QuantizedMatrix: Sendable {
         }
     }
 
-    /// Writes row `row`'s `columnCount` values to `destination`.
-    private func dequantizeRow(_ row: Int, into destination: UnsafeMutablePointer<Float>) {
+    /// Writes row `row`'s values in `columns` (all of them by default) to `destination`.
+    private func dequantizeRow(_ row: Int, columns: Range<Int>? = nil, into destination: UnsafeMutablePointer<Float>) {
+        let columns = columns ?? 0..<columnCount
         let mask = UInt64(1) << UInt64(bits) - 1
         packed.withUnsafeBufferPointer { words in
             scales.withUnsafeBufferPointer { scales in
                 biases.withUnsafeBufferPointer { biases in
                     let rowWords = words.baseAddress! + row * wordsPerRow
-                    for group in 0..<groupsPerRow {
+                    for group in (columns.lowerBound / groupSize)..<((columns.upperBound + groupSize - 1) / groupSize) {
                         let scale = scales[row * groupsPerRow + group], bias = biases[row * groupsPerRow + group]
-                        for column in (group * groupSize)..<((group + 1) * groupSize) {
+                        let first = Swift.max(group * groupSize, columns.lowerBound)
+                        let end = Swift.min((group + 1) * groupSize, columns.upperBound)
+                        for column in first..<end {
                             let bit = column * bits
                             let word = bit >> 5, shift = bit & 31
                             var window = UInt64(rowWords[word])
                             if shift + bits > 32 { window |= UInt64(rowWords[word + 1]) << 32 }
                             let code = (window >> UInt64(shift)) & mask
-                            destination[column] = scale * Float(code) + bias
+                            destination[column - columns.lowerBound] = scale * Float(code) + bias
                         }
                     }
                 }

@@ -39,6 +39,14 @@ public enum WeightMatrix {
         }
     }
 
+    /// The columns `range` of every row (one head's block of an output projection), `[out, range.count]`.
+    public func columns(_ range: Range<Int>) -> Tensor {
+        switch self {
+        case .dense(let tensor): return tensor.slice(axis: 1, range)
+        case .quantized(let matrix): return matrix.columns(range)
+        }
+    }
+
     /// Whether both matrices are the same stored values (tied embeddings), without comparing elements.
     public func sharesStorage(with other: WeightMatrix) -> Bool {
         func address<T>(_ array: [T]) -> UnsafeRawPointer? { array.withUnsafeBytes { $0.baseAddress } }

@@ -36,7 +36,7 @@ public struct Attention {
             let range = (index * headDim)..<((index + 1) * headDim)
             return Linear(weight: linear.matrix.rows(Array(range)), bias: linear.bias?.slice(axis: 0, range))
         }
-        let outputColumns = output.weight.slice(axis: 1, (head * headDim)..<((head + 1) * headDim))
+        let outputColumns = output.matrix.columns((head * headDim)..<((head + 1) * headDim))
         return Attention(query: block(query, head), key: block(key, group), value: block(value, group),
                          output: Linear(weight: outputColumns), queryNorm: queryNorm, keyNorm: keyNorm, rotary: rotary,
                          heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow)
