@@ -82,9 +82,16 @@ import Circuits
 
     /// ACDC follows its graph incrementally (recomputing only the nodes a test reaches); at every stop its
     /// current metric equals a full patched forward pass with its removed edges, on GQA and MLP models.
-    @Test(arguments: [false, true]) func acdcIncrementalValuesEqualFullPatchedRuns(llama: Bool) throws {
+    @Test(arguments: [(false, "corrupted"), (true, "corrupted"), (false, "zero"), (true, "mean")])
+    func acdcIncrementalValuesEqualFullPatchedRuns(llama: Bool, ablation: String) throws {
         let model = TestModels.make(llama: llama, layers: 3, kvHeads: llama ? 2 : nil)
-        let patching = try EdgePatching(model: model, pairs: try Self.pairs(), metric: .kl)
+        let pairs = try Self.pairs()
+        let source: EdgePatching.Source = switch ablation {
+        case "zero": .zero
+        case "mean": .mean(pairs.corrupted)
+        default: .corrupted
+        }
+        let patching = try EdgePatching(model: model, pairs: pairs, source: source, metric: .kl)
         let options = ACDCOptions(threshold: 0.002)
         var state: ACDCState?
         var stops = 0
