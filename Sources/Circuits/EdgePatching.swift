@@ -37,12 +37,10 @@ public struct EdgePatching {
     let senderDeltas: Tensor
     /// Per sender: source output, `[batch, pos, dModel]`.
     let sourceOutputs: [Tensor]
-    /// Clean `resid_pre` of every block, then the final residual.
-    let cleanResiduals: [Tensor]
     /// Per receiver input point, keyed by its upstream sender count `U` (the q/k/v inputs of a block, its MLP
     /// input, the logits): the input with every incoming edge patched, clean input + Σ_{s<U} base delta.
     let allPatchedInputs: [Int: Tensor]
-    /// The same receiver input points on the clean run.
+    /// The same receiver input points on the clean run (block `l`'s `resid_pre` is at `sendersBefore(layer: l)`).
     let cleanInputs: [Int: Tensor]
     /// Upper bound on rows (examples × masks) per batched forward pass.
     public var maxRowsPerPass = 256
@@ -56,10 +54,9 @@ public struct EdgePatching {
         self.model = model
         self.pairs = pairs
         graph = ComputationGraph(model: model)
-        let (cleanOutputs, residuals, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        let (cleanOutputs, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
         cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
-        cleanResiduals = residuals
         // With the corrupted run as the source, patching every edge gives the corrupted run itself.
         var allPatchedLogits: Tensor?
         switch source {
@@ -104,11 +101,11 @@ public struct EdgePatching {
         }
     }
 
-    /// Every sender's output on `batch`, the residual stream before each block and after the last, each
-    /// receiver input point's residual (keyed by its upstream sender count), and the logits at each example's
-    /// last token (the read position: both prompts of a pair have the same length).
+    /// Every sender's output on `batch`, each receiver input point's residual (keyed by its upstream sender
+    /// count: every block's `resid_pre` and `resid_mid`, and the final residual), and the logits at each
+    /// example's last token (the read position: both prompts of a pair have the same length).
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
-        -> (outputs: [Tensor], residuals: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
+        -> (outputs: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
         let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
             name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
                 || (graph.hasMLPs && name.hasSuffix("hook_resid_mid")) || name == "blocks.\(model.layerCount - 1).hook_resid_post"
@@ -119,14 +116,12 @@ public struct EdgePatching {
             outputs += (0..<graph.headCount).map { heads.select(axis: 2, $0) }
             if graph.hasMLPs { outputs.append(try cache.activation("mlp_out", layer: l)) }
         }
-        let residuals = try (0..<model.layerCount).map { try cache.activation("resid_pre", layer: $0) }
-            + [cache.activation("resid_post", layer: -1)]
-        var inputs = [graph.senders.count: residuals[model.layerCount]]
+        var inputs = [graph.senders.count: try cache.activation("resid_post", layer: -1)]
         for l in 0..<model.layerCount {
-            inputs[graph.sendersBefore(layer: l)] = residuals[l]
+            inputs[graph.sendersBefore(layer: l)] = try cache.activation("resid_pre", layer: l)
             if graph.hasMLPs { inputs[graph.sendersBefore(layer: l) + graph.headCount] = try cache.activation("resid_mid", layer: l) }
         }
-        return (outputs, residuals, inputs, logits)
+        return (outputs, inputs, logits)
     }
 
     /// The metric with each mask's edges patched.
@@ -199,7 +194,7 @@ public struct EdgePatching {
         }
         let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<receivers, senders: 0..<graph.senders.count) }
         let batch = pairs.clean.repeated(variants)
-        var final = repeated(cleanResiduals[firstLayer], variants)
+        var final = repeated(cleanInputs[graph.sendersBefore(layer: firstLayer)]!, variants)
         if firstLayer < layers {
             final = model.runBlocks(firstLayer..<layers, residual: final, context: AttentionContext(batch: batch), hooks: hooks)
         }

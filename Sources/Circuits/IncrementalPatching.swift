@@ -28,12 +28,13 @@ struct IncrementalPatching {
         let windows = Set(patching.model.blocks.map(\.attention.slidingWindow))
         attentionMasks = Dictionary(uniqueKeysWithValues: windows.map { ($0, context.additiveMask(slidingWindow: $0)) })
         let graph = patching.graph
+        var inputs: [Int: Tensor] = [:]
         for node in 1..<graph.senders.count {
-            let inputs = graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }
-            let affected = inputs.contains { r in
+            let receivers = graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }
+            let affected = receivers.contains { r in
                 (0..<graph.upstreamCount(of: r)).contains { s in removed[s, r] != 0 || changedOutputs[s] != nil }
             }
-            if affected { changedOutputs[node] = output(of: node, removed: removed, changed: changedOutputs) }
+            if affected { changedOutputs[node] = output(of: node, removed: removed, changed: changedOutputs, inputs: &inputs) }
         }
     }
 
@@ -43,11 +44,11 @@ struct IncrementalPatching {
         var candidate = removed
         candidate[sender, receiver] = 1
         var changed = changedOutputs
-        var recomputed: [Int: Tensor] = [:]
+        var recomputed: [Int: Tensor] = [:], inputs: [Int: Tensor] = [:]
         var pending = Set(graph.nodes(reading: graph.receivers[receiver]).map { graph.index(of: $0) })
         while let node = pending.min() {
             pending.remove(node)
-            let value = output(of: node, removed: candidate, changed: changed)
+            let value = output(of: node, removed: candidate, changed: changed, inputs: &inputs)
             changed[node] = value
             recomputed[node] = value
             for r in graph.receivers.indices where graph.upstreamCount(of: r) > node && candidate[node, r] == 0 {
@@ -71,10 +72,18 @@ struct IncrementalPatching {
         removed[sender, receiver] = 1
     }
 
-    /// A node's output with `removed` patched and the changed outputs `changed`.
-    private func output(of node: Int, removed: EdgeMask, changed: [Int: Tensor]) -> Tensor {
+    /// A node's output with `removed` patched and the changed outputs `changed`. Nodes are computed in order,
+    /// so a receiver's input is final once computed: `inputs` keeps them for the next node that reads the same
+    /// receiver (the query heads sharing a key-value head).
+    private func output(of node: Int, removed: EdgeMask, changed: [Int: Tensor], inputs memo: inout [Int: Tensor]) -> Tensor {
         let graph = patching.graph, model = patching.model
-        let inputs = graph.inputs(of: graph.senders[node]).map { input(of: graph.index(of: $0), removed: removed, changed: changed) }
+        let inputs = graph.inputs(of: graph.senders[node]).map { receiver in
+            let r = graph.index(of: receiver)
+            if let known = memo[r] { return known }
+            let value = input(of: r, removed: removed, changed: changed)
+            memo[r] = value
+            return value
+        }
         switch graph.senders[node] {
         case .input:
             preconditionFailure("the input node has no inputs to patch")

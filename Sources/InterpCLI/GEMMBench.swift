@@ -15,9 +15,8 @@ struct GEMMBench {
 
     func run() {
         for shape in Self.shapes { gemm(shape) }
-        var values = SplitMix(seed: 2)
-        let activationShape = [8, 128, 768]
-        let x = Tensor(shape: activationShape, scalars: (0..<activationShape.reduce(1, *)).map { _ in values.next() })
+        var generator = SeededGenerator(seed: 2)
+        let x = Tensor.randomUniform([8, 128, 768], in: -1...1, using: &generator)
         let weight = Tensor.ones([768]), bias = Tensor.zeros([768])
         report.time("gemm", "softmax [8,128,768]") { _ = x.softmax(axis: -1) }
         report.time("gemm", "layerNorm [8,128,768]") { _ = x.layerNorm(weight: weight, bias: bias) }
@@ -25,8 +24,9 @@ struct GEMMBench {
 
     private func gemm(_ shape: (m: Int, k: Int, n: Int, transposeB: Bool)) {
         let (m, k, n) = (shape.m, shape.k, shape.n)
-        var values = SplitMix(seed: 1)
-        let a = (0..<(m * k)).map { _ in values.next() }, b = (0..<(k * n)).map { _ in values.next() }
+        var generator = SeededGenerator(seed: 1)
+        let a = Tensor.randomUniform([m, k], in: -1...1, using: &generator).scalars
+        let b = Tensor.randomUniform([k, n], in: -1...1, using: &generator).scalars
         var c = [Float](repeating: 0, count: m * n)
         let samples = c.withUnsafeMutableBufferPointer { c in
             report.timer.measure {

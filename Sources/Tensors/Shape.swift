@@ -44,24 +44,14 @@ extension Tensor {
                 guard out.count > 0 else { return }
                 // Walk the output in order; the innermost axis is a strided copy.
                 let innerCount = outShape[rank - 1], innerStride = readStrides[rank - 1]
-                var index = [Int](repeating: 0, count: rank)
-                var base = 0, o = 0
-                while o < out.count {
+                var o = 0
+                forEachOffset(shape: outShape.dropLast(), strides: readStrides.dropLast()) { base in
                     if innerStride == 1 {
                         (out.baseAddress! + o).update(from: src.baseAddress! + base, count: innerCount)
                         o += innerCount
                     } else {
                         var s = base
                         for _ in 0..<innerCount { out[o] = src[s]; o += 1; s += innerStride }
-                    }
-                    var a = rank - 2
-                    while a >= 0 {
-                        index[a] += 1
-                        base += readStrides[a]
-                        if index[a] < outShape[a] { break }
-                        base -= readStrides[a] * outShape[a]
-                        index[a] = 0
-                        a -= 1
                     }
                 }
             }
@@ -199,24 +189,36 @@ extension Tensor {
         let result = Tensor.build(shape: target) { out in
             scalars.withUnsafeBufferPointer { src in
                 guard out.count > 0 else { return }
-                let outer = target[..<inner]
-                var index = [Int](repeating: 0, count: inner)
-                var from = 0, to = out.baseAddress!
-                for _ in 0..<(out.count / run) {
+                var to = out.baseAddress!
+                forEachOffset(shape: target[..<inner], strides: sourceStrides[..<inner]) { from in
                     to.update(from: src.baseAddress! + from, count: run)
                     to += run
-                    var axis = inner - 1
-                    while axis >= 0 {
-                        index[axis] += 1
-                        from += sourceStrides[axis]
-                        if index[axis] < outer[axis] { break }
-                        from -= sourceStrides[axis] * outer[axis]
-                        index[axis] = 0
-                        axis -= 1
-                    }
                 }
             }
         }
         return result.recorded(from: [self]) { g in [g] }
+    }
+}
+
+/// Calls `body` with the source offset of every index of `shape` in row-major order, where a step along axis
+/// `a` moves `strides[a]` elements in the source (an odometer over the outer axes of a strided copy).
+@inline(__always)
+private func forEachOffset(shape: ArraySlice<Int>, strides: ArraySlice<Int>, _ body: (Int) -> Void) {
+    let shape = Array(shape), strides = Array(strides)
+    guard !shape.contains(0) else { return }
+    var index = [Int](repeating: 0, count: shape.count)
+    var offset = 0
+    while true {
+        body(offset)
+        var axis = shape.count - 1
+        while axis >= 0 {
+            index[axis] += 1
+            offset += strides[axis]
+            if index[axis] < shape[axis] { break }
+            offset -= strides[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+        if axis < 0 { return }
     }
 }

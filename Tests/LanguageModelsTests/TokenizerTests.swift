@@ -1,5 +1,6 @@
 import Foundation
 import LanguageModels
+import Tensors
 import Testing
 
 /// Reference results computed by the Hugging Face `tokenizers` library (and, for BOS/EOS/PAD,
@@ -58,19 +59,6 @@ private func visible(_ text: String) -> String {
         .joined()
 }
 
-/// A small deterministic generator for the random round-trip texts.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct TokenizerTests {
     @Test(arguments: fixtureNames)
     func idsMatchTheTokenizersLibrary(name: String) throws {
@@ -123,7 +111,7 @@ private struct SplitMix64: RandomNumberGenerator {
     func byteLevelTokenizersRoundTrip(name: String) throws {
         let tokenizer = try loadTokenizer(from: fixtureDirectory(name))
         var texts = try reference(name).cases.map(\.text)
-        var generator = SplitMix64(state: 42)
+        var generator = SeededGenerator(seed: 42)
         let alphabet = Array("aZ 9\t\n\r'.,!é中😀\u{301}\u{200D}\u{0}ß€".unicodeScalars)
         for _ in 0..<200 {
             var text = String.UnicodeScalarView()

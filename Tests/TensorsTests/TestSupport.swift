@@ -1,27 +1,11 @@
 import Foundation
 import Tensors
 
-/// A deterministic pseudo-random generator (SplitMix64) so that test inputs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension Tensor {
     /// Uniform random values in `range`, reproducible from `seed`.
     static func random(_ shape: [Int], in range: ClosedRange<Float> = -1...1, seed: UInt64) -> Tensor {
         var generator = SeededGenerator(seed: seed)
-        let count = shape.reduce(1, *)
-        return Tensor(shape: shape, scalars: (0..<count).map { _ in Float.random(in: range, using: &generator) })
+        return randomUniform(shape, in: range, using: &generator)
     }
 }
 
