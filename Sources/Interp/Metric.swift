@@ -95,23 +95,25 @@ public enum MetricKind: String, CaseIterable, Sendable, Codable {
     case l2
     case cosine
 
-    /// The metric for examples with these answers, comparing with `reference` logits (the clean run's).
-    public func metric(answers: [Int], wrongs: [Int], reference: Tensor) -> Metric {
+    /// The metric for examples with these answers, comparing with `reference` logits (the clean run's);
+    /// `reference` is evaluated only by the kinds that compare with it (KL, L2, cosine).
+    public func metric(answers: [Int], wrongs: [Int], reference: @autoclosure () -> Tensor) -> Metric {
         switch self {
         case .logitDiff: return .logitDifference(answers: answers, wrongs: wrongs)
         case .probDiff: return .probabilityDifference(answers: answers, wrongs: wrongs)
-        case .kl: return .klDivergence(reference: reference)
+        case .kl: return .klDivergence(reference: reference())
         case .loss: return .loss(answers: answers)
-        case .l2: return .l2(reference: reference)
-        case .cosine: return .cosine(reference: reference)
+        case .l2: return .l2(reference: reference())
+        case .cosine: return .cosine(reference: reference())
         }
     }
 }
 
 extension MetricKind {
-    /// The metric for prompt pairs, with the clean run's logits at the read positions as the reference.
+    /// The metric for prompt pairs, with the clean run's logits at the read positions as the reference (run
+    /// only for the kinds that need it).
     public func metric(for pairs: PromptPairs, model: TransformerModel) -> Metric {
-        let clean = model.forward(pairs.clean, logitPositions: .last).reshaped([pairs.count, -1])
-        return metric(answers: pairs.answers, wrongs: pairs.wrongs, reference: clean)
+        metric(answers: pairs.answers, wrongs: pairs.wrongs,
+               reference: model.forward(pairs.clean, logitPositions: .last).reshaped([pairs.count, -1]))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuits
 import Foundation
+import Reports
 
 extension PatchComponent: ExpressibleByArgument {}
 extension PatchDirection: ExpressibleByArgument {}
@@ -96,7 +97,7 @@ extension PatchingResult {
     func labellingPositions(_ tokens: [String]) -> PatchingResult {
         let axes = self.axes.map { axis in
             ["position", "destination", "source"].contains(axis.name) && axis.labels.count == tokens.count
-                ? Axis(name: axis.name, labels: tokens.enumerated().map { "\($0.offset):\(Output.visible($0.element))" }) : axis
+                ? Axis(name: axis.name, labels: tokens.enumerated().map { "\($0.offset):\(Markup.visibleToken($0.element))" }) : axis
         }
         return PatchingResult(component: component, axes: axes, values: values, metric: metric, direction: direction,
                               cleanValue: cleanValue, corruptedValue: corruptedValue)

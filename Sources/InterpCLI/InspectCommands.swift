@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuits
 import Foundation
+import Reports
 
 /// `interp trace`: the activations of one run.
 struct TraceCommand: ParsableCommand {
@@ -74,7 +75,7 @@ struct LensCommand: ParsableCommand {
         if let path = html.html { try Views.write(lens: lens, target: target, lm: lm, tokens: ids, to: path) }
         if output.json { return try Output.json(["layers": rows]) }
         for row in rows {
-            let top = zip(row.top, row.probabilities).map { "\(Output.visible($0)) \(Output.number($1, digits: 3))" }.joined(separator: "  ")
+            let top = zip(row.top, row.probabilities).map { "\(Markup.visibleToken($0)) \(Output.number($1, digits: 3))" }.joined(separator: "  ")
             let tracked = row.targetRank.map { "   target rank \($0), p \(Output.number(row.targetProbability!, digits: 4))" } ?? ""
             print(row.layer.padding(toLength: 11, withPad: " ", startingAt: 0) + top + tracked)
         }
@@ -128,7 +129,7 @@ struct DLACommand: ParsableCommand {
         let result = Result(target: name, logit: dla.logits[0], sum: dla.totals[0], biasTerm: dla.biasTerm[0], components: components)
         if let path = html.html { try Views.write(dla: dla, title: name, to: path) }
         if output.json { return try Output.json(result) }
-        print("target \(Output.visible(name)): logit \(Output.number(result.logit)), sum of contributions + bias \(Output.number(result.sum)) (bias term \(Output.number(result.biasTerm)))")
+        print("target \(Markup.visibleToken(name)): logit \(Output.number(result.logit)), sum of contributions + bias \(Output.number(result.sum)) (bias term \(Output.number(result.biasTerm)))")
         for c in components.sorted(by: { Swift.abs($0.contribution) > Swift.abs($1.contribution) }).prefix(top) {
             print("  " + c.label.padding(toLength: 14, withPad: " ", startingAt: 0) + Output.number(c.contribution))
         }
@@ -182,7 +183,7 @@ struct AttentionCommand: ParsableCommand {
         if let pattern {
             print("\npattern of L\(layer!)H\(head ?? 0) (rows: query, columns: key)")
             for (q, row) in pattern.enumerated() {
-                print(Output.visible(lm.text(of: ids[q])).padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(Markup.visibleToken(lm.text(of: ids[q])).padding(toLength: 12, withPad: " ", startingAt: 0)
                       + row.prefix(q + 1).map { String(format: "%5.2f", $0) }.joined(separator: " "))
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuits
 import Foundation
+import Reports
 
 /// `interp info`: what a model directory holds.
 struct InfoCommand: ParsableCommand {
@@ -63,7 +64,7 @@ struct TokenizeCommand: ParsableCommand {
         let ids = try lm.tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)
         let tokens = ids.map { Token(id: $0, token: lm.tokenizer.idToToken($0) ?? "", text: lm.text(of: $0)) }
         if output.json { return try Output.json(["tokens": tokens]) }
-        for token in tokens { print(String(format: "%8d  ", token.id) + Output.visible(token.text)) }
+        for token in tokens { print(String(format: "%8d  ", token.id) + Markup.visibleToken(token.text)) }
         print("\(ids.count) tokens")
     }
 }
@@ -99,7 +100,7 @@ struct RunCommand: ParsableCommand {
             return try Output.json(Result(prompt: prompt, tokens: ids, predictions: predictions, logits: logits ? last.scalars : nil))
         }
         for p in predictions {
-            print(String(format: "%6.2f%%  %9.4f  ", 100 * p.probability, p.logit) + Output.visible(p.text))
+            print(String(format: "%6.2f%%  %9.4f  ", 100 * p.probability, p.logit) + Markup.visibleToken(p.text))
         }
     }
 }

@@ -19,11 +19,6 @@ enum Output {
         }
     }
 
-    /// A token as text with whitespace made visible.
-    static func visible(_ text: String) -> String {
-        text.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵").replacingOccurrences(of: "\t", with: "⇥")
-    }
-
     /// A fixed-width number.
     static func number(_ value: Float, digits: Int = 4) -> String { String(format: "%.\(digits)f", value) }
 }

@@ -9,8 +9,7 @@ extension Tensor {
             target[hole] = count / known
         }
         precondition(target.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        var result = Tensor(shape: target, scalars: scalars)
-        result.tracking = nil
+        let result = Tensor(shape: target, scalars: scalars)
         let original = shape
         return result.recorded(from: [self]) { g in [g.reshaped(original)] }
     }

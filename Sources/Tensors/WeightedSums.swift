@@ -64,8 +64,9 @@ extension Tensor {
             let termVectors = terms.flatMap { $0.map(\.vector) }, termWeights = terms.flatMap { $0.map(\.weight) }
             let rowStart = terms.reduce(into: [0]) { $0.append($0.last! + $1.count) }
             return Tensor.build(shape: interleaved ? [length / segment, rows, segment] : [rows, length]) { out in
-                withBaseAddresses((shared + termVectors).map(\.tensor)) { addresses in
-                    let starts = zip(addresses, shared + termVectors).map { $0 + $1.offset }
+                let vectors = shared + termVectors
+                withBaseAddresses(vectors.map(\.tensor)) { addresses in
+                    let starts = zip(addresses, vectors).map { $0 + $1.offset }
                     let sharedStarts = starts[..<shared.count], termStarts = starts[shared.count...]
                     // Threads take whole segments of an interleaved result, or column ranges of a plain one.
                     let units = interleaved ? length / segment : (length + 15) / 16

@@ -42,10 +42,10 @@ public struct Normalization {
     ///
     /// This is the linear map that direct logit attribution applies to each component's write, with the
     /// divisor cached from the real forward pass.
-    public func apply(_ x: Tensor, divisor: Tensor, centering: Bool = true) -> Tensor {
+    public func apply(_ x: Tensor, divisor: Tensor) -> Tensor {
         switch kind {
         case .layerNorm:
-            let centered = centering ? x - x.mean(axis: -1, keepingDimension: true) : x
+            let centered = x - x.mean(axis: -1, keepingDimension: true)
             return centered / divisor * weight
         case .rmsNorm:
             return x / divisor * weight

@@ -8,7 +8,7 @@
 /// ```
 ///
 /// ```swift
-/// var optimizer = AdamW(shapes: parameters.map(\.shape), decays: parameters.map { $0.rank >= 2 })
+/// var optimizer = AdamW(shapes: parameters.map(\.shape), decays: AdamW.decays(for: parameters.map(\.shape)))
 /// optimizer.update(&parameters, gradients: gradients, learningRate: 1e-3)
 /// ```
 public struct AdamW {
@@ -28,6 +28,10 @@ public struct AdamW {
     public let options: Options
     /// Per parameter, whether weight decay applies.
     public let decays: [Bool]
+
+    /// The usual rule, as in GPT-2 and nanoGPT: matrices (weights and embeddings) decay; vectors (biases
+    /// and norm gains) do not.
+    public static func decays(for shapes: [[Int]]) -> [Bool] { shapes.map { $0.count >= 2 } }
     /// The number of updates done so far.
     public private(set) var step: Int
     /// The moving averages of the gradients (`exp_avg`), one per parameter.

@@ -80,7 +80,7 @@ public final class Trainer {
     public convenience init(model: TransformerModel, configuration: ModelConfiguration, examples: [TrainingExample],
                             options: TrainingOptions, tokenizer: TokenizerFiles? = nil) throws {
         let parameters = model.parameters.map(\.tensor)
-        let optimizer = AdamW(shapes: parameters.map(\.shape), decays: parameters.map { $0.rank >= 2 }, options: options.optimizer)
+        let optimizer = AdamW(shapes: parameters.map(\.shape), decays: AdamW.decays(for: parameters.map(\.shape)), options: options.optimizer)
         try self.init(model: model, configuration: configuration, examples: examples, options: options,
                       optimizer: optimizer, tokenizer: tokenizer)
     }

@@ -70,7 +70,7 @@ extension Trainer {
         let resumedOptions = options ?? state.options
         let optimizer = AdamW(step: state.completedSteps, firstMoments: try parameters.map { try moment("exp_avg", $0) },
                               secondMoments: try parameters.map { try moment("exp_avg_sq", $0) },
-                              decays: parameters.map { $0.tensor.rank >= 2 }, options: resumedOptions.optimizer)
+                              decays: AdamW.decays(for: parameters.map(\.tensor.shape)), options: resumedOptions.optimizer)
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
         let tokenizerConfigURL = directory.appendingPathComponent("tokenizer_config.json")
         let tokenizer = (try? String(contentsOf: tokenizerURL, encoding: .utf8)).map {
