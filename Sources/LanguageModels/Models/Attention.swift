@@ -77,14 +77,10 @@ public struct Attention {
             values = layerCache.values!
             cache = layerCache
         }
-        if keyValueHeads != heads {
-            let shared = (0..<heads).map { $0 / (heads / keyValueHeads) }
-            keys = keys.indexSelect(axis: 1, shared)
-            values = values.indexSelect(axis: 1, shared)
-        }
-        let scores = hooks.apply(names.attnScores, q.permuted([0, 2, 1, 3]).matmul(keys, transposeOther: true) * scale + mask)
+        // Grouped-query heads read their key-value head in place (no repeated copy of keys and values).
+        let scores = hooks.apply(names.attnScores, attentionScores(query: q.permuted([0, 2, 1, 3]), key: keys, scale: scale) + mask)
         let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
-        let z = hooks.apply(names.z, pattern.matmul(values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
+        let z = hooks.apply(names.z, attentionOutput(pattern: pattern, value: values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
         if hooks.wants(names.result) {
             let hooked = hooks.apply(names.result, headResults(z))
             let summed = hooked.sum(axis: 2)
