@@ -18,9 +18,11 @@
 ///
 /// With `causal`, query `i` sees keys `j <= i + keyCount - queryCount` (queries are the last positions).
 /// `paddingMask` is `[batch, keyCount]` with 1 for real tokens and 0 for padding; padding keys are hidden.
+/// With a `slidingWindow` `w`, a query also does not see keys `w` or more positions behind it.
 /// The result is `[batch, 1, queryCount, keyCount]` (batch 1 without a padding mask), ready to add to
 /// scores. A query that sees no key at all gets a zero row from ``Tensor/softmax(axis:)``.
-public func attentionMask(queryCount: Int, keyCount: Int, paddingMask: Tensor? = nil, causal: Bool = true) -> Tensor {
+public func attentionMask(queryCount: Int, keyCount: Int, paddingMask: Tensor? = nil, causal: Bool = true,
+                          slidingWindow: Int? = nil) -> Tensor {
     precondition(queryCount <= keyCount || !causal, "causal attention needs queryCount <= keyCount")
     let batch = paddingMask?.shape[0] ?? 1
     if let paddingMask {
@@ -32,6 +34,7 @@ public func attentionMask(queryCount: Int, keyCount: Int, paddingMask: Tensor? =
             for i in 0..<queryCount {
                 for j in 0..<keyCount {
                     let hidden = (causal && j > i + offset) || paddingMask?.scalars[b * keyCount + j] == 0
+                        || slidingWindow.map { i + offset - j >= $0 } == true
                     out[(b * queryCount + i) * keyCount + j] = hidden ? -Float.infinity : 0
                 }
             }

@@ -25,6 +25,16 @@ import Tensors
         #expect(pattern.scalars == [0, 0, 0, 1])
     }
 
+    @Test func slidingWindowHidesKeysTooFarBehind() {
+        // Window 2: query i (after one past key) sees keys i and i + 1 only, never a future or padding key.
+        let mask = attentionMask(queryCount: 3, keyCount: 4, paddingMask: Tensor(shape: [1, 4], scalars: [1, 1, 0, 1]),
+                                 slidingWindow: 2)
+        let inf = -Float.infinity
+        #expect(mask.scalars == [0, 0, inf, inf,
+                                 inf, 0, inf, inf,
+                                 inf, inf, inf, 0])
+    }
+
     @Test func gainAppliedAfterNormalizedEqualsFusedNorm() {
         let x = Tensor.random([2, 3, 20], in: -3...3, seed: 1)
         let weight = Tensor.random([20], seed: 2), bias = Tensor.random([20], seed: 3)

@@ -18,18 +18,8 @@ public struct AttentionContext {
     /// Query `i` sees key `j` when `j` is not in its future (`j <= pastLength + i`), is a real token, and,
     /// with a sliding window `w`, is less than `w` positions behind.
     public func additiveMask(slidingWindow: Int? = nil) -> Tensor {
-        let batch = keyMask.count, keys = keyMask[0].count, queries = keys - pastLength
-        return Tensor.build(shape: [batch, 1, queries, keys]) { out in
-            for b in 0..<batch {
-                for i in 0..<queries {
-                    let q = pastLength + i
-                    for j in 0..<keys {
-                        var visible = j <= q && keyMask[b][j]
-                        if let w = slidingWindow, q - j >= w { visible = false }
-                        out[(b * queries + i) * keys + j] = visible ? 0 : -.infinity
-                    }
-                }
-            }
-        }
+        let keys = keyMask[0].count
+        let padding = Tensor(shape: [keyMask.count, keys], scalars: keyMask.flatMap { $0.map { $0 ? 1 : 0 } })
+        return attentionMask(queryCount: keys - pastLength, keyCount: keys, paddingMask: padding, slidingWindow: slidingWindow)
     }
 }
