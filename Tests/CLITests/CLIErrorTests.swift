@@ -37,6 +37,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: html.path))
     }
 
+    @Test func overlongTaskExampleIsNamed() throws {
+        // Example 1 is longer than the embedded model's 32-position context; example 0 fits.
+        let short = "Lisa and Sarah had a long argument at the school. Afterwards Sarah said to"
+        let long = Array(repeating: "Lisa and Sarah had a long argument at the school.", count: 4).joined(separator: " ") + " Afterwards Sarah said to"
+        let examples = [(short, short.replacingOccurrences(of: "Afterwards Sarah", with: "Afterwards Laura")),
+                        (long, long.replacingOccurrences(of: "Afterwards Sarah", with: "Afterwards Laura"))]
+            .map { ["clean": $0.0, "corrupted": $0.1, "answer": " Lisa", "wrong": " Sarah"] }
+        let task = try CLI.temporaryDirectory().appendingPathComponent("task.json")
+        try JSONSerialization.data(withJSONObject: examples).write(to: task)
+        try expectFailure(["patch", "--task", task.path, "--component", "resid_pre"],
+                          mentions: ["example 1: 'clean'", "context is 32"])
+    }
+
     @Test func negativeThresholdIsRefused() throws {
         try expectFailure(["acdc", "--clean", "a", "--corrupted", "b", "--answer", "c", "--wrong", "d", "--threshold", "-1"],
                           mentions: ["--threshold"])

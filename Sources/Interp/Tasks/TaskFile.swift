@@ -187,6 +187,9 @@ extension TaskFile {
     /// - Throws: ``TaskFileError`` naming the example whose answer is not one token, or ``PromptPairsError``.
     public func promptPairs(encodePrompt: (String) throws -> [Int], encodeAnswer: (String) throws -> [Int],
                             padID: Int = 0) throws -> PromptPairs {
+        func prompt(_ text: TaskText, _ field: String, _ index: Int) throws -> [Int] {
+            do { return try text.tokens(encodePrompt) } catch { throw TaskFileError("example \(index): '\(field)': \(error)") }
+        }
         func single(_ text: TaskText, _ field: String, _ index: Int) throws -> Int {
             let ids = try text.tokens(encodeAnswer)
             guard ids.count == 1 else { throw TaskFileError("example \(index): '\(field)' is \(ids.count) tokens, not one") }
@@ -195,8 +198,8 @@ extension TaskFile {
         let labels = examples.first?.positions.map { Set($0.keys) } ?? []
         let shared = examples.reduce(labels) { $0.intersection($1.positions?.keys.map { $0 } ?? []) }
         return try PromptPairs(
-            clean: try examples.map { try $0.clean.tokens(encodePrompt) },
-            corrupted: try examples.map { try $0.corrupted.tokens(encodePrompt) },
+            clean: try examples.enumerated().map { try prompt($1.clean, "clean", $0) },
+            corrupted: try examples.enumerated().map { try prompt($1.corrupted, "corrupted", $0) },
             answers: try examples.enumerated().map { try single($1.answer, "answer", $0) },
             wrongs: try examples.enumerated().map { try single($1.wrong, "wrong", $0) },
             positionLabels: Dictionary(uniqueKeysWithValues: shared.map { label in (label, examples.map { $0.positions![label]! }) }),
@@ -212,14 +215,16 @@ extension TaskFile {
                                     encodeAnswer: { try lm.tokenizer.encode($0, addSpecialTokens: false) },
                                     padID: lm.tokenizer.padTokenID ?? 0)
         let vocabulary = lm.model.vocabularySize
-        for (i, ids) in (pairs.clean.tokens + pairs.corrupted.tokens).enumerated() {
-            guard ids.count <= lm.model.contextLength else {
-                throw TaskFileError("example \(i % pairs.count): \(ids.count) tokens exceed the model's context of \(lm.model.contextLength)")
+        for i in 0..<pairs.count {
+            // Prompts are right-padded to the longest: check each example's own tokens only.
+            let real = pairs.clean.mask[i].filter { $0 }.count
+            guard real <= lm.model.contextLength else {
+                throw TaskFileError("example \(i): \(real) tokens exceed the model's context of \(lm.model.contextLength)")
             }
-        }
-        for (i, id) in (pairs.clean.tokens.flatMap { $0 } + pairs.corrupted.tokens.flatMap { $0 } + pairs.answers + pairs.wrongs).enumerated()
-        where id >= vocabulary {
-            throw TaskFileError("token id \(id) (item \(i)) is outside the model's vocabulary of \(vocabulary)")
+            let ids = pairs.clean.tokens[i].prefix(real) + pairs.corrupted.tokens[i].prefix(real) + [pairs.answers[i], pairs.wrongs[i]]
+            if let id = ids.first(where: { $0 >= vocabulary }) {
+                throw TaskFileError("example \(i): token id \(id) is outside the model's vocabulary of \(vocabulary)")
+            }
         }
         return pairs
     }
