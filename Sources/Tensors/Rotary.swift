@@ -64,19 +64,6 @@ public struct RotaryEmbedding: Sendable, Equatable {
         }
     }
 
-    /// Position ids for left- or right-padded batches: real tokens count 0, 1, 2, … in each row and
-    /// padding (mask 0) gets position 1, as Hugging Face `generate` does.
-    public static func positions(attentionMask: [[Int]]) -> [[Int]] {
-        attentionMask.map { row in
-            var next = 0
-            return row.map { real in
-                guard real != 0 else { return 1 }
-                defer { next += 1 }
-                return next
-            }
-        }
-    }
-
     /// The `cos` and `sin` tables `[batch, pos, rotaryDim]` for the given positions (each angle repeated
     /// for both halves, as Hugging Face's `emb = cat(freqs, freqs)`).
     public func cosSin(positions: [[Int]]) -> (cos: Tensor, sin: Tensor) {

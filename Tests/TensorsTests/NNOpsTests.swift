@@ -46,11 +46,6 @@ import Tensors
         #expect((x * rmsScale).maxAbsDifference(rms) < 1e-6)
     }
 
-    @Test func positionsSkipPadding() {
-        #expect(RotaryEmbedding.positions(attentionMask: [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
-                == [[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]])
-    }
-
     @Test func partialRotaryLeavesTrailingDimensionsAlone() {
         let x = Tensor.random([1, 2, 1, 6], seed: 4)
         let rotated = RotaryEmbedding(headDim: 6, rotaryDim: 4).apply(to: x, positions: [[3, 7]])

@@ -86,7 +86,7 @@ public final class TransformerModel {
         hooks?.positionOffset = context.pastLength
         var residual = embed(batch, context: context, hooks: hooks)
         residual = runBlocks(0..<layerCount, residual: residual, context: context, hooks: hooks, cache: cache)
-        cache?.commit(batch: batch)
+        cache?.commit(context, batch: batch)
         switch positions {
         case .all: return unembed(residual, hooks: hooks)
         case .last: return unembed(residual.gather(positions: batch.lastPositions), hooks: hooks)
@@ -160,10 +160,10 @@ public final class KeyValueCache {
         AttentionContext(batch: batch, pastMask: mask, pastPositions: nextPositions)
     }
 
-    func commit(batch: TokenBatch) {
-        let positions = batch.positions(offset: nextPositions)
-        nextPositions = zip(positions, batch.mask).map { row, m in (row.last ?? 0) + (m.last == true ? 1 : 0) }
-        mask = mask.map { zip($0, batch.mask).map { $0 + $1 } } ?? batch.mask
+    /// Records the positions and keys of a forward pass run with `context` (from ``context(for:)``).
+    func commit(_ context: AttentionContext, batch: TokenBatch) {
+        nextPositions = zip(context.positions, batch.mask).map { row, m in (row.last ?? 0) + (m.last == true ? 1 : 0) }
+        mask = context.keyMask
     }
 }
 
