@@ -93,7 +93,7 @@ public struct CircuitStudy {
 
         progress("path patching and head roles")
         let patterns = try model.attentionPatterns(first)
-        let headScores = try model.headScores(first, prefix: headScorePrefix)
+        let headScores = try model.headScores(first, patterns: patterns, prefix: headScorePrefix)
         let roles = try headRoles(model: model, pairs: pairs, circuit: eap, dla: dla, headPatching: heads, scores: headScores)
         let keyHeads = roles.prefix(4).map(\.head)
         var paths: [PathPatchingResult] = []

@@ -36,10 +36,11 @@ extension TransformerModel {
     ///
     /// Previous-token and first-token scores are read on `batch`; induction and duplicate-token scores on
     /// `repeats` sequences made of `prefix` followed by a random block of `length` tokens repeated twice
-    /// (`prefix` is typically the BOS token, or empty); the block is shortened to fit the context.
-    public func headScores(_ batch: TokenBatch, prefix: [Int] = [], length: Int = 20, repeats: Int = 4,
-                           seed: UInt64 = 0) throws -> HeadScores {
-        let natural = try attentionPatterns(batch)                            // [L, B, H, Q, K]
+    /// (`prefix` is typically the BOS token, or empty); the block is shortened to fit the context. Pass
+    /// `patterns` when ``attentionPatterns(_:)`` of `batch` is already at hand.
+    public func headScores(_ batch: TokenBatch, patterns: Tensor? = nil, prefix: [Int] = [], length: Int = 20,
+                           repeats: Int = 4, seed: UInt64 = 0) throws -> HeadScores {
+        let natural = try patterns ?? attentionPatterns(batch)               // [L, B, H, Q, K]
         let length = Swift.max(1, Swift.min(length, (contextLength - prefix.count) / 2))
         var generator = SeededGenerator(seed: seed)
         let sequences = (0..<repeats).map { _ -> [Int] in

@@ -63,6 +63,13 @@ extension TransformerModel {
     /// ```
     public func directLogitAttribution(_ batch: TokenBatch, target: LogitTarget = .predicted,
                                        position: Int = -1) throws -> DirectLogitAttribution {
+        try directLogitAttribution(batch, targets: Array(repeating: target, count: batch.batchSize), position: position)
+    }
+
+    /// Direct logit attribution with one target per batch row (e.g. each example's answer − wrong).
+    public func directLogitAttribution(_ batch: TokenBatch, targets rowTargets: [LogitTarget],
+                                       position: Int = -1) throws -> DirectLogitAttribution {
+        precondition(rowTargets.count == batch.batchSize, "\(rowTargets.count) targets for a batch of \(batch.batchSize)")
         let wanted: (String) -> Bool = { name in
             name == GlobalHookNames.embed || name == GlobalHookNames.posEmbed || name == GlobalHookNames.finalScale
                 || name.hasSuffix("attn.hook_z") || name.hasSuffix("hook_mlp_out")
@@ -74,6 +81,7 @@ extension TransformerModel {
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {
             let row = logits.select(axis: 0, b).select(axis: 0, p)
+            let target = rowTargets[b]
             let (direction, token) = target.direction(in: self, logits: row)
             let writes = stack.tensor.select(axis: 1, b).select(axis: 1, p)       // [C, d]
             let normalized = finalNorm.apply(writes, divisor: Tensor(divisor[b, p, 0]))
@@ -89,16 +97,10 @@ extension TransformerModel {
 }
 
 extension DirectLogitAttribution {
-    /// DLA of answer − wrong at each example's read position, over all examples (each with its own tokens).
+    /// DLA of answer − wrong at each example's read position, over all examples (one batched forward pass).
     public static func mean(model: TransformerModel, pairs: PromptPairs) throws -> DirectLogitAttribution {
-        let parts = try (0..<pairs.count).map { b in
-            try model.directLogitAttribution(TokenBatch(tokens: [pairs.clean.tokens[b]], mask: [pairs.clean.mask[b]]),
-                                             target: .difference(answer: pairs.answers[b], wrong: pairs.wrongs[b]))
-        }
-        return DirectLogitAttribution(labels: parts[0].labels,
-                                      contributions: Tensor.concatenate(parts.map(\.contributions), axis: 1),
-                                      biasTerm: parts.flatMap(\.biasTerm), logits: parts.flatMap(\.logits),
-                                      targets: parts.flatMap(\.targets), positions: parts.flatMap(\.positions),
-                                      layerCount: model.layerCount, headCount: model.headCount)
+        try model.directLogitAttribution(pairs.clean, targets: (0..<pairs.count).map {
+            .difference(answer: pairs.answers[$0], wrong: pairs.wrongs[$0])
+        })
     }
 }

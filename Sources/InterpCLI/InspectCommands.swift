@@ -158,7 +158,7 @@ struct AttentionCommand: ParsableCommand {
         let batch = TokenBatch([ids])
         let patterns = try lm.model.attentionPatterns(batch)                 // [L, 1, H, Q, K]
         let prefix = lm.tokenizer.bosTokenID.map { [$0] } ?? []
-        let scores = try lm.model.headScores(batch, prefix: prefix)
+        let scores = try lm.model.headScores(batch, patterns: patterns, prefix: prefix)
         var kinds: [String: [ScoredHead]] = [:]
         for kind in HeadKind.allCases {
             kinds[kind.rawValue] = scores.heads(kind, threshold: threshold).map { ScoredHead(layer: $0.layer, head: $0.head, score: $0.score) }
