@@ -56,8 +56,19 @@ public struct ActivationPatching {
         }
         // A patch that replaces values by equal values (e.g. positions before the first corrupted token) is the
         // unpatched target run: its metric is known without a forward pass.
-        let difference = source - target
-        let changing = masks.indices.filter { (difference * masks[$0]).scalars.contains { $0 != 0 } }
+        // The check reads |source − target| summed over each mask's broadcast axes, once per mask shape, so
+        // it costs a mask's size rather than the activation's.
+        let magnitude = (source - target).abs()
+        var reduced: [[Int]: Tensor] = [:]
+        let changing = masks.indices.filter { m in
+            let shape = masks[m].shape
+            if reduced[shape] == nil {
+                reduced[shape] = shape.indices.reduce(magnitude) { t, axis in
+                    shape[axis] == 1 && t.shape[axis] != 1 ? t.sum(axis: axis, keepingDimension: true) : t
+                }
+            }
+            return (reduced[shape]! * masks[m]).scalars.contains { $0 != 0 }
+        }
         let examples = pairs.count
         let perPass = Swift.max(1, maxRowsPerPass / examples)
         var results = [Float](repeating: direction == .denoising ? corruptedValue : cleanValue, count: masks.count)
