@@ -27,8 +27,8 @@ public final class TransformerModel {
 
     public init(tokenEmbedding: WeightMatrix, positionEmbedding: Tensor?, blocks: [TransformerBlock],
                 finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int, tiedEmbeddings: Bool = false) {
-        precondition(!tiedEmbeddings || tokenEmbedding.shape == unembedding.shape,
-                     "tied embeddings need equal shapes, got \(tokenEmbedding.shape) and \(unembedding.shape)")
+        precondition(!tiedEmbeddings || unembedding.sharesStorage(with: tokenEmbedding),
+                     "tied embeddings must be one matrix: pass the token embedding as the unembedding")
         self.tiedEmbeddings = tiedEmbeddings
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
@@ -52,9 +52,6 @@ public final class TransformerModel {
     public var headCount: Int { blocks.first?.attention.heads ?? 0 }
     /// False for attention-only models.
     public var hasMLPs: Bool { blocks.first?.mlp != nil }
-
-    /// Whether the unembedding is the token embedding table itself (same storage).
-    public var hasTiedEmbeddings: Bool { unembedding.sharesStorage(with: tokenEmbedding) }
 
     /// The unembedding vector of a token, `[dModel]`: the residual direction its logit reads.
     public func unembeddingDirection(_ token: Int) -> Tensor {
@@ -199,7 +196,7 @@ extension TransformerModel {
         func size(_ linear: Linear) -> Int { linear.matrix.shape.reduce(1, *) + (linear.bias?.count ?? 0) }
         func size(_ norm: Normalization?) -> Int { (norm?.weight.count ?? 0) + (norm?.bias?.count ?? 0) }
         var total = tokenEmbedding.shape.reduce(1, *) + (positionEmbedding?.count ?? 0) + size(finalNorm)
-        if !hasTiedEmbeddings { total += unembedding.shape.reduce(1, *) }
+        if !tiedEmbeddings { total += unembedding.shape.reduce(1, *) }
         for block in blocks {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
