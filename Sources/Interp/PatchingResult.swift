@@ -11,6 +11,9 @@ public struct PatchingResult: Codable {
             self.name = name
             self.labels = labels
         }
+
+        /// Whether the axis runs over token positions (`position`, or a pattern's `destination` and `source`).
+        public var isPosition: Bool { ["position", "destination", "source"].contains(name) }
     }
 
     /// The swept component (`resid_pre`, `head_out`, ...).

@@ -96,7 +96,7 @@ extension PatchingResult {
     /// The same result with position labels `index:token`.
     func labellingPositions(_ tokens: [String]) -> PatchingResult {
         let axes = self.axes.map { axis in
-            ["position", "destination", "source"].contains(axis.name) && axis.labels.count == tokens.count
+            axis.isPosition && axis.labels.count == tokens.count
                 ? Axis(name: axis.name, labels: tokens.enumerated().map { "\($0.offset):\(Markup.visibleToken($0.element))" }) : axis
         }
         return PatchingResult(component: component, axes: axes, values: values, metric: metric, direction: direction,

@@ -39,12 +39,10 @@ public struct PatchingHeatmap: ReportFigure {
         self.higherAxes = higherAxes
     }
 
-    static let positionAxes: Set<String> = ["position", "destination", "source"]
-
     /// The axes with token labels where they fit.
     var axes: [(name: String, labels: [String], isTokens: Bool)] {
         result.axes.map { axis in
-            if let tokens, Self.positionAxes.contains(axis.name), tokens.count == axis.labels.count {
+            if let tokens, axis.isPosition, tokens.count == axis.labels.count {
                 return (axis.name, tokens.map(Markup.visibleToken), true)
             }
             return (axis.name, axis.labels, false)
