@@ -31,10 +31,8 @@ extension ActivationCache {
         if model.positionEmbedding != nil { parts.append(try activation("hook_pos_embed")); labels.append("pos_embed") }
         let shape = parts[0].shape
         for l in 0..<last {
-            let heads = try headResults(layer: l)
-            for h in 0..<heads.shape[2] {
-                parts.append(heads.select(axis: 2, h)); labels.append("L\(l)H\(h)")
-            }
+            let (heads, headLabels) = try headParts(layer: l)
+            parts += heads; labels += headLabels
             if let bias = model.blocks[l].attention.output.bias {
                 parts.append(bias.broadcast(to: shape)); labels.append("\(l)_attn_bias")
             }
@@ -56,10 +54,16 @@ extension ActivationCache {
         let last = try layer.map { try resolver.resolveLayer($0, in: "stackedHeadResults") } ?? model.layerCount
         var parts: [Tensor] = [], labels: [String] = []
         for l in 0..<last {
-            let heads = try headResults(layer: l)
-            for h in 0..<heads.shape[2] { parts.append(heads.select(axis: 2, h)); labels.append("L\(l)H\(h)") }
+            let (heads, headLabels) = try headParts(layer: l)
+            parts += heads; labels += headLabels
         }
         return LabeledStack(tensor: Tensor.stack(parts), labels: labels)
+    }
+
+    /// Each head's write at `layer`, `[batch, pos, dModel]` each, labelled `L{l}H{h}`.
+    private func headParts(layer l: Int) throws -> ([Tensor], [String]) {
+        let heads = try headResults(layer: l)
+        return ((0..<heads.shape[2]).map { heads.select(axis: 2, $0) }, (0..<heads.shape[2]).map { "L\(l)H\($0)" })
     }
 
     /// Applies the final norm to each entry of a stack *linearly*: centred (LayerNorm) and divided by the
