@@ -118,7 +118,7 @@ public struct CircuitStudy {
     /// effect of at least 0.05), strongest direct effect first.
     static func headRoles(model: TransformerModel, pairs: PromptPairs, circuit: Circuit, dla: DirectLogitAttribution,
                           headPatching: PatchingResult, scores: HeadScores) throws -> [HeadRole] {
-        let (_, cache) = try model.runWithCache(pairs.clean, filter: .matching { $0.hasSuffix("hook_pattern") }, logitPositions: .none)
+        let (_, cache) = try model.runWithCache(pairs.clean, filter: .kinds([.pattern]), logitPositions: .none)
         let read = pairs.readPositions
         let maxDLA = dla.headContributions.scalars.map(Swift.abs).max() ?? 1
         let normalizedPatching = headPatching.normalized

@@ -2,12 +2,16 @@
 ///
 /// Nodes are the embedding (`input`), each attention head (`a{l}.h{h}`), each MLP (`m{l}`) and the `logits`.
 /// An edge runs from a node's output to a later node's input: to each head's query, key and value input
-/// (`<q>`, `<k>`, `<v>`), to each MLP's input (an MLP also reads its own layer's heads), and to the logits.
+/// (`<q>`, `<k>`, `<v>`), to each MLP's input, and to the logits. Which senders a receiver reads is the
+/// model's to say: an MLP reads its own layer's heads in a sequential block, not in a parallel one
+/// (``TransformerBlock/mlpReadsAttentionOutput``).
 /// With grouped-query attention, keys and values are read per key-value head (`a{l}.kv{g}<k>`).
 /// GPT-2 small has 32,491 edges.
 ///
 /// Because a pre-norm residual stream is a sum of writes, a receiver's input is the sum of its senders'
-/// outputs (plus constant biases), which is what makes single edges patchable.
+/// outputs (plus constant biases), which is what makes single edges patchable. Each receiver reads the
+/// residual stream at one hook point (``readPoint(of:)``): the block's `resid_pre` for the heads, `resid_mid` (or
+/// `resid_pre` in a parallel block) for the MLP, the last `resid_post` for the logits.
 public struct ComputationGraph: Sendable {
     /// A node that writes into the residual stream.
     public enum Sender: Hashable, Sendable, Comparable {
@@ -63,8 +67,12 @@ public struct ComputationGraph: Sendable {
     public let layerCount: Int
     public let headCount: Int
     public let keyValueHeadCount: Int
+    /// Which query heads share which key-value head.
+    public let grouping: HeadGrouping
     /// Whether the model has MLPs (attention-only models do not).
     public let hasMLPs: Bool
+    /// Per layer: whether the MLP reads that layer's heads (false in a parallel-attention block).
+    public let mlpReadsAttentionOutput: [Bool]
     /// Senders in forward order: `input`, then per layer its heads and its MLP.
     public let senders: [Sender]
     /// Receivers in forward order: per layer queries, keys, values, the MLP; then the logits.
@@ -75,25 +83,40 @@ public struct ComputationGraph: Sendable {
     let receiverIndex: [Receiver: Int]
     /// For each receiver, the number of senders before it in ``senders`` that it reads.
     let upstreamCount: [Int]
+    /// For each receiver, the residual stream point it reads.
+    let receiverReadPoints: [HookPoint]
 
-    public init(layerCount: Int, headCount: Int, keyValueHeadCount: Int? = nil, hasMLPs: Bool = true) {
+    /// - Parameter mlpReadsAttentionOutput: per layer, whether the MLP reads that layer's heads (all true
+    ///   by default: sequential blocks).
+    public init(layerCount: Int, headCount: Int, keyValueHeadCount: Int? = nil, hasMLPs: Bool = true,
+                mlpReadsAttentionOutput: [Bool]? = nil) {
         self.layerCount = layerCount
         self.headCount = headCount
         self.keyValueHeadCount = keyValueHeadCount ?? headCount
+        grouping = HeadGrouping(heads: headCount, keyValueHeads: keyValueHeadCount ?? headCount)
         self.hasMLPs = hasMLPs
-        var senders: [Sender] = [.input], receivers: [Receiver] = [], upstream: [Int] = []
+        let mlpReadsHeads = mlpReadsAttentionOutput ?? Array(repeating: true, count: layerCount)
+        precondition(mlpReadsHeads.count == layerCount, "one MLP reading rule per layer expected")
+        self.mlpReadsAttentionOutput = mlpReadsHeads
+        var senders: [Sender] = [.input], receivers: [Receiver] = [], upstream: [Int] = [], reads: [HookPoint] = []
         for l in 0..<layerCount {
             let before = senders.count
-            for h in 0..<headCount { receivers.append(.query(layer: l, head: h)); upstream.append(before) }
-            for g in 0..<self.keyValueHeadCount { receivers.append(.key(layer: l, group: g)); upstream.append(before) }
-            for g in 0..<self.keyValueHeadCount { receivers.append(.value(layer: l, group: g)); upstream.append(before) }
+            let attentionReceivers: [Receiver] = (0..<headCount).map { .query(layer: l, head: $0) }
+                + (0..<self.keyValueHeadCount).map { .key(layer: l, group: $0) }
+                + (0..<self.keyValueHeadCount).map { .value(layer: l, group: $0) }
+            receivers += attentionReceivers
+            upstream += Array(repeating: before, count: attentionReceivers.count)
+            reads += Array(repeating: .residPre(l), count: attentionReceivers.count)
             senders += (0..<headCount).map { .head(layer: l, head: $0) }
             if hasMLPs {
-                receivers.append(.mlp(layer: l)); upstream.append(senders.count)
+                receivers.append(.mlp(layer: l))
+                upstream.append(mlpReadsHeads[l] ? senders.count : before)
+                reads.append(mlpReadsHeads[l] ? .residMid(l) : .residPre(l))
                 senders.append(.mlp(layer: l))
             }
         }
-        receivers.append(.logits); upstream.append(senders.count)
+        receivers.append(.logits); upstream.append(senders.count); reads.append(.residPost(layerCount - 1))
+        receiverReadPoints = reads
         self.senders = senders
         self.receivers = receivers
         upstreamCount = upstream
@@ -104,13 +127,27 @@ public struct ComputationGraph: Sendable {
         }
     }
 
-    /// The graph of a model.
+    /// The graph of a model: which senders each receiver reads is asked of its blocks.
     public init(model: TransformerModel) {
         self.init(layerCount: model.layerCount, headCount: model.headCount,
-                  keyValueHeadCount: model.blocks.first?.attention.keyValueHeads, hasMLPs: model.hasMLPs)
+                  keyValueHeadCount: model.blocks.first?.attention.keyValueHeads, hasMLPs: model.hasMLPs,
+                  mlpReadsAttentionOutput: model.blocks.map(\.mlpReadsAttentionOutput))
     }
 
-    public var groupedQuery: Bool { keyValueHeadCount != headCount }
+    public var groupedQuery: Bool { grouping.isGrouped }
+
+    /// The residual stream point receiver `receiver` (an index into ``receivers``) reads: the sum of its
+    /// senders' outputs and the biases before it.
+    public func readPoint(of receiver: Int) -> HookPoint { receiverReadPoints[receiver] }
+
+    /// The distinct points receivers read, in forward order, with the number of senders each point sums.
+    public var readPoints: [(point: HookPoint, upstream: Int)] {
+        var seen = Set<HookPoint>(), result: [(HookPoint, Int)] = []
+        for r in receivers.indices where seen.insert(receiverReadPoints[r]).inserted {
+            result.append((receiverReadPoints[r], upstreamCount[r]))
+        }
+        return result
+    }
 
     /// The name of an edge, e.g. `a3.h7->a9.h9<q>`, `m5->logits`.
     public func name(of edge: Edge) -> String {
@@ -134,7 +171,7 @@ public struct ComputationGraph: Sendable {
         switch node {
         case .input: return []
         case let .head(l, h):
-            let g = h / (headCount / keyValueHeadCount)
+            let g = grouping.keyValueHead(of: h)
             return [.query(layer: l, head: h), .key(layer: l, group: g), .value(layer: l, group: g)]
         case let .mlp(l): return [.mlp(layer: l)]
         }
@@ -145,8 +182,7 @@ public struct ComputationGraph: Sendable {
         switch receiver {
         case let .query(l, h): return [.head(layer: l, head: h)]
         case let .key(l, g), let .value(l, g):
-            let perGroup = headCount / keyValueHeadCount
-            return (0..<perGroup).map { .head(layer: l, head: g * perGroup + $0) }
+            return grouping.queryHeads(of: g).map { .head(layer: l, head: $0) }
         case let .mlp(l): return [.mlp(layer: l)]
         case .logits: return []
         }

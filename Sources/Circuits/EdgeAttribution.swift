@@ -31,7 +31,7 @@ extension EdgePatching {
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {
         let cleanInput = sourceOutputs[0] - senderDeltas.slice(axis: 0, 0..<1).reshaped(sourceOutputs[0].shape)
-        var gradients: [String: Tensor] = [:]
+        var gradients: [HookPoint: Tensor] = [:]
         let runs = steps ?? 1
         for k in 0..<runs {
             let alpha: Float? = steps.map { Float(k) / Float($0) }
@@ -54,41 +54,36 @@ extension EdgePatching {
     /// `embeddings`, keyed by the receiver's hook point: per-head `hook_q_input`/`hook_k_input`/`hook_v_input`
     /// laid out head-major, `[heads, B, P, d]`; `hook_mlp_in` and the final `hook_resid_post`, `[B, P, d]`.
     ///
-    /// One plain forward and backward pass (no per-head copies of the residual stream) gives ∂m/∂q, ∂m/∂k,
-    /// ∂m/∂v and the MLP and logits input gradients; each head's input gradient is then its q/k/v gradient
-    /// taken back through its block of the projection and through `ln1` at the head's own copy of the
-    /// residual, which is what the split forward pass would have computed.
-    func receiverGradients(embeddings: Tensor?) -> [String: Tensor] {
-        let layers = model.layerCount
-        let finalName = "blocks.\(layers - 1).hook_resid_post"
+    /// One plain forward and backward pass (no per-head copies of the residual stream) gives the gradients at
+    /// each block's ``TransformerBlock/attentionGradientPoints`` and at the MLP and logits inputs; each block
+    /// then takes its own gradients back to its heads' inputs
+    /// (``TransformerBlock/attentionInputGradients(at:projectionGradients:)``), which is what the split forward
+    /// pass would have computed.
+    func receiverGradients(embeddings: Tensor?) -> [HookPoint: Tensor] {
+        let layers = model.layerCount, final = HookPoint.residPost(layers - 1)
         var residuals = [Tensor](repeating: Tensor.zeros([0]), count: layers)
         let pointGradients: [String: Tensor] = withGradients { tape in
             let hooks = ForwardHooks()
-            if let embeddings { hooks.add("blocks.0.hook_resid_pre") { _, _ in embeddings } }
-            var names: [String] = []
-            for l in 0..<layers {
-                let n = BlockHookNames(layer: l)
-                hooks.add(n.residPre) { x, _ in
+            if let embeddings { hooks.add(.residPre(0)) { _, _ in embeddings } }
+            var points: [HookPoint] = []
+            for (l, block) in model.blocks.enumerated() {
+                hooks.add(.residPre(l)) { x, _ in
                     residuals[l] = x.detached
                     return x
                 }
-                names += [n.q, n.k, n.v] + (graph.hasMLPs ? [n.mlpIn] : [])
+                points += block.attentionGradientPoints + (graph.hasMLPs ? [.mlpIn(l)] : [])
             }
-            names.append(finalName)
-            let watched = WatchedActivations(names, hooks: hooks, tape: tape)
+            points.append(final)
+            let watched = WatchedActivations(points.map(\.name), hooks: hooks, tape: tape)
             let logits = model.forward(pairs.clean, hooks: hooks, logitPositions: .last)
             return watched.gradients(of: metric(logits), on: tape)
         }
-        var result = [finalName: pointGradients[finalName]!]
-        for l in 0..<layers {
-            let n = BlockHookNames(layer: l), block = model.blocks[l], attention = block.attention
-            // Back through each head's rows of W_Q, W_K, W_V ([groups, B, P, d]), then through its copy of ln1.
-            for (output, linear, input) in [(n.q, attention.query, n.qInput), (n.k, attention.key, n.kInput),
-                                            (n.v, attention.value, n.vInput)] {
-                let projected = pointGradients[output]!.groupMajorInputGradients(rowBlocksOf: linear.weight)
-                result[input] = block.ln1.inputGradients(at: residuals[l], upstream: projected)
-            }
-            if graph.hasMLPs { result[n.mlpIn] = pointGradients[n.mlpIn]! }
+        var result = [final: pointGradients[final.name]!]
+        for (l, block) in model.blocks.enumerated() {
+            let inputs = block.attentionInputGradients(
+                at: residuals[l], projectionGradients: block.attentionGradientPoints.map { pointGradients[$0.name]! })
+            for (point, gradient) in zip([HookPoint.qInput(l), .kInput(l), .vInput(l)], inputs) { result[point] = gradient }
+            if graph.hasMLPs { result[.mlpIn(l)] = pointGradients[HookPoint.mlpIn(l).name]! }
         }
         return result
     }
@@ -98,24 +93,22 @@ extension EdgePatching {
     /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
-    private func edgeScores(_ gradients: [String: Tensor], scale: Float) -> [Float] {
+    private func edgeScores(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
         let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
         var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
         for l in 0..<model.layerCount {
-            let n = BlockHookNames(layer: l)
-            let (q, k, v, mlp) = receiverGroups(layer: l)
+            let block = BlockReceivers(graph, layer: l)
             // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
-            var rows = [(n.qInput, q), (n.kInput, k), (n.vInput, v)].map { name, range in
-                gradients[name]!.reshaped([range.count, -1])
-            }
-            var receivers = Array(q.lowerBound..<v.upperBound)
-            if let mlp {
-                rows.append(gradients[n.mlpIn]!.reshaped([1, -1]))
+            var rows = [(HookPoint.qInput(l), block.queries), (.kInput(l), block.keys), (.vInput(l), block.values)]
+                .map { point, range in gradients[point]!.reshaped([range.count, -1]) }
+            var receivers = Array(block.queries.lowerBound..<block.values.upperBound)
+            if let mlp = block.mlp {
+                rows.append(gradients[.mlpIn(l)]!.reshaped([1, -1]))
                 receivers.append(mlp)
             }
             if l == model.layerCount - 1 {
-                rows.append(gradients["blocks.\(l).hook_resid_post"]!.reshaped([1, -1]))
-                receivers.append(receiverCount - 1)
+                rows.append(gradients[.residPost(l)]!.reshaped([1, -1]))
+                receivers.append(graph.index(of: .logits))
             }
             let gradientRows = Tensor.concatenate(rows, axis: 0)
             let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!

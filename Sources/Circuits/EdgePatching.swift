@@ -3,8 +3,8 @@
 /// A receiver's input is the sum of its senders' outputs (plus constant biases), so patching the edge
 /// `s → r` means: `r`'s input = its input in the current run + (`s`'s output under the patch source −
 /// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean.
-/// Sender outputs of both runs are cached once; each patched run starts from the clean residual stream
-/// before the first block that receives a patched edge.
+/// Sender outputs of both runs are cached once; patched runs go through ``PatchedRuns``, each starting from
+/// the clean residual stream before the first block that receives a patched edge.
 ///
 /// ```swift
 /// let patching = try EdgePatching(model: model, pairs: pairs, metric: metric)
@@ -37,13 +37,18 @@ public struct EdgePatching {
     let senderDeltas: Tensor
     /// Per sender: source output, `[batch, pos, dModel]`.
     let sourceOutputs: [Tensor]
-    /// Per receiver input point, keyed by its upstream sender count `U` (the q/k/v inputs of a block, its MLP
-    /// input, the logits): the input with every incoming edge patched, clean input + Σ_{s<U} base delta.
-    let allPatchedInputs: [Int: Tensor]
-    /// The same receiver input points on the clean run (block `l`'s `resid_pre` is at `sendersBefore(layer: l)`).
-    let cleanInputs: [Int: Tensor]
+    /// Per residual point a receiver reads (``ComputationGraph/readPoint(of:)``): the input with every incoming
+    /// edge patched, clean input + Σ over its senders of their base deltas.
+    let allPatchedInputs: [HookPoint: Tensor]
+    /// The same residual points on the clean run.
+    let cleanInputs: [HookPoint: Tensor]
+    /// The patched runs of the clean prompts.
+    var runs: PatchedRuns
     /// Upper bound on rows (examples × masks) per batched forward pass.
-    public var maxRowsPerPass = 256
+    public var maxRowsPerPass: Int {
+        get { runs.maxRowsPerPass }
+        set { runs.maxRowsPerPass = newValue }
+    }
 
     /// Caches the clean and source runs.
     ///
@@ -76,9 +81,10 @@ public struct EdgePatching {
         let size = cleanOutputs[0].count
         let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)
         senderDeltas = deltas
-        // Running sums of the deltas give each receiver point's all-patched input.
-        var patchedInputs: [Int: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
-        for upstream in cleanInputs.keys.sorted() {
+        // Running sums of the deltas give each read point's all-patched input.
+        var patchedInputs: [HookPoint: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
+        for (point, upstream) in graph.readPoints {
+            precondition(upstream >= summed, "read points must sum growing prefixes of the senders")
             var sums = Tensor.WeightedSums(rows: 1, length: size)
             sums.add(.init(deltaSum), weights: [1])
             while summed < upstream {
@@ -86,10 +92,12 @@ public struct EdgePatching {
                 summed += 1
             }
             deltaSum = sums.result().reshaped(deltaSum.shape)
-            patchedInputs[upstream] = cleanInputs[upstream]! + deltaSum
+            patchedInputs[point] = cleanInputs[point]! + deltaSum
         }
         allPatchedInputs = patchedInputs
         self.cleanInputs = cleanInputs
+        runs = PatchedRuns(model: model, batch: pairs.clean,
+                           residuals: PatchedRuns.cachedPoints(of: model).map { cleanInputs[$0]! }, metric: metric)
         cleanValue = metric(cleanLogits).item
         corruptedValue = allPatchedLogits.map { metric($0).item } ?? metrics([.all(graph)])[0]
     }
@@ -101,125 +109,96 @@ public struct EdgePatching {
         }
     }
 
-    /// Every sender's output on `batch`, each receiver input point's residual (keyed by its upstream sender
-    /// count: every block's `resid_pre` and `resid_mid`, and the final residual), and the logits at each
-    /// example's last token (the read position: both prompts of a pair have the same length).
+    /// Every sender's output on `batch` (the embeddings `resid_pre` 0, each head's `hook_result`, each MLP's
+    /// `hook_mlp_out`), the residual at each point a receiver reads, and the logits at each example's last
+    /// token (the read position: both prompts of a pair have the same length).
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
-        -> (outputs: [Tensor], receiverInputs: [Int: Tensor], logits: Tensor) {
-        let (logits, cache) = try model.runWithCache(batch, filter: .matching { name in
-            name.hasSuffix("hook_resid_pre") || name.hasSuffix("attn.hook_result") || name.hasSuffix("hook_mlp_out")
-                || (graph.hasMLPs && name.hasSuffix("hook_resid_mid")) || name == "blocks.\(model.layerCount - 1).hook_resid_post"
-        }, logitPositions: .last)
-        var outputs = [try cache.activation("resid_pre", layer: 0)]
+        -> (outputs: [Tensor], receiverInputs: [HookPoint: Tensor], logits: Tensor) {
+        let readPoints = graph.readPoints.map(\.point)
+        let senderPoints = [HookPoint.residPre(0)] + (0..<model.layerCount).flatMap { l in
+            [HookPoint.result(l)] + (graph.hasMLPs ? [.mlpOut(l)] : [])
+        }
+        let (logits, cache) = try model.runWithCache(batch, filter: .points(senderPoints + readPoints), logitPositions: .last)
+        var outputs = [try cache[.residPre(0)]]
         for l in 0..<model.layerCount {
-            let heads = try cache.activation("result", layer: l)
+            let heads = try cache[.result(l)]
             outputs += (0..<graph.headCount).map { heads.select(axis: 2, $0) }
-            if graph.hasMLPs { outputs.append(try cache.activation("mlp_out", layer: l)) }
+            if graph.hasMLPs { outputs.append(try cache[.mlpOut(l)]) }
         }
-        var inputs = [graph.senders.count: try cache.activation("resid_post", layer: -1)]
-        for l in 0..<model.layerCount {
-            inputs[graph.sendersBefore(layer: l)] = try cache.activation("resid_pre", layer: l)
-            if graph.hasMLPs { inputs[graph.sendersBefore(layer: l) + graph.headCount] = try cache.activation("resid_mid", layer: l) }
-        }
+        var inputs: [HookPoint: Tensor] = [:]
+        for point in readPoints { inputs[point] = try cache[point] }
         return (outputs, inputs, logits)
     }
 
+    /// Receiver `receiver`'s input with every incoming edge patched, `[batch, pos, dModel]`.
+    func allPatchedInput(of receiver: Int) -> Tensor { allPatchedInputs[graph.readPoint(of: receiver)]! }
+
+    /// Receiver `receiver`'s input on the clean run, `[batch, pos, dModel]`.
+    func cleanInput(of receiver: Int) -> Tensor { cleanInputs[graph.readPoint(of: receiver)]! }
+
     /// The metric with each mask's edges patched.
     public func metrics(_ masks: [EdgeMask]) -> [Float] {
-        let perPass = Swift.max(1, maxRowsPerPass / pairs.count)
-        var results: [Float] = []
-        var start = 0
-        while start < masks.count {
-            let chunk = Array(masks[start..<Swift.min(start + perPass, masks.count)])
-            let logits = patchedLogits(chunk)
-            results += (0..<chunk.count).map { v in
-                metric(logits.slice(axis: 0, (v * pairs.count)..<((v + 1) * pairs.count))).item
-            }
-            start += chunk.count
-        }
-        return results
+        runs.metrics(masks) { patchedLogits($0) }
     }
 
     /// `[masks * batch, vocab]` logits at the read positions with each mask's edges patched.
     public func patchedLogits(_ masks: [EdgeMask]) -> Tensor {
-        let variants = masks.count, layers = model.layerCount
-        let receivers = graph.receivers.count
+        let variants = masks.count, layers = model.layerCount, allSenders = 0..<graph.senders.count
         let firstLayer = (0..<layers).first { l in
-            masks.contains { $0.selectsAny(into: receiverRange(layer: l), senders: 0..<graph.senders.count) }
+            masks.contains { $0.selectsAny(into: BlockReceivers(graph, layer: l).all, senders: allSenders) }
         } ?? layers
-        var deltas: [SenderDelta?] = (0..<graph.senders.count).map { s in
+        var deltas: [SenderDelta?] = allSenders.map { s in
             s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(baseDelta: s, of: self) : nil
         }
-        let logitsReceiver = receivers - 1
         let hooks = ForwardHooks()
         for l in firstLayer..<layers {
-            let headStart = graph.sendersBefore(layer: l)
-            let names = BlockHookNames(layer: l)
-            let (qRange, kRange, vRange, mlpIndex) = receiverGroups(layer: l)
-            let attentionGroups = [(names.qInput, qRange), (names.kInput, kRange), (names.vInput, vRange)]
-                .filter { _, range in masks.contains { $0.selectsAny(into: range, senders: 0..<headStart) } }
+            let receivers = BlockReceivers(graph, layer: l)
+            let headSenders = graph.index(of: .head(layer: l, head: 0))
+            let attentionGroups = [(HookPoint.qInput(l), receivers.queries), (.kInput(l), receivers.keys),
+                                   (.vInput(l), receivers.values)]
+                .filter { _, range in masks.contains { $0.selectsAny(into: range, senders: allSenders) } }
             if !attentionGroups.isEmpty {
                 var residual = Tensor.zeros([0])
-                hooks.add(names.residPre) { x, _ in
+                hooks.add(.residPre(l)) { x, _ in
                     residual = x
                     return x
                 }
-                for (name, range) in attentionGroups {
-                    hooks.add(name) { x, _ in
-                        self.receiverInput(masks, deltas: deltas, receivers: range, senders: headStart, perHead: true,
-                                           current: residual)
+                for (point, range) in attentionGroups {
+                    hooks.add(point) { _, _ in
+                        self.receiverInput(masks, deltas: deltas, receivers: range, perHead: true, current: residual)
                     }
                 }
             }
-            hooks.add(names.result) { x, _ in
+            hooks.add(.result(l)) { x, _ in
                 for h in 0..<graph.headCount {
-                    deltas[headStart + h] = SenderDelta(current: x.select(axis: 2, h), source: sourceOutputs[headStart + h],
-                                                        variants: variants)
+                    deltas[headSenders + h] = SenderDelta(current: x.select(axis: 2, h), source: sourceOutputs[headSenders + h],
+                                                          variants: variants)
                 }
                 return x
             }
-            if let mlpIndex {
-                let upstream = headStart + graph.headCount
-                if masks.contains(where: { $0.selectsAny(into: mlpIndex..<(mlpIndex + 1), senders: 0..<upstream) }) {
-                    hooks.add(names.mlpIn) { x, _ in
-                        self.receiverInput(masks, deltas: deltas, receivers: mlpIndex..<(mlpIndex + 1), senders: upstream,
-                                           perHead: false, current: x)
+            if let mlp = receivers.mlp {
+                let mlpSender = graph.index(of: ComputationGraph.Sender.mlp(layer: l))
+                if masks.contains(where: { $0.selectsAny(into: mlp..<(mlp + 1), senders: allSenders) }) {
+                    hooks.add(.mlpIn(l)) { x, _ in
+                        self.receiverInput(masks, deltas: deltas, receivers: mlp..<(mlp + 1), perHead: false, current: x)
                     }
                 }
-                hooks.add(names.mlpOut) { x, _ in
-                    deltas[upstream] = SenderDelta(current: x, source: sourceOutputs[upstream], variants: variants)
+                hooks.add(.mlpOut(l)) { x, _ in
+                    deltas[mlpSender] = SenderDelta(current: x, source: sourceOutputs[mlpSender], variants: variants)
                     return x
                 }
             }
         }
-        let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<receivers, senders: 0..<graph.senders.count) }
-        let batch = pairs.clean.repeated(variants)
-        var final = repeated(cleanInputs[graph.sendersBefore(layer: firstLayer)]!, variants)
-        if firstLayer < layers {
-            final = model.runBlocks(firstLayer..<layers, residual: final, context: AttentionContext(batch: batch), hooks: hooks)
-        }
-        if readsLogits {
-            final = receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<receivers,
-                                  senders: graph.senders.count, perHead: false, current: final)
-        }
-        let logits = model.unembed(final.gather(positions: batch.lastPositions), hooks: nil)
-        return logits.reshaped([variants * pairs.count, -1])
+        let logitsReceiver = graph.index(of: .logits)
+        let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<(logitsReceiver + 1), senders: allSenders) }
+        return runs.logits(variants: variants, from: firstLayer, hooks: hooks, final: readsLogits ? { final in
+            self.receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<(logitsReceiver + 1), perHead: false,
+                               current: final)
+        } : nil)
     }
 
-    /// The receiver-index ranges of block `layer`: queries, keys, values, and the MLP (if any).
-    func receiverGroups(layer: Int) -> (Range<Int>, Range<Int>, Range<Int>, Int?) {
-        let q = graph.index(of: .query(layer: layer, head: 0))
-        let k = q + graph.headCount, v = k + graph.keyValueHeadCount, end = v + graph.keyValueHeadCount
-        return (q..<k, k..<v, v..<end, graph.hasMLPs ? end : nil)
-    }
-
-    func receiverRange(layer: Int) -> Range<Int> {
-        let (q, _, v, mlp) = receiverGroups(layer: layer)
-        return q.lowerBound..<(mlp.map { $0 + 1 } ?? v.upperBound)
-    }
-
-    /// The inputs of the receivers `receivers` (one group: a block's queries, keys or values, its MLP, or the
-    /// logits), whose senders are `0..<senders`, for every variant: `[variants * batch, pos, receivers, d]` when
+    /// The inputs of the receivers `receivers` (one group reading one residual point: a block's queries, keys or
+    /// values, its MLP, or the logits), for every variant: `[variants * batch, pos, receivers, d]` when
     /// `perHead`, else `[variants * batch, pos, d]`. `current` is the residual stream the group reads in this
     /// run, `[variants * batch, pos, d]`.
     ///
@@ -227,10 +206,11 @@ public struct EdgePatching {
     /// fewer deltas: `current + Σ_{patched s} delta_s`, or ``allPatchedInputs`` `− Σ_{unpatched s} delta_s`
     /// (ACDC's receivers are mostly patched once visited). The vectors are read in place by one weighted-sum
     /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing.
-    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, senders: Int, perHead: Bool,
+    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, perHead: Bool,
                        current: Tensor) -> Tensor {
         let size = pairs.count * pairs.length * model.dModel, rows = receivers.count
-        let allPatched = allPatchedInputs[senders]!
+        let senders = graph.upstreamCount(of: receivers.lowerBound)
+        let allPatched = allPatchedInput(of: receivers.lowerBound)
         let perVariant = (0..<masks.count).map { v in
             let mask = masks[v]
             // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
@@ -253,10 +233,22 @@ public struct EdgePatching {
         let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
         return mixed.reshaped(perHead ? [masks.count * pairs.count, pairs.length, rows, model.dModel] : current.shape)
     }
+}
 
-    func repeated(_ tensor: Tensor, _ times: Int) -> Tensor {
-        times == 1 ? tensor : Tensor.concatenate(Array(repeating: tensor, count: times), axis: 0)
+/// The receivers of one block by role, as index ranges into ``ComputationGraph/receivers``.
+struct BlockReceivers {
+    let queries, keys, values: Range<Int>
+    /// The MLP's input, if the block has an MLP.
+    let mlp: Int?
+
+    init(_ graph: ComputationGraph, layer: Int) {
+        let q = graph.index(of: .query(layer: layer, head: 0))
+        let k = q + graph.headCount, v = k + graph.keyValueHeadCount, end = v + graph.keyValueHeadCount
+        (queries, keys, values, mlp) = (q..<k, k..<v, v..<end, graph.hasMLPs ? end : nil)
     }
+
+    /// Every receiver of the block.
+    var all: Range<Int> { queries.lowerBound..<(mlp.map { $0 + 1 } ?? values.upperBound) }
 }
 
 /// A sender's patch delta during a batched patched pass: `sign · values` (from `offset` on) is what patching

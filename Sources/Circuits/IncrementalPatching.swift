@@ -104,7 +104,7 @@ struct IncrementalPatching {
         var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
         if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changed[$0] != nil }) {
             // All-patched input + Σ over unpatched senders of (current − source) output.
-            sums.add(.init(patching.allPatchedInputs[upstream]!), weights: [1])
+            sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
             for s in unpatched {
                 if let current = changed[s] {
                     sums.add(.init(current), weights: [1])
@@ -115,7 +115,7 @@ struct IncrementalPatching {
             }
         } else {
             // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
-            sums.add(.init(patching.cleanInputs[upstream]!), weights: [1])
+            sums.add(.init(patching.cleanInput(of: r)), weights: [1])
             for s in 0..<upstream where removed[s, r] != 0 { sums.add(patching.baseDelta(s), weights: [1]) }
         }
         return sums.result().reshaped([pairs.count, pairs.length, patching.model.dModel])

@@ -9,7 +9,8 @@
 /// For a single sender and receiver this equals patching the edge `sender → receiver`.
 ///
 /// ```swift
-/// let effect = try pathPatching(model: model, pairs: pairs, sender: "a0.h1", receiver: "a1.h3<k>", metric: metric)
+/// let patching = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
+/// let effect = try patching.pathPatching(senders: ["a0.h1"], receivers: ["a1.h3<k>"]).effect
 /// ```
 public struct PathPatchingResult: Codable {
     public let senders: [String]
@@ -27,85 +28,92 @@ public struct PathPatchingResult: Codable {
 }
 
 /// Parses path-patching endpoints: `a3.h7`, `m5`, `input`, `logits`, a receiver input `a3.h7<q>`, or a whole
-/// layer (`blocks.7.attn` / `layers.7.self_attn` = all heads of layer 7; `blocks.7.mlp` / `layers.7.mlp`).
+/// layer by any name ``HookNameResolver`` reads as its attention or MLP output (`blocks.7.attn` /
+/// `layers.7.self_attn` = all heads of layer 7; `blocks.7.mlp` / `layers.7.mlp`; negative layers count back).
 enum PathEndpoint {
-    static func senders(_ text: String, graph: ComputationGraph) throws -> [ComputationGraph.Sender] {
+    static func senders(_ text: String, graph: ComputationGraph, resolver: HookNameResolver) throws -> [ComputationGraph.Sender] {
         if text == "input" { return [.input] }
-        if let layer = layerSpec(text, suffixes: ["attn", "self_attn"], graph: graph) {
-            return (0..<graph.headCount).map { .head(layer: layer, head: $0) }
+        switch wholeLayer(text, resolver: resolver) {
+        case let .attention(layer): return (0..<graph.headCount).map { .head(layer: layer, head: $0) }
+        case let .mlp(layer): return [.mlp(layer: layer)]
+        case nil: break
         }
-        if let layer = layerSpec(text, suffixes: ["mlp"], graph: graph) { return [.mlp(layer: layer)] }
         if let match = graph.senders.first(where: { $0.name == text }) { return [match] }
         throw CircuitError.unknownNode(text)
     }
 
-    static func receivers(_ text: String, graph: ComputationGraph) throws -> [ComputationGraph.Receiver] {
+    static func receivers(_ text: String, graph: ComputationGraph, resolver: HookNameResolver) throws -> [ComputationGraph.Receiver] {
         if text == "logits" { return [.logits] }
-        if let layer = layerSpec(text, suffixes: ["attn", "self_attn"], graph: graph) {
+        switch wholeLayer(text, resolver: resolver) {
+        case let .attention(layer):
             return graph.receivers.filter { r in
                 switch r {
                 case let .query(l, _), let .key(l, _), let .value(l, _): return l == layer
                 default: return false
                 }
             }
+        case let .mlp(layer): return [.mlp(layer: layer)]
+        case nil: break
         }
-        if let layer = layerSpec(text, suffixes: ["mlp"], graph: graph) { return [.mlp(layer: layer)] }
         if let match = graph.receivers.first(where: { $0.name(groupedQuery: graph.groupedQuery) == text }) { return [match] }
         if let node = graph.senders.first(where: { $0.name == text }) { return graph.inputs(of: node) }
         throw CircuitError.unknownNode(text)
     }
 
-    /// The layer of `blocks.L.<suffix>`, `layers.L.<suffix>` or `model.layers.L.<suffix>` (negative L allowed).
-    static func layerSpec(_ text: String, suffixes: [String], graph: ComputationGraph) -> Int? {
-        var parts = text.split(separator: ".").map(String.init)
-        if parts.first == "model" { parts.removeFirst() }
-        guard parts.count == 3, ["blocks", "layers"].contains(parts[0]), let raw = Int(parts[1]),
-              suffixes.contains(parts[2]) else { return nil }
-        let layer = raw < 0 ? raw + graph.layerCount : raw
-        return (0..<graph.layerCount).contains(layer) ? layer : nil
+    enum WholeLayer { case attention(Int), mlp(Int) }
+
+    /// A name the resolver reads as a layer's attention output (all its heads) or MLP output.
+    static func wholeLayer(_ text: String, resolver: HookNameResolver) -> WholeLayer? {
+        guard let point = (try? resolver.resolve(text)).flatMap(HookPoint.init(name:)), let layer = point.layer else { return nil }
+        switch point.kind {
+        case .attnOut: return .attention(layer)
+        case .mlpOut: return .mlp(layer)
+        default: return nil
+        }
     }
 }
 
 extension EdgePatching {
     /// Path patching from `senders` to `receivers` (names as in ``PathEndpoint``), per the definition above.
     public func pathPatching(senders senderNames: [String], receivers receiverNames: [String]) throws -> PathPatchingResult {
-        let senderSet = try senderNames.flatMap { try PathEndpoint.senders($0, graph: graph) }
-        let receiverSet = try receiverNames.flatMap { try PathEndpoint.receivers($0, graph: graph) }
+        let resolver = model.hookNameResolver
+        let senderSet = try senderNames.flatMap { try PathEndpoint.senders($0, graph: graph, resolver: resolver) }
+        let receiverSet = try receiverNames.flatMap { try PathEndpoint.receivers($0, graph: graph, resolver: resolver) }
         let senderIndices = Set(senderSet.map { graph.index(of: $0) })
         let layers = model.layerCount
         let cleanOutputs = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph).outputs
 
         // Run 1: senders corrupted, every other sender frozen clean; record the receivers' inputs.
         let freeze = ForwardHooks()
-        var recorded: [String: Tensor] = [:]
+        var recorded: [HookPoint: Tensor] = [:]
         func output(_ s: Int) -> Tensor { senderIndices.contains(s) ? sourceOutputs[s] : cleanOutputs[s] }
-        freeze.add("blocks.0.hook_resid_pre") { x, _ in x + (output(0) - cleanOutputs[0]) }
+        freeze.add(.residPre(0)) { x, _ in x + (output(0) - cleanOutputs[0]) }
         for l in 0..<layers {
-            let names = BlockHookNames(layer: l), start = graph.sendersBefore(layer: l)
-            freeze.add(names.result) { x, _ in
-                Tensor.stack((0..<graph.headCount).map { output(start + $0) }, axis: 2)
+            let heads = graph.index(of: .head(layer: l, head: 0))
+            freeze.add(.result(l)) { x, _ in
+                Tensor.stack((0..<graph.headCount).map { output(heads + $0) }, axis: 2)
             }
-            if graph.hasMLPs { freeze.add(names.mlpOut) { _, _ in output(start + graph.headCount) } }
-            for name in [names.qInput, names.kInput, names.vInput, names.mlpIn] {
-                freeze.add(name) { x, _ in recorded[name] = x; return x }
+            if graph.hasMLPs {
+                let mlp = graph.index(of: ComputationGraph.Sender.mlp(layer: l))
+                freeze.add(.mlpOut(l)) { _, _ in output(mlp) }
+            }
+            for point in [HookPoint.qInput(l), .kInput(l), .vInput(l)] + (graph.hasMLPs ? [.mlpIn(l)] : []) {
+                freeze.add(point) { x, _ in recorded[point] = x; return x }
             }
         }
-        let finalName = "blocks.\(layers - 1).hook_resid_post"
-        freeze.add(finalName) { x, _ in recorded[finalName] = x; return x }
+        let final = HookPoint.residPost(layers - 1)
+        freeze.add(final) { x, _ in recorded[final] = x; return x }
         _ = model.forward(pairs.clean, hooks: freeze, logitPositions: .none)
 
         // Run 2: the clean run with only the receivers' inputs replaced.
         let rerun = ForwardHooks()
         for receiver in receiverSet {
             switch receiver {
-            case let .query(l, h): replaceSlot(rerun, "blocks.\(l).hook_q_input", slot: h, recorded)
-            case let .key(l, g): replaceSlot(rerun, "blocks.\(l).hook_k_input", slot: g, recorded)
-            case let .value(l, g): replaceSlot(rerun, "blocks.\(l).hook_v_input", slot: g, recorded)
-            case let .mlp(l):
-                let name = "blocks.\(l).hook_mlp_in"
-                rerun.add(name) { _, _ in recorded[name]! }
-            case .logits:
-                rerun.add(finalName) { _, _ in recorded[finalName]! }
+            case let .query(l, h): replaceSlot(rerun, .qInput(l), slot: h, recorded)
+            case let .key(l, g): replaceSlot(rerun, .kInput(l), slot: g, recorded)
+            case let .value(l, g): replaceSlot(rerun, .vInput(l), slot: g, recorded)
+            case let .mlp(l): rerun.add(.mlpIn(l)) { _, _ in recorded[.mlpIn(l)]! }
+            case .logits: rerun.add(final) { _, _ in recorded[final]! }
             }
         }
         let logits = model.forward(pairs.clean, hooks: rerun, logitPositions: .last)
@@ -115,10 +123,10 @@ extension EdgePatching {
     }
 
     /// Replaces one head's slot of a split q/k/v input with its recorded value; other slots keep the rerun's.
-    private func replaceSlot(_ hooks: ForwardHooks, _ name: String, slot: Int, _ recorded: [String: Tensor]) {
-        hooks.add(name) { x, _ in
+    private func replaceSlot(_ hooks: ForwardHooks, _ point: HookPoint, slot: Int, _ recorded: [HookPoint: Tensor]) {
+        hooks.add(point) { x, _ in
             let keep = Tensor(shape: [1, 1, x.shape[2], 1], scalars: (0..<x.shape[2]).map { $0 == slot ? 0 : 1 })
-            return x * keep + recorded[name]! * (1 - keep)
+            return x * keep + recorded[point]! * (1 - keep)
         }
     }
 

@@ -8,22 +8,30 @@ public enum ActivationFilter {
     case standard
     /// Exactly these names (any spelling ``HookNameResolver`` accepts).
     case names([String])
+    /// Exactly these hook points.
+    case points([HookPoint])
+    /// Every hook point of these kinds, at every layer (e.g. `.kinds([.pattern])`).
+    case kinds(Set<HookPoint.Kind>)
     /// Names for which the predicate holds (canonical names).
     case matching((String) -> Bool)
 
     func predicate(for model: TransformerModel) throws -> (String) -> Bool {
         switch self {
         case .all: return { _ in true }
-        case .standard:
-            return { name in
-                !(name.hasSuffix("attn.hook_result") || name.hasSuffix("_input") || name.hasSuffix("hook_mlp_in"))
-            }
+        case .standard: return Self.names(model.hookPoints.filter(\.isCachedByDefault))
+        case .points(let points): return Self.names(points)
+        case .kinds(let kinds): return Self.names(model.hookPoints.filter { kinds.contains($0.kind) })
         case .names(let names):
             let resolver = model.hookNameResolver
             let set = Set(try names.map { try resolver.resolve($0) })
             return { set.contains($0) }
         case .matching(let predicate): return predicate
         }
+    }
+
+    private static func names(_ points: [HookPoint]) -> (String) -> Bool {
+        let set = Set(points.map(\.name))
+        return { set.contains($0) }
     }
 }
 
@@ -33,6 +41,7 @@ public enum ActivationFilter {
 /// let (logits, cache) = try model.runWithCache(batch)
 /// let z = try cache["blocks.0.attn.hook_z"]            // [batch, pos, heads, dHead]
 /// let resid = try cache.activation("resid_post", layer: -1)
+/// let pattern = try cache[.pattern(0)]
 /// ```
 public struct ActivationCache {
     /// The activations, keyed by canonical hook name.
@@ -49,6 +58,14 @@ public struct ActivationCache {
     /// The activation at `name` (any accepted spelling); throws if the name is unknown or was not cached.
     public subscript(_ name: String) -> Tensor {
         get throws { try activation(name) }
+    }
+
+    /// The activation at a hook point; throws if it was not cached.
+    public subscript(_ point: HookPoint) -> Tensor {
+        get throws {
+            guard let value = activations[point.name] else { throw ActivationCacheError.notCached(point.name) }
+            return value
+        }
     }
 
     public func activation(_ name: String) throws -> Tensor {

@@ -9,8 +9,9 @@ public enum PatchDirection: String, Sendable, Codable {
 /// Activation patching: rerun one input while replacing an activation (at some positions and heads) with
 /// its value from the other input, and measure the metric.
 ///
-/// Both runs are cached once. A patched run restarts from the cached residual stream before the patched
-/// layer, several patched runs share one batched forward pass, and only the read positions are unembedded.
+/// Both runs are cached once. Patched runs go through ``PatchedRuns``: each restarts from the cached residual
+/// stream before the patched layer, several share one batched forward pass, and only the read positions are
+/// unembedded.
 ///
 /// ```swift
 /// let patching = try ActivationPatching(model: model, pairs: pairs, metric: .logitDifference(answers: a, wrongs: w))
@@ -25,11 +26,15 @@ public struct ActivationPatching {
     /// The metric on the unpatched clean and corrupted runs.
     public let cleanValue: Float
     public let corruptedValue: Float
-    let targetBatch: TokenBatch
     let targetCache: ActivationCache
     let sourceCache: ActivationCache
+    /// The patched runs of the target run.
+    var runs: PatchedRuns
     /// Upper bound on the rows (examples × variants) of one batched patched forward pass.
-    public var maxRowsPerPass = 256
+    public var maxRowsPerPass: Int {
+        get { runs.maxRowsPerPass }
+        set { runs.maxRowsPerPass = newValue }
+    }
 
     public init(model: TransformerModel, pairs: PromptPairs, metric: Metric, direction: PatchDirection = .denoising) throws {
         self.model = model
@@ -41,18 +46,21 @@ public struct ActivationPatching {
         let (corruptedLogits, corruptedCache) = try model.runWithCache(pairs.corrupted, filter: .standard, logitPositions: .last)
         cleanValue = metric(cleanLogits).item
         corruptedValue = metric(corruptedLogits).item
+        let targetBatch: TokenBatch
         switch direction {
         case .denoising: (targetBatch, targetCache, sourceCache) = (pairs.corrupted, corruptedCache, cleanCache)
         case .noising: (targetBatch, targetCache, sourceCache) = (pairs.clean, cleanCache, corruptedCache)
         }
+        runs = try PatchedRuns(model: model, batch: targetBatch, cache: targetCache, metric: metric)
     }
 
-    /// The metric of each patched run: for each mask, the activation at `hook` in block `layer` is
+    /// The metric of each patched run: for each mask, the activation at `point` (a point inside a block) is
     /// `target + mask * (source − target)`. Every mask has the activation's rank, `examples` rows, and
     /// either the activation's extent or 1 on each other axis (see ``PatchMask``).
-    public func patchedMetrics(hook: String, layer: Int, masks: [Tensor]) -> [Float] {
-        guard let source = sourceCache.activations[hook], let target = targetCache.activations[hook] else {
-            preconditionFailure("\(hook) is not cached")
+    public func patchedMetrics(at point: HookPoint, masks: [Tensor]) -> [Float] {
+        guard let layer = point.layer, let source = sourceCache.activations[point.name],
+              let target = targetCache.activations[point.name] else {
+            preconditionFailure("\(point) is not a cached block activation")
         }
         // A patch that replaces values by equal values (e.g. positions before the first corrupted token) is the
         // unpatched target run: its metric is known without a forward pass.
@@ -69,32 +77,15 @@ public struct ActivationPatching {
             }
             return (reduced[shape]! * masks[m]).scalars.contains { $0 != 0 }
         }
-        let examples = pairs.count
-        let perPass = Swift.max(1, maxRowsPerPass / examples)
         var results = [Float](repeating: direction == .denoising ? corruptedValue : cleanValue, count: masks.count)
-        var start = 0
-        while start < changing.count {
-            let chunk = Array(changing[start..<Swift.min(start + perPass, changing.count)])
-            for (i, value) in zip(chunk, patchedChunk(hook: hook, layer: layer, source: source, masks: chunk.map { masks[$0] })) {
-                results[i] = value
-            }
-            start += chunk.count
+        let values = runs.metrics(changing) { chunk in
+            let mask = Tensor.concatenate(chunk.map { masks[$0] }, axis: 0)
+            let sourceRows = Tensor.concatenate(Array(repeating: source, count: chunk.count), axis: 0)
+            let hooks = ForwardHooks()
+            hooks.add(point) { activation, _ in activation + (sourceRows - activation) * mask }
+            return runs.logits(variants: chunk.count, from: layer, hooks: hooks)
         }
+        for (i, value) in zip(changing, values) { results[i] = value }
         return results
-    }
-
-    private func patchedChunk(hook: String, layer: Int, source: Tensor, masks: [Tensor]) -> [Float] {
-        let variants = masks.count, examples = pairs.count
-        let batch = targetBatch.repeated(variants)
-        let sourceRows = Tensor.concatenate(Array(repeating: source, count: variants), axis: 0)
-        let mask = Tensor.concatenate(masks, axis: 0)
-        let hooks = ForwardHooks()
-        hooks.add(hook) { activation, _ in activation + (sourceRows - activation) * mask }
-        let start = targetCache.activations["blocks.\(layer).hook_resid_pre"]!
-        let residual = Tensor.concatenate(Array(repeating: start, count: variants), axis: 0)
-        let context = AttentionContext(batch: batch)
-        let final = model.runBlocks(layer..<model.layerCount, residual: residual, context: context, hooks: hooks)
-        let logits = model.unembed(final.gather(positions: batch.lastPositions), hooks: nil)
-        return (0..<variants).map { v in metric(logits.slice(axis: 0, (v * examples)..<((v + 1) * examples))).item }
     }
 }

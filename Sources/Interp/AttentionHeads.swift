@@ -28,7 +28,7 @@ public struct HeadScores {
 extension TransformerModel {
     /// Attention patterns of every layer, `[layers, batch, heads, query, key]`.
     public func attentionPatterns(_ batch: TokenBatch) throws -> Tensor {
-        let (_, cache) = try runWithCache(batch, filter: .matching { $0.hasSuffix("hook_pattern") }, logitPositions: .none)
+        let (_, cache) = try runWithCache(batch, filter: .kinds([.pattern]), logitPositions: .none)
         return try cache.stack("pattern")
     }
 

@@ -27,7 +27,7 @@ public struct AttributionPatching {
     /// Estimates every patch of each component at the given granularity.
     public func attribute(_ components: [PatchComponent], granularity: PatchGranularity = .standard) throws -> [PatchingResult] {
         let (target, source) = direction == .denoising ? (pairs.corrupted, pairs.clean) : (pairs.clean, pairs.corrupted)
-        let names = Set(components.flatMap { c in (0..<model.layerCount).map { c.hook(layer: $0) } })
+        let names = Set(components.flatMap { c in (0..<model.layerCount).map { c.point(layer: $0).name } })
         // Both runs go through one forward pass as one batch (target rows, then source rows), so the weights
         // are read once for both; the metric reads only the target rows, so their gradients are the target
         // run's and the source rows' are zero.
@@ -49,7 +49,7 @@ public struct AttributionPatching {
         let (cleanValue, corruptedValue) = direction == .denoising ? (sourceValue, targetValue) : (targetValue, sourceValue)
         return try components.map { component in
             try result(component, granularity: granularity, baseline: targetValue, clean: cleanValue, corrupted: corruptedValue) { layer in
-                let name = component.hook(layer: layer)
+                let name = component.point(layer: layer).name
                 return deltas[name]! * gradients[name]!
             }
         }
@@ -62,7 +62,7 @@ public struct AttributionPatching {
         var headLabels: [String] = []
         for layer in 0..<model.layerCount {
             let product = products(layer)
-            let layout = ActivationLayout(name: component.hook(layer: layer))
+            let layout = component.point(layer: layer).layout
             // Sum over the batch and every axis that is not kept: [pos] or [head] or [pos, head] or [head, dest, src].
             var kept: [Int]
             switch (component.isPerHead, granularity) {

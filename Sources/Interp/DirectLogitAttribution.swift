@@ -70,13 +70,9 @@ extension TransformerModel {
     public func directLogitAttribution(_ batch: TokenBatch, targets rowTargets: [LogitTarget],
                                        position: Int = -1) throws -> DirectLogitAttribution {
         precondition(rowTargets.count == batch.batchSize, "\(rowTargets.count) targets for a batch of \(batch.batchSize)")
-        let wanted: (String) -> Bool = { name in
-            name == GlobalHookNames.embed || name == GlobalHookNames.posEmbed || name == GlobalHookNames.finalScale
-                || name.hasSuffix("attn.hook_z") || name.hasSuffix("hook_mlp_out")
-        }
-        let (logits, cache) = try runWithCache(batch, filter: .matching(wanted))
+        let (logits, cache) = try runWithCache(batch, filter: .kinds([.embed, .posEmbed, .finalScale, .z, .mlpOut]))
         let stack = try cache.decomposedResidual()                        // [C, batch, pos, d]
-        let divisor = try cache.activation(GlobalHookNames.finalScale)    // [batch, pos, 1]
+        let divisor = try cache[.finalScale]                              // [batch, pos, 1]
         let positions = batch.resolve(position: position)
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {

@@ -3,7 +3,7 @@
 /// and replayed; ``Operation/custom(_:)`` is the escape hatch for anything else.
 ///
 /// ```swift
-/// let ablate = Intervention(at: "blocks.1.attn.hook_z", heads: [4], .zero)
+/// let ablate = Intervention(at: .z(1), heads: [4], .zero)
 /// let steer = Intervention(at: "blocks.3.hook_resid_post", .add(direction * 4))
 /// let logits = try model.run(batch, interventions: [ablate, steer])
 /// ```
@@ -48,6 +48,11 @@ public struct Intervention {
         self.operation = operation
     }
 
+    /// An intervention at a hook point of the registry.
+    public init(at point: HookPoint, positions: [Int]? = nil, heads: [Int]? = nil, _ operation: Operation) {
+        self.init(at: point.name, positions: positions, heads: heads, operation)
+    }
+
     /// The value the operation gives for the whole activation, before the selection is applied.
     func target(for activation: Tensor, name: String, positionOffset: Int) -> Tensor {
         switch operation {
@@ -61,7 +66,7 @@ public struct Intervention {
             guard let source = cache.activations[name] else {
                 preconditionFailure("patch source has no cached '\(name)'")
             }
-            let axis = ActivationLayout(name: name).positionAxis
+            let axis = ActivationLayout(canonicalName: name).positionAxis
             let count = activation.shape[axis]
             let map = (0..<count).map { positionMap?[$0 + positionOffset] ?? ($0 + positionOffset) }
             return source.indexSelect(axis: axis, map)
@@ -77,26 +82,16 @@ public struct Intervention {
     public func apply(to activation: Tensor, name: String, positionOffset: Int = 0) -> Tensor {
         let changed = target(for: activation, name: name, positionOffset: positionOffset)
         guard positions != nil || heads != nil else { return changed }
-        let mask = ActivationLayout(name: name).mask(shape: activation.shape, positions: positions,
+        let mask = ActivationLayout(canonicalName: name).mask(shape: activation.shape, positions: positions,
                                                      heads: heads, positionOffset: positionOffset)
         return activation + (changed - activation) * mask
     }
 }
 
-/// Where the position and head axes of a hook point's activation are.
-struct ActivationLayout {
-    let positionAxis: Int
-    let headAxis: Int?
-
-    init(name: String) {
-        if name.hasSuffix("hook_attn_scores") || name.hasSuffix("hook_pattern") {
-            (positionAxis, headAxis) = (2, 1)                          // [batch, head, query, key]
-        } else if ["hook_q", "hook_k", "hook_v", "hook_z", "hook_rot_q", "hook_rot_k", "hook_result",
-                   "hook_q_input", "hook_k_input", "hook_v_input"].contains(where: { name.hasSuffix("." + $0) }) {
-            (positionAxis, headAxis) = (1, 2)                          // [batch, pos, head, ...]
-        } else {
-            (positionAxis, headAxis) = (1, nil)                        // [batch, pos, ...]
-        }
+extension ActivationLayout {
+    /// The layout of the hook point named `name` (canonical); a residual-stream layout for any other name.
+    init(canonicalName name: String) {
+        self = HookPoint(name: name)?.layout ?? HookPoint.Kind.residPre.layout
     }
 
     /// 1 on the selected entries, 0 elsewhere; broadcastable to `shape`.

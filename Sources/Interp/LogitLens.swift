@@ -26,8 +26,7 @@ extension TransformerModel {
     /// logit lens is defined, then unembedded.
     public func logitLens(_ batch: TokenBatch, example: Int = 0, position: Int = -1, topK: Int = 5,
                           target: Int? = nil) throws -> LogitLens {
-        let wanted: (String) -> Bool = { $0.hasSuffix("hook_resid_pre") || $0.hasSuffix("hook_resid_post") }
-        let (_, cache) = try runWithCache(batch, filter: .matching(wanted), logitPositions: .none)
+        let (_, cache) = try runWithCache(batch, filter: .kinds([.residPre, .residPost]), logitPositions: .none)
         let stack = try cache.accumulatedResidual()
         let p = batch.resolve(position: position)[example]
         let residuals = stack.tensor.select(axis: 1, example).select(axis: 1, p)       // [layers + 1, d]

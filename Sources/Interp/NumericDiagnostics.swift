@@ -6,8 +6,8 @@ extension TransformerModel {
     public func firstNonFiniteActivation(_ batch: TokenBatch) -> (hook: String, index: Int, value: Float)? {
         let hooks = ForwardHooks()
         var found: (String, Int, Float)?
-        for name in hookNames where !name.hasSuffix("hook_attn_scores") {
-            hooks.add(name) { activation, context in
+        for point in hookPoints where point.kind != .attnScores {
+            hooks.add(point) { activation, context in
                 if found == nil, let i = activation.scalars.firstIndex(where: { !$0.isFinite }) {
                     found = (context.name, i, activation.scalars[i])
                 }

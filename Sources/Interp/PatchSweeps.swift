@@ -7,19 +7,19 @@ public enum PatchComponent: String, CaseIterable, Sendable, Codable {
     case q, k, v
     case pattern
 
-    /// The hook point within a block.
-    public func hook(layer: Int) -> String {
+    /// The hook point the component is patched at, in block `layer`.
+    public func point(layer: Int) -> HookPoint {
         switch self {
-        case .residPre: return "blocks.\(layer).hook_resid_pre"
-        case .residMid: return "blocks.\(layer).hook_resid_mid"
-        case .residPost: return "blocks.\(layer).hook_resid_post"
-        case .attnOut: return "blocks.\(layer).hook_attn_out"
-        case .mlpOut: return "blocks.\(layer).hook_mlp_out"
-        case .headOut: return "blocks.\(layer).attn.hook_z"
-        case .q: return "blocks.\(layer).attn.hook_q"
-        case .k: return "blocks.\(layer).attn.hook_k"
-        case .v: return "blocks.\(layer).attn.hook_v"
-        case .pattern: return "blocks.\(layer).attn.hook_pattern"
+        case .residPre: return .residPre(layer)
+        case .residMid: return .residMid(layer)
+        case .residPost: return .residPost(layer)
+        case .attnOut: return .attnOut(layer)
+        case .mlpOut: return .mlpOut(layer)
+        case .headOut: return .z(layer)
+        case .q: return .q(layer)
+        case .k: return .k(layer)
+        case .v: return .v(layer)
+        case .pattern: return .pattern(layer)
         }
     }
 
@@ -66,13 +66,13 @@ public enum PatchPositions: Sendable {
 enum PatchMask {
     /// A mask of `rank` axes: `examples` rows, the given extents on the position/head/key axes, 1 elsewhere;
     /// 1 where example `b`'s position is `positions[b]` (all if nil), head in `heads`, key is `keys[b]`.
-    static func make(hook: String, activationShape: [Int], positions: [Int]?, heads: [Int]?, keys: [Int]? = nil) -> Tensor {
-        let layout = ActivationLayout(name: hook)
+    static func make(layout: ActivationLayout, activationShape: [Int], positions: [Int]?, heads: [Int]?, keys: [Int]? = nil) -> Tensor {
+        precondition(keys == nil || layout.keyAxis != nil, "a key selection needs a key axis")
         var shape = [Int](repeating: 1, count: activationShape.count)
         shape[0] = activationShape[0]
         if positions != nil { shape[layout.positionAxis] = activationShape[layout.positionAxis] }
         if heads != nil, let h = layout.headAxis { shape[h] = activationShape[h] }
-        if keys != nil { shape[3] = activationShape[3] }
+        if keys != nil, let k = layout.keyAxis { shape[k] = activationShape[k] }
         let strides = Tensor.zeros(shape).strides
         return Tensor.build(shape: shape) { out in
             for i in 0..<out.count {
@@ -80,7 +80,7 @@ enum PatchMask {
                 var selected = true
                 if let positions { selected = selected && (i / strides[layout.positionAxis]) % shape[layout.positionAxis] == positions[b] }
                 if let heads, let h = layout.headAxis { selected = selected && heads.contains((i / strides[h]) % shape[h]) }
-                if let keys { selected = selected && (i / strides[3]) % shape[3] == keys[b] }
+                if let keys, let k = layout.keyAxis { selected = selected && (i / strides[k]) % shape[k] == keys[b] }
                 out[i] = selected ? 1 : 0
             }
         }
@@ -110,33 +110,33 @@ extension ActivationPatching {
         }()
         var values: [Float] = []
         for layer in 0..<model.layerCount {
-            let hook = component.hook(layer: layer)
-            let shape = sourceCache.activations[hook]!.shape
-            let headCount = ActivationLayout(name: hook).headAxis.map { shape[$0] } ?? 0
+            let point = component.point(layer: layer), layout = point.layout
+            let shape = try sourceCache[point].shape
+            let headCount = layout.headAxis.map { shape[$0] } ?? 0
             var masks: [Tensor] = []
             switch (component.isPerHead, granularity) {
             case (false, _):
-                masks = positionIndex.map { PatchMask.make(hook: hook, activationShape: shape, positions: $0, heads: nil) }
+                masks = positionIndex.map { PatchMask.make(layout: layout, activationShape: shape, positions: $0, heads: nil) }
             case (true, .standard):
-                masks = (0..<headCount).map { PatchMask.make(hook: hook, activationShape: shape, positions: nil, heads: [$0]) }
+                masks = (0..<headCount).map { PatchMask.make(layout: layout, activationShape: shape, positions: nil, heads: [$0]) }
             case (true, .byPosition):
                 masks = positionIndex.flatMap { p in
-                    (0..<headCount).map { PatchMask.make(hook: hook, activationShape: shape, positions: p, heads: [$0]) }
+                    (0..<headCount).map { PatchMask.make(layout: layout, activationShape: shape, positions: p, heads: [$0]) }
                 }
             case (true, .destinationSource):
                 guard component == .pattern else { throw PatchingError.unsupported(component: component, granularity: granularity) }
                 masks = (0..<headCount).flatMap { h in
                     positionIndex.flatMap { dest in
                         positionIndex.map { src in
-                            PatchMask.make(hook: hook, activationShape: shape, positions: dest, heads: [h], keys: src)
+                            PatchMask.make(layout: layout, activationShape: shape, positions: dest, heads: [h], keys: src)
                         }
                     }
                 }
             }
-            values += patchedMetrics(hook: hook, layer: layer, masks: masks)
+            values += patchedMetrics(at: point, masks: masks)
         }
-        let shape = sourceCache.activations[component.hook(layer: 0)]!.shape
-        let heads = (0..<(ActivationLayout(name: component.hook(layer: 0)).headAxis.map { shape[$0] } ?? 0)).map(String.init)
+        let first = component.point(layer: 0), firstShape = try sourceCache[first].shape
+        let heads = (0..<(first.layout.headAxis.map { firstShape[$0] } ?? 0)).map(String.init)
         let axes = try granularity.axes(for: component, layerCount: model.layerCount, positions: positionLabels, heads: heads)
         return PatchingResult(component: component.rawValue, axes: axes, values: values, metric: metric.name,
                               direction: direction.rawValue, cleanValue: cleanValue, corruptedValue: corruptedValue)

@@ -27,8 +27,8 @@ extension ActivationCache {
     /// Needs `hook_embed` (and `hook_pos_embed`), `attn.hook_z` and `hook_mlp_out` in the cache.
     public func decomposedResidual(upTo layer: Int? = nil) throws -> LabeledStack {
         let last = try layer.map { try resolver.resolveLayer($0, in: "decomposedResidual") } ?? model.layerCount
-        var parts = [try activation("hook_embed")], labels = ["embed"]
-        if model.positionEmbedding != nil { parts.append(try activation("hook_pos_embed")); labels.append("pos_embed") }
+        var parts = [try self[.embed]], labels = ["embed"]
+        if model.positionEmbedding != nil { parts.append(try self[.posEmbed]); labels.append("pos_embed") }
         let shape = parts[0].shape
         for l in 0..<last {
             let (heads, headLabels) = try headParts(layer: l)
@@ -45,7 +45,7 @@ extension ActivationCache {
     /// (or `hook_result` when it was cached).
     public func headResults(layer: Int) throws -> Tensor {
         let l = try resolver.resolveLayer(layer, in: "headResults")
-        if let result = activations["blocks.\(l).attn.hook_result"] { return result }
+        if let result = activations[HookPoint.result(l).name] { return result }
         return model.blocks[l].attention.headResults(try activation("z", layer: l))
     }
 
@@ -73,7 +73,7 @@ extension ActivationCache {
     /// Unlike TransformerLens' `apply_ln_to_stack`, the gain is applied here, because weights are used as
     /// the checkpoint has them (not folded).
     public func applyFinalNorm(_ stack: Tensor) throws -> Tensor {
-        let divisor = try activation(GlobalHookNames.finalScale)          // [batch, pos, 1]
+        let divisor = try self[.finalScale]                               // [batch, pos, 1]
         return model.finalNorm.apply(stack, divisor: divisor)
     }
 }

@@ -71,9 +71,9 @@ import Interp
         // Patching every position of resid_pre 0 replaces the whole input: the other run's metric.
         let denoise = try ActivationPatching(model: model, pairs: pairs, metric: metric, direction: .denoising)
         let all = (0..<6).map { Tensor.zeros([2, 6, 1]) + Tensor(Float($0 >= 0 ? 1 : 0)) }
-        #expect(Swift.abs(denoise.patchedMetrics(hook: "blocks.0.hook_resid_pre", layer: 0, masks: [all[0]])[0] - denoise.cleanValue) < 1e-4)
+        #expect(Swift.abs(denoise.patchedMetrics(at: .residPre(0), masks: [all[0]])[0] - denoise.cleanValue) < 1e-4)
         let noise = try ActivationPatching(model: model, pairs: pairs, metric: metric, direction: .noising)
-        #expect(Swift.abs(noise.patchedMetrics(hook: "blocks.0.hook_resid_pre", layer: 0, masks: [all[0]])[0] - noise.corruptedValue) < 1e-4)
+        #expect(Swift.abs(noise.patchedMetrics(at: .residPre(0), masks: [all[0]])[0] - noise.corruptedValue) < 1e-4)
     }
 
     @Test func mismatchedLengthsAreAClearError() {

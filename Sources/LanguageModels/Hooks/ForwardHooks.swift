@@ -16,10 +16,10 @@ public struct HookContext: Sendable {
 ///
 /// ```swift
 /// let hooks = ForwardHooks()
-/// hooks.add("blocks.0.attn.hook_z") { z, _ in z * 0 }   // ablate every head of layer 0
-/// hooks.cache { $0.hasSuffix("hook_resid_post") }
-/// let logits = try model.forward(batch, hooks: hooks)
-/// let resid = hooks.cached["blocks.1.hook_resid_post"]
+/// hooks.add(.z(0)) { z, _ in z * 0 }                     // ablate every head of layer 0
+/// hooks.cache([.residPost(1)])
+/// let logits = model.forward(batch, hooks: hooks)
+/// let resid = hooks.cached[HookPoint.residPost(1).name]
 /// ```
 public final class ForwardHooks {
     private var functions: [String: [HookFunction]] = [:]
@@ -44,6 +44,9 @@ public final class ForwardHooks {
         isActive = true
     }
 
+    /// Registers `function` at `point`.
+    public func add(_ point: HookPoint, _ function: @escaping HookFunction) { add(point.name, function) }
+
     /// Records every activation whose name satisfies `filter`.
     public func cache(where filter: @escaping (String) -> Bool) {
         cacheFilter = filter
@@ -52,6 +55,9 @@ public final class ForwardHooks {
 
     /// Records exactly the named activations.
     public func cache(_ names: Set<String>) { cache { names.contains($0) } }
+
+    /// Records exactly the activations at `points`.
+    public func cache(_ points: [HookPoint]) { cache(Set(points.map(\.name))) }
 
     /// Forgets the cache contents, keeping the hooks and the filter.
     public func clearCache() {

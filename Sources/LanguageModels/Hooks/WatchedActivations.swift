@@ -7,7 +7,7 @@ import Tensors
 /// ```swift
 /// withGradients { tape in
 ///     let hooks = ForwardHooks()
-///     let watched = WatchedActivations(["blocks.3.hook_resid_pre"], hooks: hooks, tape: tape)
+///     let watched = WatchedActivations([HookPoint.residPre(3).name], hooks: hooks, tape: tape)
 ///     let logits = model.forward(batch, hooks: hooks)
 ///     let gradients = watched.gradients(of: metric(logits), on: tape)   // by hook name
 /// }

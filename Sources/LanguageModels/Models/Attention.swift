@@ -20,6 +20,9 @@ public struct Attention {
         self.scale = scale; self.slidingWindow = slidingWindow
     }
 
+    /// Which query heads share which key-value head.
+    public var grouping: HeadGrouping { HeadGrouping(heads: heads, keyValueHeads: keyValueHeads) }
+
     /// Each head's write into the residual stream before the output bias, `z_h · W_O[:, h]ᵀ`: `z` is
     /// `[batch, pos, heads, headDim]`, the result `[batch, pos, heads, dModel]` (TransformerLens' hook_result).
     ///
@@ -31,7 +34,7 @@ public struct Attention {
     /// This attention reduced to query head `head` and its key-value head, without the output bias: its
     /// output is that head's write into the residual stream.
     func restricted(toHead head: Int) -> Attention {
-        let group = head / (heads / keyValueHeads)
+        let group = grouping.keyValueHead(of: head)
         func block(_ linear: Linear, _ index: Int) -> Linear {
             let range = (index * headDim)..<((index + 1) * headDim)
             return Linear(weight: linear.matrix.rows(Array(range)), bias: linear.bias?.slice(axis: 0, range))

@@ -2,9 +2,9 @@
 /// (Llama, Mistral, Qwen2, Qwen3) share this one forward pass and differ only in their parts.
 ///
 /// ```swift
-/// let model = try loadModel(from: URL(fileURLWithPath: "gpt2"))
-/// let ids = try model.tokenizer!.encode("The capital of France is", addSpecialTokens: true)
-/// let logits = model.forward(TokenBatch([ids]))      // [1, pos, vocab]
+/// let lm = try LanguageModel.load(from: URL(fileURLWithPath: "gpt2"))
+/// let ids = try lm.tokens("The capital of France is")
+/// let logits = lm.model.forward(TokenBatch([ids]))      // [1, pos, vocab]
 /// ```
 ///
 /// The pieces of the pass (``embed(_:context:hooks:)``, ``runBlocks(_:residual:context:hooks:cache:)``,
@@ -165,23 +165,22 @@ public final class KeyValueCache {
 }
 
 extension TransformerModel {
-    /// Every hook point this model calls, in forward order (optional ones included).
-    public var hookNames: [String] {
-        var names = [GlobalHookNames.embed]
-        if positionEmbedding != nil { names.append(GlobalHookNames.posEmbed) }
-        for block in blocks {
-            let n = block.names
-            names += [n.residPre, n.qInput, n.kInput, n.vInput, n.ln1Scale, n.ln1Normalized, n.q, n.k, n.v]
-            if block.attention.rotary != nil { names += [n.rotQ, n.rotK] }
-            names += [n.attnScores, n.pattern, n.z, n.result, n.attnOut, n.residMid]
-            if let mlp = block.mlp {
-                names += [n.mlpIn, n.ln2Scale, n.ln2Normalized, n.mlpPre]
-                if mlp.gate != nil { names.append(n.mlpPreLinear) }
-                names += [n.mlpPost, n.mlpOut]
-            }
-            names.append(n.residPost)
-        }
-        return names + [GlobalHookNames.finalScale, GlobalHookNames.finalNormalized]
+    /// Every hook point this model calls, in forward order (optional ones included): the registry that
+    /// names, cache filters and patch targets are derived from.
+    public var hookPoints: [HookPoint] {
+        var points = [HookPoint.embed]
+        if positionEmbedding != nil { points.append(.posEmbed) }
+        for block in blocks { points += block.hookPoints }
+        return points + [.finalScale, .finalNormalized]
+    }
+
+    /// The canonical names of ``hookPoints``.
+    public var hookNames: [String] { hookPoints.map(\.name) }
+
+    /// Whether this model calls `point`.
+    public func has(_ point: HookPoint) -> Bool {
+        guard let layer = point.layer else { return point.kind != .posEmbed || positionEmbedding != nil }
+        return blocks.indices.contains(layer) && blocks[layer].hookPoints.contains(point)
     }
 
     /// Resolves user-written hook names for this model.
