@@ -1,5 +1,5 @@
-/// Text-in conveniences on a loaded model, mirroring the seed guide's calls one to one:
-/// `trace`, `directLogitAttribution(text:)`, `activationPatching`, `attributionPatching`, `pathPatching`, `acdc`.
+/// Text-in conveniences on a loaded model, mirroring the seed guide's calls one to one (with `trace`, which
+/// lives in Interp): `directLogitAttribution(text:)`, `activationPatching`, `attributionPatching`, `pathPatching`, `acdc`.
 ///
 /// ```swift
 /// let lm = try LanguageModel.load(from: directory)
@@ -9,12 +9,6 @@
 /// print(path.effect)
 /// ```
 extension LanguageModel {
-    /// Runs a prompt and keeps its activations (the seed's `with model.trace(text) as trace`).
-    public func trace(_ text: String, filter: ActivationFilter = .standard) throws -> Trace {
-        let (logits, cache) = try model.runWithCache(TokenBatch([try tokens(text)]), filter: filter)
-        return Trace(logits: logits, activations: cache)
-    }
-
     /// Direct logit attribution of a prompt's next token: the predicted one by default (`targetToken: nil`).
     public func directLogitAttribution(text: String, targetToken: String? = nil, position: Int = -1) throws -> DirectLogitAttribution {
         let target = try targetToken.map { LogitTarget.token(try singleToken($0)) } ?? .predicted
@@ -59,14 +53,4 @@ extension LanguageModel {
         try EdgePatching(model: model, pairs: try pair(clean: clean, corrupted: corrupted), metric: metric)
             .acdc(ACDCOptions(threshold: threshold, nodeLevel: nodeLevel), progress: progress).circuit.pruned()
     }
-}
-
-/// The activations of one traced run.
-public struct Trace {
-    /// `[1, pos, vocab]`.
-    public let logits: Tensor
-    public let activations: ActivationCache
-
-    /// The residual stream accessor over this run.
-    public var residualStream: ResidualStream { ResidualStream(activations) }
 }

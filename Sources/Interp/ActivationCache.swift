@@ -116,30 +116,22 @@ extension ActivationCache {
 }
 
 extension TransformerModel {
-    /// Runs the model, recording the activations that `filter` selects.
+    /// Runs the model, recording the activations that `filter` selects (``trace(_:cache:interventions:hooks:gradients:logitPositions:byteLimit:)``
+    /// with a cache only).
     ///
     /// Memory is proportional to what is recorded: only selected activations are kept.
     /// Past `byteLimit` bytes of activations the run stops recording and throws
     /// ``ActivationCacheError/overBudget(firstRefused:bytesNeeded:limit:)`` instead of exhausting memory.
-    public func runWithCache(_ batch: TokenBatch, filter: ActivationFilter = .standard, hooks: ForwardHooks? = nil,
-                             logitPositions: LogitPositions = .all,
+    public func runWithCache(_ batch: TokenBatch, filter: ActivationFilter = .standard, logitPositions: LogitPositions = .all,
                              byteLimit: Int? = ActivationCache.defaultByteLimit) throws -> (logits: Tensor, cache: ActivationCache) {
-        let recorder = hooks ?? ForwardHooks()
-        recorder.cache(where: try filter.predicate(for: self))
-        recorder.cacheByteLimit = byteLimit
-        let logits = forward(batch, hooks: recorder, logitPositions: logitPositions)
-        if let overflow = recorder.cacheOverflow, let byteLimit {
-            throw ActivationCacheError.overBudget(firstRefused: overflow.name, bytesNeeded: overflow.bytesNeeded, limit: byteLimit)
-        }
-        return (logits, ActivationCache(activations: recorder.cached, model: self))
+        let trace = try trace(batch, cache: filter, logitPositions: logitPositions, byteLimit: byteLimit)
+        return (trace.logits, trace.activations)
     }
 
-    /// Runs the model with hook functions at the named points (any accepted spelling).
+    /// Runs the model with hook functions at the named points (any accepted spelling): ``trace(_:cache:interventions:hooks:gradients:logitPositions:byteLimit:)``
+    /// with hooks only.
     public func runWithHooks(_ batch: TokenBatch, hooks: [(String, HookFunction)],
                              logitPositions: LogitPositions = .all) throws -> Tensor {
-        let registry = ForwardHooks()
-        let resolver = hookNameResolver
-        for (name, function) in hooks { registry.add(try resolver.resolve(name), function) }
-        return forward(batch, hooks: registry, logitPositions: logitPositions)
+        try trace(batch, cache: nil, hooks: hooks, logitPositions: logitPositions).logits
     }
 }

@@ -5,7 +5,7 @@
 /// ```swift
 /// let ablate = Intervention(at: .z(1), heads: [4], .zero)
 /// let steer = Intervention(at: "blocks.3.hook_resid_post", .add(direction * 4))
-/// let logits = try model.run(batch, interventions: [ablate, steer])
+/// let (logits, _) = try model.run(batch, interventions: [ablate, steer])
 /// ```
 public struct Intervention {
     /// What to do to the selected part of the activation.
@@ -128,14 +128,12 @@ extension TransformerModel {
         }
     }
 
-    /// Runs the model with interventions.
+    /// Runs the model with interventions: ``trace(_:cache:interventions:hooks:gradients:logitPositions:byteLimit:)``
+    /// with interventions and, if a filter is given, a cache.
     public func run(_ batch: TokenBatch, interventions: [Intervention], cacheFilter: ActivationFilter? = nil,
                     logitPositions: LogitPositions = .all) throws -> (logits: Tensor, cache: ActivationCache?) {
-        let hooks = ForwardHooks()
-        try register(interventions, on: hooks)
-        if let cacheFilter { hooks.cache(where: try cacheFilter.predicate(for: self)) }
-        let logits = forward(batch, hooks: hooks, logitPositions: logitPositions)
-        return (logits, cacheFilter.map { _ in ActivationCache(activations: hooks.cached, model: self) })
+        let trace = try trace(batch, cache: cacheFilter, interventions: interventions, logitPositions: logitPositions, byteLimit: nil)
+        return (trace.logits, cacheFilter.map { _ in trace.activations })
     }
 }
 

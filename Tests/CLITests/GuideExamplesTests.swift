@@ -1,5 +1,6 @@
 import Foundation
 import GuideExamples
+import Interp
 import LanguageModels
 import Testing
 
@@ -18,5 +19,21 @@ import Testing
         #expect(try SeedGuide.acdc(model, clean: clean, corrupted: corrupted)[0].hasPrefix("Circuit:"))
         #expect(try SeedGuide.workflow(model, clean: clean, corrupted: corrupted).count >= 5)
         #expect(try SeedGuide.attributionPatching(model, clean: clean, corrupted: corrupted).count == 1)
+    }
+
+    /// The README's and the core DocC comments' examples (compiled in `DocExamples`) run on the embedded model.
+    @Test func everyDocExampleRuns() throws {
+        let directory = URL(fileURLWithPath: EmbeddedModelPath.directory)
+        let lm = try LanguageModel.load(from: directory)
+        var task = try TaskFile(contentsOf: directory.appendingPathComponent("task.json"))
+        task.examples = Array(task.examples.prefix(8))
+        let taskURL = FileManager.default.temporaryDirectory.appendingPathComponent("doc-examples-task-\(ProcessInfo.processInfo.processIdentifier).json")
+        try task.write(to: taskURL)
+        defer { try? FileManager.default.removeItem(at: taskURL) }
+        #expect(try DocExamples.readme(lm, task: taskURL).count == 4)
+        #expect(try Array(DocExamples.model(lm).dropFirst()) == ["blocks.0.attn.hook_z", "2", "true"])
+        #expect(try DocExamples.hooks(lm, text: clean).count == 5)
+        #expect(try DocExamples.trace(lm, text: clean).count == 2)
+        #expect(try DocExamples.patching(lm, clean: clean, corrupted: corrupted).count == 5)
     }
 }
