@@ -33,7 +33,8 @@ private struct TokenizerReference: Decodable {
 
 private let fixtureNames = [
     "gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral", "metaspace-split", "metaspace-never", "split-behaviors",
-    "wordlevel", "wordlevel-bert",
+    "wordlevel", "wordlevel-bert", "wordpiece-bert", "wordpiece-cased", "unigram-nmt-nfkc", "unigram-byte-fallback",
+    "unigram-ctc", "normalizers-byte-level", "bpe-continuing-prefix", "bpe-end-of-word-suffix", "byte-level-no-regex",
 ]
 
 private func fixtureDirectory(_ name: String) -> URL {
@@ -195,16 +196,16 @@ private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> Tokeniz
         #expect(error?.description == "tokenizer.json: pre_tokenizer type 'Foo' is not supported")
 
         let nested = loadingError(try tokenizerJSON(replacing: [
-            "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Precompiled"]]],
+            "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Unicode17"]]],
         ]))
         #expect(nested == .unsupportedComponent(
-            file: "tokenizer.json", component: "normalizer.normalizers[1]", type: "Precompiled"))
+            file: "tokenizer.json", component: "normalizer.normalizers[1]", type: "Unicode17"))
 
-        let model = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Unigram", "vocab": []]]))
-        #expect(model == .unsupportedComponent(file: "tokenizer.json", component: "model", type: "Unigram"))
+        let model = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Bigram", "vocab": []]]))
+        #expect(model == .unsupportedComponent(file: "tokenizer.json", component: "model", type: "Bigram"))
 
-        let decoder = loadingError(try tokenizerJSON(replacing: ["decoder": ["type": "CTC"]]))
-        #expect(decoder == .unsupportedComponent(file: "tokenizer.json", component: "decoder", type: "CTC"))
+        let decoder = loadingError(try tokenizerJSON(replacing: ["decoder": ["type": "Telegraph"]]))
+        #expect(decoder == .unsupportedComponent(file: "tokenizer.json", component: "decoder", type: "Telegraph"))
 
         let processor = loadingError(try tokenizerJSON(replacing: [
             "post_processor": ["type": "Sequence", "processors": [["type": "Bar"]]],

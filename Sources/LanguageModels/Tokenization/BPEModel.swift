@@ -115,8 +115,7 @@ struct BPEModel: TokenizationModel {
     private func byteTokenIDs(of piece: String) -> [Int32]? {
         var ids: [Int32] = []
         for byte in piece.utf8 {
-            let hex = String(byte, radix: 16, uppercase: true)
-            guard let id = vocabulary.id(of: "<0x\(byte < 16 ? "0" : "")\(hex)>") else { return nil }
+            guard let id = vocabulary.id(of: ByteFallbackDecoder.token(spelling: byte)) else { return nil }
             ids.append(Int32(id))
         }
         return ids
