@@ -89,6 +89,8 @@ TEST_TEXTS = [
     "ﬀ Ⅻ ½ ²³ ＡＢＣ",
     "trailing newline\n",
     "Say Hello, unreachable supercalifragilisticexpialidocious jumps",
+    "abcΑΒΓабв123 ひらがなカタカナー漢字 🥲x a\u0301 😀 한국어a",
+    "🥲 leading emoji, then ‿ text",
     "ﬁne ＡＢ ① zebra \u017a z\u0301 \u00c5 A\u030a e\u0301 ß…\u00a0x\u3000y ||| pad<pad>|word",
 ]
 
@@ -418,6 +420,17 @@ def make_sentencepiece_fixtures():
         decoder={"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
     )
     write_fixture("split-behaviors", split_behaviors)
+
+    unicode_scripts = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True, unk_token="<unk>", byte_fallback=True),
+        special_added,
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "UnicodeScripts"},
+            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}]},
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]},
+    )
+    write_fixture("unicode-scripts", unicode_scripts)
 
 
 def make_word_level_fixtures():

@@ -46,6 +46,8 @@ func makePreTokenizer(_ json: JSONField) throws -> any PreTokenizer {
             throw delimiterField.invalid("a single character")
         }
         return ScalarSplitter(behavior: .removed) { $0 == scalar }
+    case "UnicodeScripts":
+        return UnicodeScriptsSplitter()
     case "FixedLength":
         let length = try json.int("length", default: 5)
         guard length > 0 else { throw try json.required("length").invalid("a positive integer") }
