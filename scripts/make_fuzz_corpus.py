@@ -10,7 +10,8 @@ libFuzzer (scripts/fuzz.sh) mutates and the in-suite smoke run (Tests/Robustness
 - fuzz-safetensors: files written by the `safetensors` package (F32, F16, BF16, F64, I8, U32, BOOL, an
   empty tensor, metadata), then truncated, oversized, overlapping and misdeclared variants.
 - fuzz-tokenizer-json: the tokenizer.json fixtures of Tests/LanguageModelsTests/Fixtures/tokenizers cut
-  down to their first vocabulary entries (and the merges among them), checked to load with the
+  down to their first vocabulary entries (and the merges among them; the first pieces of Unigram
+  vocabularies), except those with a full SentencePiece charsmap (too large), checked to load with the
   `tokenizers` package, plus broken variants; `tokenizer.json` NUL `tokenizer_config.json` when the
   fixture has a config.
 - fuzz-tokenizer-encode: one byte choosing a fixture tokenizer (sorted directory order) followed by text.
@@ -78,6 +79,10 @@ def make_safetensors():
 def shrink(tokenizer):
     """The tokenizer with only its first vocabulary entries and the merges among them."""
     model = tokenizer["model"]
+    if model["type"] == "Unigram":
+        # A list of [piece, score]; ids are positions, so the unknown piece must stay among the kept ones.
+        model["vocab"] = model["vocab"][:max(KEPT_VOCABULARY, model.get("unk_id") or 0) + 1]
+        return tokenizer
     model["vocab"] = {token: i for token, i in model["vocab"].items() if i < KEPT_VOCABULARY}
     if model.get("unk_token") not in (None, *model["vocab"]):
         model["vocab"][model["unk_token"]] = len(model["vocab"])
@@ -95,6 +100,8 @@ def make_tokenizer_json():
         with open(os.path.join(TOKENIZERS, name, "tokenizer.json")) as file:
             tokenizer = shrink(json.load(file))
         text = json.dumps(tokenizer, ensure_ascii=False, separators=(",", ":"))
+        if len(text) > 100_000:
+            continue  # a full SentencePiece charsmap: too large to mutate usefully; small charsmaps are seeded
         Tokenizer.from_str(text).encode("Hello world")  # the seed must be valid for the reference library
         config_path = os.path.join(TOKENIZERS, name, "tokenizer_config.json")
         if os.path.exists(config_path):
@@ -102,7 +109,11 @@ def make_tokenizer_json():
                 text += "\0" + file.read()
         write(target, name, text)
     write(target, "truncated", text[: len(text) // 2])
-    write(target, "unknown-model", '{"model":{"type":"Unigram","vocab":[["a",0.0]]}}')
+    write(target, "unknown-model", '{"model":{"type":"Bigram","vocab":[["a",0.0]]}}')
+    write(target, "unigram-bad-unk", '{"model":{"type":"Unigram","unk_id":3,"vocab":[["a",-1.0],["b",-2]]}}')
+    write(target, "precompiled-truncated",
+          '{"normalizer":{"type":"Precompiled","precompiled_charsmap":"CAAAAAEAAAA="},"model":{"type":"WordPiece",'
+          '"vocab":{"[UNK]":0,"a":1}}}')
     write(target, "merge-outside-vocab", '{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}')
     write(target, "wrong-types", '{"added_tokens":[{"id":"0","content":5}],"model":{"type":"WordLevel","vocab":[]}}')
 

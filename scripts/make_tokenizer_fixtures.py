@@ -17,9 +17,11 @@ Tests/LanguageModelsTests/Fixtures/tokenizers/<name>/ the script writes:
   BOS/EOS/PAD ids that `transformers.PreTrainedTokenizerFast` reads from tokenizer_config.json.
 """
 
+import base64
 import json
 import os
 import shutil
+import tempfile
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
@@ -87,15 +89,22 @@ TEST_TEXTS = [
     "ﬀ Ⅻ ½ ²³ ＡＢＣ",
     "trailing newline\n",
     "Say Hello, unreachable supercalifragilisticexpialidocious jumps",
+    "abcΑΒΓабв123 ひらがなカタカナー漢字 🥲x a\u0301 😀 한국어a",
+    "🥲 leading emoji, then ‿ text",
+    "ﬁne ＡＢ ① zebra \u017a z\u0301 \u00c5 A\u030a e\u0301 ß…\u00a0x\u3000y ||| pad<pad>|word",
 ]
 
 
-def train_bpe(pre_tokenizer, vocab_size, normalizer=None, alphabet=()):
-    """Trains a BPE model on the corpus and returns its (vocab, merges) in rank order."""
-    tokenizer = Tokenizer(models.BPE())
+def train_bpe(pre_tokenizer, vocab_size, normalizer=None, alphabet=(), **affixes):
+    """Trains a BPE model on the corpus and returns its (vocab, merges) in rank order.
+
+    `affixes` are `continuing_subword_prefix` and `end_of_word_suffix`, given to the model and the trainer.
+    """
+    tokenizer = Tokenizer(models.BPE(**affixes))
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = pre_tokenizer
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=list(alphabet), show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=list(alphabet), show_progress=False,
+                                  **affixes)
     tokenizer.train_from_iterator(TRAINING_CORPUS * 3, trainer)
     model = json.loads(tokenizer.to_str())["model"]
     return model["vocab"], [tuple(m) for m in model["merges"]]
@@ -412,6 +421,17 @@ def make_sentencepiece_fixtures():
     )
     write_fixture("split-behaviors", split_behaviors)
 
+    unicode_scripts = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True, unk_token="<unk>", byte_fallback=True),
+        special_added,
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "UnicodeScripts"},
+            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}]},
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]},
+    )
+    write_fixture("unicode-scripts", unicode_scripts)
+
 
 def make_word_level_fixtures():
     specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]"]
@@ -456,12 +476,230 @@ def make_word_level_fixtures():
     })
 
 
+def make_word_piece_fixtures():
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(TRAINING_CORPUS * 3, trainers.WordPieceTrainer(
+        vocab_size=500, special_tokens=specials, show_progress=False))
+    vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+    n = len(vocab)
+    bert = tokenizer_json(
+        {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+         "max_input_chars_per_word": 24, "vocab": vocab},
+        [added(vocab["[PAD]"], "[PAD]"), added(vocab["[UNK]"], "[UNK]"), added(vocab["[CLS]"], "[CLS]"),
+         added(vocab["[SEP]"], "[SEP]"), added(vocab["[MASK]"], "[MASK]", lstrip=True),
+         added(n, "<NAME>", special=False, single_word=True, rstrip=True),
+         added(n + 1, "Café", special=False, normalized=True)],
+        normalizer={"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                    "strip_accents": None, "lowercase": True},
+        pre_tokenizer={"type": "BertPreTokenizer"},
+        post_processor=template(["[CLS]", "A", "[SEP]"], [("[CLS]", 0), ("A", 0), ("[SEP]", 0), ("B", 1), ("[SEP]", 1)],
+                                {"[CLS]": vocab["[CLS]"], "[SEP]": vocab["[SEP]"]}),
+        decoder={"type": "WordPiece", "prefix": "##", "cleanup": True},
+    )
+    write_fixture("wordpiece-bert", bert)
+
+    # Cased, accents kept apart from the stripping, no CJK spacing, a "@@" prefix and no decoder clean-up.
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="@@"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=True, handle_chinese_chars=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    tokenizer.train_from_iterator(TRAINING_CORPUS * 3, trainers.WordPieceTrainer(
+        vocab_size=500, special_tokens=specials, continuing_subword_prefix="@@", show_progress=False))
+    vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
+    cased = tokenizer_json(
+        {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "@@",
+         "max_input_chars_per_word": 100, "vocab": vocab},
+        [added(vocab[content], content) for content in specials],
+        normalizer={"type": "BertNormalizer", "clean_text": False, "handle_chinese_chars": False,
+                    "strip_accents": True, "lowercase": False},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Whitespace"}, {"type": "Digits", "individual_digits": True}]},
+        post_processor={"type": "BertProcessing", "sep": ["[SEP]", vocab["[SEP]"]], "cls": ["[CLS]", vocab["[CLS]"]]},
+        decoder={"type": "WordPiece", "prefix": "@@", "cleanup": False},
+    )
+    write_fixture("wordpiece-cased", cased)
+
+
+def sentencepiece_unigram(vocab_size, byte_fallback, rules=None, character_coverage=1.0):
+    """Trains a SentencePiece unigram model on the corpus; returns its (pieces with scores, unk id, charsmap).
+
+    `rules` (source scalars, target scalars) replace SentencePiece's built-in nmt_nfkc normalization rules.
+    """
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    with tempfile.TemporaryDirectory() as directory:
+        corpus = os.path.join(directory, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write("\n".join(TRAINING_CORPUS * 3))
+        options = {}
+        if rules is not None:
+            options["normalization_rule_tsv"] = os.path.join(directory, "rules.tsv")
+            with open(options["normalization_rule_tsv"], "w", encoding="utf-8") as f:
+                for source, target in rules:
+                    f.write(" ".join(f"{ord(c):X}" for c in source) + "\t" + " ".join(f"{ord(c):X}" for c in target)
+                            + "\n")
+        else:
+            options["normalization_rule_name"] = "nmt_nfkc"
+        spm.SentencePieceTrainer.train(
+            input=corpus, model_prefix=os.path.join(directory, "m"), vocab_size=vocab_size, model_type="unigram",
+            character_coverage=character_coverage, byte_fallback=byte_fallback, hard_vocab_limit=False, minloglevel=2, **options)
+        model = sentencepiece_model_pb2.ModelProto()
+        with open(os.path.join(directory, "m.model"), "rb") as f:
+            model.ParseFromString(f.read())
+    pieces = [[piece.piece, piece.score] for piece in model.pieces]
+    unk_id = next(i for i, piece in enumerate(model.pieces) if piece.type == piece.UNKNOWN)
+    charsmap = base64.b64encode(model.normalizer_spec.precompiled_charsmap).decode("ascii")
+    return pieces, unk_id, charsmap
+
+
+# Small custom normalization rules for SentencePiece: a ligature, full-width letters, a circled digit,
+# spaces, a decomposed accent written as one grapheme, and "z" whose rule also rewrites "z" + U+0301 (the
+# tokenizers library replaces a whole grapheme by the rewrite of its shortest prefix in the table).
+SMALL_RULES = [("ﬁ", "fi"), ("Ａ", "A"), ("Ｂ", "B"), ("①", "1"), ("\u3000", " "), ("\u00a0", " "), ("…", "..."),
+               ("e\u0301", "é"), ("Å", "A\u030a"), ("z", "Z"), ("z\u0301", "Ź"), ("ß", "ss")]
+
+
+def make_unigram_fixtures():
+    pieces, unk_id, charsmap = sentencepiece_unigram(300, byte_fallback=False)
+    specials = {piece: i for i, (piece, _) in enumerate(pieces) if piece in ("<unk>", "<s>", "</s>")}
+    unigram = tokenizer_json(
+        {"type": "Unigram", "unk_id": unk_id, "vocab": pieces, "byte_fallback": False},
+        [added(i, content) for content, i in specials.items()],
+        normalizer={"type": "Sequence", "normalizers": [
+            {"type": "Precompiled", "precompiled_charsmap": charsmap},
+            {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+        pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        post_processor=template(["A", "</s>"], [("A", 0), ("</s>", 0), ("B", 1), ("</s>", 1)],
+                                {"</s>": specials["</s>"]}),
+        decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+    )
+    write_fixture("unigram-nmt-nfkc", unigram)
+
+    pieces, unk_id, charsmap = sentencepiece_unigram(
+        600, byte_fallback=True, rules=SMALL_RULES, character_coverage=0.995)
+    specials = {piece: i for i, (piece, _) in enumerate(pieces) if piece in ("<unk>", "<s>", "</s>")}
+    n = len(pieces)
+    # Two ids for one special token, as TemplateProcessing allows.
+    post_processor = template(["<s>", "A"], [("<s>", 0), ("A", 0), ("<s>", 1), ("B", 1)], {})
+    post_processor["special_tokens"] = {"<s>": {"id": "<s>", "ids": [specials["<s>"], n], "tokens": ["<s>", "<x>"]}}
+    byte_fallback = tokenizer_json(
+        {"type": "Unigram", "unk_id": unk_id, "vocab": pieces, "byte_fallback": True},
+        [added(i, content) for content, i in specials.items()] + [added(n, "<x>", lstrip=True, rstrip=True)],
+        normalizer={"type": "Sequence", "normalizers": [
+            {"type": "Nmt"}, {"type": "Precompiled", "precompiled_charsmap": charsmap}]},
+        pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False},
+        post_processor=post_processor,
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+    )
+    write_fixture("unigram-byte-fallback", byte_fallback)
+
+    # Trained by the tokenizers library itself, no unknown id use (every scalar of the texts is a piece or
+    # unknown is fused), UnicodeScripts and Punctuation splitting, a CTC decoder.
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.StripAccents(), normalizers.Lowercase()])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tokenizer.train_from_iterator(TRAINING_CORPUS * 3, trainers.UnigramTrainer(
+        vocab_size=300, special_tokens=["<pad>", "<unk>", "|"], unk_token="<unk>", show_progress=False))
+    model = json.loads(tokenizer.to_str())["model"]
+    ctc = tokenizer_json(
+        {"type": "Unigram", "unk_id": model["unk_id"], "vocab": model["vocab"], "byte_fallback": False},
+        [added(0, "<pad>"), added(1, "<unk>")],
+        normalizer={"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "StripAccents"},
+                                                         {"type": "Lowercase"}]},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Punctuation", "behavior": "Isolated"}]},
+        decoder={"type": "CTC", "pad_token": "<pad>", "word_delimiter_token": "|", "cleanup": True},
+    )
+    write_fixture("unigram-ctc", ctc)
+
+
+def make_component_fixtures():
+    """BPE tokenizers whose normalizers, pre-tokenizers and decoders are the ones the model fixtures lack."""
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    normalizer_steps = [
+        {"type": "Nmt"}, {"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"},
+        {"type": "Replace", "pattern": {"Regex": r"\s+"}, "content": " "},
+        {"type": "Strip", "strip_left": True, "strip_right": False}, {"type": "Prepend", "prepend": " "},
+        {"type": "ByteLevel"}]
+    normalizer = normalizers.Sequence([
+        normalizers.Nmt(), normalizers.NFKD(), normalizers.StripAccents(), normalizers.Lowercase(),
+        normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip(left=True, right=False), normalizers.Prepend(" "),
+        normalizers.ByteLevel()])
+    pre_tokenizer = pre_tokenizers.Split("Ġ", "merged_with_next")
+    vocab, merges = train_bpe(pre_tokenizer, 600, normalizer=normalizer, alphabet=alphabet)
+    byte_level_normalizer = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True),
+        [added(len(vocab), "<|endoftext|>")],
+        normalizer={"type": "Sequence", "normalizers": normalizer_steps},
+        pre_tokenizer={"type": "Split", "pattern": {"String": "Ġ"}, "behavior": "MergedWithNext", "invert": False},
+        decoder=byte_level(),
+    )
+    write_fixture("normalizers-byte-level", byte_level_normalizer)
+
+    # Original BPE: "##" continuing-subword prefix in the merges, decoded by the WordPiece decoder.
+    vocab, merges = train_bpe(pre_tokenizers.Whitespace(), 500, continuing_subword_prefix="##")
+    vocab.setdefault("[UNK]", len(vocab))
+    prefixed = tokenizer_json(
+        dict(bpe_model(vocab, merges, merges_as_strings=True, unk_token="[UNK]", fuse_unk=False),
+             continuing_subword_prefix="##"),
+        [added(vocab["[UNK]"], "[UNK]")],
+        normalizer={"type": "NFC"},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "CharDelimiterSplit", "delimiter": " "}, {"type": "Punctuation", "behavior": "MergedWithNext"},
+            {"type": "Digits", "individual_digits": False}, {"type": "Whitespace"}]},
+        decoder={"type": "WordPiece", "prefix": "##", "cleanup": True},
+    )
+    write_fixture("bpe-continuing-prefix", prefixed)
+
+    # Original BPE with a "</w>" end-of-word suffix and the BPEDecoder.
+    vocab, merges = train_bpe(pre_tokenizers.WhitespaceSplit(), 500, end_of_word_suffix="</w>")
+    vocab.setdefault("<unk>", len(vocab))
+    suffixed = tokenizer_json(
+        dict(bpe_model(vocab, merges, merges_as_strings=False, unk_token="<unk>", fuse_unk=True),
+             end_of_word_suffix="</w>"),
+        [added(vocab["<unk>"], "<unk>")],
+        normalizer={"type": "NFKC"},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Punctuation", "behavior": "Contiguous"},
+            {"type": "Punctuation", "behavior": "MergedWithPrevious"}, {"type": "FixedLength", "length": 7}]},
+        decoder={"type": "BPEDecoder", "suffix": "</w>"},
+    )
+    write_fixture("bpe-end-of-word-suffix", suffixed)
+
+    # Byte-level BPE without the GPT-2 regular expression, with a prefix space, Punctuation (Removed) and
+    # Split (Contiguous, inverted) before it.
+    vocab, merges = train_bpe(pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False), 600,
+                              alphabet=alphabet)
+    no_regex = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True),
+        [added(len(vocab), "<|endoftext|>")],
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Punctuation", "behavior": "Removed"},
+            {"type": "Split", "pattern": {"Regex": r"\p{L}+"}, "behavior": "Contiguous", "invert": True},
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]},
+        post_processor={"type": "Sequence", "processors": [
+            byte_level(), {"type": "RobertaProcessing", "sep": ["<|endoftext|>", len(vocab)],
+                           "cls": ["<|endoftext|>", len(vocab)], "trim_offsets": True, "add_prefix_space": True}]},
+        decoder=byte_level(),
+    )
+    write_fixture("byte-level-no-regex", no_regex)
+
+
 def main():
     shutil.rmtree(OUTPUT, ignore_errors=True)
     os.makedirs(OUTPUT)
     make_byte_level_fixtures()
     make_sentencepiece_fixtures()
     make_word_level_fixtures()
+    make_word_piece_fixtures()
+    make_unigram_fixtures()
+    make_component_fixtures()
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ private struct TokenizerReference: Decodable {
 
 private let fixtureNames = [
     "gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral", "metaspace-split", "metaspace-never", "split-behaviors",
-    "wordlevel", "wordlevel-bert",
+    "wordlevel", "wordlevel-bert", "wordpiece-bert", "wordpiece-cased", "unigram-nmt-nfkc", "unigram-byte-fallback",
+    "unigram-ctc", "unicode-scripts", "normalizers-byte-level", "bpe-continuing-prefix", "bpe-end-of-word-suffix",
+    "byte-level-no-regex",
 ]
 
 private func fixtureDirectory(_ name: String) -> URL {
@@ -195,16 +197,16 @@ private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> Tokeniz
         #expect(error?.description == "tokenizer.json: pre_tokenizer type 'Foo' is not supported")
 
         let nested = loadingError(try tokenizerJSON(replacing: [
-            "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Precompiled"]]],
+            "normalizer": ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "Unicode17"]]],
         ]))
         #expect(nested == .unsupportedComponent(
-            file: "tokenizer.json", component: "normalizer.normalizers[1]", type: "Precompiled"))
+            file: "tokenizer.json", component: "normalizer.normalizers[1]", type: "Unicode17"))
 
-        let model = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Unigram", "vocab": []]]))
-        #expect(model == .unsupportedComponent(file: "tokenizer.json", component: "model", type: "Unigram"))
+        let model = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Bigram", "vocab": []]]))
+        #expect(model == .unsupportedComponent(file: "tokenizer.json", component: "model", type: "Bigram"))
 
-        let decoder = loadingError(try tokenizerJSON(replacing: ["decoder": ["type": "CTC"]]))
-        #expect(decoder == .unsupportedComponent(file: "tokenizer.json", component: "decoder", type: "CTC"))
+        let decoder = loadingError(try tokenizerJSON(replacing: ["decoder": ["type": "Telegraph"]]))
+        #expect(decoder == .unsupportedComponent(file: "tokenizer.json", component: "decoder", type: "Telegraph"))
 
         let processor = loadingError(try tokenizerJSON(replacing: [
             "post_processor": ["type": "Sequence", "processors": [["type": "Bar"]]],
@@ -286,6 +288,92 @@ private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> Tokeniz
         #expect(throws: TokenizerError.unknownTokenMissing(token: "unknown")) {
             try tokenizer.encode("known unknown", addSpecialTokens: false)
         }
+    }
+
+    /// Every component type the tokenizers library (0.23) reads from tokenizer.json loads.
+    @Test func everyComponentTypeOfTheTokenizersLibraryLoads() throws {
+        let normalizers: [[String: Any]] = [
+            ["type": "BertNormalizer"], ["type": "Strip"], ["type": "StripAccents"], ["type": "NFC"], ["type": "NFD"],
+            ["type": "NFKC"], ["type": "NFKD"], ["type": "Lowercase"], ["type": "Nmt"], ["type": "ByteLevel"],
+            ["type": "Precompiled", "precompiled_charsmap": ""], ["type": "Prepend", "prepend": "x"],
+            ["type": "Replace", "pattern": ["String": "a"], "content": "b"],
+        ]
+        let preTokenizers: [[String: Any]] = [
+            ["type": "BertPreTokenizer"], ["type": "ByteLevel"], ["type": "CharDelimiterSplit", "delimiter": "x"],
+            ["type": "Metaspace", "replacement": "▁"], ["type": "Whitespace"], ["type": "WhitespaceSplit"],
+            ["type": "Split", "pattern": ["Regex": "a"], "behavior": "Removed"], ["type": "Punctuation"],
+            ["type": "Digits"], ["type": "UnicodeScripts"], ["type": "FixedLength"],
+        ]
+        let decoders: [[String: Any]] = [
+            ["type": "BPEDecoder"], ["type": "ByteLevel"], ["type": "WordPiece"], ["type": "Metaspace", "replacement": "▁"],
+            ["type": "CTC"], ["type": "Replace", "pattern": ["String": "a"], "content": "b"], ["type": "Fuse"],
+            ["type": "Strip", "content": " ", "start": 1, "stop": 0], ["type": "ByteFallback"],
+        ]
+        let models: [[String: Any]] = [
+            ["type": "WordPiece", "vocab": ["[UNK]": 0, "a": 1, "##b": 2]],
+            ["type": "Unigram", "vocab": [["<unk>", 0.0], ["a", -1.0], ["b", -2.5]], "unk_id": 0],
+            ["type": "WordLevel", "vocab": ["<unk>": 0, "a": 1]],
+        ]
+        let processors: [[String: Any]] = [
+            ["type": "ByteLevel"], ["type": "BertProcessing", "sep": ["a", 1], "cls": ["a", 1]],
+            ["type": "RobertaProcessing", "sep": ["a", 1], "cls": ["a", 1]],
+        ]
+        // An empty charsmap is refused: the tokenizers library needs at least its trie size.
+        #expect(loadingError(try tokenizerJSON(replacing: ["normalizer": normalizers[10]])) != nil)
+        for normalizer in normalizers where normalizer["precompiled_charsmap"] == nil {
+            #expect(loadingError(try tokenizerJSON(replacing: ["normalizer": normalizer])) == nil, "\(normalizer)")
+        }
+        for preTokenizer in preTokenizers {
+            #expect(loadingError(try tokenizerJSON(replacing: ["pre_tokenizer": preTokenizer])) == nil, "\(preTokenizer)")
+        }
+        for decoder in decoders {
+            #expect(loadingError(try tokenizerJSON(replacing: ["decoder": decoder])) == nil, "\(decoder)")
+        }
+        for model in models {
+            #expect(loadingError(try tokenizerJSON(replacing: ["model": model])) == nil, "\(model)")
+        }
+        for processor in processors {
+            #expect(loadingError(try tokenizerJSON(replacing: ["post_processor": processor])) == nil, "\(processor)")
+        }
+    }
+
+    /// Values from the tokenizers library 0.23: `Tokenizer.from_str` of the same JSON, then `encode`.
+    @Test func unigramWithoutAnUnknownIDThrowsOnUncoveredText() throws {
+        let tokenizer = try HuggingFaceTokenizer(tokenizerJSON: tokenizerJSON(replacing: [
+            "pre_tokenizer": ["type": "WhitespaceSplit"],
+            "model": ["type": "Unigram", "vocab": [["a", -1.0], ["b", -2.0], ["ab", -2.5], ["abc", -9.0]]],
+        ]))
+        // "ab" (-2.5) beats "a" + "b" (-3.0); "abc" is one piece; "aab" is "a" + "ab".
+        #expect(try tokenizer.encode("ab abc aab", addSpecialTokens: false) == [2, 3, 0, 2])
+        #expect(throws: TokenizerError.unknownTokenMissing(token: "z")) {
+            try tokenizer.encode("az", addSpecialTokens: false)
+        }
+    }
+
+    @Test func invalidNewComponentFieldsAreNamed() throws {
+        let unknownID = loadingError(try tokenizerJSON(replacing: [
+            "model": ["type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 1],
+        ]))
+        #expect(unknownID == .invalidField(
+            file: "tokenizer.json", field: "model.unk_id", expected: "the index of an entry of model.vocab (it has 1)"))
+        let score = loadingError(try tokenizerJSON(replacing: ["model": ["type": "Unigram", "vocab": [["a", "high"]]]]))
+        #expect(score == .invalidField(file: "tokenizer.json", field: "model.vocab[0][1]", expected: "a number"))
+        let charsmap = loadingError(try tokenizerJSON(replacing: [
+            "normalizer": ["type": "Precompiled", "precompiled_charsmap": "not base64!"],
+        ]))
+        #expect(charsmap == .invalidField(
+            file: "tokenizer.json", field: "normalizer.precompiled_charsmap", expected: "base64 data"))
+        let length = loadingError(try tokenizerJSON(replacing: ["pre_tokenizer": ["type": "FixedLength", "length": 0]]))
+        #expect(length == .invalidField(file: "tokenizer.json", field: "pre_tokenizer.length", expected: "a positive integer"))
+        let dropout = loadingError(try tokenizerJSON(replacing: [
+            "model": ["type": "BPE", "vocab": ["a": 0], "merges": [], "dropout": 0.1],
+        ]))
+        #expect(dropout == .invalidField(
+            file: "tokenizer.json", field: "model.dropout",
+            expected: "null or 0 (with BPE dropout the tokenizers library encodes at random)"))
+        #expect(loadingError(try tokenizerJSON(replacing: [
+            "model": ["type": "BPE", "vocab": ["a": 0], "merges": [], "dropout": 0],
+        ])) == nil)
     }
 
     @Test func missingFilesAreReported() throws {

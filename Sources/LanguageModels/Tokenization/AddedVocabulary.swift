@@ -90,38 +90,21 @@ struct AddedVocabulary: Sendable {
 
 /// Finds added tokens in text, leftmost-longest first, honoring `single_word`, `lstrip` and `rstrip`.
 private struct AddedTokenMatcher: Sendable {
-    /// A byte trie of the patterns: `children[node][byte]` is the next node, `tokenAtNode[node]`
-    /// the token whose pattern ends there.
-    private var children: [[UInt8: Int]] = [[:]]
-    private var tokenAtNode: [AddedToken?] = [nil]
+    private var patterns = ByteTrie()
+    /// The token of each pattern, indexed by the pattern's value in `patterns`.
+    private var tokens: [AddedToken] = []
 
     init(patterns: [(pattern: String, token: AddedToken)]) {
-        for (pattern, token) in patterns where !pattern.isEmpty {
-            var node = 0
-            for byte in pattern.utf8 {
-                if let child = children[node][byte] {
-                    node = child
-                } else {
-                    children.append([:])
-                    tokenAtNode.append(nil)
-                    children[node][byte] = children.count - 1
-                    node = children.count - 1
-                }
-            }
-            tokenAtNode[node] = token
+        for (pattern, token) in patterns {
+            self.patterns.insert(pattern, value: Int32(tokens.count))
+            tokens.append(token)
         }
     }
 
     /// The longest pattern starting at `start`, with its end.
     private func longestMatch(in bytes: [UInt8], at start: Int) -> (end: Int, token: AddedToken)? {
-        var node = 0
         var match: (end: Int, token: AddedToken)?
-        var position = start
-        while position < bytes.count, let child = children[node][bytes[position]] {
-            node = child
-            position += 1
-            if let token = tokenAtNode[node] { match = (position, token) }
-        }
+        patterns.forEachKey(in: bytes, startingAt: start) { end, index in match = (end, tokens[Int(index)]) }
         return match
     }
 
@@ -171,13 +154,7 @@ private struct AddedTokenMatcher: Sendable {
 
 /// Reading Unicode scalars out of valid UTF-8 at scalar boundaries.
 private extension Array where Element == UInt8 {
-    func scalarLength(startingAt index: Int) -> Int {
-        let lead = self[index]
-        if lead < 0x80 { return 1 }
-        if lead < 0xE0 { return 2 }
-        if lead < 0xF0 { return 3 }
-        return 4
-    }
+    func scalarLength(startingAt index: Int) -> Int { UTF8.width(leadByte: self[index]) }
 
     func scalarLength(endingAt index: Int) -> Int {
         var start = index - 1

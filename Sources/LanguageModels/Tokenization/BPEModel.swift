@@ -23,8 +23,9 @@ struct BPEModel: TokenizationModel {
         fuseUnknown = try json.bool("fuse_unk", default: false)
         byteFallback = try json.bool("byte_fallback", default: false)
         ignoreMerges = try json.bool("ignore_merges", default: false)
-        if let dropout = try json.member("dropout"), (dropout.value as? Double ?? 0) != 0 {
-            throw dropout.invalid("null or 0 (BPE dropout is not supported)")
+        if let dropout = try json.member("dropout"), try dropout.double() != 0 {
+            // The tokenizers library skips each merge at random with this probability when encoding.
+            throw dropout.invalid("null or 0 (with BPE dropout the tokenizers library encodes at random)")
         }
         merges = try Self.readMerges(json.required("merges"), vocabulary: vocabulary, prefix: continuingSubwordPrefix)
     }
@@ -52,10 +53,18 @@ struct BPEModel: TokenizationModel {
                 }
                 return Int32(id)
             }
-            // With a continuing-subword prefix ("##"), "a ##b" merges into "ab".
+            // With a continuing-subword prefix ("##"), "a ##b" merges into "ab": like the tokenizers
+            // library, the prefix's length is cut from the right part whatever it starts with.
             var right = parts[1]
-            if let prefix, right.utf8.starts(with: prefix.utf8) {
-                right = String(decoding: right.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+            if let prefix {
+                guard let rest = String(validating: right.utf8.dropFirst(prefix.utf8.count), as: UTF8.self),
+                      right.utf8.count >= prefix.utf8.count
+                else {
+                    throw TokenizerError.inconsistentVocabulary(
+                        file: json.file, reason: "\(entry.path) merges '\(right)', which is shorter than "
+                            + "model.continuing_subword_prefix or would be cut inside a character")
+                }
+                right = rest
             }
             merges[SymbolPair(try id(parts[0]), try id(parts[1]))] =
                 MergeRule(rank: rank, mergedID: try id(parts[0] + right))
@@ -115,8 +124,7 @@ struct BPEModel: TokenizationModel {
     private func byteTokenIDs(of piece: String) -> [Int32]? {
         var ids: [Int32] = []
         for byte in piece.utf8 {
-            let hex = String(byte, radix: 16, uppercase: true)
-            guard let id = vocabulary.id(of: "<0x\(byte < 16 ? "0" : "")\(hex)>") else { return nil }
+            guard let id = vocabulary.id(of: ByteFallbackDecoder.token(spelling: byte)) else { return nil }
             ids.append(Int32(id))
         }
         return ids

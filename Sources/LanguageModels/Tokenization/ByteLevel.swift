@@ -71,3 +71,11 @@ struct ByteLevelDecoder: TokenDecoder {
         return [String(decoding: bytes, as: UTF8.self)]
     }
 }
+
+/// The `ByteLevel` normalizer: spells the UTF-8 bytes of the text with ``ByteLevelAlphabet``
+/// (the ByteLevel pre-tokenizer's mapping, without its prefix space and splitting).
+struct ByteLevelNormalizer: TextNormalizer {
+    func normalize(_ text: String) -> String {
+        ByteLevelAlphabet.encode(text)
+    }
+}

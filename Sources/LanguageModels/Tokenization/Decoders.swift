@@ -21,6 +21,12 @@ func makeDecoder(_ json: JSONField) throws -> any TokenDecoder {
         return ByteFallbackDecoder()
     case "Fuse":
         return FuseDecoder()
+    case "WordPiece":
+        return try WordPieceDecoder(json: json)
+    case "BPEDecoder":
+        return try BPEDecoder(json: json)
+    case "CTC":
+        return try CTCDecoder(json: json)
     case "Strip":
         let contentField = try json.required("content")
         let content = try contentField.string().unicodeScalars
@@ -77,6 +83,12 @@ struct ByteFallbackDecoder: TokenDecoder {
         }
         flush()
         return decoded
+    }
+
+    /// The "<0xHH>" token of `byte` (two upper-case hexadecimal digits).
+    static func token(spelling byte: UInt8) -> String {
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "<0x\(byte < 16 ? "0" : "")\(hex)>"
     }
 
     /// The byte of a "<0xHH>" token.

@@ -84,6 +84,11 @@ struct JSONField {
         return int
     }
 
+    func double() throws -> Double {
+        guard let double = value as? Double else { throw invalid("a number") }
+        return double
+    }
+
     func bool() throws -> Bool {
         guard let bool = value as? Bool else { throw invalid("true or false") }
         return bool

@@ -21,6 +21,14 @@ func makeNormalizer(_ json: JSONField) throws -> any TextNormalizer {
     case "Replace":
         return ReplaceNormalizer(
             pattern: try TextPattern(json: json.required("pattern")), content: try json.required("content").string())
+    case "BertNormalizer":
+        return try BertNormalizer(json: json)
+    case "Precompiled":
+        return try PrecompiledNormalizer(json: json)
+    case "Nmt":
+        return NmtNormalizer()
+    case "ByteLevel":
+        return ByteLevelNormalizer()
     case "Strip":
         return StripNormalizer(
             left: try json.bool("strip_left", default: true), right: try json.bool("strip_right", default: true))
@@ -111,5 +119,22 @@ struct StripNormalizer: TextNormalizer {
             while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
         }
         return String(scalars)
+    }
+}
+
+/// The `Nmt` normalizer (SentencePiece's NMT clean-up): drops ASCII control characters and turns
+/// tabs, line breaks, zero-width spaces and a few other separators into " ".
+struct NmtNormalizer: TextNormalizer {
+    func normalize(_ text: String) -> String {
+        String(scalars: text.unicodeScalars.compactMap { scalar -> Unicode.Scalar? in
+            switch scalar.value {
+            case 0x01...0x08, 0x0B, 0x0E...0x1F, 0x7F, 0x8F, 0x9F:
+                return nil
+            case 0x09, 0x0A, 0x0C, 0x0D, 0x1680, 0x200B...0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD:
+                return " "
+            default:
+                return scalar
+            }
+        })
     }
 }

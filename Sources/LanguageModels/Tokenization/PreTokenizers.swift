@@ -26,19 +26,32 @@ func makePreTokenizer(_ json: JSONField) throws -> any PreTokenizer {
         return PatternSplitter(
             pattern: TextPattern(knownValidRegularExpression: #"\w+|[^\w\s]+"#), behavior: .removed, invert: true)
     case "WhitespaceSplit":
-        return PatternSplitter(
-            pattern: TextPattern(knownValidRegularExpression: #"\p{White_Space}"#), behavior: .removed)
+        return ScalarSplitter(behavior: .removed) { $0.isWhitespace }
     case "Punctuation":
-        // Unicode punctuation (general category P) and ASCII punctuation, one character at a time.
-        return PatternSplitter(
-            pattern: TextPattern(
-                knownValidRegularExpression: #"[\p{P}\x{21}-\x{2F}\x{3A}-\x{40}\x{5B}-\x{60}\x{7B}-\x{7E}]"#),
-            behavior: try json.member("behavior").map(SplitBehavior.init(json:)) ?? .isolated)
+        return ScalarSplitter(
+            behavior: try json.member("behavior").map(SplitBehavior.init(json:)) ?? .isolated,
+            isDelimiter: \.isPunctuation)
     case "Digits":
         let individually = try json.bool("individual_digits", default: false)
-        return PatternSplitter(
-            pattern: TextPattern(knownValidRegularExpression: individually ? #"\p{N}"# : #"\p{N}+"#),
-            behavior: .isolated)
+        return ScalarSplitter(behavior: individually ? .isolated : .contiguous, isDelimiter: \.isNumeric)
+    case "BertPreTokenizer":
+        return PreTokenizerSequence(preTokenizers: [
+            ScalarSplitter(behavior: .removed) { $0.isWhitespace },
+            ScalarSplitter(behavior: .isolated, isDelimiter: \.isPunctuation),
+        ])
+    case "CharDelimiterSplit":
+        let delimiterField = try json.required("delimiter")
+        let delimiter = try delimiterField.string().unicodeScalars
+        guard delimiter.count == 1, let scalar = delimiter.first else {
+            throw delimiterField.invalid("a single character")
+        }
+        return ScalarSplitter(behavior: .removed) { $0 == scalar }
+    case "UnicodeScripts":
+        return UnicodeScriptsSplitter()
+    case "FixedLength":
+        let length = try json.int("length", default: 5)
+        guard length > 0 else { throw try json.required("length").invalid("a positive integer") }
+        return FixedLengthSplitter(length: length)
     default:
         throw json.unsupported(type)
     }
@@ -63,5 +76,57 @@ struct PatternSplitter: PreTokenizer {
 
     func preTokenize(_ segment: TextSegment) -> [TextSegment] {
         segment.split(at: pattern.matches(in: segment.text), behavior: behavior, invert: invert)
+    }
+}
+
+/// Splits around every scalar satisfying a predicate, each one a delimiter of its own (the
+/// tokenizers library's character-predicate patterns).
+struct ScalarSplitter: PreTokenizer {
+    let behavior: SplitBehavior
+    let isDelimiter: @Sendable (Unicode.Scalar) -> Bool
+
+    func preTokenize(_ segment: TextSegment) -> [TextSegment] {
+        let scalars = segment.text.unicodeScalars
+        let delimiters = scalars.indices.filter { isDelimiter(scalars[$0]) }.map { $0..<scalars.index(after: $0) }
+        return segment.split(at: delimiters, behavior: behavior)
+    }
+}
+
+/// The `FixedLength` pre-tokenizer: pieces of `length` Unicode scalars (the last one shorter).
+struct FixedLengthSplitter: PreTokenizer {
+    let length: Int
+
+    func preTokenize(_ segment: TextSegment) -> [TextSegment] {
+        let scalars = Array(segment.text.unicodeScalars)
+        return stride(from: 0, to: scalars.count, by: length).map { start in
+            TextSegment(
+                text: String(scalars: scalars[start..<min(start + length, scalars.count)]),
+                startsInput: segment.startsInput && start == 0)
+        }
+    }
+}
+
+extension Unicode.Scalar {
+    /// ASCII punctuation or general category P (Rust's `is_ascii_punctuation || is_punctuation`).
+    var isPunctuation: Bool {
+        switch value {
+        case 0x21...0x2F, 0x3A...0x40, 0x5B...0x60, 0x7B...0x7E: return true
+        default: break
+        }
+        switch properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+             .finalPunctuation, .otherPunctuation:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// General category N: decimal digits, letter numbers and other numbers (Rust's `char::is_numeric`).
+    var isNumeric: Bool {
+        switch properties.generalCategory {
+        case .decimalNumber, .letterNumber, .otherNumber: return true
+        default: return false
+        }
     }
 }

@@ -1,4 +1,4 @@
-/// The part of a tokenizer that turns one word into token ids (BPE, WordLevel).
+/// The part of a tokenizer that turns one word into token ids (BPE, Unigram, WordPiece, WordLevel).
 protocol TokenizationModel: Sendable {
     /// The ids of `word`, a non-empty piece produced by the pre-tokenizer.
     func tokenize(_ word: String) throws -> [Int]
@@ -12,6 +12,8 @@ func makeModel(_ json: JSONField) throws -> any TokenizationModel {
     switch type {
     case "BPE": return try BPEModel(json: json)
     case "WordLevel": return try WordLevelModel(json: json)
+    case "WordPiece": return try WordPieceModel(json: json)
+    case "Unigram": return try UnigramModel(json: json)
     default: throw json.unsupported(type)
     }
 }
@@ -20,6 +22,8 @@ func makeModel(_ json: JSONField) throws -> any TokenizationModel {
 struct Vocabulary: Sendable {
     let idsByToken: [ExactString: Int]
     let tokensByID: [Int: String]
+    /// The number of entries, as the tokenizers library counts them (repeated entries included).
+    let count: Int
 
     /// Reads a `{"token": id, ...}` object.
     init(json: JSONField) throws {
@@ -34,9 +38,20 @@ struct Vocabulary: Sendable {
         }
         self.idsByToken = idsByToken
         self.tokensByID = tokensByID
+        count = idsByToken.count
     }
 
-    var count: Int { idsByToken.count }
+    /// A vocabulary whose ids are the positions in `tokens`; a repeated token keeps its last id.
+    init(tokens: [String]) {
+        var idsByToken: [ExactString: Int] = [:]
+        idsByToken.reserveCapacity(tokens.count)
+        for (id, token) in tokens.enumerated() { idsByToken[ExactString(token)] = id }
+        self.idsByToken = idsByToken
+        tokensByID = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($0.offset, $0.element) })
+        count = tokens.count
+    }
+
+
 
     func id(of token: String) -> Int? { idsByToken[ExactString(token)] }
 
