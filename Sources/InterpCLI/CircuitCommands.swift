@@ -77,6 +77,7 @@ struct ACDCCommand: ParsableCommand {
     @Flag(help: "Resume from the --checkpoint file if it exists.") var resume = false
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
+    @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -111,7 +112,7 @@ struct ACDCCommand: ParsableCommand {
             found.metadata["faithfulness"] = Output.number(faithfulness)
             let suffix = thresholds.count > 1 ? "-\(threshold)" : ""
             if let out { try Output.write(try found.jsonData(), to: Paths.suffixed(out, suffix)) }
-            if let path = html.html { try Views.write(circuit: found, title: "ACDC τ=\(threshold)", to: Paths.suffixed(path, suffix)) }
+            if let path = html.html { try Views.write(circuit: found, title: "ACDC τ=\(threshold)", style: view.style, to: Paths.suffixed(path, suffix)) }
             summaries.append(CircuitSummary(found, faithfulness: faithfulness, tests: result.testCount, threshold: threshold))
         }
         try CircuitSummary.emit(summaries, json: output.json)
@@ -136,6 +137,7 @@ struct EAPCommand: ParsableCommand {
     @OptionGroup var circuit: CircuitOptions
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
+    @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -155,7 +157,7 @@ struct EAPCommand: ParsableCommand {
         let sizes = try curve.map(Paths.sizes) ?? []
         let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)
         if let out { try Output.write(try found.jsonData(), to: out) }
-        if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "EAP", curve: faithfulnessCurve, to: path) }
+        if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "EAP", curve: faithfulnessCurve, style: view.style, to: path) }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)
     }
 }
@@ -193,6 +195,7 @@ struct GraphCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("A circuit JSON file.", valueName: "file")) var circuit: String
     @OptionGroup var html: HTMLOptions
+    @OptionGroup var view: CircuitViewOptions
     @Option(help: ArgumentHelp("Write Graphviz DOT here.", valueName: "file")) var dot: String?
     @OptionGroup var output: OutputOptions
 
@@ -202,7 +205,7 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         let found = try Circuit.read(from: URL(fileURLWithPath: circuit))
-        if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "circuit", to: path) }
+        if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "circuit", style: view.style, to: path) }
         if let dot { try Output.write(Data(found.dot().utf8), to: dot) }
         if output.json {
             try Output.json(CircuitSummary(found, faithfulness: found.metadata["faithfulness"].flatMap(Float.init), tests: nil, threshold: nil))

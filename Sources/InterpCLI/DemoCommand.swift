@@ -17,6 +17,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "ACDC threshold τ (KL).") var threshold: Float = 0.02
     @Option(help: "Edges kept from EAP-IG.") var edges = 60
     @Option(help: "Examples used by the analyses.") var examples = 24
+    @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -49,7 +50,7 @@ struct DemoCommand: ParsableCommand {
         try Output.write(try acdc.jsonData(), to: directory.appendingPathComponent("acdc-circuit.json").path)
         try Output.write(try eap.jsonData(), to: directory.appendingPathComponent("eap-ig-circuit.json").path)
         let report = directory.appendingPathComponent("index.html").path
-        try Views.write(study: study, lm: lm, task: taskFile.task, to: report)
+        try Views.write(study: study, lm: lm, task: taskFile.task, circuitStyle: view.style, to: report)
         let seconds = Date().timeIntervalSince(started)
         if output.json {
             struct Summary: Encodable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuits
 import Foundation
+import Reports
 
 /// `--model DIR`: the model directory (config.json, *.safetensors, tokenizer.json).
 struct ModelOptions: ParsableArguments {
@@ -68,6 +69,15 @@ struct HTMLOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write a self-contained HTML view to this file.", valueName: "file"))
     var html: String?
 }
+
+/// `--circuit-view`: which drawing of a circuit the HTML view uses.
+struct CircuitViewOptions: ParsableArguments {
+    @Option(name: .customLong("circuit-view"),
+            help: "auto (interactive above \(CircuitView.interactiveEdgeCount) edges), static (printable SVG) or interactive.")
+    var style: CircuitView.Style = .automatic
+}
+
+extension CircuitView.Style: ExpressibleByArgument {}
 
 /// Where the embedded default model lives.
 enum EmbeddedModel {

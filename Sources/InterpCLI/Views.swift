@@ -33,20 +33,21 @@ enum Views {
         try save(page, path)
     }
 
-    static func write(circuit: Circuit, title: String, curve: FaithfulnessCurve? = nil, to path: String) throws {
+    static func write(circuit: Circuit, title: String, curve: FaithfulnessCurve? = nil, style: CircuitView.Style = .automatic,
+                      to path: String) throws {
         var page = ReportDocument(title: "Circuit: \(title)", paragraphs: [circuit.summary()],
                                   details: circuit.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        page.addSection("Graph", figures: [CircuitView(circuit)])
+        page.addSection("Graph", figures: [CircuitView(circuit, style: style)])
         if let curve { page.addSection("Faithfulness", figures: [FaithfulnessView(curve)]) }
         try save(page, path)
     }
 
     /// The demo's report: every analysis of the study, with the roles found explained in words.
-    static func write(study: CircuitStudy, lm: LanguageModel, task: String, to path: String) throws {
+    static func write(study: CircuitStudy, lm: LanguageModel, task: String, circuitStyle: CircuitView.Style = .automatic,
+                      to path: String) throws {
         let firstLength = study.pairs.readPositions[0] + 1
         let firstIDs = Array(study.pairs.clean.tokens[0].prefix(firstLength))
         let tokens = firstIDs.map(lm.text(of:))
-        let paddedTokens = tokens + Array(repeating: "·", count: study.pairs.length - firstLength)
         let edges = study.eap.graph.edges.count
         var page = ReportDocument(
             title: "How \(lm.directory.lastPathComponent) does \(task)",
@@ -62,12 +63,12 @@ enum Views {
         page.addSection("Logit lens (first example)", figures: [LogitLensView(study.logitLens, target: study.pairs.answers[0], decode: lm.text(of:))])
         page.addSection("Direct logit attribution of answer − wrong (mean over examples)", figures: [DLAView(study.dla, targetLabel: "answer − wrong")])
         page.addSection("Activation patching (denoising, normalized logit difference)",
-                        figures: [PatchingHeatmap(study.residPatching, tokens: paddedTokens), PatchingHeatmap(study.headPatching)])
-        page.addSection("Attribution patching (noising, estimated)", figures: study.attribution.map { PatchingHeatmap($0, tokens: paddedTokens) })
+                        figures: [PatchingHeatmap(study.residPatching, tokens: tokens), PatchingHeatmap(study.headPatching)])
+        page.addSection("Attribution patching (noising, estimated)", figures: study.attribution.map { PatchingHeatmap($0, tokens: tokens) })
         page.addSection("Path patching between the key heads",
                         paragraphs: study.pathPatching.map { "\($0.senders.joined(separator: ", ")) → \($0.receivers.joined(separator: ", ")): effect \(String(format: "%.3f", $0.effect))" })
-        page.addSection("ACDC circuit (τ on KL)", figures: [CircuitView(study.acdc)])
-        page.addSection("EAP-IG circuit", figures: [CircuitView(study.eap), FaithfulnessView(study.curve, label: "EAP-IG top-n")])
+        page.addSection("ACDC circuit (τ on KL)", figures: [CircuitView(study.acdc, style: circuitStyle)])
+        page.addSection("EAP-IG circuit", figures: [CircuitView(study.eap, style: circuitStyle), FaithfulnessView(study.curve, label: "EAP-IG top-n")])
         page.addSection("Head types", figures: [HeadScoresView(study.headScores)])
         try save(page, path)
     }

@@ -6,6 +6,10 @@
 /// last two axes, rows and columns by the first two. With ``HigherAxes/sum`` the axes beyond the second
 /// are summed instead, which the caption states.
 ///
+/// Prompts of different lengths are right-padded to the longest, so a sweep over every position index has
+/// positions that are padding for the prompt whose `tokens` label them: those positions are left out
+/// (the caption says how many), never shown as tokens.
+///
 /// ```swift
 /// let result = try patching.sweep(.residPre)
 /// let view = PatchingHeatmap(result, tokens: ["<bos>", " When", " Mary", ...])
@@ -26,8 +30,13 @@ public struct PatchingHeatmap: ReportFigure {
     }
 
     public let result: PatchingResult
-    /// Labels for the position axes (`position`, `destination`, `source`), e.g. the clean prompt's tokens.
+    /// Labels for the position axes (`position`, `destination`, `source`), e.g. the clean prompt's tokens;
+    /// when there are fewer tokens than positions, the positions after them are padding and are left out.
     public let tokens: [String]?
+    /// How many positions at the end of each position axis are padding after `tokens`, and not drawn.
+    public let paddingCount: Int
+    /// The result as drawn: without the padding positions.
+    private let drawn: PatchingResult
     public let values: Values
     public let higherAxes: HigherAxes
 
@@ -35,13 +44,24 @@ public struct PatchingHeatmap: ReportFigure {
         precondition((2...4).contains(result.axes.count), "a patching heatmap needs a 2-, 3- or 4-D result, got \(result.shape)")
         self.result = result
         self.tokens = tokens
+        paddingCount = tokens.map { Self.padding(of: result, tokenCount: $0.count) } ?? 0
+        drawn = paddingCount > 0 ? result.keepingPositions(tokens?.count ?? 0) : result
         self.values = values
         self.higherAxes = higherAxes
     }
 
+    /// The padding positions after `tokenCount` tokens: nonzero only for a sweep over every position index
+    /// (labels `0`, `1`, …) longer than the tokens.
+    private static func padding(of result: PatchingResult, tokenCount: Int) -> Int {
+        let positionAxes = result.axes.filter(\.isPosition)
+        guard let length = positionAxes.first?.labels.count, tokenCount > 0, tokenCount < length,
+              positionAxes.allSatisfy({ $0.labels == (0..<length).map(String.init) }) else { return 0 }
+        return length - tokenCount
+    }
+
     /// The axes with token labels where they fit.
     var axes: [(name: String, labels: [String], isTokens: Bool)] {
-        result.axes.map { axis in
+        drawn.axes.map { axis in
             if let tokens, axis.isPosition, tokens.count == axis.labels.count {
                 return (axis.name, tokens.map(Markup.visibleToken), true)
             }
@@ -49,11 +69,11 @@ public struct PatchingHeatmap: ReportFigure {
         }
     }
 
-    var shownValues: [Float] { values == .normalized ? result.normalized : result.values }
+    var shownValues: [Float] { values == .normalized ? drawn.normalized : drawn.values }
 
     /// The 2-D values after summing the axes beyond the second.
     var summed: [Float] {
-        let planes = result.shape[0] * result.shape[1]
+        let planes = drawn.shape[0] * drawn.shape[1]
         let inner = shownValues.count / Swift.max(planes, 1)
         return (0..<planes).map { p in shownValues[(p * inner)..<((p + 1) * inner)].reduce(0, +) }
     }
@@ -76,10 +96,10 @@ public struct PatchingHeatmap: ReportFigure {
         let axes = self.axes
         var svg = SVG()
         var width = 0.0, height = 0.0
-        let title = "\(result.component) patching: \(result.metric)" + (values == .normalized ? " (normalized)" : "")
+        let title = "\(drawn.component) patching: \(drawn.metric)" + (values == .normalized ? " (normalized)" : "")
         svg.text(title, x: 0, y: 8, bold: true)
         let top = 24.0
-        let flat = result.axes.count == 2 || higherAxes == .sum
+        let flat = drawn.axes.count == 2 || higherAxes == .sum
         let scale = ColourScale.diverging(covering: flat ? summedOrValues : shownValues)
         if flat {
             var map = heatmap(rows: 0, columns: 1, values: summedOrValues, scale: scale, prefix: "")
@@ -91,13 +111,13 @@ public struct PatchingHeatmap: ReportFigure {
             (width, height) = (map.width, top + map.height)
             svg.append(scale.legend(label: legendLabel), dx: map.gridOrigin.x, dy: height + 10)
             width = Swift.max(width, map.gridOrigin.x + 190)
-        } else if result.axes.count == 3 {
-            let panelSize = result.shape[0] * result.shape[1]
+        } else if drawn.axes.count == 3 {
+            let panelSize = drawn.shape[0] * drawn.shape[1]
             var x = 0.0, y = top, rowHeight = 0.0
             for (k, label) in axes[2].labels.enumerated() {
-                let panel = (0..<panelSize).map { shownValues[$0 * result.shape[2] + k] }
+                let panel = (0..<panelSize).map { shownValues[$0 * drawn.shape[2] + k] }
                 var map = heatmap(rows: 0, columns: 1, values: panel, scale: scale, prefix: "\(axes[2].name) \(label), ")
-                map.cellWidth = Swift.min(20, Swift.max(8, (360 / Double(result.shape[1])).rounded(.down)))
+                map.cellWidth = Swift.min(20, Swift.max(8, (360 / Double(drawn.shape[1])).rounded(.down)))
                 map.cellHeight = map.cellWidth
                 map.title = "\(axes[2].name) \(label)"
                 if x > 0 && x + map.width > 1240 { (x, y, rowHeight) = (0, y + rowHeight + 16, 0) }
@@ -110,9 +130,9 @@ public struct PatchingHeatmap: ReportFigure {
             svg.append(scale.legend(label: legendLabel), dx: 0, dy: height + 10)
             width = Swift.max(width, 190)
         } else {
-            let (rows, columns, inner) = (result.shape[0], result.shape[1], result.shape[2] * result.shape[3])
-            let cell = Swift.max(1, Swift.min(8, (84 / Double(Swift.max(result.shape[2], result.shape[3]))).rounded(.down)))
-            let (panelWidth, panelHeight) = (cell * Double(result.shape[3]), cell * Double(result.shape[2]))
+            let (rows, columns, inner) = (drawn.shape[0], drawn.shape[1], drawn.shape[2] * drawn.shape[3])
+            let cell = Swift.max(1, Swift.min(8, (84 / Double(Swift.max(drawn.shape[2], drawn.shape[3]))).rounded(.down)))
+            let (panelWidth, panelHeight) = (cell * Double(drawn.shape[3]), cell * Double(drawn.shape[2]))
             let labelWidth = Double(Swift.max(axes[0].labels.map(\.count).max() ?? 0, axes[1].name.count + 2)) * SVG.sansAdvance
             let gap = 10.0, left = 20 + labelWidth + 6, gridTop = top + 20
             svg.text("\(axes[1].name) →", x: left - 6, y: gridTop - 8, anchor: .end, colour: "#555555")
@@ -147,27 +167,45 @@ public struct PatchingHeatmap: ReportFigure {
         return svg.rendered(width: width, height: height + 10 + ColourScale.legendHeight, label: title)
     }
 
-    private var summedOrValues: [Float] { result.axes.count == 2 ? shownValues : summed }
+    private var summedOrValues: [Float] { drawn.axes.count == 2 ? shownValues : summed }
 
     private var legendLabel: String {
-        values == .normalized ? "0 = corrupted, 1 = clean" : result.metric
+        values == .normalized ? "0 = corrupted, 1 = clean" : drawn.metric
     }
 
     public var caption: String {
-        var text = "Patching \(result.component) (\(result.direction)) with metric \(result.metric): clean run "
-            + "\(SVG.value(result.cleanValue)), corrupted run \(SVG.value(result.corruptedValue)). "
+        var text = "Patching \(drawn.component) (\(drawn.direction)) with metric \(drawn.metric): clean run "
+            + "\(SVG.value(drawn.cleanValue)), corrupted run \(SVG.value(drawn.corruptedValue)). "
         text += values == .normalized
             ? "Values are normalized: 1 restores the clean behaviour, 0 leaves the corrupted one; red above 0, blue below."
             : "Values are the metric of each patched run; red above 0, blue below."
-        if result.axes.count > 2 {
-            let extra = result.axes.dropFirst(2).map(\.name).joined(separator: " and ")
+        if drawn.axes.count > 2 {
+            let extra = drawn.axes.dropFirst(2).map(\.name).joined(separator: " and ")
             text += higherAxes == .sum
-                ? " Summed over \(extra) (shape \(result.shape) shown as \(result.axes[0].name) × \(result.axes[1].name))."
-                : " One heatmap per \(result.axes.count == 3 ? extra : "\(result.axes[0].name) and \(result.axes[1].name)")."
+                ? " Summed over \(extra) (shape \(drawn.shape) shown as \(drawn.axes[0].name) × \(drawn.axes[1].name))."
+                : " One heatmap per \(drawn.axes.count == 3 ? extra : "\(drawn.axes[0].name) and \(drawn.axes[1].name)")."
+        }
+        if paddingCount > 0 {
+            let length = result.shape[result.axes.firstIndex(where: \.isPosition)!]
+            text += " Positions \(length - paddingCount)–\(length - 1) are padding after the labelled prompt's "
+                + "\(length - paddingCount) tokens (longer prompts fill them) and are not shown."
         }
         if let tokens, !axes.contains(where: \.isTokens) {
             text += " (\(tokens.count) token labels did not match any position axis.)"
         }
         return text
+    }
+}
+
+private extension PatchingResult {
+    /// The result with only the first `count` indices of every position axis.
+    func keepingPositions(_ count: Int) -> PatchingResult {
+        let shape = self.shape, strides = Tensor.zeros(shape).strides
+        let kept = values.indices.filter { index in
+            axes.indices.allSatisfy { !axes[$0].isPosition || (index / strides[$0]) % shape[$0] < count }
+        }
+        let cut = axes.map { $0.isPosition ? Axis(name: $0.name, labels: Array($0.labels.prefix(count))) : $0 }
+        return PatchingResult(component: component, axes: cut, values: kept.map { values[$0] }, metric: metric,
+                              direction: direction, cleanValue: cleanValue, corruptedValue: corruptedValue)
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import Circuits
 
 /// One self-contained HTML page: a title, free paragraphs, a table of contents and titled sections of
-/// paragraphs and figures, with a small embedded stylesheet. No scripts, no network: it reads offline.
+/// paragraphs and figures, with a small embedded stylesheet. Nothing is fetched: it reads offline. The only
+/// scripts are the inline ones of interactive figures (``ReportFigure/pageAssets``), each written once.
 ///
 /// All text is escaped (titles, paragraphs, details, captions, tokens inside figures).
 ///
@@ -47,10 +48,11 @@ public struct ReportDocument {
 
     /// The whole page.
     public func html() -> String {
+        let assets = pageAssets
         var lines = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-                     "<title>\(Markup.escape(title))</title>", "<style>\(Self.stylesheet)</style>", "</head>", "<body>", "<main>",
-                     "<h1>\(Markup.escape(title))</h1>"]
+                     "<title>\(Markup.escape(title))</title>", "<style>\(Self.stylesheet)" + assets.map(\.stylesheet).joined() + "</style>",
+                     "</head>", "<body>", "<main>", "<h1>\(Markup.escape(title))</h1>"]
         if !details.isEmpty {
             lines.append("<table class=\"details\">")
             lines += details.map { "<tr><th>\(Markup.escape($0.key))</th><td>\(Markup.escape($0.value))</td></tr>" }
@@ -69,8 +71,16 @@ public struct ReportDocument {
             lines += section.figures.map(\.html)
             lines.append("</section>")
         }
-        lines += ["</main>", "</body>", "</html>", ""]
+        lines.append("</main>")
+        lines += assets.map { "<script>\n" + $0.script + "</script>" }
+        lines += ["</body>", "</html>", ""]
         return lines.joined(separator: "\n")
+    }
+
+    /// The figures' page assets, each once, in the order of first use.
+    var pageAssets: [PageAsset] {
+        var seen = Set<PageAsset>()
+        return sections.flatMap(\.figures).flatMap(\.pageAssets).filter { seen.insert($0).inserted }
     }
 
     /// Writes the page to `url` atomically: the directory is created if needed, the page is written to a

@@ -38,6 +38,12 @@ struct SVG {
         pairs.compactMap { name, value in value.map { " \(name)=\"\(Markup.escape($0))\"" } }.joined()
     }
 
+    /// Any element, for attributes the shapes below do not name (`data-*`, dash patterns on paths): nil
+    /// attributes are left out, values escaped.
+    mutating func element(_ tag: String, _ attributes: [(String, String?)], title: String? = nil) {
+        add(tag, attributes, title: title)
+    }
+
     private mutating func add(_ tag: String, _ attributes: [(String, String?)], title: String?, content: String? = nil) {
         let open = "<\(tag)" + Self.attributes(attributes)
         let inner = (title.map { "<title>\(Markup.escape($0))</title>" } ?? "") + (content ?? "")
@@ -91,11 +97,23 @@ struct SVG {
         add("g", [("class", className), ("transform", transform)], title: title, content: other.elements.joined(separator: "\n"))
     }
 
-    /// The drawing as a standalone `<svg>` element, scaled down by CSS when wider than its container.
-    func rendered(width: Double, height: Double, label: String) -> String {
-        let size = "width=\"\(Self.number(width))\" height=\"\(Self.number(height))\" viewBox=\"0 0 \(Self.number(width)) \(Self.number(height))\""
+    /// Another drawing as one group with the given attributes.
+    mutating func group(_ other: SVG, _ attributes: [(String, String?)]) {
+        add("g", attributes, title: nil, content: other.elements.joined(separator: "\n"))
+    }
+
+    /// The drawing as a standalone `<svg>` element, scaled down by CSS when wider than its container; with
+    /// a `className`, that class's stylesheet sizes it instead, and its `viewBox` is left out (the drawing
+    /// is placed by a script's transform, its size in `data-width` and `data-height`).
+    func rendered(width: Double, height: Double, label: String, className: String? = nil) -> String {
+        let size: String
+        if let className {
+            size = "class=\"\(Markup.escape(className))\" data-width=\"\(Self.number(width))\" data-height=\"\(Self.number(height))\""
+        } else {
+            size = "width=\"\(Self.number(width))\" height=\"\(Self.number(height))\" viewBox=\"0 0 \(Self.number(width)) \(Self.number(height))\""
+        }
         return "<svg xmlns=\"http://www.w3.org/2000/svg\" \(size) role=\"img\" aria-label=\"\(Markup.escape(label))\" "
-            + "font-family=\"-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"11\" fill=\"#222222\" "
-            + "style=\"max-width:100%;height:auto\">\n" + elements.joined(separator: "\n") + "\n</svg>"
+            + "font-family=\"-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"11\" fill=\"#222222\""
+            + (className == nil ? " style=\"max-width:100%;height:auto\"" : "") + ">\n" + elements.joined(separator: "\n") + "\n</svg>"
     }
 }

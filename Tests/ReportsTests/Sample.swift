@@ -54,6 +54,23 @@ enum Sample {
         return Circuit(graph: graph, edges: edges, scores: scores, metadata: ["method": "random"])
     }
 
+    /// A circuit of `edgeCount` random edges on the graph of a 30-layer model with 9 query and 3 key-value
+    /// heads (the shape of a 135M Llama-family model, 70,651 edges), with random scores except for
+    /// `unscored` circuit edges that have none: the interactive circuit view at the size it is made for.
+    static func deepCircuit(edgeCount: Int = 2_000, unscored: Int = 5, seed: UInt64 = 11) -> Circuit {
+        let graph = ComputationGraph(layerCount: 30, headCount: 9, keyValueHeadCount: 3)
+        var generator = SeededGenerator(seed: seed)
+        var edges = Set<ComputationGraph.Edge>()
+        while edges.count < edgeCount { edges.insert(graph.edges.randomElement(using: &generator)!) }
+        let withoutScore = Set(edges.sorted { graph.name(of: $0) < graph.name(of: $1) }.prefix(unscored))
+        var scores: [ComputationGraph.Edge: Float] = [:]
+        for edge in graph.edges where !withoutScore.contains(edge) {
+            // Heavy-tailed, as real attribution scores are: a few large, most small.
+            scores[edge] = Float.random(in: -1...1, using: &generator) * pow(Float.random(in: 0...1, using: &generator), 4)
+        }
+        return Circuit(graph: graph, edges: edges, scores: scores, metadata: ["method": "random <b>&</b>", "selection": "top-\(edgeCount)"])
+    }
+
     static func edgePatching() throws -> EdgePatching {
         try EdgePatching(model: model, pairs: try pairs(), metric: .logitDiff)
     }

@@ -91,6 +91,52 @@ import Reports
         #expect(summedView.caption.contains("Summed over head"))
     }
 
+    @Test func patchingHeatmapLeavesOutPaddingPositions() throws {
+        // Examples of 6 and 9 tokens are right-padded to 9: positions 6–8 are padding for the first one.
+        let short = [0, 1, 2, 3, 4, 14], long = Array(Sample.clean.prefix(9))
+        let pairs = try PromptPairs(clean: [short, long], corrupted: [[0, 1, 4, 3, 2, 14], Array(Sample.corrupted.prefix(9))],
+                                    answers: [2, 4], wrongs: [4, 2])
+        let patching = try ActivationPatching(model: Sample.model, pairs: pairs, metric: .logitDifference(answers: pairs.answers, wrongs: pairs.wrongs))
+        let tokens = short.map(Sample.decode)
+
+        let resid = try patching.sweep(.residPre)                                 // [layer 4, position 9]
+        #expect(resid.shape == [4, 9])
+        let view = PatchingHeatmap(resid, tokens: tokens)
+        #expect(view.paddingCount == 3)
+        let svg = try SVGInspector(view.svg)
+        let cells = svg.elements("rect", className: "cell")
+        #expect(cells.count == 4 * 6)
+        let kept = (0..<4).flatMap { l in (0..<6).map { resid.normalized[l * 9 + $0] } }
+        let scale = ColourScale.diverging(covering: kept)
+        #expect(cells.map { $0.attributes["fill"]! } == kept.map(scale.colour))
+        let shownPositions = Set(cells.map { $0.tooltip.components(separatedBy: ", position ")[1].components(separatedBy: ":")[0] })
+        #expect(shownPositions == Set(tokens.map(Markup.visibleToken)))
+        #expect(view.caption.contains("Positions 6–8 are padding"))
+
+        let byPosition = try patching.sweep(.v, granularity: .byPosition)         // [layer, position, head]
+        let panels = try SVGInspector(PatchingHeatmap(byPosition, tokens: tokens).svg)
+        #expect(panels.count("rect", className: "cell") == 4 * 6 * 6)
+
+        // Labels that match the positions, or named positions, are not cut.
+        #expect(PatchingHeatmap(resid, tokens: long.map(Sample.decode)).paddingCount == 0)
+        let named = PatchingResult(component: "resid_pre", axes: [.init(name: "layer", labels: ["0", "1"]), .init(name: "position", labels: ["IO", "S2", "END"])],
+                                   values: [1, 2, 3, 4, 5, 6], metric: "m", direction: "denoising", cleanValue: 1, corruptedValue: 0)
+        let namedView = PatchingHeatmap(named, tokens: ["a", "b"])
+        #expect(namedView.paddingCount == 0)
+        #expect(try SVGInspector(namedView.svg).count("rect", className: "cell") == 6)
+    }
+
+    @Test func patchingHeatmapLeavesOutPaddingOnBothPatternAxes() throws {
+        let pairs = try PromptPairs(clean: [[0, 2, 3], [0, 2, 3, 4, 14]], corrupted: [[0, 4, 3], [0, 4, 3, 2, 14]], answers: [2, 2], wrongs: [4, 4])
+        let patching = try ActivationPatching(model: Sample.model, pairs: pairs, metric: .logitDifference(answers: pairs.answers, wrongs: pairs.wrongs))
+        let result = try patching.sweep(.pattern, granularity: .destinationSource)   // [layer, head, dest 5, source 5]
+        let view = PatchingHeatmap(result, tokens: [0, 2, 3].map(Sample.decode))
+        #expect(view.paddingCount == 2)
+        let svg = try SVGInspector(view.svg)
+        #expect(svg.count("rect", className: "cell") + svg.count("rect", className: "cell masked") == 4 * 6 * 3 * 3)
+        #expect(svg.count("rect", className: "cell masked") == 4 * 6 * 3)
+    }
+
     @Test func patchingHeatmapDrawsFourDimensionalResultsAsAGrid() throws {
         let result = try Sample.shortPatching().sweep(.pattern, granularity: .destinationSource)   // [layer, head, dest, source]
         let svg = try SVGInspector(PatchingHeatmap(result).svg)
