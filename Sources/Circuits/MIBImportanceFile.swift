@@ -7,6 +7,8 @@
 /// Every edge is listed with a score. EAP-IG graphs always have MLPs and ungroup grouped-query attention (a key or
 /// value edge per query head), so only graphs of that shape have a `cfg`; node scores and neuron-level entries are
 /// not read. ``Circuit/read(from:)`` reads these files and ours; ``Circuit/jsonData(modelWidth:)`` writes both keys.
+/// EAP-IG's other format, `Graph.to_pt` (a torch pickle), is not read: convert it with EAP-IG itself,
+/// `Graph.from_pt("importances.pt").to_json("importances.json")`.
 extension Circuit {
     /// EAP-IG's graph configuration (`Graph.cfg`); other keys of the file's `cfg` are ignored.
     struct EAPIGConfig: Codable {

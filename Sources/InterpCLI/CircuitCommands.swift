@@ -129,6 +129,8 @@ struct EAPCommand: ParsableCommand {
         discussion: """
         Example: interp eap --task ioi.json --ig-steps 5 --top-n 200 --out circuit.json --html circuit.html
         Without --ig-steps, plain EAP (two forward passes and one backward pass).
+        The --out file is also an EAP-IG / MIB importance file (Graph.from_json reads it); its scores are of the metric, \
+        MIB's of the loss (minus the metric): see interp evaluate --mib --negate-scores.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -158,7 +160,7 @@ struct EAPCommand: ParsableCommand {
         found.metadata["faithfulness"] = Output.number(faithfulness)
         let sizes = try curve.map(Paths.sizes) ?? []
         let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)
-        if let out { try Output.write(try found.jsonData(), to: out) }
+        if let out { try Output.write(try found.jsonData(modelWidth: lm.model.dModel), to: out) }
         if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "EAP", curve: faithfulnessCurve, to: path) }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)
     }

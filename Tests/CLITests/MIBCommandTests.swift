@@ -9,6 +9,8 @@ import Testing
         let scores = directory.appendingPathComponent("scores.json").path
         let eap = try CLI.run(["eap", "--task", task, "--limit", "6", "--out", scores])
         #expect(eap.status == 0, "\(eap.standardError)")
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scores))) as! [String: Any]
+        #expect((file["cfg"] as? [String: Any])?["d_model"] as? Int == 128, "the EAP file is also in EAP-IG's layout")
 
         let json = try CLI.run(["evaluate", "--task", task, "--limit", "6", "--circuit", scores, "--mib", "--json",
                                 "--true-circuit", scores])
