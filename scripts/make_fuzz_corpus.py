@@ -167,6 +167,16 @@ def circuit_json(layers, heads, kv_heads, mlps, keep=lambda index: True):
         "metadata": {"model": "tiny", "method": "eap"}}, sort_keys=True)
 
 
+def eap_ig_json(layers, heads):
+    """The layout of EAP-IG's Graph.to_json (an MIB importance file): cfg instead of graph, no metadata."""
+    senders, edges = graph_edges(layers, heads, heads, True)
+    scores = np.random.default_rng(layers * 10 + heads).standard_normal(len(edges)).round(3)
+    return json.dumps({
+        "cfg": {"n_layers": layers, "n_heads": heads, "parallel_attn_mlp": False, "d_model": 8},
+        "nodes": {name: {"in_graph": False} for name in senders + ["logits"]},
+        "edges": {name: {"score": float(score), "in_graph": False} for name, score in zip(edges, scores)}})
+
+
 def make_circuit_file():
     target = "fuzz-circuit-file"
     write(target, "mlp.json", circuit_json(1, 1, 1, True))
@@ -176,6 +186,7 @@ def make_circuit_file():
     write(target, "unknown-edge.json", circuit_json(1, 1, 1, False).replace("a0.h0->logits", "a3.h0->logits"))
     write(target, "bad-shape.json", circuit_json(1, 2, 2, True).replace('"n_kv_heads": 2', '"n_kv_heads": 0'))
     write(target, "missing-graph.json", '{"nodes": {}, "edges": {}, "metadata": {}}')
+    write(target, "eap-ig.json", eap_ig_json(2, 2))
 
 
 def main():

@@ -5,6 +5,8 @@ import Foundation
 /// JSON: `{"nodes": {"a0.h1": {"in_graph": true}}, "edges": {"input->a0.h1<q>": {"score": 0.3, "in_graph": true}},
 /// "metadata": {"model": ..., "method": ..., "metric": ..., "faithfulness": ...}}`, every node and edge of the
 /// graph listed with `in_graph`, plus the graph's shape so that the file can be read back on its own.
+/// EAP-IG's own layout (`Graph.to_json`, with `cfg` instead of `graph`) is read too, and written alongside
+/// ours when a model width is given (see `MIBImportanceFile.swift`).
 extension Circuit {
     struct NodeEntry: Codable { let in_graph: Bool }
     struct EdgeEntry: Codable { let score: Float?; let in_graph: Bool }
@@ -27,29 +29,35 @@ extension Circuit {
         }
     }
     struct File: Codable {
-        let graph: GraphShape
+        /// Ours; EAP-IG files have `cfg` instead.
+        let graph: GraphShape?
+        let cfg: EAPIGConfig?
         let nodes: [String: NodeEntry]
         let edges: [String: EdgeEntry]
-        let metadata: [String: String]
+        /// Ours; absent from EAP-IG files.
+        let metadata: [String: String]?
     }
 
-    /// The circuit as JSON data.
-    public func jsonData() throws -> Data {
+    /// The circuit as JSON data; with `modelWidth` (d_model), also EAP-IG's `cfg`, so that EAP-IG's
+    /// `Graph.from_json` (and the MIB circuit track) read the file; unscored edges are then written with score 0.
+    public func jsonData(modelWidth: Int? = nil) throws -> Data {
+        let cfg = modelWidth.flatMap(eapIGConfig(modelWidth:))
         let inGraphNodes = Set(nodes)
         var nodeEntries = Dictionary(uniqueKeysWithValues: graph.senders.map { ($0.name, NodeEntry(in_graph: inGraphNodes.contains($0.name))) })
         nodeEntries["logits"] = NodeEntry(in_graph: inGraphNodes.contains("logits"))
         let edgeEntries = Dictionary(uniqueKeysWithValues: graph.edges.map {
-            (graph.name(of: $0), EdgeEntry(score: scores[$0], in_graph: edges.contains($0)))
+            (graph.name(of: $0), EdgeEntry(score: scores[$0] ?? (cfg == nil ? nil : 0), in_graph: edges.contains($0)))
         })
         let file = File(graph: GraphShape(n_layers: graph.layerCount, n_heads: graph.headCount,
                                           n_kv_heads: graph.keyValueHeadCount, mlps: graph.hasMLPs),
-                        nodes: nodeEntries, edges: edgeEntries, metadata: metadata)
+                        cfg: cfg, nodes: nodeEntries, edges: edgeEntries, metadata: metadata)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try encoder.encode(file)
     }
 
-    /// Reads a circuit JSON file written by ``jsonData()``, which lists every edge of the graph.
+    /// Reads a circuit JSON file written by ``jsonData(modelWidth:)`` or by EAP-IG's `Graph.to_json` (an MIB
+    /// importance file), which lists every edge of the graph.
     ///
     /// - Throws: ``CircuitError/invalidFile(path:reason:)`` naming the file and what is wrong.
     public static func read(from url: URL) throws -> Circuit {
@@ -61,18 +69,18 @@ extension Circuit {
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
             throw CircuitError.invalidFile(path: url.path, reason: "is not a circuit file: \((error as? DecodingError)?.fieldDescription ?? error.localizedDescription)")
         }
-        guard file.graph.n_layers > 0, file.graph.n_heads > 0, file.graph.n_kv_heads > 0,
-              file.graph.n_heads % file.graph.n_kv_heads == 0 else {
-            throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(file.graph) is not valid")
+        let shape = try file.shape(path: url.path)
+        guard shape.n_layers > 0, shape.n_heads > 0, shape.n_kv_heads > 0, shape.n_heads % shape.n_kv_heads == 0 else {
+            throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(shape) is not valid")
         }
         let countLimit = max(file.edges.count, 1 << 24)
-        let edgeCount = file.graph.edgeCount(atMost: countLimit)
+        let edgeCount = shape.edgeCount(atMost: countLimit)
         guard edgeCount == file.edges.count else {
-            throw CircuitError.invalidFile(path: url.path, reason: "lists \(file.edges.count) edges but its graph \(file.graph) has "
+            throw CircuitError.invalidFile(path: url.path, reason: "lists \(file.edges.count) edges but its graph \(shape) has "
                 + "\(edgeCount.map(String.init) ?? "more than \(countLimit)"); a circuit file lists every edge of its graph")
         }
-        let graph = ComputationGraph(layerCount: file.graph.n_layers, headCount: file.graph.n_heads,
-                                     keyValueHeadCount: file.graph.n_kv_heads, hasMLPs: file.graph.mlps)
+        let graph = ComputationGraph(layerCount: shape.n_layers, headCount: shape.n_heads,
+                                     keyValueHeadCount: shape.n_kv_heads, hasMLPs: shape.mlps)
         let byName = graph.edgesByName()
         var edges = Set<Edge>(), scores: [Edge: Float] = [:]
         for (name, entry) in file.edges {
@@ -82,7 +90,7 @@ extension Circuit {
             if entry.in_graph { edges.insert(edge) }
             if let score = entry.score { scores[edge] = score }
         }
-        return Circuit(graph: graph, edges: edges, scores: scores, metadata: file.metadata)
+        return Circuit(graph: graph, edges: edges, scores: scores, metadata: file.metadata ?? [:])
     }
 
     /// Graphviz DOT: nodes in rows by layer, edges coloured by the input they feed (q, k, v, MLP, logits)

@@ -19,8 +19,12 @@ public struct EdgePatching {
         case corrupted
         /// Zero (ablation).
         case zero
-        /// The sender's output averaged over the examples of a reference batch (same length as the prompts).
+        /// The sender's output averaged over the examples of a reference batch (same length as the prompts), per
+        /// position (MIB's `mean-positional`).
         case mean(TokenBatch)
+        /// The sender's output averaged over the real positions of each example of a reference batch (any length),
+        /// then over the examples: one vector at every position (MIB's `mean`).
+        case meanOverPositions(TokenBatch)
     }
 
     public let model: TransformerModel
@@ -77,6 +81,9 @@ public struct EdgePatching {
             }
             sourceOutputs = try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs
                 .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
+        case .meanOverPositions(let reference):
+            sourceOutputs = Self.positionMeans(try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs,
+                                               mask: reference.mask, shape: cleanOutputs[0].shape)
         }
         let size = cleanOutputs[0].count
         let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)

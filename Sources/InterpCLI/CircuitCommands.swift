@@ -2,15 +2,16 @@ import ArgumentParser
 import Circuits
 import Foundation
 
-/// What patched edges carry, as written on the command line.
+/// What patched edges carry, as written on the command line (MIB's ablation names; `corrupted` = `counterfactual`).
 enum AblationArgument: String, ExpressibleByArgument, CaseIterable {
-    case corrupted, zero, mean
+    case corrupted, counterfactual, zero, mean, meanPositional = "mean-positional"
 
     func source(_ pairs: PromptPairs) -> EdgePatching.Source {
         switch self {
-        case .corrupted: return .corrupted
+        case .corrupted, .counterfactual: return .corrupted
         case .zero: return .zero
-        case .mean: return .mean(pairs.corrupted)
+        case .mean: return .meanOverPositions(pairs.clean)
+        case .meanPositional: return .mean(pairs.clean)
         }
     }
 }
@@ -18,7 +19,10 @@ enum AblationArgument: String, ExpressibleByArgument, CaseIterable {
 /// Options shared by the circuit commands.
 struct CircuitOptions: ParsableArguments {
     @Option(help: "logit_diff, prob_diff, kl, loss, l2 or cosine.") var metric: MetricKind?
-    @Option(help: "What a removed edge carries: corrupted (default), zero, or mean (over the corrupted prompts).")
+    @Option(help: """
+        What a removed edge carries: corrupted (= counterfactual, the default), zero, mean (each sender's output averaged \
+        over the clean prompts and their positions) or mean-positional (averaged over the clean prompts per position).
+        """)
     var ablation: AblationArgument = .corrupted
 
     func patching(_ lm: LanguageModel, _ pairs: PromptPairs, defaultMetric: MetricKind) throws -> EdgePatching {
@@ -126,6 +130,8 @@ struct EAPCommand: ParsableCommand {
         discussion: """
         Example: interp eap --task ioi.json --ig-steps 5 --top-n 200 --out circuit.json --html circuit.html
         Without --ig-steps, plain EAP (two forward passes and one backward pass).
+        The --out file is also an EAP-IG / MIB importance file (Graph.from_json reads it); its scores are of the metric, \
+        MIB's of the loss (minus the metric): see interp evaluate --mib --negate-scores.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -156,7 +162,7 @@ struct EAPCommand: ParsableCommand {
         found.metadata["faithfulness"] = Output.number(faithfulness)
         let sizes = try curve.map(Paths.sizes) ?? []
         let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)
-        if let out { try Output.write(try found.jsonData(), to: out) }
+        if let out { try Output.write(try found.jsonData(modelWidth: lm.model.dModel), to: out) }
         if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "EAP", curve: faithfulnessCurve, style: view.style, to: path) }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)
     }
@@ -166,13 +172,25 @@ struct EAPCommand: ParsableCommand {
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate", abstract: "Faithfulness of a circuit: the normalized metric with every edge outside it patched.",
-        discussion: "Example: interp evaluate --task ioi.json --circuit circuit.json --metric logit_diff")
+        discussion: """
+        Example: interp evaluate --task ioi.json --circuit circuit.json --metric logit_diff
+        With --mib, the circuit file's edge scores (ours or an EAP-IG / MIB importance file) are evaluated as the MIB \
+        circuit track does: faithfulness of the top-n edges at fractions .001 … 1 of all edges, CPR and CMD.
+        Example: interp evaluate --task ioi.json --circuit importances.json --mib --ablation mean-positional
+        """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var pairs: PairOptions
     @Option(help: ArgumentHelp("A circuit JSON file.", valueName: "file")) var circuit: String
     @OptionGroup var circuitOptions: CircuitOptions
+    @OptionGroup var mibOptions: MIBOptions
     @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if !mibOptions.mib && (mibOptions.ranking != nil || mibOptions.trueCircuit != nil || mibOptions.negateScores) {
+            throw ValidationError("--ranking, --true-circuit and --negate-scores need --mib")
+        }
+    }
 
     func run() throws {
         let lm = try model.load()
@@ -183,6 +201,9 @@ struct EvaluateCommand: ParsableCommand {
             throw CLIError("\(circuit): the circuit's graph (\(found.graph.layerCount) layers, \(found.graph.headCount) heads) does not match the model's (\(patching.graph.layerCount) layers, \(patching.graph.headCount) heads)")
         }
         let same = Circuit(graph: patching.graph, edges: found.edges, scores: found.scores, metadata: found.metadata)
+        if mibOptions.mib {
+            return try MIBReport.run(same, from: circuit, patching: patching, options: mibOptions, ablation: circuitOptions.ablation, json: output.json)
+        }
         try CircuitSummary.emit([CircuitSummary(same, faithfulness: patching.faithfulness(of: same), tests: nil, threshold: nil)], json: output.json)
     }
 }
