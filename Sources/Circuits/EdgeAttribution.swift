@@ -86,7 +86,7 @@ extension EdgePatching {
             for (output, linear, input) in [(n.q, attention.query, n.qInput), (n.k, attention.key, n.kInput),
                                             (n.v, attention.value, n.vInput)] {
                 let projected = pointGradients[output]!.groupMajorInputGradients(rowBlocksOf: linear.weight)
-                result[input] = block.ln1.inputGradients(at: residuals[l], upstream: projected)
+                result[input] = block.ln1?.inputGradients(at: residuals[l], upstream: projected) ?? projected
             }
             if graph.hasMLPs { result[n.mlpIn] = pointGradients[n.mlpIn]! }
         }
