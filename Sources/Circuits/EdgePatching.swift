@@ -60,6 +60,9 @@ public struct EdgePatching {
     ///   `{ MetricKind.kl.metric(answers:wrongs:reference: $0) }`.
     public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted,
                 metric makeMetric: (_ cleanLogits: Tensor) -> Metric) throws {
+        if let limitation = model.edgeGraphLimitation {
+            throw CircuitError.invalidArgument("edge-level circuit discovery does not support this model: \(limitation)")
+        }
         self.model = model
         self.pairs = pairs
         graph = ComputationGraph(model: model)

@@ -20,11 +20,7 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let c = lm.configuration
-        let family: String
-        switch c.family {
-        case .gpt2: family = "gpt2"
-        case .llama(let variant): family = variant.rawValue
-        }
+        let family = c.family.modelType
         let parameters = lm.model.parameterCount
         let info = Info(directory: lm.directory.path, family: family, layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKVHeads,
                         dModel: c.dModel, dHead: c.dHead, dMLP: c.dMLP, vocabulary: c.vocabularySize, contextLength: c.maxPositions,

@@ -132,7 +132,7 @@ import LanguageModels
 
     @Test func unsupportedValuesAreRefusedByName() throws {
         let cases: [(String, (inout [String: Any]) -> Void, [String])] = [
-            ("model_type", { $0["model_type"] = "gemma" }, ["tiny/config.json", "model_type 'gemma' is not supported", "qwen3"]),
+            ("model_type", { $0["model_type"] = "falcon" }, ["tiny/config.json", "model_type 'falcon' is not supported", "olmo2"]),
             ("missing model_type", { $0.removeValue(forKey: "model_type") }, ["field 'model_type' is missing"]),
             ("missing field", { $0.removeValue(forKey: "num_attention_heads") }, ["field 'num_attention_heads' is missing"]),
             ("wrong type", { $0["hidden_size"] = "32" }, ["field 'hidden_size' has the wrong type"]),

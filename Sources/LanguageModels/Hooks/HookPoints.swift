@@ -21,9 +21,11 @@ public struct HookPoint: Hashable, Sendable, CustomStringConvertible {
         case q = "attn.hook_q", k = "attn.hook_k", v = "attn.hook_v", rotQ = "attn.hook_rot_q", rotK = "attn.hook_rot_k"
         case attnScores = "attn.hook_attn_scores", pattern = "attn.hook_pattern"
         case z = "attn.hook_z", result = "attn.hook_result"
+        case ln1PostScale = "ln1_post.hook_scale", ln1PostNormalized = "ln1_post.hook_normalized"
         case attnOut = "hook_attn_out", residMid = "hook_resid_mid", mlpIn = "hook_mlp_in"
         case ln2Scale = "ln2.hook_scale", ln2Normalized = "ln2.hook_normalized"
         case mlpPre = "mlp.hook_pre", mlpPreLinear = "mlp.hook_pre_linear", mlpPost = "mlp.hook_post"
+        case ln2PostScale = "ln2_post.hook_scale", ln2PostNormalized = "ln2_post.hook_normalized"
         case mlpOut = "hook_mlp_out", residPost = "hook_resid_post"
         case finalScale = "ln_final.hook_scale", finalNormalized = "ln_final.hook_normalized"
 
@@ -102,6 +104,10 @@ public struct HookPoint: Hashable, Sendable, CustomStringConvertible {
     public static func mlpPost(_ l: Int) -> HookPoint { HookPoint(.mlpPost, layer: l) }
     public static func mlpOut(_ l: Int) -> HookPoint { HookPoint(.mlpOut, layer: l) }
     public static func residPost(_ l: Int) -> HookPoint { HookPoint(.residPost, layer: l) }
+    public static func ln1PostScale(_ l: Int) -> HookPoint { HookPoint(.ln1PostScale, layer: l) }
+    public static func ln1PostNormalized(_ l: Int) -> HookPoint { HookPoint(.ln1PostNormalized, layer: l) }
+    public static func ln2PostScale(_ l: Int) -> HookPoint { HookPoint(.ln2PostScale, layer: l) }
+    public static func ln2PostNormalized(_ l: Int) -> HookPoint { HookPoint(.ln2PostNormalized, layer: l) }
 }
 
 /// Where the batch, position, head and key axes of a hook point's activation are (axis 0 is the batch).
@@ -125,6 +131,8 @@ public struct ActivationLayout: Sendable, Equatable {
 public struct BlockHookNames: Sendable {
     public let residPre, residMid, residPost: String
     public let ln1Scale, ln1Normalized, ln2Scale, ln2Normalized: String
+    /// The post-attention and post-MLP norms of Gemma-2/3 and OLMo-2 (TransformerLens' `ln1_post`, `ln2_post`).
+    public let ln1PostScale, ln1PostNormalized, ln2PostScale, ln2PostNormalized: String
     public let q, k, v, rotQ, rotK, attnScores, pattern, z, result: String
     public let qInput, kInput, vInput: String
     public let attnOut, mlpIn, mlpPre, mlpPreLinear, mlpPost, mlpOut: String
@@ -133,6 +141,8 @@ public struct BlockHookNames: Sendable {
         residPre = HookPoint.residPre(l).name; residMid = HookPoint.residMid(l).name; residPost = HookPoint.residPost(l).name
         ln1Scale = HookPoint.ln1Scale(l).name; ln1Normalized = HookPoint.ln1Normalized(l).name
         ln2Scale = HookPoint.ln2Scale(l).name; ln2Normalized = HookPoint.ln2Normalized(l).name
+        ln1PostScale = HookPoint.ln1PostScale(l).name; ln1PostNormalized = HookPoint.ln1PostNormalized(l).name
+        ln2PostScale = HookPoint.ln2PostScale(l).name; ln2PostNormalized = HookPoint.ln2PostNormalized(l).name
         q = HookPoint.q(l).name; k = HookPoint.k(l).name; v = HookPoint.v(l).name
         rotQ = HookPoint.rotQ(l).name; rotK = HookPoint.rotK(l).name
         attnScores = HookPoint.attnScores(l).name; pattern = HookPoint.pattern(l).name

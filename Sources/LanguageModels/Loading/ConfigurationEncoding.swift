@@ -23,6 +23,8 @@ extension ModelConfiguration {
         switch family {
         case .gpt2: file = try encoder.encode(GPT2ConfigFile(self))
         case .llama: file = try encoder.encode(LlamaConfigFile(self))
+        case .gptNeoX, .gemma, .phi3, .olmo2:
+            throw SavingError("config.json: writing \(family.modelType) configurations is not supported (gpt2 and the Llama family are)")
         }
         var object = try JSONSerialization.jsonObject(with: file) as! [String: Any]
         var explicit = ["bos_token_id", "eos_token_id"]

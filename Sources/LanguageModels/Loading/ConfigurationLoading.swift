@@ -2,7 +2,8 @@ import Foundation
 
 extension ModelConfiguration {
     /// The `config.json` layouts by `model_type`.
-    public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue)
+    public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue) + ["gpt_neox"]
+        + GemmaVersion.allCases.map(\.rawValue) + ["phi3", "olmo2"]
 
     /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
     public init(contentsOf url: URL) throws {
@@ -35,6 +36,14 @@ extension ModelConfiguration {
                 self = try decoder.decode(GPT2ConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where LlamaVariant(rawValue: name) != nil:
                 self = try decoder.decode(LlamaConfigFile.self, from: data).modelConfiguration(source: source)
+            case "gpt_neox":
+                self = try decoder.decode(GPTNeoXConfigFile.self, from: data).modelConfiguration(source: source)
+            case let name? where GemmaVersion(rawValue: name) != nil:
+                self = try decoder.decode(GemmaConfigFile.self, from: data).modelConfiguration(source: source)
+            case "phi3":
+                self = try decoder.decode(Phi3ConfigFile.self, from: data).modelConfiguration(source: source)
+            case "olmo2":
+                self = try decoder.decode(OLMo2ConfigFile.self, from: data).modelConfiguration(source: source)
             case let name?:
                 throw LoadingError("\(source): model_type '\(name)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
             case nil:

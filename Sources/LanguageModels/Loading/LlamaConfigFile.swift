@@ -124,42 +124,15 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     }
 
     private func rotaryEmbedding(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws -> RotaryEmbedding {
-        let field = ropeParameters != nil ? "rope_parameters" : "rope_scaling"
         let parameters = ropeParameters ?? ropeScaling
-        let theta = parameters?.ropeTheta ?? ropeTheta ?? 10_000
-        guard theta > 0 else { throw checker.error("rope_theta", "must be positive, found \(theta)") }
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
             throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
-
-        func required(_ value: Double?, _ key: String) throws -> Double {
-            guard let value else { throw checker.error("\(field).\(key)", "is missing") }
-            guard value > 0 else { throw checker.error("\(field).\(key)", "must be positive, found \(value)") }
-            return value
-        }
-        let type = parameters?.ropeType ?? parameters?.type ?? "default"
-        let scaling: RotaryEmbedding.Scaling
-        switch type {
-        case "default":
-            scaling = .none
-        case "linear":
-            scaling = .linear(factor: try required(parameters?.factor, "factor"))
-        case "llama3":
-            let low = try required(parameters?.lowFreqFactor, "low_freq_factor")
-            let high = try required(parameters?.highFreqFactor, "high_freq_factor")
-            guard high > low else {
-                throw checker.error("\(field).high_freq_factor", "\(high) must exceed low_freq_factor \(low)")
-            }
-            scaling = .llama3(
-                factor: try required(parameters?.factor, "factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
-                originalMaxPositionEmbeddings: parameters?.originalMaxPositionEmbeddings ?? maxPositions
-            )
-        default:
-            throw checker.error("\(field).rope_type", "'\(type)' is not supported (supported: default, linear, llama3)")
-        }
-        return RotaryEmbedding(headDim: dHead, base: theta, scaling: scaling)
+        return try checker.rotaryEmbedding(parameters, field: ropeParameters != nil ? "rope_parameters" : "rope_scaling",
+                                           theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
+                                           headDim: dHead, maxPositions: maxPositions)
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {

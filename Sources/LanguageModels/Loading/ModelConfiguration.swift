@@ -3,7 +3,7 @@ import Foundation
 /// The architecture of a decoder-only language model, normalized from a Hugging Face `config.json`.
 ///
 /// Model code reads only this description; the per-family `config.json` layouts (``GPT2ConfigFile``,
-/// ``LlamaConfigFile``) are decoded and checked on the way in, and any option this library does not implement
+/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``) are decoded and checked on the way in, and any option this library does not implement
 /// is refused with an error naming the field rather than approximated.
 ///
 /// ```swift
@@ -17,6 +17,39 @@ public struct ModelConfiguration: Equatable, Sendable {
         case gpt2
         /// The Llama family: rotary positions, RMSNorm, gated MLP, grouped-query attention.
         case llama(LlamaVariant)
+        /// GPT-NeoX (Pythia): LayerNorm, fused per-head interleaved QKV, partial rotary, parallel or sequential
+        /// residual, separate `embed_out` unembedding.
+        case gptNeoX
+        /// Gemma 1, 2 and 3 (text): embeddings scaled by `sqrt(dModel)`, RMSNorm with gain `1 + weight`, GeGLU.
+        case gemma(GemmaVersion)
+        /// Phi-3: the Llama block with fused `qkv_proj` and `gate_up_proj`, optional partial rotary.
+        case phi3
+        /// OLMo-2: norms after attention and MLP instead of before, q/k RMSNorm over the whole projection.
+        case olmo2
+
+        /// The `model_type` of `config.json`.
+        public var modelType: String {
+            switch self {
+            case .gpt2: return "gpt2"
+            case .llama(let variant): return variant.rawValue
+            case .gptNeoX: return "gpt_neox"
+            case .gemma(let version): return version.rawValue
+            case .phi3: return "phi3"
+            case .olmo2: return "olmo2"
+            }
+        }
+    }
+
+    /// The Gemma generations, by `model_type`.
+    public enum GemmaVersion: String, CaseIterable, Sendable {
+        /// Gemma 1: the Llama block with Gemma's norms, embedding scale and GeGLU.
+        case gemma
+        /// Gemma 2: adds post-attention and post-MLP norms, attention and final logit soft-capping, alternating
+        /// sliding-window layers and `query_pre_attn_scalar`.
+        case gemma2
+        /// Gemma 3 (text): Gemma 2 with per-head q/k norms, a rotary base of its own for the sliding-window
+        /// layers and (usually) no soft-capping.
+        case gemma3Text = "gemma3_text"
     }
 
     /// The members of the Llama family, which differ only in options recorded in the configuration.
@@ -80,6 +113,18 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var dtype: String?
     /// MLX quantization of the weights, when quantized.
     public var quantization: MLXQuantization?
+    /// Whether attention and MLP read the same block input (GPT-NeoX `use_parallel_residual`).
+    public var parallelResidual: Bool
+    /// Attention logit soft-capping (Gemma-2 `attn_logit_softcapping`), nil for none.
+    public var attentionSoftcap: Float?
+    /// Final logit soft-capping (Gemma-2 `final_logit_softcapping`), nil for none.
+    public var finalLogitSoftcap: Float?
+    /// Scores are multiplied by `queryPreAttentionScalar^-1/2` instead of `dHead^-1/2` (Gemma-2/3
+    /// `query_pre_attn_scalar`); nil for `dHead`.
+    public var queryPreAttentionScalar: Double?
+    /// The rotary settings of the sliding-window layers when they differ from ``positionEncoding``'s (Gemma-3's
+    /// `rope_local_base_freq`); nil when every layer rotates alike.
+    public var slidingWindowRotary: RotaryEmbedding?
 
     /// Creates a configuration; `nKVHeads` defaults to `nHeads`, `dHead` to `dModel / nHeads`.
     public init(
@@ -88,7 +133,9 @@ public struct ModelConfiguration: Equatable, Sendable {
         positionEncoding: PositionEncoding, attentionQKVBias: Bool, attentionOutputBias: Bool, mlpBias: Bool,
         qkNorm: Bool = false, tiedEmbeddings: Bool, slidingWindows: [Int?]? = nil,
         scalesAttentionByHeadDimension: Bool = true, scalesAttentionByInverseLayerIndex: Bool = false,
-        bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil
+        bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil,
+        parallelResidual: Bool = false, attentionSoftcap: Float? = nil, finalLogitSoftcap: Float? = nil,
+        queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil
     ) {
         precondition(dHead != nil || dModel % nHeads == 0, "dModel \(dModel) is not a multiple of nHeads \(nHeads)")
         precondition(nHeads % (nKVHeads ?? nHeads) == 0, "nHeads \(nHeads) is not a multiple of nKVHeads \(nKVHeads ?? nHeads)")
@@ -117,15 +164,33 @@ public struct ModelConfiguration: Equatable, Sendable {
         self.eosTokenIDs = eosTokenIDs
         self.dtype = dtype
         self.quantization = quantization
+        self.parallelResidual = parallelResidual
+        self.attentionSoftcap = attentionSoftcap
+        self.finalLogitSoftcap = finalLogitSoftcap
+        self.queryPreAttentionScalar = queryPreAttentionScalar
+        self.slidingWindowRotary = slidingWindowRotary
     }
 
     /// The normalization layer type of the family.
     public var normalization: Normalization.Kind {
-        family == .gpt2 ? .layerNorm : .rmsNorm
+        family == .gpt2 || family == .gptNeoX ? .layerNorm : .rmsNorm
+    }
+
+    /// The factor token embeddings are multiplied by: `sqrt(dModel)` for Gemma, nil otherwise.
+    public var embeddingScale: Float? {
+        guard case .gemma = family else { return nil }
+        return Float(Double(dModel).squareRoot())
+    }
+
+    /// The rotary settings of layer `layer`, nil with learned positions.
+    public func rotary(layer: Int) -> RotaryEmbedding? {
+        guard case .rotary(let rotary) = positionEncoding else { return nil }
+        return slidingWindows[layer] != nil ? slidingWindowRotary ?? rotary : rotary
     }
 
     /// The factor applied to query-key dot products in layer `layer` (0-based).
     public func attentionScale(layer: Int) -> Float {
+        if let queryPreAttentionScalar { return Float(1 / queryPreAttentionScalar.squareRoot()) }
         var scale: Float = scalesAttentionByHeadDimension ? 1 / Float(dHead).squareRoot() : 1
         if scalesAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
         return scale

@@ -2,22 +2,31 @@
 /// sliding window: the attention of every supported family.
 public struct Attention {
     public var query, key, value, output: Linear
-    /// Per-head RMSNorm of queries and keys over the head dimension (Qwen3).
+    /// RMSNorm of queries and keys: per head over the head dimension (Qwen3, Gemma-3), or over the whole
+    /// projection when ``normsSpanHeads`` (OLMo-2).
     public var queryNorm, keyNorm: Normalization?
+    /// Whether ``queryNorm`` and ``keyNorm`` normalize all heads' projections together (`[heads × headDim]`,
+    /// OLMo-2) instead of each head alone. With split q/k/v inputs each head's statistics then come from the
+    /// projections of its own input (as if every head read it), so a head stays a function of its inputs.
+    public var normsSpanHeads: Bool
     public var rotary: RotaryEmbedding?
     public var heads, keyValueHeads, headDim: Int
     /// Multiplier of `q · k` before the softmax, usually `1 / sqrt(headDim)`.
     public var scale: Float
     public var slidingWindow: Int?
+    /// Attention logit soft-capping (Gemma-2's `attn_logit_softcapping`): the scaled scores become
+    /// `softcap · tanh(scores / softcap)` before the mask, so `hook_attn_scores` sees them capped (as in
+    /// TransformerLens). Nil for none.
+    public var softcap: Float?
 
     public init(query: Linear, key: Linear, value: Linear, output: Linear, queryNorm: Normalization? = nil,
-                keyNorm: Normalization? = nil, rotary: RotaryEmbedding? = nil, heads: Int, keyValueHeads: Int,
-                headDim: Int, scale: Float, slidingWindow: Int? = nil) {
+                keyNorm: Normalization? = nil, normsSpanHeads: Bool = false, rotary: RotaryEmbedding? = nil, heads: Int,
+                keyValueHeads: Int, headDim: Int, scale: Float, slidingWindow: Int? = nil, softcap: Float? = nil) {
         precondition(heads % keyValueHeads == 0, "\(heads) heads cannot share \(keyValueHeads) key-value heads")
         self.query = query; self.key = key; self.value = value; self.output = output
-        self.queryNorm = queryNorm; self.keyNorm = keyNorm; self.rotary = rotary
+        self.queryNorm = queryNorm; self.keyNorm = keyNorm; self.normsSpanHeads = normsSpanHeads; self.rotary = rotary
         self.heads = heads; self.keyValueHeads = keyValueHeads; self.headDim = headDim
-        self.scale = scale; self.slidingWindow = slidingWindow
+        self.scale = scale; self.slidingWindow = slidingWindow; self.softcap = softcap
     }
 
     /// Which query heads share which key-value head.
@@ -32,8 +41,10 @@ public struct Attention {
     }
 
     /// This attention reduced to query head `head` and its key-value head, without the output bias: its
-    /// output is that head's write into the residual stream.
-    func restricted(toHead head: Int) -> Attention {
+    /// output is that head's write into the residual stream. Nil when the q/k norms span the heads (the
+    /// head's query then depends on every head's projection).
+    func restricted(toHead head: Int) -> Attention? {
+        guard !normsSpanHeads || (queryNorm == nil && keyNorm == nil) else { return nil }
         let group = grouping.keyValueHead(of: head)
         func block(_ linear: Linear, _ index: Int) -> Linear {
             let range = (index * headDim)..<((index + 1) * headDim)
@@ -42,7 +53,8 @@ public struct Attention {
         let outputColumns = output.matrix.columns((head * headDim)..<((head + 1) * headDim))
         return Attention(query: block(query, head), key: block(key, group), value: block(value, group),
                          output: Linear(weight: outputColumns), queryNorm: queryNorm, keyNorm: keyNorm, rotary: rotary,
-                         heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow)
+                         heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow,
+                         softcap: softcap)
     }
 
     /// Projects an input to per-head vectors `[batch, pos, groups, headDim]`.
@@ -54,6 +66,29 @@ public struct Attention {
         return linear(input).reshaped([input.shape[0], input.shape[1], groups, headDim])
     }
 
+    /// Projects and normalizes queries or keys: `[batch, pos, groups, headDim]`, calling `hookName` on the
+    /// projection before the norm (as TransformerLens' hook_q / hook_k).
+    func normalizedProjection(_ input: Tensor, with linear: Linear, norm: Normalization?, groups: Int,
+                              hooks: ForwardHooks?, hookName: String) -> Tensor {
+        let projected = hooks.apply(hookName, project(input, with: linear, groups: groups))
+        guard let norm else { return projected }
+        guard normsSpanHeads else { return projected.rmsNorm(weight: norm.weight, epsilon: norm.epsilon) }
+        let shape = projected.shape
+        guard input.rank == 4 else {
+            return projected.reshaped([shape[0], shape[1], groups * headDim]).rmsNorm(weight: norm.weight, epsilon: norm.epsilon)
+                .reshaped(shape)
+        }
+        // Split inputs: group g is normalized with the statistics of every group's projection of group g's
+        // input, its own block being the (hooked) projection.
+        let blocks = (0..<groups).map { g -> Tensor in
+            let all = linear(input.select(axis: 2, g)).reshaped(shape)
+            let parts = (0..<groups).map { ($0 == g ? projected : all).slice(axis: 2, $0..<($0 + 1)) }
+            return Tensor.concatenate(parts, axis: 2).reshaped([shape[0], shape[1], groups * headDim])
+                .rmsNorm(weight: norm.weight, epsilon: norm.epsilon).reshaped(shape).slice(axis: 2, g..<(g + 1))
+        }
+        return Tensor.concatenate(blocks, axis: 2)
+    }
+
     /// Attends from the queries' input to the keys' and values' inputs (each already normalized).
     ///
     /// - Returns: the attention output `[batch, pos, dModel]` (hook_attn_out is the caller's).
@@ -61,14 +96,10 @@ public struct Attention {
                                mask: Tensor, cache: inout LayerKeyValueCache?, hooks: ForwardHooks?,
                                names: BlockHookNames) -> Tensor {
         let batch = queryInput.shape[0], length = queryInput.shape[1]
-        var q = project(queryInput, with: query, groups: heads)
-        var k = project(keyInput, with: key, groups: keyValueHeads)
+        // As in TransformerLens, hook_q/hook_k see the projections before the q/k norms.
+        var q = normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q)
+        var k = normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k)
         let v = hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads))
-        // As in TransformerLens, hook_q/hook_k see the projections before Qwen3's q/k norms.
-        q = hooks.apply(names.q, q)
-        k = hooks.apply(names.k, k)
-        if let queryNorm { q = q.rmsNorm(weight: queryNorm.weight, epsilon: queryNorm.epsilon) }
-        if let keyNorm { k = k.rmsNorm(weight: keyNorm.weight, epsilon: keyNorm.epsilon) }
         if let rotary {
             q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
@@ -81,7 +112,9 @@ public struct Attention {
             cache = layerCache
         }
         // Grouped-query heads read their key-value head in place (no repeated copy of keys and values).
-        let scores = hooks.apply(names.attnScores, attentionScores(query: q.permuted([0, 2, 1, 3]), key: keys, scale: scale) + mask)
+        var scores = attentionScores(query: q.permuted([0, 2, 1, 3]), key: keys, scale: scale)
+        if let softcap { scores = scores.softCapped(softcap) }
+        scores = hooks.apply(names.attnScores, scores + mask)
         let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
         let z = hooks.apply(names.z, attentionOutput(pattern: pattern, value: values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
         if hooks.wants(names.result) {

@@ -60,6 +60,17 @@ extension TransformerModel {
         switch configuration.family {
         case .gpt2: return try GPT2Loader.build(configuration, weights: weights)
         case .llama: return try LlamaLoader.build(configuration, weights: weights, source: source)
+        default: break
+        }
+        if configuration.quantization != nil {
+            throw LoadingError("\(source): MLX-quantized \(configuration.family.modelType) checkpoints are not supported (quantized: gpt2 and the Llama family)")
+        }
+        switch configuration.family {
+        case .gpt2, .llama: preconditionFailure("handled above")
+        case .gptNeoX: return try GPTNeoXLoader.build(configuration, weights: weights, source: source)
+        case .gemma: return try GemmaLoader.build(configuration, weights: weights, source: source)
+        case .phi3: return try Phi3Loader.build(configuration, weights: weights, source: source)
+        case .olmo2: return try OLMo2Loader.build(configuration, weights: weights, source: source)
         }
     }
 }

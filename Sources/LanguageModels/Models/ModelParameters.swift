@@ -12,7 +12,8 @@ public struct NamedTensor {
 extension TransformerModel {
     /// Every trainable tensor of the model, named by its path in this library's structs, in a fixed order:
     /// `tokenEmbedding`, `positionEmbedding`, then per block `blocks.{l}.ln1.weight`, `.ln1.bias`,
-    /// `.attention.query.weight`, `.attention.query.bias`, ... `.mlp.output.bias`, then `finalNorm.weight`,
+    /// `.attention.query.weight`, `.attention.query.bias`, ... `.mlp.output.bias` (then a block's
+    /// `postAttentionNorm` / `postFeedForwardNorm`, when present), then `finalNorm.weight`,
     /// `finalNorm.bias` and `unembedding` (absent when tied). Only present tensors are listed.
     ///
     /// The model must be dense (not MLX-quantized).
@@ -83,6 +84,8 @@ extension TransformerModel {
             try map(p + "attention.queryNorm", &blocks[l].attention.queryNorm)
             try map(p + "attention.keyNorm", &blocks[l].attention.keyNorm)
             try map(p + "ln2", &blocks[l].ln2)
+            try map(p + "postAttentionNorm", &blocks[l].postAttentionNorm)
+            try map(p + "postFeedForwardNorm", &blocks[l].postFeedForwardNorm)
             if var mlp = blocks[l].mlp {
                 try map(p + "mlp.input", &mlp.input)
                 if var gate = mlp.gate { try map(p + "mlp.gate", &gate); mlp.gate = gate }
@@ -94,6 +97,7 @@ extension TransformerModel {
         if tiedEmbeddings { unembedding = embedding } else { try map("unembedding", &unembedding) }
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: positions, blocks: blocks,
                                 finalNorm: finalNorm, unembedding: unembedding, contextLength: contextLength,
-                                tiedEmbeddings: tiedEmbeddings)
+                                tiedEmbeddings: tiedEmbeddings, embeddingScale: embeddingScale,
+                                finalLogitSoftcap: finalLogitSoftcap)
     }
 }

@@ -1,31 +1,45 @@
-/// One pre-norm decoder block: `resid_mid = resid_pre + attn(ln1(resid_pre))`,
-/// `resid_post = resid_mid + mlp(ln2(resid_mid))`. Attention-only blocks have no MLP: `resid_post = resid_mid`.
+/// One decoder block. In its usual (sequential, pre-norm) form `resid_mid = resid_pre + attn(ln1(resid_pre))`
+/// and `resid_post = resid_mid + mlp(ln2(resid_mid))`; attention-only blocks have no MLP
+/// (`resid_post = resid_mid`).
 ///
-/// With ``parallelResidual`` (GPT-NeoX, GPT-J) attention and MLP both read the block input:
-/// `resid_post = resid_pre + attn(ln1(resid_pre)) + mlp(ln2(resid_pre))`; `hook_resid_mid` does not exist and
-/// `hook_mlp_in` is `resid_pre`.
+/// Options of the other families:
+/// - ``parallelResidual`` (GPT-NeoX `use_parallel_residual`): attention and MLP both read `resid_pre`,
+///   `resid_post = resid_pre + attn_out + mlp_out`; there is no `hook_resid_mid`, and `hook_mlp_in` is `resid_pre`.
+/// - ``postAttentionNorm`` / ``postFeedForwardNorm`` (Gemma-2/3, OLMo-2): normalize the attention / MLP output
+///   before it is added to the residual stream; `hook_attn_out` / `hook_mlp_out` are after them (TransformerLens'
+///   `ln1_post` / `ln2_post`).
+/// - No pre-norms (OLMo-2): ``ln1`` / ``ln2`` nil, the attention / MLP read the residual stream itself.
 ///
 /// Besides the forward pass, the block computes its parts alone for circuit analyses (``headResult(_:queryInput:keyInput:valueInput:context:mask:)``,
 /// ``mlpOutput(_:)``, ``attentionInputGradients(at:projectionGradients:)``) and says which residual stream
 /// each part reads (``mlpReadsAttentionOutput``), so that analyses need not know how the block is built.
 public struct TransformerBlock {
-    public var ln1: Normalization
-    /// The MLP's norm and the MLP; nil in an attention-only block.
+    /// The attention's input norm; nil when the attention reads the residual stream itself (OLMo-2).
+    public var ln1: Normalization?
+    /// The MLP's input norm; nil in an attention-only block or when the MLP reads the residual stream itself.
     public var ln2: Normalization?
     public var attention: Attention
+    /// The MLP; nil in an attention-only block.
     public var mlp: FeedForward?
-    /// Whether attention and MLP read the same block input (GPT-NeoX `use_parallel_residual`).
+    /// Whether attention and MLP read the same `resid_pre` (GPT-NeoX / Pythia's parallel block).
     public var parallelResidual: Bool
+    /// Applied to the attention output before the residual add (Gemma-2/3 `post_attention_layernorm`).
+    public var postAttentionNorm: Normalization?
+    /// Applied to the MLP output before the residual add (Gemma-2/3 and OLMo-2 `post_feedforward_layernorm`).
+    public var postFeedForwardNorm: Normalization?
     /// The block's index in the model.
     public let layer: Int
     /// The hook point names of this block.
     public let names: BlockHookNames
 
-    public init(layer: Int, ln1: Normalization, attention: Attention, ln2: Normalization?, mlp: FeedForward?,
-                parallelResidual: Bool = false) {
-        precondition((ln2 == nil) == (mlp == nil), "an MLP needs its norm and a norm needs its MLP")
+    public init(layer: Int, ln1: Normalization?, attention: Attention, ln2: Normalization?, mlp: FeedForward?,
+                parallelResidual: Bool = false, postAttentionNorm: Normalization? = nil,
+                postFeedForwardNorm: Normalization? = nil) {
+        precondition(mlp != nil || (ln2 == nil && postFeedForwardNorm == nil), "an MLP norm needs its MLP")
+        precondition(mlp != nil || !parallelResidual, "a parallel block needs an MLP")
         self.ln1 = ln1; self.attention = attention; self.ln2 = ln2; self.mlp = mlp
         self.parallelResidual = parallelResidual
+        self.postAttentionNorm = postAttentionNorm; self.postFeedForwardNorm = postFeedForwardNorm
         self.layer = layer
         names = BlockHookNames(layer: layer)
     }
@@ -35,29 +49,42 @@ public struct TransformerBlock {
                                cache: inout LayerKeyValueCache?, hooks: ForwardHooks?) -> Tensor {
         let residPre = hooks.apply(names.residPre, residual)
         let (qIn, kIn, vIn) = attentionInputs(residPre, hooks: hooks)
-        let attnOut = hooks.apply(names.attnOut, attention(
-            queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask, cache: &cache,
-            hooks: hooks, names: names))
-        let mlpReads = parallelResidual ? residPre : hooks.apply(names.residMid, residPre + attnOut)
-        guard let ln2, let mlp else { return hooks.apply(names.residPost, parallelResidual ? residPre + attnOut : mlpReads) }
-        let mlpIn = hooks.apply(names.mlpIn, mlpReads)
-        let normalized = ln2(mlpIn, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized)
-        let mlpOut = hooks.apply(names.mlpOut, mlp(normalized, hooks: hooks, names: names))
-        return hooks.apply(names.residPost, parallelResidual ? residPre + attnOut + mlpOut : mlpReads + mlpOut)
+        var attended = attention(queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask,
+                                 cache: &cache, hooks: hooks, names: names)
+        if let postAttentionNorm {
+            attended = postAttentionNorm(attended, hooks: hooks, scaleName: names.ln1PostScale,
+                                         normalizedName: names.ln1PostNormalized)
+        }
+        let attnOut = hooks.apply(names.attnOut, attended)
+        if parallelResidual, let mlp {
+            let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residPre), hooks: hooks))
+            return hooks.apply(names.residPost, residPre + attnOut + mlpOut)
+        }
+        let residMid = hooks.apply(names.residMid, residPre + attnOut)
+        guard let mlp else { return hooks.apply(names.residPost, residMid) }
+        let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), hooks: hooks))
+        return hooks.apply(names.residPost, residMid + mlpOut)
     }
 
     /// The hook points this block calls, in forward order (optional ones included).
     public var hookPoints: [HookPoint] {
         let l = layer
-        var points: [HookPoint] = [.residPre(l), .qInput(l), .kInput(l), .vInput(l), .ln1Scale(l), .ln1Normalized(l),
-                                   .q(l), .k(l), .v(l)]
+        var points: [HookPoint] = [.residPre(l), .qInput(l), .kInput(l), .vInput(l)]
+        if ln1 != nil { points += [.ln1Scale(l), .ln1Normalized(l)] }
+        points += [.q(l), .k(l), .v(l)]
         if attention.rotary != nil { points += [.rotQ(l), .rotK(l)] }
-        points += [.attnScores(l), .pattern(l), .z(l), .result(l), .attnOut(l)]
+        points += [.attnScores(l), .pattern(l), .z(l), .result(l)]
+        if postAttentionNorm != nil { points += [.ln1PostScale(l), .ln1PostNormalized(l)] }
+        points.append(.attnOut(l))
         if !parallelResidual { points.append(.residMid(l)) }
         if let mlp {
-            points += [.mlpIn(l), .ln2Scale(l), .ln2Normalized(l), .mlpPre(l)]
+            points.append(.mlpIn(l))
+            if ln2 != nil { points += [.ln2Scale(l), .ln2Normalized(l)] }
+            points.append(.mlpPre(l))
             if mlp.gate != nil { points.append(.mlpPreLinear(l)) }
-            points += [.mlpPost(l), .mlpOut(l)]
+            points.append(.mlpPost(l))
+            if postFeedForwardNorm != nil { points += [.ln2PostScale(l), .ln2PostNormalized(l)] }
+            points.append(.mlpOut(l))
         }
         points.append(.residPost(l))
         return points
@@ -70,6 +97,19 @@ public struct TransformerBlock {
     /// The residual stream the MLP reads: `resid_mid`, or `resid_pre` in a parallel block.
     public var mlpInputPoint: HookPoint { parallelResidual ? .residPre(layer) : .residMid(layer) }
 
+    /// `ln2`, the MLP and the post-MLP norm on the MLP's input: the MLP's write into the residual stream.
+    private func feedForward(_ mlp: FeedForward, _ input: Tensor, hooks: ForwardHooks?) -> Tensor {
+        let normalized = ln2.map { $0(input, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized) } ?? input
+        let output = mlp(normalized, hooks: hooks, names: names)
+        guard let postFeedForwardNorm else { return output }
+        return postFeedForwardNorm(output, hooks: hooks, scaleName: names.ln2PostScale, normalizedName: names.ln2PostNormalized)
+    }
+
+    /// `ln1` on an attention input (the identity without a pre-norm).
+    private func attentionNorm(_ x: Tensor, hooks: ForwardHooks?) -> Tensor {
+        ln1.map { $0(x, hooks: hooks, scaleName: names.ln1Scale, normalizedName: names.ln1Normalized) } ?? x
+    }
+
     /// The normalized inputs of the query, key and value projections.
     ///
     /// When a hook or cache wants `hook_q_input`, `hook_k_input` or `hook_v_input`, each head reads its own
@@ -78,34 +118,46 @@ public struct TransformerBlock {
     func attentionInputs(_ residPre: Tensor, hooks: ForwardHooks?) -> (Tensor, Tensor, Tensor) {
         let split = hooks.wants(names.qInput) || hooks.wants(names.kInput) || hooks.wants(names.vInput)
         guard split else {
-            let shared = ln1(residPre, hooks: hooks, scaleName: names.ln1Scale, normalizedName: names.ln1Normalized)
+            let shared = attentionNorm(residPre, hooks: hooks)
             return (shared, shared, shared)
         }
         func perHead(_ name: String, _ count: Int) -> Tensor {
             let copies = residPre.unsqueezed(2).broadcast(to: [residPre.shape[0], residPre.shape[1], count, residPre.shape[2]])
-            return ln1(hooks.apply(name, copies), hooks: hooks, scaleName: names.ln1Scale, normalizedName: names.ln1Normalized)
+            return attentionNorm(hooks.apply(name, copies), hooks: hooks)
         }
         return (perHead(names.qInput, attention.heads), perHead(names.kInput, attention.keyValueHeads),
                 perHead(names.vInput, attention.keyValueHeads))
     }
 
-    /// One head's write into the residual stream (its `hook_result`, without the output bias) when its query,
-    /// key and value inputs are the residual streams `[batch, pos, dModel]` given (each normalized by `ln1`
-    /// here, as with split q/k/v inputs): a node of the edge graph, computed alone.
+    /// One head's `hook_result` (its `z · W_O` block, without the output bias) when its query, key and value
+    /// inputs are the residual streams `[batch, pos, dModel]` given (each normalized by `ln1` here, as with
+    /// split q/k/v inputs): a node of the edge graph, computed alone.
+    ///
+    /// Without a ``postAttentionNorm`` this is the head's write into the residual stream, and the heads' results
+    /// plus the output bias sum to `hook_attn_out`. With one (Gemma-2/3, OLMo-2) it is the head's contribution
+    /// *before* the post-attention norm, as TransformerLens' `hook_result`: the layer writes
+    /// `postAttentionNorm(Σ heads + bias)`, which is not the sum of per-head writes. When the q/k norms span all
+    /// heads (OLMo-2) the head's query and key are normalized with every head's projection of its inputs.
     public func headResult(_ head: Int, queryInput: Tensor, keyInput: Tensor, valueInput: Tensor,
                            context: AttentionContext, mask: Tensor) -> Tensor {
-        func normalized(_ x: Tensor) -> Tensor { ln1(x, hooks: nil, scaleName: names.ln1Scale, normalizedName: names.ln1Normalized) }
+        let (q, k, v) = (attentionNorm(queryInput, hooks: nil), attentionNorm(keyInput, hooks: nil), attentionNorm(valueInput, hooks: nil))
         var cache: LayerKeyValueCache?
-        return attention.restricted(toHead: head)(
-            queryInput: normalized(queryInput), keyInput: normalized(keyInput), valueInput: normalized(valueInput),
-            context: context, mask: mask, cache: &cache, hooks: nil, names: names)
+        if let single = attention.restricted(toHead: head) {
+            return single(queryInput: q, keyInput: k, valueInput: v, context: context, mask: mask, cache: &cache,
+                          hooks: nil, names: names)
+        }
+        let hooks = ForwardHooks()
+        hooks.cache([names.z])
+        _ = attention(queryInput: q, keyInput: k, valueInput: v, context: context, mask: mask, cache: &cache,
+                      hooks: hooks, names: names)
+        return attention.headResults(hooks.cached[names.z]!).select(axis: 2, head)
     }
 
-    /// The MLP's write into the residual stream for the input `[batch, pos, dModel]` (normalized by `ln2`
-    /// here), or nil in an attention-only block.
+    /// The MLP's write into the residual stream (`hook_mlp_out`: `ln2`, the MLP and the post-MLP norm) for the
+    /// MLP input `[batch, pos, dModel]` — `resid_mid`, or `resid_pre` in a ``parallelResidual`` block — or nil in
+    /// an attention-only block.
     public func mlpOutput(_ input: Tensor) -> Tensor? {
-        guard let ln2, let mlp else { return nil }
-        return mlp(ln2(input, hooks: nil, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized), hooks: nil, names: names)
+        mlp.map { feedForward($0, input, hooks: nil) }
     }
 
     /// The hook points (the query, key and value projections' outputs) whose gradients
@@ -121,7 +173,8 @@ public struct TransformerBlock {
     public func attentionInputGradients(at residual: Tensor, projectionGradients: [Tensor]) -> [Tensor] {
         precondition(projectionGradients.count == 3, "query, key and value gradients expected")
         return zip(projectionGradients, [attention.query, attention.key, attention.value]).map { gradient, linear in
-            ln1.inputGradients(at: residual, upstream: gradient.groupMajorInputGradients(rowBlocksOf: linear.weight))
+            let projected = gradient.groupMajorInputGradients(rowBlocksOf: linear.weight)
+            return ln1?.inputGradients(at: residual, upstream: projected) ?? projected
         }
     }
 }

@@ -1,5 +1,6 @@
-/// A decoder-only transformer with TransformerLens-named hook points: GPT-2 and the Llama family
-/// (Llama, Mistral, Qwen2, Qwen3) share this one forward pass and differ only in their parts.
+/// A decoder-only transformer with TransformerLens-named hook points: GPT-2, the Llama family
+/// (Llama, Mistral, Qwen2, Qwen3), GPT-NeoX, Gemma 1/2/3, Phi-3 and OLMo-2 share this one forward pass and differ
+/// only in their parts and block options.
 ///
 /// ```swift
 /// let lm = try LanguageModel.load(from: URL(fileURLWithPath: "gpt2"))
@@ -24,12 +25,21 @@ public final class TransformerModel {
     /// Whether the unembedding is the token embedding (one parameter used twice): ``parameters`` then
     /// lists it once and replacing it replaces both.
     public let tiedEmbeddings: Bool
+    /// The factor token embeddings are multiplied by before `hook_embed` (Gemma: `sqrt(dModel)` rounded to
+    /// Float32, as transformers computes it in fp32); nil for none. The unembedding is not scaled.
+    public let embeddingScale: Float?
+    /// Final logit soft-capping (Gemma-2's `final_logit_softcapping`): logits become `cap · tanh(logits / cap)`,
+    /// so they are not linear in the final residual stream. Nil for none.
+    public let finalLogitSoftcap: Float?
 
     public init(tokenEmbedding: WeightMatrix, positionEmbedding: Tensor?, blocks: [TransformerBlock],
-                finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int, tiedEmbeddings: Bool = false) {
+                finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int, tiedEmbeddings: Bool = false,
+                embeddingScale: Float? = nil, finalLogitSoftcap: Float? = nil) {
         precondition(!tiedEmbeddings || unembedding.sharesStorage(with: tokenEmbedding),
                      "tied embeddings must be one matrix: pass the token embedding as the unembedding")
         self.tiedEmbeddings = tiedEmbeddings
+        self.embeddingScale = embeddingScale
+        self.finalLogitSoftcap = finalLogitSoftcap
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
         self.blocks = blocks
@@ -40,10 +50,11 @@ public final class TransformerModel {
 
     /// A model with dense embedding and unembedding tables.
     public convenience init(tokenEmbedding: Tensor, positionEmbedding: Tensor?, blocks: [TransformerBlock],
-                            finalNorm: Normalization, unembedding: Tensor, contextLength: Int, tiedEmbeddings: Bool = false) {
+                            finalNorm: Normalization, unembedding: Tensor, contextLength: Int, tiedEmbeddings: Bool = false,
+                            embeddingScale: Float? = nil, finalLogitSoftcap: Float? = nil) {
         self.init(tokenEmbedding: .dense(tokenEmbedding), positionEmbedding: positionEmbedding, blocks: blocks,
                   finalNorm: finalNorm, unembedding: .dense(unembedding), contextLength: contextLength,
-                  tiedEmbeddings: tiedEmbeddings)
+                  tiedEmbeddings: tiedEmbeddings, embeddingScale: embeddingScale, finalLogitSoftcap: finalLogitSoftcap)
     }
 
     public var layerCount: Int { blocks.count }
@@ -95,7 +106,8 @@ public final class TransformerModel {
     public func embed(_ batch: TokenBatch, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
         let ids = batch.tokens.flatMap { $0 }
         let shape = [batch.batchSize, batch.length, dModel]
-        let tokens = hooks.apply(GlobalHookNames.embed, tokenEmbedding.rows(ids).reshaped(shape))
+        let rows = tokenEmbedding.rows(ids).reshaped(shape)
+        let tokens = hooks.apply(GlobalHookNames.embed, embeddingScale.map { rows * $0 } ?? rows)
         guard let positionEmbedding else { return tokens }
         let positions = hooks.apply(GlobalHookNames.posEmbed,
                                     positionEmbedding.indexSelect(axis: 0, context.positions.flatMap { $0 }).reshaped(shape))
@@ -119,11 +131,12 @@ public final class TransformerModel {
         return x
     }
 
-    /// `ln_final` followed by the unembedding: logits `[..., vocab]`.
+    /// `ln_final` followed by the unembedding (and the final soft-capping, if any): logits `[..., vocab]`.
     public func unembed(_ residual: Tensor, hooks: ForwardHooks?) -> Tensor {
         let normalized = finalNorm(residual, hooks: hooks, scaleName: GlobalHookNames.finalScale,
                                    normalizedName: GlobalHookNames.finalNormalized)
-        let rows = unembedding.matmulTransposed(normalized.reshaped([-1, dModel]))
+        var rows = unembedding.matmulTransposed(normalized.reshaped([-1, dModel]))
+        if let finalLogitSoftcap { rows = rows.softCapped(finalLogitSoftcap) }
         return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
     }
 }
@@ -199,7 +212,7 @@ extension TransformerModel {
         for block in blocks {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
-                + size(a.queryNorm) + size(a.keyNorm)
+                + size(a.queryNorm) + size(a.keyNorm) + size(block.postAttentionNorm) + size(block.postFeedForwardNorm)
             if let mlp = block.mlp { total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output) }
         }
         return total

@@ -25,6 +25,8 @@ extension TransformerModel {
         switch c.family {
         case .gpt2: addGPT2Tensors(add)
         case .llama: addLlamaTensors(add)
+        case .gptNeoX, .gemma, .phi3, .olmo2:
+            throw SavingError("saving \(c.family.modelType) checkpoints is not supported (gpt2 and the Llama family are)")
         }
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
         try checkRoundTrip(tensors, configuration: c)
@@ -106,7 +108,7 @@ extension TransformerModel {
         for (l, block) in blocks.enumerated() {
             let p = "model.layers.\(l)."
             let a = block.attention
-            add(p + "input_layernorm.weight", block.ln1.weight)
+            add(p + "input_layernorm.weight", block.ln1?.weight)
             linear(p + "self_attn.q_proj", a.query)
             linear(p + "self_attn.k_proj", a.key)
             linear(p + "self_attn.v_proj", a.value)

@@ -1,0 +1,90 @@
+/// The `config.json` of a Hugging Face `olmo2` model, field for field.
+public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
+    public var modelType: String
+    /// The model classes that load the file (`["Olmo2ForCausalLM"]`); not read by this library.
+    public var architectures: [String]?
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var hiddenAct: String?
+    public var maxPositionEmbeddings: Int?
+    public var rmsNormEps: Double?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeParametersFile?
+    public var ropeParameters: RopeParametersFile?
+    public var bosTokenId: TokenIDList?
+    public var eosTokenId: TokenIDList?
+    public var torchDtype: String?
+    public var dtype: String?
+    public var quantization: MLXQuantization?
+    public var quantizationConfig: MLXQuantization?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case architectures
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case hiddenAct = "hidden_act"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case rmsNormEps = "rms_norm_eps"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case attentionBias = "attention_bias"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters"
+        case bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+        case quantization
+        case quantizationConfig = "quantization_config"
+    }
+
+    /// The normalized description; throws naming `source` and the field for values this library does not support.
+    public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
+        let checker = ConfigurationChecker(source: source)
+        guard modelType == "olmo2" else { throw checker.error("model_type", "'\(modelType)' is not olmo2") }
+        try checker.requirePositive(hiddenSize, "hidden_size")
+        try checker.requirePositive(intermediateSize, "intermediate_size")
+        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
+        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
+        try checker.requirePositive(vocabSize, "vocab_size")
+        let kvHeads = numKeyValueHeads ?? numAttentionHeads
+        try checker.requirePositive(kvHeads, "num_key_value_heads")
+        guard numAttentionHeads % kvHeads == 0 else {
+            throw checker.error("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
+        }
+        guard headDim != nil || hiddenSize % numAttentionHeads == 0 else {
+            throw checker.error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads) and head_dim is absent")
+        }
+        let dHead = headDim ?? hiddenSize / numAttentionHeads
+        try checker.requirePositive(dHead, "head_dim")
+        let maxPositions = maxPositionEmbeddings ?? 2048
+        let parameters = ropeScaling ?? ropeParameters
+        let rotary = try checker.rotaryEmbedding(
+            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: parameters?.partialRotaryFactor ?? 1,
+            headDim: dHead, maxPositions: maxPositions)
+        let bias = attentionBias ?? false
+        return ModelConfiguration(
+            family: .olmo2, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
+            dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,
+            normEpsilon: Float(rmsNormEps ?? 1e-5), activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
+            positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
+            tiedEmbeddings: tieWordEmbeddings ?? false,
+            bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
+            quantization: try checker.quantization(quantization, quantizationConfig)
+        )
+    }
+}

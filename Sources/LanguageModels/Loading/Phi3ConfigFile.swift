@@ -1,0 +1,106 @@
+/// The `config.json` of a Hugging Face `phi3` model (Phi-3, Phi-3.5, Phi-4-mini), field for field.
+///
+/// Rotary scaling of type `longrope` (also written `su` or `yarn`, as Phi-3-128k and Phi-3.5 carry it) is
+/// refused by name; transformers' Phi-3 accepts no other scaling, so only unscaled rotary is read.
+public struct Phi3ConfigFile: Codable, Equatable, Sendable {
+    public var modelType: String
+    /// The model classes that load the file (`["Phi3ForCausalLM"]`); not read by this library.
+    public var architectures: [String]?
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var hiddenAct: String?
+    public var maxPositionEmbeddings: Int?
+    public var originalMaxPositionEmbeddings: Int?
+    public var rmsNormEps: Double?
+    public var tieWordEmbeddings: Bool?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeParametersFile?
+    public var ropeParameters: RopeParametersFile?
+    public var partialRotaryFactor: Double?
+    public var slidingWindow: Int?
+    public var bosTokenId: TokenIDList?
+    public var eosTokenId: TokenIDList?
+    public var torchDtype: String?
+    public var dtype: String?
+    public var quantization: MLXQuantization?
+    public var quantizationConfig: MLXQuantization?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case architectures
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case hiddenAct = "hidden_act"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        case rmsNormEps = "rms_norm_eps"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters"
+        case partialRotaryFactor = "partial_rotary_factor"
+        case slidingWindow = "sliding_window"
+        case bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+        case quantization
+        case quantizationConfig = "quantization_config"
+    }
+
+    /// The normalized description; throws naming `source` and the field for values this library does not support.
+    ///
+    /// A `sliding_window` applies to every layer, as in transformers.
+    public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
+        let checker = ConfigurationChecker(source: source)
+        guard modelType == "phi3" else { throw checker.error("model_type", "'\(modelType)' is not phi3") }
+        try checker.requirePositive(hiddenSize, "hidden_size")
+        try checker.requirePositive(intermediateSize, "intermediate_size")
+        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
+        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
+        try checker.requirePositive(vocabSize, "vocab_size")
+        let kvHeads = numKeyValueHeads ?? numAttentionHeads
+        try checker.requirePositive(kvHeads, "num_key_value_heads")
+        guard numAttentionHeads % kvHeads == 0 else {
+            throw checker.error("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
+        }
+        guard headDim != nil || hiddenSize % numAttentionHeads == 0 else {
+            throw checker.error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads) and head_dim is absent")
+        }
+        let dHead = headDim ?? hiddenSize / numAttentionHeads
+        try checker.requirePositive(dHead, "head_dim")
+        let maxPositions = maxPositionEmbeddings ?? 4096
+        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
+        let parameters = ropeScaling ?? ropeParameters
+        // transformers' Phi-3 accepts only default and longrope (written su or yarn in older files).
+        let type = parameters?.ropeType ?? parameters?.type ?? "default"
+        guard type == "default" else {
+            let kind = ["longrope", "su", "yarn"].contains(type) ? "long-context scaling (longrope)" : "scaling"
+            throw checker.error("\(field).rope_type", "'\(type)' is not supported: Phi-3 \(kind) is not implemented (supported: default)")
+        }
+        let rotary = try checker.rotaryEmbedding(
+            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
+            partialRotaryFactor: parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1, headDim: dHead,
+            maxPositions: originalMaxPositionEmbeddings ?? maxPositions)
+        if let slidingWindow { try checker.requirePositive(slidingWindow, "sliding_window") }
+        return ModelConfiguration(
+            family: .phi3, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
+            dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,
+            normEpsilon: Float(rmsNormEps ?? 1e-5), activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
+            positionEncoding: .rotary(rotary), attentionQKVBias: false, attentionOutputBias: false, mlpBias: false,
+            tiedEmbeddings: tieWordEmbeddings ?? false, slidingWindows: Array(repeating: slidingWindow, count: numHiddenLayers),
+            bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
+            quantization: try checker.quantization(quantization, quantizationConfig)
+        )
+    }
+}

@@ -1,0 +1,47 @@
+/// Builds GPT-NeoX (Pythia) from a checkpoint: `gpt_neox.*` names, LayerNorm, the fused `query_key_value`
+/// projection split into q, k and v on load, partial rotary, parallel or sequential residual, and the separate
+/// `embed_out` unembedding (or the embedding when tied).
+///
+/// The fused weight is `[heads × 3 × headDim, d]` interleaved per head: head `h`'s query rows are
+/// `3h·headDim ..< (3h+1)·headDim`, its key rows the next `headDim`, its value rows the next (transformers views
+/// the projection as `[..., heads, 3·headDim]` and chunks the last axis in three).
+enum GPTNeoXLoader {
+    static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
+        let d = c.dModel, heads = c.nHeads, dHead = c.dHead
+        guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): a GPT-NeoX model needs rotary positions") }
+        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor { try w.tensor(named: "gpt_neox." + name, shape: shape) }
+        func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
+            Linear(weight: try tensor(module + ".weight", [outputs, inputs]),
+                   bias: bias ? try tensor(module + ".bias", [outputs]) : nil)
+        }
+        func layerNorm(_ module: String) throws -> Normalization {
+            Normalization(kind: .layerNorm, weight: try tensor(module + ".weight", [d]), bias: try tensor(module + ".bias", [d]),
+                          epsilon: c.normEpsilon)
+        }
+        let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
+            let p = "layers.\(l)."
+            let fused = try linear(p + "attention.query_key_value", 3 * d, d, bias: c.attentionQKVBias)
+            func part(_ index: Int) -> Linear {
+                let rows: [Int] = (0..<heads).flatMap { (h: Int) -> Range<Int> in
+                    let start = (3 * h + index) * dHead
+                    return start..<(start + dHead)
+                }
+                return Linear(weight: fused.weight.indexSelect(axis: 0, rows), bias: fused.bias?.indexSelect(axis: 0, rows))
+            }
+            let attention = Attention(
+                query: part(0), key: part(1), value: part(2),
+                output: try linear(p + "attention.dense", d, d, bias: c.attentionOutputBias),
+                rotary: rotary, heads: heads, keyValueHeads: heads, headDim: dHead, scale: c.attentionScale(layer: l))
+            let mlp = FeedForward(input: try linear(p + "mlp.dense_h_to_4h", c.dMLP, d, bias: true),
+                                  output: try linear(p + "mlp.dense_4h_to_h", d, c.dMLP, bias: true), activation: c.activation)
+            return TransformerBlock(layer: l, ln1: try layerNorm(p + "input_layernorm"), attention: attention,
+                                    ln2: try layerNorm(p + "post_attention_layernorm"), mlp: mlp,
+                                    parallelResidual: c.parallelResidual)
+        }
+        let embedding = try tensor("embed_in.weight", [c.vocabularySize, d])
+        let unembedding = c.tiedEmbeddings ? embedding : try w.tensor(named: "embed_out.weight", shape: [c.vocabularySize, d])
+        return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
+                                finalNorm: try layerNorm("final_layer_norm"), unembedding: unembedding,
+                                contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import LanguageModels
+
+/// Options of the new families that this library does not implement are refused by name.
+@Suite struct FamilyConfigurationErrorTests {
+    static func edited(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> Data {
+        let data = try Data(contentsOf: Fixtures.directory(name).appendingPathComponent("config.json"))
+        var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        edit(&object)
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test func refusesUnsupportedOptions() throws {
+        let cases: [(String, (inout [String: Any]) -> Void, [String])] = [
+            ("phi3", { $0["rope_parameters"] = ["rope_type": "longrope", "rope_theta": 10000.0, "short_factor": [1.0],
+                                                "long_factor": [1.0]] },
+             ["rope_parameters.rope_type", "'longrope'", "not supported"]),
+            ("phi3", { $0["rope_scaling"] = ["type": "su"] }, ["rope_scaling.rope_type", "'su'"]),
+            ("gemma3", { $0["use_bidirectional_attention"] = true }, ["use_bidirectional_attention"]),
+            ("gemma2", { $0["layer_types"] = ["sliding_attention", "chunked_attention"] }, ["layer_types[1]", "'chunked_attention'"]),
+            ("gemma2", { $0["layer_types"] = ["sliding_attention"] }, ["layer_types", "1 entries for 2 layers"]),
+            ("gemma2", { $0["hidden_activation"] = "mish" }, ["hidden_activation", "'mish'"]),
+            ("gemma3", { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 8.0] }, ["rope_scaling.rope_type", "'yarn'"]),
+            ("gpt_neox_parallel", { $0["rotary_pct"] = 0.4 }, ["partial_rotary_factor", "rotates 3"]),
+            ("gpt_neox_parallel", { $0["rotary_pct"] = 0.1 }, ["partial_rotary_factor", "rotates 0"]),
+            ("gpt_neox_parallel", { $0["head_dim"] = 16 }, ["head_dim", "16"]),
+            ("olmo2", { $0["num_key_value_heads"] = 3 }, ["num_key_value_heads", "3 does not divide"]),
+        ]
+        for (name, edit, fragments) in cases {
+            let data = try Self.edited(name, edit)
+            expectLoadingError(containing: ["config.json"] + fragments) { _ = try ModelConfiguration(json: data) }
+        }
+    }
+
+    @Test func refusesQuantizedNewFamilies() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in ["model.safetensors", "tokenizer.json"] {
+            try FileManager.default.copyItem(at: Fixtures.directory("olmo2").appendingPathComponent(file),
+                                             to: directory.appendingPathComponent(file))
+        }
+        try Self.edited("olmo2") { $0["quantization"] = ["group_size": 32, "bits": 4] }
+            .write(to: directory.appendingPathComponent("config.json"))
+        expectLoadingError(containing: ["MLX-quantized olmo2 checkpoints are not supported"]) {
+            _ = try TransformerModel.load(Checkpoint(directory: directory))
+        }
+    }
+
+    /// transformers' defaults for absent keys: Gemma-2 soft-caps at 50 and 30 and slides every other layer by
+    /// 4096; an explicit null turns an option off.
+    @Test func gemma2DefaultsFollowTransformers() throws {
+        let absent = try ModelConfiguration(json: Self.edited("gemma2") {
+            for key in ["attn_logit_softcapping", "final_logit_softcapping", "sliding_window", "layer_types"] { $0[key] = nil }
+        })
+        #expect(absent.attentionSoftcap == 50 && absent.finalLogitSoftcap == 30)
+        #expect(absent.slidingWindows == [4096, nil])
+        let null = try ModelConfiguration(json: Self.edited("gemma2") {
+            for key in ["attn_logit_softcapping", "final_logit_softcapping", "sliding_window"] { $0[key] = NSNull() }
+        })
+        #expect(null.attentionSoftcap == nil && null.finalLogitSoftcap == nil)
+        #expect(null.slidingWindows == [nil, nil])
+    }
+}

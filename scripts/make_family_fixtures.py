@@ -1,0 +1,223 @@
+"""Builds tiny random checkpoints of the GPT-NeoX, Gemma, Gemma-2, Gemma-3, Phi-3 and OLMo-2 families.
+
+Regenerate (from the repository root; needs torch, transformers >= 5, safetensors, numpy; downloads nothing):
+
+    python3 scripts/make_family_fixtures.py
+
+Writes Tests/LanguageModelsTests/Fixtures/models/<name>/ for each model below: config.json, model.safetensors,
+tokenizer.json (the word-level fixture tokenizer, 247 tokens, so the checkpoints load as a LanguageModel) and
+reference.json. Every model has random weights (std 0.3, norms around 1) and each turns its family's unusual
+options on: parallel and sequential residuals, partial rotary, attention and final logit soft-capping, sliding
+windows shorter than the prompts, q/k norms, head_dim unlike hidden_size / heads. Some config.json files are
+rewritten into the older layouts real checkpoints carry (rotary_pct, rope_theta + rope_local_base_freq, ...);
+transformers reads the rewritten file to the same model (checked here).
+
+reference.json holds, from transformers in fp32 eval mode with attn_implementation="eager":
+  - "config": what transformers derives from config.json per layer (sliding window, attention scaling, rotary
+    inverse frequencies) to check config decoding against;
+  - "batch": input_ids [2, T] (T = 12, longer than every sliding window) with logits [2, T, V] and
+    block_outputs ([n_layers] x [2, T, d_model], each block's output by forward hooks);
+  - "padded": the second prompt shorter and left-padded (pad id 0): input_ids, attention_mask, the position ids
+    passed explicitly (counting from the first real token) and logits.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    Gemma2Config,
+    Gemma2ForCausalLM,
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
+    GemmaConfig,
+    GemmaForCausalLM,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
+    Olmo2Config,
+    Olmo2ForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
+)
+
+from make_fixtures import randomize, rounded
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "Tests", "LanguageModelsTests", "Fixtures")
+ROOT = os.path.join(FIXTURES, "models")
+TOKENIZER = os.path.join(FIXTURES, "tokenizers", "wordlevel", "tokenizer.json")
+VOCAB = 256
+SEQUENCE = 12
+SHORT = 7
+
+
+def layers(model):
+    return model.gpt_neox.layers if hasattr(model, "gpt_neox") else model.model.layers
+
+
+def run(model, input_ids, attention_mask=None, position_ids=None):
+    """(logits, each block's output)."""
+    outputs = []
+    hooks = [layer.register_forward_hook(lambda m, i, o: outputs.append(o[0] if isinstance(o, tuple) else o))
+             for layer in layers(model)]
+    with torch.no_grad():
+        logits = model(
+            input_ids=torch.tensor(input_ids),
+            attention_mask=None if attention_mask is None else torch.tensor(attention_mask),
+            position_ids=None if position_ids is None else torch.tensor(position_ids),
+        ).logits
+    for hook in hooks:
+        hook.remove()
+    return logits.float().numpy(), [o.float().numpy() for o in outputs]
+
+
+def references(model, seed):
+    rng = np.random.default_rng(seed)
+    batch = [rng.integers(1, VOCAB, SEQUENCE).tolist() for _ in range(2)]
+    short = rng.integers(1, VOCAB, SHORT).tolist()
+    logits, block_outputs = run(model, batch)
+    pad = SEQUENCE - SHORT
+    padded_ids = [batch[0], [0] * pad + short]
+    mask = [[1] * SEQUENCE, [0] * pad + [1] * SHORT]
+    positions = [list(range(SEQUENCE)), [0] * pad + list(range(SHORT))]
+    padded_logits, _ = run(model, padded_ids, mask, positions)
+    alone, _ = run(model, [short])
+    assert np.allclose(padded_logits[1, pad:], alone[0], atol=1e-4), "left padding changed the real positions' logits"
+    assert np.allclose(padded_logits[0], logits[0], atol=1e-4)
+    assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
+    return {
+        "batch": {"input_ids": batch, "logits": rounded(logits), "block_outputs": [rounded(b) for b in block_outputs]},
+        "padded": {"input_ids": padded_ids, "attention_mask": mask, "position_ids": positions,
+                   "logits": rounded(padded_logits)},
+    }
+
+
+def inverse_frequencies(model, layer_index):
+    """The inverse frequencies layer `layer_index` rotates with, as transformers computed them."""
+    base = model.gpt_neox if hasattr(model, "gpt_neox") else model.model
+    rotary = base.rotary_emb
+    layer_types = getattr(model.config, "layer_types", None)
+    if hasattr(rotary, "layer_types") and layer_types is not None:
+        return getattr(rotary, f"{layer_types[layer_index]}_inv_freq")
+    return rotary.inv_freq
+
+
+def derived_config(model):
+    config = model.config
+    per_layer = []
+    for index, layer in enumerate(layers(model)):
+        attention = layer.attention if hasattr(layer, "attention") else layer.self_attn
+        per_layer.append({
+            "sliding_window": getattr(attention, "sliding_window", None)
+            if config.model_type != "phi3" else config.sliding_window,
+            "scaling": attention.scaling,
+            "inverse_frequencies": rounded(inverse_frequencies(model, index).numpy(), 9),
+        })
+    return {"model_type": config.model_type, "vocab_size": config.vocab_size, "layers": per_layer}
+
+
+def save(model_class, config, name, description, seed, rewrite=None):
+    """Builds, randomizes and saves a model; `rewrite` edits the saved config.json into an older layout."""
+    model = model_class._from_config(config, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    directory = os.path.join(ROOT, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory)
+    os.remove(os.path.join(directory, "generation_config.json"))
+    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    if rewrite is not None:
+        path = os.path.join(directory, "config.json")
+        with open(path) as handle:
+            written = json.load(handle)
+        rewrite(written)
+        with open(path, "w") as handle:
+            json.dump(written, handle, indent=2, sort_keys=True)
+        reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
+        probe = torch.tensor([list(range(1, SEQUENCE + 1))])
+        with torch.no_grad():
+            assert torch.allclose(reloaded(probe).logits, model(probe).logits, atol=1e-5), f"{name}: rewritten config differs"
+    reference = {"description": description, "config": derived_config(model)}
+    reference.update(references(model, seed + 100))
+    with open(os.path.join(directory, "reference.json"), "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+
+
+def pythia_layout(config):
+    """GPT-NeoX config.json as the Pythia checkpoints write it (rotary_pct, rotary_emb_base)."""
+    parameters = config.pop("rope_parameters")
+    config["rotary_pct"] = parameters["partial_rotary_factor"]
+    config["rotary_emb_base"] = parameters["rope_theta"]
+    config["torch_dtype"] = config.pop("dtype")
+
+
+def gemma_legacy_activation(config):
+    """gemma-2b's config.json says hidden_act "gelu", which transformers reads as the tanh approximation."""
+    config["hidden_act"] = "gelu"
+
+
+def gemma3_older_layout(config):
+    """Gemma-3 config.json as transformers 4.5x wrote it: rope_theta, rope_local_base_freq, rope_scaling,
+    sliding_window_pattern (no layer_types)."""
+    parameters = config.pop("rope_parameters")
+    config["rope_theta"] = parameters["full_attention"]["rope_theta"]
+    config["rope_local_base_freq"] = parameters["sliding_attention"]["rope_theta"]
+    full = {k: v for k, v in parameters["full_attention"].items() if k != "rope_theta"}
+    config["rope_scaling"] = full if full.get("rope_type", "default") != "default" else None
+    config["sliding_window_pattern"] = 2
+    config.pop("_sliding_window_pattern", None)
+    config.pop("layer_types")
+
+
+def main():
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
+                 eos_token_id=2, pad_token_id=0)
+
+    neox = dict(small, num_hidden_layers=2, max_position_embeddings=64, hidden_act="gelu", tie_word_embeddings=False)
+    save(GPTNeoXForCausalLM, GPTNeoXConfig(**neox, use_parallel_residual=True, rotary_pct=0.5, rotary_emb_base=10000),
+         "gpt_neox_parallel", "GPT-NeoX (Pythia layout: rotary_pct, rotary_emb_base), parallel attention and MLP, "
+         "rotary on 4 of 8 head dimensions, biases", 201, rewrite=pythia_layout)
+    save(GPTNeoXForCausalLM, GPTNeoXConfig(**dict(neox, num_attention_heads=2), use_parallel_residual=False,
+                                           rotary_pct=0.25, rotary_emb_base=500, attention_bias=False,
+                                           layer_norm_eps=1e-3),
+         "gpt_neox_sequential", "GPT-NeoX, sequential residual, rotary on 4 of 16 head dimensions, no attention "
+         "biases, LayerNorm eps 1e-3", 202)
+
+    save(GemmaForCausalLM, GemmaConfig(**small, num_hidden_layers=2, num_key_value_heads=1, head_dim=16,
+                                       max_position_embeddings=64, hidden_act="gelu_pytorch_tanh"),
+         "gemma", "Gemma, multi-query attention, head_dim 16 with hidden_size 32 and 4 heads, hidden_act 'gelu' "
+         "(read as the tanh approximation), tied embeddings scaled by sqrt(hidden_size)", 203,
+         rewrite=gemma_legacy_activation)
+
+    save(Gemma2ForCausalLM, Gemma2Config(**small, num_hidden_layers=2, num_key_value_heads=2, head_dim=16,
+                                         max_position_embeddings=64, query_pre_attn_scalar=24, sliding_window=4,
+                                         attn_logit_softcapping=5.0, final_logit_softcapping=15.0),
+         "gemma2", "Gemma-2, sliding window 4 on layer 0 (layer 1 global), attention soft-capping 5, final soft-capping 15, "
+         "query_pre_attn_scalar 24, head_dim 16", 204)
+
+    save(Gemma3ForCausalLM, Gemma3TextConfig(**small, num_hidden_layers=2, num_key_value_heads=2, head_dim=16,
+                                             max_position_embeddings=64, query_pre_attn_scalar=16, sliding_window=4,
+                                             sliding_window_pattern=2,
+                                             rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0,
+                                                                                 "rope_theta": 1000000.0},
+                                                              "sliding_attention": {"rope_type": "default",
+                                                                                    "rope_theta": 100.0}}),
+         "gemma3", "Gemma-3 text, q/k norms, sliding window 4 every other layer (sliding_window_pattern 2), local "
+         "rope base 100, global rope base 1e6 with linear scaling 2 (older config layout)", 205,
+         rewrite=gemma3_older_layout)
+
+    save(Phi3ForCausalLM, Phi3Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
+                                     original_max_position_embeddings=64, partial_rotary_factor=0.5, sliding_window=5),
+         "phi3", "Phi-3, fused qkv_proj and gate_up_proj, 2 KV heads, rotary on 4 of 8 head dimensions, sliding "
+         "window 5", 206)
+
+    save(Olmo2ForCausalLM, Olmo2Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
+                                       rms_norm_eps=1e-6),
+         "olmo2", "OLMo-2, norms after attention and MLP, q/k RMSNorm over the whole projection, 2 KV heads", 207)
+
+
+if __name__ == "__main__":
+    main()
