@@ -38,12 +38,15 @@ public struct TransformerBlock {
         let attnOut = hooks.apply(names.attnOut, attention(
             queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask, cache: &cache,
             hooks: hooks, names: names))
-        let mlpReads = parallelResidual ? residPre : hooks.apply(names.residMid, residPre + attnOut)
-        guard let ln2, let mlp else { return hooks.apply(names.residPost, parallelResidual ? residPre + attnOut : mlpReads) }
-        let mlpIn = hooks.apply(names.mlpIn, mlpReads)
-        let normalized = ln2(mlpIn, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized)
-        let mlpOut = hooks.apply(names.mlpOut, mlp(normalized, hooks: hooks, names: names))
-        return hooks.apply(names.residPost, parallelResidual ? residPre + attnOut + mlpOut : mlpReads + mlpOut)
+        // The residual stream the MLP reads: resid_mid, or in a parallel block resid_pre.
+        let mlpResidual = parallelResidual ? residPre : hooks.apply(names.residMid, residPre + attnOut)
+        var residPost = parallelResidual ? residPre + attnOut : mlpResidual
+        if let ln2, let mlp {
+            let mlpIn = hooks.apply(names.mlpIn, mlpResidual)
+            let normalized = ln2(mlpIn, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized)
+            residPost = residPost + hooks.apply(names.mlpOut, mlp(normalized, hooks: hooks, names: names))
+        }
+        return hooks.apply(names.residPost, residPost)
     }
 
     /// The hook points this block calls, in forward order (optional ones included).
