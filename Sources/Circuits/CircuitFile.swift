@@ -10,8 +10,18 @@ import Foundation
 extension Circuit {
     struct NodeEntry: Codable { let in_graph: Bool }
     struct EdgeEntry: Codable { let score: Float?; let in_graph: Bool }
-    struct GraphShape: Codable {
+    struct GraphShape: Codable, CustomStringConvertible {
         let n_layers: Int; let n_heads: Int; let n_kv_heads: Int; let mlps: Bool
+        /// Per layer, whether the MLP reads that layer's heads; absent when every layer's does (sequential blocks).
+        let mlp_reads_attention: [Bool]?
+
+        /// Whether layer `l`'s MLP reads its heads.
+        func mlpReadsAttention(_ l: Int) -> Bool { mlp_reads_attention?[l] ?? true }
+
+        var description: String {
+            "GraphShape(n_layers: \(n_layers), n_heads: \(n_heads), n_kv_heads: \(n_kv_heads), mlps: \(mlps)"
+                + (mlp_reads_attention.map { ", mlp_reads_attention: \($0)" } ?? "") + ")"
+        }
 
         /// The number of edges of a graph of this shape, or nil when there are more than `limit`: counted
         /// without building the graph, since a corrupt shape can describe more edges than memory holds.
@@ -19,8 +29,8 @@ extension Circuit {
             guard n_heads <= limit, n_kv_heads <= limit else { return nil }
             let mlp = mlps ? 1 : 0
             var count = 0, sendersBefore = 1
-            for _ in 0..<n_layers {
-                count += (n_heads + 2 * n_kv_heads) * sendersBefore + mlp * (sendersBefore + n_heads)
+            for l in 0..<n_layers {
+                count += (n_heads + 2 * n_kv_heads) * sendersBefore + mlp * (sendersBefore + (mlpReadsAttention(l) ? n_heads : 0))
                 sendersBefore += n_heads + mlp
                 if count > limit { return nil }
             }
@@ -48,8 +58,10 @@ extension Circuit {
         let edgeEntries = Dictionary(uniqueKeysWithValues: graph.edges.map {
             (graph.name(of: $0), EdgeEntry(score: scores[$0] ?? (cfg == nil ? nil : 0), in_graph: edges.contains($0)))
         })
+        let reads = graph.mlpReadsAttentionOutput
         let file = File(graph: GraphShape(n_layers: graph.layerCount, n_heads: graph.headCount,
-                                          n_kv_heads: graph.keyValueHeadCount, mlps: graph.hasMLPs),
+                                          n_kv_heads: graph.keyValueHeadCount, mlps: graph.hasMLPs,
+                                          mlp_reads_attention: reads.allSatisfy { $0 } ? nil : reads),
                         cfg: cfg, nodes: nodeEntries, edges: edgeEntries, metadata: metadata)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -70,7 +82,8 @@ extension Circuit {
             throw CircuitError.invalidFile(path: url.path, reason: "is not a circuit file: \((error as? DecodingError)?.fieldDescription ?? error.localizedDescription)")
         }
         let shape = try file.shape(path: url.path)
-        guard shape.n_layers > 0, shape.n_heads > 0, shape.n_kv_heads > 0, shape.n_heads % shape.n_kv_heads == 0 else {
+        guard shape.n_layers > 0, shape.n_heads > 0, shape.n_kv_heads > 0, shape.n_heads % shape.n_kv_heads == 0,
+              shape.mlp_reads_attention.map({ $0.count == shape.n_layers }) ?? true else {
             throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(shape) is not valid")
         }
         let countLimit = max(file.edges.count, 1 << 24)
@@ -80,7 +93,8 @@ extension Circuit {
                 + "\(edgeCount.map(String.init) ?? "more than \(countLimit)"); a circuit file lists every edge of its graph")
         }
         let graph = ComputationGraph(layerCount: shape.n_layers, headCount: shape.n_heads,
-                                     keyValueHeadCount: shape.n_kv_heads, hasMLPs: shape.mlps)
+                                     keyValueHeadCount: shape.n_kv_heads, hasMLPs: shape.mlps,
+                                     mlpReadsAttentionOutput: shape.mlp_reads_attention)
         let byName = graph.edgesByName()
         var edges = Set<Edge>(), scores: [Edge: Float] = [:]
         for (name, entry) in file.edges {

@@ -36,6 +36,7 @@ extension Circuit.File {
         if cfg.parallel_attn_mlp == true {
             throw CircuitError.invalidFile(path: path, reason: "'cfg.parallel_attn_mlp' is true: graphs of parallel attention and MLP blocks are not supported")
         }
-        return Circuit.GraphShape(n_layers: cfg.n_layers, n_heads: cfg.n_heads, n_kv_heads: cfg.n_heads, mlps: true)
+        return Circuit.GraphShape(n_layers: cfg.n_layers, n_heads: cfg.n_heads, n_kv_heads: cfg.n_heads, mlps: true,
+                                  mlp_reads_attention: nil)
     }
 }

@@ -4,7 +4,8 @@
 ///    component's output between the senders and the receivers frozen at its clean value; record the
 ///    receivers' inputs.
 /// 2. Rerun the clean prompts with the receivers' inputs replaced by the recorded ones (everything
-///    downstream recomputed), and measure the metric.
+///    downstream recomputed, resumed by the patched-run engine from the clean run before the first receiving
+///    block), and measure the metric.
 ///
 /// For a single sender and receiver this equals patching the edge `sender → receiver`.
 ///
@@ -105,18 +106,20 @@ extension EdgePatching {
         freeze.add(final) { x, _ in recorded[final] = x; return x }
         _ = model.forward(pairs.clean, hooks: freeze, logitPositions: .none)
 
-        // Run 2: the clean run with only the receivers' inputs replaced.
+        // Run 2: the clean run with only the receivers' inputs replaced, resumed before the first receiving block.
         let rerun = ForwardHooks()
+        var replacesLogits = false
         for receiver in receiverSet {
             switch receiver {
             case let .query(l, h): replaceSlot(rerun, .qInput(l), slot: h, recorded)
             case let .key(l, g): replaceSlot(rerun, .kInput(l), slot: g, recorded)
             case let .value(l, g): replaceSlot(rerun, .vInput(l), slot: g, recorded)
             case let .mlp(l): rerun.add(.mlpIn(l)) { _, _ in recorded[.mlpIn(l)]! }
-            case .logits: rerun.add(final) { _, _ in recorded[final]! }
+            case .logits: replacesLogits = true
             }
         }
-        let logits = model.forward(pairs.clean, hooks: rerun, logitPositions: .last)
+        let start = receiverSet.map { $0.layer(layerCount: layers) }.min() ?? layers
+        let logits = runs.logits(variants: 1, from: start, hooks: rerun, final: replacesLogits ? { _ in recorded[final]! } : nil)
         return PathPatchingResult(senders: senderSet.map(\.name),
                                   receivers: receiverSet.map { $0.name(groupedQuery: graph.groupedQuery) },
                                   value: metric(logits).item, cleanValue: cleanValue, corruptedValue: corruptedValue)

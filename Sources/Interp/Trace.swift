@@ -54,15 +54,15 @@ extension TransformerModel {
                       byteLimit: Int? = ActivationCache.defaultByteLimit) throws -> Trace {
         let hooks = ForwardHooks()
         try register(interventions, on: hooks)
-        let resolver = hookNameResolver
-        for (name, function) in functions { hooks.add(try resolver.resolve(name), function) }
+        let resolver = functions.isEmpty && request == nil ? nil : hookNameResolver
+        for (name, function) in functions { hooks.add(try resolver!.resolve(name), function) }
         if let filter {
             hooks.cache(where: try filter.predicate(for: self))
             hooks.cacheByteLimit = byteLimit
         }
         var logits = Tensor.zeros([0]), gradients: [String: Tensor] = [:]
         if let request {
-            let points = try request.points.map { try resolver.resolve($0) }
+            let points = try request.points.map { try resolver!.resolve($0) }
             (logits, gradients) = withGradients { tape in
                 let watched = WatchedActivations(points, hooks: hooks, tape: tape)
                 let logits = forward(batch, hooks: hooks, logitPositions: logitPositions)

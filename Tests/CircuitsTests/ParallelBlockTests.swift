@@ -1,3 +1,4 @@
+import Foundation
 import TestModels
 import Testing
 import Circuits
@@ -85,6 +86,16 @@ import Circuits
         // Per layer l: (heads + 2 kv heads) and the MLP read the 1 + 5l senders before the layer.
         let expected = (0..<3).reduce(1 + 3 * 5) { total, l in total + (4 + 2 * 4 + 1) * (1 + 5 * l) }
         #expect(graph.edges.count == expected)
+    }
+
+    @Test func circuitFilesKeepWhatTheMLPReads() throws {
+        let patching = try EdgePatching(model: Self.model(llama: false), pairs: try Self.pairs(), metric: .logitDiff)
+        let circuit = Circuit.top(patching.edgeAttribution(), count: 20)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("parallel-circuit-\(ProcessInfo.processInfo.processIdentifier).json")
+        try circuit.jsonData().write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let read = try Circuit.read(from: url)
+        #expect(read.graph.edges == patching.graph.edges && read.edges == circuit.edges)
     }
 
     @Test(arguments: [false, true]) func edgePatchingEqualsLiteralPatchedRuns(llama: Bool) throws {
