@@ -87,6 +87,34 @@ import LanguageModels
         }
     }
 
+    /// Decoding a left-padded batch one token at a time past the sliding window gives transformers' logits at the
+    /// real positions.
+    @Test(arguments: families) func keyValueCacheOnLeftPaddedBatchMatchesTransformers(name: String) throws {
+        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
+        let model = try Self.model(name)
+        let ids = padded["input_ids"] as! [[Int]]
+        let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
+        let expected = flatFloats(padded["logits"]!)
+        let vocab = model.vocabularySize, length = ids[0].count, prefix = 6
+        let cache = KeyValueCache(layerCount: model.layerCount)
+        var steps = [model.forward(TokenBatch(tokens: ids.map { Array($0.prefix(prefix)) }, mask: mask.map { Array($0.prefix(prefix)) }),
+                                   cache: cache)]
+        for p in prefix..<length {
+            steps.append(model.forward(TokenBatch(tokens: ids.map { [$0[p]] }, mask: mask.map { [$0[p]] }), cache: cache))
+        }
+        let logits = Tensor.concatenate(steps, axis: 1)
+        var worst: Float = 0
+        for (b, row) in mask.enumerated() {
+            for (p, real) in row.enumerated() where real {
+                for v in 0..<vocab {
+                    let i = (b * length + p) * vocab + v
+                    worst = Swift.max(worst, Swift.abs(logits.scalars[i] - expected[i]))
+                }
+            }
+        }
+        #expect(worst <= 1e-4, "\(name): max |Δ logits| at real positions = \(worst)")
+    }
+
     /// The published hook points add up as each family's block says, and the per-node computations of the circuit
     /// graph (`headResult`, `mlpOutput`) reproduce the forward pass's activations.
     @Test(arguments: families) func blockStructureAddsUp(name: String) throws {
