@@ -1,4 +1,4 @@
-"""TransformerLens run_with_cache references for the GPT-NeoX, Gemma, Gemma-2 and Phi-3 fixtures.
+"""TransformerLens run_with_cache references for the GPT-NeoX, Gemma, Gemma-2, Phi-3 and OLMo-2 fixtures.
 
 Setup (TransformerLens 3.9 still has HookedTransformer; it reads the fixtures with the transformers >= 5 that
 scripts/make_family_fixtures.py needs, so the venv shares the global torch and transformers):
@@ -13,7 +13,8 @@ TransformerLens' own weight conversion into a HookedTransformer built from an ex
 WITHOUT weight processing (no folded norms, no centring), checks that its logits equal transformers', and
 writes Tests/LanguageModelsTests/Fixtures/transformerlens/<fixture>.safetensors: every activation of
 run_with_cache (use_attn_result, use_hook_mlp_in) on the first prompt of the fixture's reference batch (12
-tokens, longer than the sliding windows), under TransformerLens' names, plus "logits". A GPT-NeoX without
+tokens, longer than the sliding windows), under TransformerLens' names, plus "logits". TransformerLens names OLMo-2's
+post-attention and post-MLP norms ln1 and ln2 (the test maps them to ln1_post, ln2_post). A GPT-NeoX without
 attention biases is converted with zero biases (TransformerLens' conversion requires them).
 """
 
@@ -27,6 +28,7 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.pretrained.weight_conversions import (
     convert_gemma_weights,
     convert_neox_weights,
+    convert_olmo2_weights,
     convert_phi3_weights,
 )
 
@@ -50,7 +52,7 @@ def config(hf):
                                        parallel_attn_mlp=c.use_parallel_residual,
                                        rotary_dim=int(head * rope["partial_rotary_factor"]),
                                        rotary_base=rope["rope_theta"], **common)
-    if c.model_type == "phi3":
+    if c.model_type in ("phi3", "olmo2"):
         head = c.hidden_size // c.num_attention_heads
         rope = c.rope_parameters
         extra = {}
@@ -76,12 +78,13 @@ def config(hf):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    # Not olmo2: TransformerLens 3.9's OLMo-2 conversion does not handle the fixture's grouped-query heads.
-    for name in ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3"]:
+    # olmo2_mha, not olmo2: TransformerLens 3.9's OLMo-2 conversion does not handle grouped-query heads.
+    for name in ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"]:
         directory = os.path.join(FIXTURES, "models", name)
         hf = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
         cfg = config(hf)
-        convert = {"gpt_neox": convert_neox_weights, "phi3": convert_phi3_weights}.get(hf.config.model_type, convert_gemma_weights)
+        convert = {"gpt_neox": convert_neox_weights, "phi3": convert_phi3_weights,
+                   "olmo2": convert_olmo2_weights}.get(hf.config.model_type, convert_gemma_weights)
         if hf.config.model_type == "gpt_neox" and not hf.config.attention_bias:
             # TransformerLens' conversion expects biases: give it zeros, which change nothing.
             for layer in hf.gpt_neox.layers:

@@ -6,7 +6,8 @@ import LanguageModels
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
-    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2"]
+    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2",
+                           "olmo2_mha"]
 
     static func model(_ name: String) throws -> TransformerModel {
         try TransformerModel.load(Checkpoint(directory: Fixtures.directory(name)))
