@@ -217,6 +217,10 @@ def main():
     save(Olmo2ForCausalLM, Olmo2Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
                                        rms_norm_eps=1e-6),
          "olmo2", "OLMo-2, norms after attention and MLP, q/k RMSNorm over the whole projection, 2 KV heads", 207)
+    save(Olmo2ForCausalLM, Olmo2Config(**dict(small, intermediate_size=48), num_hidden_layers=2, max_position_embeddings=64,
+                                       rms_norm_eps=1e-6, tie_word_embeddings=True),
+         "olmo2_mha", "OLMo-2 with one KV head per query head (as OLMo-2 1B/7B/13B; TransformerLens converts only these), "
+         "tied embeddings", 208)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,7 @@ extension Circuit.File {
         guard let cfg else {
             throw CircuitError.invalidFile(path: path, reason: "has neither 'graph' (interp) nor 'cfg' (EAP-IG): the graph's shape is unknown")
         }
-        if cfg.parallel_attn_mlp == true {
-            throw CircuitError.invalidFile(path: path, reason: "'cfg.parallel_attn_mlp' is true: graphs of parallel attention and MLP blocks are not supported")
-        }
         return Circuit.GraphShape(n_layers: cfg.n_layers, n_heads: cfg.n_heads, n_kv_heads: cfg.n_heads, mlps: true,
-                                  mlp_reads_attention: nil)
+                                  mlp_reads_attention: cfg.parallel_attn_mlp == true ? Array(repeating: false, count: cfg.n_layers) : nil)
     }
 }

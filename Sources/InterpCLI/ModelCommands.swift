@@ -15,6 +15,7 @@ struct InfoCommand: ParsableCommand {
     struct Info: Encodable {
         let directory: String, family: String, layers: Int, heads: Int, kvHeads: Int, dModel: Int, dHead: Int, dMLP: Int
         let vocabulary: Int, contextLength: Int, dtype: String, quantization: String?, parameters: Int, hookPoints: Int
+        let options: [String]
     }
 
     func run() throws {
@@ -25,7 +26,7 @@ struct InfoCommand: ParsableCommand {
         let info = Info(directory: lm.directory.path, family: family, layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKVHeads,
                         dModel: c.dModel, dHead: c.dHead, dMLP: c.dMLP, vocabulary: c.vocabularySize, contextLength: c.maxPositions,
                         dtype: c.dtype ?? "float32", quantization: c.quantization.map { "MLX \($0.bits)-bit, group \($0.groupSize)" },
-                        parameters: parameters, hookPoints: lm.model.hookNames.count)
+                        parameters: parameters, hookPoints: lm.model.hookNames.count, options: c.optionsInForce)
         if output.json { return try Output.json(info) }
         print("""
         \(info.directory)
@@ -38,6 +39,7 @@ struct InfoCommand: ParsableCommand {
           dtype         \(info.dtype)
           parameters    \(parameters)
           hook points   \(info.hookPoints)
+          options       \(info.options.joined(separator: "\n                "))
         """)
     }
 }

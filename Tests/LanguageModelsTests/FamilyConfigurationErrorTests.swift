@@ -62,3 +62,31 @@ import LanguageModels
         #expect(null.slidingWindows == [nil, nil])
     }
 }
+
+/// The options `interp info` lists, and the two Gemma-3 config.json layouts.
+@Suite struct FamilyConfigurationOptionsTests {
+    @Test func optionsNameWhatTellsFamiliesApart() throws {
+        let gemma2 = try ModelConfiguration(contentsOf: Fixtures.directory("gemma2")).optionsInForce
+        #expect(gemma2.contains("attention soft-cap 5.0") && gemma2.contains("final logit soft-cap 15.0"))
+        #expect(gemma2.contains("sliding window 4 on layers 0") && gemma2.contains("post-attention and post-MLP norms"))
+        let neox = try ModelConfiguration(contentsOf: Fixtures.directory("gpt_neox_parallel")).optionsInForce
+        #expect(neox.contains("parallel attention and MLP") && neox.contains("rotary on 4 of 8 head dimensions, base 10000.0"))
+        #expect(try !ModelConfiguration(contentsOf: Fixtures.directory("gpt_neox_sequential")).optionsInForce
+            .contains("parallel attention and MLP"))
+        #expect(try ModelConfiguration(contentsOf: Fixtures.directory("olmo2")).optionsInForce.contains("q/k norms over all heads"))
+    }
+
+    /// transformers 5 writes Gemma-3's rope settings per layer type and the layer types explicitly; the fixture
+    /// carries the older layout (rope_theta, rope_local_base_freq, rope_scaling, sliding_window_pattern).
+    @Test func gemma3LayoutsDecodeAlike() throws {
+        let older = try ModelConfiguration(contentsOf: Fixtures.directory("gemma3"))
+        let newer = try ModelConfiguration(json: FamilyConfigurationErrorTests.edited("gemma3") {
+            $0["rope_parameters"] = ["full_attention": ["rope_type": "linear", "factor": 2.0, "rope_theta": 1_000_000.0],
+                                     "sliding_attention": ["rope_type": "default", "rope_theta": 100.0]]
+            $0["layer_types"] = ["sliding_attention", "full_attention"]
+            for key in ["rope_theta", "rope_local_base_freq", "rope_scaling", "sliding_window_pattern"] { $0[key] = nil }
+        })
+        #expect(newer == older)
+        #expect(older.slidingWindows == [4, nil] && older.rotary(layer: 0)?.base == 100 && older.rotary(layer: 1)?.base == 1_000_000)
+    }
+}

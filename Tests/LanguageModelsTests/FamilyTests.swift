@@ -6,7 +6,8 @@ import LanguageModels
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
-    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2"]
+    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2",
+                           "olmo2_mha"]
 
     static func model(_ name: String) throws -> TransformerModel {
         try TransformerModel.load(Checkpoint(directory: Fixtures.directory(name)))
@@ -85,6 +86,34 @@ import LanguageModels
             let step = model.forward(TokenBatch(tokens.map { [$0[p]] }), cache: cache)
             #expect(step.maxAbsDifference(full.slice(axis: 1, p..<(p + 1))) < 1e-4, "\(name) position \(p)")
         }
+    }
+
+    /// Decoding a left-padded batch one token at a time past the sliding window gives transformers' logits at the
+    /// real positions.
+    @Test(arguments: families) func keyValueCacheOnLeftPaddedBatchMatchesTransformers(name: String) throws {
+        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
+        let model = try Self.model(name)
+        let ids = padded["input_ids"] as! [[Int]]
+        let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
+        let expected = flatFloats(padded["logits"]!)
+        let vocab = model.vocabularySize, length = ids[0].count, prefix = 6
+        let cache = KeyValueCache(layerCount: model.layerCount)
+        var steps = [model.forward(TokenBatch(tokens: ids.map { Array($0.prefix(prefix)) }, mask: mask.map { Array($0.prefix(prefix)) }),
+                                   cache: cache)]
+        for p in prefix..<length {
+            steps.append(model.forward(TokenBatch(tokens: ids.map { [$0[p]] }, mask: mask.map { [$0[p]] }), cache: cache))
+        }
+        let logits = Tensor.concatenate(steps, axis: 1)
+        var worst: Float = 0
+        for (b, row) in mask.enumerated() {
+            for (p, real) in row.enumerated() where real {
+                for v in 0..<vocab {
+                    let i = (b * length + p) * vocab + v
+                    worst = Swift.max(worst, Swift.abs(logits.scalars[i] - expected[i]))
+                }
+            }
+        }
+        #expect(worst <= 1e-4, "\(name): max |Δ logits| at real positions = \(worst)")
     }
 
     /// The published hook points add up as each family's block says, and the per-node computations of the circuit

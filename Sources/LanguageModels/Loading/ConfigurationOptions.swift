@@ -1,0 +1,39 @@
+extension ModelConfiguration {
+    /// The architecture options in force, one short phrase each, for `interp info`: positions, windows,
+    /// soft-capping, norms, MLP and embedding details that tell members of a family apart.
+    public var optionsInForce: [String] {
+        var options: [String] = []
+        switch positionEncoding {
+        case .learned:
+            options.append("learned positions")
+        case .rotary(let rotary):
+            let part = rotary.rotaryDim == rotary.headDim ? "" : " on \(rotary.rotaryDim) of \(rotary.headDim) head dimensions"
+            options.append("rotary\(part), base \(rotary.base)\(rotary.scaling == .none ? "" : ", scaling \(rotary.scaling)")")
+        }
+        if let local = slidingWindowRotary { options.append("sliding-window layers rotate with base \(local.base)") }
+        let windowed = slidingWindows.enumerated().compactMap { layer, window in window.map { (layer, $0) } }
+        if let (_, window) = windowed.first {
+            let layers = windowed.count == nLayers ? "every layer" : "layers \(windowed.map { String($0.0) }.joined(separator: ","))"
+            options.append("sliding window \(window) on \(layers)")
+        }
+        if parallelResidual { options.append("parallel attention and MLP") }
+        switch family {
+        case .gemma(let version):
+            options.append("embeddings x sqrt(d_model), norms x (1 + weight)")
+            if version != .gemma { options.append("post-attention and post-MLP norms") }
+        case .olmo2:
+            options.append("no pre-norms: post-attention and post-MLP norms")
+        default:
+            break
+        }
+        if qkNorm { options.append(family == .olmo2 ? "q/k norms over all heads" : "per-head q/k norms") }
+        if let queryPreAttentionScalar { options.append("scores scaled by query_pre_attn_scalar \(queryPreAttentionScalar)^-1/2") }
+        if let attentionSoftcap { options.append("attention soft-cap \(attentionSoftcap)") }
+        if let finalLogitSoftcap { options.append("final logit soft-cap \(finalLogitSoftcap)") }
+        options.append("\(normalization == .layerNorm ? "LayerNorm" : "RMSNorm") eps \(normEpsilon), \(activation.huggingFaceName)")
+        let biases = [("qkv", attentionQKVBias), ("attention output", attentionOutputBias), ("MLP", mlpBias)].filter(\.1).map(\.0)
+        if !biases.isEmpty { options.append("biases: \(biases.joined(separator: ", "))") }
+        if tiedEmbeddings { options.append("tied embeddings") }
+        return options
+    }
+}
