@@ -157,9 +157,24 @@ def library(eap_ig, mib):
             kept.append(graph.count_included_edges())
         curves[name] = {"weighted_edge_counts": counts, "pruned_edge_counts": kept, "area_under": under,
                            "area_from_1": from_1, "average": average, "faithfulnesses": faithfulnesses}
+    # InterpBench-style ROC: evaluate_area_under_roc (greedy circuits at each fraction against a reference graph) and
+    # print_results.area_under_curve, transcribed (x normalized by the last FPR, trapezoids between the points).
+    from MIB_circuit_track.evaluation import evaluate_area_under_roc
+    reference = Graph.from_json(os.path.join(OUT, "importances.json"))
+    reference.reset()
+    generator = random.Random(7)
+    true_edges = sorted(name for name in reference.edges if generator.random() < 0.15)
+    for name in true_edges:
+        reference.edges[name].in_graph = True
+    hypothesis = Graph.from_json(os.path.join(OUT, "importances.json"))
+    rates = evaluate_area_under_roc(reference, hypothesis)
+    xs, ys = rates["FPR"], rates["TPR"]
+    auroc = sum((xs[i + 1] / xs[-1] - xs[i] / xs[-1]) * ((ys[i + 1] + ys[i]) / 2) for i in range(len(xs) - 1))
+    roc = {"true_edges": true_edges, "fpr": xs, "tpr": ys, "precision": rates["precision"], "auroc": auroc}
+
     baseline = logit_diff(model(clean), None, torch.full((clean.shape[0],), clean.shape[1]), labels).mean().item()
     return {"model": "gpt2", "clean": clean.tolist(), "corrupted": corrupted.tolist(), "answers": answers.tolist(),
-            "wrongs": wrongs.tolist(), "edge_count": len(graph.edges), "clean_value": baseline, "curves": curves}
+            "wrongs": wrongs.tolist(), "edge_count": len(graph.edges), "clean_value": baseline, "curves": curves, "roc": roc}
 
 
 if __name__ == "__main__":

@@ -65,3 +65,56 @@ extension EdgeScores {
                             labels: graph.edges.map(trueEdges.contains))
     }
 }
+
+/// The ROC the MIB circuit track reports against a known circuit (its InterpBench column).
+///
+/// Transcribed from github.com/hannamw/MIB-circuit-track (commit b759df3): `evaluate_area_under_roc` in
+/// `MIB_circuit_track/evaluation.py` takes, at each of MIB's fractions, `apply_greedy(pct * n_edges)` (the float
+/// count makes ⌈pct · n_edges⌉ greedy steps by |score|, grown from the logits, then pruned: ``Circuit/greedy(_:count:)``
+/// and ``Circuit/pruned()``) and counts true and false positives edge by edge; `print_results.py`'s
+/// `area_under_curve(FPR, TPR)` sums trapezoids between consecutive points with the false-positive rates divided
+/// by the last one, and no point at (0, 0). ``ROCCurve`` is the exact curve over every threshold.
+public struct MIBROCCurve: Codable, Equatable, Sendable {
+    public struct Point: Codable, Equatable, Sendable {
+        public let fraction: Double
+        /// Edges in the pruned greedy circuit.
+        public let edgeCount: Int
+        public let truePositiveRate: Double
+        public let falsePositiveRate: Double
+        /// 0 when the circuit is empty (as MIB).
+        public let precision: Double
+    }
+
+    public let points: [Point]
+    public let area: Double
+}
+
+extension EdgeScores {
+    /// MIB's ROC of these scores against a known circuit's edges.
+    ///
+    /// - Throws: ``CircuitError/invalidArgument(_:)`` when a true edge is not in this graph, or when the true
+    ///   edges are none or all of the graph's.
+    public func mibROC(trueEdges: Set<ComputationGraph.Edge>) throws -> MIBROCCurve {
+        if let stranger = trueEdges.first(where: { !graph.contains($0) }) {
+            throw CircuitError.invalidArgument("ROC: true edge '\(graph.name(of: stranger))' is not in the scored graph")
+        }
+        let positives = trueEdges.count, negatives = graph.edges.count - positives
+        guard positives > 0, negatives > 0 else {
+            throw CircuitError.invalidArgument("ROC: needs both true and other edges, got \(positives) true of \(graph.edges.count)")
+        }
+        let points = MIBCurve.fractions.map { fraction in
+            let steps = Int((fraction * Double(graph.edges.count)).rounded(.up))
+            let found = Circuit.greedy(self, count: steps).pruned().edges
+            let truePositives = found.intersection(trueEdges).count, falsePositives = found.count - truePositives
+            return MIBROCCurve.Point(fraction: fraction, edgeCount: found.count,
+                                     truePositiveRate: Double(truePositives) / Double(positives),
+                                     falsePositiveRate: Double(falsePositives) / Double(negatives),
+                                     precision: found.isEmpty ? 0 : Double(truePositives) / Double(found.count))
+        }
+        let last = points[points.count - 1].falsePositiveRate
+        let area = zip(points, points.dropFirst()).reduce(0.0) { sum, pair in
+            sum + (pair.1.falsePositiveRate / last - pair.0.falsePositiveRate / last) * ((pair.1.truePositiveRate + pair.0.truePositiveRate) / 2)
+        }
+        return MIBROCCurve(points: points, area: area)
+    }
+}

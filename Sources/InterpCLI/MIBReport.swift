@@ -25,27 +25,31 @@ struct MIBReport: Encodable {
     let method: String?, metric: String, ablation: String
     let evaluation: MIBEvaluation
     let cpr: Double?, cmd: Double?
-    let auroc: Double?
+    /// Over every threshold (as scikit-learn), and as MIB reports it (greedy circuits at its fractions).
+    let auroc: Double?, mibAUROC: Double?
 
     static func run(_ circuit: Circuit, from circuitPath: String, patching: EdgePatching, options: MIBOptions,
                     ablation: AblationArgument, json: Bool) throws {
         var scores: EdgeScores
         do { scores = try circuit.edgeScores() } catch let error as CircuitError { throw CLIError("\(circuitPath): \(error)") }
         if options.negateScores { scores = scores.negated() }
-        var auroc: Double?
+        var auroc: Double?, mibAUROC: Double?
         if let path = options.trueCircuit {
             let truth = try Circuit.read(from: URL(fileURLWithPath: path))
             guard truth.graph.edges == circuit.graph.edges else {
                 throw CLIError("\(path): the true circuit's graph (\(truth.graph.layerCount) layers, \(truth.graph.headCount) heads) does not match the scored one")
             }
-            do { auroc = try scores.roc(trueEdges: truth.edges, ranking: options.ranking ?? .absolute).area } catch let error as CircuitError {
+            do {
+                auroc = try scores.roc(trueEdges: truth.edges, ranking: options.ranking ?? .absolute).area
+                mibAUROC = try scores.mibROC(trueEdges: truth.edges).area
+            } catch let error as CircuitError {
                 throw CLIError("\(path): \(error)")
             }
         }
         let evaluation = patching.mibEvaluation(scores, rankings: options.ranking.map { [$0] } ?? EdgeRanking.allCases)
         let report = MIBReport(method: circuit.metadata["method"], metric: patching.metric.name,
                                ablation: ablation == .corrupted ? AblationArgument.counterfactual.rawValue : ablation.rawValue,
-                               evaluation: evaluation, cpr: evaluation.cpr, cmd: evaluation.cmd, auroc: auroc)
+                               evaluation: evaluation, cpr: evaluation.cpr, cmd: evaluation.cmd, auroc: auroc, mibAUROC: mibAUROC)
         if json { return try Output.json(report) }
         report.print()
     }
@@ -72,6 +76,9 @@ struct MIBReport: Encodable {
             let single = evaluation.curves.count == 1 ? " (\(evaluation.curves[0].ranking.rawValue) ranking)" : " (CPR: signed ranking, CMD: absolute)"
             Swift.print(String(format: "CPR %.4f  CMD %.4f", cpr, cmd) + single)
         }
-        if let auroc { Swift.print(String(format: "AUROC against the true circuit: %.4f", auroc)) }
+        if let auroc, let mibAUROC {
+            Swift.print(String(format: "AUROC against the true circuit: %.4f (every threshold), %.4f (MIB: greedy circuits at its fractions)",
+                               auroc, mibAUROC))
+        }
     }
 }

@@ -28,6 +28,8 @@ import Testing
         // The truth is the scores' own pruned top-100 circuit: ranked high, though pruning drops some top edges.
         let auroc = try #require((report["auroc"] as? NSNumber)?.doubleValue)
         #expect(auroc > 0.5 && auroc <= 1)
+        let mibAUROC = try #require((report["mibAUROC"] as? NSNumber)?.doubleValue)
+        #expect(mibAUROC > 0.5 && mibAUROC <= 1)
 
         let text = try CLI.run(["evaluate", "--task", task, "--limit", "6", "--circuit", scores, "--mib", "--ablation", "mean-positional",
                                 "--ranking", "signed", "--negate-scores"])

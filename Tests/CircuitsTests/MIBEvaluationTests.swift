@@ -188,3 +188,25 @@ import Circuits
         }
     }
 }
+
+extension MIBLibraryReferenceTests {
+    /// `evaluate_area_under_roc` (greedy circuits at MIB's fractions against a reference graph) and the area
+    /// `print_results.py` reports, from the library's importance file and a random set of true edges.
+    @Test func mibROCEqualsTheMIBLibrarys() throws {
+        let reference = try MIBEvaluationTests.fixture("library.json")["roc"] as! [String: Any]
+        let importances = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("mib/importances.json")
+        let scores = try Circuit.read(from: importances).edgeScores()
+        let byName = scores.graph.edgesByName()
+        let truth = Set((reference["true_edges"] as! [String]).map { byName[$0]! })
+        let roc = try scores.mibROC(trueEdges: truth)
+        let expected = [("fpr", \MIBROCCurve.Point.falsePositiveRate), ("tpr", \.truePositiveRate), ("precision", \.precision)]
+        for (key, path) in expected {
+            let values = MIBEvaluationTests.doubles(reference[key])
+            #expect(roc.points.count == values.count && zip(roc.points, values).allSatisfy { Swift.abs($0[keyPath: path] - $1) < 1e-12 },
+                    "\(key): \(roc.points.map { $0[keyPath: path] }) vs \(values)")
+        }
+        #expect(Swift.abs(roc.area - (reference["auroc"] as! NSNumber).doubleValue) < 1e-12)
+        // The exact ROC differs (it has every threshold) but ranks the same scores.
+        #expect(try scores.roc(trueEdges: truth).area > 0.5)
+    }
+}
