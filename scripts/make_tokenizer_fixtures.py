@@ -15,6 +15,11 @@ Tests/LanguageModelsTests/Fixtures/tokenizers/<name>/ the script writes:
   single ids and for windows of three ids, which may cut characters) computed by the `tokenizers`
   library, the vocabulary size, a sample of token <-> id pairs, and the
   BOS/EOS/PAD ids that `transformers.PreTrainedTokenizerFast` reads from tokenizer_config.json.
+
+The WordPiece, Unigram and affixed-BPE trainers of the tokenizers library break ties in hash order, so
+those fixtures differ from one regeneration to the next; each is consistent with its own cases.json.
+SentencePiece (`pip install sentencepiece`) trains the Unigram models whose charsmaps exercise the
+Precompiled normalizer.
 """
 
 import base64
