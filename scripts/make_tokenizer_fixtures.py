@@ -437,6 +437,23 @@ def make_sentencepiece_fixtures():
     )
     write_fixture("unicode-scripts", unicode_scripts)
 
+    # Regular expressions that Oniguruma (Ruby syntax) reads differently from ICU: line anchors, \h as a
+    # hexadecimal digit, (?m) letting "." match newlines.
+    oniguruma = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True, unk_token="<unk>", byte_fallback=True),
+        special_added,
+        normalizer={"type": "Replace", "pattern": {"Regex": r"^[ \t]+|[ \t]+$"}, "content": ""},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": r"^\p{L}+"}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": r"\h{2,}|[^\h\s]+$"}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": r"(?m:e.+?n)|(?i)Q"}, "behavior": "MergedWithNext",
+             "invert": False},
+            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": False}]},
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]},
+    )
+    write_fixture("split-oniguruma", oniguruma)
+
 
 def make_word_level_fixtures():
     specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]"]
