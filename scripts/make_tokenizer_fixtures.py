@@ -15,6 +15,11 @@ Tests/LanguageModelsTests/Fixtures/tokenizers/<name>/ the script writes:
   single ids and for windows of three ids, which may cut characters) computed by the `tokenizers`
   library, the vocabulary size, a sample of token <-> id pairs, and the
   BOS/EOS/PAD ids that `transformers.PreTrainedTokenizerFast` reads from tokenizer_config.json.
+
+The WordPiece, Unigram and affixed-BPE trainers of the tokenizers library break ties in hash order, so
+those fixtures differ from one regeneration to the next; each is consistent with its own cases.json.
+SentencePiece (`pip install sentencepiece`) trains the Unigram models whose charsmaps exercise the
+Precompiled normalizer.
 """
 
 import base64
@@ -432,6 +437,23 @@ def make_sentencepiece_fixtures():
     )
     write_fixture("unicode-scripts", unicode_scripts)
 
+    # Regular expressions that Oniguruma (Ruby syntax) reads differently from ICU: line anchors, \h as a
+    # hexadecimal digit, (?m) letting "." match newlines.
+    oniguruma = tokenizer_json(
+        bpe_model(vocab, merges, merges_as_strings=True, unk_token="<unk>", byte_fallback=True),
+        special_added,
+        normalizer={"type": "Replace", "pattern": {"Regex": r"^[ \t]+|[ \t]+$"}, "content": ""},
+        pre_tokenizer={"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": r"^\p{L}+"}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": r"\h{2,}|[^\h\s]+$"}, "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": r"(?m:e.+?n)|(?i)Q"}, "behavior": "MergedWithNext",
+             "invert": False},
+            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": False}]},
+        decoder={"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]},
+    )
+    write_fixture("split-oniguruma", oniguruma)
+
 
 def make_word_level_fixtures():
     specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]"]
@@ -691,6 +713,49 @@ def make_component_fixtures():
     write_fixture("byte-level-no-regex", no_regex)
 
 
+# Large blocks whose scalars all normalize alike: one in 37 is enough.
+SAMPLED_RANGES = [(0xAC00, 0xD7A3), (0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF)]
+
+
+def make_normalization_fixture():
+    """Fixtures/tokenizer-normalization.json: normalizer outputs of the tokenizers library over the scalars
+    it changes.
+
+    For each normalizer the inputs are the scalars (up to U+2FFFF) whose output differs from the input, in
+    chunks of 160 (Hangul syllables and CJK ideographs sampled), plus combining sequences and scalars newer
+    than the library's Unicode 9.0 tables that Python's `unicodedata` decomposes (the library leaves those
+    alone). A byte-level vocabulary lets the test read the normalized text back through encode and decode.
+    """
+    import unicodedata
+
+    forms = {
+        "NFC": {"type": "NFC"}, "NFD": {"type": "NFD"}, "NFKC": {"type": "NFKC"}, "NFKD": {"type": "NFKD"},
+        "Lowercase": {"type": "Lowercase"}, "StripAccents": {"type": "StripAccents"}, "Nmt": {"type": "Nmt"},
+        "BertNormalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                           "strip_accents": None, "lowercase": True},
+    }
+    sequences = ["e\u0301 a\u0308\u0301 A\u030a\u0327 \u1100\u1161\u11a8 q\u0323\u0307 \u0915\u093c \u05d0\u05b7\u05bc",
+                 "\u00c5\u212b \ufb01 \u2460 \u00bd \u0130 \u03a3\u03c3\u03c2 \u1e9e \u0149 \u2126 \uff21"]
+    nfkd = normalizers.NFKD()
+    newer = [chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF
+             and nfkd.normalize_str(chr(c)) == chr(c) and unicodedata.normalize("NFKD", chr(c)) != chr(c)]
+    cases = []
+    for name, normalizer in forms.items():
+        library = Tokenizer.from_str(json.dumps(tokenizer_json(
+            {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}, [], normalizer=normalizer))).normalizer
+        changed = [chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF
+                   and (c % 37 == 0 or not any(first <= c <= last for first, last in SAMPLED_RANGES))
+                   and library.normalize_str(chr(c)) != chr(c)]
+        inputs = ["".join(changed[i:i + 160]) for i in range(0, len(changed), 160)]
+        inputs += ["".join(newer) + " a\u0301" + "".join(newer), *sequences]
+        cases += [{"normalizer": normalizer, "input": text, "output": library.normalize_str(text)} for text in inputs]
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    reference = {"vocab": {scalar: i for i, scalar in enumerate(alphabet)}, "cases": cases}
+    with open(os.path.join(OUTPUT, "..", "tokenizer-normalization.json"), "w", encoding="utf-8") as f:
+        json.dump(reference, f, ensure_ascii=False, separators=(",", ":"))
+    print(f"normalization: {len(cases)} cases")
+
+
 def main():
     shutil.rmtree(OUTPUT, ignore_errors=True)
     os.makedirs(OUTPUT)
@@ -700,6 +765,7 @@ def main():
     make_word_piece_fixtures()
     make_unigram_fixtures()
     make_component_fixtures()
+    make_normalization_fixture()
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ private let fixtureNames = [
     "gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral", "metaspace-split", "metaspace-never", "split-behaviors",
     "wordlevel", "wordlevel-bert", "wordpiece-bert", "wordpiece-cased", "unigram-nmt-nfkc", "unigram-byte-fallback",
     "unigram-ctc", "unicode-scripts", "normalizers-byte-level", "bpe-continuing-prefix", "bpe-end-of-word-suffix",
-    "byte-level-no-regex",
+    "byte-level-no-regex", "split-oniguruma",
 ]
 
 private func fixtureDirectory(_ name: String) -> URL {
@@ -53,6 +53,14 @@ private func reference(_ name: String) throws -> TokenizerReference {
 /// Exact comparison: Swift's `==` on strings treats canonically equivalent spellings as equal.
 private func scalars(_ text: String) -> [Unicode.Scalar] {
     Array(text.unicodeScalars)
+}
+
+private extension String {
+    init(scalars: some Sequence<Unicode.Scalar>) {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        self.init(view)
+    }
 }
 
 /// `text` shortened, with control and non-ASCII scalars escaped, for test labels.
@@ -158,6 +166,73 @@ private func visible(_ text: String) -> String {
         #expect(metaspace.bosTokenID == 1 && metaspace.tokenToID("<s>") == 1)
         #expect(metaspace.eosTokenID == 2 && metaspace.tokenToID("</s>") == 2)
         #expect(metaspace.padTokenID == nil)
+    }
+}
+
+/// Normalizer outputs of the tokenizers library over every scalar it changes (tokenizer-normalization.json,
+/// made by scripts/make_tokenizer_fixtures.py), read back through a byte-level vocabulary: encoding then
+/// decoding returns the normalized text.
+@Suite struct NormalizerTests {
+    private struct Reference: Decodable {
+        struct Case: Decodable {
+            let normalizer: [String: JSONValue]
+            let input: String
+            let output: String
+        }
+
+        let vocab: [String: Int]
+        let cases: [Case]
+    }
+
+    /// Enough of JSON to carry a normalizer's description back into tokenizer.json.
+    private enum JSONValue: Decodable {
+        case string(String), bool(Bool), null
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() {
+                self = .null
+            } else if let bool = try? container.decode(Bool.self) {
+                self = .bool(bool)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
+        }
+
+        var object: Any {
+            switch self {
+            case .string(let string): return string
+            case .bool(let bool): return bool
+            case .null: return NSNull()
+            }
+        }
+    }
+
+    @Test func normalizersMatchTheTokenizersLibrary() throws {
+        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("tokenizer-normalization.json")
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
+        #expect(reference.cases.count > 100)
+        for referenceCase in reference.cases {
+            let normalizer = referenceCase.normalizer.mapValues(\.object)
+            let tokenizer = try HuggingFaceTokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: [
+                "normalizer": normalizer,
+                "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": false],
+                "model": ["type": "BPE", "vocab": reference.vocab, "merges": [String]()],
+                "decoder": ["type": "ByteLevel"],
+            ]))
+            let normalized = tokenizer.decode(try tokenizer.encode(referenceCase.input, addSpecialTokens: false))
+            let (got, expected) = (scalars(normalized), scalars(referenceCase.output))
+            let difference = zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                ?? min(got.count, expected.count)
+            #expect(
+                got == expected,
+                """
+                \(normalizer["type"] ?? ""): first difference at scalar \(difference): \
+                got \(visible(String(scalars: got.dropFirst(max(0, difference - 2)).prefix(6)))), \
+                expected \(visible(String(scalars: expected.dropFirst(max(0, difference - 2)).prefix(6))))
+                """)
+        }
     }
 }
 

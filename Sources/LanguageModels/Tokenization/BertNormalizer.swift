@@ -1,8 +1,6 @@
-import Foundation
-
 /// The `BertNormalizer` (BERT's basic clean-up), following the tokenizers library, in order:
-/// `clean_text` drops NUL, U+FFFD and other-category scalars (controls, formats, unassigned,
-/// private use; tab, newline and carriage return excepted) and turns whitespace into " ";
+/// `clean_text` drops NUL, U+FFFD and other-category scalars (controls, formats, private use;
+/// not unassigned ones; tab, newline and carriage return excepted) and turns whitespace into " ";
 /// `handle_chinese_chars` puts spaces around CJK ideographs; `strip_accents` (by default the
 /// value of `lowercase`) decomposes (NFD) and drops non-spacing marks; `lowercase` lowercases.
 struct BertNormalizer: TextNormalizer {
@@ -38,19 +36,19 @@ struct BertNormalizer: TextNormalizer {
         }
         var result = String(scalars)
         if stripAccents {
-            result = String(scalars: result.decomposedStringWithCanonicalMapping.unicodeScalars.filter {
-                $0.properties.generalCategory != .nonspacingMark
+            result = String(scalars: UnicodeNormalizer(form: .nfd).normalize(result).unicodeScalars.filter {
+                $0.generalCategoryInTheTokenizersLibrary != .nonspacingMark || $0.isNewerThanTheTokenizersLibraryTables
             })
         }
         return lowercase ? LowercaseNormalizer().normalize(result) : result
     }
 
-    /// General category C (control, format, unassigned, private use, surrogate), except the
-    /// tab, newline and carriage return, which count as whitespace.
+    /// General category C except unassigned (control, format, private use, surrogate), and except
+    /// the tab, newline and carriage return, which count as whitespace.
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         if scalar == "\t" || scalar == "\n" || scalar == "\r" { return false }
         switch scalar.properties.generalCategory {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
     }

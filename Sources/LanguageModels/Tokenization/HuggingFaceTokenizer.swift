@@ -12,8 +12,10 @@ public func loadTokenizer(from directory: URL) throws -> any Tokenizer {
 }
 
 /// A tokenizer described by a Hugging Face `tokenizer.json` file: added tokens, normalizer,
-/// pre-tokenizer, model (byte-level or SentencePiece-style BPE, WordLevel), post-processor and
-/// decoder, composed as in the tokenizers library, whose ids it reproduces.
+/// pre-tokenizer, model (byte-level or SentencePiece-style BPE, Unigram, WordPiece, WordLevel),
+/// post-processor and decoder, composed as in the tokenizers library, whose ids it reproduces.
+/// Every component type of the library loads; a `type` it does not know is refused with an error
+/// naming its JSON path.
 public struct HuggingFaceTokenizer: Tokenizer {
     private let addedVocabulary: AddedVocabulary
     private let preTokenizer: (any PreTokenizer)?

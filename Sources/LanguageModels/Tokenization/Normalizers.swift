@@ -1,5 +1,3 @@
-import Foundation
-
 /// Rewrites text before it is split into words: Unicode normalization, lowercasing, prefixes, replacements.
 protocol TextNormalizer: Sendable {
     func normalize(_ text: String) -> String
@@ -46,21 +44,6 @@ struct NormalizerSequence: TextNormalizer {
     }
 }
 
-/// One of the four Unicode normalization forms.
-struct UnicodeNormalizer: TextNormalizer {
-    enum Form { case nfc, nfd, nfkc, nfkd }
-    let form: Form
-
-    func normalize(_ text: String) -> String {
-        switch form {
-        case .nfc: return text.precomposedStringWithCanonicalMapping
-        case .nfd: return text.decomposedStringWithCanonicalMapping
-        case .nfkc: return text.precomposedStringWithCompatibilityMapping
-        case .nfkd: return text.decomposedStringWithCompatibilityMapping
-        }
-    }
-}
-
 /// Maps every scalar to its full lowercase mapping, one scalar at a time (no context-dependent
 /// rules such as the final sigma), as Rust's `char::to_lowercase` does.
 struct LowercaseNormalizer: TextNormalizer {
@@ -74,11 +57,13 @@ struct LowercaseNormalizer: TextNormalizer {
     }
 }
 
-/// Removes combining marks (general category M); usually follows NFD or NFKD.
+/// Removes combining marks (general category M); usually follows NFD or NFKD. Marks newer than
+/// the tokenizers library's Unicode 9.0 tables are kept, as the library keeps them.
 struct StripAccentsNormalizer: TextNormalizer {
     func normalize(_ text: String) -> String {
         String(scalars: text.unicodeScalars.filter { scalar in
-            switch scalar.properties.generalCategory {
+            if scalar.isNewerThanTheTokenizersLibraryTables { return true }
+            switch scalar.generalCategoryInTheTokenizersLibrary {
             case .nonspacingMark, .spacingMark, .enclosingMark: return false
             default: return true
             }

@@ -5,7 +5,11 @@ import Foundation
 ///
 /// Regular expressions run on ICU (`NSRegularExpression`), which accepts the Oniguruma syntax used
 /// in tokenizer.json files (`\p{L}`, `\p{N}{1,3}`, lookahead `\s+(?!\S)`, `(?i:'s|'t)`, possessive
-/// quantifiers) and, like Oniguruma, matches whole Unicode scalars.
+/// quantifiers) and, like Oniguruma, matches whole Unicode scalars. The constructs that Oniguruma's
+/// Ruby syntax (the tokenizers library's) reads differently are translated: `^` and `$` anchor at
+/// every line, "\n" being the only line break, `\h` and `\H` are (non-)hexadecimal digits and the
+/// `m` flag lets `.` match newlines.
+/// Oniguruma-only constructs such as `\K` do not compile and are refused.
 struct TextPattern: @unchecked Sendable {
     private enum Matcher {
         /// Matched by a direct scan, much faster than ICU for the common "▁" and " " patterns.
@@ -45,10 +49,62 @@ struct TextPattern: @unchecked Sendable {
     /// A regular expression read from `field` (used in the error when it does not compile).
     init(regularExpression pattern: String, field: JSONField) throws {
         do {
-            matcher = .regex(try NSRegularExpression(pattern: pattern.isEmpty ? Self.emptyExpression : pattern))
+            // Like Oniguruma's, ICU's ".", "^" and "$" then treat "\n" as the only line break.
+            matcher = .regex(try NSRegularExpression(
+                pattern: pattern.isEmpty ? Self.emptyExpression : Self.icuPattern(oniguruma: pattern),
+                options: .useUnixLineSeparators))
         } catch {
             throw field.invalid("a regular expression ICU can compile (got \(pattern))")
         }
+    }
+
+    /// The ICU spelling of a pattern in Oniguruma's Ruby syntax.
+    static func icuPattern(oniguruma pattern: String) -> String {
+        let scalars = Array(pattern.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        func append(_ text: String) { result.append(contentsOf: text.unicodeScalars) }
+        var classDepth = 0
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            let next = index + 1 < scalars.count ? scalars[index + 1] : nil
+            index += 1
+            if scalar == "\\", let next {
+                index += 1
+                switch next {
+                case "h": append(#"\p{AHex}"#)
+                case "H": append(#"\P{AHex}"#)
+                default: result.append(scalar); result.append(next)
+                }
+                continue
+            }
+            if classDepth > 0 {
+                if scalar == "[" { classDepth += 1 } else if scalar == "]" { classDepth -= 1 }
+                result.append(scalar)
+                continue
+            }
+            switch scalar {
+            case "[":
+                classDepth = 1
+                result.append(scalar)
+                // A "]" first in the class (after an optional "^") is literal in both syntaxes.
+                if index < scalars.count, scalars[index] == "^" { result.append("^"); index += 1 }
+                if index < scalars.count, scalars[index] == "]" { result.append("]"); index += 1 }
+            case "^": append("(?m:^)")
+            case "$": append("(?m:$)")
+            case "(" where next == "?":
+                append("(?")
+                index += 1
+                // Ruby's m flag is ICU's s flag; Ruby anchors always work per line.
+                while index < scalars.count, scalars[index] == "-" || scalars[index].properties.isAlphabetic {
+                    result.append(scalars[index] == "m" ? "s" : scalars[index])
+                    index += 1
+                }
+            default:
+                result.append(scalar)
+            }
+        }
+        return String(result)
     }
 
     /// A pattern given as `{"String": "..."}` or `{"Regex": "..."}`.
