@@ -67,11 +67,10 @@ struct CircuitExplorer {
     /// The figure: controls, the drawing and the caption.
     func html(caption: String) -> String {
         let count = circuit.edges.count
-        let legend = ["q", "k", "v"].map { ($0, $0) } + (graph.hasMLPs ? [("mlp", "MLP")] : []) + [("logits", "logits")]
-        let swatches = zip(legend, [ComputationGraph.Receiver.query(layer: 0, head: 0), .key(layer: 0, group: 0), .value(layer: 0, group: 0)]
-            + (graph.hasMLPs ? [.mlp(layer: 0)] : []) + [.logits]).map { item, receiver in
-            "<span><i style=\"background:\(Circuit.colour(receiver))\"></i>\(item.1)</span>"
-        }
+        let kinds: [(String, ComputationGraph.Receiver)] = [("q", .query(layer: 0, head: 0)), ("k", .key(layer: 0, group: 0)),
+                                                            ("v", .value(layer: 0, group: 0))]
+            + (graph.hasMLPs ? [("MLP", .mlp(layer: 0))] : []) + [("logits", .logits)]
+        let swatches = kinds.map { "<span><i style=\"background:\(Circuit.colour($1))\"></i>\($0)</span>" }
         return """
         <figure class="circuit-explorer" data-edges="\(count)" data-initial="\(Swift.min(count, Self.initialEdgeCount))">
         <div class="cx-bar">
