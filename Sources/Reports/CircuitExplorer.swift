@@ -106,7 +106,7 @@ struct CircuitExplorer {
             let strength = strengths[edge]!, score = circuit.scores[edge]
             let targets = layout.entries(edge.receiver, from: layout.centre(of: edge.sender).x).map { $0.node.map(graph.index(of:)) ?? logitsID }
             edges.element("path", [
-                ("class", "cx-edge"), ("d", layout.path(of: edge, reach: 0.6)), ("fill", "none"), ("stroke", Circuit.colour(edge.receiver)),
+                ("class", "cx-edge"), ("d", layout.routedPath(of: edge)), ("fill", "none"), ("stroke", Circuit.colour(edge.receiver)),
                 ("stroke-width", SVG.number(0.6 + 3.4 * strength * strength)),
                 ("stroke-opacity", String(format: "%.2f", 0.12 + 0.78 * pow(strength, 3))),
                 ("stroke-dasharray", (score ?? 0) < 0 ? "4 3" : nil),
