@@ -183,7 +183,7 @@ enum CircuitExplorerScript {
           if (edgeElement) {
             var edge = edgeElement.cxEdge;
             edgeElement.classList.add("cx-hover");
-            text = edge.name.replace("->", " → ") + "\n" + kinds[edge.kind] + (edge.kind.length === 1 ? " (" + edge.kind + ")" : "") + " input, score " + format(edge.score)
+            text = edge.name.replace("->", " → ") + "\ninto the " + kinds[edge.kind] + (edge.kind.length === 1 ? " (" + edge.kind + ")" : "") + " input, score " + format(edge.score)
               + "\nrank " + (edge.rank + 1) + " of " + edges.length;
           } else if (nodeElement) {
             var node = nodeElement.cxNode;

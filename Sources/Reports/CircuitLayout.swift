@@ -89,7 +89,7 @@ struct CircuitLayout {
         let gap = row - boxHeight
         return entries(edge.receiver, from: lane(of: edge, entering: nil)).map { entry in
             let a = exit(edge.sender, towards: entry.x), b = (x: entry.x, y: entry.y)
-            guard a.y - b.y > gap + 1 else { return Self.curve(from: a, to: b, reach: 0.5) }
+            guard a.y - b.y > gap + 1 else { return Self.curve(from: a, to: b) }
             let x = lane(of: edge, entering: entry.node), jog = Swift.min(gap, (a.y - b.y) / 2)
             return "M\(SVG.number(a.x)),\(SVG.number(a.y))C\(SVG.number(a.x)),\(SVG.number(a.y - jog / 2)) "
                 + "\(SVG.number(x)),\(SVG.number(a.y - jog / 2)) \(SVG.number(x)),\(SVG.number(a.y - jog))"
@@ -113,8 +113,9 @@ struct CircuitLayout {
         return lane(edge.sender)
     }
 
-    static func curve(from a: (x: Double, y: Double), to b: (x: Double, y: Double), reach: Double) -> String {
-        let bend = Swift.max(18, (a.y - b.y) * reach)
+    /// A curve leaving `a` straight up and entering `b` straight from below.
+    static func curve(from a: (x: Double, y: Double), to b: (x: Double, y: Double)) -> String {
+        let bend = Swift.max(18, (a.y - b.y) * 0.5)
         return "M\(SVG.number(a.x)),\(SVG.number(a.y))C\(SVG.number(a.x)),\(SVG.number(a.y - bend)) "
             + "\(SVG.number(b.x)),\(SVG.number(b.y + bend)) \(SVG.number(b.x)),\(SVG.number(b.y))"
     }

@@ -90,7 +90,7 @@ public struct CircuitView: ReportFigure {
             let strength = strengths[edge]!
             var paths = SVG()
             for entry in layout.entries(edge.receiver, from: layout.centre(of: edge.sender).x) {
-                paths.path(CircuitLayout.curve(from: layout.exit(edge.sender, towards: entry.x), to: (entry.x, entry.y), reach: 0.5),
+                paths.path(CircuitLayout.curve(from: layout.exit(edge.sender, towards: entry.x), to: (entry.x, entry.y)),
                            stroke: Circuit.colour(edge.receiver), width: 0.5 + 4.5 * pow(strength, crowded ? 2 : 1),
                            opacity: 0.15 + 0.75 * pow(strength, crowded ? 3 : 1),
                            dash: (circuit.scores[edge] ?? 0) < 0 ? "5 3" : nil)
