@@ -10,10 +10,15 @@
 #      paths; Chromium runs with every host name unresolvable and a network log, which must hold no request;
 #   4. takes screenshots (the default view, a node selected after a search, zoomed in) to look at.
 #
-# Usage: scripts/check_circuit_view.sh [OUT_DIR]     (default .build/circuit-view-check; do not commit its files)
+# Usage: scripts/check_circuit_view.sh [--pages-only|--no-build] [OUT_DIR]
+#   default OUT_DIR .build/circuit-view-check (do not commit its files); --no-build checks the pages already
+#   in OUT_DIR again (after editing them by hand, say); --pages-only stops after writing them.
+# Builds as the project does (`swift build -c release --build-tests`), so that the test and CLI builds agree.
 # Needs `chromium` (Debian: apt-get update && apt-get install -y chromium). Nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-}"
+[[ "$mode" == --* ]] && shift || mode=""
 out="$(realpath -m "${1:-.build/circuit-view-check}")"
 mkdir -p "$out"
 browser="$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)"
@@ -24,11 +29,15 @@ fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. The pages.
-log="$out/build.log"
-CIRCUIT_VIEW_PATH="$out/check.html" swift test -c release --filter CircuitExplorerTests/checkPageForTheBrowser >"$log" 2>&1 \
-    || { cat "$log" >&2; fail "the check page could not be written"; }
-swift run -c release interp graph --circuit "$out/check.json" --html "$out/graph.html" >>"$log" 2>&1 \
-    || { cat "$log" >&2; fail "interp graph --html failed"; }
+if [[ "$mode" != --no-build ]]; then
+    log="$out/build.log"
+    swift build -c release --build-tests >"$log" 2>&1 || { cat "$log" >&2; fail "the build failed"; }
+    CIRCUIT_VIEW_PATH="$out/check.html" swift test -c release --skip-build --filter CircuitExplorerTests/checkPageForTheBrowser \
+        >>"$log" 2>&1 || { cat "$log" >&2; fail "the check page could not be written"; }
+    .build/release/interp graph --circuit "$out/check.json" --html "$out/graph.html" >>"$log" 2>&1 \
+        || { cat "$log" >&2; fail "interp graph --html failed"; }
+    [[ "$mode" == --pages-only ]] && exit 0
+fi
 
 # 2. Nothing to fetch.
 for page in "$out/check.html" "$out/graph.html"; do
@@ -73,11 +82,14 @@ probe='<script>
     check(none === 1, name + "slider at the left: " + none + " edge displayed");
     check(half > 1 && half < total && half === +figure.getAttribute("data-visible"),
           name + "slider in the middle: " + half + " edges displayed, status: " + figure.querySelector(".cx-status").textContent);
-    var node = figure.querySelector("g.cx-node.cx-in:not(.cx-idle)");
+    // The sender of the strongest edge into the logits lies on a path to the logits: clicking it lights that edge.
+    slide(figure, 1000);
+    var edge = figure.querySelector("path.cx-edge[data-kind=logits]:not(.cx-hidden)");
+    var node = figure.querySelector("g.cx-node[data-id=\"" + edge.getAttribute("data-from") + "\"]");
     node.dispatchEvent(new MouseEvent("click", { bubbles: true }));
     var lit = figure.querySelectorAll("path.cx-edge.cx-on").length;
-    check(figure.classList.contains("cx-focused") && lit > 0 && lit <= half,
-          name + "clicking " + node.getAttribute("data-name") + " highlights " + lit + " edges on its paths");
+    check(figure.classList.contains("cx-focused") && edge.classList.contains("cx-on") && lit < total,
+          name + "clicking " + node.getAttribute("data-name") + " highlights " + lit + " edges on its paths, " + edge.getAttribute("data-name") + " among them");
     figure.querySelector(".cx-scene").dispatchEvent(new MouseEvent("click", { bubbles: true }));
     check(!figure.classList.contains("cx-focused"), name + "clicking the background clears it");
   });
@@ -100,42 +112,68 @@ with_script() {
         { print }' "$1" >"$3"
 }
 chrome() {
+    # Less background traffic of Chromium's own (it is told apart from the page's anyway, see page_requests).
     "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --host-resolver-rules="MAP * ~NOTFOUND" \
+        --disable-background-networking --disable-component-update --disable-sync --disable-default-apps --no-first-run \
+        --disable-features=SpellcheckService,OptimizationHints,MediaRouter,Translate --disable-client-side-phishing-detection \
         --virtual-time-budget=20000 "$@" 2>/dev/null
 }
+
+# Requests the page makes carry its origin as initiator ("null" for a file); Chromium's own background
+# requests (updates, accounts) are "not an origin".
+page_requests() { grep '"url":"http' "$1" | grep '"initiator":"' | grep -v '"initiator":"not an origin"' | grep -oE '"url":"[^"]*"' | sort -u || true; }
+
+# The network check must see a page that does fetch.
+echo '<!DOCTYPE html><img src="http://example.invalid/a.png"><script>fetch("https://example.invalid/b").catch(function () {});</script>' \
+    >"$out/control.html"
+chrome --log-net-log="$out/control-netlog.json" --dump-dom "file://$out/control.html" >/dev/null
+[[ "$(page_requests "$out/control-netlog.json" | wc -l)" == 2 ]] || fail "the network log check does not see a page's requests"
 
 status=0
 for page in check graph; do
     with_script "$out/$page.html" "$probe" "$out/$page-probe.html"
     chrome --window-size=1400,1000 --log-net-log="$out/$page-netlog.json" --dump-dom "file://$out/$page-probe.html" >"$out/$page-dom.html"
-    result="$(sed -n '/<pre id="check-result">/,/<\/pre>/p' "$out/$page-dom.html" | sed -e 's/<pre id="check-result">//' -e 's/<\/pre>.*//')"
+    result="$(sed -n '/<pre id="check-result">/,/<\/pre>/p' "$out/$page-dom.html" | sed -e 's/.*<pre id="check-result">//' -e 's/<\/pre>.*//')"
     [[ -n "$result" ]] || { echo "FAIL $page: the probe reported nothing"; status=1; continue; }
-    echo "$result" | sed "s/^/$page: /"
+    echo "$result" | sed -e "s/^/$page: /" -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g'
     grep -q '^FAIL' <<<"$result" && status=1
-    if grep -qE '"url":"https?:' "$out/$page-netlog.json"; then
-        echo "FAIL $page: the network log holds requests:"; grep -oE '"url":"https?:[^"]*"' "$out/$page-netlog.json" | sort -u | head
+    requests="$(page_requests "$out/$page-netlog.json")"
+    if [[ -n "$requests" ]]; then
+        echo "FAIL $page: the page made requests: $requests"
         status=1
     else
-        echo "$page: PASS no network request in Chromium's network log"
+        echo "$page: PASS no request from the page in Chromium's network log"
     fi
 done
 
-# 4. Screenshots: as opened; after searching a node (selected and centred); the static view.
+# 4. Screenshots, each of one section of the page (the rest hidden): as opened; after searching a node (selected
+# and centred); the 600-edge circuit with the slider at the right, a node clicked and an edge hovered; the static
+# drawing.
+only() { echo "<script>document.querySelectorAll(\"main > *\").forEach(function (e, i) { if (e.id !== \"section-$1\") e.style.display = \"none\"; });</script>"; }
 search='<script>
 (function () {
-  var figure = document.querySelector("figure.circuit-explorer"), search = figure.querySelector(".cx-search");
-  figure.scrollIntoView();
+  var search = document.querySelector(".cx-search");
   search.value = "a20.h4";
   search.dispatchEvent(new Event("input"));
   search.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
 })();
 </script>'
-static='<script>document.querySelectorAll("figure")[2].scrollIntoView();</script>'
-top='<script>document.querySelector("figure.circuit-explorer").scrollIntoView();</script>'
-with_script "$out/check.html" "$top" "$out/shot-default.html"
-with_script "$out/check.html" "$search" "$out/shot-search.html"
-with_script "$out/check.html" "$static" "$out/shot-static.html"
-for shot in default search static; do
+clicked='<script>
+(function () {
+  var figure = document.querySelectorAll("figure.circuit-explorer")[1], slider = figure.querySelector(".cx-slider");
+  slider.value = 1000;
+  slider.dispatchEvent(new Event("input"));
+  var edge = figure.querySelector("path.cx-edge[data-kind=logits]");
+  figure.querySelector("g.cx-node[data-id=\"" + edge.getAttribute("data-from") + "\"]").dispatchEvent(new MouseEvent("click", { bubbles: true }));
+  var box = edge.getBoundingClientRect();
+  edge.dispatchEvent(new MouseEvent("mouseover", { bubbles: true, clientX: box.left + box.width / 2, clientY: box.top + box.height / 2 }));
+})();
+</script>'
+with_script "$out/check.html" "$(only 1)" "$out/shot-default.html"
+with_script "$out/check.html" "$(only 1)$search" "$out/shot-search.html"
+with_script "$out/check.html" "$(only 2)$clicked" "$out/shot-clicked.html"
+with_script "$out/check.html" "$(only 3)" "$out/shot-static.html"
+for shot in default search clicked static; do
     chrome --window-size=1400,1000 --screenshot="$out/$shot.png" "file://$out/shot-$shot.html"
     echo "screenshot: $out/$shot.png"
 done

@@ -19,10 +19,11 @@ extension Circuit {
     }
 
     /// The EAP-IG configuration of this circuit's graph, or nil when EAP-IG cannot represent the graph
-    /// (grouped-query attention or no MLPs).
+    /// (grouped-query attention, no MLPs, or parallel and sequential blocks mixed).
     func eapIGConfig(modelWidth: Int) -> EAPIGConfig? {
-        guard !graph.groupedQuery, graph.hasMLPs else { return nil }
-        return EAPIGConfig(n_layers: graph.layerCount, n_heads: graph.headCount, parallel_attn_mlp: false, d_model: modelWidth)
+        let parallel = !graph.mlpReadsAttentionOutput.contains(true)
+        guard !graph.groupedQuery, graph.hasMLPs, parallel || !graph.mlpReadsAttentionOutput.contains(false) else { return nil }
+        return EAPIGConfig(n_layers: graph.layerCount, n_heads: graph.headCount, parallel_attn_mlp: parallel, d_model: modelWidth)
     }
 }
 

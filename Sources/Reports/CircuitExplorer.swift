@@ -51,11 +51,15 @@ struct CircuitExplorer {
 
     private var graph: ComputationGraph { circuit.graph }
 
-    /// Rows 54 points apart whatever the depth (the view zooms), slots shared across about 1,200 points.
+    /// Rows 46 points apart whatever the depth (the view zooms), slots shared across about 1,200 points.
     var layout: CircuitLayout {
-        CircuitLayout.fitting(graph, width: 1200, height: 54 * Double(graph.layerCount + 2), slot: 64...110, row: 54...54,
-                              boxHeight: 20, top: 16)
+        CircuitLayout.fitting(graph, width: 1200, height: 46 * Double(graph.layerCount + 2), slot: 64...120, row: 46...46,
+                              boxHeight: 24, top: 16)
     }
+
+    /// The size labels are written at; the script scales them with the zoom, centred on their box
+    /// (`dominant-baseline: central`), so each is placed at its centre less the shift ``SVG/text`` adds.
+    private static let labelSize = 10.0
 
     /// Node ids: the index in ``ComputationGraph/senders``, then the logits.
     private var logitsID: Int { graph.senders.count }
@@ -63,11 +67,10 @@ struct CircuitExplorer {
     /// The figure: controls, the drawing and the caption.
     func html(caption: String) -> String {
         let count = circuit.edges.count
-        let legend = ["q", "k", "v"].map { ($0, $0) } + (graph.hasMLPs ? [("mlp", "MLP")] : []) + [("logits", "logits")]
-        let swatches = zip(legend, [ComputationGraph.Receiver.query(layer: 0, head: 0), .key(layer: 0, group: 0), .value(layer: 0, group: 0)]
-            + (graph.hasMLPs ? [.mlp(layer: 0)] : []) + [.logits]).map { item, receiver in
-            "<span><i style=\"background:\(Circuit.colour(receiver))\"></i>\(item.1)</span>"
-        }
+        let kinds: [(String, ComputationGraph.Receiver)] = [("q", .query(layer: 0, head: 0)), ("k", .key(layer: 0, group: 0)),
+                                                            ("v", .value(layer: 0, group: 0))]
+            + (graph.hasMLPs ? [("MLP", .mlp(layer: 0))] : []) + [("logits", .logits)]
+        let swatches = kinds.map { "<span><i style=\"background:\(Circuit.colour($1))\"></i>\($0)</span>" }
         return """
         <figure class="circuit-explorer" data-edges="\(count)" data-initial="\(Swift.min(count, Self.initialEdgeCount))">
         <div class="cx-bar">
@@ -94,7 +97,7 @@ struct CircuitExplorer {
             let y = layout.y(layer: l)
             grid.line(x1: layout.left - 4, y1: y + layout.boxHeight / 2 + 4, x2: layout.width - 12, y2: y + layout.boxHeight / 2 + 4,
                       stroke: "#eeeeee")
-            grid.text("L\(l)", x: layout.left - 10, y: y, anchor: .end, colour: "#888888")
+            grid.text("L\(l)", x: layout.left - 10, y: y - 0.35 * Self.labelSize, anchor: .end, size: Self.labelSize, colour: "#888888")
         }
 
         let strengths = circuit.strengths
@@ -103,7 +106,7 @@ struct CircuitExplorer {
             let strength = strengths[edge]!, score = circuit.scores[edge]
             let targets = layout.entries(edge.receiver, from: layout.centre(of: edge.sender).x).map { $0.node.map(graph.index(of:)) ?? logitsID }
             edges.element("path", [
-                ("class", "cx-edge"), ("d", layout.path(of: edge, reach: 0.6)), ("stroke", Circuit.colour(edge.receiver)),
+                ("class", "cx-edge"), ("d", layout.routedPath(of: edge)), ("fill", "none"), ("stroke", Circuit.colour(edge.receiver)),
                 ("stroke-width", SVG.number(0.6 + 3.4 * strength * strength)),
                 ("stroke-opacity", String(format: "%.2f", 0.12 + 0.78 * pow(strength, 3))),
                 ("stroke-dasharray", (score ?? 0) < 0 ? "4 3" : nil),
@@ -118,7 +121,7 @@ struct CircuitExplorer {
             var box = SVG()
             box.rect(x: centre.x - width / 2, y: centre.y - layout.boxHeight / 2, width: width, height: layout.boxHeight,
                      fill: "#ffffff", radius: 4)
-            box.text(label, x: centre.x, y: centre.y, anchor: .middle, size: 10)
+            box.text(label, x: centre.x, y: centre.y - 0.35 * Self.labelSize, anchor: .middle, size: Self.labelSize)
             nodes.group(box, [("class", inCircuit.contains(name) ? "cx-node cx-in" : "cx-node"), ("data-id", "\(id)"),
                               ("data-name", name), ("data-x", SVG.number(centre.x)), ("data-y", SVG.number(centre.y))])
         }

@@ -5,7 +5,8 @@
 /// - the slider runs over the number of edges shown, on a log scale (1 … all), revealing edges in rank
 ///   order; the status shows the count and the smallest |score| shown, and the figure's `data-visible`;
 /// - nodes none of whose edges show are faded;
-/// - drag pans, the wheel zooms around the pointer, `+` `−` `fit` buttons do the same;
+/// - the drawing is as tall as the window allows and fits in it at first; drag pans, the wheel zooms around
+///   the pointer, `+` `−` `fit` buttons do the same; labels keep a readable size when zoomed out;
 /// - hovering an edge shows its name, kind, score and rank; hovering a node its shown edges;
 /// - clicking a node keeps only the shown edges on its paths to the logits and from the input; clicking
 ///   the background or `clear` undoes it;
@@ -15,7 +16,7 @@ enum CircuitExplorerScript {
     static let script = #"""
     (function () {
       "use strict";
-      var kinds = { q: "query", k: "key", v: "value", mlp: "MLP input", logits: "logits" };
+      var kinds = { q: "query", k: "key", v: "value", mlp: "MLP", logits: "logits" };
       var lists = 0;
 
       function format(x) {
@@ -117,10 +118,13 @@ enum CircuitExplorerScript {
         // Pan and zoom: one transform on the scene.
         function apply() {
           scene.setAttribute("transform", "translate(" + view.x.toFixed(1) + " " + view.y.toFixed(1) + ") scale(" + view.k.toFixed(4) + ")");
+          // Labels keep about 9.5 px on screen while zoomed out, within their boxes.
+          svg.style.setProperty("--cx-label", Math.min(22, Math.max(10, 9.5 / view.k)).toFixed(1) + "px");
+          svg.style.setProperty("--cx-row-label", Math.min(16, Math.max(10, 9.5 / view.k)).toFixed(1) + "px");
         }
         function fit() {
           var w = svg.clientWidth, h = svg.clientHeight;
-          view.k = Math.min(w / width, h / height);
+          view.k = Math.min(w / width, h / height, 1.25);
           view.x = (w - width * view.k) / 2;
           view.y = (h - height * view.k) / 2;
           apply();
@@ -179,7 +183,7 @@ enum CircuitExplorerScript {
           if (edgeElement) {
             var edge = edgeElement.cxEdge;
             edgeElement.classList.add("cx-hover");
-            text = edge.name.replace("->", " → ") + "\n" + kinds[edge.kind] + " (" + edge.kind + "), score " + format(edge.score)
+            text = edge.name.replace("->", " → ") + "\ninto the " + kinds[edge.kind] + (edge.kind.length === 1 ? " (" + edge.kind + ")" : "") + " input, score " + format(edge.score)
               + "\nrank " + (edge.rank + 1) + " of " + edges.length;
           } else if (nodeElement) {
             var node = nodeElement.cxNode;
@@ -240,6 +244,8 @@ enum CircuitExplorerScript {
         });
         slider.addEventListener("input", function () { show(countAt(+slider.value)); });
 
+        // As tall as the window allows, no taller than the whole drawing at the page's width needs.
+        svg.style.height = Math.round(Math.max(360, Math.min(window.innerHeight - 90, height * Math.min(1.25, svg.clientWidth / width)))) + "px";
         var initial = +figure.getAttribute("data-initial");
         slider.value = valueOf(initial);
         show(initial);
@@ -263,14 +269,15 @@ enum CircuitExplorerScript {
     .cx-legend i { display: inline-block; width: 18px; height: 3px; vertical-align: middle; margin-right: 4px; }
     .cx-legend i.cx-dash { background: repeating-linear-gradient(90deg, #666 0 4px, transparent 4px 7px); }
     .cx-viewport { position: relative; border: 1px solid #e2e2e2; border-radius: 4px; background: #fff; }
-    svg.cx-canvas { display: block; width: 100%; height: 78vh; cursor: grab; touch-action: none; user-select: none; }
+    svg.cx-canvas { display: block; width: 100%; height: 80vh; cursor: grab; touch-action: none; user-select: none; }
     svg.cx-canvas.cx-dragging { cursor: grabbing; }
-    .cx-edge { stroke-linecap: round; vector-effect: non-scaling-stroke; }
+    .cx-edge { fill: none; stroke-linecap: round; vector-effect: non-scaling-stroke; }
     .cx-edge.cx-hidden { display: none; }
     .cx-edge.cx-hover { stroke-opacity: 1; stroke-width: 3.5px; }
     .cx-node { cursor: pointer; }
     .cx-node rect { fill: #f7f7f7; stroke: #dddddd; stroke-width: 0.8px; vector-effect: non-scaling-stroke; }
-    .cx-node text { fill: #c4c4c4; pointer-events: none; }
+    .cx-node text { fill: #c4c4c4; pointer-events: none; font-size: var(--cx-label, 10px); dominant-baseline: central; }
+    .cx-grid text { font-size: var(--cx-row-label, 10px); dominant-baseline: central; }
     .cx-node.cx-in:not(.cx-idle) rect { fill: #ffffff; stroke: #333333; stroke-width: 1.4px; }
     .cx-node.cx-in:not(.cx-idle) text { fill: #111111; font-weight: bold; }
     .cx-node.cx-match rect { stroke: #e6550d; stroke-width: 3px; }

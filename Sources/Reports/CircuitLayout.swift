@@ -80,18 +80,42 @@ struct CircuitLayout {
         }
     }
 
-    /// The drawn path of an edge: one curve per entered node, leaving the sender straight up and entering
-    /// each node straight from below; `reach` (0...1) is how far along the height each end keeps its
-    /// direction, so larger values bundle edges that share a sender or a receiver for longer.
-    func path(of edge: ComputationGraph.Edge, reach: Double = 0.5) -> String {
-        let senderX = centre(of: edge.sender).x
-        return entries(edge.receiver, from: senderX).map { entry in
-            Self.curve(from: exit(edge.sender, towards: entry.x), to: (entry.x, entry.y), reach: reach)
+    /// The drawn path of an edge in the interactive view, one line per entered node, never through a box:
+    /// an edge to the next row is one curve; a longer one runs up a lane, the gap beside a column, joining it
+    /// in the gap above the sender's row and leaving it in the gap below the receiver's. The lane is the
+    /// sender's (right of a head's column, left of the MLP column), so that edges leaving one node travel as
+    /// one bundle; edges from the input and into an MLP use the receiver's lane instead.
+    func routedPath(of edge: ComputationGraph.Edge) -> String {
+        let gap = row - boxHeight
+        return entries(edge.receiver, from: lane(of: edge, entering: nil)).map { entry in
+            let a = exit(edge.sender, towards: entry.x), b = (x: entry.x, y: entry.y)
+            guard a.y - b.y > gap + 1 else { return Self.curve(from: a, to: b) }
+            let x = lane(of: edge, entering: entry.node), jog = Swift.min(gap, (a.y - b.y) / 2)
+            return "M\(SVG.number(a.x)),\(SVG.number(a.y))C\(SVG.number(a.x)),\(SVG.number(a.y - jog / 2)) "
+                + "\(SVG.number(x)),\(SVG.number(a.y - jog / 2)) \(SVG.number(x)),\(SVG.number(a.y - jog))"
+                + "L\(SVG.number(x)),\(SVG.number(b.y + jog))C\(SVG.number(x)),\(SVG.number(b.y + jog / 2)) "
+                + "\(SVG.number(b.x)),\(SVG.number(b.y + jog / 2)) \(SVG.number(b.x)),\(SVG.number(b.y))"
         }.joined(separator: " ")
     }
 
-    static func curve(from a: (x: Double, y: Double), to b: (x: Double, y: Double), reach: Double) -> String {
-        let bend = Swift.max(18, (a.y - b.y) * reach)
+    /// The lane an edge climbs (see ``routedPath(of:)``); `node` is the entered node (nil: the logits, or
+    /// not yet known, when the sender's lane is given).
+    private func lane(of edge: ComputationGraph.Edge, entering node: ComputationGraph.Sender?) -> Double {
+        func lane(_ sender: ComputationGraph.Sender) -> Double {
+            switch sender {
+            case .input: return left
+            case .head: return centre(of: sender).x + slot / 2
+            case .mlp: return centre(of: sender).x - slot / 2
+            }
+        }
+        if case .mlp(let l) = edge.receiver { return lane(.mlp(layer: l)) }
+        if edge.sender == .input, let node { return lane(node) }
+        return lane(edge.sender)
+    }
+
+    /// A curve leaving `a` straight up and entering `b` straight from below.
+    static func curve(from a: (x: Double, y: Double), to b: (x: Double, y: Double)) -> String {
+        let bend = Swift.max(18, (a.y - b.y) * 0.5)
         return "M\(SVG.number(a.x)),\(SVG.number(a.y))C\(SVG.number(a.x)),\(SVG.number(a.y - bend)) "
             + "\(SVG.number(b.x)),\(SVG.number(b.y + bend)) \(SVG.number(b.x)),\(SVG.number(b.y))"
     }

@@ -6,8 +6,8 @@ import Foundation
 /// Small circuits are a static drawing (``svg``, also what prints well); large ones (more than
 /// ``interactiveEdgeCount`` edges, or always with ``Style/interactive``) an interactive one that reads at
 /// thousands of edges: pan and zoom, a threshold slider on |score|, search by node, hover for an edge's
-/// score and kind, click a node for its paths to the logits and from the input (see
-/// ``CircuitExplorer``). Both are self-contained: no network, inline code only.
+/// score and kind, click a node for its paths to the logits and from the input; its page includes the
+/// view's script and style once (``pageAssets``). Both are self-contained: no network, inline code only.
 ///
 /// In the static drawing every node of the graph is drawn: the circuit's nodes bold and labelled, the
 /// others faint (they give the layout its bearings, which matters for finding a head in a wide model).
@@ -69,11 +69,8 @@ public struct CircuitView: ReportFigure {
         CircuitLayout.fitting(graph, width: 1180, height: 1500, slot: 26...88, row: 52...96)
     }
 
-    /// The printable drawing, whatever the style.
-    public var svg: String { staticSVG }
-
-
-    private var staticSVG: String {
+    /// The static drawing (printable), whatever the style.
+    public var svg: String {
         let layout = self.layout
         var svg = SVG()
         let inCircuit = Set(circuit.nodes)
@@ -93,7 +90,7 @@ public struct CircuitView: ReportFigure {
             let strength = strengths[edge]!
             var paths = SVG()
             for entry in layout.entries(edge.receiver, from: layout.centre(of: edge.sender).x) {
-                paths.path(CircuitLayout.curve(from: layout.exit(edge.sender, towards: entry.x), to: (entry.x, entry.y), reach: 0.5),
+                paths.path(CircuitLayout.curve(from: layout.exit(edge.sender, towards: entry.x), to: (entry.x, entry.y)),
                            stroke: Circuit.colour(edge.receiver), width: 0.5 + 4.5 * pow(strength, crowded ? 2 : 1),
                            opacity: 0.15 + 0.75 * pow(strength, crowded ? 3 : 1),
                            dash: (circuit.scores[edge] ?? 0) < 0 ? "5 3" : nil)

@@ -67,8 +67,9 @@ import Circuits
             } catch let error as CircuitError { return "\(error)" }
         }
         #expect(try message(#"{"nodes": {}, "edges": {}}"#).contains("'cfg'"))
+        // EAP-IG's parallel graphs are read (each MLP reads the block input); this file lists none of its edges.
         #expect(try message(#"{"cfg": {"n_layers": 1, "n_heads": 1, "parallel_attn_mlp": true}, "nodes": {}, "edges": {}}"#)
-            .contains("parallel_attn_mlp"))
+            .contains("mlp_reads_attention: [false]"))
         #expect(try message(#"{"cfg": {"n_layers": 1}, "nodes": {}, "edges": {}}"#).contains("n_heads"))
         #expect(try message(#"{"cfg": {"n_layers": 1, "n_heads": 1}, "nodes": {}, "edges": {}}"#).contains("lists 0 edges"))
         let graph = ComputationGraph(layerCount: 1, headCount: 1)

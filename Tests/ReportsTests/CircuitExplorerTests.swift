@@ -147,7 +147,7 @@ import Reports
                                     paragraphs: ["Random circuits on the graph of a 30-layer model with 9 query and 3 key-value heads."])
         report.addSection("2,000 edges", figures: [CircuitView(large)])
         report.addSection("600 edges", figures: [CircuitView(Sample.deepCircuit(edgeCount: 600, seed: 3))])
-        report.addSection("Static, 40 edges", figures: [CircuitView(Self.smallCircuit(edgeCount: 40))])
+        report.addSection("Static, 40 edges", figures: [CircuitView(Sample.deepCircuit(edgeCount: 40, unscored: 0, seed: 5))])
         #expect(report.sections.flatMap(\.figures).compactMap { ($0 as? CircuitView)?.isInteractive } == [true, true, false])
         guard let path = ProcessInfo.processInfo.environment["CIRCUIT_VIEW_PATH"] else { return }
         let url = URL(fileURLWithPath: path)
