@@ -202,8 +202,9 @@ struct GGUFBytes {
         #expect(factors.contains(1) && factors.contains(8) && factors.contains { $0 > 1 && $0 < 8 })
         func file(_ factors: [Float]) throws -> GGUFFile {
             var bytes = GGUFBytes()
-            bytes.header(tensors: 1, metadata: 7)
+            bytes.header(tensors: 1, metadata: 8)
             bytes.keyString("general.architecture", "llama")
+            bytes.keyUInt32("llama.vocab_size", 10)
             bytes.keyUInt32("llama.block_count", 1)
             bytes.keyUInt32("llama.embedding_length", 64)
             bytes.keyUInt32("llama.attention.head_count", 2)
