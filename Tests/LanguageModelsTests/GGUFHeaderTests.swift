@@ -17,6 +17,10 @@ struct GGUFBytes {
     mutating func keyString(_ key: String, _ value: String) { string(key); u32(8); string(value) }
     mutating func keyUInt32(_ key: String, _ value: UInt32) { string(key); u32(4); u32(value) }
     mutating func keyFloat32(_ key: String, _ value: Float) { string(key); u32(6); u32(value.bitPattern) }
+    mutating func keyBool(_ key: String, _ value: Bool) { string(key); u32(7); u8(value ? 1 : 0) }
+    mutating func keyStrings(_ key: String, _ values: [String]) { string(key); u32(9); u32(8); u64(UInt64(values.count)); values.forEach { string($0) } }
+    mutating func keyFloats(_ key: String, _ values: [Float]) { string(key); u32(9); u32(6); u64(UInt64(values.count)); values.forEach { u32($0.bitPattern) } }
+    mutating func keyInt32s(_ key: String, _ values: [Int32]) { string(key); u32(9); u32(5); u64(UInt64(values.count)); values.forEach { u32(UInt32(bitPattern: $0)) } }
     /// A tensor record: name, dimensions (ggml order), type id, offset.
     mutating func tensor(_ name: String, _ dimensions: [UInt64], type: UInt32, offset: UInt64) {
         string(name); u32(UInt32(dimensions.count)); dimensions.forEach { u64($0) }; u32(type); u64(offset)
@@ -223,5 +227,24 @@ struct GGUFBytes {
         other[8] *= 1.5
         let odd = try file(other)
         expectLoadingError(containing: [odd.url.path, "tensor 'rope_freqs.weight' factor 8"]) { _ = try ModelConfiguration(gguf: odd) }
+    }
+
+    /// `add_bos_token` / `add_eos_token` decide the special tokens around the text; merges come from the scores.
+    @Test func specialTokenFlagsAndScoreMerges() throws {
+        var bytes = GGUFBytes()
+        bytes.header(tensors: 0, metadata: 9)
+        bytes.keyString("general.architecture", "llama")
+        bytes.keyString("tokenizer.ggml.model", "llama")
+        bytes.keyStrings("tokenizer.ggml.tokens", ["<unk>", "<s>", "</s>", "\u{2581}", "a", "\u{2581}a"])
+        bytes.keyFloats("tokenizer.ggml.scores", [0, 0, 0, -1, -2, -3])
+        bytes.keyInt32s("tokenizer.ggml.token_type", [2, 3, 3, 1, 1, 1])
+        bytes.keyUInt32("tokenizer.ggml.bos_token_id", 1)
+        bytes.keyUInt32("tokenizer.ggml.eos_token_id", 2)
+        bytes.keyBool("tokenizer.ggml.add_bos_token", false)
+        bytes.keyBool("tokenizer.ggml.add_eos_token", true)
+        let tokenizer = try GGUFTokenizer.tokenizer(from: open(bytes.data))
+        #expect(try tokenizer.encode("a a", addSpecialTokens: true) == [5, 5, 2])
+        #expect(try tokenizer.encode("</s>a", addSpecialTokens: false) == [2, 4])   // "▁" only before the first piece
+        #expect(tokenizer.bosTokenID == 1 && tokenizer.eosTokenID == 2)
     }
 }

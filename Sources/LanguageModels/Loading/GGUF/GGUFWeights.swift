@@ -8,6 +8,7 @@ import Tensors
 /// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies.
 public struct GGUFWeights: WeightSource {
+    /// The file the tensors are read from.
     public let file: GGUFFile
     /// Query heads, key-value heads and head width, for undoing the q/k row permutation (nil: rows as stored).
     let permutedHeads: (query: Int, keyValue: Int, width: Int)?
