@@ -24,6 +24,21 @@ enum GGUFBlockDecoding {
         }
     }
 
+    /// Converts `count` consecutive elements of a plain floating-point type (F32, F16, BF16) in one loop.
+    static func decodeElements(_ type: GGUFTensorType, from source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let b = source.assumingMemoryBound(to: UInt8.self)
+        switch type {
+        case .f32:
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        case .f16:
+            for i in 0..<count { out[i] = half(b + 2 * i) }
+        case .bf16:
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8) << 16) }
+        default:
+            preconditionFailure("\(type.name) is stored in blocks")
+        }
+    }
+
     /// The IEEE half-precision value of two little-endian bytes.
     @inline(__always)
     private static func half(_ b: UnsafePointer<UInt8>) -> Float {

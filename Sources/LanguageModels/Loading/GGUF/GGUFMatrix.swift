@@ -29,6 +29,13 @@ public struct GGUFMatrix: RowDequantizedMatrix {
 
     public func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         let blockSize = type.blockSize
+        if blockSize == 1 {
+            packed.withUnsafeBytes { bytes in
+                let first = bytes.baseAddress! + row * bytesPerRow + columns.lowerBound * type.bytesPerBlock
+                GGUFBlockDecoding.decodeElements(type, from: first, count: columns.count, into: destination)
+            }
+            return
+        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: blockSize) { scratch in
             packed.withUnsafeBytes { bytes in
                 let rowStart = bytes.baseAddress! + row * bytesPerRow
