@@ -4,7 +4,7 @@ import PackageDescription
 /// libFuzzer targets for the parsers of files a user hands to `interp`, kept out of the main package so
 /// that its build and CI are unaffected. Build and run them with `scripts/fuzz.sh` (see README.md,
 /// "Robustness checks"); they need `-sanitize=fuzzer` and link only with lld.
-let fuzzTargets = ["fuzz-safetensors", "fuzz-tokenizer-json", "fuzz-tokenizer-encode", "fuzz-task-file", "fuzz-circuit-file"]
+let fuzzTargets = ["fuzz-safetensors", "fuzz-tokenizer-json", "fuzz-tokenizer-encode", "fuzz-task-file", "fuzz-circuit-file", "fuzz-gguf"]
 
 let package = Package(
     name: "swift-interp-fuzz",

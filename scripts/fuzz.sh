@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [target|all] [seconds per target]      e.g.  nice -n 19 scripts/fuzz.sh fuzz-safetensors 600
 #
-# Targets: fuzz-safetensors, fuzz-tokenizer-json, fuzz-tokenizer-encode, fuzz-task-file, fuzz-circuit-file
+# Targets: fuzz-safetensors, fuzz-tokenizer-json, fuzz-tokenizer-encode, fuzz-task-file, fuzz-circuit-file, fuzz-gguf
 # (default: all, one after the other; 60 seconds each). Each run starts from the committed seeds in
 # Fuzz/Corpus/<target>/ plus the inputs earlier runs found (Fuzz/.build/corpus/<target>/, not committed).
 # A crashing, hanging (over 60 s, generous for a busy machine) or memory-hungry (over 2 GB) input stops the run
@@ -15,7 +15,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 fuzz="$root/Fuzz"
-all=(fuzz-safetensors fuzz-tokenizer-json fuzz-tokenizer-encode fuzz-task-file fuzz-circuit-file)
+all=(fuzz-safetensors fuzz-tokenizer-json fuzz-tokenizer-encode fuzz-task-file fuzz-circuit-file fuzz-gguf)
 target="${1:-all}"
 seconds="${2:-60}"
 if [[ "$target" == all ]]; then targets=("${all[@]}"); else targets=("$target"); fi

@@ -16,17 +16,23 @@ struct InfoCommand: ParsableCommand {
         let directory: String, family: String, layers: Int, heads: Int, kvHeads: Int, dModel: Int, dHead: Int, dMLP: Int
         let vocabulary: Int, contextLength: Int, dtype: String, quantization: String?, parameters: Int, hookPoints: Int
         let options: [String]
+        /// For a GGUF file: per tensor type, how many tensors and bytes.
+        let ggufTensorTypes: [GGUFTensorTypeShare]?
     }
+
+    struct GGUFTensorTypeShare: Encodable { let type: String, tensors: Int, bytes: Int }
 
     func run() throws {
         let lm = try model.load()
         let c = lm.configuration
         let family = c.family.modelType
         let parameters = lm.model.parameterCount
+        let mix = try ggufMix(lm.directory)
         let info = Info(directory: lm.directory.path, family: family, layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKVHeads,
                         dModel: c.dModel, dHead: c.dHead, dMLP: c.dMLP, vocabulary: c.vocabularySize, contextLength: c.maxPositions,
                         dtype: c.dtype ?? "float32", quantization: c.quantization.map { "MLX \($0.bits)-bit, group \($0.groupSize)" },
-                        parameters: parameters, hookPoints: lm.model.hookNames.count, options: c.optionsInForce)
+                        parameters: parameters, hookPoints: lm.model.hookNames.count, options: c.optionsInForce,
+                        ggufTensorTypes: mix?.shares.map { GGUFTensorTypeShare(type: $0.type.name, tensors: $0.tensorCount, bytes: $0.byteCount) })
         if output.json { return try Output.json(info) }
         print("""
         \(info.directory)
@@ -41,6 +47,14 @@ struct InfoCommand: ParsableCommand {
           hook points   \(info.hookPoints)
           options       \(info.options.joined(separator: "\n                "))
         """)
+        if let mix { print("  GGUF types    \(mix.summary)") }
+    }
+
+    /// The tensor-type mix of a GGUF model file, nil for a model directory.
+    private func ggufMix(_ url: URL) throws -> GGUFQuantizationMix? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+        return try GGUFFile(contentsOf: url).quantizationMix
     }
 }
 

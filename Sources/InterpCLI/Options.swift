@@ -3,10 +3,10 @@ import Circuits
 import Foundation
 import Reports
 
-/// `--model DIR`: the model directory (config.json, *.safetensors, tokenizer.json).
+/// `--model DIR|FILE.gguf`: the model directory (config.json, *.safetensors, tokenizer.json) or a llama.cpp GGUF file.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: ArgumentHelp("Model directory (config.json, *.safetensors, tokenizer.json); default: the embedded model.",
-                                                    valueName: "dir"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Model directory (config.json, *.safetensors, tokenizer.json) or a llama.cpp .gguf file; default: the embedded model.",
+                                                    valueName: "dir|file.gguf"))
     var model: String?
 
     /// Loads the model, or the embedded default model.

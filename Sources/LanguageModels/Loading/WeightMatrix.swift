@@ -1,6 +1,6 @@
 import Tensors
 
-/// A `[out, in]` weight matrix of a Linear or Embedding layer, stored densely or MLX-quantized.
+/// A `[out, in]` weight matrix of a Linear or Embedding layer, stored densely, MLX-quantized or in a GGUF type.
 ///
 /// Model code uses the same calls either way:
 ///
@@ -14,12 +14,15 @@ public enum WeightMatrix {
     case dense(Tensor)
     /// Packed codes with per-group scales and biases.
     case quantized(QuantizedMatrix)
+    /// A GGUF tensor kept in its stored type (F16, BF16, Q8_0, Q4_K, ...).
+    case gguf(GGUFMatrix)
 
     /// `[out, in]`.
     public var shape: [Int] {
         switch self {
         case .dense(let tensor): return tensor.shape
         case .quantized(let matrix): return matrix.shape
+        case .gguf(let matrix): return matrix.shape
         }
     }
 
@@ -28,6 +31,7 @@ public enum WeightMatrix {
         switch self {
         case .dense(let tensor): return x.matmul(tensor, transposeOther: true)
         case .quantized(let matrix): return matrix.matmulTransposed(x)
+        case .gguf(let matrix): return matrix.matmulTransposed(x)
         }
     }
 
@@ -36,6 +40,7 @@ public enum WeightMatrix {
         switch self {
         case .dense(let tensor): return tensor.indexSelect(axis: 0, indices)
         case .quantized(let matrix): return matrix.rows(indices)
+        case .gguf(let matrix): return matrix.rows(indices)
         }
     }
 
@@ -44,6 +49,7 @@ public enum WeightMatrix {
         switch self {
         case .dense(let tensor): return tensor.slice(axis: 1, range)
         case .quantized(let matrix): return matrix.columns(range)
+        case .gguf(let matrix): return matrix.columns(range)
         }
     }
 
@@ -53,6 +59,7 @@ public enum WeightMatrix {
         switch (self, other) {
         case let (.dense(a), .dense(b)): return address(a.scalars) == address(b.scalars)
         case let (.quantized(a), .quantized(b)): return address(a.packed) == address(b.packed)
+        case let (.gguf(a), .gguf(b)): return address(a.packed) == address(b.packed)
         default: return false
         }
     }
@@ -62,6 +69,7 @@ public enum WeightMatrix {
         switch self {
         case .dense(let tensor): return tensor
         case .quantized(let matrix): return matrix.dequantized()
+        case .gguf(let matrix): return matrix.dequantized()
         }
     }
 }

@@ -19,12 +19,14 @@ public struct LanguageModel {
         self.tokenizer = tokenizer
     }
 
-    /// Loads `config.json`, the safetensors weights and `tokenizer.json` from `directory`.
+    /// Loads `config.json`, the safetensors weights and `tokenizer.json` from `directory`, or a llama.cpp GGUF
+    /// file when `directory` names a file (``load(gguf:)``).
     public static func load(from directory: URL) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw LoadingError("\(directory.path): no such model directory (expected config.json, *.safetensors and tokenizer.json)")
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            throw LoadingError("\(directory.path): no such model directory or GGUF file (expected a directory with config.json, *.safetensors and tokenizer.json, or a .gguf file)")
         }
+        guard isDirectory.boolValue else { return try load(gguf: directory) }
         let checkpoint = try Checkpoint(directory: directory)
         return LanguageModel(directory: directory, configuration: checkpoint.configuration,
                              model: try TransformerModel.load(checkpoint), tokenizer: try loadTokenizer(from: directory))

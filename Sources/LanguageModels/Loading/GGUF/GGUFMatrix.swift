@@ -1,0 +1,57 @@
+/// A `[rowCount, columnCount]` weight matrix kept in a GGUF tensor type (F16, BF16, Q8_0, Q4_K, ...) and dequantized
+/// a block at a time (``RowDequantizedMatrix``): each row is `columnCount / type.blockSize` consecutive ggml blocks.
+///
+/// ```swift
+/// let file = try GGUFFile(contentsOf: url)
+/// let up = try file.matrix(named: "blk.0.ffn_up.weight")    // packed, e.g. Q4_K
+/// let y = up.matmulTransposed(x)                            // x [..., in] -> [..., out]
+/// ```
+public struct GGUFMatrix: RowDequantizedMatrix {
+    public let rowCount: Int
+    public let columnCount: Int
+    /// How the values are stored.
+    public let type: GGUFTensorType
+    /// The rows' blocks, `rowCount * bytesPerRow` bytes.
+    public let packed: [UInt8]
+
+    /// Creates a matrix from its packed rows; the byte count must match (a programmer error otherwise).
+    public init(rowCount: Int, columnCount: Int, type: GGUFTensorType, packed: [UInt8]) {
+        precondition(columnCount % type.blockSize == 0, "a row of \(columnCount) values is not whole \(type.name) blocks")
+        self.rowCount = rowCount
+        self.columnCount = columnCount
+        self.type = type
+        self.packed = packed
+        precondition(packed.count == rowCount * bytesPerRow, "packed has \(packed.count) bytes, expected \(rowCount * bytesPerRow)")
+    }
+
+    /// Bytes per row.
+    public var bytesPerRow: Int { columnCount / type.blockSize * type.bytesPerBlock }
+
+    public func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        let blockSize = type.blockSize
+        if blockSize == 1 {
+            packed.withUnsafeBytes { bytes in
+                let first = bytes.baseAddress! + row * bytesPerRow + columns.lowerBound * type.bytesPerBlock
+                GGUFBlockDecoding.decodeElements(type, from: first, count: columns.count, into: destination)
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blockSize) { scratch in
+            packed.withUnsafeBytes { bytes in
+                let rowStart = bytes.baseAddress! + row * bytesPerRow
+                for block in (columns.lowerBound / blockSize)..<((columns.upperBound + blockSize - 1) / blockSize) {
+                    let first = block * blockSize
+                    let source = rowStart + block * type.bytesPerBlock
+                    if first >= columns.lowerBound && first + blockSize <= columns.upperBound {
+                        GGUFBlockDecoding.decode(type, block: source, into: destination + (first - columns.lowerBound))
+                        continue
+                    }
+                    GGUFBlockDecoding.decode(type, block: source, into: scratch.baseAddress!)
+                    for column in Swift.max(first, columns.lowerBound)..<Swift.min(first + blockSize, columns.upperBound) {
+                        destination[column - columns.lowerBound] = scratch[column - first]
+                    }
+                }
+            }
+        }
+    }
+}

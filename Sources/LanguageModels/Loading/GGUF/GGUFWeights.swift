@@ -1,0 +1,93 @@
+import Tensors
+
+/// The tensors of a GGUF file under their Hugging Face names (a ``WeightSource``), so that the model loaders
+/// build from it as from a safetensors checkpoint.
+///
+/// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
+/// matrices stay in their stored type (dense when F32, packed ``GGUFMatrix`` otherwise); and for the `llama`
+/// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
+/// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies.
+public struct GGUFWeights: WeightSource {
+    /// The file the tensors are read from.
+    public let file: GGUFFile
+    /// Query heads, key-value heads and head width, for undoing the q/k row permutation (nil: rows as stored).
+    let permutedHeads: (query: Int, keyValue: Int, width: Int)?
+
+    /// The weights of `file`, whose configuration is `configuration`.
+    public init(file: GGUFFile, configuration: ModelConfiguration) throws {
+        self.file = file
+        let permuted = try file.string("general.architecture") == "llama"
+        permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
+    }
+
+    /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
+    static func ggufName(_ name: String) -> String? {
+        let global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
+        let perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+                        "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+                        "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+                        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"]
+        var parts = name.split(separator: ".").map(String.init)
+        let suffix = ["weight", "bias"].contains(parts.last) ? parts.removeLast() : nil
+        let module: String
+        if parts.count > 3, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
+           let mapped = perLayer[parts[3...].joined(separator: ".")] {
+            module = "blk.\(layer).\(mapped)"
+        } else if let mapped = global[parts.joined(separator: ".")] {
+            module = mapped
+        } else {
+            return nil
+        }
+        return suffix.map { "\(module).\($0)" } ?? module
+    }
+
+    public func has(_ name: String) -> Bool {
+        Self.ggufName(name).map(file.has) ?? false
+    }
+
+    public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        let stored = try storedName(name)
+        let info = try file.info(named: stored)
+        guard info.shape == shape else {
+            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)): expected shape \(shape), found \(info.shape)")
+        }
+        let tensor = try file.tensor(named: stored)
+        guard let order = rowOrder(stored, rows: shape[0]) else { return tensor }
+        return tensor.indexSelect(axis: 0, order)
+    }
+
+    public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        let stored = try storedName("\(module).weight")
+        let info = try file.info(named: stored)
+        guard info.shape == shape else {
+            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(module).weight): expected shape \(shape), found \(info.shape)")
+        }
+        let matrix = try file.matrix(named: stored, rowOrder: rowOrder(stored, rows: shape[0]))
+        return matrix.type == .f32 ? .dense(matrix.dequantized()) : .gguf(matrix)
+    }
+
+    private func storedName(_ name: String) throws -> String {
+        guard let stored = Self.ggufName(name) else {
+            throw LoadingError("\(file.url.path): no GGUF tensor corresponds to '\(name)'")
+        }
+        guard file.has(stored) else {
+            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)) is missing")
+        }
+        return stored
+    }
+
+    /// For a permuted query or key tensor of `rows` rows, the stored row of each Hugging Face row: within a head
+    /// of width `w`, row `j * w/2 + i` (rotary half `j`, pair `i`) was stored at `2i + j`.
+    private func rowOrder(_ stored: String, rows: Int) -> [Int]? {
+        guard let heads = permutedHeads else { return nil }
+        let parts = stored.split(separator: ".")
+        guard parts.count == 4, parts[2] == "attn_q" || parts[2] == "attn_k" else { return nil }
+        let width = heads.width, half = heads.width / 2
+        precondition(rows == (parts[2] == "attn_q" ? heads.query : heads.keyValue) * width, "checked by the shape")
+        return (0..<rows).map { row in
+            let (head, within) = row.quotientAndRemainder(dividingBy: width)
+            let (rotaryHalf, pair) = within.quotientAndRemainder(dividingBy: half)
+            return head * width + 2 * pair + rotaryHalf
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Tensors
+
+/// A `[rowCount, columnCount]` weight matrix kept in a packed form (MLX affine codes, GGUF blocks) whose rows are
+/// dequantized on demand: the products, lookups and slices shared by every such format are written once here, in
+/// terms of ``dequantizeRow(_:columns:into:)``.
+///
+/// Products dequantize a block of rows at a time, so memory stays near the packed size:
+///
+/// ```swift
+/// let y = upProjection.matmulTransposed(x)        // x [..., in] · Wᵀ -> [..., out], like nn.Linear
+/// let embeddings = embedTokens.rows(tokenIDs)      // [tokens, dModel]
+/// let logits = embedTokens.matmulTransposed(h)     // tied unembedding from the same packed table
+/// ```
+public protocol RowDequantizedMatrix: Sendable {
+    /// Output features (Linear) or vocabulary entries (Embedding).
+    var rowCount: Int { get }
+    /// Input features (Linear) or the embedding width.
+    var columnCount: Int { get }
+    /// Writes the values of row `row` in `columns` to `destination` (`columns.count` floats).
+    func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>)
+}
+
+extension RowDequantizedMatrix {
+    /// `[rowCount, columnCount]`.
+    public var shape: [Int] { [rowCount, columnCount] }
+
+    /// The whole matrix as a `Float` tensor `[rowCount, columnCount]`.
+    public func dequantized() -> Tensor {
+        Tensor.build(shape: shape) { out in
+            for row in 0..<rowCount { dequantizeRow(row, columns: 0..<columnCount, into: out.baseAddress! + row * columnCount) }
+        }
+    }
+
+    /// The dequantized rows at `indices` (an embedding lookup), `[indices.count, columnCount]`.
+    public func rows(_ indices: [Int]) -> Tensor {
+        Tensor.build(shape: [indices.count, columnCount]) { out in
+            for (position, row) in indices.enumerated() {
+                precondition(row >= 0 && row < rowCount, "row \(row) out of range 0..<\(rowCount)")
+                dequantizeRow(row, columns: 0..<columnCount, into: out.baseAddress! + position * columnCount)
+            }
+        }
+    }
+
+    /// The dequantized columns `range` of every row, `[rowCount, range.count]` (only their groups are read).
+    public func columns(_ range: Range<Int>) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= columnCount, "columns \(range) out of range 0..<\(columnCount)")
+        return Tensor.build(shape: [rowCount, range.count]) { out in
+            for row in 0..<rowCount { dequantizeRow(row, columns: range, into: out.baseAddress! + row * range.count) }
+        }
+    }
+
+    /// `x · Wᵀ` for `x` of shape `[..., columnCount]`, giving `[..., rowCount]` (differentiable in `x`).
+    public func matmulTransposed(_ x: Tensor) -> Tensor {
+        precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
+        let n = x.count / Swift.max(columnCount, 1)
+        let input = x.detached.reshaped([n, columnCount])
+        var output = [Float](repeating: 0, count: n * rowCount)
+        forEachRowBlock { rows, block in
+            let partial = input.matmul(block, transposeOther: true)
+            for i in 0..<n {
+                for j in 0..<rows.count { output[i * rowCount + rows.lowerBound + j] = partial.scalars[i * rows.count + j] }
+            }
+        }
+        let result = Tensor(shape: Array(x.shape.dropLast()) + [rowCount], scalars: output)
+        return result.recorded(from: [x]) { gradient in [self.matmul(gradient.detached)] }
+    }
+
+    /// `y · W` for `y` of shape `[..., rowCount]`, giving `[..., columnCount]` (differentiable in `y`).
+    public func matmul(_ y: Tensor) -> Tensor {
+        precondition(y.shape.last == rowCount, "matmul needs [..., \(rowCount)], got \(y.shape)")
+        let n = y.count / Swift.max(rowCount, 1)
+        let input = y.detached.reshaped([n, rowCount])
+        var output = Tensor.zeros([n, columnCount])
+        forEachRowBlock { rows, block in
+            output = output + input.slice(axis: 1, rows).matmul(block)
+        }
+        let result = output.reshaped(Array(y.shape.dropLast()) + [columnCount])
+        return result.recorded(from: [y]) { gradient in [self.matmulTransposed(gradient.detached)] }
+    }
+
+    /// Calls `body` with consecutive row ranges and their dequantized rows (about 256 KB at a time).
+    private func forEachRowBlock(_ body: (Range<Int>, Tensor) -> Void) {
+        let rowsPerBlock = Swift.max(1, 65_536 / Swift.max(columnCount, 1))
+        for start in stride(from: 0, to: rowCount, by: rowsPerBlock) {
+            let rows = start..<Swift.min(start + rowsPerBlock, rowCount)
+            let block = Tensor.build(shape: [rows.count, columnCount]) { out in
+                for row in rows { dequantizeRow(row, columns: 0..<columnCount, into: out.baseAddress! + (row - start) * columnCount) }
+            }
+            body(rows, block)
+        }
+    }
+}

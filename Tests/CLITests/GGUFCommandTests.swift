@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+/// `interp` on a GGUF file (the fixtures of scripts/make_gguf_fixtures.py).
+@Suite struct GGUFCommandTests {
+    static let llama = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("LanguageModelsTests/Fixtures/gguf/llama.gguf").path
+
+    @Test func infoNamesTheFamilyAndTheQuantizationMix() throws {
+        let result = try CLI.run(["info", "--model", Self.llama, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let info = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [String: Any]
+        #expect(info["family"] as? String == "llama" && info["layers"] as? Int == 3)
+        let types = info["ggufTensorTypes"] as! [[String: Any]]
+        let tensors = Dictionary(uniqueKeysWithValues: types.map { ($0["type"] as! String, $0["tensors"] as! Int) })
+        // 3 layers: Q4_0 attn_q x3 + output, Q2_K/Q3_K/Q4_K one down projection each, F32 norms 2 x 3 + output_norm + ffn_up.0.
+        #expect(tensors["Q4_0"] == 4 && tensors["Q2_K"] == 1 && tensors["Q3_K"] == 1 && tensors["Q4_K"] == 1 && tensors["F32"] == 8)
+        let text = try CLI.run(["info", "--model", Self.llama])
+        #expect(text.standardOutput.contains("GGUF types") && text.standardOutput.contains("Q4_K 1 tensors"))
+    }
+
+    @Test func runPredictsFromAGGUFFile() throws {
+        let result = try CLI.run(["run", "--model", Self.llama, "--prompt", "Hello world", "--top-k", "3"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.split(separator: "\n").count == 3)
+    }
+
+    @Test func aBrokenGGUFFileIsNamed() throws {
+        let url = try CLI.temporaryDirectory().appendingPathComponent("broken.gguf")
+        try Data("GGUF\u{3}\0\0\0".utf8).write(to: url)
+        let result = try CLI.run(["info", "--model", url.path])
+        #expect(result.status != 0 && result.standardError.contains(url.path) && result.standardError.contains("tensor_count"))
+    }
+}

@@ -1,0 +1,421 @@
+"""Write the GGUF fixtures of Tests/LanguageModelsTests/Fixtures/gguf/ with the `gguf` package and record the
+references the Swift tests compare with.
+
+Regenerate with (PyPI packages only, nothing is downloaded):
+
+    pip install gguf torch transformers tokenizers safetensors numpy
+    python3 scripts/make_gguf_fixtures.py
+
+- quants.gguf: one [3, 512] tensor per type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K,
+  Q5_K, Q6_K). F32 to Q5_1 are quantized from random values by `gguf.quants.quantize`; the package cannot
+  quantize K-quants, so their blocks are random bytes with sane fp16 scales written into each block's `d`
+  (and `dmin`) fields. quants_expected.safetensors holds `gguf.quants.dequantize` of each tensor.
+- llama.gguf: a tiny random Llama (grouped-query heads, untied output) converted the way llama.cpp's
+  convert_hf_to_gguf does (q/k rows permuted, llama.cpp tensor names and metadata, alignment 64), with a
+  different tensor type per projection (F32 norms, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; the down projections
+  Q2_K, Q3_K, Q4_K), and a SentencePiece (`llama`) vocabulary with scores and token types and no merges.
+- qwen2.gguf: a tiny random Qwen2 (q/k/v biases, tied embeddings: no output.weight), down projections Q5_K and
+  Q6_K, and a byte-level BPE (`gpt2`, pre-tokenizer `qwen2`) vocabulary with merges and control tokens.
+- llama3-tokenizer.gguf, gpt2-tokenizer.gguf: vocabularies only (`llama-bpe` and `gpt-2` pre-tokenizers).
+- reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
+  the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
+  of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
+  with control tokens, Unicode and whitespace runs.
+
+The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixtures/tokenizers.
+
+The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
+with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
+metadata value of every type, and truncated or lying variants.
+"""
+
+import json
+import os
+import shutil
+import struct
+
+import numpy as np
+import torch
+import transformers
+from gguf import GGMLQuantizationType as Q
+from gguf import GGUFWriter, TokenType
+from gguf.quants import dequantize, quantize
+from safetensors.numpy import save_file
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+OUT = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "gguf")
+SEEDS = os.path.join(ROOT, "Fuzz", "Corpus", "fuzz-gguf")
+TOKENIZERS = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "tokenizers")
+
+K_QUANT_LAYOUT = {
+    # type: (bytes per 256-value block, offsets of fp16 `d` and `dmin` (None when absent), largest |scale * code|)
+    Q.Q2_K: (84, 80, 82, 15 * 3),
+    Q.Q3_K: (110, 108, None, 32 * 4),
+    Q.Q4_K: (144, 0, 2, 63 * 15),
+    Q.Q5_K: (176, 0, 2, 63 * 31),
+    Q.Q6_K: (210, 208, None, 128 * 32),
+}
+
+TEXTS = [
+    "Hello world! The quick brown fox jumps over the lazy dog.",
+    "  leading spaces,   runs   of spaces\tand\ttabs\n\nnew lines  \n",
+    "café naïve Ωmega 日本語 emoji 🤖🚀 and numbers 1234567 don't we'll",
+    "<s>control tokens</s> stay whole: <unk><|endoftext|><|im_start|>user\nhi<|im_end|>",
+    "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>",
+    "",
+]
+
+
+def random_k_blocks(rng, qtype, rows, columns, target=0.25):
+    """Random K-quant rows: random codes and scales, fp16 d (and dmin) chosen so values stay near `target`."""
+    size, d_offset, dmin_offset, largest = K_QUANT_LAYOUT[qtype]
+    blocks = rng.integers(0, 256, size=(rows, columns // 256, size), dtype=np.uint8)
+    d = (rng.uniform(0.5, 1.0, size=(rows, columns // 256)) * target / largest).astype(np.float16)
+    blocks[..., d_offset:d_offset + 2] = d.view(np.uint8).reshape(rows, columns // 256, 2)
+    if dmin_offset is not None:
+        dmin = (rng.uniform(0.5, 1.0, size=(rows, columns // 256)) * target / 63).astype(np.float16)
+        blocks[..., dmin_offset:dmin_offset + 2] = dmin.view(np.uint8).reshape(rows, columns // 256, 2)
+    return blocks.reshape(rows, -1)
+
+
+def encode(rng, values, qtype):
+    """(what GGUFWriter.add_tensor takes, its raw_dtype) for float32 `values` stored as `qtype`."""
+    if qtype == Q.F32:
+        return values.astype(np.float32), None
+    if qtype == Q.F16:
+        return values.astype(np.float16), None
+    if qtype in K_QUANT_LAYOUT:
+        return random_k_blocks(rng, qtype, *values.shape), qtype
+    return quantize(values, qtype), qtype
+
+
+def stored_values(data, qtype):
+    """The float32 values a reader recovers from what `encode` returned."""
+    return dequantize(data, Q.F32 if qtype is None and data.dtype == np.float32 else Q.F16 if qtype is None else qtype)
+
+
+def make_quants():
+    rng = np.random.default_rng(13)
+    writer = GGUFWriter(os.path.join(OUT, "quants.gguf"), "quants")
+    expected = {}
+    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K]:
+        values = rng.standard_normal((3, 512)).astype(np.float32)
+        data, raw = encode(rng, values, qtype)
+        writer.add_tensor(qtype.name, data, raw_dtype=raw)
+        expected[qtype.name] = np.ascontiguousarray(stored_values(data, raw).reshape(3, 512).astype(np.float32))
+    finish(writer)
+    save_file(expected, os.path.join(OUT, "quants_expected.safetensors"))
+
+
+def finish(writer):
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def llama_permute(weights, heads):
+    """convert_hf_to_gguf's LlamaModel.permute: interleave the two rotary halves of each head."""
+    return weights.reshape(heads, 2, weights.shape[0] // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
+def randomize(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            noise = torch.randn(parameter.shape, generator=generator)
+            if parameter.ndim >= 2:
+                parameter.copy_(0.3 * noise)
+            elif "norm" in name:
+                parameter.copy_(1 + 0.2 * noise)
+            else:
+                parameter.copy_(0.1 * noise)
+
+
+def load_tokenizer_json(name):
+    with open(os.path.join(TOKENIZERS, name, "tokenizer.json"), encoding="utf-8") as file:
+        return json.load(file)
+
+
+def vocabulary(tokenizer_json):
+    """Tokens by id (model vocabulary and added tokens) and the set of special added tokens."""
+    by_id = {index: token for token, index in tokenizer_json["model"]["vocab"].items()}
+    special = set()
+    for added in tokenizer_json["added_tokens"]:
+        by_id[added["id"]] = added["content"]
+        if added["special"]:
+            special.add(added["content"])
+    assert sorted(by_id) == list(range(len(by_id))), "token ids must be dense"
+    return [by_id[i] for i in range(len(by_id))], special
+
+
+def add_sentencepiece_vocabulary(writer, name):
+    """A `llama` (SentencePiece) vocabulary as llama.cpp writes it: tokens, scores, token types, no merges."""
+    tokens, special = vocabulary(load_tokenizer_json(name))
+    types = []
+    for token in tokens:
+        if token == "<unk>":
+            types.append(TokenType.UNKNOWN)
+        elif token in special:
+            types.append(TokenType.CONTROL)
+        elif len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            types.append(TokenType.BYTE)
+        else:
+            types.append(TokenType.NORMAL)
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([-float(i) for i in range(len(tokens))])
+    writer.add_token_types(types)
+    writer.add_bos_token_id(tokens.index("<s>"))
+    writer.add_eos_token_id(tokens.index("</s>"))
+    writer.add_unk_token_id(tokens.index("<unk>"))
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+    return len(tokens)
+
+
+def add_byte_level_vocabulary(writer, name, pre, bos, eos, add_bos):
+    """A `gpt2` (byte-level BPE) vocabulary as llama.cpp writes it: tokens, token types, merges."""
+    tokenizer_json = load_tokenizer_json(name)
+    tokens, special = vocabulary(tokenizer_json)
+    alphabet = set(bytes_to_unicode().values())
+    types = []
+    for token in tokens:
+        if token in special:
+            types.append(TokenType.CONTROL)
+        elif set(token) <= alphabet:
+            types.append(TokenType.NORMAL)
+        else:
+            types.append(TokenType.USER_DEFINED)
+    merges = [m if isinstance(m, str) else " ".join(m) for m in tokenizer_json["model"]["merges"]]
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre(pre)
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(tokens.index(bos))
+    writer.add_eos_token_id(tokens.index(eos))
+    writer.add_add_bos_token(add_bos)
+    return len(tokens)
+
+
+def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT):
+    rng = np.random.default_rng(7)
+    writer = GGUFWriter(os.path.join(directory, file_name), architecture)
+    writer.add_custom_alignment(64)
+    writer.add_name(f"tiny-{architecture}")
+    vocabulary_size = add_vocabulary(writer)
+    assert vocabulary_size == config.vocab_size
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
+    writer.add_rope_freq_base(config.rope_parameters["rope_theta"] if hasattr(config, "rope_parameters") and config.rope_parameters else config.rope_theta)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_vocab_size(config.vocab_size)
+
+    names = {"embed_tokens": "token_embd", "norm": "output_norm", "lm_head": "output", "self_attn.q_proj": "attn_q",
+             "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+             "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+    heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    for hf_name, parameter in model.state_dict().items():
+        if hf_name == "lm_head.weight" and config.tie_word_embeddings:
+            continue
+        parts = hf_name.split(".")
+        if parts[0] == "model" and parts[1] == "layers":
+            layer, module, kind = parts[2], ".".join(parts[3:-1]), parts[-1]
+            gguf_name, short = f"blk.{layer}.{names[module]}.{kind}", names[module]
+        else:
+            module, kind = ".".join(parts[1:-1]) if parts[0] == "model" else parts[0], parts[-1]
+            gguf_name, short = f"{names[module]}.{kind}", names[module]
+        values = parameter.float().numpy()
+        if permute and short == "attn_q":
+            values = llama_permute(values, heads)
+        elif permute and short == "attn_k":
+            values = llama_permute(values, kv_heads)
+        qtype = Q.F32 if values.ndim == 1 else tensor_types(gguf_name)
+        data, raw = encode(rng, values, qtype)
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+    finish(writer)
+
+
+def llama_types(name):
+    layer = int(name.split(".")[1]) if name.startswith("blk.") else None
+    if layer is None:
+        return {"token_embd.weight": Q.Q8_0, "output.weight": Q.Q4_0}[name]
+    kind = name.split(".")[2]
+    if kind == "ffn_down":
+        return [Q.Q2_K, Q.Q3_K, Q.Q4_K][layer]
+    return {"attn_q": Q.Q4_0, "attn_k": Q.Q4_1, "attn_v": Q.Q5_0, "attn_output": Q.Q5_1,
+            "ffn_gate": Q.BF16 if layer % 2 else Q.Q8_0, "ffn_up": [Q.F32, Q.F16, Q.Q4_1][layer]}[kind]
+
+
+def qwen2_types(name):
+    layer = int(name.split(".")[1]) if name.startswith("blk.") else None
+    if layer is None:
+        return Q.Q8_0
+    kind = name.split(".")[2]
+    if kind == "ffn_down":
+        return [Q.Q5_K, Q.Q6_K][layer]
+    return {"attn_q": Q.Q8_0, "attn_k": Q.Q5_1, "attn_v": Q.Q4_0, "attn_output": Q.Q4_1,
+            "ffn_gate": Q.Q5_0, "ffn_up": [Q.BF16, Q.Q8_0][layer]}[kind]
+
+
+def token_ids(directory, file_name, vocabulary_size):
+    """transformers' ids for TEXTS. A text for which transformers gives an id outside the file's vocabulary is left
+    out: for a byte-level vocabulary without `<|endoftext|>` its GPT2Tokenizer adds that token as a new id."""
+    tokenizer = transformers.AutoTokenizer.from_pretrained(directory, gguf_file=file_name)
+    kept = {"texts": [], "ids": [], "ids_without_special_tokens": [], "left_out": []}
+    for text in TEXTS:
+        ids, plain = tokenizer(text)["input_ids"], tokenizer(text, add_special_tokens=False)["input_ids"]
+        if max(ids + plain, default=0) >= vocabulary_size:
+            kept["left_out"].append(text)
+            continue
+        kept["texts"].append(text)
+        kept["ids"].append(ids)
+        kept["ids_without_special_tokens"].append(plain)
+    return kept
+
+
+def logits_reference(directory, file_name, vocabulary_size, seed, logits_out):
+    """Token ids for reference.json; their logits go to `logits_out` (written to reference_logits.safetensors)."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32)
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, vocabulary_size, size=(2, 6)).tolist()
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+    assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
+    logits_out[file_name] = np.ascontiguousarray(logits)
+    return {"input_ids": ids}
+
+
+def make_models():
+    reference = {}
+    llama_vocabulary = len(vocabulary(load_tokenizer_json("llama2"))[0])
+    config = transformers.LlamaConfig(
+        vocab_size=llama_vocabulary, hidden_size=64, intermediate_size=256, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
+        tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config)
+    randomize(model, 1)
+    write_model("llama.gguf", "llama", model, config, llama_types,
+                lambda writer: add_sentencepiece_vocabulary(writer, "llama2"), permute=True)
+
+    qwen_vocabulary = len(vocabulary(load_tokenizer_json("qwen2"))[0])
+    config = transformers.Qwen2Config(
+        vocab_size=qwen_vocabulary, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        tie_word_embeddings=True)
+    torch.manual_seed(0)
+    model = transformers.Qwen2ForCausalLM(config)
+    randomize(model, 2)
+    write_model("qwen2.gguf", "qwen2", model, config, qwen2_types,
+                lambda writer: add_byte_level_vocabulary(writer, "qwen2", "qwen2", "<|endoftext|>", "<|im_end|>", False),
+                permute=False)
+
+    for name, architecture, add in [
+        ("llama3-tokenizer.gguf", "llama",
+         lambda w: add_byte_level_vocabulary(w, "llama3", "llama-bpe", "<|begin_of_text|>", "<|end_of_text|>", True)),
+        ("gpt2-tokenizer.gguf", "gpt2",
+         lambda w: add_byte_level_vocabulary(w, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False)),
+    ]:
+        writer = GGUFWriter(os.path.join(OUT, name), architecture)
+        add(writer)
+        finish(writer)
+
+    logits = {}
+    reference["llama.gguf"] = {"logits": logits_reference(OUT, "llama.gguf", llama_vocabulary, 3, logits),
+                               "tokens": token_ids(OUT, "llama.gguf", llama_vocabulary)}
+    reference["qwen2.gguf"] = {"logits": logits_reference(OUT, "qwen2.gguf", qwen_vocabulary, 4, logits),
+                               "tokens": token_ids(OUT, "qwen2.gguf", qwen_vocabulary)}
+    for name, vocabulary_name in [("llama3-tokenizer.gguf", "llama3"), ("gpt2-tokenizer.gguf", "gpt2")]:
+        reference[name] = {"tokens": token_ids(OUT, name, len(vocabulary(load_tokenizer_json(vocabulary_name))[0]))}
+    save_file(logits, os.path.join(OUT, "reference_logits.safetensors"))
+    with open(os.path.join(OUT, "reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file, ensure_ascii=False)
+
+
+def add_tiny_sentencepiece(writer):
+    tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "<0x41>", "<0xC3>", "<0xA9>", "<x>"]
+    types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * 5 + [TokenType.BYTE] * 3 + [TokenType.USER_DEFINED]
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([-float(i) for i in range(len(tokens))])
+    writer.add_token_types(types)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    return len(tokens)
+
+
+def add_tiny_byte_level(writer):
+    tokens = ["a", "b", "\u0120", "ab", "\u0120a", "\u0120ab", "<|endoftext|>", "<|im_start|>"]
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([TokenType.NORMAL] * 6 + [TokenType.CONTROL] * 2)
+    writer.add_token_merges(["a b", "\u0120 a", "\u0120a b"])
+    writer.add_eos_token_id(6)
+    writer.add_add_bos_token(False)
+    return len(tokens)
+
+
+def make_fuzz_seeds():
+    shutil.rmtree(SEEDS, ignore_errors=True)
+    os.makedirs(SEEDS)
+    shape = dict(hidden_size=32, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                 num_key_value_heads=1, max_position_embeddings=64, tie_word_embeddings=True)
+    tiny = [Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
+    types = lambda name: tiny[sum(map(ord, name)) % len(tiny)]
+    config = transformers.LlamaConfig(vocab_size=12, **shape)
+    model = transformers.LlamaForCausalLM(config)
+    randomize(model, 5)
+    write_model("tiny-llama.gguf", "llama", model, config, types, add_tiny_sentencepiece, permute=True, directory=SEEDS)
+    config = transformers.Qwen2Config(vocab_size=8, **shape)
+    model = transformers.Qwen2ForCausalLM(config)
+    randomize(model, 6)
+    write_model("tiny-qwen2.gguf", "qwen2", model, config, types, add_tiny_byte_level, permute=False, directory=SEEDS)
+
+    rng = np.random.default_rng(8)
+    writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
+    for index, (key, value, kind) in enumerate([
+            ("u8", 1, "uint8"), ("i8", -1, "int8"), ("u16", 2, "uint16"), ("i16", -2, "int16"), ("u32", 3, "uint32"),
+            ("i32", -3, "int32"), ("f32", 0.5, "float32"), ("b", True, "bool"), ("s", "é", "string"),
+            ("u64", 4, "uint64"), ("i64", -4, "int64"), ("f64", 0.25, "float64")]):
+        getattr(writer, f"add_{kind}")(f"test.{key}", value)
+    writer.add_array("test.nested", [[1, 2], [3]])
+    writer.add_array("test.strings", ["a", "b"])
+    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K]:
+        columns = 256 if qtype in K_QUANT_LAYOUT else 32
+        data, raw = encode(rng, rng.standard_normal((1, columns)).astype(np.float32), qtype)
+        writer.add_tensor(qtype.name, data, raw_dtype=raw)
+    finish(writer)
+
+    with open(os.path.join(SEEDS, "tiny-llama.gguf"), "rb") as file:
+        llama = file.read()
+    with open(os.path.join(SEEDS, "truncated.gguf"), "wb") as file:
+        file.write(llama[: len(llama) // 2])
+    for name, offset, value in [("lying-tensor-count.gguf", 8, 1 << 40), ("lying-metadata-count.gguf", 16, 1 << 40)]:
+        with open(os.path.join(SEEDS, name), "wb") as file:
+            file.write(llama[:offset] + struct.pack("<Q", value) + llama[offset + 8:])
+    for name in os.listdir(SEEDS):
+        assert os.path.getsize(os.path.join(SEEDS, name)) <= 8192, f"seed {name} is larger than the fuzzer's -max_len"
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+    make_fuzz_seeds()
+    make_quants()
+    make_models()
+
+
+if __name__ == "__main__":
+    main()
