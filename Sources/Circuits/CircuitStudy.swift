@@ -57,41 +57,54 @@ public struct CircuitStudy {
     public let patterns: Tensor
     public let pairs: PromptPairs
 
-    /// Runs every step; `progress` receives a short description of each step as it starts.
+    /// The steps of ``run(model:pairs:options:headScorePrefix:progress:)``, in order.
+    public static let steps = ["predictions", "logit lens and direct logit attribution", "activation patching",
+                               "attribution patching", "ACDC", "EAP-IG", "faithfulness", "path patching and head roles"]
+
+    /// Runs every step. `progress` hears each step as it starts (0 of its units done) and ends, and the inner
+    /// counts of the long ones: ACDC's tests (done out of done + edges left to visit) and the faithfulness
+    /// curve's circuits.
     public static func run(model: TransformerModel, pairs allPairs: PromptPairs, options: Options = Options(),
-                           headScorePrefix: [Int] = [], progress: (String) -> Void = { _ in }) throws -> CircuitStudy {
+                           headScorePrefix: [Int] = [], progress: ProgressReporter = .silent) throws -> CircuitStudy {
+        var current = ""
+        func step(_ name: String) {
+            if !current.isEmpty { progress.report(current, done: 1, total: 1, unit: "") }
+            current = name
+            progress.report(name, done: 0, total: 1, unit: "")
+        }
         let pairs = try allPairs.prefix(options.maxExamples)
         let read = pairs.readPositions
-        progress("predictions")
+        step("predictions")
         let differences = pairs.logitDifferences(of: model)
         let accuracy = Float(differences.filter { $0 > 0 }.count) / Float(pairs.count)
         let first = TokenBatch([Array(pairs.clean.tokens[0][...read[0]])])
 
-        progress("logit lens and direct logit attribution")
+        step("logit lens and direct logit attribution")
         let lens = try model.logitLens(first, topK: 5, target: pairs.answers[0])
         let dla = try DirectLogitAttribution.mean(model: model, pairs: pairs)
 
-        progress("activation patching")
+        step("activation patching")
         let logitDiff = Metric.logitDifference(answers: pairs.answers, wrongs: pairs.wrongs)
         let patching = try ActivationPatching(model: model, pairs: pairs, metric: logitDiff)
         let resid = try patching.sweep(.residPre)
         let heads = try patching.sweep(.headOut)
-        progress("attribution patching")
+        step("attribution patching")
         let attribution = try AttributionPatching(model: model, pairs: pairs, metric: logitDiff, direction: .noising)
             .attribute([.residPre, .headOut])
 
-        progress("ACDC")
+        step("ACDC")
         let kl = try EdgePatching(model: model, pairs: pairs, metric: .kl)
-        let acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold))
+        let acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
         let acdc = acdcResult.circuit.pruned()
-        progress("EAP-IG")
+        step("EAP-IG")
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
         let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
         let eap = Circuit.top(scores, count: options.eapEdges).pruned()
+        step("faithfulness")
         let sizes = options.curveSizes.filter { $0 < edges.graph.edges.count }
         let curve = edges.faithfulnessCurve(scores, sizes: sizes)
 
-        progress("path patching and head roles")
+        step("path patching and head roles")
         let patterns = try model.attentionPatterns(first)
         let headScores = try model.headScores(first, patterns: patterns, prefix: headScorePrefix)
         let roles = try headRoles(model: model, pairs: pairs, circuit: eap, dla: dla, headPatching: heads, scores: headScores)
@@ -107,6 +120,7 @@ public struct CircuitStudy {
                 }
             }
         }
+        progress.report(current, done: 1, total: 1, unit: "")
         return CircuitStudy(accuracy: accuracy, meanLogitDifference: differences.reduce(0, +) / Float(pairs.count),
                             logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
                             pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),

@@ -94,16 +94,16 @@ struct ACDCCommand: ParsableCommand {
         let patching = try circuit.patching(lm, prompts, defaultMetric: .kl)
         var summaries: [CircuitSummary] = []
         for threshold in thresholds {
-            let bar = ProgressBar("ACDC τ=\(threshold)")
+            let bar = ProgressBar("ACDC τ=\(threshold)", forced: output.progress)
             let options = ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)
             let result: ACDCResult
             if let checkpoint {
                 let saved = resume ? try Checkpoints.read(checkpoint) : nil
                 result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: { state in
                     try? Output.write(try JSONEncoder().encode(state), to: checkpoint)
-                }, progress: { bar.update($0, of: $1) }).result
+                }, progress: { bar.update($0, of: $1, unit: "tests") }).result
             } else {
-                result = patching.acdc(options) { bar.update($0, of: $1) }
+                result = patching.acdc(options) { bar.update($0, of: $1, unit: options.nodeLevel ? "nodes" : "tests") }
             }
             var found = result.circuit.pruned()
             found.metadata.merge(try Provenance.metadata(lm, pairs, patching), uniquingKeysWith: { $1 })

@@ -35,13 +35,10 @@ struct DemoCommand: ParsableCommand {
         options.acdcThreshold = threshold
         options.eapEdges = edges
         options.maxExamples = examples
-        let bar = ProgressBar("demo")
-        var step = 0
+        let bar = ProgressBar("demo", forced: output.progress)
         let study = try CircuitStudy.run(model: lm.model, pairs: pairs, options: options,
-                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? []) { _ in
-            step += 1
-            bar.update(step, of: 7)
-        }
+                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? [], progress: bar.reporter)
+        bar.finish()
         var acdc = study.acdc, eap = study.eap
         acdc.metadata["faithfulness"] = Output.number(study.acdcFaithfulness)
         eap.metadata["faithfulness"] = Output.number(study.eapFaithfulness)
