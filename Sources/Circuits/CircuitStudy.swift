@@ -12,8 +12,11 @@ public struct CircuitStudy {
         public var acdcThreshold: Float = 0.02
         /// EAP-IG's interpolation steps.
         public var igSteps = 5
-        /// Edges kept from the EAP-IG scores.
+        /// Edges kept from the EAP-IG scores when no faithfulness target is set.
         public var eapEdges = 60
+        /// When set, the EAP-IG circuit is the top-n one whose faithfulness reaches this (see
+        /// ``FaithfulnessTarget``), searched over every size.
+        public var targetFaithfulness: Float?
         /// Circuit sizes of the faithfulness curve.
         public var curveSizes = [5, 10, 20, 40, 80, 160, 320]
         /// Examples used by the expensive steps (ACDC, EAP-IG, patching).
@@ -51,6 +54,8 @@ public struct CircuitStudy {
     public let eap: Circuit
     public let eapFaithfulness: Float
     public let curve: FaithfulnessCurve
+    /// The size search when a faithfulness target was given.
+    public let eapTarget: FaithfulnessTarget?
     public let roles: [HeadRole]
     public let headScores: HeadScores
     /// `[layers, 1, heads, q, k]` patterns of the first clean prompt.
@@ -99,15 +104,21 @@ public struct CircuitStudy {
         step("EAP-IG")
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
         let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
-        let eap = Circuit.top(scores, count: options.eapEdges).pruned()
         step("faithfulness")
         let sizes = options.curveSizes.filter { $0 < edges.graph.edges.count }
         let curve = edges.faithfulnessCurve(scores, sizes: sizes)
+        let target = options.targetFaithfulness.map {
+            edges.circuit(reaching: $0, scores: scores, known: curve.points, progress: progress)
+        }
+        let eap = target.map { $0.circuit ?? Circuit.top(scores, count: $0.maxSize).pruned() }
+            ?? Circuit.top(scores, count: options.eapEdges).pruned()
 
         step("path patching and head roles")
         let patterns = try model.attentionPatterns(first)
         let headScores = try model.headScores(first, patterns: patterns, prefix: headScorePrefix)
-        let roles = try headRoles(model: model, pairs: pairs, circuit: eap, dla: dla, headPatching: heads, scores: headScores)
+        // Roles are named for the heads of the larger of the chosen circuit and the top-eapEdges one.
+        let roleCircuit = eap.edges.count >= options.eapEdges ? eap : Circuit.top(scores, count: options.eapEdges).pruned()
+        let roles = try headRoles(model: model, pairs: pairs, circuit: roleCircuit, dla: dla, headPatching: heads, scores: headScores)
         let keyHeads = roles.prefix(4).map(\.head)
         var paths: [PathPatchingResult] = []
         for sender in keyHeads {
@@ -125,7 +136,7 @@ public struct CircuitStudy {
                             logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
                             pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),
                             acdcTests: acdcResult.testCount, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
-                            curve: curve, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
+                            curve: curve, eapTarget: target, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
     }
 
     /// A role for each head of the circuit that matters (a tenth of the largest |DLA| or a normalized patching

@@ -15,7 +15,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A task file (default: the embedded model's task).", valueName: "file")) var task: String?
     @Option(help: ArgumentHelp("Report directory.", valueName: "dir")) var out = "interp-report"
     @Option(help: "ACDC threshold τ (KL).") var threshold: Float = 0.02
-    @Option(help: "Edges kept from EAP-IG.") var edges = 60
+    @Option(help: "Edges kept from EAP-IG with --target-faithfulness 0.") var edges = 60
+    @Option(help: "Keep the smallest top-n EAP-IG circuit reaching this faithfulness (0: exactly --edges).")
+    var targetFaithfulness: Float = 0.8
     @Option(help: "Examples used by the analyses.") var examples = 24
     @OptionGroup var output: OutputOptions
 
@@ -34,6 +36,7 @@ struct DemoCommand: ParsableCommand {
         var options = CircuitStudy.Options()
         options.acdcThreshold = threshold
         options.eapEdges = edges
+        options.targetFaithfulness = targetFaithfulness > 0 ? targetFaithfulness : nil
         options.maxExamples = examples
         let bar = ProgressBar("demo", forced: output.progress)
         let study = try CircuitStudy.run(model: lm.model, pairs: pairs, options: options,
@@ -61,7 +64,7 @@ struct DemoCommand: ParsableCommand {
         print("""
         \(lm.directory.lastPathComponent) on \(taskFile.task): accuracy \(Output.number(100 * study.accuracy, digits: 1))%, mean logit difference \(Output.number(study.meanLogitDifference, digits: 2)) over \(study.pairs.count) examples
         ACDC (τ=\(threshold), KL): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3)) (\(study.acdcTests) edges tested)
-        EAP-IG (top \(edges)): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
+        EAP-IG (\(study.eapTarget?.summary ?? "top \(edges)")): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
         Heads and their roles:
         """)
         for role in study.roles.prefix(8) { print("  " + role.summary) }
