@@ -63,6 +63,8 @@ extension EdgePatching {
     /// are exactly the one-at-a-time run's; the variants after a kept edge assumed it removed, so they are
     /// discarded and tested again from the graph that keeps it. A batch never crosses a receiver: whether
     /// the next receiver's node is still read (else its edges are skipped) depends on the decisions before it.
+    /// Edges already removed in the starting state (see ``ACDCState/init(patching:options:candidates:)``) are
+    /// skipped, not tested.
     ///
     /// `checkpoint` receives the state every `checkpointInterval` tests (write it atomically to resume after
     /// an interruption; it can fall inside a batch); `stopAfter` ends the run early (the returned state
@@ -90,16 +92,20 @@ extension EdgePatching {
                 state.sender = -1
             }
             while state.sender >= 0 {
-                var size = Swift.min(batchSize.next, state.sender + 1)
+                // Edges removed before the run started (outside a candidate subgraph) are not tested.
+                while state.sender >= 0 && run.removed[state.sender, r] != 0 { state.sender -= 1 }
+                guard state.sender >= 0 else { break }
+                var size = batchSize.next
                 if let stopAfter {
                     if testsThisRun >= stopAfter { return (result(state: state, options: options), state) }
                     size = Swift.min(size, stopAfter - testsThisRun)
                 }
-                let senders = Array(stride(from: state.sender, to: state.sender - size, by: -1))
+                let removed = run.removed
+                let senders = Array(stride(from: state.sender, through: 0, by: -1).lazy.filter { removed[$0, r] == 0 }.prefix(size))
                 let trial = run.test(senders: senders, receiver: r)
                 var accepted: Int?
                 for (i, s) in senders.enumerated() {
-                    state.sender -= 1
+                    state.sender = s - 1
                     state.tested += 1
                     testsThisRun += 1
                     let change = worsening(trial.values[i], from: state.current, absolute: options.absoluteValue)
@@ -217,6 +223,15 @@ public struct ACDCState: Codable, Equatable {
     /// Records the edge `sender → receiver` as removed.
     mutating func markRemoved(sender: Int, receiver: Int, in graph: ComputationGraph) {
         removed[sender * graph.receivers.count + receiver] = 1
+    }
+
+    /// A state that runs ACDC on a candidate subgraph: every edge outside `candidates` starts removed and is
+    /// never tested (e.g. the candidates an EAP-IG circuit marks), so only the candidates are tested.
+    public init(patching: EdgePatching, options: ACDCOptions, candidates: Set<ComputationGraph.Edge>) {
+        self.init(start: patching, options: options)
+        let graph = patching.graph
+        removed = EdgeMask(graph: graph, edges: candidates).complement(in: graph).values
+        current = patching.metrics([EdgeMask(graph: graph, values: removed)])[0]
     }
 
     func check(against patching: EdgePatching, options: ACDCOptions) throws {

@@ -17,6 +17,9 @@ public struct CircuitStudy {
         /// When set, the EAP-IG circuit is the top-n one whose faithfulness reaches this (see
         /// ``FaithfulnessTarget``), searched over every size.
         public var targetFaithfulness: Float?
+        /// With a faithfulness target: run ACDC on the candidate subgraph of the targeted EAP-IG circuit instead
+        /// of the whole graph, halving τ (up to 8 times) until its circuit reaches the target too.
+        public var acdcOnCandidates = false
         /// Circuit sizes of the faithfulness curve.
         public var curveSizes = [5, 10, 20, 40, 80, 160, 320]
         /// Examples used by the expensive steps (ACDC, EAP-IG, patching).
@@ -51,6 +54,10 @@ public struct CircuitStudy {
     public let acdc: Circuit
     public let acdcFaithfulness: Float
     public let acdcTests: Int
+    /// The τ of the reported ACDC circuit (lower than the option's when halved to reach a faithfulness target).
+    public let acdcThreshold: Float
+    /// Whether ACDC ran on the targeted EAP-IG circuit's edges only.
+    public let acdcOnCandidates: Bool
     public let eap: Circuit
     public let eapFaithfulness: Float
     public let curve: FaithfulnessCurve
@@ -97,10 +104,13 @@ public struct CircuitStudy {
         let attribution = try AttributionPatching(model: model, pairs: pairs, metric: logitDiff, direction: .noising)
             .attribute([.residPre, .headOut])
 
-        step("ACDC")
         let kl = try EdgePatching(model: model, pairs: pairs, metric: .kl)
-        let acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
-        let acdc = acdcResult.circuit.pruned()
+        let onCandidates = options.acdcOnCandidates && options.targetFaithfulness != nil
+        var acdcResult: ACDCResult?
+        if !onCandidates {
+            step("ACDC")
+            acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
+        }
         step("EAP-IG")
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
         let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
@@ -112,6 +122,19 @@ public struct CircuitStudy {
         }
         let eap = target.map { $0.circuit ?? Circuit.top(scores, count: $0.maxSize).pruned() }
             ?? Circuit.top(scores, count: options.eapEdges).pruned()
+        var acdcThreshold = options.acdcThreshold
+        if onCandidates, let target = options.targetFaithfulness {
+            step("ACDC")
+            for attempt in 0..<8 {
+                let acdcOptions = ACDCOptions(threshold: acdcThreshold)
+                let start = ACDCState(patching: kl, options: acdcOptions, candidates: eap.edges)
+                let result = try kl.acdcEdges(acdcOptions, resumingFrom: start, progress: progress.counter("ACDC", unit: "tests")).result
+                acdcResult = result
+                if kl.faithfulness(of: result.circuit.pruned()) >= target || attempt == 7 { break }
+                acdcThreshold /= 2
+            }
+        }
+        let acdc = acdcResult!.circuit.pruned()
 
         step("path patching and head roles")
         let patterns = try model.attentionPatterns(first)
@@ -135,7 +158,7 @@ public struct CircuitStudy {
         return CircuitStudy(accuracy: accuracy, meanLogitDifference: differences.reduce(0, +) / Float(pairs.count),
                             logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
                             pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),
-                            acdcTests: acdcResult.testCount, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
+                            acdcTests: acdcResult!.testCount, acdcThreshold: acdcThreshold, acdcOnCandidates: onCandidates, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
                             curve: curve, eapTarget: target, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
     }
 

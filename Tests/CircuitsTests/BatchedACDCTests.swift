@@ -88,4 +88,22 @@ import Circuits
             Self.expectEqual(try patching.acdcEdges(options, resumingFrom: restored).result, sequential, "resumed at \(state.tested)")
         }
     }
+
+    /// ACDC on a candidate subgraph tests only the candidates, keeps a subset of them, and batched equals one at a time.
+    @Test func candidateSubgraph() throws {
+        let pairs = try Self.pairs()
+        let patching = try EdgePatching(model: TestModels.make(llama: true, layers: 3, kvHeads: 2), pairs: pairs, metric: .kl)
+        let scores = patching.edgeAttribution()
+        let candidates = Circuit.top(scores, count: 60).edges
+        func run(_ batch: Int) throws -> ACDCResult {
+            let options = ACDCOptions(threshold: 0.002, maxBatchSize: batch)
+            return try patching.acdcEdges(options, resumingFrom: ACDCState(patching: patching, options: options, candidates: candidates)).result
+        }
+        let sequential = try run(1), batched = try run(16)
+        Self.expectEqual(batched, sequential, "candidates")
+        #expect(Set(sequential.effects.keys).isSubset(of: candidates) && sequential.kept.isSubset(of: candidates))
+        #expect(sequential.kept.count > 0 && sequential.kept.count < candidates.count)
+        let removed = EdgeMask(graph: patching.graph, edges: Set(patching.graph.edges).subtracting(sequential.kept))
+        #expect(Swift.abs(patching.metrics([removed])[0] - sequential.finalValue) < 1e-4)
+    }
 }
