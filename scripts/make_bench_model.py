@@ -9,7 +9,10 @@ Writes one Hugging Face directory (config.json + model.safetensors) per model un
                      124M parameters, tied embeddings), float32 on disk;
   - llama-1b-shape:  Llama-3.2-1B's shape (hidden 2048, 16 layers, 32 heads, 8 key-value heads, head_dim 64,
                      intermediate 8192, vocab 128256, tied embeddings, rope_theta 500000 with llama3 rope
-                     scaling), bfloat16 on disk (about 2.5 GB; 4.9 GB as float32).
+                     scaling), bfloat16 on disk (about 2.5 GB; 4.9 GB as float32);
+  - smollm-135m-shape: SmolLM-135M's shape (a 135M Llama: hidden 576, 30 layers, 9 heads, 3 key-value heads,
+                     intermediate 1536, vocab 49152, tied embeddings), float32 on disk; the ACDC benchmark's
+                     30-layer grouped-query model.
 Weights use transformers' own initialization (normal, std 0.02) with a fixed seed. The attention-only
 model of the ACDC benchmark (4 layers, 8 heads, d_model 512) is not written here: transformers has no
 attention-only GPT-2, so `interp bench --suite acdc` builds that model in memory with random weights.
@@ -47,7 +50,15 @@ def llama_1b_shape():
     return model, torch.bfloat16
 
 
-MODELS = {"gpt2-small": gpt2_small, "llama-1b-shape": llama_1b_shape}
+def smollm_135m_shape():
+    config = LlamaConfig(
+        vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+        num_attention_heads=9, num_key_value_heads=3, head_dim=64, hidden_act="silu",
+        max_position_embeddings=2048, rms_norm_eps=1e-5, tie_word_embeddings=True, rope_theta=10000.0)
+    return LlamaForCausalLM(config), torch.float32
+
+
+MODELS = {"gpt2-small": gpt2_small, "llama-1b-shape": llama_1b_shape, "smollm-135m-shape": smollm_135m_shape}
 
 
 def main():

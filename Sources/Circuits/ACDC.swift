@@ -6,11 +6,16 @@ public struct ACDCOptions: Sendable {
     public var absoluteValue: Bool
     /// Test heads and MLPs as units (all of a node's outgoing edges at once) instead of single edges.
     public var nodeLevel: Bool
+    /// The most upcoming edges tested in one batched pass (edge level). 1 tests one edge at a time; above 1 the
+    /// batch size adapts to the observed keep rate (see ``ACDCBatchSize``). Decisions do not depend on it.
+    public var maxBatchSize: Int
 
-    public init(threshold: Float, absoluteValue: Bool = false, nodeLevel: Bool = false) {
+    public init(threshold: Float, absoluteValue: Bool = false, nodeLevel: Bool = false, maxBatchSize: Int = 32) {
+        precondition(maxBatchSize >= 1, "the ACDC batch size must be at least 1, got \(maxBatchSize)")
         self.threshold = threshold
         self.absoluteValue = absoluteValue
         self.nodeLevel = nodeLevel
+        self.maxBatchSize = maxBatchSize
     }
 }
 
@@ -53,52 +58,76 @@ extension EdgePatching {
 
     /// Edge-level ACDC that can stop and resume: `state` holds everything decided so far.
     ///
+    /// Upcoming edges into the current receiver are tested in batches: variant i of a batch is the current
+    /// graph without the batch's first i + 1 edges, so the decisions up to the first edge that must be kept
+    /// are exactly the one-at-a-time run's; the variants after a kept edge assumed it removed, so they are
+    /// discarded and tested again from the graph that keeps it. A batch never crosses a receiver: whether
+    /// the next receiver's node is still read (else its edges are skipped) depends on the decisions before it.
+    /// Edges already removed in the starting state (see ``ACDCState/init(patching:options:candidates:)``) are
+    /// skipped, not tested.
+    ///
     /// `checkpoint` receives the state every `checkpointInterval` tests (write it atomically to resume after
-    /// an interruption); `stopAfter` ends the run early (the returned state resumes it).
+    /// an interruption; it can fall inside a batch); `stopAfter` ends the run early (the returned state
+    /// resumes it). `progress` receives, after each batch, the tests done and that count plus the edges left to
+    /// visit (an upper bound of the tests of the whole run, which falls as receivers are skipped).
     public func acdcEdges(_ options: ACDCOptions, resumingFrom saved: ACDCState? = nil, checkpointInterval: Int = 50,
                           checkpoint: ((ACDCState) -> Void)? = nil, stopAfter: Int? = nil,
-                          progress: ((Int, Int) -> Void)? = nil) throws -> (result: ACDCResult, state: ACDCState) {
+                          progress: ((_ tested: Int, _ total: Int) -> Void)? = nil) throws -> (result: ACDCResult, state: ACDCState) {
         var state = saved ?? ACDCState(start: self, options: options)
         try state.check(against: self, options: options)
         var run = IncrementalPatching(self, removed: EdgeMask(graph: graph, values: state.removed))
+        // A batch holds at most 8192 token rows per recomputed node.
+        let rowLimit = Swift.max(1, 8192 / (pairs.count * pairs.length))
+        var batchSize = ACDCBatchSize(maximum: Swift.min(options.maxBatchSize, rowLimit))
         let offsets = graph.edgeOffsets
         var testsThisRun = 0
         while state.receiver >= 0 {
             let r = state.receiver
-            let receiver = graph.receivers[r]
-            let reached = receiver == .logits || graph.nodes(reading: receiver).contains { state.alive.contains(graph.index(of: $0)) }
-            while state.sender >= 0 {
-                if let stopAfter, testsThisRun >= stopAfter {
-                    state.removed = run.removed.values
-                    return (result(state: state, options: options), state)
-                }
-                let s = state.sender
-                state.sender -= 1
-                if !reached {
+            let reached = r == graph.receivers.count - 1 || graph.nodes(reading: graph.receivers[r]).contains { state.alive.contains(graph.index(of: $0)) }
+            if !reached {
+                for s in stride(from: state.sender, through: 0, by: -1) {
                     run.removeUnread(sender: s, receiver: r)
-                    continue
+                    state.markRemoved(sender: s, receiver: r, in: graph)
                 }
-                let (value, outputs) = run.test(sender: s, receiver: r)
-                state.tested += 1
-                testsThisRun += 1
-                progress?(state.tested, graph.edges.count)
-                let change = worsening(value, from: state.current, absolute: options.absoluteValue)
-                state.effects[offsets[r] + s] = change
-                if change < options.threshold {
-                    run.remove(sender: s, receiver: r, outputs: outputs)
-                    state.current = value
-                } else {
-                    state.alive.insert(s)
+                state.sender = -1
+            }
+            while state.sender >= 0 {
+                // Edges removed before the run started (outside a candidate subgraph) are not tested.
+                while state.sender >= 0 && run.removed[state.sender, r] != 0 { state.sender -= 1 }
+                guard state.sender >= 0 else { break }
+                var size = batchSize.next
+                if let stopAfter {
+                    if testsThisRun >= stopAfter { return (result(state: state, options: options), state) }
+                    size = Swift.min(size, stopAfter - testsThisRun)
                 }
-                if let checkpoint, state.tested % checkpointInterval == 0 {
-                    state.removed = run.removed.values
-                    checkpoint(state)
+                let removed = run.removed
+                let senders = Array(stride(from: state.sender, through: 0, by: -1).lazy.filter { removed[$0, r] == 0 }.prefix(size))
+                let trial = run.test(senders: senders, receiver: r)
+                var accepted: Int?
+                for (i, s) in senders.enumerated() {
+                    state.sender = s - 1
+                    state.tested += 1
+                    testsThisRun += 1
+                    let change = worsening(trial.values[i], from: state.current, absolute: options.absoluteValue)
+                    state.effects[offsets[r] + s] = change
+                    let removes = change < options.threshold
+                    if removes {
+                        state.markRemoved(sender: s, receiver: r, in: graph)
+                        state.current = trial.values[i]
+                        accepted = i
+                    } else {
+                        state.alive.insert(s)
+                    }
+                    batchSize.record(kept: !removes)
+                    if let checkpoint, state.tested % checkpointInterval == 0 { checkpoint(state) }
+                    if !removes { break }
                 }
+                if let accepted { run.commit(trial, variant: accepted) }
+                progress?(state.tested, state.tested + offsets[r] + state.sender + 1)
             }
             state.receiver -= 1
             if state.receiver >= 0 { state.sender = graph.upstreamCount(of: state.receiver) - 1 }
         }
-        state.removed = run.removed.values
         checkpoint?(state)
         return (result(state: state, options: options), state)
     }
@@ -189,6 +218,20 @@ public struct ACDCState: Codable, Equatable {
         }
         self.removed = decided.values
         current = patching.metrics([decided])[0]
+    }
+
+    /// Records the edge `sender → receiver` as removed.
+    mutating func markRemoved(sender: Int, receiver: Int, in graph: ComputationGraph) {
+        removed[sender * graph.receivers.count + receiver] = 1
+    }
+
+    /// A state that runs ACDC on a candidate subgraph: every edge outside `candidates` starts removed and is
+    /// never tested (e.g. the candidates an EAP-IG circuit marks), so only the candidates are tested.
+    public init(patching: EdgePatching, options: ACDCOptions, candidates: Set<ComputationGraph.Edge>) {
+        self.init(start: patching, options: options)
+        let graph = patching.graph
+        removed = EdgeMask(graph: graph, edges: candidates).complement(in: graph).values
+        current = patching.metrics([EdgeMask(graph: graph, values: removed)])[0]
     }
 
     func check(against patching: EdgePatching, options: ACDCOptions) throws {

@@ -12,8 +12,14 @@ public struct CircuitStudy {
         public var acdcThreshold: Float = 0.02
         /// EAP-IG's interpolation steps.
         public var igSteps = 5
-        /// Edges kept from the EAP-IG scores.
+        /// Edges kept from the EAP-IG scores when no faithfulness target is set.
         public var eapEdges = 60
+        /// When set, the EAP-IG circuit is the top-n one whose faithfulness reaches this (see
+        /// ``FaithfulnessTarget``), searched over every size.
+        public var targetFaithfulness: Float?
+        /// With a faithfulness target: run ACDC on the candidate subgraph of the targeted EAP-IG circuit instead
+        /// of the whole graph, halving τ (up to 8 times) until its circuit reaches the target too.
+        public var acdcOnCandidates = false
         /// Circuit sizes of the faithfulness curve.
         public var curveSizes = [5, 10, 20, 40, 80, 160, 320]
         /// Examples used by the expensive steps (ACDC, EAP-IG, patching).
@@ -48,53 +54,94 @@ public struct CircuitStudy {
     public let acdc: Circuit
     public let acdcFaithfulness: Float
     public let acdcTests: Int
+    /// The τ of the reported ACDC circuit (lower than the option's when halved to reach a faithfulness target).
+    public let acdcThreshold: Float
+    /// Whether ACDC ran on the targeted EAP-IG circuit's edges only.
+    public let acdcOnCandidates: Bool
     public let eap: Circuit
     public let eapFaithfulness: Float
     public let curve: FaithfulnessCurve
+    /// The size search when a faithfulness target was given.
+    public let eapTarget: FaithfulnessTarget?
     public let roles: [HeadRole]
     public let headScores: HeadScores
     /// `[layers, 1, heads, q, k]` patterns of the first clean prompt.
     public let patterns: Tensor
     public let pairs: PromptPairs
 
-    /// Runs every step; `progress` receives a short description of each step as it starts.
+    /// The steps of ``run(model:pairs:options:headScorePrefix:progress:)``, in order.
+    public static let steps = ["predictions", "logit lens and direct logit attribution", "activation patching",
+                               "attribution patching", "ACDC", "EAP-IG", "faithfulness", "path patching and head roles"]
+
+    /// Runs every step. `progress` hears each step as it starts (0 of its units done) and ends, and the inner
+    /// counts of the long ones: ACDC's tests (done out of done + edges left to visit) and the faithfulness
+    /// curve's circuits.
     public static func run(model: TransformerModel, pairs allPairs: PromptPairs, options: Options = Options(),
-                           headScorePrefix: [Int] = [], progress: (String) -> Void = { _ in }) throws -> CircuitStudy {
+                           headScorePrefix: [Int] = [], progress: ProgressReporter = .silent) throws -> CircuitStudy {
+        var current = ""
+        func step(_ name: String) {
+            if !current.isEmpty { progress.report(current, done: 1, total: 1, unit: "") }
+            current = name
+            progress.report(name, done: 0, total: 1, unit: "")
+        }
         let pairs = try allPairs.prefix(options.maxExamples)
         let read = pairs.readPositions
-        progress("predictions")
+        step("predictions")
         let differences = pairs.logitDifferences(of: model)
         let accuracy = Float(differences.filter { $0 > 0 }.count) / Float(pairs.count)
         let first = TokenBatch([Array(pairs.clean.tokens[0][...read[0]])])
 
-        progress("logit lens and direct logit attribution")
+        step("logit lens and direct logit attribution")
         let lens = try model.logitLens(first, topK: 5, target: pairs.answers[0])
         let dla = try DirectLogitAttribution.mean(model: model, pairs: pairs)
 
-        progress("activation patching")
+        step("activation patching")
         let logitDiff = Metric.logitDifference(answers: pairs.answers, wrongs: pairs.wrongs)
         let patching = try ActivationPatching(model: model, pairs: pairs, metric: logitDiff)
         let resid = try patching.sweep(.residPre)
         let heads = try patching.sweep(.headOut)
-        progress("attribution patching")
+        step("attribution patching")
         let attribution = try AttributionPatching(model: model, pairs: pairs, metric: logitDiff, direction: .noising)
             .attribute([.residPre, .headOut])
 
-        progress("ACDC")
         let kl = try EdgePatching(model: model, pairs: pairs, metric: .kl)
-        let acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold))
-        let acdc = acdcResult.circuit.pruned()
-        progress("EAP-IG")
+        let onCandidates = options.acdcOnCandidates && options.targetFaithfulness != nil
+        var acdcResult: ACDCResult?
+        if !onCandidates {
+            step("ACDC")
+            acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
+        }
+        step("EAP-IG")
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
         let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
-        let eap = Circuit.top(scores, count: options.eapEdges).pruned()
+        step("faithfulness")
         let sizes = options.curveSizes.filter { $0 < edges.graph.edges.count }
         let curve = edges.faithfulnessCurve(scores, sizes: sizes)
+        let target = options.targetFaithfulness.map {
+            edges.circuit(reaching: $0, scores: scores, known: curve.points, progress: progress)
+        }
+        let eap = target.map { $0.circuit ?? Circuit.top(scores, count: $0.maxSize).pruned() }
+            ?? Circuit.top(scores, count: options.eapEdges).pruned()
+        var acdcThreshold = options.acdcThreshold
+        if onCandidates, let target = options.targetFaithfulness {
+            step("ACDC")
+            for attempt in 0..<8 {
+                let acdcOptions = ACDCOptions(threshold: acdcThreshold)
+                let start = ACDCState(patching: kl, options: acdcOptions, candidates: eap.edges)
+                let result = try kl.acdcEdges(acdcOptions, resumingFrom: start, progress: progress.counter("ACDC", unit: "tests")).result
+                acdcResult = result
+                if kl.faithfulness(of: result.circuit.pruned()) >= target || attempt == 7 { break }
+                acdcThreshold /= 2
+            }
+        }
+        let acdc = acdcResult!.circuit.pruned()
 
-        progress("path patching and head roles")
+        step("path patching and head roles")
         let patterns = try model.attentionPatterns(first)
         let headScores = try model.headScores(first, patterns: patterns, prefix: headScorePrefix)
-        let roles = try headRoles(model: model, pairs: pairs, circuit: eap, dla: dla, headPatching: heads, scores: headScores)
+        // Roles are named for the heads of the larger of the chosen circuit and the top-eapEdges one.
+        let roleCircuit = eap.edges.count >= options.eapEdges ? eap : Circuit.top(scores, count: options.eapEdges).pruned()
+        let roles = try headRoles(model: model, pairs: pairs, circuit: roleCircuit, dla: dla, headPatching: heads, scores: headScores)
         let keyHeads = roles.prefix(4).map(\.head)
         var paths: [PathPatchingResult] = []
         for sender in keyHeads {
@@ -107,11 +154,12 @@ public struct CircuitStudy {
                 }
             }
         }
+        progress.report(current, done: 1, total: 1, unit: "")
         return CircuitStudy(accuracy: accuracy, meanLogitDifference: differences.reduce(0, +) / Float(pairs.count),
                             logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
                             pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),
-                            acdcTests: acdcResult.testCount, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
-                            curve: curve, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
+                            acdcTests: acdcResult!.testCount, acdcThreshold: acdcThreshold, acdcOnCandidates: onCandidates, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
+                            curve: curve, eapTarget: target, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
     }
 
     /// A role for each head of the circuit that matters (a tenth of the largest |DLA| or a normalized patching

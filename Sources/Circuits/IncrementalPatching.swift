@@ -1,112 +1,243 @@
 import LanguageModels
 import Tensors
 
-/// Edge patching that follows a graph losing edges one at a time, as ACDC does: the outputs of the nodes
-/// that differ from the clean run are kept, and testing one more patched edge recomputes only the nodes it
-/// reaches through the edges that remain (one head or MLP at a time), then the logits.
+/// Edge patching that follows a graph losing edges, as ACDC does: the outputs of the nodes that differ from
+/// the clean run and the current inputs of the receivers are kept, and a test recomputes only the nodes the
+/// tested edges reach through the edges that remain (one head or MLP at a time), then the logits at the read
+/// positions.
 ///
-/// A receiver's input is computed from whichever side needs fewer terms: the clean input plus the patched
-/// senders' deltas (when every unpatched sender is clean), or the all-patched input plus, for each unpatched
-/// sender, its current output minus its source output. Late in ACDC most edges are patched, so a test
-/// costs a few node computations instead of the blocks after the receiver.
+/// A test is batched: it patches, one after another, several edges into one receiver, and evaluates every
+/// prefix at once (variant i = the current graph with the first i + 1 edges also patched). Every variant
+/// patches the same receiver, so the same nodes are recomputed for all of them, in passes of
+/// `variants × batch` rows. Committing variant j keeps its node outputs and receiver inputs; each update is
+/// the same arithmetic whatever the batch size, so batched and one-at-a-time runs give the same values.
 struct IncrementalPatching {
     let patching: EdgePatching
     /// The patched (removed) edges of the current graph.
     private(set) var removed: EdgeMask
     /// The current output `[batch, pos, d]` of every node whose output differs from the clean run's, because
-    /// one of its inputs has a patched edge or reads such a node.
+    /// one of its inputs has a patched edge or reads such a node. Nodes nothing reads any more may be stale.
     private(set) var changedOutputs: [Int: Tensor] = [:]
-    private let context: AttentionContext
-    private let attentionMasks: [Int?: Tensor]
+    /// The current input `[batch, pos, d]` of receivers computed so far, kept up to date on every commit.
+    private var receiverInputs: [Int: Tensor] = [:]
+    /// The logits' current input at the read positions, `[batch, 1, d]`.
+    private var readInput: Tensor
+    /// Per sender: its source output, and its source output minus its clean output, at the read positions
+    /// `[batch, 1, d]`.
+    private let readSources: [Tensor], readBaseDeltas: [Tensor]
+    /// The logits' input with every edge patched, at the read positions.
+    private let readAllPatched: Tensor
+    /// Attention contexts and masks of the prompts repeated once per variant, by variant count.
+    private var contexts: [Int: (context: AttentionContext, masks: [Int?: Tensor])] = [:]
 
     /// The current graph with the edges of `removed` patched; nodes affected by them are computed here.
     init(_ patching: EdgePatching, removed: EdgeMask) {
         self.patching = patching
         self.removed = removed
-        let context = AttentionContext(batch: patching.pairs.clean)
-        self.context = context
-        let windows = Set(patching.model.blocks.map(\.attention.slidingWindow))
-        attentionMasks = Dictionary(uniqueKeysWithValues: windows.map { ($0, context.additiveMask(slidingWindow: $0)) })
+        let positions = patching.pairs.readPositions
+        readSources = patching.sourceOutputs.map { $0.gather(positions: positions) }
+        readBaseDeltas = patching.sourceOutputs.indices.map { Self.baseDelta($0, of: patching).gather(positions: positions) }
+        readInput = Tensor.zeros([0])
         let graph = patching.graph
-        var inputs: [Int: Tensor] = [:]
+        readAllPatched = patching.allPatchedInput(of: graph.receivers.count - 1).gather(positions: positions)
         for node in 1..<graph.senders.count {
             let receivers = graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }
             let affected = receivers.contains { r in
                 (0..<graph.upstreamCount(of: r)).contains { s in removed[s, r] != 0 || changedOutputs[s] != nil }
             }
-            if affected { changedOutputs[node] = output(of: node, removed: removed, changed: changedOutputs, inputs: &inputs) }
+            guard affected else { continue }
+            var inputs: [Tensor] = []
+            for r in receivers { inputs.append(baseInput(r)) }
+            changedOutputs[node] = output(of: node, inputs: inputs, variants: 1)
         }
+        readInput = fullInput(of: graph.receivers.count - 1).gather(positions: positions)
     }
 
-    /// The metric with the edge `sender → receiver` also patched, and the outputs that would change.
-    func test(sender: Int, receiver: Int) -> (value: Float, outputs: [Int: Tensor]) {
-        let graph = patching.graph
-        var candidate = removed
-        candidate[sender, receiver] = 1
-        var changed = changedOutputs
-        var recomputed: [Int: Tensor] = [:], inputs: [Int: Tensor] = [:]
-        var pending = Set(graph.nodes(reading: graph.receivers[receiver]).map { graph.index(of: $0) })
+    /// The outcome of a batched test: the metric of each variant, and what committing one of them keeps.
+    struct Trial {
+        let receiver: Int
+        /// The tested senders in order; variant i patches the first i + 1.
+        let senders: [Int]
+        let values: [Float]
+        /// `[variants·batch, pos, d]`: the inputs of the receivers computed, and the outputs of the nodes recomputed.
+        fileprivate let inputs: [Int: Tensor], outputs: [Int: Tensor]
+        /// `[variants·batch, 1, d]`: the logits' input at the read positions.
+        fileprivate let readInputs: Tensor
+    }
+
+    /// The metric with the edges `senders[0...i] → receiver` also patched, for every i (one batched pass).
+    mutating func test(senders: [Int], receiver r: Int) -> Trial {
+        let graph = patching.graph, variants = senders.count, logits = graph.receivers.count - 1
+        // The tested receiver's input per variant: the current input plus, edge after edge, source − current.
+        var step = r == logits ? readInput : baseInput(r)
+        var prefixes: [Tensor] = []
+        for s in senders {
+            step = step + (r == logits ? readDelta(s) : delta(s))
+            prefixes.append(step)
+        }
+        let tested = variants == 1 ? prefixes[0] : Tensor.concatenate(prefixes, axis: 0)
+        var inputs: [Int: Tensor] = [:], outputs: [Int: Tensor] = [:]
+        if r != logits { inputs[r] = tested }
+        var pending = Set(graph.nodes(reading: graph.receivers[r]).map { graph.index(of: $0) })
         while let node = pending.min() {
             pending.remove(node)
-            let value = output(of: node, removed: candidate, changed: changed, inputs: &inputs)
-            changed[node] = value
-            recomputed[node] = value
-            for r in graph.receivers.indices where graph.upstreamCount(of: r) > node && candidate[node, r] == 0 {
-                pending.formUnion(graph.nodes(reading: graph.receivers[r]).map { graph.index(of: $0) })
+            guard isRead(node) else { continue }
+            var nodeInputs: [Tensor] = []
+            for receiver in graph.inputs(of: graph.senders[node]) {
+                let input = graph.index(of: receiver)
+                let value = inputs[input] ?? (reads(outputs, receiver: input)
+                    ? recomputedInput(input, outputs: outputs, variants: variants)
+                    : patching.repeated(baseInput(input), variants))
+                inputs[input] = value
+                nodeInputs.append(value)
+            }
+            outputs[node] = output(of: node, inputs: nodeInputs, variants: variants)
+            for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && removed[node, next] == 0 {
+                pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
             }
         }
-        let logits = graph.receivers.count - 1
-        let final = input(of: logits, removed: candidate, changed: changed)
-        let read = patching.model.unembed(final.gather(positions: patching.pairs.readPositions), hooks: nil)
-        return (patching.metric(read.reshaped([patching.pairs.count, -1])).item, recomputed)
+        let read: Tensor
+        if r == logits {
+            read = tested
+        } else if reads(outputs, receiver: logits) {
+            let positions = Array(Array(repeating: patching.pairs.readPositions, count: variants).joined())
+            read = recomputedInput(logits, outputs: outputs.mapValues { $0.gather(positions: positions) }, variants: variants)
+        } else {
+            read = patching.repeated(readInput, variants)
+        }
+        let values = metrics(read, variants: variants)
+        return Trial(receiver: r, senders: senders, values: values, inputs: inputs, outputs: outputs, readInputs: read)
     }
 
-    /// Makes a tested edge part of the graph's patched edges, with the outputs its test computed.
-    mutating func remove(sender: Int, receiver: Int, outputs: [Int: Tensor]) {
-        removed[sender, receiver] = 1
-        changedOutputs.merge(outputs) { $1 }
+    /// Makes variant `variant` of a trial the current graph: its edges are patched, its node outputs and
+    /// receiver inputs kept.
+    mutating func commit(_ trial: Trial, variant: Int) {
+        let graph = patching.graph, rows = patching.pairs.count
+        for s in trial.senders[...variant] { removed[s, trial.receiver] = 1 }
+        func kept(_ tensor: Tensor) -> Tensor {
+            trial.senders.count == 1 ? tensor : tensor.slice(axis: 0, (variant * rows)..<((variant + 1) * rows))
+        }
+        for (r, input) in trial.inputs { receiverInputs[r] = kept(input) }
+        for (node, output) in trial.outputs { changedOutputs[node] = kept(output) }
+        readInput = kept(trial.readInputs)
+        // A kept input that reads a changed node through a remaining edge and was not recomputed (its node is
+        // read by nothing) is now stale.
+        for node in trial.outputs.keys {
+            for r in receiverInputs.keys where trial.inputs[r] == nil && graph.upstreamCount(of: r) > node && removed[node, r] == 0 {
+                receiverInputs[r] = nil
+            }
+        }
     }
 
     /// Patches an edge into a node that nothing reads any more (its output is never needed again).
     mutating func removeUnread(sender: Int, receiver: Int) {
         removed[sender, receiver] = 1
+        receiverInputs[receiver] = nil
     }
 
-    /// A node's output with `removed` patched and the changed outputs `changed`. Nodes are computed in order,
-    /// so a receiver's input is final once computed: `inputs` keeps them for the next node that reads the same
-    /// receiver (the query heads sharing a key-value head).
-    private func output(of node: Int, removed: EdgeMask, changed: [Int: Tensor], inputs memo: inout [Int: Tensor]) -> Tensor {
-        let graph = patching.graph, model = patching.model
-        let inputs = graph.inputs(of: graph.senders[node]).map { receiver in
-            let r = graph.index(of: receiver)
-            if let known = memo[r] { return known }
-            let value = input(of: r, removed: removed, changed: changed)
-            memo[r] = value
-            return value
+    /// Whether anything reads the node's output through an edge that remains (else its output cannot matter).
+    private func isRead(_ node: Int) -> Bool {
+        let graph = patching.graph
+        return graph.receivers.indices.contains { graph.upstreamCount(of: $0) > node && removed[node, $0] == 0 }
+    }
+
+    /// Sender `s`'s source output − clean output, `[batch, pos, d]`.
+    private static func baseDelta(_ s: Int, of patching: EdgePatching) -> Tensor {
+        patching.senderDeltas.select(axis: 0, s).reshaped(patching.sourceOutputs[s].shape)
+    }
+
+    /// What patching an edge from `s` adds to its receiver's input: source − current output.
+    private func delta(_ s: Int) -> Tensor {
+        changedOutputs[s].map { patching.sourceOutputs[s] - $0 } ?? Self.baseDelta(s, of: patching)
+    }
+
+    /// ``delta(_:)`` at the read positions.
+    private func readDelta(_ s: Int) -> Tensor {
+        changedOutputs[s].map { readSources[s] - $0.gather(positions: patching.pairs.readPositions) } ?? readBaseDeltas[s]
+    }
+
+    /// Whether `receiver` reads one of the recomputed nodes `outputs` through an edge that remains.
+    private func reads(_ outputs: [Int: Tensor], receiver: Int) -> Bool {
+        outputs.keys.contains { $0 < patching.graph.upstreamCount(of: receiver) && removed[$0, receiver] == 0 }
+    }
+
+    /// The input of a receiver that reads recomputed nodes, per variant: the all-patched input, plus
+    /// current − source output for each unpatched sender, the ones not recomputed first, each group in sender
+    /// order. (The logits' input at the read positions when `receiver` is the logits and `outputs` are read
+    /// there.) It depends only on the graph and the outputs, not on the order in which edges were committed,
+    /// so batched and one-at-a-time runs agree exactly; the receivers reached are visited ones, whose
+    /// remaining edges are few.
+    private func recomputedInput(_ receiver: Int, outputs: [Int: Tensor], variants: Int) -> Tensor {
+        let upstream = patching.graph.upstreamCount(of: receiver), atRead = receiver == patching.graph.receivers.count - 1
+        let unpatched = (0..<upstream).filter { removed[$0, receiver] == 0 }
+        var shared = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
+        for s in unpatched where outputs[s] == nil { shared = shared - (atRead ? readDelta(s) : delta(s)) }
+        var value = patching.repeated(shared, variants)
+        for s in unpatched {
+            guard let output = outputs[s] else { continue }
+            let source = atRead ? readSources[s] : patching.sourceOutputs[s]
+            value = value + (output.reshaped([variants, -1]) - source.reshaped([-1])).reshaped(value.shape)
         }
-        switch graph.senders[node] {
+        return value
+    }
+
+    /// The metric of each variant from the logits' inputs `[variants·batch, 1, d]`.
+    private func metrics(_ read: Tensor, variants: Int) -> [Float] {
+        let rows = patching.pairs.count
+        let logits = patching.model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
+        return (0..<variants).map { v in
+            patching.metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
+        }
+    }
+
+    /// A node's output `[variants·batch, pos, d]` from its inputs (a head's query, key and value inputs, an MLP's input).
+    private mutating func output(of node: Int, inputs: [Tensor], variants: Int) -> Tensor {
+        let model = patching.model
+        switch patching.graph.senders[node] {
         case .input:
             preconditionFailure("the input node has no inputs to patch")
         case let .head(l, h):
             let block = model.blocks[l]
+            let (context, masks) = attentionContext(variants: variants)
             return block.headResult(h, queryInput: inputs[0], keyInput: inputs[1], valueInput: inputs[2], context: context,
-                                    mask: attentionMasks[block.attention.slidingWindow]!)
+                                    mask: masks[block.attention.slidingWindow]!)
         case let .mlp(l):
             return model.blocks[l].mlpOutput(inputs[0])!
         }
     }
 
-    /// Receiver `r`'s input `[batch, pos, d]` with `removed` patched and the changed outputs `changed`.
-    private func input(of r: Int, removed: EdgeMask, changed: [Int: Tensor]) -> Tensor {
+    private mutating func attentionContext(variants: Int) -> (context: AttentionContext, masks: [Int?: Tensor]) {
+        if let known = contexts[variants] { return known }
+        let context = AttentionContext(batch: patching.pairs.clean.repeated(variants))
+        let windows = Set(patching.model.blocks.map(\.attention.slidingWindow))
+        let made = (context, Dictionary(uniqueKeysWithValues: windows.map { ($0, context.additiveMask(slidingWindow: $0)) }))
+        contexts[variants] = made
+        return made
+    }
+
+    /// Receiver `r`'s current input `[batch, pos, d]`, computed once and then kept up to date.
+    private mutating func baseInput(_ r: Int) -> Tensor {
+        if let known = receiverInputs[r] { return known }
+        let value = fullInput(of: r)
+        receiverInputs[r] = value
+        return value
+    }
+
+    /// Receiver `r`'s input `[batch, pos, d]` summed from its senders' outputs.
+    ///
+    /// It is computed from whichever side needs fewer terms: the clean input plus the patched senders' deltas
+    /// (when every unpatched sender is clean), or the all-patched input plus, for each unpatched sender, its
+    /// current output minus its source output.
+    private func fullInput(of r: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: r)
         let pairs = patching.pairs
         let unpatched = (0..<upstream).filter { removed[$0, r] == 0 }
         var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
-        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changed[$0] != nil }) {
+        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOutputs[$0] != nil }) {
             // All-patched input + Σ over unpatched senders of (current − source) output.
             sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
             for s in unpatched {
-                if let current = changed[s] {
+                if let current = changedOutputs[s] {
                     sums.add(.init(current), weights: [1])
                     sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
                 } else {

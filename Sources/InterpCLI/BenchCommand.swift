@@ -60,6 +60,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Edges of the loaded model whose ACDC test is timed (0: only the complete attention-only run).")
     var acdcEdgeSamples = 24
 
+    @Option(help: "Prompts of a complete edge-level ACDC run on the loaded model (0: no such run).")
+    var acdcModelExamples = 0
+
     @Flag(help: "Print the figures as JSON instead of a table.")
     var json = false
 
@@ -69,6 +72,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+        guard acdcModelExamples >= 0 else { throw ValidationError("--acdc-model-examples must not be negative") }
         guard acdcEdgeSamples >= 0 else { throw ValidationError("--acdc-edge-samples must not be negative") }
         guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -101,6 +105,7 @@ struct BenchCommand: ParsableCommand {
             case .acdc:
                 let circuits = CircuitBench(models: try loaded())
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
+                if acdcModelExamples > 0 { try circuits.acdcModelRun(examples: acdcModelExamples, threshold: acdcThreshold) }
                 try circuits.acdcFullRun(threshold: acdcThreshold)
             case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!)).run()
             case .all: break

@@ -29,39 +29,63 @@ struct CircuitBench {
                       reference: (reference.name, reference.seconds), goal: "<= 5x", detail: "setup + scoring (medians)")
     }
 
-    /// The cost of one ACDC test deep in a run, for edges sampled evenly over the graph. The run is resumed
-    /// at each sampled edge from the state "every edge ACDC visited before it removed except every 50th"
-    /// (a run that keeps a small circuit, the usual outcome), and a test costs
-    /// (time of 10 tests − time of 0 tests) / 10 from that state, so resuming is not counted. Each sample
-    /// is followed by plain forward passes of the batch, and the ratio is taken against their median, so a
-    /// machine that slows down during the run does not skew it.
+    /// The cost of one ACDC test deep in a run, for edges sampled evenly over the graph, one edge at a time
+    /// and batched. The run is resumed at each sampled edge from the state "every edge ACDC visited before it
+    /// removed except every 50th" (a run that keeps a small circuit, the usual outcome), and a test costs
+    /// (time of `tests` tests − time of 0 tests) / `tests` from that state, so resuming is not counted. Each
+    /// sample is followed by plain forward passes of the batch, and the ratio is taken against their median, so
+    /// a machine that slows down during the run does not skew it.
     func acdcEdgeTests(samples: Int) throws {
         let pairs = try pairs()
         let patching = try EdgePatching(model: model, pairs: pairs, metric: { _ in BenchInputs.logitDifference(pairs) })
         let graph = patching.graph
-        let options = ACDCOptions(threshold: 0.01)
-        let tests = 10
-        BenchLog.note("acdc: \(samples) sampled ACDC states, \(tests) tests each ...")
-        var forwards: [Double] = [], costs: [Double] = []
+        let tests = 32
+        BenchLog.note("acdc: \(samples) sampled ACDC states, \(tests) tests each, one at a time and batched ...")
+        var forwards: [Double] = [], costs: [Int: [Double]] = [:]
         let last = graph.edges.count - 1
         for sample in 0..<samples {
             // Edges are visited from the last one down, so state i has tests to run before the graph ends.
             let i: Int = Swift.min(last, sample * graph.edges.count / samples + tests)
             let later: [ComputationGraph.Edge] = ((i + 1)..<graph.edges.count).filter { ($0 - i) % 50 != 0 }.map { graph.edges[$0] }
-            let state = ACDCState(patching: patching, options: options, removed: EdgeMask(graph: graph, edges: later),
-                                  resumingAt: graph.edges[i])
-            let resume: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: 0) }
-            let tested: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: tests) }
-            costs.append(Swift.max(0, tested - resume) / Double(tests))
+            for batch in [1, 32] {
+                let options = ACDCOptions(threshold: 0.01, maxBatchSize: batch)
+                let state = ACDCState(patching: patching, options: options, removed: EdgeMask(graph: graph, edges: later),
+                                      resumingAt: graph.edges[i])
+                let resume: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: 0) }
+                let tested: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: tests) }
+                costs[batch, default: []].append(Swift.max(0, tested - resume) / Double(tests))
+            }
             forwards.append(BenchTimer.seconds { _ = model.forward(pairs.clean) })
             forwards.append(BenchTimer.seconds { _ = model.forward(pairs.clean) })
         }
-        let mean = costs.reduce(0, +) / Double(costs.count)
         let forward = BenchSamples(seconds: forwards).median
-        report.record("acdc", "ACDC cost per tested edge \(pairs.count)x\(pairs.length)", value: mean, unit: "s",
-                      reference: ("forward \(pairs.count)x\(pairs.length), interleaved", forward), goal: "<= 0.6x",
-                      detail: String(format: "mean over %d states spread over %d edges (%.1f-%.1f ms); forward median %.1f ms",
-                                     samples, graph.edges.count, costs.min()! * 1e3, costs.max()! * 1e3, forward * 1e3))
+        for (batch, label) in [(1, "one at a time"), (32, "batched")] {
+            let values = costs[batch]!, mean = values.reduce(0, +) / Double(values.count)
+            report.record("acdc", "ACDC cost per tested edge, \(label), \(pairs.count)x\(pairs.length)", value: mean, unit: "s",
+                          reference: ("forward \(pairs.count)x\(pairs.length), interleaved", forward), goal: "<= 0.1x",
+                          detail: String(format: "mean over %d states spread over %d edges (%.1f-%.1f ms); %.1f tests/s; forward median %.1f ms",
+                                         samples, graph.edges.count, values.min()! * 1e3, values.max()! * 1e3, 1 / mean, forward * 1e3))
+        }
+    }
+
+    /// A complete edge-level ACDC run (KL metric, batched) on the loaded model with `examples` prompts of 15 tokens.
+    func acdcModelRun(examples: Int, threshold: Float) throws {
+        let pairs = try BenchInputs.promptPairs(examples: examples, vocabulary: model.vocabularySize)
+        var detail = "", tests = 0
+        BenchLog.note("acdc: full edge-level run on the loaded model, \(examples)x15, τ \(threshold) ...")
+        let run = try report.time("acdc", "full edge-level ACDC on the model, \(pairs.count)x\(pairs.length)", goal: "<= 300 s") {
+            let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
+            let result = patching.acdc(ACDCOptions(threshold: threshold))
+            tests = result.testCount
+            detail = "τ \(threshold): \(result.testCount) tests, kept \(result.kept.count) of \(patching.graph.edges.count) edges, "
+                + "KL of the corrupted run \(patching.corruptedValue), of the circuit \(result.finalValue)"
+        }
+        BenchLog.note("acdc: \(detail)")
+        if let last = report.measurements.indices.last { report.annotate(last, detail: detail) }
+        let forward = report.time("reference", "forward \(pairs.count)x\(pairs.length)") { _ = model.forward(pairs.clean) }.median
+        report.record("acdc", "full ACDC run on the model, cost per tested edge", value: run.median / Double(Swift.max(tests, 1)),
+                      unit: "s", reference: ("forward \(pairs.count)x\(pairs.length)", forward), goal: "<= 0.1x",
+                      detail: "whole run (setup included) / \(tests) tests")
     }
 
     /// A complete edge-level ACDC run (KL metric against the clean run) on a random attention-only model.

@@ -99,16 +99,16 @@ struct ACDCCommand: ParsableCommand {
         let patching = try circuit.patching(lm, prompts, defaultMetric: .kl)
         var summaries: [CircuitSummary] = []
         for threshold in thresholds {
-            let bar = ProgressBar("ACDC τ=\(threshold)")
+            let bar = ProgressBar("ACDC τ=\(threshold)", forced: output.progress)
             let options = ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)
             let result: ACDCResult
             if let checkpoint {
                 let saved = resume ? try Checkpoints.read(checkpoint) : nil
                 result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: { state in
                     try? Output.write(try JSONEncoder().encode(state), to: checkpoint)
-                }, progress: { bar.update($0, of: $1) }).result
+                }, progress: { bar.update($0, of: $1, unit: "tests") }).result
             } else {
-                result = patching.acdc(options) { bar.update($0, of: $1) }
+                result = patching.acdc(options) { bar.update($0, of: $1, unit: options.nodeLevel ? "nodes" : "tests") }
             }
             var found = result.circuit.pruned()
             found.metadata.merge(try Provenance.metadata(lm, pairs, patching), uniquingKeysWith: { $1 })
@@ -138,6 +138,9 @@ struct EAPCommand: ParsableCommand {
     @OptionGroup var pairs: PairOptions
     @Option(help: "EAP-IG interpolation steps (default: plain EAP).") var igSteps: Int?
     @Option(name: .customLong("top-n"), help: "Keep the n highest-|score| edges.") var topN = 100
+    @Option(help: ArgumentHelp("Instead of --top-n, keep the top-n circuit whose faithfulness reaches this (bisection on n).",
+                               valueName: "f")) var targetFaithfulness: Float?
+    @Option(help: "The largest circuit --target-faithfulness considers (default: every edge).") var maxEdges: Int?
     @Flag(help: "Grow the circuit greedily from the logits instead of taking the global top n.") var greedy = false
     @Option(help: ArgumentHelp("Also print a faithfulness curve at these sizes (comma-separated).", valueName: "sizes")) var curve: String?
     @OptionGroup var circuit: CircuitOptions
@@ -149,6 +152,9 @@ struct EAPCommand: ParsableCommand {
     func validate() throws {
         if let igSteps, igSteps < 1 { throw ValidationError("--ig-steps must be at least 1") }
         if topN < 1 { throw ValidationError("--top-n must be at least 1") }
+        if let targetFaithfulness, !targetFaithfulness.isFinite { throw ValidationError("--target-faithfulness must be a number") }
+        if targetFaithfulness != nil && greedy { throw ValidationError("--target-faithfulness selects top-n circuits; drop --greedy") }
+        if let maxEdges, maxEdges < 1 { throw ValidationError("--max-edges must be at least 1") }
     }
 
     func run() throws {
@@ -157,11 +163,22 @@ struct EAPCommand: ParsableCommand {
         let patching = try circuit.patching(lm, prompts, defaultMetric: .logitDiff)
         let scores = patching.edgeAttribution(integratedGradientSteps: igSteps)
         var found = (greedy ? Circuit.greedy(scores, count: topN) : Circuit.top(scores, count: topN)).pruned()
+        let sizes = try curve.map(Paths.sizes) ?? []
+        let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)
+        if let targetFaithfulness {
+            let bar = ProgressBar("EAP", forced: output.progress)
+            let target = patching.circuit(reaching: targetFaithfulness, scores: scores, maxSize: maxEdges,
+                                          known: faithfulnessCurve?.points ?? [], progress: bar.reporter)
+            found = target.circuit ?? Circuit.top(scores, count: target.maxSize).pruned()
+            found.metadata["faithfulness_target"] = target.summary
+            if !output.json {
+                print("target faithfulness \(targetFaithfulness): \(target.summary)")
+                print("sizes evaluated: " + target.points.map { "\($0.edgeCount): \(Output.number($0.faithfulness, digits: 3))" }.joined(separator: ", "))
+            }
+        }
         found.metadata.merge(try Provenance.metadata(lm, pairs, patching), uniquingKeysWith: { $1 })
         let faithfulness = patching.faithfulness(of: found)
         found.metadata["faithfulness"] = Output.number(faithfulness)
-        let sizes = try curve.map(Paths.sizes) ?? []
-        let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)
         if let out { try Output.write(try found.jsonData(modelWidth: lm.model.dModel), to: out) }
         if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "EAP", curve: faithfulnessCurve, style: view.style, to: path) }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)

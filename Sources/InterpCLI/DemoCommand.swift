@@ -15,7 +15,11 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A task file (default: the embedded model's task).", valueName: "file")) var task: String?
     @Option(help: ArgumentHelp("Report directory.", valueName: "dir")) var out = "interp-report"
     @Option(help: "ACDC threshold τ (KL).") var threshold: Float = 0.02
-    @Option(help: "Edges kept from EAP-IG.") var edges = 60
+    @Option(help: "Edges kept from EAP-IG with --target-faithfulness 0.") var edges = 60
+    @Option(help: "Keep the smallest top-n EAP-IG circuit reaching this faithfulness (0: exactly --edges).")
+    var targetFaithfulness: Float = 0.8
+    @Flag(help: "Run ACDC on the targeted EAP-IG circuit's edges only, halving τ until it reaches the target too.")
+    var acdcOnCandidates = false
     @Option(help: "Examples used by the analyses.") var examples = 24
     @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
@@ -35,14 +39,13 @@ struct DemoCommand: ParsableCommand {
         var options = CircuitStudy.Options()
         options.acdcThreshold = threshold
         options.eapEdges = edges
+        options.targetFaithfulness = targetFaithfulness > 0 ? targetFaithfulness : nil
+        options.acdcOnCandidates = acdcOnCandidates
         options.maxExamples = examples
-        let bar = ProgressBar("demo")
-        var step = 0
+        let bar = ProgressBar("demo", forced: output.progress)
         let study = try CircuitStudy.run(model: lm.model, pairs: pairs, options: options,
-                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? []) { _ in
-            step += 1
-            bar.update(step, of: 7)
-        }
+                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? [], progress: bar.reporter)
+        bar.finish()
         var acdc = study.acdc, eap = study.eap
         acdc.metadata["faithfulness"] = Output.number(study.acdcFaithfulness)
         eap.metadata["faithfulness"] = Output.number(study.eapFaithfulness)
@@ -64,8 +67,8 @@ struct DemoCommand: ParsableCommand {
         }
         print("""
         \(lm.directory.lastPathComponent) on \(taskFile.task): accuracy \(Output.number(100 * study.accuracy, digits: 1))%, mean logit difference \(Output.number(study.meanLogitDifference, digits: 2)) over \(study.pairs.count) examples
-        ACDC (τ=\(threshold), KL): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3)) (\(study.acdcTests) edges tested)
-        EAP-IG (top \(edges)): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
+        ACDC (τ=\(study.acdcThreshold), KL\(study.acdcOnCandidates ? ", on the EAP-IG circuit's edges" : "")): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3)) (\(study.acdcTests) edges tested)
+        EAP-IG (\(study.eapTarget?.summary ?? "top \(edges)")): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
         Heads and their roles:
         """)
         for role in study.roles.prefix(8) { print("  " + role.summary) }

@@ -20,6 +20,8 @@ struct ModelOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
+    @Flag(help: "Print progress on standard error even when it is not a terminal (for logs).")
+    var progress = false
 }
 
 /// The clean/corrupted prompts of a causal analysis: one pair on the command line, or a task file.

@@ -1,5 +1,5 @@
+import Circuits
 import Foundation
-import LanguageModels
 
 /// Printing results: JSON on request, text otherwise; progress on standard error when it is a terminal.
 enum Output {
@@ -23,21 +23,57 @@ enum Output {
     static func number(_ value: Float, digits: Int = 4) -> String { String(format: "%.\(digits)f", value) }
 }
 
-/// A progress bar on standard error, drawn only when standard error is a terminal.
-final class ProgressBar {
+/// A progress bar on standard error with counts and an ETA: redrawn in place (at most 10 times a second)
+/// when standard error is a terminal, silent otherwise unless `forced` (`--progress`), which prints a line
+/// every 5 seconds and at the end of each step instead, for logs.
+final class ProgressBar: @unchecked Sendable {
     private let label: String
-    private let enabled = isatty(STDERR_FILENO) == 1
+    private let terminal = isatty(STDERR_FILENO) == 1
+    private let forced: Bool
     private var lastDrawn = Date.distantPast
+    private var step = "", stepStarted = Date()
 
-    init(_ label: String) { self.label = label }
+    init(_ label: String, forced: Bool = false) {
+        self.label = label
+        self.forced = forced
+    }
 
-    func update(_ done: Int, of total: Int) {
-        guard enabled, done == total || Date().timeIntervalSince(lastDrawn) > 0.1 else { return }
+    /// A library reporter drawing on this bar.
+    var reporter: ProgressReporter {
+        ProgressReporter { update in self.update(update.done, of: update.total, step: update.step, unit: update.unit) }
+    }
+
+    func update(_ done: Int, of total: Int, step name: String = "", unit: String = "") {
+        guard terminal || forced else { return }
+        if name != step {
+            step = name
+            stepStarted = Date()
+        }
+        let finished = done >= total
+        guard finished || Date().timeIntervalSince(lastDrawn) > (terminal ? 0.1 : 5) else { return }
         lastDrawn = Date()
-        let width = 30, filled = total > 0 ? width * done / total : width
+        let width = 30, filled = total > 0 ? width * Swift.min(done, total) / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) \(bar) \(done)/\(total)".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        var text = "\(label)\(name.isEmpty ? "" : " \(name)") \(bar) \(done)/\(total)\(unit.isEmpty ? "" : " \(unit)")"
+        let elapsed = Date().timeIntervalSince(stepStarted)
+        if done > 0, !finished, elapsed > 1 {
+            text += ", ETA " + Self.duration(elapsed / Double(done) * Double(total - done))
+        }
+        if terminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(text)\(finished && name.isEmpty ? "\n" : "")".utf8))
+        } else {
+            FileHandle.standardError.write(Data("\(text)\n".utf8))
+        }
+    }
+
+    /// Ends the bar's line (after the last step of a multi-step bar).
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
 }
 
