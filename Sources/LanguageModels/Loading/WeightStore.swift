@@ -119,6 +119,12 @@ public final class WeightStore: @unchecked Sendable {
         try file(holding: name).floatScalars(named: name)
     }
 
+    /// A rank-2 bfloat16 or float16 tensor kept in its format (read in place from the mapped file); nil when
+    /// the tensor has another dtype.
+    public func halfPrecisionMatrix(named name: String) throws -> HalfPrecisionMatrix? {
+        try file(holding: name).halfPrecisionMatrix(named: name)
+    }
+
     /// The raw elements of a `U32` tensor (packed quantized weights).
     public func uint32Scalars(named name: String) throws -> [UInt32] {
         try file(holding: name).uint32Scalars(named: name)
