@@ -3,7 +3,7 @@
 Run (from the repository root; needs only numpy; downloads nothing, builds no model in Python):
 
     python3 scripts/make_bench_model.py [--output /tmp/interp-bench] [--models gpt2-small smollm2-135m-shape ...]
-        [--dtype bfloat16|float32] [--seed 0] [--shard-gb 2]
+        [--dtype bfloat16|float32] [--seed 0] [--shard-gb 2] [--raw-bits]
 
 Writes one Hugging Face directory (config.json + safetensors shards + model.safetensors.index.json) per model
 under --output, named `<model>` (float32) or `<model>-bf16` (bfloat16):
@@ -16,17 +16,24 @@ under --output, named `<model>` (float32) or `<model>-bf16` (bfloat16):
                          rope_theta 500000 with llama3 rope scaling factor 8), 8.03B (16 GB in bf16).
 Weights are normal with std 0.02 (norm gains 1 + N(0, 0.02), biases N(0, 0.02)) from a seeded numpy generator;
 each tensor is generated in row blocks and streamed into its shard, so memory stays at one block whatever the
-model size. bfloat16 values are the float32 ones rounded to nearest even.
+model size. bfloat16 values are the float32 ones rounded to nearest even. With --raw-bits (bfloat16 only, for
+the 8B shape: about 20x faster) matrices are random bit patterns instead, magnitudes uniform in [1/64, 1/32)
+with random signs (std ~0.024). The word-level tokenizer of the
+embedded default model (Sources/InterpCLI/Resources/DefaultModel, 208 tokens) is copied alongside, with its
+IOI task file, so that `interp run`, `eap --task task.json` and the rest work on these checkpoints.
 """
 import argparse
 import json
 import os
+import shutil
 import struct
 import time
 
 import numpy as np
 
 BLOCK_ELEMENTS = 1 << 24
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "Sources", "InterpCLI", "Resources", "DefaultModel")
 
 
 def gpt2_small():
@@ -113,7 +120,17 @@ def blocks(name, shape, generator):
         yield generator.standard_normal((count, columns), dtype=np.float32) * np.float32(0.02)
 
 
-def write_shard(path, entries, dtype, generator):
+def raw_bfloat16_blocks(shape, generator):
+    """A matrix's bfloat16 bits in row blocks: random sign and mantissa, exponent 2^-6."""
+    rows, columns = shape
+    step = max(1, BLOCK_ELEMENTS // columns)
+    for start in range(0, rows, step):
+        count = min(step, rows - start)
+        bits = np.frombuffer(generator.bytes(2 * count * columns), dtype=np.uint16)
+        yield (bits & np.uint16(0x807F)) | np.uint16(121 << 7)
+
+
+def write_shard(path, entries, dtype, generator, raw_bits=False):
     """Writes one safetensors file holding `entries` ([(name, shape)]), streaming each tensor's blocks."""
     element = 2 if dtype == "bfloat16" else 4
     header, offset = {"__metadata__": {"format": "pt"}}, 0
@@ -128,12 +145,16 @@ def write_shard(path, entries, dtype, generator):
         f.write(struct.pack("<Q", len(encoded)))
         f.write(encoded)
         for name, shape in entries:
+            if raw_bits and len(shape) == 2:
+                for bits in raw_bfloat16_blocks(shape, generator):
+                    f.write(bits.tobytes())
+                continue
             for block in blocks(name, shape, generator):
                 f.write((bfloat16_bits(block) if dtype == "bfloat16" else block).tobytes())
     return offset
 
 
-def write_model(directory, model, dtype, seed, shard_bytes):
+def write_model(directory, model, dtype, seed, shard_bytes, raw_bits=False):
     config, tensors = MODELS[model]()
     config["torch_dtype"] = dtype
     os.makedirs(directory, exist_ok=True)
@@ -151,12 +172,14 @@ def write_model(directory, model, dtype, seed, shard_bytes):
     weight_map, total = {}, 0
     for index, entries in enumerate(shards):
         file_name = f"model-{index + 1:05d}-of-{len(shards):05d}.safetensors"
-        total += write_shard(os.path.join(directory, file_name), entries, dtype, generator)
+        total += write_shard(os.path.join(directory, file_name), entries, dtype, generator, raw_bits)
         weight_map.update({name: file_name for name, _ in entries})
     with open(os.path.join(directory, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
     with open(os.path.join(directory, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    for name in ["tokenizer.json", "tokenizer_config.json", "task.json"]:
+        shutil.copy(os.path.join(DEFAULT_MODEL, name), os.path.join(directory, name))
     parameters = sum(int(np.prod(shape)) for _, shape in tensors)
     return parameters, total, len(shards)
 
@@ -168,12 +191,16 @@ def main():
     parser.add_argument("--dtype", nargs="+", choices=["float32", "bfloat16"], default=["float32", "bfloat16"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard-gb", type=float, default=2.0, help="largest shard size in GB")
+    parser.add_argument("--raw-bits", action="store_true", help="bfloat16 matrices as random bits (fast; see above)")
     args = parser.parse_args()
+    if args.raw_bits and args.dtype != ["bfloat16"]:
+        parser.error("--raw-bits writes bfloat16 only: add --dtype bfloat16")
     for model in args.models:
         for dtype in args.dtype:
             directory = os.path.join(args.output, model + ("-bf16" if dtype == "bfloat16" else ""))
             start = time.time()
-            parameters, total, shards = write_model(directory, model, dtype, args.seed, int(args.shard_gb * 1e9))
+            parameters, total, shards = write_model(directory, model, dtype, args.seed, int(args.shard_gb * 1e9),
+                                                    args.raw_bits)
             print(f"{model}: {parameters / 1e6:.1f}M parameters, {dtype}, {total / 1e9:.2f} GB in {shards} shard(s), "
                   f"written to {directory} in {time.time() - start:.0f} s")
 

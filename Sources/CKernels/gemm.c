@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -354,7 +355,8 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
     }
 }
 
-// Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128.
+// Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128; other CPUs get
+// MC scaled to their L2 (`fitted_to_caches`).
 static const kernel_config avx512_config = {
     AVX512_MR, AVX512_NR, 128, 384, 3072, avx512_full, avx512_edge,
     avx512_pack_transposed, avx512_dot_transposed,
@@ -399,14 +401,65 @@ const char *ck_gemm_path_name(ck_gemm_path path) {
     return "unknown";
 }
 
+// MARK: - Cache blocking from this CPU's caches
+
+/// The L2 size of the CPU the configs' block sizes were measured on (AMD Zen 5).
+enum { MEASURED_L2 = 1024 * 1024 };
+
+/// A cache size in bytes from the C library (cpuid on x86 Linux), or `fallback` where it does not say.
+static __attribute__((unused)) long cache_bytes(int name, long fallback) {
+    long bytes = sysconf(name);
+    return bytes > 0 ? bytes : fallback;
+}
+
+static long clamp_long(long x, long low, long high) { return x < low ? low : (x > high ? high : x); }
+
+/// `measured` with its row block scaled to this CPU's L2, within half to twice the measured size (a multiple
+/// of MR). The MC x KC block of A is re-read from L2 for every micro-panel of B, so it grows with the L2. The
+/// depth block stays: it sets how often C tiles are loaded and stored, and a KC x NR micro-panel of B larger
+/// than L1d (as measured best on Zen 5) streams from L2 without loss.
+static kernel_config fitted_to_caches(kernel_config measured) {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    long l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, MEASURED_L2);
+#else
+    long l2 = MEASURED_L2;
+#endif
+    kernel_config fitted = measured;
+    long mc = (long)((double)measured.mc * (double)l2 / MEASURED_L2);
+    fitted.mc = clamp_long(mc, measured.mc / 2, measured.mc * 2) / measured.mr * measured.mr;
+    return fitted;
+}
+
+static kernel_config fitted_portable;
+#ifdef CK_X86
+static kernel_config fitted_avx2, fitted_avx512;
+#endif
+static pthread_once_t fitted_once = PTHREAD_ONCE_INIT;
+
+static void fit_configs(void) {
+    fitted_portable = fitted_to_caches(portable_config);
+#ifdef CK_X86
+    fitted_avx2 = fitted_to_caches(avx2_config);
+    fitted_avx512 = fitted_to_caches(avx512_config);
+#endif
+}
+
 static const kernel_config *config_for(ck_gemm_path requested) {
+    pthread_once(&fitted_once, fit_configs);
     switch (ck_gemm_resolve_path(requested)) {
 #ifdef CK_X86
-    case CK_GEMM_PATH_AVX512: return &avx512_config;
-    case CK_GEMM_PATH_AVX2: return &avx2_config;
+    case CK_GEMM_PATH_AVX512: return &fitted_avx512;
+    case CK_GEMM_PATH_AVX2: return &fitted_avx2;
 #endif
-    default: return &portable_config;
+    default: return &fitted_portable;
     }
+}
+
+void ck_gemm_blocking(ck_gemm_path path, long *mc, long *kc, long *nc) {
+    const kernel_config *cfg = config_for(path);
+    *mc = cfg->mc;
+    *kc = cfg->kc;
+    *nc = cfg->nc;
 }
 
 // MARK: - Workspace (one growing buffer per thread, freed when the thread exits)

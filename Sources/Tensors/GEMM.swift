@@ -34,6 +34,14 @@ public enum GEMM {
         /// Whether this CPU can run the path.
         public var isSupported: Bool { ck_gemm_path_supported(cValue) != 0 }
 
+        /// The cache block sizes this path uses on this CPU (MC fitted to its L2 cache): rows of A
+        /// (MC), depth (KC) and columns of B (NC) per packed block.
+        public var blocking: (rows: Int, depth: Int, columns: Int) {
+            var mc = 0, kc = 0, nc = 0
+            ck_gemm_blocking(cValue, &mc, &kc, &nc)
+            return (mc, kc, nc)
+        }
+
         /// The concrete path this one runs as on this CPU (`.automatic` becomes the fastest one).
         public var resolved: Path {
             let name = String(cString: ck_gemm_path_name(ck_gemm_resolve_path(cValue)))

@@ -71,6 +71,9 @@ int ck_gemm_path_supported(ck_gemm_path path);
 /// A short name for a path ("avx512", "avx2", "portable", "automatic").
 const char *ck_gemm_path_name(ck_gemm_path path);
 
+/// The cache block sizes `path` uses on this CPU (MC fitted to its L2 cache at first use).
+void ck_gemm_blocking(ck_gemm_path path, long *mc, long *kc, long *nc);
+
 /// Computes the whole product on the calling thread.
 void ck_sgemm(const ck_sgemm_args *args);
 
