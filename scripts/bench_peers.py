@@ -213,8 +213,8 @@ def forward_comparison(args):
     import torch
     torch.set_num_threads(2)
     torch.set_grad_enabled(False)
-    binary = os.path.join(ROOT, ".build", "release", "interp")
-    if not args.no_build:
+    binary = args.binary or os.path.join(ROOT, ".build", "release", "interp")
+    if not args.no_build and not args.binary:
         subprocess.run(["swift", "build", "-c", "release", "--product", "interp"], cwd=ROOT, check=True)
     loads = []
     models = {}
@@ -256,6 +256,7 @@ def main():
         ensure_transformer_lens()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forward", nargs="+", help="checkpoint directories: only the forward and GEMM comparison")
+    parser.add_argument("--binary", help="with --forward: the interp executable to time (default: build and use .build/release/interp)")
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
                         help="checkpoint for the memory suite ('' to skip)")

@@ -145,9 +145,13 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     }
 
     /// `y · W` for `y` of shape `[..., rowCount]`, giving `[..., columnCount]` (differentiable in `y`).
+    ///
+    /// When few columns of `y` have a nonzero (the gradient of a logit difference through a tied unembedding),
+    /// only the rows of W they select are widened and read.
     public func matmul(_ y: Tensor) -> Tensor {
         precondition(y.shape.last == rowCount, "matmul needs [..., \(rowCount)], got \(y.shape)")
-        let result = product(y, outputs: columnCount, depth: rowCount, transposed: false)
+        let result = Tensor.sparseColumnsProduct(y, rowCount: rowCount, columnCount: columnCount, rows: { self.rows($0) })
+            ?? product(y, outputs: columnCount, depth: rowCount, transposed: false)
         return result.recorded(from: [y]) { gradient in [self.matmulTransposed(gradient.detached)] }
     }
 

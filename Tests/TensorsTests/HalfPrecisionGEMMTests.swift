@@ -108,6 +108,19 @@ import Tensors
         }
     }
 
+    /// A `y` with nonzeros in few columns reads only those rows of W; the product is the full one (up to the
+    /// order of additions).
+    @Test func sparseProductEqualsTheFullOne() {
+        let (matrix, floats) = Self.matrix(.bfloat16, rows: 200, columns: 24)
+        var y = Tensor.zeros([3, 200])
+        for (row, column, value) in [(0, 5, Float(1.5)), (1, 5, -2), (2, 170, 0.25), (0, 99, 3)] {
+            y = y + Tensor.oneHot(row: row, column: column, value: value, shape: [3, 200])
+        }
+        let (ours, theirs) = (matrix.matmul(y), y.matmul(floats))
+        #expect(ours.shape == [3, 24])
+        #expect(zip(ours.scalars, theirs.scalars).allSatisfy { abs($0 - $1) <= 1e-6 * (1 + abs($1)) })
+    }
+
     @Test func lookupsReadTheStoredValues() {
         let (matrix, floats) = Self.matrix(.bfloat16)
         #expect(matrix.rows([4, 0, 36, 4]) == floats.indexSelect(axis: 0, [4, 0, 36, 4]))
@@ -130,5 +143,14 @@ import Tensors
             return (half, float)
         }
         #expect(ours == theirs)
+    }
+}
+
+extension Tensor {
+    /// Zeros of `shape` (rank 2) with `value` at `(row, column)`.
+    static func oneHot(row: Int, column: Int, value: Float, shape: [Int]) -> Tensor {
+        var scalars = [Float](repeating: 0, count: shape[0] * shape[1])
+        scalars[row * shape[1] + column] = value
+        return Tensor(shape: shape, scalars: scalars)
     }
 }
