@@ -234,8 +234,14 @@ def forward_comparison(args):
                 # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
                 key = name.split(",")[0] + ")" if name.startswith("GEMM") and "," in name else name
                 samples[directory]["interp"].setdefault(key, []).append(m["median"])
-    print(f"\nPyTorch {torch.__version__} (2 threads, the checkpoint's dtype) and interp, interleaved, medians of "
-          f"{args.rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}")
+        print_forward_table(args, models, samples, loads, torch.__version__)
+
+
+def print_forward_table(args, models, samples, loads, torch_version):
+    """The medians so far (printed after every round, so that an interrupted run still reports) and the JSON."""
+    rounds = len(loads)
+    print(f"\nPyTorch {torch_version} (2 threads, the checkpoint's dtype) and interp, interleaved, medians of "
+          f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}", flush=True)
     for directory in args.forward:
         print(f"\n{directory} ({models[directory][1]})")
         print(f"{'workload':40} {'PyTorch':>10} {'interp':>10} {'interp/PyTorch':>15}")
@@ -244,8 +250,7 @@ def forward_comparison(args):
             if name not in ours:
                 continue
             t, o = statistics.median(theirs[name]), statistics.median(ours[name])
-            unit = 1e3
-            print(f"{name:40} {t * unit:>8.2f}ms {o * unit:>8.2f}ms {o / t:>14.2f}x")
+            print(f"{name:40} {t * 1e3:>8.2f}ms {o * 1e3:>8.2f}ms {o / t:>14.2f}x", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"load": loads, "samples": samples}, f, indent=2)
