@@ -64,6 +64,21 @@ import LanguageModels
         #expect(loaded.forward(TokenBatch(ids)) == rounded.forward(TokenBatch(ids)))
     }
 
+    /// 16-bit matrices count their stored bytes, 16-bit vectors (norm gains) and fp32 tensors 4 bytes per element.
+    @Test func residentBytesCountWhatStaysInMemory() throws {
+        let float = try WeightStore(directory: Fixtures.directory("llama_gqa"))
+        let stored = try float.tensorNames.reduce(0) { $0 + (try float.info(named: $1).dataOffsets.count) }
+        #expect(float.residentByteCount == stored)
+        let half = try WeightStore(directory: Fixtures.directory("llama_bf16"))
+        var expected = 0
+        for name in half.tensorNames {
+            let info = try half.info(named: name)
+            #expect(info.dtype == .bfloat16)
+            expected += info.shape.count == 2 ? 2 * info.elementCount : 4 * info.elementCount
+        }
+        #expect(half.residentByteCount == expected && expected < stored)
+    }
+
     /// Training and anything else that needs the weights as `Float` tensors gets them widened.
     @Test func parametersAreWidenedOnDemand() throws {
         let model = try TransformerModel.load(Checkpoint(directory: Fixtures.directory("llama_bf16")))
