@@ -3,6 +3,14 @@ same checkpoint, runs `interp bench` on it, and prints the figures side by side.
 
 Run (from the repository root; downloads nothing):
 
+    python3 scripts/make_bench_model.py --output /tmp/interp-bench     # float32 and bfloat16 checkpoints
+    python3 scripts/bench_peers.py --forward /tmp/interp-bench/gpt2-small /tmp/interp-bench/gpt2-small-bf16 \
+        /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--rounds 5] [--no-build]
+
+    (--forward: forward passes 1x16, 10x15, 8x128 and the products at each model's own shapes, PyTorch and interp
+    interleaved round by round on the same checkpoints, PyTorch in the checkpoint's dtype with 2 threads; medians
+    over the rounds and their ratios. Needs only torch and transformers.)
+
     python3 scripts/make_bench_model.py                      # once: random-weight checkpoints in /tmp/interp-bench
     /work/.venv-tl/bin/python scripts/bench_peers.py [--model /tmp/interp-bench/gpt2-small]
         [--memory-model /tmp/interp-bench/llama-1b-shape] [--rounds 2] [--no-build] [--json out.json]
@@ -139,16 +147,131 @@ def merge(runs):
     return merged
 
 
+FORWARD_SHAPES = [(1, 16), (10, 15), (8, 128)]
+GEMM_ROWS = [16, 150, 1024]
+
+
+def torch_model(directory):
+    import torch
+    from transformers import AutoModelForCausalLM
+    with open(os.path.join(directory, "config.json")) as f:
+        dtype = getattr(torch, json.load(f).get("torch_dtype", "float32"))
+    return AutoModelForCausalLM.from_pretrained(directory, torch_dtype=dtype).eval(), dtype
+
+
+def model_products(model):
+    """(name, weight [out, in]) for each distinct projection shape of block 0 and the unembedding, as
+    GEMMBench.run(model:) picks them."""
+    import torch
+    found = []
+
+    def add(name, weight):
+        if weight is not None and all(w.shape != weight.shape for _, w in found):
+            found.append((name, weight.detach()))
+    layer = model.transformer.h[0] if hasattr(model, "transformer") else model.model.layers[0]
+    if hasattr(model, "transformer"):
+        qkv = layer.attn.c_attn.weight.t()
+        d = qkv.shape[1]
+        add("q", qkv[:d])
+        add("o", layer.attn.c_proj.weight.t())
+        add("mlp in", layer.mlp.c_fc.weight.t())
+        add("mlp out", layer.mlp.c_proj.weight.t())
+    else:
+        add("q", layer.self_attn.q_proj.weight)
+        add("k", layer.self_attn.k_proj.weight)
+        add("o", layer.self_attn.o_proj.weight)
+        add("mlp in", layer.mlp.up_proj.weight)
+        add("mlp out", layer.mlp.down_proj.weight)
+    add("unembed", model.get_output_embeddings().weight)
+    return [(name, torch.Tensor.contiguous(w)) for name, w in found]
+
+
+def torch_round(model, dtype, products, first):
+    """One timed run of every forward shape and product (after a warm-up in the first round)."""
+    import torch
+    vocab = model.config.vocab_size
+    results = {}
+    for batch, length in FORWARD_SHAPES:
+        ids = torch.tensor(tokens(batch, length, vocab))
+        if first:
+            model(ids)
+        start = time.perf_counter()
+        model(ids)
+        results[f"forward {batch}x{length}"] = time.perf_counter() - start
+    for rows in GEMM_ROWS:
+        for name, weight in products:
+            x = torch.rand(rows, weight.shape[1], dtype=dtype) * 2 - 1
+            if first:
+                torch.matmul(x, weight.t())
+            start = time.perf_counter()
+            torch.matmul(x, weight.t())
+            results[f"GEMM {rows}x{weight.shape[1]}x{weight.shape[0]} ({name})"] = time.perf_counter() - start
+    return results
+
+
+def forward_comparison(args):
+    import torch
+    torch.set_num_threads(2)
+    torch.set_grad_enabled(False)
+    binary = args.binary or os.path.join(ROOT, ".build", "release", "interp")
+    if not args.no_build and not args.binary:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "interp"], cwd=ROOT, check=True)
+    loads = []
+    models = {}
+    for directory in args.forward:
+        model, dtype = torch_model(directory)
+        models[directory] = (model, dtype, model_products(model))
+    samples = {directory: {"torch": {}, "interp": {}} for directory in args.forward}
+    for r in range(args.rounds):
+        loads.append(os.getloadavg()[0])
+        for directory in args.forward:
+            print(f"round {r + 1}/{args.rounds}: {directory}: PyTorch, then interp", file=sys.stderr)
+            model, dtype, products = models[directory]
+            for name, seconds in torch_round(model, dtype, products, r == 0).items():
+                samples[directory]["torch"].setdefault(name, []).append(seconds)
+            ours = interp_bench(binary, directory, "forward,gemm", ["--repetitions", "1"])
+            for name, m in ours.items():
+                # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
+                key = name.split(",")[0] + ")" if name.startswith("GEMM") and "," in name else name
+                samples[directory]["interp"].setdefault(key, []).append(m["median"])
+        print_forward_table(args, models, samples, loads, torch.__version__)
+
+
+def print_forward_table(args, models, samples, loads, torch_version):
+    """The medians so far (printed after every round, so that an interrupted run still reports) and the JSON."""
+    rounds = len(loads)
+    print(f"\nPyTorch {torch_version} (2 threads, the checkpoint's dtype) and interp, interleaved, medians of "
+          f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}", flush=True)
+    for directory in args.forward:
+        print(f"\n{directory} ({models[directory][1]})")
+        print(f"{'workload':40} {'PyTorch':>10} {'interp':>10} {'interp/PyTorch':>15}")
+        theirs, ours = samples[directory]["torch"], samples[directory]["interp"]
+        for name in theirs:
+            if name not in ours:
+                continue
+            t, o = statistics.median(theirs[name]), statistics.median(ours[name])
+            print(f"{name:40} {t * 1e3:>8.2f}ms {o * 1e3:>8.2f}ms {o / t:>14.2f}x", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"load": loads, "samples": samples}, f, indent=2)
+
+
 def main():
-    ensure_transformer_lens()
+    if "--forward" not in sys.argv:
+        ensure_transformer_lens()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forward", nargs="+", help="checkpoint directories: only the forward and GEMM comparison")
+    parser.add_argument("--binary", help="with --forward: the interp executable to time (default: build and use .build/release/interp)")
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
                         help="checkpoint for the memory suite ('' to skip)")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the forward timings")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the forward timings (use 5 with --forward)")
     parser.add_argument("--no-build", action="store_true", help="use the existing .build/release/interp")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
+    if args.forward:
+        forward_comparison(args)
+        return
 
     import torch
     from transformers import GPT2LMHeadModel

@@ -8,13 +8,18 @@
 //           for ir in MC step MR:   micro-kernel: MR x NR tile of C in registers
 // Every element of C is accumulated in the same order (k ascending within KC blocks, blocks in order),
 // whatever the rectangle, so splitting C between threads never changes the result.
+//
+// B may be bfloat16 or float16 (`b_type`): it is widened to Float32 exactly where it is packed or read, so
+// the arithmetic, and hence every result, is that of the Float32 product with the widened B.
 
 #include "gemm.h"
+#include "halfprecision.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -27,9 +32,9 @@
 typedef void (*microkernel)(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
                             long mr, long nr, float alpha, float beta);
 
-/// Packs an NR-column micro-panel of op(B) from B stored transposed: dst[p * nr + j] = src[j * ldb + p]
-/// for p < kc, j < nr (all NR columns present).
-typedef void (*pack_transposed_panel)(const float *src, long ldb, long kc, long nr, float *dst);
+/// Packs an NR-column micro-panel of op(B) from B stored transposed, widened to Float32:
+/// dst[p * nr + j] = B[offset + j * ldb + p] for p < kc, j < nr (all NR columns present).
+typedef void (*pack_transposed_panel)(const ck_sgemm_args *g, long offset, long kc, long nr, float *dst);
 
 /// A micro-kernel with its tile and cache-block sizes.
 typedef struct {
@@ -241,33 +246,74 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_transpose16(_
     }
 }
 
+/// 16 elements of B from element `index` on, widened to Float32 (`type` is a constant after inlining).
+static inline __attribute__((always_inline)) CK_AVX512 __m512 avx512_load_b(const ck_sgemm_args *g, ck_element_type type,
+                                                                           long index) {
+    switch (type) {
+    case CK_ELEMENT_BF16: {
+        __m512i widened = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(g->b16 + index)));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(widened, 16));
+    }
+    case CK_ELEMENT_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g->b16 + index)));
+    default: return _mm512_loadu_ps(g->b + index);
+    }
+}
+
+/// The first `count` (< 16) elements of B from element `index` on, widened, the other lanes zero.
+static inline __attribute__((always_inline)) CK_AVX512 __m512 avx512_load_b_partial(
+    const ck_sgemm_args *g, ck_element_type type, long index, long count) {
+    if (type == CK_ELEMENT_F32) return _mm512_maskz_loadu_ps(avx512_mask(count), g->b + index);
+    uint16_t padded[16] = {0};
+    memcpy(padded, g->b16 + index, (size_t)count * sizeof(uint16_t));
+    ck_sgemm_args staged = *g;
+    staged.b16 = padded;
+    return avx512_load_b(&staged, type, 0);
+}
+
 /// The `pack_transposed_panel` of the AVX-512 kernel (`nr` is AVX512_NR, a multiple of 16): 16 x 16 blocks
-/// are transposed in registers, the depth remainder element by element.
-static CK_AVX512 void avx512_pack_transposed(const float *src, long ldb, long kc, long nr, float *dst) {
+/// are widened and transposed in registers, the depth remainder element by element.
+static inline __attribute__((always_inline)) CK_AVX512 void avx512_pack_transposed_typed(
+    const ck_sgemm_args *g, ck_element_type type, long offset, long kc, long nr, float *dst) {
+    long ldb = g->ldb;
     long p0 = 0;
     for (; p0 + 16 <= kc; p0 += 16) {
         for (long j0 = 0; j0 + 16 <= nr; j0 += 16) {
             __m512 rows[16];
-            for (int j = 0; j < 16; j++) rows[j] = _mm512_loadu_ps(src + (j0 + j) * ldb + p0);
+            for (int j = 0; j < 16; j++) rows[j] = avx512_load_b(g, type, offset + (j0 + j) * ldb + p0);
             avx512_transpose16(rows);
             for (int p = 0; p < 16; p++) _mm512_storeu_ps(dst + (p0 + p) * nr + j0, rows[p]);
         }
     }
-    for (long j = 0; j < nr; j++)
-        for (long p = p0; p < kc; p++) dst[p * nr + j] = src[j * ldb + p];
+    if (p0 == kc) return;
+    for (long j = 0; j < nr; j += 16) {
+        __m512 rows[16];
+        for (int r = 0; r < 16; r++) rows[r] = avx512_load_b_partial(g, type, offset + (j + r) * ldb + p0, kc - p0);
+        avx512_transpose16(rows);
+        for (long p = p0; p < kc; p++) _mm512_storeu_ps(dst + p * nr + j, rows[p - p0]);
+    }
+}
+
+static CK_AVX512 void avx512_pack_transposed(const ck_sgemm_args *g, long offset, long kc, long nr, float *dst) {
+    switch (g->b_type) {
+    case CK_ELEMENT_BF16: avx512_pack_transposed_typed(g, CK_ELEMENT_BF16, offset, kc, nr, dst); break;
+    case CK_ELEMENT_F16: avx512_pack_transposed_typed(g, CK_ELEMENT_F16, offset, kc, nr, dst); break;
+    default: avx512_pack_transposed_typed(g, CK_ELEMENT_F32, offset, kc, nr, dst); break;
+    }
 }
 
 /// C = alpha·A·Bᵀ + beta·C with A (M x K) and B (N x K) read in place, for few rows of A: tiles of
 /// 4 rows of A x 4 rows of B accumulate 16-lane partial dot products over the whole depth, then reduce
-/// each to one element. Every element sees the same operations wherever its tile is.
-static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
+/// each to one element. Every element sees the same operations wherever its tile is. B is read once
+/// (its 4 rows stay in L1 while every row of A passes), widened as it is loaded.
+static inline __attribute__((always_inline)) CK_AVX512 void avx512_dot_transposed_typed(
+    const ck_sgemm_args *g, ck_element_type type) {
     enum { R = 4, S = 4 };
     long m = g->m, n = g->n, k = g->k;
-    __mmask16 tail = avx512_mask(k % 16);
-    long full = k - k % 16;
+    long tail = k % 16;
+    long full = k - tail;
     for (long j0 = 0; j0 < n; j0 += S) {
-        const float *b[S];
-        for (int c = 0; c < S; c++) b[c] = g->b + (j0 + c < n ? j0 + c : j0) * g->ldb;
+        long b[S];
+        for (int c = 0; c < S; c++) b[c] = (j0 + c < n ? j0 + c : j0) * g->ldb;
         for (long i0 = 0; i0 < m; i0 += R) {
             const float *a[R];
             for (int r = 0; r < R; r++) a[r] = g->a + (i0 + r < m ? i0 + r : i0) * g->lda;
@@ -276,7 +322,7 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
                 for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
             for (long p = 0; p < full; p += 16) {
                 __m512 bv[S];
-                for (int c = 0; c < S; c++) bv[c] = _mm512_loadu_ps(b[c] + p);
+                for (int c = 0; c < S; c++) bv[c] = avx512_load_b(g, type, b[c] + p);
                 for (int r = 0; r < R; r++) {
                     __m512 av = _mm512_loadu_ps(a[r] + p);
                     for (int c = 0; c < S; c++) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
@@ -284,9 +330,9 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
             }
             if (tail) {
                 __m512 bv[S];
-                for (int c = 0; c < S; c++) bv[c] = _mm512_maskz_loadu_ps(tail, b[c] + full);
+                for (int c = 0; c < S; c++) bv[c] = avx512_load_b_partial(g, type, b[c] + full, tail);
                 for (int r = 0; r < R; r++) {
-                    __m512 av = _mm512_maskz_loadu_ps(tail, a[r] + full);
+                    __m512 av = _mm512_maskz_loadu_ps(avx512_mask(tail), a[r] + full);
                     for (int c = 0; c < S; c++) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
                 }
             }
@@ -301,7 +347,16 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
     }
 }
 
-// Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128.
+static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
+    switch (g->b_type) {
+    case CK_ELEMENT_BF16: avx512_dot_transposed_typed(g, CK_ELEMENT_BF16); break;
+    case CK_ELEMENT_F16: avx512_dot_transposed_typed(g, CK_ELEMENT_F16); break;
+    default: avx512_dot_transposed_typed(g, CK_ELEMENT_F32); break;
+    }
+}
+
+// Block sizes measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384, MC 128; other CPUs get
+// MC scaled to their L2 (`fitted_to_caches`).
 static const kernel_config avx512_config = {
     AVX512_MR, AVX512_NR, 128, 384, 3072, avx512_full, avx512_edge,
     avx512_pack_transposed, avx512_dot_transposed,
@@ -346,14 +401,65 @@ const char *ck_gemm_path_name(ck_gemm_path path) {
     return "unknown";
 }
 
+// MARK: - Cache blocking from this CPU's caches
+
+/// The L2 size of the CPU the configs' block sizes were measured on (AMD Zen 5).
+enum { MEASURED_L2 = 1024 * 1024 };
+
+/// A cache size in bytes from the C library (cpuid on x86 Linux), or `fallback` where it does not say.
+static __attribute__((unused)) long cache_bytes(int name, long fallback) {
+    long bytes = sysconf(name);
+    return bytes > 0 ? bytes : fallback;
+}
+
+static long clamp_long(long x, long low, long high) { return x < low ? low : (x > high ? high : x); }
+
+/// `measured` with its row block scaled to this CPU's L2, within half to twice the measured size (a multiple
+/// of MR). The MC x KC block of A is re-read from L2 for every micro-panel of B, so it grows with the L2. The
+/// depth block stays: it sets how often C tiles are loaded and stored, and a KC x NR micro-panel of B larger
+/// than L1d (as measured best on Zen 5) streams from L2 without loss.
+static kernel_config fitted_to_caches(kernel_config measured) {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    long l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, MEASURED_L2);
+#else
+    long l2 = MEASURED_L2;
+#endif
+    kernel_config fitted = measured;
+    long mc = (long)((double)measured.mc * (double)l2 / MEASURED_L2);
+    fitted.mc = clamp_long(mc, measured.mc / 2, measured.mc * 2) / measured.mr * measured.mr;
+    return fitted;
+}
+
+static kernel_config fitted_portable;
+#ifdef CK_X86
+static kernel_config fitted_avx2, fitted_avx512;
+#endif
+static pthread_once_t fitted_once = PTHREAD_ONCE_INIT;
+
+static void fit_configs(void) {
+    fitted_portable = fitted_to_caches(portable_config);
+#ifdef CK_X86
+    fitted_avx2 = fitted_to_caches(avx2_config);
+    fitted_avx512 = fitted_to_caches(avx512_config);
+#endif
+}
+
 static const kernel_config *config_for(ck_gemm_path requested) {
+    pthread_once(&fitted_once, fit_configs);
     switch (ck_gemm_resolve_path(requested)) {
 #ifdef CK_X86
-    case CK_GEMM_PATH_AVX512: return &avx512_config;
-    case CK_GEMM_PATH_AVX2: return &avx2_config;
+    case CK_GEMM_PATH_AVX512: return &fitted_avx512;
+    case CK_GEMM_PATH_AVX2: return &fitted_avx2;
 #endif
-    default: return &portable_config;
+    default: return &fitted_portable;
     }
+}
+
+void ck_gemm_blocking(ck_gemm_path path, long *mc, long *kc, long *nc) {
+    const kernel_config *cfg = config_for(path);
+    *mc = cfg->mc;
+    *kc = cfg->kc;
+    *nc = cfg->nc;
 }
 
 // MARK: - Workspace (one growing buffer per thread, freed when the thread exits)
@@ -425,32 +531,46 @@ static void pack_a(const ck_sgemm_args *g, const float *a, long mc, long kc, lon
     }
 }
 
-/// Packs depth [0, kc) x columns [0, nc) of op(B) into micro-panels of NR columns (zero-padded).
-static void pack_b(const ck_sgemm_args *g, const float *b, long kc, long nc, long nr,
+/// Writes `count` elements of B from element `index` on to `dst`, widened to Float32.
+static void load_b(const ck_sgemm_args *g, long index, long count, float *dst) {
+    switch (g->b_type) {
+    case CK_ELEMENT_BF16: ck_bfloat16_to_float32(g->b16 + index, dst, (size_t)count); break;
+    case CK_ELEMENT_F16: ck_float16_to_float32(g->b16 + index, dst, (size_t)count); break;
+    default: memcpy(dst, g->b + index, (size_t)count * sizeof(float)); break;
+    }
+}
+
+/// Packs depth [0, kc) x columns [0, nc) of op(B), starting at element `offset` of B, into micro-panels
+/// of NR columns (zero-padded), widened to Float32.
+static void pack_b(const ck_sgemm_args *g, long offset, long kc, long nc, long nr,
                    pack_transposed_panel pack_transposed, float *dst) {
     if (!g->transpose_b) {
         // Row by row, so B is read sequentially; each row is dealt out to the panels.
         for (long p = 0; p < kc; p++) {
-            const float *src = b + p * g->ldb;
             for (long j0 = 0; j0 < nc; j0 += nr) {
                 long columns = min_long(nr, nc - j0);
                 float *out = dst + j0 * kc + p * nr;
-                memcpy(out, src + j0, (size_t)columns * sizeof(float));
+                load_b(g, offset + p * g->ldb + j0, columns, out);
                 for (long j = columns; j < nr; j++) out[j] = 0;
             }
         }
         return;
     }
+    enum { CHUNK = 256 };
+    float column[CHUNK];
     for (long j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
         long columns = min_long(nr, nc - j0);
         if (columns == nr && pack_transposed) {
-            pack_transposed(b + j0 * g->ldb, g->ldb, kc, nr, dst);
+            pack_transposed(g, offset + j0 * g->ldb, kc, nr, dst);
             continue;
         }
-        // op(B)[p][j] = b[j * ldb + p]: each column is a contiguous run of depth.
+        // op(B)[p][j] = B[j * ldb + p]: each column is a contiguous run of depth, widened a chunk at a time.
         for (long j = 0; j < nr; j++) {
-            const float *src = b + (j0 + j) * g->ldb;
-            for (long p = 0; p < kc; p++) dst[p * nr + j] = j < columns ? src[p] : 0;
+            for (long p0 = 0; p0 < kc; p0 += CHUNK) {
+                long depth = min_long(CHUNK, kc - p0);
+                if (j < columns) load_b(g, offset + (j0 + j) * g->ldb + p0, depth, column);
+                for (long p = 0; p < depth; p++) dst[(p0 + p) * nr + j] = j < columns ? column[p] : 0;
+            }
         }
     }
 }
@@ -465,9 +585,9 @@ static void scale_c(const ck_sgemm_args *g) {
     }
 }
 
-/// Whether the micro-kernel reads B where it is (row-major, not transposed) instead of packing it.
+/// Whether the micro-kernel reads B where it is (row-major, not transposed, Float32) instead of packing it.
 static int reads_b_in_place(const ck_sgemm_args *g) {
-    return !g->transpose_b && g->m <= in_place_b_max_rows;
+    return !g->transpose_b && g->b_type == CK_ELEMENT_F32 && g->m <= in_place_b_max_rows;
 }
 
 /// The blocked product for the whole of `g` (already narrowed to a rectangle) on the calling thread.
@@ -498,8 +618,8 @@ static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_
                 b_block = g->b + pc * g->ldb + jc;
                 b_stride = g->ldb;
             } else {
-                const float *src = g->transpose_b ? g->b + jc * g->ldb + pc : g->b + pc * g->ldb + jc;
-                pack_b(g, src, kc, nc, nr, cfg->pack_transposed, b_packed);
+                long offset = g->transpose_b ? jc * g->ldb + pc : pc * g->ldb + jc;
+                pack_b(g, offset, kc, nc, nr, cfg->pack_transposed, b_packed);
                 b_block = b_packed;
                 b_stride = nr;
             }
@@ -528,7 +648,9 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
     g.m = row_end - row_begin;
     g.n = col_end - col_begin;
     g.a = args->transpose_a ? args->a + row_begin : args->a + row_begin * args->lda;
-    g.b = args->transpose_b ? args->b + col_begin * args->ldb : args->b + col_begin;
+    long b_offset = args->transpose_b ? col_begin * args->ldb : col_begin;
+    if (args->b_type == CK_ELEMENT_F32) g.b = args->b + b_offset;
+    else g.b16 = args->b16 + b_offset;
     g.c = args->c + row_begin * args->ldc + col_begin;
     const kernel_config *cfg = config_for(args->path);
     if (cfg->dot_transposed && args->transpose_b && !args->transpose_a && args->alpha != 0 && args->m <= dot_transposed_max_rows

@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time GEMM, forward passes, caching, patching, EAP, ACDC and peak memory on this machine.",
         discussion: """
-            Suites: gemm (no model); forward, cache, patching, attribution, eap, acdc (need --model, e.g. a \
+            Suites: gemm (kernel shapes; with --model, the model's own products in its stored format); forward, cache, patching, attribution, eap, acdc (need --model, e.g. a \
             GPT-2-small checkpoint from scripts/make_bench_model.py); memory (peak RSS of loading --model and one \
             forward pass; run it alone, in its own process). 'all' runs every suite except memory.
             """
@@ -96,7 +96,9 @@ struct BenchCommand: ParsableCommand {
         }
         for suite in suites {
             switch suite {
-            case .gemm: GEMMBench(report: report, path: path).run()
+            case .gemm:
+                if model != nil { GEMMBench(report: report, path: path).run(model: try loaded().model) }
+                else { GEMMBench(report: report, path: path).run() }
             case .forward: try loaded().forward()
             case .cache: try loaded().cache()
             case .patching: try loaded().patching()
@@ -112,7 +114,8 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let header = "interp bench: \(suites.map(\.rawValue).joined(separator: ",")), model \(model ?? "-"), "
-            + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue), up to \(repetitions) runs or \(budget) s each"
+            + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue) (MC \(path.blocking.rows), KC \(path.blocking.depth), "
+            + "NC \(path.blocking.columns)), up to \(repetitions) runs or \(budget) s each"
         if json { try report.printJSON(header: header) } else { report.printTable(header: header) }
     }
 }

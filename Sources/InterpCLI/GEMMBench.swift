@@ -1,3 +1,4 @@
+import LanguageModels
 import Tensors
 
 /// The `gemm` suite: GEMM GFLOP/s for the transformer shapes (M = tokens, K x N = a projection; 2·M·K·N
@@ -15,6 +16,46 @@ struct GEMMBench {
 
     func run() {
         for shape in Self.shapes { gemm(shape) }
+        rowKernels()
+    }
+
+    /// The products of `model`'s forward pass as it runs them (its weights in their stored format): every
+    /// distinct `[out, in]` projection and the unembedding, at 16, 150 and 1024 rows (the 1x16, 10x15 and
+    /// 8x128 forward passes). `scripts/bench_peers.py --forward` times `torch.matmul` at the same shapes.
+    func run(model: TransformerModel) {
+        var matrices: [(String, WeightMatrix)] = []
+        func add(_ name: String, _ matrix: WeightMatrix) {
+            if !matrices.contains(where: { $0.1.shape == matrix.shape }) { matrices.append((name, matrix)) }
+        }
+        let block = model.blocks[0]
+        for (name, linear) in [("q", block.attention.query), ("k", block.attention.key), ("o", block.attention.output)] {
+            add(name, linear.matrix)
+        }
+        if let mlp = block.mlp { add("mlp in", mlp.input.matrix); add("mlp out", mlp.output.matrix) }
+        add("unembed", model.unembedding)
+        var generator = SeededGenerator(seed: 1)
+        for rows in [16, 150, 1024] {
+            for (name, matrix) in matrices {
+                let (n, k) = (matrix.shape[0], matrix.shape[1])
+                let x = Tensor.randomUniform([rows, k], in: -1...1, using: &generator)
+                let samples = report.timer.measure { _ = matrix.matmulTransposed(x) }
+                let flops = 2 * Double(rows) * Double(k) * Double(n)
+                report.record("gemm", "GEMM \(rows)x\(k)x\(n) (\(name), \(Self.format(of: matrix)))", samples: samples,
+                              detail: String(format: "best %.1f GFLOP/s, median %.1f GFLOP/s", flops / samples.best / 1e9,
+                                             flops / samples.median / 1e9))
+            }
+        }
+    }
+
+    static func format(of matrix: WeightMatrix) -> String {
+        switch matrix {
+        case .dense: return "f32"
+        case .quantized(let quantized): return "q\(quantized.bits)"
+        case .halfPrecision(let half): return half.format == .bfloat16 ? "bf16" : "f16"
+        }
+    }
+
+    private func rowKernels() {
         var generator = SeededGenerator(seed: 2)
         let x = Tensor.randomUniform([8, 128, 768], in: -1...1, using: &generator)
         let weight = Tensor.ones([768]), bias = Tensor.zeros([768])

@@ -36,7 +36,7 @@ final class ModelBench {
     }
 
     func forward() {
-        for (batch, length) in [(1, 16), (8, 128)] {
+        for (batch, length) in [(1, 16), (10, 15), (8, 128)] {
             let tokens = BenchInputs.tokens(batch: batch, length: length, vocabulary: vocabulary)
             report.time("forward", "forward \(batch)x\(length)", goal: "<= PyTorch") { _ = model.forward(tokens) }
         }

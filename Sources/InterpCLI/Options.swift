@@ -9,10 +9,26 @@ struct ModelOptions: ParsableArguments {
                                                     valueName: "dir|file.gguf"))
     var model: String?
 
-    /// Loads the model, or the embedded default model.
+    @Option(help: ArgumentHelp("Refuse a model whose weights would take more than this many GB of memory (bf16/fp16 "
+                               + "and quantized weights count as stored: they stay so).", valueName: "GB"))
+    var memoryLimit: Double?
+
+    func validate() throws {
+        if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be positive, got \(memoryLimit)") }
+    }
+
+    /// Loads the model, or the embedded default model, after checking its weights against `--memory-limit`.
     func load() throws -> LanguageModel {
-        guard let model else { return try EmbeddedModel.load() }
-        return try LanguageModel.load(from: URL(fileURLWithPath: model))
+        let directory = model.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.directory
+        if let memoryLimit, let weights = try? WeightStore(directory: directory) {
+            let needed = Double(weights.residentByteCount) / 1e9
+            guard needed <= memoryLimit else {
+                throw CLIError("\(directory.path): the weights need \(String(format: "%.2f", needed)) GB in memory "
+                               + "(\(weights.dtype?.rawValue ?? "?") on disk), over the budget --memory-limit \(memoryLimit) GB")
+            }
+        }
+        guard model != nil else { return try EmbeddedModel.load() }
+        return try LanguageModel.load(from: directory)
     }
 }
 

@@ -34,6 +34,14 @@ public enum GEMM {
         /// Whether this CPU can run the path.
         public var isSupported: Bool { ck_gemm_path_supported(cValue) != 0 }
 
+        /// The cache block sizes this path uses on this CPU (MC fitted to its L2 cache): rows of A
+        /// (MC), depth (KC) and columns of B (NC) per packed block.
+        public var blocking: (rows: Int, depth: Int, columns: Int) {
+            var mc = 0, kc = 0, nc = 0
+            ck_gemm_blocking(cValue, &mc, &kc, &nc)
+            return (mc, kc, nc)
+        }
+
         /// The concrete path this one runs as on this CPU (`.automatic` becomes the fastest one).
         public var resolved: Path {
             let name = String(cString: ck_gemm_path_name(ck_gemm_resolve_path(cValue)))
@@ -63,6 +71,26 @@ public enum GEMM {
         run([problem])
     }
 
+    /// `C[m x n] = alpha·op(A)·op(B) + beta·C` with B in a 16-bit format (`bits`, `format`), widened to Float
+    /// exactly inside the kernel: the result equals the product with B converted to Float beforehand.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b bits: UnsafePointer<UInt16>, format: HalfPrecision.Format, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0, path: Path = .automatic
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative: \(m) x \(n) x \(k)")
+        precondition(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n,
+                     "GEMM leading dimension too small: lda \(lda), ldb \(ldb), ldc \(ldc) for \(m) x \(n) x \(k)")
+        var problem = ck_sgemm_args(
+            transpose_a: transposeA ? 1 : 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: lda, b: nil, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path.cValue)
+        problem.b_type = format.elementType
+        problem.b16 = bits
+        run([problem])
+    }
+
     /// Runs independent products (for example the matrices of a batch), splitting each one into parts
     /// when there are fewer products than threads.
     static func run(_ problems: [ck_sgemm_args]) {
@@ -81,5 +109,14 @@ public enum GEMM {
                 ck_sgemm_part(problem, item % partsPerProblem, partsPerProblem)
             }
         }
+    }
+}
+
+extension ck_sgemm_args {
+    /// A problem whose B is Float32 (`b_type` `CK_ELEMENT_F32`).
+    init(transpose_a: Int32, transpose_b: Int32, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>?, lda: Int,
+         b: UnsafePointer<Float>?, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int, path: ck_gemm_path) {
+        self.init(transpose_a: transpose_a, transpose_b: transpose_b, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path, b_type: CK_ELEMENT_F32, b16: nil)
     }
 }

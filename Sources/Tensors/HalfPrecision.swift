@@ -12,6 +12,37 @@ import CKernels
 /// HalfPrecision.floats(fromBFloat16Bits: [0x3F80])   // [1.0]
 /// ```
 public enum HalfPrecision {
+    /// A 16-bit floating-point format.
+    public enum Format: String, Sendable, CaseIterable {
+        /// IEEE binary16 (`torch.float16`).
+        case float16
+        /// bfloat16 (`torch.bfloat16`), the top half of a `Float`.
+        case bfloat16
+
+        var elementType: ck_element_type {
+            switch self {
+            case .float16: CK_ELEMENT_F16
+            case .bfloat16: CK_ELEMENT_BF16
+            }
+        }
+    }
+
+    /// Writes `count` values of `format` read from `bits` to `destination`, widened to `Float` (exact).
+    public static func widen(_ bits: UnsafePointer<UInt16>, format: Format, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        switch format {
+        case .float16: ck_float16_to_float32(bits, destination, count)
+        case .bfloat16: ck_bfloat16_to_float32(bits, destination, count)
+        }
+    }
+
+    /// `floats` rounded to `format` bits.
+    public static func bits(from floats: [Float], format: Format) -> [UInt16] {
+        switch format {
+        case .float16: float16Bits(from: floats)
+        case .bfloat16: bfloat16Bits(from: floats)
+        }
+    }
+
     /// The float16 values `bits` widened to `Float`.
     public static func floats(fromFloat16Bits bits: UnsafeBufferPointer<UInt16>) -> [Float] {
         widen(bits, ck_float16_to_float32)

@@ -71,19 +71,23 @@ extension Tensor {
 
     /// The gradient with respect to `a` of `a.matmul(b, ...)` given the output gradient `g`.
     static func matmulGradientOfSelf(_ a: Tensor, _ b: Tensor, _ g: Tensor, transposeSelf: Bool, transposeOther: Bool) -> Tensor {
-        if !transposeSelf && transposeOther && b.rank == 2, let product = sparseColumnsProduct(g, b) { return product }
+        if !transposeSelf && transposeOther && b.rank == 2,
+           let product = sparseColumnsProduct(g, rowCount: b.shape[0], columnCount: b.shape[1], rows: { b.detached.indexSelect(axis: 0, $0) }) {
+            return product
+        }
         // d op(A) = g · op(B)ᵀ; for a transposed A, dA = (g · op(B)ᵀ)ᵀ = op(B) · gᵀ.
         return transposeSelf
             ? b.matmul(g, transposeSelf: transposeOther, transposeOther: true)
             : g.matmul(b, transposeOther: !transposeOther)
     }
 
-    /// `g · W` (`g` `[..., N]`, `W` `[N, K]`) reading only the rows of `W` whose column of `g` has a nonzero,
-    /// or nil when more than 1/8 of the columns do. This is the input gradient of `x · Wᵀ` when the upstream
-    /// gradient touches few outputs: a logit difference reads two logits of a whole vocabulary, so the
-    /// unembedding's backward pass reads a few rows instead of all of them. Skipped terms are exact zeros.
-    static func sparseColumnsProduct(_ g: Tensor, _ w: Tensor) -> Tensor? {
-        let n = w.shape[0], k = w.shape[1], rows = g.count / Swift.max(n, 1)
+    /// `g · W` (`g` `[..., N]`, `W` `[N, K]`, whose rows at given indices `rows` returns as a `Float` tensor)
+    /// reading only the rows of `W` whose column of `g` has a nonzero, or nil when more than 1/8 of the columns
+    /// do. This is the input gradient of `x · Wᵀ` when the upstream gradient touches few outputs: a logit
+    /// difference reads two logits of a whole vocabulary, so the unembedding's backward pass reads a few rows
+    /// instead of all of them. Skipped terms are exact zeros.
+    static func sparseColumnsProduct(_ g: Tensor, rowCount n: Int, columnCount k: Int, rows pick: ([Int]) -> Tensor) -> Tensor? {
+        let rows = g.count / Swift.max(n, 1)
         guard n >= 64, g.shape.last == n else { return nil }
         var used = [Bool](repeating: false, count: n), usedCount = 0
         let dense: Bool = g.scalars.withUnsafeBufferPointer { values in
@@ -101,7 +105,7 @@ extension Tensor {
         let columns = used.indices.filter { used[$0] }
         let flat = g.detached.reshaped([rows, n])
         guard !columns.isEmpty else { return Tensor.zeros(Array(g.shape.dropLast()) + [k]) }
-        let picked = flat.indexSelect(axis: 1, columns).matmul(w.detached.indexSelect(axis: 0, columns))
+        let picked = flat.indexSelect(axis: 1, columns).matmul(pick(columns))
         return picked.reshaped(Array(g.shape.dropLast()) + [k])
     }
 

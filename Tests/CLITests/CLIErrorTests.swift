@@ -23,6 +23,11 @@ import Testing
         try expectFailure(["info", "--model", "/nonexistent/model"], mentions: ["/nonexistent/model", "no such model directory"])
     }
 
+    @Test func modelOverTheMemoryBudgetIsRefused() throws {
+        try expectFailure(["run", "--prompt", "Alice", "--memory-limit", "0.001"], mentions: ["--memory-limit 0.001 GB", "GB in memory"])
+        #expect(try CLI.run(["run", "--prompt", "Alice", "--memory-limit", "1"]).status == 0)
+    }
+
     @Test func modelDirectoryWithoutConfig() throws {
         let directory = try CLI.temporaryDirectory()
         try expectFailure(["info", "--model", directory.path], mentions: ["config.json"])

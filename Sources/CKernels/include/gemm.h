@@ -9,6 +9,7 @@
 // work is split between threads, so results are bit-identical for a given code path.
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +27,19 @@ typedef enum {
     CK_GEMM_PATH_AVX512 = 3,
 } ck_gemm_path;
 
-/// One GEMM problem. `op(A)` is M x K and `op(B)` is K x N; with `transpose_a` A is stored K x M
+/// The element type of B. 16-bit B is widened to Float32 exactly as it is packed (or, for few rows of A,
+/// as it is read), so a product with 16-bit B equals the product with B converted to Float32 beforehand,
+/// bit for bit, while B stays 16-bit in memory (half the bytes read).
+typedef enum {
+    /// `b` points at Float32 elements.
+    CK_ELEMENT_F32 = 0,
+    /// `b16` points at bfloat16 elements (the top half of a Float32).
+    CK_ELEMENT_BF16 = 1,
+    /// `b16` points at IEEE binary16 elements.
+    CK_ELEMENT_F16 = 2,
+} ck_element_type;
+
+/// One GEMM problem (A and C are Float32; B is Float32, bfloat16 or float16). `op(A)` is M x K and `op(B)` is K x N; with `transpose_a` A is stored K x M
 /// (row stride `lda`), with `transpose_b` B is stored N x K (row stride `ldb`). C is M x N, row stride `ldc`.
 /// When `beta` is 0, C is not read (it may hold garbage or NaN).
 typedef struct {
@@ -43,6 +56,10 @@ typedef struct {
     long ldc;
     /// The requested path; an unsupported path falls back to the best supported one.
     ck_gemm_path path;
+    /// The element type of B: `CK_ELEMENT_F32` reads `b`, the 16-bit types read `b16` (`b` is then unused).
+    ck_element_type b_type;
+    /// B's 16-bit elements (little-endian, as stored in checkpoints) when `b_type` is not `CK_ELEMENT_F32`.
+    const uint16_t *b16;
 } ck_sgemm_args;
 
 /// The path that `path` resolves to on this CPU (`CK_GEMM_PATH_AUTOMATIC` resolves to the fastest).
@@ -53,6 +70,9 @@ int ck_gemm_path_supported(ck_gemm_path path);
 
 /// A short name for a path ("avx512", "avx2", "portable", "automatic").
 const char *ck_gemm_path_name(ck_gemm_path path);
+
+/// The cache block sizes `path` uses on this CPU (MC fitted to its L2 cache at first use).
+void ck_gemm_blocking(ck_gemm_path path, long *mc, long *kc, long *nc);
 
 /// Computes the whole product on the calling thread.
 void ck_sgemm(const ck_sgemm_args *args);

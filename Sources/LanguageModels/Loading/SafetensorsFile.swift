@@ -72,6 +72,36 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
     }
 
+    /// A rank-2 bfloat16 or float16 tensor kept in its format; nil when the tensor has another dtype.
+    ///
+    /// The matrix reads the mapped file in place (the file stays mapped while the matrix lives), so its pages
+    /// are loaded when a product first touches them and can be dropped again by the system under memory
+    /// pressure. Data at an odd address (possible only after odd-sized tensors) is copied instead.
+    public func halfPrecisionMatrix(named name: String) throws -> HalfPrecisionMatrix? {
+        let info = try info(named: name)
+        let format: HalfPrecision.Format
+        switch info.dtype {
+        case .bfloat16: format = .bfloat16
+        case .float16: format = .float16
+        default: return nil
+        }
+        guard info.shape.count == 2 else {
+            throw LoadingError("\(url.path): tensor '\(name)' has shape \(info.shape), expected a matrix")
+        }
+        let (rows, columns) = (info.shape[0], info.shape[1])
+        return withBytes(of: info) { bytes in
+            guard let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<UInt16>.alignment == 0 else {
+                let copied = [UInt16](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<(2 * info.elementCount)]))
+                    initialized = info.elementCount
+                }
+                return HalfPrecisionMatrix(rowCount: rows, columnCount: columns, format: format, bits: copied)
+            }
+            return HalfPrecisionMatrix(rowCount: rows, columnCount: columns, format: format,
+                                       borrowing: base.assumingMemoryBound(to: UInt16.self), owner: mapping)
+        }
+    }
+
     /// The elements of a `U32` tensor (e.g. MLX-packed quantized weights), in row-major order.
     public func uint32Scalars(named name: String) throws -> [UInt32] {
         let info = try info(named: name)
@@ -89,6 +119,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         ofTensor name: String, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
         try withBytes(of: try info(named: name), body)
+    }
+
+    /// Lets the mapped bytes of tensor `name`, once copied out, leave memory; reading it again reads the file.
+    public func releasePages(ofTensor name: String) throws {
+        releasePages(of: try info(named: name))
     }
 
     /// Lets the mapped bytes of a tensor that has been copied out leave memory (see ``MappedFile/releasePages(_:)``).

@@ -1,6 +1,7 @@
 import Tensors
 
-/// A `[out, in]` weight matrix of a Linear or Embedding layer, stored densely, MLX-quantized or in a GGUF type.
+/// A `[out, in]` weight matrix of a Linear or Embedding layer: `Float`, 16-bit as the checkpoint stores it,
+/// MLX-quantized, or in a GGUF type.
 ///
 /// Model code uses the same calls either way:
 ///
@@ -16,6 +17,8 @@ public enum WeightMatrix {
     case quantized(QuantizedMatrix)
     /// A GGUF tensor kept in its stored type (F16, BF16, Q8_0, Q4_K, ...).
     case gguf(GGUFMatrix)
+    /// bfloat16 or float16 values, kept in the checkpoint's format (usually read in place from the mapped file).
+    case halfPrecision(HalfPrecisionMatrix)
 
     /// `[out, in]`.
     public var shape: [Int] {
@@ -23,6 +26,7 @@ public enum WeightMatrix {
         case .dense(let tensor): return tensor.shape
         case .quantized(let matrix): return matrix.shape
         case .gguf(let matrix): return matrix.shape
+        case .halfPrecision(let matrix): return matrix.shape
         }
     }
 
@@ -32,6 +36,7 @@ public enum WeightMatrix {
         case .dense(let tensor): return x.matmul(tensor, transposeOther: true)
         case .quantized(let matrix): return matrix.matmulTransposed(x)
         case .gguf(let matrix): return matrix.matmulTransposed(x)
+        case .halfPrecision(let matrix): return matrix.matmulTransposed(x)
         }
     }
 
@@ -41,6 +46,7 @@ public enum WeightMatrix {
         case .dense(let tensor): return tensor.indexSelect(axis: 0, indices)
         case .quantized(let matrix): return matrix.rows(indices)
         case .gguf(let matrix): return matrix.rows(indices)
+        case .halfPrecision(let matrix): return matrix.rows(indices)
         }
     }
 
@@ -50,6 +56,17 @@ public enum WeightMatrix {
         case .dense(let tensor): return tensor.slice(axis: 1, range)
         case .quantized(let matrix): return matrix.columns(range)
         case .gguf(let matrix): return matrix.columns(range)
+        case .halfPrecision(let matrix): return matrix.columns(range)
+        }
+    }
+
+    /// The rows `range` in the stored form (a view for 16-bit matrices; converted to `Float` when quantized).
+    public func rowBlock(_ range: Range<Int>) -> WeightMatrix {
+        switch self {
+        case .dense(let tensor): return .dense(tensor.slice(axis: 0, range))
+        case .quantized(let matrix): return .dense(matrix.rows(Array(range)))
+        case .halfPrecision(let matrix): return .halfPrecision(matrix.rowBlock(range))
+        case .gguf(let matrix): return .dense(matrix.rows(Array(range)))
         }
     }
 
@@ -60,26 +77,32 @@ public enum WeightMatrix {
         case let (.dense(a), .dense(b)): return address(a.scalars) == address(b.scalars)
         case let (.quantized(a), .quantized(b)): return address(a.packed) == address(b.packed)
         case let (.gguf(a), .gguf(b)): return address(a.packed) == address(b.packed)
+        case let (.halfPrecision(a), .halfPrecision(b)): return a.sharesStorage(with: b)
         default: return false
         }
     }
 
-    /// The matrix as a dense `Float` tensor.
+    /// The matrix as a dense `Float` tensor (converted on demand when stored otherwise).
     public func dequantized() -> Tensor {
         switch self {
         case .dense(let tensor): return tensor
         case .quantized(let matrix): return matrix.dequantized()
         case .gguf(let matrix): return matrix.dequantized()
+        case .halfPrecision(let matrix): return matrix.floats()
         }
     }
 }
 
 extension WeightStore {
     /// The weight of the Linear or Embedding module at `module` (e.g. `model.layers.0.mlp.up_proj`), checked
-    /// to be `[out, in]`: quantized when the checkpoint has `module.scales`, dense `module.weight` otherwise.
+    /// to be `[out, in]`: quantized when the checkpoint has `module.scales`; otherwise `module.weight` as
+    /// stored when it is bfloat16 or float16 (read in place, not converted), converted to `Float` when not.
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
         guard has("\(module).scales") else {
-            return .dense(try tensor(named: "\(module).weight", shape: shape))
+            let name = "\(module).weight"
+            try checkShape(of: name, expected: shape)
+            if let matrix = try halfPrecisionMatrix(named: name) { return .halfPrecision(matrix) }
+            return .dense(try tensor(named: name))
         }
         guard let quantization else {
             throw LoadingError("\(module).scales: the checkpoint is MLX-quantized but config.json has no 'quantization' settings")
@@ -90,6 +113,17 @@ extension WeightStore {
         case .quantized(let groupSize, let bits):
             return .quantized(try quantizedMatrix(module: module, shape: shape, groupSize: groupSize, bits: bits))
         }
+    }
+
+    /// The `[out, in]` weight of a GPT-2 `Conv1D` module, stored `[in, out]` as `name`: transposed once,
+    /// kept 16-bit when stored so (the mapped pages are released), converted to `Float` otherwise.
+    public func conv1DWeight(named name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
+        try checkShape(of: name, expected: [inputs, outputs])
+        guard let stored = try halfPrecisionMatrix(named: name) else {
+            return .dense(try tensor(named: name).transposed())
+        }
+        defer { try? file(holding: name).releasePages(ofTensor: name) }
+        return .halfPrecision(stored.transposed())
     }
 
     /// Reads `module.weight` (`U32` codes), `module.scales` and `module.biases` as a `[out, in]` matrix,

@@ -9,6 +9,15 @@ public protocol WeightSource {
     func tensor(named name: String, shape: [Int]) throws -> Tensor
     /// The `[out, in]` weight of the Linear or Embedding module `module` (e.g. `model.layers.0.mlp.up_proj`).
     func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix
+    /// The `[out, in]` weight of a GPT-2 `Conv1D` module, stored `[in, out]` as `name`.
+    func conv1DWeight(named name: String, inputs: Int, outputs: Int) throws -> WeightMatrix
+}
+
+extension WeightSource {
+    /// The `Float` tensor `name` (`[inputs, outputs]`) transposed.
+    public func conv1DWeight(named name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
+        .dense(try tensor(named: name, shape: [inputs, outputs]).transposed())
+    }
 }
 
 extension WeightStore: WeightSource {}

@@ -101,6 +101,17 @@ public final class WeightStore: @unchecked Sendable {
         return bytes.max { ($0.value, $0.key.rawValue) < ($1.value, $1.key.rawValue) }?.key
     }
 
+    /// The bytes a model built from this checkpoint keeps in memory for its weights: bfloat16 and float16
+    /// matrices and packed integer tensors as stored (they stay so, read in place), every other floating-point
+    /// tensor at 4 bytes per element (converted to `Float`).
+    public var residentByteCount: Int {
+        locations.reduce(0) { total, entry in
+            let info = entry.value.tensorInfos[entry.key]!
+            let keptAsStored = !info.dtype.isFloatingPoint || (info.dtype.byteCount == 2 && info.shape.count == 2)
+            return total + (keptAsStored ? info.dataOffsets.count : 4 * info.elementCount)
+        }
+    }
+
     /// A floating-point tensor as a `Float` ``Tensor``; throws naming the tensor and the files searched.
     public func tensor(named name: String) throws -> Tensor {
         try file(holding: name).tensor(named: name)
@@ -117,6 +128,12 @@ public final class WeightStore: @unchecked Sendable {
     /// The elements of a floating-point tensor converted to `Float`.
     public func floatScalars(named name: String) throws -> [Float] {
         try file(holding: name).floatScalars(named: name)
+    }
+
+    /// A rank-2 bfloat16 or float16 tensor kept in its format (read in place from the mapped file); nil when
+    /// the tensor has another dtype.
+    public func halfPrecisionMatrix(named name: String) throws -> HalfPrecisionMatrix? {
+        try file(holding: name).halfPrecisionMatrix(named: name)
     }
 
     /// The raw elements of a `U32` tensor (packed quantized weights).

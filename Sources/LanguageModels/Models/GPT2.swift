@@ -1,5 +1,5 @@
 /// Builds GPT-2 from a checkpoint: learned positions, LayerNorm, fused `c_attn` and `Conv1D` weights
-/// (stored `[in, out]`, transposed once here), GELU MLP.
+/// (stored `[in, out]`, transposed once here; 16-bit weights stay 16-bit), GELU MLP.
 ///
 /// Accepts both naming styles seen in the wild: `transformer.h.0.attn.c_attn.weight` (what transformers
 /// saves) and `h.0.attn.c_attn.weight` (the original hub checkpoint).
@@ -8,8 +8,12 @@ enum GPT2Loader {
         let prefix = w.has("transformer.wte.weight") ? "transformer." : ""
         let d = c.dModel, dMLP = c.dMLP, qkv = c.nHeads * c.dHead
         func tensor(_ name: String, _ shape: [Int]) throws -> Tensor { try w.tensor(named: prefix + name, shape: shape) }
-        func conv1D(_ module: String, _ inputs: Int, _ outputs: Int) throws -> (Tensor, Tensor) {
-            (try tensor("\(module).weight", [inputs, outputs]).transposed(), try tensor("\(module).bias", [outputs]))
+        func conv1D(_ module: String, _ inputs: Int, _ outputs: Int) throws -> (WeightMatrix, Tensor) {
+            (try w.conv1DWeight(named: prefix + "\(module).weight", inputs: inputs, outputs: outputs),
+             try tensor("\(module).bias", [outputs]))
+        }
+        func matrix(_ name: String, _ shape: [Int]) throws -> WeightMatrix {
+            try w.weightMatrix(module: name, shape: shape, quantization: nil)
         }
         func layerNorm(_ module: String) throws -> Normalization {
             Normalization(kind: .layerNorm, weight: try tensor("\(module).weight", [d]), bias: try tensor("\(module).bias", [d]),
@@ -19,23 +23,22 @@ enum GPT2Loader {
             let h = "h.\(l)."
             let (fused, fusedBias) = try conv1D(h + "attn.c_attn", d, 3 * qkv)      // [3 qkv, d]
             func part(_ i: Int) -> Linear {
-                Linear(weight: fused.slice(axis: 0, (i * qkv)..<((i + 1) * qkv)),
+                Linear(matrix: fused.rowBlock((i * qkv)..<((i + 1) * qkv)),
                        bias: fusedBias.slice(axis: 0, (i * qkv)..<((i + 1) * qkv)))
             }
             let (proj, projBias) = try conv1D(h + "attn.c_proj", qkv, d)
-            let attention = Attention(query: part(0), key: part(1), value: part(2), output: Linear(weight: proj, bias: projBias),
+            let attention = Attention(query: part(0), key: part(1), value: part(2), output: Linear(matrix: proj, bias: projBias),
                                       heads: c.nHeads, keyValueHeads: c.nHeads, headDim: c.dHead,
                                       scale: c.attentionScale(layer: l))
             let (fc, fcBias) = try conv1D(h + "mlp.c_fc", d, dMLP)
             let (out, outBias) = try conv1D(h + "mlp.c_proj", dMLP, d)
-            let mlp = FeedForward(input: Linear(weight: fc, bias: fcBias), output: Linear(weight: out, bias: outBias),
+            let mlp = FeedForward(input: Linear(matrix: fc, bias: fcBias), output: Linear(matrix: out, bias: outBias),
                                   activation: c.activation)
             return TransformerBlock(layer: l, ln1: try layerNorm(h + "ln_1"), attention: attention,
                                     ln2: try layerNorm(h + "ln_2"), mlp: mlp)
         }
-        let embedding = try tensor("wte.weight", [c.vocabularySize, d])
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try w.tensor(named: "lm_head.weight", shape: [c.vocabularySize, d])
+        let embedding = try matrix(prefix + "wte", [c.vocabularySize, d])
+        let unembedding = c.tiedEmbeddings ? embedding : try matrix("lm_head", [c.vocabularySize, d])
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: try tensor("wpe.weight", [c.maxPositions, d]),
                                 blocks: blocks, finalNorm: try layerNorm("ln_f"), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)

@@ -16,7 +16,8 @@ extension TransformerModel {
     /// `postAttentionNorm` / `postFeedForwardNorm`, when present), then `finalNorm.weight`,
     /// `finalNorm.bias` and `unembedding` (absent when tied). Only present tensors are listed.
     ///
-    /// The model must be dense (not MLX-quantized).
+    /// The model must not be MLX-quantized; 16-bit weights are widened to `Float` tensors (and a model built
+    /// from them by ``replacingParameters(_:)`` holds `Float` weights).
     ///
     /// ```swift
     /// let watched = model.parameters.map { tape.watch($0.tensor) }
@@ -52,9 +53,10 @@ extension TransformerModel {
             if var present = tensor { try map(name, &present); tensor = present }
         }
         func map(_ name: String, _ matrix: inout WeightMatrix) throws {
-            guard case .dense(var tensor) = matrix else {
+            if case .quantized = matrix {
                 preconditionFailure("'\(name)' is quantized; parameters exist only for dense models")
             }
+            var tensor = matrix.dequantized()
             try map(name, &tensor)
             matrix = .dense(tensor)
         }
