@@ -87,7 +87,7 @@ struct IncrementalPatching {
                 let input = graph.index(of: receiver)
                 let value = inputs[input] ?? (reads(outputs, receiver: input)
                     ? recomputedInput(input, outputs: outputs, variants: variants)
-                    : patching.repeated(baseInput(input), variants))
+                    : baseInput(input).repeatedAlongBatch(variants))
                 inputs[input] = value
                 nodeInputs.append(value)
             }
@@ -103,7 +103,7 @@ struct IncrementalPatching {
             let positions = Array(Array(repeating: patching.pairs.readPositions, count: variants).joined())
             read = recomputedInput(logits, outputs: outputs.mapValues { $0.gather(positions: positions) }, variants: variants)
         } else {
-            read = patching.repeated(readInput, variants)
+            read = readInput.repeatedAlongBatch(variants)
         }
         let values = metrics(read, variants: variants)
         return Trial(receiver: r, senders: senders, values: values, inputs: inputs, outputs: outputs, readInputs: read)
@@ -172,7 +172,7 @@ struct IncrementalPatching {
         let unpatched = (0..<upstream).filter { removed[$0, receiver] == 0 }
         var shared = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
         for s in unpatched where outputs[s] == nil { shared = shared - (atRead ? readDelta(s) : delta(s)) }
-        var value = patching.repeated(shared, variants)
+        var value = shared.repeatedAlongBatch(variants)
         for s in unpatched {
             guard let output = outputs[s] else { continue }
             let source = atRead ? readSources[s] : patching.sourceOutputs[s]

@@ -80,7 +80,7 @@ public struct ActivationPatching {
         var results = [Float](repeating: direction == .denoising ? corruptedValue : cleanValue, count: masks.count)
         let values = runs.metrics(changing) { chunk in
             let mask = Tensor.concatenate(chunk.map { masks[$0] }, axis: 0)
-            let sourceRows = Tensor.concatenate(Array(repeating: source, count: chunk.count), axis: 0)
+            let sourceRows = source.repeatedAlongBatch(chunk.count)
             let hooks = ForwardHooks()
             hooks.add(point) { activation, _ in activation + (sourceRows - activation) * mask }
             return runs.logits(variants: chunk.count, from: layer, hooks: hooks)

@@ -49,7 +49,7 @@ public struct PatchedRuns {
                        final: ((Tensor) -> Tensor)? = nil) -> Tensor {
         let repeatedBatch = batch.repeated(variants)
         let start = residuals[startLayer]
-        var residual = variants == 1 ? start : Tensor.concatenate(Array(repeating: start, count: variants), axis: 0)
+        var residual = start.repeatedAlongBatch(variants)
         if startLayer < model.layerCount {
             residual = model.runBlocks(startLayer..<model.layerCount, residual: residual,
                                        context: AttentionContext(batch: repeatedBatch), hooks: hooks)

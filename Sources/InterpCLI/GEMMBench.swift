@@ -52,6 +52,7 @@ struct GEMMBench {
         case .dense: return "f32"
         case .quantized(let quantized): return "q\(quantized.bits)"
         case .halfPrecision(let half): return half.format == .bfloat16 ? "bf16" : "f16"
+        case .gguf(let packed): return packed.type.name
         }
     }
 

@@ -136,6 +136,11 @@ extension Tensor {
         }
     }
 
+    /// The tensor stacked `times` times along the batch axis (axis 0): one copy per variant of a batched run.
+    public func repeatedAlongBatch(_ times: Int) -> Tensor {
+        times == 1 ? self : Tensor.concatenate(Array(repeating: self, count: times), axis: 0)
+    }
+
     /// Joins tensors along an existing axis; all other axes must agree.
     public static func concatenate(_ parts: [Tensor], axis: Int) -> Tensor {
         precondition(!parts.isEmpty, "concatenate needs at least one tensor")
