@@ -11,6 +11,31 @@ struct ConfigurationChecker {
         guard value > 0 else { throw error(field, "must be positive, found \(value)") }
     }
 
+    /// The sizes every decoder family states with the same Hugging Face fields, validated: each positive, the
+    /// key-value heads dividing the heads, and the head size `head_dim`, or `hidden_size / num_attention_heads`
+    /// when `headDim` is nil.
+    ///
+    /// - Returns: the number of key-value heads and the head size.
+    func decoderShape(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, keyValueHeads: Int,
+                      headDim: Int?, vocabularySize: Int) throws -> (keyValueHeads: Int, headDim: Int) {
+        for (value, field) in [(hiddenSize, "hidden_size"), (intermediateSize, "intermediate_size"),
+                               (layers, "num_hidden_layers"), (heads, "num_attention_heads"), (vocabularySize, "vocab_size"),
+                               (keyValueHeads, "num_key_value_heads")] {
+            try requirePositive(value, field)
+        }
+        guard heads % keyValueHeads == 0 else {
+            throw error("num_key_value_heads", "\(keyValueHeads) does not divide num_attention_heads \(heads)")
+        }
+        if let headDim {
+            try requirePositive(headDim, "head_dim")
+            return (keyValueHeads, headDim)
+        }
+        guard hiddenSize % heads == 0 else {
+            throw error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(heads) and head_dim is absent")
+        }
+        return (keyValueHeads, hiddenSize / heads)
+    }
+
     /// The activation named by a Hugging Face `hidden_act` / `activation_function` value.
     func activation(_ name: String, field: String) throws -> Activation {
         guard let activation = Activation(huggingFaceName: name) else {

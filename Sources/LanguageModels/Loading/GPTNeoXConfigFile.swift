@@ -68,15 +68,9 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard modelType == "gpt_neox" else { throw checker.error("model_type", "'\(modelType)' is not gpt_neox") }
-        try checker.requirePositive(hiddenSize, "hidden_size")
-        try checker.requirePositive(intermediateSize, "intermediate_size")
-        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
-        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
-        try checker.requirePositive(vocabSize, "vocab_size")
-        guard hiddenSize % numAttentionHeads == 0 else {
-            throw checker.error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
-        }
-        let dHead = hiddenSize / numAttentionHeads
+        let (_, dHead) = try checker.decoderShape(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
+            keyValueHeads: numAttentionHeads, headDim: nil, vocabularySize: vocabSize)
         if let headDim, headDim != dHead {
             throw checker.error("head_dim", "\(headDim) is not supported: GPT-NeoX heads are hidden_size / num_attention_heads = \(dHead)")
         }

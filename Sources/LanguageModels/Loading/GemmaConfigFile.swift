@@ -127,18 +127,9 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
         guard let version = ModelConfiguration.GemmaVersion(rawValue: modelType) else {
             throw checker.error("model_type", "'\(modelType)' is not a Gemma model (gemma, gemma2, gemma3_text)")
         }
-        try checker.requirePositive(hiddenSize, "hidden_size")
-        try checker.requirePositive(intermediateSize, "intermediate_size")
-        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
-        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
-        try checker.requirePositive(vocabSize, "vocab_size")
-        let kvHeads = numKeyValueHeads ?? (version == .gemma ? 16 : 4)
-        try checker.requirePositive(kvHeads, "num_key_value_heads")
-        guard numAttentionHeads % kvHeads == 0 else {
-            throw checker.error("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
-        }
-        let dHead = headDim ?? 256
-        try checker.requirePositive(dHead, "head_dim")
+        let (kvHeads, dHead) = try checker.decoderShape(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
+            keyValueHeads: numKeyValueHeads ?? (version == .gemma ? 16 : 4), headDim: headDim ?? 256, vocabularySize: vocabSize)
         if useBidirectionalAttention == true {
             throw checker.error("use_bidirectional_attention", "true is not supported (decoder-only causal models only)")
         }

@@ -55,21 +55,9 @@ public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard modelType == "olmo2" else { throw checker.error("model_type", "'\(modelType)' is not olmo2") }
-        try checker.requirePositive(hiddenSize, "hidden_size")
-        try checker.requirePositive(intermediateSize, "intermediate_size")
-        try checker.requirePositive(numHiddenLayers, "num_hidden_layers")
-        try checker.requirePositive(numAttentionHeads, "num_attention_heads")
-        try checker.requirePositive(vocabSize, "vocab_size")
-        let kvHeads = numKeyValueHeads ?? numAttentionHeads
-        try checker.requirePositive(kvHeads, "num_key_value_heads")
-        guard numAttentionHeads % kvHeads == 0 else {
-            throw checker.error("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(numAttentionHeads)")
-        }
-        guard headDim != nil || hiddenSize % numAttentionHeads == 0 else {
-            throw checker.error("hidden_size", "\(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads) and head_dim is absent")
-        }
-        let dHead = headDim ?? hiddenSize / numAttentionHeads
-        try checker.requirePositive(dHead, "head_dim")
+        let (kvHeads, dHead) = try checker.decoderShape(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
+            keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
         let parameters = ropeScaling ?? ropeParameters
         let rotary = try checker.rotaryEmbedding(
