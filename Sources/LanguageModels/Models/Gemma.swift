@@ -15,7 +15,7 @@ enum GemmaLoader {
         }
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(weight: try w.tensor(named: module + ".weight", shape: [outputs, inputs]),
+            Linear(matrix: try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
                    bias: bias ? try w.tensor(named: module + ".bias", shape: [outputs]) : nil)
         }
         func norm(_ module: String, _ size: Int) throws -> Normalization {
@@ -42,8 +42,10 @@ enum GemmaLoader {
                 mlp: mlp, postAttentionNorm: sandwich ? try norm(p + "post_attention_layernorm", d) : nil,
                 postFeedForwardNorm: sandwich ? try norm(p + "post_feedforward_layernorm", d) : nil)
         }
-        let embedding = try w.tensor(named: "model.embed_tokens.weight", shape: [c.vocabularySize, d])
-        let unembedding = c.tiedEmbeddings ? embedding : try w.tensor(named: "lm_head.weight", shape: [c.vocabularySize, d])
+        // Weights stay in their stored dtype (16-bit checkpoints are read in place).
+        let embedding = try w.weightMatrix(module: "model.embed_tokens", shape: [c.vocabularySize, d], quantization: nil)
+        let unembedding = c.tiedEmbeddings
+            ? embedding : try w.weightMatrix(module: "lm_head", shape: [c.vocabularySize, d], quantization: nil)
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try norm("model.norm", d), unembedding: unembedding, contextLength: c.maxPositions,
                                 tiedEmbeddings: c.tiedEmbeddings, embeddingScale: c.embeddingScale,

@@ -6,7 +6,7 @@ enum OLMo2Loader {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): an OLMo-2 model needs rotary positions") }
         func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(weight: try w.tensor(named: module + ".weight", shape: [outputs, inputs]),
+            Linear(matrix: try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
                    bias: bias ? try w.tensor(named: module + ".bias", shape: [outputs]) : nil)
         }
         func rmsNorm(_ module: String, _ size: Int) throws -> Normalization {
@@ -29,8 +29,10 @@ enum OLMo2Loader {
                                     postAttentionNorm: try rmsNorm(p + "post_attention_layernorm", d),
                                     postFeedForwardNorm: try rmsNorm(p + "post_feedforward_layernorm", d))
         }
-        let embedding = try w.tensor(named: "model.embed_tokens.weight", shape: [c.vocabularySize, d])
-        let unembedding = c.tiedEmbeddings ? embedding : try w.tensor(named: "lm_head.weight", shape: [c.vocabularySize, d])
+        // Weights stay in their stored dtype (16-bit checkpoints are read in place).
+        let embedding = try w.weightMatrix(module: "model.embed_tokens", shape: [c.vocabularySize, d], quantization: nil)
+        let unembedding = c.tiedEmbeddings
+            ? embedding : try w.weightMatrix(module: "lm_head", shape: [c.vocabularySize, d], quantization: nil)
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try rmsNorm("model.norm", d), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
