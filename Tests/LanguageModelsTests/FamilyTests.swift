@@ -9,10 +9,6 @@ import LanguageModels
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2",
                            "olmo2_mha"]
 
-    static func model(_ name: String) throws -> TransformerModel {
-        try TransformerModel.load(Checkpoint(directory: Fixtures.directory(name)))
-    }
-
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)
         precondition(ours.count == reference.count, "\(ours.count) values for \(reference.count) references")
@@ -40,7 +36,7 @@ import LanguageModels
 
     @Test(arguments: families) func logitsMatchTransformers(name: String) throws {
         let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let hooks = ForwardHooks()
         hooks.cache { $0.hasSuffix("hook_resid_post") }
         let logits = model.forward(TokenBatch(batch["input_ids"] as! [[Int]]), hooks: hooks)
@@ -55,28 +51,13 @@ import LanguageModels
     }
 
     @Test(arguments: families) func leftPaddedLogitsMatchTransformers(name: String) throws {
-        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
-        let model = try Self.model(name)
-        let ids = padded["input_ids"] as! [[Int]]
-        let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
-        let logits = model.forward(TokenBatch(tokens: ids, mask: mask))
-        let expected = flatFloats(padded["logits"]!)
-        let vocab = model.vocabularySize
-        var worst: Float = 0
-        for (b, row) in mask.enumerated() {
-            for (p, real) in row.enumerated() where real {
-                for v in 0..<vocab {
-                    let i = (b * ids[0].count + p) * vocab + v
-                    worst = Swift.max(worst, Swift.abs(logits.scalars[i] - expected[i]))
-                }
-            }
-        }
+        let worst = try Fixtures.paddedLogitsError(name)
         #expect(worst <= 1e-4, "\(name): max |Δ logits| at real positions = \(worst)")
     }
 
     /// Decoding one token at a time past the sliding window gives the full pass's logits.
     @Test(arguments: families) func keyValueCacheMatchesFullPass(name: String) throws {
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let tokens = (try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]]
         let full = model.forward(TokenBatch(tokens))
         let cache = KeyValueCache(layerCount: model.layerCount)
@@ -92,7 +73,7 @@ import LanguageModels
     /// real positions.
     @Test(arguments: families) func keyValueCacheOnLeftPaddedBatchMatchesTransformers(name: String) throws {
         let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let ids = padded["input_ids"] as! [[Int]]
         let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
         let expected = flatFloats(padded["logits"]!)
@@ -119,7 +100,7 @@ import LanguageModels
     /// The published hook points add up as each family's block says, and the per-node computations of the circuit
     /// graph (`headResult`, `mlpOutput`) reproduce the forward pass's activations.
     @Test(arguments: families) func blockStructureAddsUp(name: String) throws {
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let tokens = (try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]]
         let batch = TokenBatch(tokens)
         let hooks = ForwardHooks()
@@ -159,7 +140,7 @@ import LanguageModels
     /// Each head reading its own copy of the residual stream (hook_q_input etc.) leaves the logits unchanged,
     /// also where q/k norms span all heads (OLMo-2).
     @Test(arguments: families) func splitAttentionInputsKeepLogits(name: String) throws {
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let batch = TokenBatch((try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]])
         let hooks = ForwardHooks()
         hooks.cache { $0.hasSuffix("hook_q_input") || $0.hasSuffix("hook_k_input") }
@@ -167,13 +148,13 @@ import LanguageModels
     }
 
     @Test func gemmaScalesEmbeddingsAndCapsLogits() throws {
-        let gemma2 = try Self.model("gemma2")
+        let gemma2 = try Fixtures.model("gemma2")
         #expect(gemma2.embeddingScale == Float(Double(32).squareRoot()))
         #expect(gemma2.finalLogitSoftcap == 15)
         #expect(gemma2.blocks.map(\.attention.softcap) == [5, 5])
         let logits = gemma2.forward(TokenBatch([[5, 6, 7]]))
         #expect(logits.scalars.allSatisfy { Swift.abs($0) < 15 })
-        #expect(try Self.model("gemma3").blocks.map { $0.attention.rotary!.base } == [100, 1_000_000])
+        #expect(try Fixtures.model("gemma3").blocks.map { $0.attention.rotary!.base } == [100, 1_000_000])
     }
 
     @Test(arguments: families) func loadsAsLanguageModel(name: String) throws {

@@ -14,6 +14,33 @@ enum Fixtures {
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
+    /// The fixture checkpoint `name`, loaded.
+    static func model(_ name: String) throws -> TransformerModel {
+        try TransformerModel.load(Checkpoint(directory: directory(name)))
+    }
+
+    /// The largest |logit − transformers' logit| at the real (unpadded) positions of the fixture's left-padded
+    /// batch (`reference.json`'s "padded" entry).
+    static func paddedLogitsError(_ name: String) throws -> Float {
+        let padded = try reference(name)["padded"] as! [String: Any]
+        let model = try model(name)
+        let ids = padded["input_ids"] as! [[Int]]
+        let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
+        let logits = model.forward(TokenBatch(tokens: ids, mask: mask))
+        let expected = flatFloats(padded["logits"]!)
+        let vocab = model.vocabularySize
+        var worst: Float = 0
+        for (b, row) in mask.enumerated() {
+            for (p, real) in row.enumerated() where real {
+                for v in 0..<vocab {
+                    let i = (b * ids[0].count + p) * vocab + v
+                    worst = Swift.max(worst, Swift.abs(logits.scalars[i] - expected[i]))
+                }
+            }
+        }
+        return worst
+    }
+
     static let modelNames = ["gpt2", "llama_gqa", "llama_bf16", "llama_untied", "llama_sharded", "mistral",
                              "qwen2", "qwen2_fp16", "qwen3", "llama_mlx_q4", "llama_mlx_q8"]
 }

@@ -7,13 +7,9 @@ import LanguageModels
     static let families = ["gpt2", "llama_gqa", "llama_bf16", "llama_untied", "llama_sharded", "mistral", "qwen2",
                            "qwen2_fp16", "qwen3", "llama_mlx_q4", "llama_mlx_q8"]
 
-    static func model(_ name: String) throws -> TransformerModel {
-        try TransformerModel.load(Checkpoint(directory: Fixtures.directory(name)))
-    }
-
     @Test(arguments: families) func logitsMatchTransformers(name: String) throws {
         let reference = try Fixtures.reference(name)
-        let model = try Self.model(name)
+        let model = try Fixtures.model(name)
         let batch = reference["batch"] as! [String: Any]
         let ids = (batch["input_ids"] as! [[Int]])
         let logits = model.forward(TokenBatch(ids))
@@ -24,29 +20,14 @@ import LanguageModels
     }
 
     @Test(arguments: families) func leftPaddedLogitsMatchTransformers(name: String) throws {
-        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
-        let model = try Self.model(name)
-        let ids = padded["input_ids"] as! [[Int]]
-        let mask = (padded["attention_mask"] as! [[Int]]).map { $0.map { $0 == 1 } }
-        let logits = model.forward(TokenBatch(tokens: ids, mask: mask))
-        let expected = flatFloats(padded["logits"]!)
-        let vocab = model.vocabularySize
-        var worst: Float = 0
-        for (b, row) in mask.enumerated() {
-            for (p, real) in row.enumerated() where real {
-                for v in 0..<vocab {
-                    let i = (b * ids[0].count + p) * vocab + v
-                    worst = Swift.max(worst, Swift.abs(logits.scalars[i] - expected[i]))
-                }
-            }
-        }
+        let worst = try Fixtures.paddedLogitsError(name)
         #expect(worst <= 1e-4, "\(name): max |Δ logits| at real positions = \(worst)")
     }
 
     @Test func blockOutputsMatchHiddenStates() throws {
         for name in ["gpt2", "qwen3"] {
             let reference = try Fixtures.reference(name)["batch"] as! [String: Any]
-            let model = try Self.model(name)
+            let model = try Fixtures.model(name)
             let (_, cache) = try model.runWithCacheOfResiduals(TokenBatch(reference["input_ids"] as! [[Int]]))
             for (l, expected) in (reference["block_outputs"] as! [Any]).enumerated() {
                 let ours = cache["blocks.\(l).hook_resid_post"]!

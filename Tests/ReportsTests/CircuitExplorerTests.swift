@@ -12,14 +12,12 @@ import Reports
         return try SVGInspector(String(html[start.lowerBound..<end.upperBound]))
     }
 
-    static func kind(_ receiver: ComputationGraph.Receiver) -> String {
-        switch receiver {
-        case .query: return "q"
-        case .key: return "k"
-        case .value: return "v"
-        case .mlp: return "mlp"
-        case .logits: return "logits"
-        }
+    /// The kind of input an edge feeds, read from its name (`a0.h1->a2.h3<q>`, `m1->m2`, `a3.h0->logits`), not
+    /// from the view's own mapping.
+    static func kind(ofEdgeNamed name: String) -> String {
+        if name.hasSuffix("->logits") { return "logits" }
+        for kind in ["q", "k", "v"] where name.hasSuffix("<\(kind)>") { return kind }
+        return "mlp"
     }
 
     /// A circuit of the given edges of a small graph, scored by position in the graph's edge list.
@@ -67,7 +65,7 @@ import Reports
             let edge = try #require(byName[path.attributes["data-name"] ?? ""])
             #expect(circuit.edges.contains(edge))
             #expect(seen.insert(edge).inserted)
-            #expect(path.attributes["data-kind"] == Self.kind(edge.receiver))
+            #expect(path.attributes["data-kind"] == Self.kind(ofEdgeNamed: path.attributes["data-name"] ?? ""))
             #expect(path.attributes["stroke"] == Circuit.colour(edge.receiver))
             if let score = circuit.scores[edge] {
                 #expect(Float(path.attributes["data-score"]!) == score)
