@@ -71,9 +71,27 @@ struct CircuitBench {
     /// A complete edge-level ACDC run (KL metric, batched) on the loaded model with `examples` prompts of 15 tokens.
     func acdcModelRun(examples: Int, threshold: Float) throws {
         let pairs = try BenchInputs.promptPairs(examples: examples, vocabulary: model.vocabularySize)
-        var detail = "", tests = 0
         BenchLog.note("acdc: full edge-level run on the loaded model, \(examples)x15, τ \(threshold) ...")
-        let run = try report.time("acdc", "full edge-level ACDC on the model, \(pairs.count)x\(pairs.length)", goal: "<= 300 s") {
+        try fullACDCRun(on: model, pairs: pairs, shape: "the model, \(pairs.count)x\(pairs.length)", threshold: threshold,
+                        runGoal: "<= 300 s", perTestGoal: "<= 0.1x")
+    }
+
+    /// A complete edge-level ACDC run (KL metric against the clean run) on a random attention-only model.
+    func acdcFullRun(threshold: Float) throws {
+        let attentionOnly = BenchInputs.attentionOnlyModel()
+        let pairs = try BenchInputs.promptPairs(examples: 20, vocabulary: attentionOnly.vocabularySize)
+        let shape = "attention-only \(attentionOnly.layerCount)L \(attentionOnly.headCount)H d\(attentionOnly.dModel), "
+            + "\(pairs.count)x\(pairs.length)"
+        try fullACDCRun(on: attentionOnly, pairs: pairs, shape: shape, threshold: threshold, runGoal: "< 60 s",
+                        perTestGoal: "<= 0.6x")
+    }
+
+    /// Times a whole ACDC run (setup included) on `model`, then its cost per tested edge against a forward pass of
+    /// the same batch.
+    private func fullACDCRun(on model: TransformerModel, pairs: PromptPairs, shape: String, threshold: Float,
+                             runGoal: String, perTestGoal: String) throws {
+        var detail = "", tests = 0
+        let run = try report.time("acdc", "full edge-level ACDC, \(shape)", goal: runGoal) {
             let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
             let result = patching.acdc(ACDCOptions(threshold: threshold))
             tests = result.testCount
@@ -82,31 +100,9 @@ struct CircuitBench {
         }
         BenchLog.note("acdc: \(detail)")
         if let last = report.measurements.indices.last { report.annotate(last, detail: detail) }
-        let forward = report.time("reference", "forward \(pairs.count)x\(pairs.length)") { _ = model.forward(pairs.clean) }.median
-        report.record("acdc", "full ACDC run on the model, cost per tested edge", value: run.median / Double(Swift.max(tests, 1)),
-                      unit: "s", reference: ("forward \(pairs.count)x\(pairs.length)", forward), goal: "<= 0.1x",
-                      detail: "whole run (setup included) / \(tests) tests")
-    }
-
-    /// A complete edge-level ACDC run (KL metric against the clean run) on a random attention-only model.
-    func acdcFullRun(threshold: Float) throws {
-        let attentionOnly = BenchInputs.attentionOnlyModel()
-        let pairs = try BenchInputs.promptPairs(examples: 20, vocabulary: attentionOnly.vocabularySize)
-        var detail = "", tests = 0
-        let shape = "attention-only \(attentionOnly.layerCount)L \(attentionOnly.headCount)H d\(attentionOnly.dModel), "
-            + "\(pairs.count)x\(pairs.length)"
-        let run = try report.time("acdc", "full edge-level ACDC, \(shape)", goal: "< 60 s") {
-            let patching = try EdgePatching(model: attentionOnly, pairs: pairs, metric: .kl)
-            let result = patching.acdc(ACDCOptions(threshold: threshold))
-            tests = result.testCount
-            detail = "τ \(threshold): \(result.testCount) tests, kept \(result.kept.count) of \(patching.graph.edges.count) edges, "
-                + "KL of the corrupted run \(patching.corruptedValue), of the circuit \(result.finalValue)"
-        }
-        BenchLog.note("acdc: \(detail)")
-        if let last = report.measurements.indices.last { report.annotate(last, detail: detail) }
-        let forward = report.time("reference", "forward \(shape)") { _ = attentionOnly.forward(pairs.clean) }.median
-        report.record("acdc", "full ACDC run, cost per tested edge", value: run.median / Double(Swift.max(tests, 1)), unit: "s",
-                      reference: ("forward \(shape)", forward), goal: "<= 0.6x",
+        let forward = report.time("reference", "forward \(shape)") { _ = model.forward(pairs.clean) }.median
+        report.record("acdc", "full ACDC run, \(shape), cost per tested edge", value: run.median / Double(Swift.max(tests, 1)),
+                      unit: "s", reference: ("forward \(shape)", forward), goal: perTestGoal,
                       detail: "whole run (setup included) / \(tests) tests")
     }
 }
