@@ -21,7 +21,7 @@ public struct EdgePatching {
         case zero
         /// The sender's output averaged over the examples of a reference batch (same length as the prompts), per
         /// position (MIB's `mean-positional`).
-        case mean(TokenBatch)
+        case meanPerPosition(TokenBatch)
         /// The sender's output averaged over the real positions of each example of a reference batch (any length),
         /// then over the examples: one vector at every position (MIB's `mean`).
         case meanOverPositions(TokenBatch)
@@ -78,7 +78,7 @@ public struct EdgePatching {
             allPatchedLogits = corrupted.logits.reshaped([pairs.count, -1])
         case .zero:
             sourceOutputs = cleanOutputs.map { Tensor.zeros($0.shape) }
-        case .mean(let reference):
+        case .meanPerPosition(let reference):
             guard reference.length == pairs.length else {
                 throw CircuitError.invalidArgument("the mean reference has \(reference.length) positions, the prompts \(pairs.length)")
             }

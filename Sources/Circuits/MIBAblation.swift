@@ -6,7 +6,7 @@ extension EdgePatching {
     /// (EAP-IG `src/eap/utils.py`: per example, the sum over its positions divided by its length, summed over
     /// examples and divided by their count). As written, that function masks only each example's last position
     /// and then averages the result over all nodes (`means.mean(0)`), giving one vector for every node; that
-    /// looks unintended and is not reproduced. `mean-positional` is ``Source/mean(_:)``.
+    /// looks unintended and is not reproduced. `mean-positional` is ``Source/meanPerPosition(_:)``.
     static func positionMeans(_ outputs: [Tensor], mask: [[Bool]], shape: [Int]) -> [Tensor] {
         let lengths = mask.map { $0.filter { $0 }.count }
         return outputs.map { output in

@@ -11,7 +11,7 @@ enum AblationArgument: String, ExpressibleByArgument, CaseIterable {
         case .corrupted, .counterfactual: return .corrupted
         case .zero: return .zero
         case .mean: return .meanOverPositions(pairs.clean)
-        case .meanPositional: return .mean(pairs.clean)
+        case .meanPositional: return .meanPerPosition(pairs.clean)
         }
     }
 }

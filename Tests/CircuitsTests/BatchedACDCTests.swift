@@ -14,7 +14,7 @@ import Circuits
     static func source(_ ablation: String, _ pairs: PromptPairs) -> EdgePatching.Source {
         switch ablation {
         case "zero": .zero
-        case "mean": .mean(pairs.corrupted)
+        case "mean": .meanPerPosition(pairs.corrupted)
         default: .corrupted
         }
     }

@@ -88,7 +88,7 @@ import Circuits
         let pairs = try Self.pairs()
         let source: EdgePatching.Source = switch ablation {
         case "zero": .zero
-        case "mean": .mean(pairs.corrupted)
+        case "mean": .meanPerPosition(pairs.corrupted)
         default: .corrupted
         }
         let patching = try EdgePatching(model: model, pairs: pairs, source: source, metric: .kl)

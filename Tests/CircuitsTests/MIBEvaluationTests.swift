@@ -160,7 +160,7 @@ import Circuits
         let model = try TransformerModel.load(Checkpoint(directory: checkpoint))
         let pairs = try PromptPairs(clean: reference["clean"] as! [[Int]], corrupted: reference["corrupted"] as! [[Int]],
                                     answers: reference["answers"] as! [Int], wrongs: reference["wrongs"] as! [Int])
-        let source: EdgePatching.Source = name.hasPrefix("mean-positional") ? .mean(pairs.clean) : .corrupted
+        let source: EdgePatching.Source = name.hasPrefix("mean-positional") ? .meanPerPosition(pairs.clean) : .corrupted
         let patching = try EdgePatching(model: model, pairs: pairs, source: source, metric: .logitDiff)
         let importances = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("mib/importances.json")
         let scores = try Circuit.read(from: importances).edgeScores()
