@@ -68,6 +68,10 @@ struct AttributeCommand: ParsableCommand {
         Each cell is the estimated metric of the patched run: (a_source − a_target) · ∂m/∂a at the target run, plus the
         target run's metric. Example:
           interp attribute --task ioi.json --component resid_pre --component head_out --direction noising --json
+        With --atp-star (or --qk-fix, --grad-drop) it attributes nodes instead (head outputs, queries, keys, values,
+        MLPs; per position with --granularity by-position) by AtP* (Kramár et al. 2024); --compare-exact adds exact
+        activation patching of every node, the rank correlation of each estimate with it and the nodes it misses:
+          interp attribute --task ioi.json --atp-star --compare-exact --json
         """)
 
     @OptionGroup var model: ModelOptions
@@ -78,12 +82,17 @@ struct AttributeCommand: ParsableCommand {
     @Option(help: "logit_diff, prob_diff, loss, l2 or cosine (kl has zero gradient at the clean run).") var metric: MetricKind = .logitDiff
     @Option(help: "noising (gradient at the clean run) or denoising (at the corrupted run).") var direction: PatchDirection = .noising
     @Flag(help: "Show values normalized: 0 = corrupted run, 1 = clean run.") var normalized = false
+    @OptionGroup var nodes: NodeAttributionOptions
     @OptionGroup var html: HTMLOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
+        if nodes.isRequested {
+            return try nodes.run(model: lm.model, pairs: prompts, metric: metric.metric(for: prompts, model: lm.model),
+                                 direction: direction, byPosition: granularity == .byPosition, json: output.json)
+        }
         let attribution = AttributionPatching(model: lm.model, pairs: prompts, metric: metric.metric(for: prompts, model: lm.model),
                                               direction: direction)
         var results = try attribution.attribute(components.isEmpty ? [.residPre, .headOut] : components, granularity: granularity.value)
