@@ -1,21 +1,24 @@
-"""Reference values of AtP* (Kramár et al. 2024, arXiv 2403.00745) on the tiny GPT-2 fixture, from TransformerLens 3.9
-hooks and torch autograd.
+"""Reference values of AtP* (Kramár et al. 2024, arXiv 2403.00745) on the tiny GPT-2 and grouped-query Llama fixtures,
+from TransformerLens 3.9 hooks and torch autograd.
 
 Regenerate, from the repository root (the venv of scripts/make_interp_references.py):
 
     .venv-tl/bin/python scripts/make_atp_star_references.py
 
-It reads Tests/LanguageModelsTests/Fixtures/models/gpt2 (transformers), builds the same unprocessed HookedTransformer
-as scripts/make_interp_references.py, takes the clean/corrupted prompts, answers and wrong answers of
-Tests/InterpTests/Fixtures/gpt2/reference.json, and writes Tests/InterpTests/Fixtures/gpt2/atp_star.json:
+For each of gpt2 and llama_gqa it reads Tests/LanguageModelsTests/Fixtures/models/<model> (transformers), builds the
+same unprocessed HookedTransformer as scripts/make_interp_references.py, takes the clean/corrupted prompts, answers
+and wrong answers of Tests/InterpTests/Fixtures/<model>/reference.json, and writes
+Tests/InterpTests/Fixtures/<model>/atp_star.json:
 
   nodes: {name: {atp, atp_qk_fix, grad_drop, exact}} for every node of AtPStar (Sources/Interp/AtPStar.swift):
-  head outputs (attn.hook_z), queries, keys, values (hook_q / hook_k / hook_v) per head and the MLP (hook_mlp_out),
-  over all positions (name "a1.h2<k>") and at each position (name "a1.h2<k>@3"). Metric: mean logit difference at
+  head outputs (attn.hook_z), queries, keys, values (hook_q / hook_k / hook_v; hook_rot_q / hook_rot_k with rotary
+  embeddings) per head (keys and values per key-value head, "a1.kv0<k>" with grouped-query attention) and the MLP
+  (hook_mlp_out), over all positions (name "a1.h2<k>") and at each position (name "a1.h2<k>@3"). Metric: mean logit difference at
   the last position; noising (the clean run patched with corrupted activations, as in the paper).
   - atp: (corrupted - clean) . dm/dact at the clean run (torch autograd);
   - atp_qk_fix: for queries and keys, sum over query rows of (A' - A) . dm/dA, with A' = softmax of the scores
-    recomputed with torch from the clean q/k and the patched query or key, A the clean pattern; others = atp;
+    recomputed with torch from the clean q/k and the patched query or key, A the clean pattern (a key-value head's
+    key: summed over the query heads that read it); others = atp;
   - grad_drop: sum over layers l of |estimate with hook_attn_out and hook_mlp_out of block l detached|, the
     estimate being atp_qk_fix's; for nodes in layers >= l the undropped estimate;
   - exact: metric with the node patched (TransformerLens hook replacing the node's slice) minus the clean metric.
@@ -34,16 +37,21 @@ from make_interp_references import MODELS, INTERP_OUT, tl_model, logit_diff  # n
 
 def node_names(cfg, length):
     names = []
+    kv_heads = cfg.n_key_value_heads or cfg.n_heads
+    kv = "kv" if kv_heads != cfg.n_heads else "h"
     for l in range(cfg.n_layers):
         for kind in ("head", "q", "k", "v"):
-            for h in range(cfg.n_heads):
-                base = f"a{l}.h{h}" + ("" if kind == "head" else f"<{kind}>")
+            for h in range(cfg.n_heads if kind in ("head", "q") else kv_heads):
+                base = {"head": f"a{l}.h{h}", "q": f"a{l}.h{h}<q>"}.get(kind, f"a{l}.{kv}{h}<{kind}>")
                 names += [(base, l, kind, h, None)] + [(f"{base}@{p}", l, kind, h, p) for p in range(length)]
         names += [(f"m{l}", l, "mlp", 0, None)] + [(f"m{l}@{p}", l, "mlp", 0, p) for p in range(length)]
     return names
 
 
-HOOK = {"head": "attn.hook_z", "q": "attn.hook_q", "k": "attn.hook_k", "v": "attn.hook_v", "mlp": "hook_mlp_out"}
+def hook_names(cfg):
+    rotary = cfg.positional_embedding_type == "rotary"
+    return {"head": "attn.hook_z", "q": "attn.hook_rot_q" if rotary else "attn.hook_q",
+            "k": "attn.hook_rot_k" if rotary else "attn.hook_k", "v": "attn.hook_v", "mlp": "hook_mlp_out"}
 
 
 def select(x, kind, h, p):
@@ -73,26 +81,29 @@ def gradients(model, tokens, metric, names, dropped=None):
 
 
 def qk_fixed(model, clean_cache, corrupted_cache, pattern_grad, l, kind, h, p):
-    """sum (A' - A) . dm/dA for head h's query or key patched at position p (None: all positions)."""
-    q = clean_cache[f"blocks.{l}.attn.hook_q"][:, :, h].clone()
-    k = clean_cache[f"blocks.{l}.attn.hook_k"][:, :, h].clone()
-    source = corrupted_cache[f"blocks.{l}.attn.hook_{kind}"][:, :, h]
+    """sum (A' - A) . dm/dA for query head h's (or key-value head h's) query (key) patched at position p (None: all)."""
+    hooks = hook_names(model.cfg)
+    group = model.cfg.n_heads // (model.cfg.n_key_value_heads or model.cfg.n_heads)
     positions = slice(None) if p is None else slice(p, p + 1)
-    if kind == "q":
-        q[:, positions] = source[:, positions]
-    else:
-        k[:, positions] = source[:, positions]
-    length = q.shape[1]
-    scores = torch.einsum("bqd,bkd->bqk", q, k) / model.cfg.d_head ** 0.5
-    causal = torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)
-    patched = scores.masked_fill(causal, float("-inf")).softmax(-1)
-    clean = clean_cache[f"blocks.{l}.attn.hook_pattern"][:, h]
-    return ((patched - clean) * pattern_grad[f"blocks.{l}.attn.hook_pattern"][:, h]).sum().item()
+    total = 0.0
+    for head in ([h] if kind == "q" else range(h * group, (h + 1) * group)):
+        q = clean_cache[f"blocks.{l}.{hooks['q']}"][:, :, head].clone()
+        k = clean_cache[f"blocks.{l}.{hooks['k']}"][:, :, head // group].clone()
+        patched_input = q if kind == "q" else k
+        source = corrupted_cache[f"blocks.{l}.{hooks[kind]}"][:, :, head if kind == "q" else h]
+        patched_input[:, positions] = source[:, positions]
+        length = q.shape[1]
+        scores = torch.einsum("bqd,bkd->bqk", q, k) / model.cfg.d_head ** 0.5
+        causal = torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)
+        patched = scores.masked_fill(causal, float("-inf")).softmax(-1)
+        clean = clean_cache[f"blocks.{l}.attn.hook_pattern"][:, head]
+        total += ((patched - clean) * pattern_grad[f"blocks.{l}.attn.hook_pattern"][:, head]).sum().item()
+    return total
 
 
-def write():
-    reference = json.load(open(os.path.join(INTERP_OUT, "gpt2", "reference.json")))
-    hf = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, "gpt2"), dtype=torch.float32).eval()
+def write(fixture):
+    reference = json.load(open(os.path.join(INTERP_OUT, fixture, "reference.json")))
+    hf = AutoModelForCausalLM.from_pretrained(os.path.join(MODELS, fixture), dtype=torch.float32).eval()
     model = tl_model(hf, split=False)
     clean, corrupted = torch.tensor(reference["clean"]), torch.tensor(reference["corrupted"])
     answers, wrongs = torch.tensor(reference["answers"]), torch.tensor(reference["wrongs"])
@@ -101,6 +112,7 @@ def write():
         return logit_diff(logits, answers, wrongs)
 
     layers, length = model.cfg.n_layers, clean.shape[1]
+    HOOK = hook_names(model.cfg)
     hooks = [f"blocks.{l}.{hook}" for l in range(layers) for hook in list(HOOK.values()) + ["attn.hook_pattern"]]
     with torch.no_grad():
         clean_value = metric(model(clean)).item()
@@ -135,11 +147,12 @@ def write():
         grad_drop = (l + 1) * abs(fixed) + sum(abs(estimate(dropped[d], l, kind, h, p, fixed=True)) for d in range(l + 1, layers))
         nodes[name] = {key: float(f"{value:.9g}") for key, value in
                        dict(atp=atp, atp_qk_fix=fixed, grad_drop=grad_drop, exact=exact(l, kind, h, p)).items()}
-    path = os.path.join(INTERP_OUT, "gpt2", "atp_star.json")
+    path = os.path.join(INTERP_OUT, fixture, "atp_star.json")
     with open(path, "w") as f:
         json.dump({"clean_value": clean_value, "nodes": nodes}, f, indent=1, sort_keys=True)
     print("wrote", path)
 
 
 if __name__ == "__main__":
-    write()
+    for name in ("gpt2", "llama_gqa"):
+        write(name)

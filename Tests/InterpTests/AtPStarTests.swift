@@ -3,7 +3,8 @@ import Testing
 import Interp
 
 /// AtP* on the two constructions where plain attribution patching fails (saturated attention, cancellation),
-/// and against a torch/TransformerLens implementation on the tiny GPT-2 fixture (scripts/make_atp_star_references.py).
+/// and against a torch/TransformerLens implementation on the tiny GPT-2 and grouped-query rotary Llama fixtures
+/// (scripts/make_atp_star_references.py).
 @Suite struct AtPStarTests {
     @Test func qkFixRecoversAKeyPatchThroughSaturatedAttention() throws {
         let atpStar = AtPStar(model: AtPStarModels.saturatedHead(), pairs: try AtPStarModels.saturatedPairs(),
@@ -49,14 +50,16 @@ import Interp
         #expect(comparisons.first { $0.estimator == "grad_drop" }?.missed == [])
     }
 
-    @Test(arguments: [false, true]) func matchesTorchOnTheGPT2Fixture(byPosition: Bool) throws {
-        let fixture = try ReferenceFixture("gpt2")
+    @Test(arguments: ["gpt2", "llama_gqa"], [false, true]) func matchesTorch(name: String, byPosition: Bool) throws {
+        let fixture = try ReferenceFixture(name)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.directory.appendingPathComponent("atp_star.json"))) as! [String: Any]
         let expected = json["nodes"] as! [String: [String: Double]]
         let atpStar = AtPStar(model: fixture.model, pairs: fixture.pairs, metric: fixture.metric,
                               options: .init(byPosition: byPosition))
         let result = try atpStar.attribute(exact: true)
-        #expect(result.entries.count == (byPosition ? 7 : 1) * 2 * (4 * 4 + 1))
+        let kvHeads = fixture.model.blocks[0].attention.keyValueHeads
+        #expect(result.entries.count == (byPosition ? 7 : 1) * 2 * (4 * 2 + kvHeads * 2 + 1))
+        #expect(Set(result.entries.map(\.node)) == Set(expected.keys.filter { $0.contains("@") == byPosition }))
         for key in ["atp", "atp_qk_fix", "grad_drop", "exact"] {
             let actual = result.entries.map { entry -> Float in
                 switch key {
@@ -66,9 +69,9 @@ import Interp
                 default: return entry.exact!
                 }
             }
-            expectClose(actual, result.entries.map { Float(expected[$0.node]![key]!) }, "gpt2 \(key) byPosition=\(byPosition)")
+            expectClose(actual, result.entries.map { Float(expected[$0.node]![key]!) }, "\(name) \(key) byPosition=\(byPosition)")
         }
-        // The QK fix moves queries and keys closer to exact patching on this model.
+        // The QK fix moves queries and keys closer to exact patching on these models.
         let comparisons = try #require(result.comparisons)
         let atp = comparisons.first { $0.estimator == "atp" }!, fixed = comparisons.first { $0.estimator == "atp_qk_fix" }!
         #expect(fixed.spearman! >= atp.spearman!)
