@@ -13,7 +13,8 @@ Tests/InterpTests/Fixtures/<model>/atp_star.json:
   nodes: {name: {atp, atp_qk_fix, grad_drop, exact}} for every node of AtPStar (Sources/Interp/AtPStar.swift):
   head outputs (attn.hook_z), queries, keys, values (hook_q / hook_k / hook_v; hook_rot_q / hook_rot_k with rotary
   embeddings) per head (keys and values per key-value head, "a1.kv0<k>" with grouped-query attention) and the MLP
-  (hook_mlp_out), over all positions (name "a1.h2<k>") and at each position (name "a1.h2<k>@3"). Metric: mean logit difference at
+  (hook_mlp_out), over all positions (name "a1.h2<k>") and at each position (name "a1.h2<k>@3"); and each MLP
+  neuron (mlp.hook_post, name "m1.n17") over all positions. Metric: mean logit difference at
   the last position; noising (the clean run patched with corrupted activations, as in the paper).
   - atp: (corrupted - clean) . dm/dact at the clean run (torch autograd);
   - atp_qk_fix: for queries and keys, sum over query rows of (A' - A) . dm/dA, with A' = softmax of the scores
@@ -45,17 +46,19 @@ def node_names(cfg, length):
                 base = {"head": f"a{l}.h{h}", "q": f"a{l}.h{h}<q>"}.get(kind, f"a{l}.{kv}{h}<{kind}>")
                 names += [(base, l, kind, h, None)] + [(f"{base}@{p}", l, kind, h, p) for p in range(length)]
         names += [(f"m{l}", l, "mlp", 0, None)] + [(f"m{l}@{p}", l, "mlp", 0, p) for p in range(length)]
+        names += [(f"m{l}.n{n}", l, "neuron", n, None) for n in range(cfg.d_mlp)]
     return names
 
 
 def hook_names(cfg):
     rotary = cfg.positional_embedding_type == "rotary"
     return {"head": "attn.hook_z", "q": "attn.hook_rot_q" if rotary else "attn.hook_q",
-            "k": "attn.hook_rot_k" if rotary else "attn.hook_k", "v": "attn.hook_v", "mlp": "hook_mlp_out"}
+            "k": "attn.hook_rot_k" if rotary else "attn.hook_k", "v": "attn.hook_v", "mlp": "hook_mlp_out",
+            "neuron": "mlp.hook_post"}
 
 
 def select(x, kind, h, p):
-    """The node's slice of an activation [batch, pos, (head, d)]."""
+    """The node's slice of an activation [batch, pos, head, d] or [batch, pos, neuron] (a whole MLP: [batch, pos, d])."""
     index = [slice(None), slice(None) if p is None else slice(p, p + 1)]
     if kind != "mlp":
         index.append(slice(h, h + 1))

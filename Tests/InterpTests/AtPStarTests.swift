@@ -55,10 +55,9 @@ import Interp
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.directory.appendingPathComponent("atp_star.json"))) as! [String: Any]
         let expected = json["nodes"] as! [String: [String: Double]]
         let atpStar = AtPStar(model: fixture.model, pairs: fixture.pairs, metric: fixture.metric,
-                              options: .init(byPosition: byPosition))
+                              options: .init(neurons: !byPosition, byPosition: byPosition))
         let result = try atpStar.attribute(exact: true)
-        let kvHeads = fixture.model.blocks[0].attention.keyValueHeads
-        #expect(result.entries.count == (byPosition ? 7 : 1) * 2 * (4 * 2 + kvHeads * 2 + 1))
+        // Every head output, query, key, value and MLP (at each position, or over all positions and with neurons).
         #expect(Set(result.entries.map(\.node)) == Set(expected.keys.filter { $0.contains("@") == byPosition }))
         for key in ["atp", "atp_qk_fix", "grad_drop", "exact"] {
             let actual = result.entries.map { entry -> Float in
