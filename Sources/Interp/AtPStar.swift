@@ -16,8 +16,8 @@ import Foundation
 ///   layers ≥ ℓ. A cancellation between a node's direct path and a path through ℓ that hides the node from
 ///   AtP shows up once ℓ's path is dropped. The score is a magnitude (for ranking), about `L` times an effect.
 ///
-/// Both runs go through one batched forward pass and one backward pass; GradDrop adds one forward and
-/// backward pass of the target run per layer after the first.
+/// Both runs go through one batched forward pass and one backward pass; GradDrop adds a forward and backward
+/// pass of the target run and, for each layer ℓ after the first, a backward pass through the blocks before ℓ.
 ///
 /// ```swift
 /// let atpStar = AtPStar(model: model, pairs: pairs, metric: metric)
@@ -162,20 +162,30 @@ public struct AtPStar {
     }
 
     /// `Σ_ℓ |ĉ_AtP+GD_ℓ(n)|`, with `ĉ_AtP+GD_ℓ(n) = base(n)` for nodes in layers ≥ ℓ.
+    ///
+    /// With block ℓ's writes detached, `resid_post(ℓ) = resid_pre(ℓ) + constants`, so the dropped gradient at
+    /// `resid_pre(ℓ)` is the ordinary gradient at `resid_post(ℓ)`; taking it back through the blocks before ℓ
+    /// gives the dropped gradient of every upstream node. One forward pass of the target run serves every ℓ:
+    /// one full backward pass, then for each ℓ a backward pass through the blocks before it only.
     func gradDrop(_ nodes: [AttributionNode], base: [Double], estimator: LayerEstimator, target: TokenBatch) -> [Double] {
         var scores = nodes.indices.map { Double(nodes[$0].layer + 1) * Swift.abs(base[$0]) }
-        for dropped in 1..<Swift.max(1, model.layerCount) {
-            let upstream = nodes.indices.filter { nodes[$0].layer < dropped }
-            let gradients: [String: Tensor] = withGradients { tape in
-                let hooks = ForwardHooks()
-                let watched = WatchedActivations(watchedNames(layers: 0..<dropped), hooks: hooks, tape: tape)
-                hooks.add(.attnOut(dropped)) { activation, _ in activation.detached }
-                if model.blocks[dropped].mlp != nil { hooks.add(.mlpOut(dropped)) { activation, _ in activation.detached } }
-                let logits = model.forward(target, hooks: hooks, logitPositions: .last)
-                return watched.gradients(of: metric(logits), on: tape)
+        let dropped = 1..<Swift.max(1, model.layerCount)
+        guard !dropped.isEmpty else { return scores }
+        withGradients { tape in
+            let hooks = ForwardHooks()
+            let residuals = dropped.flatMap { [HookPoint.residPre($0).name, HookPoint.residPost($0).name] }
+            let watched = WatchedActivations(watchedNames(layers: 0..<(model.layerCount - 1)) + residuals, hooks: hooks, tape: tape)
+            let value = metric(model.forward(target, hooks: hooks, logitPositions: .last))
+            let downstream = tape.gradients(of: value, withRespectTo: dropped.map { watched.activations[HookPoint.residPost($0).name]! })
+            for (layer, seed) in zip(dropped, downstream) {
+                let names = watchedNames(layers: 0..<layer).filter { watched.activations[$0] != nil }
+                let gradients = tape.gradients(of: watched.activations[HookPoint.residPre(layer).name]!,
+                                               withRespectTo: names.map { watched.activations[$0]! }, seed: seed)
+                let upstream = nodes.indices.filter { nodes[$0].layer < layer }
+                let estimates = estimator.estimates(upstream.map { nodes[$0] }, gradients: Dictionary(uniqueKeysWithValues: zip(names, gradients)),
+                                                    qkFix: options.qkFix)
+                for (i, estimate) in zip(upstream, estimates) { scores[i] += Swift.abs(estimate) }
             }
-            let estimates = estimator.estimates(upstream.map { nodes[$0] }, gradients: gradients, qkFix: options.qkFix)
-            for (i, estimate) in zip(upstream, estimates) { scores[i] += Swift.abs(estimate) }
         }
         return scores
     }
