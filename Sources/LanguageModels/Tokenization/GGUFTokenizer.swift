@@ -50,6 +50,13 @@ public enum GGUFTokenizer {
         }
     }
 
+    /// The tokenizer of `file` as the `tokenizer.json` and `tokenizer_config.json` a Hugging Face directory carries.
+    public static func files(from file: GGUFFile) throws -> TokenizerFiles {
+        let (tokenizer, config) = try tokenizerFiles(from: file)
+        return TokenizerFiles(tokenizerJSON: String(decoding: tokenizer, as: UTF8.self),
+                              tokenizerConfigJSON: String(decoding: config, as: UTF8.self))
+    }
+
     /// The `tokenizer.json` and `tokenizer_config.json` contents equivalent to the metadata of `file`.
     static func tokenizerFiles(from file: GGUFFile) throws -> (tokenizer: Data, config: Data) {
         guard let model = try file.string("tokenizer.ggml.model") else {
