@@ -37,7 +37,7 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
-metadata value of every type, and truncated or lying variants.
+metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), and truncated or lying variants.
 """
 
 import json
@@ -400,14 +400,14 @@ def gemma_types(name):
             "ffn_up": [Q.F32, Q.Q8_0][layer % 2], "ffn_down": Q.Q5_0}[kind]
 
 
-def write_gemma(file_name, architecture, model, config):
+def write_gemma(file_name, architecture, model, config, add_vocabulary=None, tensor_types=gemma_types, directory=OUT):
     """The file convert_hf_to_gguf writes for a Gemma model; returns the state dict of the values stored (norms
     minus 1, as transformers reads them back)."""
     rng = np.random.default_rng(7)
-    writer = GGUFWriter(os.path.join(OUT, file_name), architecture)
+    writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_custom_alignment(64)
     writer.add_name(f"tiny-{architecture}")
-    assert add_gemma_vocabulary(writer) == config.vocab_size
+    assert (add_vocabulary or add_gemma_vocabulary)(writer) == config.vocab_size
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
     writer.add_block_count(config.num_hidden_layers)
@@ -441,7 +441,7 @@ def write_gemma(file_name, architecture, model, config):
         values = parameter.float().numpy()
         if hf_name.endswith("norm.weight"):
             values = values + 1
-        qtype = Q.F32 if values.ndim == 1 else gemma_types(gguf_name)
+        qtype = Q.F32 if values.ndim == 1 else tensor_types(gguf_name)
         data, raw = encode(rng, values, qtype)
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
         read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
@@ -531,6 +531,12 @@ def make_fuzz_seeds():
     model = transformers.Qwen2ForCausalLM(config)
     randomize(model, 6)
     write_model("tiny-qwen2.gguf", "qwen2", model, config, types, add_tiny_byte_level, permute=False, directory=SEEDS)
+    config = transformers.Gemma2Config(vocab_size=12, hidden_size=32, intermediate_size=32, num_hidden_layers=1,
+                                       num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=4,
+                                       max_position_embeddings=64)
+    model = transformers.Gemma2ForCausalLM(config)
+    randomize(model, 9)
+    write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
 
     rng = np.random.default_rng(8)
     writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")

@@ -88,7 +88,8 @@ public enum GGUFTokenizer {
             addBOSByDefault = false
         case "llama" where gemma:
             vocabulary = tokens.map(gemmaSpelling(of:))
-            tokenizer = try gemmaSentencePiece(file, vocabulary: vocabulary, unknown: try tokenID("tokenizer.ggml.unknown_token_id").map { tokens[$0] })
+            let unknown = try tokenID("tokenizer.ggml.unknown_token_id").map { tokens[$0] }
+            tokenizer = try gemmaSentencePiece(file, vocabulary: vocabulary, unknown: unknown)
             addBOSByDefault = true
         case "llama":
             vocabulary = tokens
