@@ -35,6 +35,20 @@ import LanguageModels
         }
     }
 
+    /// A bfloat16 Phi-3 saved in bfloat16 keeps its bits: the reload is 16-bit throughout and computes the same logits.
+    @Test func aBFloat16CheckpointSavesInBFloat16() throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.directory("phi3_bf16"))
+        let model = try TransformerModel.load(checkpoint)
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try model.save(to: directory, configuration: checkpoint.configuration, dtype: .bfloat16)
+        let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
+        #expect(HalfPrecisionWeightsTests.matrices(reloaded).allSatisfy { if case .halfPrecision = $0 { true } else { false } })
+        let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]])
+        #expect(reloaded.forward(batch) == model.forward(batch))
+        #expect(try ModelConfiguration(contentsOf: directory).dtype == "bfloat16")
+    }
+
     /// A Gemma-2 GGUF file (quantized weights) written as a Hugging Face checkpoint gives the GGUF model's logits.
     @Test func aGGUFFileExportsToAHuggingFaceCheckpoint() throws {
         let lm = try LanguageModel.load(gguf: GGUFTests.directory.appendingPathComponent("gemma2.gguf"))
