@@ -54,3 +54,52 @@ import LanguageModels
         #expect(gemma3.rotary(layer: 0)?.base == 10_000 && gemma3.rotary(layer: 5)?.base == 1_000_000)
     }
 }
+
+/// Gemma metadata the tiny fixtures leave at their defaults: llama.cpp's Gemma-3 linear rope scaling (global layers
+/// only), `rope.freq_base_swa`, a per-layer sliding-window pattern, Gemma-2's soft-capping keys, and the 27B
+/// models' `query_pre_attn_scalar` (`embedding_length / head_count`).
+@Suite struct GGUFGemmaMetadataTests {
+    static func configuration(_ architecture: String, layers: UInt32, extra: (inout GGUFBytes) -> Int) throws -> ModelConfiguration {
+        var bytes = GGUFBytes(), body = GGUFBytes()
+        let count = extra(&body)
+        bytes.header(tensors: 0, metadata: UInt64(8 + count))
+        bytes.keyString("general.architecture", architecture)
+        bytes.keyUInt32("\(architecture).vocab_size", 10)
+        bytes.keyUInt32("\(architecture).block_count", layers)
+        bytes.keyUInt32("\(architecture).embedding_length", 64)
+        bytes.keyUInt32("\(architecture).attention.head_count", 2)
+        bytes.keyUInt32("\(architecture).attention.key_length", 16)
+        bytes.keyUInt32("\(architecture).feed_forward_length", 128)
+        bytes.keyFloat32("\(architecture).attention.layer_norm_rms_epsilon", 1e-6)
+        bytes.data.append(body.data)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gemma-metadata-\(UUID().uuidString).gguf")
+        try bytes.data.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try ModelConfiguration(gguf: GGUFFile(contentsOf: url))
+    }
+
+    @Test func gemma3ScalingBasesAndPattern() throws {
+        let c = try Self.configuration("gemma3", layers: 4) { bytes in
+            bytes.keyString("gemma3.rope.scaling.type", "linear")
+            bytes.keyFloat32("gemma3.rope.scaling.factor", 8)
+            bytes.keyFloat32("gemma3.rope.freq_base", 1_000_000)
+            bytes.keyFloat32("gemma3.rope.freq_base_swa", 500)
+            bytes.keyUInt32("gemma3.attention.sliding_window", 16)
+            bytes.keyUInt32("gemma3.attention.sliding_window_pattern", 2)
+            return 6
+        }
+        #expect(c.slidingWindows == [16, nil, 16, nil] && c.queryPreAttentionScalar == 256 && c.finalLogitSoftcap == nil)
+        #expect(c.rotary(layer: 1)?.scaling == .linear(factor: 8) && c.rotary(layer: 1)?.base == 1_000_000)
+        #expect(c.rotary(layer: 0)?.scaling == RotaryEmbedding.Scaling.none && c.rotary(layer: 0)?.base == 500)
+    }
+
+    @Test func gemma2SoftCapsAndTheLargestModelsScale() throws {
+        let c = try Self.configuration("gemma2", layers: 46) { bytes in
+            bytes.keyFloat32("gemma2.attn_logit_softcapping", 20)
+            bytes.keyFloat32("gemma2.final_logit_softcapping", 10)
+            return 2
+        }
+        #expect(c.attentionSoftcap == 20 && c.finalLogitSoftcap == 10)
+        #expect(c.queryPreAttentionScalar == 32 && c.slidingWindows.prefix(2) == [4096, nil])
+    }
+}
