@@ -21,7 +21,8 @@ It also writes Tests/InterpTests/Fixtures/family_patching/<fixture>.json: Transf
 (`transformer_lens.patching`, denoising: the corrupted run with clean activations) of the same HookedTransformer on
 two prompt pairs (the fixture's two reference prompts, corrupted at positions 3 and 7), metric the mean last-position
 logit difference between each clean prompt's top token and the corrupted prompt's: resid_pre, attn_out and mlp_out
-per layer and position, every head's z over all positions and per position, and the noising resid_pre sweep.
+per layer and position, every head's z over all positions and per position, every query head's q and attention
+pattern over all positions, and the noising resid_pre sweep.
 """
 
 import json
@@ -110,6 +111,8 @@ def activation_patching(model, clean, vocabulary):
         "mlp_out": patching.get_act_patch_mlp_out,
         "head_out": patching.get_act_patch_attn_head_out_all_pos,
         "head_out/byPosition": patching.get_act_patch_attn_head_out_by_pos,
+        "q": patching.get_act_patch_attn_head_q_all_pos,
+        "pattern": patching.get_act_patch_attn_head_pattern_all_pos,
     }
     results = {name: rounded(sweep(model, corrupted, clean_cache, metric)) for name, sweep in sweeps.items()}
     results["noising/resid_pre"] = rounded(patching.generic_activation_patch(

@@ -4,8 +4,8 @@ import Interp
 
 /// Activation patching on GPT-NeoX (parallel and sequential), Gemma 1/2, Phi-3 and OLMo-2 against TransformerLens 3.9's
 /// `patching` module on the same checkpoints (scripts/make_family_tl_references.py): residual stream, attention and
-/// MLP outputs per layer and position, every head's `z` over all positions and per position (denoising), and the
-/// noising residual sweep. On Gemma-2 and OLMo-2 `attn_out` / `mlp_out` are the outputs after the post-norms, in both.
+/// MLP outputs per layer and position, every head's `z` over all positions and per position, every query head's `q`
+/// and attention pattern (denoising), and the noising residual sweep. On Gemma-2 and OLMo-2 `attn_out` / `mlp_out` are the outputs after the post-norms, in both.
 @Suite struct FamilyPatchingTests {
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"]
 
@@ -27,6 +27,7 @@ import Interp
         let sweeps: [(String, PatchComponent, PatchGranularity)] = [
             ("resid_pre", .residPre, .standard), ("attn_out", .attnOut, .standard), ("mlp_out", .mlpOut, .standard),
             ("head_out", .headOut, .standard), ("head_out/byPosition", .headOut, .byPosition),
+            ("q", .q, .standard), ("pattern", .pattern, .standard),
         ]
         for (key, component, granularity) in sweeps {
             expectClose(try denoising.sweep(component, granularity: granularity).values, flatFloats(reference[key]!),
