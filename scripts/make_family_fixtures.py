@@ -21,6 +21,7 @@ reference.json holds, from transformers in fp32 eval mode with attn_implementati
     passed explicitly (counting from the first real token) and logits.
 """
 
+import copy
 import json
 import os
 import shutil
@@ -119,13 +120,23 @@ def derived_config(model):
     return {"model_type": config.model_type, "vocab_size": config.vocab_size, "layers": per_layer}
 
 
-def save(model_class, config, name, description, seed, rewrite=None):
-    """Builds, randomizes and saves a model; `rewrite` edits the saved config.json into an older layout."""
+def save(model_class, config, name, description, seed, rewrite=None, dtype=torch.float32):
+    """Builds, randomizes and saves a model; `rewrite` edits the saved config.json into an older layout. With a
+    16-bit `dtype` the checkpoint is saved in it and the references are the fp32 model with those rounded weights
+    (what transformers computes loading the checkpoint with dtype=float32)."""
     model = model_class._from_config(config, attn_implementation="eager").float().eval()
     randomize(model, seed)
     directory = os.path.join(ROOT, name)
     shutil.rmtree(directory, ignore_errors=True)
-    model.save_pretrained(directory)
+    if dtype != torch.float32:
+        # Round the parameters only (not buffers such as the rotary inverse frequencies, which transformers
+        # recomputes in fp32 when it loads the checkpoint with dtype=float32).
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.copy_(parameter.to(dtype).float())
+        copy.deepcopy(model).to(dtype).save_pretrained(directory)
+    else:
+        model.save_pretrained(directory)
     os.remove(os.path.join(directory, "generation_config.json"))
     shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
     if rewrite is not None:
@@ -186,6 +197,10 @@ def main():
          "gpt_neox_sequential", "GPT-NeoX, sequential residual, rotary on 4 of 16 head dimensions, no attention "
          "biases, LayerNorm eps 1e-3", 202)
 
+    save(GPTNeoXForCausalLM, GPTNeoXConfig(**neox, use_parallel_residual=True, rotary_pct=0.5, rotary_emb_base=10000),
+         "gpt_neox_fp16", "GPT-NeoX saved in float16 (the fused query_key_value stays 16-bit when loaded), parallel "
+         "attention and MLP, rotary on 4 of 8 head dimensions", 209, dtype=torch.float16)
+
     save(GemmaForCausalLM, GemmaConfig(**small, num_hidden_layers=2, num_key_value_heads=1, head_dim=16,
                                        max_position_embeddings=64, hidden_act="gelu_pytorch_tanh"),
          "gemma", "Gemma, multi-query attention, head_dim 16 with hidden_size 32 and 4 heads, hidden_act 'gelu' "
@@ -213,6 +228,11 @@ def main():
                                      original_max_position_embeddings=64, partial_rotary_factor=0.5, sliding_window=5),
          "phi3", "Phi-3, fused qkv_proj and gate_up_proj, 2 KV heads, rotary on 4 of 8 head dimensions, sliding "
          "window 5", 206)
+
+    save(Phi3ForCausalLM, Phi3Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
+                                     original_max_position_embeddings=64, partial_rotary_factor=0.5),
+         "phi3_bf16", "Phi-3 saved in bfloat16 (the fused qkv_proj and gate_up_proj stay 16-bit when loaded), rotary on "
+         "4 of 8 head dimensions", 210, dtype=torch.bfloat16)
 
     save(Olmo2ForCausalLM, Olmo2Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
                                        rms_norm_eps=1e-6),

@@ -16,15 +16,23 @@ run_with_cache (use_attn_result, use_hook_mlp_in) on the first prompt of the fix
 tokens, longer than the sliding windows), under TransformerLens' names, plus "logits". TransformerLens names OLMo-2's
 post-attention and post-MLP norms ln1 and ln2 (the test maps them to ln1_post, ln2_post). A GPT-NeoX without
 attention biases is converted with zero biases (TransformerLens' conversion requires them).
+
+It also writes Tests/InterpTests/Fixtures/family_patching/<fixture>.json: TransformerLens' activation patching
+(`transformer_lens.patching`, denoising: the corrupted run with clean activations) of the same HookedTransformer on
+two prompt pairs (the fixture's two reference prompts, corrupted at positions 3 and 7), metric the mean last-position
+logit difference between each clean prompt's top token and the corrupted prompt's: resid_pre, attn_out and mlp_out
+per layer and position, every head's z over all positions and per position, every query head's q and attention
+pattern over all positions, and the noising resid_pre sweep.
 """
 
 import json
 import os
+from functools import partial
 
 import torch
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
-from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens import HookedTransformer, HookedTransformerConfig, patching
 from transformer_lens.pretrained.weight_conversions import (
     convert_gemma_weights,
     convert_neox_weights,
@@ -35,6 +43,7 @@ from transformer_lens.pretrained.weight_conversions import (
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FIXTURES = os.path.join(REPO, "Tests", "LanguageModelsTests", "Fixtures")
 OUT = os.path.join(FIXTURES, "transformerlens")
+PATCHING_OUT = os.path.join(REPO, "Tests", "InterpTests", "Fixtures", "family_patching")
 
 torch.set_grad_enabled(False)
 
@@ -76,8 +85,45 @@ def config(hf):
         final_rms=True, **extra, **common)
 
 
+def logit_diff(logits, answers, wrongs):
+    last = logits[:, -1]
+    rows = torch.arange(last.shape[0])
+    return (last[rows, answers] - last[rows, wrongs]).mean()
+
+
+def rounded(tensor):
+    return [round(float(v), 6) for v in tensor.flatten().tolist()]
+
+
+def activation_patching(model, clean, vocabulary):
+    """TransformerLens' patching sweeps on `clean` and its corruption at positions 3 and 7."""
+    corrupted = clean.clone()
+    corrupted[:, [3, 7]] = (corrupted[:, [3, 7]] + 17) % (vocabulary - 1) + 1
+    clean_logits, clean_cache = model.run_with_cache(clean)
+    corrupted_logits, corrupted_cache = model.run_with_cache(corrupted)
+    answers = clean_logits[:, -1].argmax(-1)
+    ranked = corrupted_logits[:, -1].argsort(-1, descending=True)
+    wrongs = torch.where(ranked[:, 0] != answers, ranked[:, 0], ranked[:, 1])
+    metric = partial(logit_diff, answers=answers, wrongs=wrongs)
+    sweeps = {
+        "resid_pre": patching.get_act_patch_resid_pre,
+        "attn_out": patching.get_act_patch_attn_out,
+        "mlp_out": patching.get_act_patch_mlp_out,
+        "head_out": patching.get_act_patch_attn_head_out_all_pos,
+        "head_out/byPosition": patching.get_act_patch_attn_head_out_by_pos,
+        "q": patching.get_act_patch_attn_head_q_all_pos,
+        "pattern": patching.get_act_patch_attn_head_pattern_all_pos,
+    }
+    results = {name: rounded(sweep(model, corrupted, clean_cache, metric)) for name, sweep in sweeps.items()}
+    results["noising/resid_pre"] = rounded(patching.generic_activation_patch(
+        model, clean, corrupted_cache, metric, patching.layer_pos_patch_setter, "resid_pre", index_axis_names=("layer", "pos")))
+    return {"clean": clean.tolist(), "corrupted": corrupted.tolist(), "answers": answers.tolist(), "wrongs": wrongs.tolist(),
+            "clean_value": float(metric(clean_logits)), "corrupted_value": float(metric(corrupted_logits)), "sweeps": results}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    os.makedirs(PATCHING_OUT, exist_ok=True)
     # olmo2_mha, not olmo2: TransformerLens 3.9's OLMo-2 conversion does not handle grouped-query heads.
     for name in ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"]:
         directory = os.path.join(FIXTURES, "models", name)
@@ -104,6 +150,10 @@ def main():
         tensors["logits"] = logits.clone().contiguous()
         save_file(tensors, os.path.join(OUT, f"{name}.safetensors"), metadata={"tokens": json.dumps(tokens.tolist())})
         print(name, f"max |TL - transformers| = {difference:.2e}", len(tensors), "activations")
+        with open(os.path.join(directory, "reference.json")) as handle:
+            pair_prompts = torch.tensor(json.load(handle)["batch"]["input_ids"])
+        with open(os.path.join(PATCHING_OUT, f"{name}.json"), "w") as handle:
+            json.dump(activation_patching(model, pair_prompts, hf.config.vocab_size), handle, separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,17 @@ Regenerate with (PyPI packages only, nothing is downloaded):
 - qwen2.gguf: a tiny random Qwen2 (q/k/v biases, tied embeddings: no output.weight), down projections Q5_K and
   Q6_K, and a byte-level BPE (`gpt2`, pre-tokenizer `qwen2`) vocabulary with merges and control tokens.
 - llama3-tokenizer.gguf, gpt2-tokenizer.gguf: vocabularies only (`llama-bpe` and `gpt-2` pre-tokenizers).
+- gemma.gguf, gemma2.gguf, gemma3.gguf: tiny random Gemma 1, Gemma-2 (sliding window 4 on every other layer,
+  soft-capping 50 and 30 written to the metadata) and Gemma-3 text (6 layers: 5 sliding, 1 global; q/k norms;
+  rotary bases 10000 local and 1000000 global) written as llama.cpp's convert_hf_to_gguf writes Gemma: llama.cpp
+  tensor names (post_attention_norm, post_ffw_norm, ...), every norm weight stored as 1 + weight, no q/k
+  permutation, key_length / value_length, a Gemma-style SentencePiece vocabulary (<pad> <eos> <bos> <unk> <mask>
+  first, runs of spaces stored as real spaces, scores that do not follow the merge order). gemma_reference.json and
+  gemma_reference_logits.safetensors: logits of transformers loading gemma2.gguf and gemma3.gguf
+  (`from_pretrained(dir, gguf_file=...)`); transformers does not load `gemma` GGUF files, so gemma.gguf's logits
+  are those of the transformers model the file was made from, with its weights replaced by the file's values
+  (dequantized by gguf-py, norms minus 1 as transformers' Gemma2TensorProcessor does). Token ids from
+  transformers' tokenizer rebuilt from each file. `python3 scripts/make_gguf_fixtures.py gemma` rewrites only these.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -26,13 +37,14 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
-metadata value of every type, and truncated or lying variants.
+metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), and truncated or lying variants.
 """
 
 import json
 import os
 import shutil
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -342,6 +354,143 @@ def make_models():
         json.dump(reference, file, ensure_ascii=False)
 
 
+GEMMA_TEXTS = TEXTS + ["<start_of_turn>user\nhi there<end_of_turn>\n<start_of_turn>model\n<bos>  two  spaces<mask>"]
+
+
+def add_gemma_vocabulary(writer):
+    """A Gemma-style SentencePiece vocabulary as llama.cpp writes it: the llama2 fixture's pieces after Gemma's
+    special tokens, runs of spaces stored as real spaces, random scores (Gemma's do not follow its merge order)."""
+    pieces, _ = vocabulary(load_tokenizer_json("llama2"))
+    pieces = [p for p in pieces if p not in ("<unk>", "<s>", "</s>", "<x>")]
+    head = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>"]
+    spaces = [run for run in ["  ", "   ", "    "] if "\u2581" * len(run) not in pieces]
+    tokens = head + pieces + spaces
+    types = [TokenType.CONTROL, TokenType.CONTROL, TokenType.CONTROL, TokenType.UNKNOWN] + [TokenType.CONTROL] * 3
+    for token in pieces + spaces:
+        byte = len(token) == 6 and token.startswith("<0x") and token.endswith(">")
+        types.append(TokenType.BYTE if byte else TokenType.NORMAL)
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(np.random.default_rng(11).uniform(-20, 0, len(tokens)).tolist())
+    writer.add_token_types(types)
+    writer.add_pad_token_id(0)
+    writer.add_eos_token_id(1)
+    writer.add_bos_token_id(2)
+    writer.add_unk_token_id(3)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+    return len(tokens)
+
+
+GEMMA_NAMES = {
+    "gemma": {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"},
+    "gemma2": {"input_layernorm": "attn_norm", "post_attention_layernorm": "post_attention_norm",
+               "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm"},
+}
+GEMMA_NAMES["gemma3"] = dict(GEMMA_NAMES["gemma2"], **{"self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"})
+
+
+def gemma_types(name):
+    layer = int(name.split(".")[1]) if name.startswith("blk.") else None
+    if layer is None:
+        return Q.Q8_0
+    kind = name.split(".")[2]
+    return {"attn_q": Q.F16, "attn_k": Q.Q8_0, "attn_v": Q.BF16, "attn_output": Q.Q4_0, "ffn_gate": Q.Q5_1,
+            "ffn_up": [Q.F32, Q.Q8_0][layer % 2], "ffn_down": Q.Q5_0}[kind]
+
+
+def write_gemma(file_name, architecture, model, config, add_vocabulary=None, tensor_types=gemma_types, directory=OUT):
+    """The file convert_hf_to_gguf writes for a Gemma model; returns the state dict of the values stored (norms
+    minus 1, as transformers reads them back)."""
+    rng = np.random.default_rng(7)
+    writer = GGUFWriter(os.path.join(directory, file_name), architecture)
+    writer.add_custom_alignment(64)
+    writer.add_name(f"tiny-{architecture}")
+    assert (add_vocabulary or add_gemma_vocabulary)(writer) == config.vocab_size
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_key_length(config.head_dim)
+    writer.add_value_length(config.head_dim)
+    writer.add_rope_dimension_count(config.head_dim)
+    rope = config.rope_parameters
+    writer.add_rope_freq_base((rope.get("full_attention") or rope)["rope_theta"])
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    if architecture != "gemma":
+        writer.add_sliding_window(config.sliding_window)
+    if architecture == "gemma2":
+        writer.add_attn_logit_softcapping(config.attn_logit_softcapping)
+        writer.add_final_logit_softcapping(config.final_logit_softcapping)
+    names = dict(GEMMA_NAMES[architecture], **{
+        "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+        "mlp.down_proj": "ffn_down"})
+    stored = {}
+    for hf_name, parameter in model.state_dict().items():
+        if hf_name == "lm_head.weight":
+            continue
+        parts = hf_name.split(".")
+        if parts[1] == "layers":
+            gguf_name = f"blk.{parts[2]}.{names['.'.join(parts[3:-1])]}.{parts[-1]}"
+        else:
+            gguf_name = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}[hf_name]
+        values = parameter.float().numpy()
+        if hf_name.endswith("norm.weight"):
+            values = values + 1
+        qtype = Q.F32 if values.ndim == 1 else tensor_types(gguf_name)
+        data, raw = encode(rng, values, qtype)
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
+        stored[hf_name] = torch.from_numpy(read_back - 1 if hf_name.endswith("norm.weight") else read_back)
+    finish(writer)
+    return stored
+
+
+def make_gemma_models():
+    vocabulary_size = add_gemma_vocabulary(GGUFWriter(os.devnull, "gemma"))
+    shape = dict(vocab_size=vocabulary_size, hidden_size=32, intermediate_size=64, num_attention_heads=4, head_dim=16,
+                 max_position_embeddings=64, rms_norm_eps=1e-6, pad_token_id=0, eos_token_id=1, bos_token_id=2)
+    configs = {
+        "gemma": transformers.GemmaConfig(num_hidden_layers=2, num_key_value_heads=1, **shape),
+        "gemma2": transformers.Gemma2Config(num_hidden_layers=2, num_key_value_heads=2, sliding_window=4, **shape),
+        "gemma3": transformers.Gemma3TextConfig(num_hidden_layers=6, num_key_value_heads=2, sliding_window=4, **shape),
+    }
+    reference, logits = {}, {}
+    models, stored = {}, {}
+    for seed, (architecture, config) in enumerate(configs.items()):
+        torch.manual_seed(0)
+        models[architecture] = transformers.AutoModelForCausalLM.from_config(config).float().eval()
+        randomize(models[architecture], 20 + seed)
+        stored[architecture] = write_gemma(f"{architecture}.gguf", architecture, models[architecture], config)
+    for seed, (architecture, model) in enumerate(models.items()):
+        name = f"{architecture}.gguf"
+        ids = np.random.default_rng(30 + seed).integers(0, vocabulary_size, size=(2, 9)).tolist()
+        if architecture == "gemma":
+            model.load_state_dict(stored[architecture], strict=False)
+            model.tie_weights()
+        else:
+            model = transformers.AutoModelForCausalLM.from_pretrained(OUT, gguf_file=name, dtype=torch.float32)
+        with torch.no_grad():
+            values = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+        assert values.std(axis=-1).min() > 0.5, "logits too close to uniform"
+        logits[name] = np.ascontiguousarray(values)
+        # transformers refuses gemma GGUF files altogether; gemma.gguf holds gemma2.gguf's vocabulary, and
+        # transformers builds the same tokenizer for gemma as for gemma2 (GGUF_SENTENCEPIECE_BUILDERS).
+        tokenizer = transformers.AutoTokenizer.from_pretrained(OUT, gguf_file="gemma2.gguf" if architecture == "gemma" else name)
+        texts = [text for text in GEMMA_TEXTS
+                 if max(tokenizer(text)["input_ids"], default=0) < vocabulary_size]
+        reference[name] = {"logits": {"input_ids": ids}, "tokens": {
+            "texts": texts, "ids": [tokenizer(text)["input_ids"] for text in texts],
+            "ids_without_special_tokens": [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]}}
+    save_file(logits, os.path.join(OUT, "gemma_reference_logits.safetensors"))
+    with open(os.path.join(OUT, "gemma_reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file, ensure_ascii=False)
+
+
 def add_tiny_sentencepiece(writer):
     tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "<0x41>", "<0xC3>", "<0xA9>", "<x>"]
     types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * 5 + [TokenType.BYTE] * 3 + [TokenType.USER_DEFINED]
@@ -382,6 +531,12 @@ def make_fuzz_seeds():
     model = transformers.Qwen2ForCausalLM(config)
     randomize(model, 6)
     write_model("tiny-qwen2.gguf", "qwen2", model, config, types, add_tiny_byte_level, permute=False, directory=SEEDS)
+    config = transformers.Gemma2Config(vocab_size=12, hidden_size=32, intermediate_size=32, num_hidden_layers=1,
+                                       num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=4,
+                                       max_position_embeddings=64)
+    model = transformers.Gemma2ForCausalLM(config)
+    randomize(model, 9)
+    write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
 
     rng = np.random.default_rng(8)
     writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
@@ -410,11 +565,15 @@ def make_fuzz_seeds():
 
 
 def main():
+    if sys.argv[1:] == ["gemma"]:
+        make_gemma_models()
+        return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     make_fuzz_seeds()
     make_quants()
     make_models()
+    make_gemma_models()
 
 
 if __name__ == "__main__":

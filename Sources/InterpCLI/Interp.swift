@@ -12,7 +12,7 @@ struct InterpCommand: ParsableCommand {
             TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
             PatchCommand.self, AttributeCommand.self,
             PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, EvaluateCommand.self, GraphCommand.self,
-            TrainCommand.self, DemoCommand.self, BenchCommand.self,
+            TrainCommand.self, ExportCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -6,8 +6,8 @@ import LanguageModels
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
-    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "gemma3", "phi3", "olmo2",
-                           "olmo2_mha"]
+    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
+                           "phi3_bf16", "olmo2", "olmo2_mha"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)

@@ -173,8 +173,14 @@ struct GGUFBytes {
             for (key, value) in metadata { bytes.keyUInt32(key, value) }
             return try temporaryFile(bytes.data)
         }
-        let gemma = try model([], architecture: "gemma2")
-        expectLoadingError(containing: [gemma.path, "metadata 'general.architecture' 'gemma2' is not supported yet"]) {
+        let falcon = try model([], architecture: "falcon")
+        expectLoadingError(containing: [falcon.path, "metadata 'general.architecture' 'falcon' is not supported yet"]) {
+            _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: falcon))
+        }
+        let gemma = try model([("gemma2.block_count", 2), ("gemma2.embedding_length", 32), ("gemma2.attention.head_count", 2),
+                               ("gemma2.feed_forward_length", 64), ("gemma2.attention.key_length", 16),
+                               ("gemma2.vocab_size", 8)], architecture: "gemma2")
+        expectLoadingError(containing: [gemma.path, "metadata 'gemma2.attention.layer_norm_rms_epsilon' must be present"]) {
             _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: gemma))
         }
         let noLayers = try model([("llama.embedding_length", 64)])

@@ -4,7 +4,8 @@ extension ModelConfiguration {
     /// The Hugging Face `config.json` of this configuration, as transformers and ``init(json:source:)`` read it.
     ///
     /// GPT-2 configurations become `model_type: gpt2` (``GPT2ConfigFile``), Llama-family ones their variant's
-    /// layout (``LlamaConfigFile``). Every field that decides the architecture is written explicitly, so that
+    /// layout (``LlamaConfigFile``), GPT-NeoX, Gemma, Phi-3 and OLMo-2 ones their `config.json` as transformers 5
+    /// writes it. Every field that decides the architecture is written explicitly, so that
     /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`,
     /// a model without BOS/EOS ids says `null` rather than inheriting transformers' 50256 or 1/2).
     ///
@@ -19,18 +20,16 @@ extension ModelConfiguration {
             throw SavingError("config.json: quantized configurations are not written (export dense weights)")
         }
         let encoder = JSONEncoder()
-        let file: Data
+        var object: [String: Any]
         switch family {
-        case .gpt2: file = try encoder.encode(GPT2ConfigFile(self))
-        case .llama: file = try encoder.encode(LlamaConfigFile(self))
-        case .gptNeoX, .gemma, .phi3, .olmo2:
-            throw SavingError("config.json: writing \(family.modelType) configurations is not supported (gpt2 and the Llama family are)")
+        case .gpt2: object = try JSONSerialization.jsonObject(with: encoder.encode(GPT2ConfigFile(self))) as! [String: Any]
+        case .llama: object = try JSONSerialization.jsonObject(with: encoder.encode(LlamaConfigFile(self))) as! [String: Any]
+        case .gptNeoX, .gemma, .phi3, .olmo2: object = try familyConfigObject()
         }
-        var object = try JSONSerialization.jsonObject(with: file) as! [String: Any]
         var explicit = ["bos_token_id", "eos_token_id"]
         if case .llama = family { explicit.append("sliding_window") }
         for key in explicit where object[key] == nil { object[key] = NSNull() }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return Self.withDecimalPoints(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
     }
 
     /// Throws a ``SavingError`` for `config.json` unless `condition` holds.

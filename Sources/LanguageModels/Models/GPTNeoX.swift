@@ -4,14 +4,15 @@
 ///
 /// The fused weight is `[heads × 3 × headDim, d]` interleaved per head: head `h`'s query rows are
 /// `3h·headDim ..< (3h+1)·headDim`, its key rows the next `headDim`, its value rows the next (transformers views
-/// the projection as `[..., heads, 3·headDim]` and chunks the last axis in three).
+/// the projection as `[..., heads, 3·headDim]` and chunks the last axis in three). Matrices stay in the stored dtype
+/// (a 16-bit fused projection is split into 16-bit q, k and v).
 enum GPTNeoXLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, heads = c.nHeads, dHead = c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): a GPT-NeoX model needs rotary positions") }
         func tensor(_ name: String, _ shape: [Int]) throws -> Tensor { try w.tensor(named: "gpt_neox." + name, shape: shape) }
         func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(weight: try tensor(module + ".weight", [outputs, inputs]),
+            Linear(matrix: try w.weightMatrix(module: "gpt_neox." + module, shape: [outputs, inputs], quantization: nil),
                    bias: bias ? try tensor(module + ".bias", [outputs]) : nil)
         }
         func layerNorm(_ module: String) throws -> Normalization {
@@ -26,7 +27,7 @@ enum GPTNeoXLoader {
                     let start = (3 * h + index) * dHead
                     return start..<(start + dHead)
                 }
-                return Linear(weight: fused.weight.indexSelect(axis: 0, rows), bias: fused.bias?.indexSelect(axis: 0, rows))
+                return Linear(matrix: fused.matrix.rowSelection(rows), bias: fused.bias?.indexSelect(axis: 0, rows))
             }
             let attention = Attention(
                 query: part(0), key: part(1), value: part(2),
@@ -38,8 +39,9 @@ enum GPTNeoXLoader {
                                     ln2: try layerNorm(p + "post_attention_layernorm"), mlp: mlp,
                                     parallelResidual: c.parallelResidual)
         }
-        let embedding = try tensor("embed_in.weight", [c.vocabularySize, d])
-        let unembedding = c.tiedEmbeddings ? embedding : try w.tensor(named: "embed_out.weight", shape: [c.vocabularySize, d])
+        let embedding = try w.weightMatrix(module: "gpt_neox.embed_in", shape: [c.vocabularySize, d], quantization: nil)
+        let unembedding = c.tiedEmbeddings
+            ? embedding : try w.weightMatrix(module: "embed_out", shape: [c.vocabularySize, d], quantization: nil)
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try layerNorm("final_layer_norm"), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)

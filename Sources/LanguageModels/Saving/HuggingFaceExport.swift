@@ -5,8 +5,9 @@ extension TransformerModel {
     /// ``load(_:)``.
     ///
     /// GPT-2 gets `transformer.*` names, `Conv1D` weights stored `[in, out]` and the fused `c_attn` (q, k, v
-    /// stacked); the Llama family gets `model.*` names with `[out, in]` weights. Tied embeddings are stored once
-    /// (no `lm_head.weight`).
+    /// stacked); the Llama family gets `model.*` names with `[out, in]` weights; GPT-NeoX, Gemma, Phi-3 and OLMo-2
+    /// their own names with fused projections fused again (see `FamilyTensorExport.swift`). Tied embeddings are
+    /// stored once (no `lm_head.weight`).
     ///
     /// - Throws: ``SavingError`` when the model's structure differs from what `configuration` describes.
     public func huggingFaceTensors(configuration: ModelConfiguration) throws -> [(name: String, tensor: Tensor)] {
@@ -25,10 +26,11 @@ extension TransformerModel {
         switch c.family {
         case .gpt2: addGPT2Tensors(add)
         case .llama: addLlamaTensors(add)
-        case .gptNeoX, .gemma, .phi3, .olmo2:
-            throw SavingError("saving \(c.family.modelType) checkpoints is not supported (gpt2 and the Llama family are)")
+        case .gptNeoX: addGPTNeoXTensors(add)
+        case .gemma(let version): addGemmaTensors(add, version: version)
+        case .phi3: addPhi3Tensors(add)
+        case .olmo2: addOLMo2Tensors(add)
         }
-        if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
         try checkRoundTrip(tensors, configuration: c)
         return tensors
     }
@@ -97,6 +99,7 @@ extension TransformerModel {
             }
         }
         norm("transformer.ln_f", finalNorm)
+        if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
     }
 
     private func addLlamaTensors(_ add: (String, Tensor?) -> Void) {
@@ -121,6 +124,7 @@ extension TransformerModel {
             linear(p + "mlp.down_proj", block.mlp?.output)
         }
         add("model.norm.weight", finalNorm.weight)
+        if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
     }
 
     /// Checks that loading `tensors` with `configuration` rebuilds a model with exactly this model's parameters

@@ -8,7 +8,8 @@ import Foundation
 ///   respelled in it. `tokenizer.ggml.pre` picks the split expression the merges were learned with (`llama-bpe`,
 ///   `qwen2`, ... as transformers maps them); other names keep GPT-2's.
 /// - `llama`: SentencePiece-style BPE with byte fallback and Metaspace (`▁` prepended to the first word), merges
-///   from the file or, as llama.cpp files have none, recovered from the token scores.
+///   from the file or, as llama.cpp files have none, recovered from the token scores. Gemma files (`gemma`,
+///   `gemma2`, `gemma3`) build `GemmaTokenizer` instead (see `gemmaSentencePiece`).
 /// - Tokens typed CONTROL (3) and the BOS, EOS, padding and unknown tokens are special added tokens, matched whole;
 ///   USER_DEFINED (4) ones are plain added tokens.
 /// - BOS/EOS from `tokenizer.ggml.bos_token_id` / `eos_token_id`, added when `tokenizer.ggml.add_bos_token` /
@@ -49,6 +50,13 @@ public enum GGUFTokenizer {
         }
     }
 
+    /// The tokenizer of `file` as the `tokenizer.json` and `tokenizer_config.json` a Hugging Face directory carries.
+    public static func files(from file: GGUFFile) throws -> TokenizerFiles {
+        let (tokenizer, config) = try tokenizerFiles(from: file)
+        return TokenizerFiles(tokenizerJSON: String(decoding: tokenizer, as: UTF8.self),
+                              tokenizerConfigJSON: String(decoding: config, as: UTF8.self))
+    }
+
     /// The `tokenizer.json` and `tokenizer_config.json` contents equivalent to the metadata of `file`.
     static func tokenizerFiles(from file: GGUFFile) throws -> (tokenizer: Data, config: Data) {
         guard let model = try file.string("tokenizer.ggml.model") else {
@@ -69,6 +77,7 @@ public enum GGUFTokenizer {
         let bos = try tokenID("tokenizer.ggml.bos_token_id"), eos = try tokenID("tokenizer.ggml.eos_token_id")
         let pad = try tokenID("tokenizer.ggml.padding_token_id")
 
+        let gemma = gemmaArchitectures.contains(try file.string("general.architecture") ?? "")
         var tokenizer: [String: Any]
         let vocabulary: [String]
         let addBOSByDefault: Bool
@@ -77,6 +86,11 @@ public enum GGUFTokenizer {
             vocabulary = tokens.map(ByteLevelAlphabet.spelling(of:))
             tokenizer = try byteLevel(file, vocabulary: vocabulary)
             addBOSByDefault = false
+        case "llama" where gemma:
+            vocabulary = tokens.map(gemmaSpelling(of:))
+            let unknown = try tokenID("tokenizer.ggml.unknown_token_id").map { tokens[$0] }
+            tokenizer = try gemmaSentencePiece(file, vocabulary: vocabulary, unknown: unknown)
+            addBOSByDefault = true
         case "llama":
             vocabulary = tokens
             tokenizer = try sentencePiece(file, tokens: tokens)
@@ -84,10 +98,11 @@ public enum GGUFTokenizer {
         default:
             throw file.metadataError("tokenizer.ggml.model", "'\(model)' is not supported (supported: gpt2, llama)")
         }
-        let named = try [bos, eos, pad, tokenID("tokenizer.ggml.unknown_token_id")].compactMap { $0 }
+        var named = try [bos, eos, pad, tokenID("tokenizer.ggml.unknown_token_id")].compactMap { $0 }
+        if gemma && model == "llama", let mask = tokens.firstIndex(of: "<mask>") { named.append(mask) }
         tokenizer["added_tokens"] = addedTokens(tokens: tokens, vocabulary: vocabulary, types: types ?? [], named: Set(named),
                                                 byteLevel: model == "gpt2")
-        tokenizer["normalizer"] = NSNull()
+        tokenizer["normalizer"] = tokenizer["normalizer"] ?? NSNull()
         let addBOS = try file.bool("tokenizer.ggml.add_bos_token") ?? addBOSByDefault
         let addEOS = try file.bool("tokenizer.ggml.add_eos_token") ?? false
         tokenizer["post_processor"] = template(bos: addBOS ? bos.map { (vocabulary[$0], $0) } : nil,
@@ -140,6 +155,35 @@ public enum GGUFTokenizer {
                 "decoder": ["type": "Sequence", "decoders": [
                     ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
                     ["type": "Strip", "content": " ", "start": 1, "stop": 0],
+                ]]]
+    }
+
+    /// The architectures whose `llama` vocabularies are Gemma's (transformers' `gemma_tokenizer`).
+    static let gemmaArchitectures: Set<String> = ["gemma", "gemma2", "gemma3"]
+
+    /// A Gemma token as `GemmaTokenizer` spells it: a token of spaces only (llama.cpp stores runs of spaces as
+    /// real spaces) becomes as many `▁`.
+    static func gemmaSpelling(of token: String) -> String {
+        let scalars = token.unicodeScalars
+        guard scalars.contains(" "), scalars.allSatisfy(\.properties.isWhitespace) else { return token }
+        return String(repeating: "▁", count: scalars.count)
+    }
+
+    /// Gemma's SentencePiece-style BPE (transformers' `GemmaTokenizer`, as its GGUF loader builds it): spaces
+    /// replaced by `▁` with nothing prepended, byte fallback, merges from the file or else recovered from the
+    /// vocabulary with the token's position as its score (Gemma's stored scores do not follow its merge order),
+    /// and the `<mask>` token special as `GemmaTokenizer`'s default mask token.
+    private static func gemmaSentencePiece(_ file: GGUFFile, vocabulary: [String], unknown: String?) throws -> [String: Any] {
+        let merges = try file.array("tokenizer.ggml.merges", of: "strings", \.string)
+            ?? mergesFromScores(tokens: vocabulary, scores: vocabulary.indices.map { -Double($0) })
+        var model: [String: Any] = ["type": "BPE", "vocab": try vocabularyObject(file, vocabulary), "merges": merges,
+                                    "fuse_unk": true, "byte_fallback": true]
+        if let unknown { model["unk_token"] = unknown }
+        return ["model": model,
+                "normalizer": ["type": "Replace", "pattern": ["String": " "], "content": "▁"],
+                "pre_tokenizer": ["type": "Split", "pattern": ["String": " "], "behavior": "MergedWithPrevious", "invert": false],
+                "decoder": ["type": "Sequence", "decoders": [
+                    ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
                 ]]]
     }
 

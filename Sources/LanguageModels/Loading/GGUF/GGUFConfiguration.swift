@@ -3,16 +3,21 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
-    /// it): context length, widths, block count, heads, rotary base and scaling, RMSNorm epsilon, vocabulary size;
-    /// q/k/v and MLP biases and tied embeddings from the tensors present (no `output.weight`: tied).
+    /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
+    /// rotary base and scaling, RMSNorm epsilon, vocabulary size; q/k/v and MLP biases and tied embeddings from the
+    /// tensors present (no `output.weight`: tied).
     ///
     /// Throws naming the file and the metadata key for a missing or unsupported value.
     public init(gguf file: GGUFFile) throws {
         guard let architecture = try file.string("general.architecture") else {
             throw file.metadataError("general.architecture", "is missing")
+        }
+        if let version = GemmaVersion(ggufArchitecture: architecture) {
+            self = try Self(gemmaGGUF: file, version: version)
+            return
         }
         let variant: LlamaVariant
         switch architecture {
@@ -23,64 +28,26 @@ extension ModelConfiguration {
             throw file.metadataError("general.architecture", "'\(architecture)' is not supported yet (supported: \(Self.supportedGGUFArchitectures.joined(separator: ", ")))")
         }
         let a = architecture
-        let layers = try file.positiveInteger("\(a).block_count")
-        let dModel = try file.positiveInteger("\(a).embedding_length")
-        let heads = try file.uniformInteger("\(a).attention.head_count", layers: layers) ?? 0
-        guard heads > 0 else { throw file.metadataError("\(a).attention.head_count", "must be present and positive") }
-        let kvHeads = try file.uniformInteger("\(a).attention.head_count_kv", layers: layers) ?? heads
-        guard kvHeads > 0, heads % kvHeads == 0 else {
-            throw file.metadataError("\(a).attention.head_count_kv", "\(kvHeads) must be positive and divide the head count \(heads)")
-        }
-        guard let dMLP = try file.uniformInteger("\(a).feed_forward_length", layers: layers), dMLP > 0 else {
-            throw file.metadataError("\(a).feed_forward_length", "must be present and positive")
-        }
-        let dHead = try file.integer("\(a).attention.key_length") ?? dModel / heads
-        guard dHead > 0, dHead % 2 == 0, try file.integer("\(a).attention.key_length") != nil || dModel % heads == 0 else {
-            throw file.metadataError("\(a).attention.key_length", "gives head size \(dHead); it must be positive and even (embedding_length \(dModel) / heads \(heads))")
-        }
-        if let valueLength = try file.integer("\(a).attention.value_length"), valueLength != dHead {
-            throw file.metadataError("\(a).attention.value_length", "\(valueLength) differs from the key length \(dHead); not supported")
-        }
-        if let rotated = try file.integer("\(a).rope.dimension_count"), rotated != dHead {
-            throw file.metadataError("\(a).rope.dimension_count", "\(rotated) rotates part of each \(dHead)-wide head; partial rotary is not supported for \(a)")
-        }
-        let vocabulary = try Self.vocabularySize(file, architecture: a)
-        let context = try file.integer("\(a).context_length") ?? 2048
-        guard context > 0 else { throw file.metadataError("\(a).context_length", "must be positive, found \(context)") }
-        guard let epsilon = try file.number("\(a).attention.layer_norm_rms_epsilon"), epsilon > 0 else {
-            throw file.metadataError("\(a).attention.layer_norm_rms_epsilon", "must be present and positive")
-        }
+        let shape = try GGUFDecoderShape(file, architecture: a, defaultContext: 2048)
         let window = try file.integer("\(a).attention.sliding_window")
         if let window, window <= 0 { throw file.metadataError("\(a).attention.sliding_window", "must be positive, found \(window)") }
         func has(_ name: String) -> Bool { file.has(name) }
         self.init(
-            family: .llama(variant), dModel: dModel, nLayers: layers, nHeads: heads, nKVHeads: kvHeads, dHead: dHead,
-            dMLP: dMLP, vocabularySize: vocabulary, maxPositions: context, normEpsilon: Float(epsilon), activation: .silu,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: dHead)),
+            family: .llama(variant), dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
+            nKVHeads: shape.kvHeads, dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary,
+            maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
+            positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: shape.dHead)),
             attentionQKVBias: variant == .qwen2 || has("blk.0.attn_q.bias"), attentionOutputBias: has("blk.0.attn_output.bias"),
             mlpBias: has("blk.0.ffn_up.bias"), qkNorm: variant == .qwen3, tiedEmbeddings: !has("output.weight"),
-            slidingWindows: Array(repeating: variant == .mistral ? window : nil, count: layers),
+            slidingWindows: Array(repeating: variant == .mistral ? window : nil, count: shape.layers),
             bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
             eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
             dtype: file.quantizationMix.dominantType?.name)
     }
 
-    /// `<arch>.vocab_size`, else the length of `tokenizer.ggml.tokens`, else the rows of `token_embd.weight`.
-    private static func vocabularySize(_ file: GGUFFile, architecture: String) throws -> Int {
-        if let size = try file.integer("\(architecture).vocab_size") {
-            guard size > 0 else { throw file.metadataError("\(architecture).vocab_size", "must be positive, found \(size)") }
-            return size
-        }
-        if let tokens = file.metadata["tokenizer.ggml.tokens"]?.array, !tokens.isEmpty { return tokens.count }
-        guard let embedding = file.tensorInfos["token_embd.weight"], embedding.dimensions.count == 2 else {
-            throw file.metadataError("\(architecture).vocab_size", "is missing and the file has neither tokenizer.ggml.tokens nor token_embd.weight")
-        }
-        return embedding.dimensions[1]
-    }
-
     /// The rotary embedding: `rope.freq_base`, linear scaling (`rope.scaling.type` `linear` or the older
     /// `rope.scale_linear`), or Llama 3's schedule recovered from the `rope_freqs.weight` factors llama.cpp stores.
-    private static func rotary(_ file: GGUFFile, architecture a: String, dHead: Int) throws -> RotaryEmbedding {
+    static func rotary(_ file: GGUFFile, architecture a: String, dHead: Int) throws -> RotaryEmbedding {
         let base = try file.number("\(a).rope.freq_base") ?? 10_000
         guard base > 0 else { throw file.metadataError("\(a).rope.freq_base", "must be positive, found \(base)") }
         let type = try file.string("\(a).rope.scaling.type") ?? (try file.number("\(a).rope.scale_linear") != nil ? "linear" : "none")

@@ -6,27 +6,41 @@ import Tensors
 /// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
 /// matrices stay in their stored type (dense when F32, packed ``GGUFMatrix`` otherwise); and for the `llama`
 /// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
-/// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies.
+/// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
+/// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
+/// minus 1 (as transformers' `Gemma2TensorProcessor` does), and Gemma-2/3's four block norms take llama.cpp's names
+/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`).
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
     /// Query heads, key-value heads and head width, for undoing the q/k row permutation (nil: rows as stored).
     let permutedHeads: (query: Int, keyValue: Int, width: Int)?
+    /// `general.architecture`, which decides the tensor names.
+    let architecture: String
+    /// Whether norm weights are stored as `1 + weight` (Gemma).
+    let normsStoredPlusOne: Bool
 
     /// The weights of `file`, whose configuration is `configuration`.
     public init(file: GGUFFile, configuration: ModelConfiguration) throws {
         self.file = file
-        let permuted = try file.string("general.architecture") == "llama"
+        architecture = try file.string("general.architecture") ?? ""
+        normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
+        let permuted = architecture == "llama"
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
-    static func ggufName(_ name: String) -> String? {
+    static func ggufName(_ name: String, architecture: String = "llama") -> String? {
         let global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
-        let perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+        var perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
                         "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"]
+        if architecture == "gemma2" || architecture == "gemma3" {
+            perLayer["post_attention_layernorm"] = "post_attention_norm"
+            perLayer["pre_feedforward_layernorm"] = "ffn_norm"
+            perLayer["post_feedforward_layernorm"] = "post_ffw_norm"
+        }
         var parts = name.split(separator: ".").map(String.init)
         let suffix = ["weight", "bias"].contains(parts.last) ? parts.removeLast() : nil
         let module: String
@@ -42,7 +56,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func has(_ name: String) -> Bool {
-        Self.ggufName(name).map(file.has) ?? false
+        Self.ggufName(name, architecture: architecture).map(file.has) ?? false
     }
 
     public func tensor(named name: String, shape: [Int]) throws -> Tensor {
@@ -51,7 +65,8 @@ public struct GGUFWeights: WeightSource {
         guard info.shape == shape else {
             throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)): expected shape \(shape), found \(info.shape)")
         }
-        let tensor = try file.tensor(named: stored)
+        var tensor = try file.tensor(named: stored)
+        if normsStoredPlusOne && stored.hasSuffix("norm.weight") { tensor = tensor - 1 }
         guard let order = rowOrder(stored, rows: shape[0]) else { return tensor }
         return tensor.indexSelect(axis: 0, order)
     }
@@ -67,7 +82,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     private func storedName(_ name: String) throws -> String {
-        guard let stored = Self.ggufName(name) else {
+        guard let stored = Self.ggufName(name, architecture: architecture) else {
             throw LoadingError("\(file.url.path): no GGUF tensor corresponds to '\(name)'")
         }
         guard file.has(stored) else {

@@ -1,0 +1,27 @@
+import Tensors
+
+extension WeightMatrix {
+    /// The rows at `indices`, in that order, in the stored form where it has one: 16-bit rows are copied as 16-bit
+    /// bits (no widening), dense rows stay `Float`, quantized and GGUF rows are dequantized. Used to take q, k and v
+    /// apart from a fused projection whose parts are interleaved (GPT-NeoX's per-head `query_key_value`).
+    public func rowSelection(_ indices: [Int]) -> WeightMatrix {
+        switch self {
+        case .dense(let tensor):
+            return .dense(tensor.indexSelect(axis: 0, indices))
+        case .halfPrecision(let matrix):
+            let columns = matrix.columnCount
+            let bits = matrix.withUnsafeBits { bits in
+                [UInt16](unsafeUninitializedCapacity: indices.count * columns) { out, initialized in
+                    for (position, row) in indices.enumerated() {
+                        precondition(row >= 0 && row < matrix.rowCount, "row \(row) out of range 0..<\(matrix.rowCount)")
+                        for column in 0..<columns { out[position * columns + column] = bits[row * columns + column] }
+                    }
+                    initialized = indices.count * columns
+                }
+            }
+            return .halfPrecision(HalfPrecisionMatrix(rowCount: indices.count, columnCount: columns, format: matrix.format, bits: bits))
+        case .quantized, .gguf:
+            return .dense(rows(indices))
+        }
+    }
+}
