@@ -201,11 +201,10 @@ def olmo2_forward(hf, tokens, watch=None):
         shares = results / divisor * layer.post_attention_layernorm.weight
         outputs += [shares[:, :, h] for h in range(heads)]
         x = x + shares.sum(2)
+        mlp_in = x.clone()             # the MLP's own copy of resid_mid (its receiver input)
         if watch is not None:
-            x = x.clone()
-            x.retain_grad()
-            watch[f"mlp{l}"] = x
-        mlp_in = x
+            mlp_in.retain_grad()
+            watch[f"mlp{l}"] = mlp_in
         mlp_out = layer.post_feedforward_layernorm(layer.mlp(mlp_in))
         outputs.append(mlp_out)
         x = x + mlp_out
