@@ -163,6 +163,17 @@ import Circuits
         #expect(worst <= tolerance, "\(name): max |Δ| = \(worst), largest score \(expected.map { Swift.abs($0) }.max() ?? 0)")
     }
 
+    @Test(arguments: ["gemma2", "olmo2"]) func pathPatchingOneEdgeEqualsEdgePatching(name: String) throws {
+        let patching = try EdgePatching(model: try Self.model(name), pairs: try Self.pairs(name), metric: .logitDiff)
+        let byName = patching.graph.edgesByName()
+        for (sender, receiver) in [("a0.h1", "a1.h3<q>"), ("a0.h2", "a1.kv0<v>"), ("m0", "a1.kv1<k>"), ("a1.h0", "logits"),
+                                   ("input", "m1"), ("a0.h3", "m0")] {
+            let path = try patching.pathPatching(senders: [sender], receivers: [receiver]).value
+            let edge = patching.metrics([EdgeMask(graph: patching.graph, edges: [byName["\(sender)->\(receiver)"]!])])[0]
+            #expect(Swift.abs(path - edge) < 1e-4, "\(name): \(sender) -> \(receiver)")
+        }
+    }
+
     @Test(arguments: ["gemma2", "olmo2"]) func incrementalACDCEqualsLiteralPatchedRuns(name: String) throws {
         let model = try Self.model(name)
         let pairs = try Self.pairs(name)
