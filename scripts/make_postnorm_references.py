@@ -27,6 +27,8 @@ output is hook_mlp_out (after its post-norm); the input's is resid_pre 0.
   OLMo-2 normalize the concatenation of different heads' projections, while here each head's query is
   normalized with every head's projection of its own input (the definition of Attention.normsSpanHeads).
   (The EAP-IG library's hook_result is before ln1_post, so its head outputs are not these.)
+- "eap_ig": the same with the gradient averaged over 5 runs whose resid_pre 0 is x' + k/5 (x - x'), k = 0..<5
+  (x, x' the clean and corrupted embeddings), as EdgePatching.edgeAttribution(integratedGradientSteps: 5).
 """
 
 import json
@@ -44,6 +46,7 @@ from transformer_lens.pretrained.weight_conversions import convert_gemma_weights
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(REPO, "Tests", "CircuitsTests", "Fixtures", "postnorm")
 ANSWERS, WRONGS = [5, 9], [1, 2]
+IG_STEPS = 5
 
 
 def load(name):
@@ -125,10 +128,25 @@ def scores(sources, currents, gradients, layers, heads, kv_heads):
     return values
 
 
-def tl_eap(hf, clean, corrupted):
+def tl_eap(hf, clean, corrupted, steps=None):
     model = tl_model(hf, split=True)
     cfg = model.cfg
     kv = cfg.n_key_value_heads or cfg.n_heads
+    with torch.no_grad():
+        embeddings = [model.run_with_cache(t, names_filter="blocks.0.hook_resid_pre")[1]["blocks.0.hook_resid_pre"]
+                      for t in (clean, corrupted)]
+    gradients = {}
+    for k in range(steps or 1):
+        start = None if steps is None else embeddings[1] + k / steps * (embeddings[0] - embeddings[1])
+        for key, value in tl_gradients(model, clean, start).items():
+            gradients[key] = gradients.get(key, 0) + value / (steps or 1)
+    return scores(tl_sender_outputs(model, corrupted), tl_sender_outputs(model, clean), gradients,
+                  cfg.n_layers, cfg.n_heads, kv)
+
+
+def tl_gradients(model, clean, start):
+    """dm/d(receiver inputs) on the clean prompts, with resid_pre 0 replaced by `start` when given."""
+    cfg = model.cfg
     saved = {}
 
     def keep(key):
@@ -144,11 +162,11 @@ def tl_eap(hf, clean, corrupted):
             hooks.append((f"blocks.{l}.hook_{name}_input", keep(f"{name}{l}")))
         hooks.append((f"blocks.{l}.hook_mlp_in", keep(f"mlp{l}")))
     hooks.append((f"blocks.{cfg.n_layers - 1}.hook_resid_post", keep("final")))
+    if start is not None:
+        hooks.insert(0, ("blocks.0.hook_resid_pre", lambda x, hook: start.clone().requires_grad_(True)))
     with torch.enable_grad():
         metric(model.run_with_hooks(clean, fwd_hooks=hooks)).backward()
-    gradients = {key: value.grad for key, value in saved.items()}
-    return scores(tl_sender_outputs(model, corrupted), tl_sender_outputs(model, clean), gradients,
-                  cfg.n_layers, cfg.n_heads, kv)
+    return {key: value.grad for key, value in saved.items()}
 
 
 def rotate_half(x):
@@ -156,13 +174,13 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def olmo2_forward(hf, tokens, watch=None):
+def olmo2_forward(hf, tokens, watch=None, start=None):
     """OLMo-2 with every head reading its own copy of the residual stream (split q/k/v inputs): returns the logits
     and each sender's output (head h: its share of post_attention_layernorm's output at the run's divisor)."""
     c, m = hf.config, hf.model
     heads, kv, hd = c.num_attention_heads, c.num_key_value_heads, c.hidden_size // c.num_attention_heads
     batch, length = tokens.shape
-    x = m.embed_tokens(tokens)
+    x = m.embed_tokens(tokens) if start is None else start
     outputs = [x]
     inv = 1.0 / (c.rope_parameters["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
     angles = torch.outer(torch.arange(length, dtype=torch.float32), inv)
@@ -215,16 +233,20 @@ def olmo2_forward(hf, tokens, watch=None):
     return hf.lm_head(m.norm(x)), outputs
 
 
-def olmo2_eap(hf, clean, corrupted):
+def olmo2_eap(hf, clean, corrupted, steps=None):
     with torch.no_grad():
         logits, currents = olmo2_forward(hf, clean)
         _, sources = olmo2_forward(hf, corrupted)
         difference = (logits - hf(clean).logits).abs().max().item()
     assert difference < 1e-4, f"the explicit OLMo-2 forward differs from transformers' by {difference}"
-    watch = {}
-    with torch.enable_grad():
-        metric(olmo2_forward(hf, clean, watch)[0]).backward()
-    gradients = {key: value.grad for key, value in watch.items()}
+    gradients = {}
+    for k in range(steps or 1):
+        start = None if steps is None else sources[0] + k / steps * (currents[0] - sources[0])
+        watch = {}
+        with torch.enable_grad():
+            metric(olmo2_forward(hf, clean, watch, start if start is None else start.clone().requires_grad_(True))[0]).backward()
+        for key, value in watch.items():
+            gradients[key] = gradients.get(key, 0) + value.grad / (steps or 1)
     c = hf.config
     return scores(sources, currents, gradients, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads)
 
@@ -239,7 +261,9 @@ def main():
             difference = (model(clean) - hf(clean).logits).abs().max().item()
             assert difference < 1e-4, f"{name}: TransformerLens logits differ from transformers' by {difference}"
             reference["node_patching"] = node_patching(model, clean, corrupted)
-        reference["eap"] = olmo2_eap(hf, clean, corrupted) if name.startswith("olmo2") else tl_eap(hf, clean, corrupted)
+        eap = olmo2_eap if name.startswith("olmo2") else tl_eap
+        reference["eap"] = eap(hf, clean, corrupted)
+        reference["eap_ig"] = eap(hf, clean, corrupted, steps=IG_STEPS)
         with open(os.path.join(OUT, f"{name}.json"), "w") as handle:
             json.dump(reference, handle, separators=(",", ":"))
         print(name, len(reference.get("node_patching", [])), "node patches,", len(reference["eap"]), "edge scores")

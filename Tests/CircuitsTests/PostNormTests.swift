@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Circuits
+import TestModels
 
 /// Edge-level discovery on families with a norm between the heads and the residual add (Gemma-2/3, OLMo-2), on
 /// the tiny checkpoint fixtures.
@@ -9,8 +10,9 @@ import Circuits
 /// divisor in the run at hand. Checked: the shares add up to the block's write; patching every edge gives the
 /// corrupted run and patching none the clean one; edge patching equals a literal patched forward pass (receivers'
 /// split inputs changed by hooks, senders' current outputs read in the same pass) and, for all edges out of one
-/// node, TransformerLens' activation patching of that node's output; EAP equals torch autograd through split
-/// inputs; the incremental ACDC equals literal patched runs (scripts/make_postnorm_references.py).
+/// node, TransformerLens' activation patching of that node's output; EAP and EAP-IG equal torch autograd through
+/// split inputs; path patching of one edge equals edge patching; the incremental ACDC equals literal patched runs
+/// (scripts/make_postnorm_references.py).
 @Suite struct PostNormTests {
     typealias Sender = ComputationGraph.Sender
     typealias Receiver = ComputationGraph.Receiver
@@ -154,13 +156,15 @@ import Circuits
     }
 
     @Test(arguments: ["gemma2", "olmo2_mha", "olmo2"]) func edgeAttributionEqualsTorchAutograd(name: String) throws {
-        let expected = (try Self.reference(name)["eap"] as! [Double]).map(Float.init)
+        let reference = try Self.reference(name)
         let patching = try EdgePatching(model: try Self.model(name), pairs: try Self.pairs(name), metric: .logitDiff)
-        let actual = patching.edgeAttribution().values
-        #expect(actual.count == expected.count)
-        let tolerance = 1e-4 * Swift.max(1, expected.map { Swift.abs($0) }.max() ?? 0)
-        let worst = zip(actual, expected).map { Swift.abs($0 - $1) }.max() ?? .infinity
-        #expect(worst <= tolerance, "\(name): max |Δ| = \(worst), largest score \(expected.map { Swift.abs($0) }.max() ?? 0)")
+        for (key, scores) in [("eap", patching.edgeAttribution()), ("eap_ig", patching.edgeAttribution(integratedGradientSteps: 5))] {
+            let expected = (reference[key] as! [Double]).map(Float.init), actual = scores.values
+            #expect(actual.count == expected.count)
+            let largest = expected.map { Swift.abs($0) }.max() ?? 0
+            let worst = zip(actual, expected).map { Swift.abs($0 - $1) }.max() ?? .infinity
+            #expect(worst <= 1e-4 * Swift.max(1, largest), "\(name) \(key): max |Δ| = \(worst), largest score \(largest)")
+        }
     }
 
     @Test(arguments: ["gemma2", "olmo2"]) func pathPatchingOneEdgeEqualsEdgePatching(name: String) throws {
@@ -175,8 +179,44 @@ import Circuits
     }
 
     @Test(arguments: ["gemma2", "olmo2"]) func incrementalACDCEqualsLiteralPatchedRuns(name: String) throws {
-        let model = try Self.model(name)
-        let pairs = try Self.pairs(name)
+        try Self.expectIncrementalACDCEqualsLiteralPatchedRuns(try Self.model(name), try Self.pairs(name), name)
+    }
+
+    /// A GPT-2-like model given LayerNorm post-norms with biases, and attention output biases: the heads' shares
+    /// of the output bias and of the norm's bias (each `1 / heads` of the bias write) keep the sums exact.
+    @Test func biasesBehindLayerNormPostNormsAreSharedByTheHeads() throws {
+        let model = TestModels.make(llama: false, layers: 3)
+        var generator = SeededGenerator(seed: 3)
+        func norm() -> Normalization {
+            Normalization(kind: .layerNorm, weight: 1 + TestModels.random([model.dModel], scale: 0.2, &generator),
+                          bias: TestModels.random([model.dModel], scale: 0.1, &generator), epsilon: 1e-5)
+        }
+        for l in model.blocks.indices {
+            model.blocks[l].postAttentionNorm = norm()
+            model.blocks[l].postFeedForwardNorm = norm()
+        }
+        let pairs = try PromptPairs(clean: [[3, 7, 1, 9, 4, 4], [8, 2, 2, 15, 6, 11]], corrupted: [[3, 7, 5, 9, 4, 4], [8, 13, 2, 15, 6, 11]],
+                                    answers: [5, 9], wrongs: [1, 2])
+        let (_, cache) = try model.runWithCache(pairs.clean, filter: .all)
+        let sum = Self.headOutputs(model.blocks[1], results: try cache[.result(1)], divisor: try cache[.ln1PostScale(1)])
+            .reduce(Tensor.zeros(try cache[.attnOut(1)].shape), +)
+        #expect(sum.maxAbsDifference(try cache[.attnOut(1)]) < 1e-5)
+        let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
+        let corrupted = model.forward(pairs.corrupted, logitPositions: .last).reshaped([pairs.count, -1])
+        #expect(patching.patchedLogits([.all(patching.graph)]).maxAbsDifference(corrupted) < 1e-4)
+        let sources = try Self.senderOutputs(model, pairs.corrupted)
+        var random = SeededGenerator(seed: 8)
+        for fraction in [0.1, 0.5] {
+            let edges = patching.graph.edges.filter { _ in Double.random(in: 0..<1, using: &random) < fraction }
+            let expected = Self.literalPatchedLogits(model, pairs, edges: edges, sources: sources)
+            #expect(patching.patchedLogits([EdgeMask(graph: patching.graph, edges: edges)]).maxAbsDifference(expected) < 1e-4)
+        }
+        try Self.expectIncrementalACDCEqualsLiteralPatchedRuns(model, pairs, "GPT-2-like")
+    }
+
+    /// Runs ACDC in stretches of 25 tests; after each, its current metric must equal a literal patched run of the
+    /// edges it removed.
+    static func expectIncrementalACDCEqualsLiteralPatchedRuns(_ model: TransformerModel, _ pairs: PromptPairs, _ name: String) throws {
         let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
         let sources = try Self.senderOutputs(model, pairs.corrupted)
         let graph = patching.graph
