@@ -2,7 +2,9 @@
 ///
 /// A receiver's input is the sum of its senders' outputs (plus constant biases), so patching the edge
 /// `s → r` means: `r`'s input = its input in the current run + (`s`'s output under the patch source −
-/// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean.
+/// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean. Behind a
+/// post-attention norm a head's output in a run is its share of the normalized attention output at that run's
+/// divisor (``TransformerBlock/headSenderOutputs(results:postNormDivisor:)``), read during the patched pass itself.
 /// Sender outputs of both runs are cached once; patched runs go through ``PatchedRuns``, each starting from
 /// the clean residual stream before the first block that receives a patched edge.
 ///

@@ -3,8 +3,8 @@ import Tensors
 
 /// Edge patching that follows a graph losing edges, as ACDC does: the outputs of the nodes that differ from
 /// the clean run and the current inputs of the receivers are kept, and a test recomputes only the nodes the
-/// tested edges reach through the edges that remain (one head or MLP at a time), then the logits at the read
-/// positions.
+/// tested edges reach through the edges that remain (one head or MLP at a time; all heads of a layer at once
+/// behind a post-attention norm, whose divisor they share), then the logits at the read positions.
 ///
 /// A test is batched: it patches, one after another, several edges into one receiver, and evaluates every
 /// prefix at once (variant i = the current graph with the first i + 1 edges also patched). Every variant
