@@ -10,7 +10,7 @@ extension TransformerBlock {
     /// `g ⊙ (result_h + b_O / heads) / s` (+ the norm's bias / heads), with `s` the divisor of that run's summed
     /// output: the layer's senders sum exactly to what the block adds to the residual stream, in every run. All
     /// heads of such a layer share `s`, so changing one head's inputs changes every head's output of its layer.
-    func headSenderOutputs(results: Tensor, postNormDivisor: Tensor?) -> Tensor {
+    public func headSenderOutputs(results: Tensor, postNormDivisor: Tensor?) -> Tensor {
         let writes = headWrites(results: results, postNormDivisor: postNormDivisor)
         guard postAttentionNorm != nil, let bias = attentionBiasWrite(postNormDivisor: postNormDivisor) else { return writes }
         return writes + (bias / Float(attention.heads)).unsqueezed(bias.rank - 1)
