@@ -83,7 +83,9 @@ extension EdgePatching {
         var testsThisRun = 0
         while state.receiver >= 0 {
             let r = state.receiver
-            let reached = r == graph.receivers.count - 1 || graph.nodes(reading: graph.receivers[r]).contains { state.alive.contains(graph.index(of: $0)) }
+            let reached = r == graph.receivers.count - 1 || graph.nodes(reading: graph.receivers[r]).contains { node in
+                coupledNodes(of: graph.index(of: node)).contains { state.alive.contains($0) }
+            }
             if !reached {
                 for s in stride(from: state.sender, through: 0, by: -1) {
                     run.removeUnread(sender: s, receiver: r)

@@ -11,7 +11,9 @@
 /// Because a pre-norm residual stream is a sum of writes, a receiver's input is the sum of its senders'
 /// outputs (plus constant biases), which is what makes single edges patchable. Each receiver reads the
 /// residual stream at one hook point (``readPoint(of:)``): the block's `resid_pre` for the heads, `resid_mid` (or
-/// `resid_pre` in a parallel block) for the MLP, the last `resid_post` for the logits.
+/// `resid_pre` in a parallel block) for the MLP, the last `resid_post` for the logits. Behind a post-attention
+/// norm (Gemma-2/3, OLMo-2) a head's output is its share of the normalized attention output, with the norm's
+/// divisor of the run at hand (``TransformerBlock/headSenderOutputs(results:postNormDivisor:)``), so the sum holds there too.
 public struct ComputationGraph: Sendable {
     /// A node that writes into the residual stream.
     public enum Sender: Hashable, Sendable, Comparable {

@@ -2,7 +2,9 @@
 ///
 /// A receiver's input is the sum of its senders' outputs (plus constant biases), so patching the edge
 /// `s → r` means: `r`'s input = its input in the current run + (`s`'s output under the patch source −
-/// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean.
+/// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean. Behind a
+/// post-attention norm a head's output in a run is its share of the normalized attention output at that run's
+/// divisor (``TransformerBlock/headSenderOutputs(results:postNormDivisor:)``), read during the patched pass itself.
 /// Sender outputs of both runs are cached once; patched runs go through ``PatchedRuns``, each starting from
 /// the clean residual stream before the first block that receives a patched edge.
 ///
@@ -60,9 +62,6 @@ public struct EdgePatching {
     ///   `{ MetricKind.kl.metric(answers:wrongs:reference: $0) }`.
     public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted,
                 metric makeMetric: (_ cleanLogits: Tensor) -> Metric) throws {
-        if let limitation = model.edgeGraphLimitation {
-            throw CircuitError.invalidArgument("edge-level circuit discovery does not support this model: \(limitation)")
-        }
         self.model = model
         self.pairs = pairs
         graph = ComputationGraph(model: model)
@@ -119,19 +118,22 @@ public struct EdgePatching {
         }
     }
 
-    /// Every sender's output on `batch` (the embeddings `resid_pre` 0, each head's `hook_result`, each MLP's
-    /// `hook_mlp_out`), the residual at each point a receiver reads, and the logits at each example's last
-    /// token (the read position: both prompts of a pair have the same length).
+    /// Every sender's output on `batch` (the embeddings `resid_pre` 0, each head's `hook_result` — with a
+    /// post-attention norm its share of the normalized output, ``TransformerBlock/headSenderOutputs(results:postNormDivisor:)`` —
+    /// each MLP's `hook_mlp_out`), the residual at each point a receiver reads, and the logits at each example's
+    /// last token (the read position: both prompts of a pair have the same length).
     static func senderOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
         -> (outputs: [Tensor], receiverInputs: [HookPoint: Tensor], logits: Tensor) {
         let readPoints = graph.readPoints.map(\.point)
         let senderPoints = [HookPoint.residPre(0)] + (0..<model.layerCount).flatMap { l in
-            [HookPoint.result(l)] + (graph.hasMLPs ? [.mlpOut(l)] : [])
+            model.blocks[l].headWritePoints + (graph.hasMLPs ? [.mlpOut(l)] : [])
         }
         let (logits, cache) = try model.runWithCache(batch, filter: .points(senderPoints + readPoints), logitPositions: .last)
         var outputs = [try cache[.residPre(0)]]
         for l in 0..<model.layerCount {
-            let heads = try cache[.result(l)]
+            let block = model.blocks[l]
+            let heads = block.headSenderOutputs(results: try cache[.result(l)],
+                                                postNormDivisor: block.headsShareNorm ? try cache[.ln1PostScale(l)] : nil)
             outputs += (0..<graph.headCount).map { heads.select(axis: 2, $0) }
             if graph.hasMLPs { outputs.append(try cache[.mlpOut(l)]) }
         }
@@ -179,12 +181,26 @@ public struct EdgePatching {
                     }
                 }
             }
-            hooks.add(.result(l)) { x, _ in
+            // A head's current output; with a post-attention norm, from its result and the norm's divisor in this run.
+            let block = model.blocks[l]
+            var results = Tensor.zeros([0])
+            func recordHeads(divisor: Tensor?) {
+                let outputs = block.headSenderOutputs(results: results, postNormDivisor: divisor)
                 for h in 0..<graph.headCount {
-                    deltas[headSenders + h] = SenderDelta(current: x.select(axis: 2, h), source: sourceOutputs[headSenders + h],
+                    deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h), source: sourceOutputs[headSenders + h],
                                                           variants: variants)
                 }
+            }
+            hooks.add(.result(l)) { x, _ in
+                results = x
+                if !block.headsShareNorm { recordHeads(divisor: nil) }
                 return x
+            }
+            if block.headsShareNorm {
+                hooks.add(.ln1PostScale(l)) { divisor, _ in
+                    recordHeads(divisor: divisor)
+                    return divisor
+                }
             }
             if let mlp = receivers.mlp {
                 let mlpSender = graph.index(of: ComputationGraph.Sender.mlp(layer: l))

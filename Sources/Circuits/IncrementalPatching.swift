@@ -3,8 +3,8 @@ import Tensors
 
 /// Edge patching that follows a graph losing edges, as ACDC does: the outputs of the nodes that differ from
 /// the clean run and the current inputs of the receivers are kept, and a test recomputes only the nodes the
-/// tested edges reach through the edges that remain (one head or MLP at a time), then the logits at the read
-/// positions.
+/// tested edges reach through the edges that remain (one head or MLP at a time; all heads of a layer at once
+/// behind a post-attention norm, whose divisor they share), then the logits at the read positions.
 ///
 /// A test is batched: it patches, one after another, several edges into one receiver, and evaluates every
 /// prefix at once (variant i = the current graph with the first i + 1 edges also patched). Every variant
@@ -40,15 +40,22 @@ struct IncrementalPatching {
         readInput = Tensor.zeros([0])
         let graph = patching.graph
         readAllPatched = patching.allPatchedInput(of: graph.receivers.count - 1).gather(positions: positions)
-        for node in 1..<graph.senders.count {
-            let receivers = graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }
-            let affected = receivers.contains { r in
+        func affected(_ node: Int) -> Bool {
+            graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }.contains { r in
                 (0..<graph.upstreamCount(of: r)).contains { s in removed[s, r] != 0 || changedOutputs[s] != nil }
             }
-            guard affected else { continue }
-            var inputs: [Tensor] = []
-            for r in receivers { inputs.append(baseInput(r)) }
-            changedOutputs[node] = output(of: node, inputs: inputs, variants: 1)
+        }
+        for node in 1..<graph.senders.count {
+            let coupled = patching.coupledNodes(of: node)
+            // Heads sharing a post-attention norm are computed together, when the first of them comes.
+            guard node == coupled.lowerBound, coupled.contains(where: affected) else { continue }
+            var inputs: [[Tensor]] = []
+            for n in coupled {
+                var values: [Tensor] = []
+                for receiver in graph.inputs(of: graph.senders[n]) { values.append(baseInput(graph.index(of: receiver))) }
+                inputs.append(values)
+            }
+            for (n, value) in zip(coupled, outputs(of: coupled, inputs: inputs, variants: 1)) { changedOutputs[n] = value }
         }
         readInput = fullInput(of: graph.receivers.count - 1).gather(positions: positions)
     }
@@ -79,21 +86,30 @@ struct IncrementalPatching {
         var inputs: [Int: Tensor] = [:], outputs: [Int: Tensor] = [:]
         if r != logits { inputs[r] = tested }
         var pending = Set(graph.nodes(reading: graph.receivers[r]).map { graph.index(of: $0) })
-        while let node = pending.min() {
-            pending.remove(node)
-            guard isRead(node) else { continue }
-            var nodeInputs: [Tensor] = []
-            for receiver in graph.inputs(of: graph.senders[node]) {
-                let input = graph.index(of: receiver)
-                let value = inputs[input] ?? (reads(outputs, receiver: input)
-                    ? recomputedInput(input, outputs: outputs, variants: variants)
-                    : baseInput(input).repeatedAlongBatch(variants))
-                inputs[input] = value
-                nodeInputs.append(value)
+        while let first = pending.min() {
+            // Heads sharing a post-attention norm are recomputed together (all of them are pending by now: only
+            // earlier nodes add them).
+            let coupled = patching.coupledNodes(of: first)
+            pending.subtract(coupled)
+            guard coupled.contains(where: isRead) else { continue }
+            var nodeInputs: [[Tensor]] = []
+            for node in coupled {
+                var values: [Tensor] = []
+                for receiver in graph.inputs(of: graph.senders[node]) {
+                    let input = graph.index(of: receiver)
+                    let value = inputs[input] ?? (reads(outputs, receiver: input)
+                        ? recomputedInput(input, outputs: outputs, variants: variants)
+                        : baseInput(input).repeatedAlongBatch(variants))
+                    inputs[input] = value
+                    values.append(value)
+                }
+                nodeInputs.append(values)
             }
-            outputs[node] = output(of: node, inputs: nodeInputs, variants: variants)
-            for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && removed[node, next] == 0 {
-                pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
+            for (node, value) in zip(coupled, self.outputs(of: coupled, inputs: nodeInputs, variants: variants)) {
+                outputs[node] = value
+                for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && removed[node, next] == 0 {
+                    pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
+                }
             }
         }
         let read: Tensor
@@ -135,7 +151,9 @@ struct IncrementalPatching {
         receiverInputs[receiver] = nil
     }
 
-    /// Whether anything reads the node's output through an edge that remains (else its output cannot matter).
+    /// Whether anything reads the node's output through an edge that remains (else its output cannot matter; a
+    /// head sharing a post-attention norm matters while any head of its layer is read, see
+    /// ``EdgePatching/coupledNodes(of:)``).
     private func isRead(_ node: Int) -> Bool {
         let graph = patching.graph
         return graph.receivers.indices.contains { graph.upstreamCount(of: $0) > node && removed[node, $0] == 0 }
@@ -188,6 +206,25 @@ struct IncrementalPatching {
         return (0..<variants).map { v in
             patching.metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
         }
+    }
+
+    /// The outputs `[variants·batch, pos, d]` of coupled nodes (``EdgePatching/coupledNodes(of:)``) from their
+    /// inputs: one node, or every head of a layer with a post-attention norm, whose shared divisor comes from
+    /// all heads' results computed here in one attention pass.
+    private mutating func outputs(of nodes: Range<Int>, inputs: [[Tensor]], variants: Int) -> [Tensor] {
+        guard nodes.count > 1, case let .head(l, _) = patching.graph.senders[nodes.lowerBound] else {
+            return [output(of: nodes.lowerBound, inputs: inputs[0], variants: variants)]
+        }
+        let block = patching.model.blocks[l], grouping = patching.graph.grouping
+        let (context, masks) = attentionContext(variants: variants)
+        // Each key-value head's inputs are those of its first query head.
+        let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
+        let results = block.headResults(queryInputs: Tensor.stack(inputs.map { $0[0] }, axis: 2),
+                                        keyInputs: Tensor.stack(groupHeads.map { inputs[$0][1] }, axis: 2),
+                                        valueInputs: Tensor.stack(groupHeads.map { inputs[$0][2] }, axis: 2),
+                                        context: context, mask: masks[block.attention.slidingWindow]!)
+        let written = block.headSenderOutputs(results: results)
+        return (0..<nodes.count).map { written.select(axis: 2, $0) }
     }
 
     /// A node's output `[variants·batch, pos, d]` from its inputs (a head's query, key and value inputs, an MLP's input).

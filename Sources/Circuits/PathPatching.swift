@@ -91,8 +91,15 @@ extension EdgePatching {
         freeze.add(.residPre(0)) { x, _ in x + (output(0) - cleanOutputs[0]) }
         for l in 0..<layers {
             let heads = graph.index(of: .head(layer: l, head: 0))
-            freeze.add(.result(l)) { x, _ in
-                Tensor.stack((0..<graph.headCount).map { output(heads + $0) }, axis: 2)
+            if model.blocks[l].headsShareNorm {
+                // Behind a post-attention norm the heads' outputs are shares of hook_attn_out, which they sum to.
+                freeze.add(.attnOut(l)) { _, _ in
+                    (1..<graph.headCount).reduce(output(heads)) { $0 + output(heads + $1) }
+                }
+            } else {
+                freeze.add(.result(l)) { x, _ in
+                    Tensor.stack((0..<graph.headCount).map { output(heads + $0) }, axis: 2)
+                }
             }
             if graph.hasMLPs {
                 let mlp = graph.index(of: ComputationGraph.Sender.mlp(layer: l))

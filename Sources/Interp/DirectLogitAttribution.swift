@@ -1,3 +1,4 @@
+import Foundation
 
 /// How much each component's write contributes to a logit, through the final norm applied linearly.
 ///
@@ -5,6 +6,12 @@
 /// bias, each MLP output). With the norm's divisor taken from the real forward pass, the norm is linear,
 /// so the logit splits exactly: `logit = Σ contributions + biasTerm`. ``maxError`` reports how far that
 /// sum is from the real logit (float rounding only).
+///
+/// With post-attention norms (Gemma-2/3, OLMo-2) each head's write passes through its layer's post-attention
+/// norm with that norm's divisor frozen at the run's value, so the heads' terms still add up to the layer's
+/// residual write (``ActivationCache/decomposedResidual(upTo:)``). With final logit soft-capping (Gemma-2) the
+/// logit is `cap · tanh(x / cap)` of a logit `x` that is linear in the residual: the attribution is of that
+/// pre-cap logit `x`, and ``logits`` holds it (`cap · atanh(logit / cap)` of the model's output), see ``logitSoftcap``.
 public struct DirectLogitAttribution {
     /// One label per component, in the order of ``contributions``: `embed`, `pos_embed`, `L{l}H{h}`,
     /// `{l}_attn_bias`, `{l}_mlp_out`.
@@ -13,8 +20,11 @@ public struct DirectLogitAttribution {
     public let contributions: Tensor
     /// The final norm's bias projected on the direction, per example (zero for RMSNorm).
     public let biasTerm: [Float]
-    /// The real logit (or logit difference) from the forward pass, per example.
+    /// The real logit (or logit difference) from the forward pass, per example: before the final soft-capping
+    /// when the model has one (``logitSoftcap``).
     public let logits: [Float]
+    /// The model's final logit soft-cap, if any: then ``logits`` and the contributions are of the pre-cap logits.
+    public let logitSoftcap: Float?
     /// The attributed token (the answer for a difference), per example.
     public let targets: [Int]
     /// The attributed position, per example.
@@ -70,13 +80,13 @@ extension TransformerModel {
     public func directLogitAttribution(_ batch: TokenBatch, targets rowTargets: [LogitTarget],
                                        position: Int = -1) throws -> DirectLogitAttribution {
         precondition(rowTargets.count == batch.batchSize, "\(rowTargets.count) targets for a batch of \(batch.batchSize)")
-        let (logits, cache) = try runWithCache(batch, filter: .kinds([.embed, .posEmbed, .finalScale, .z, .mlpOut]))
+        let (logits, cache) = try runWithCache(batch, filter: .kinds([.embed, .posEmbed, .finalScale, .z, .mlpOut, .ln1PostScale]))
         let stack = try cache.decomposedResidual()                        // [C, batch, pos, d]
         let divisor = try cache[.finalScale]                              // [batch, pos, 1]
         let positions = batch.resolve(position: position)
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {
-            let row = logits.select(axis: 0, b).select(axis: 0, p)
+            let row = uncappedLogits(logits.select(axis: 0, b).select(axis: 0, p))
             let target = rowTargets[b]
             let (direction, token) = target.direction(in: self, logits: row)
             let writes = stack.tensor.select(axis: 1, b).select(axis: 1, p)       // [C, d]
@@ -87,8 +97,15 @@ extension TransformerModel {
             targets.append(token)
         }
         return DirectLogitAttribution(labels: stack.labels, contributions: Tensor.stack(columns, axis: 1),
-                                      biasTerm: bias, logits: real, targets: targets, positions: positions,
-                                      layerCount: layerCount, headCount: headCount)
+                                      biasTerm: bias, logits: real, logitSoftcap: finalLogitSoftcap, targets: targets,
+                                      positions: positions, layerCount: layerCount, headCount: headCount)
+    }
+
+    /// The logits before the final soft-capping, `cap · atanh(logit / cap)` (computed in Double), or the logits
+    /// themselves without soft-capping.
+    func uncappedLogits(_ logits: Tensor) -> Tensor {
+        guard let cap = finalLogitSoftcap.map(Double.init) else { return logits }
+        return Tensor(shape: logits.shape, scalars: logits.scalars.map { Float(cap * atanh(Double($0) / cap)) })
     }
 }
 

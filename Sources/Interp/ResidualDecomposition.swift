@@ -24,16 +24,24 @@ extension ActivationCache {
     /// The writes whose sum is the residual stream before `layer` (after the last block by default):
     /// embeddings, each head's output `z_h W_O[h]`, each attention output bias, each MLP output.
     ///
-    /// Needs `hook_embed` (and `hook_pos_embed`), `attn.hook_z` and `hook_mlp_out` in the cache.
+    /// With a post-attention norm (Gemma-2/3, OLMo-2) a head's write is `z_h W_O[h]` through that norm with its
+    /// divisor frozen at this run's value (``TransformerBlock/headWrites(results:postNormDivisor:)``), and
+    /// `{l}_attn_bias` is the output bias through it (plus the norm's bias): the parts still sum to the residual stream.
+    ///
+    /// Needs `hook_embed` (and `hook_pos_embed`), `attn.hook_z`, `hook_mlp_out` and, with post-attention norms,
+    /// `ln1_post.hook_scale` in the cache.
     public func decomposedResidual(upTo layer: Int? = nil) throws -> LabeledStack {
         let last = try layer.map { try resolver.resolveLayer($0, in: "decomposedResidual") } ?? model.layerCount
         var parts = [try self[.embed]], labels = ["embed"]
         if model.positionEmbedding != nil { parts.append(try self[.posEmbed]); labels.append("pos_embed") }
         let shape = parts[0].shape
         for l in 0..<last {
-            let (heads, headLabels) = try headParts(layer: l)
-            parts += heads; labels += headLabels
-            if let bias = model.blocks[l].attention.output.bias {
+            let block = model.blocks[l]
+            let divisor = block.postAttentionNorm == nil ? nil : try self[.ln1PostScale(l)]
+            let heads = block.headWrites(results: try headResults(layer: l), postNormDivisor: divisor)
+            parts += (0..<heads.shape[2]).map { heads.select(axis: 2, $0) }
+            labels += (0..<heads.shape[2]).map { "L\(l)H\($0)" }
+            if let bias = block.attentionBiasWrite(postNormDivisor: divisor) {
                 parts.append(bias.broadcast(to: shape)); labels.append("\(l)_attn_bias")
             }
             if model.hasMLPs { parts.append(try activation("mlp_out", layer: l)); labels.append("\(l)_mlp_out") }

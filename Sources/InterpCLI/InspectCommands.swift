@@ -129,7 +129,8 @@ struct DLACommand: ParsableCommand {
         let result = Result(target: name, logit: dla.logits[0], sum: dla.totals[0], biasTerm: dla.biasTerm[0], components: components)
         if let path = html.html { try Views.write(dla: dla, title: name, to: path) }
         if output.json { return try Output.json(result) }
-        print("target \(Markup.visibleToken(name)): logit \(Output.number(result.logit)), sum of contributions + bias \(Output.number(result.sum)) (bias term \(Output.number(result.biasTerm)))")
+        let logitName = dla.logitSoftcap.map { "logit before the final soft-cap (\(Output.number($0)))" } ?? "logit"
+        print("target \(Markup.visibleToken(name)): \(logitName) \(Output.number(result.logit)), sum of contributions + bias \(Output.number(result.sum)) (bias term \(Output.number(result.biasTerm)))")
         for c in components.sorted(by: { Swift.abs($0.contribution) > Swift.abs($1.contribution) }).prefix(top) {
             print("  " + c.label.padding(toLength: 14, withPad: " ", startingAt: 0) + Output.number(c.contribution))
         }

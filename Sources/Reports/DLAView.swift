@@ -129,6 +129,6 @@ public struct DLAView: ReportFigure {
     public var caption: String {
         "Direct logit attribution of \(targetLabel): each component's write, through the final norm with its real scale, "
             + "dotted with the unembedding direction. Red adds, blue subtracts. Check: Σ components + final-norm bias = "
-            + "\(SVG.value(total)), real value \(SVG.value(logit)) (largest error over the batch \(SVG.value(attribution.maxError)))."
+            + "\(SVG.value(total)), real value\(attribution.logitSoftcap == nil ? "" : " before the final soft-cap") \(SVG.value(logit)) (largest error over the batch \(SVG.value(attribution.maxError)))."
     }
 }

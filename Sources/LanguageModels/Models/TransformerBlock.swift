@@ -136,8 +136,10 @@ public struct TransformerBlock {
     /// Without a ``postAttentionNorm`` this is the head's write into the residual stream, and the heads' results
     /// plus the output bias sum to `hook_attn_out`. With one (Gemma-2/3, OLMo-2) it is the head's contribution
     /// *before* the post-attention norm, as TransformerLens' `hook_result`: the layer writes
-    /// `postAttentionNorm(Σ heads + bias)`, which is not the sum of per-head writes. When the q/k norms span all
-    /// heads (OLMo-2) the head's query and key are normalized with every head's projection of its inputs.
+    /// `postAttentionNorm(Σ heads + bias)`, whose split into per-head writes needs every head's result
+    /// (``headWrites(results:postNormDivisor:)``, ``headResults(queryInputs:keyInputs:valueInputs:context:mask:)``).
+    /// When the q/k norms span all heads (OLMo-2) the head's query and key are normalized with every head's
+    /// projection of its inputs.
     public func headResult(_ head: Int, queryInput: Tensor, keyInput: Tensor, valueInput: Tensor,
                            context: AttentionContext, mask: Tensor) -> Tensor {
         let (q, k, v) = (attentionNorm(queryInput, hooks: nil), attentionNorm(keyInput, hooks: nil), attentionNorm(valueInput, hooks: nil))
@@ -162,7 +164,16 @@ public struct TransformerBlock {
 
     /// The hook points (the query, key and value projections' outputs) whose gradients
     /// ``attentionInputGradients(at:projectionGradients:)`` takes back to the residual stream, in that order.
-    public var attentionGradientPoints: [HookPoint] { [.q(layer), .k(layer), .v(layer)] }
+    /// When the q/k norms span all heads (OLMo-2) a head's query depends on every head's projection of its
+    /// input, so these are the split inputs themselves (`hook_q_input`, `hook_k_input`, `hook_v_input`).
+    public var attentionGradientPoints: [HookPoint] {
+        spanningNorms ? [.qInput(layer), .kInput(layer), .vInput(layer)] : [.q(layer), .k(layer), .v(layer)]
+    }
+
+    /// Whether the attention has q/k norms over all heads' projections together.
+    private var spanningNorms: Bool {
+        attention.normsSpanHeads && (attention.queryNorm != nil || attention.keyNorm != nil)
+    }
 
     /// The gradient with respect to each head's own copy of the residual stream it reads (TransformerLens'
     /// split `hook_q_input` / `hook_k_input` / `hook_v_input`), from the gradients at ``attentionGradientPoints``
@@ -172,6 +183,8 @@ public struct TransformerBlock {
     /// - Returns: query, key and value input gradients, head-major: `[heads or kvHeads, batch, pos, dModel]`.
     public func attentionInputGradients(at residual: Tensor, projectionGradients: [Tensor]) -> [Tensor] {
         precondition(projectionGradients.count == 3, "query, key and value gradients expected")
+        // Gradients at the split inputs, [batch, pos, heads, dModel]: only the layout changes.
+        if spanningNorms { return projectionGradients.map { $0.permuted([2, 0, 1, 3]) } }
         return zip(projectionGradients, [attention.query, attention.key, attention.value]).map { gradient, linear in
             let projected = gradient.groupMajorInputGradients(rowBlocksOf: linear.weight)
             return ln1?.inputGradients(at: residual, upstream: projected) ?? projected
