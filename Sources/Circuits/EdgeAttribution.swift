@@ -8,7 +8,7 @@ public struct EdgeScores {
 
     /// The score of one edge.
     public subscript(edge: ComputationGraph.Edge) -> Float {
-        values[graph.edgeOffsets[graph.index(of: edge.receiver)] + graph.index(of: edge.sender)]
+        values[graph.edgeIndex(of: edge)]
     }
 
     /// Edges ordered by |score|, largest first (ties in graph order).
@@ -43,9 +43,11 @@ extension EdgePatching {
         let scores = edgeScores(gradients, scale: 1 / Float(runs))
         var values: [Float] = []
         values.reserveCapacity(graph.edges.count)
-        let receiverCount = graph.receivers.count
+        let receiverCount = graph.receivers.count, positions = graph.positionCount
         for r in graph.receivers.indices {
-            for s in 0..<graph.upstreamCount(of: r) { values.append(scores[s * receiverCount + r]) }
+            for s in 0..<graph.upstreamCount(of: r) {
+                for p in 0..<positions { values.append(scores[(s * receiverCount + r) * positions + p]) }
+            }
         }
         return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
     }
@@ -88,14 +90,18 @@ extension EdgePatching {
         return result
     }
 
-    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`.
+    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`; in a
+    /// position-aware graph `[senders, receivers, positions]`, the sum taken over each bucket's token positions
+    /// only (the per-position products summed within the bucket, so the buckets' scores add up to the plain score).
     ///
     /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
+    /// Position-aware, the gradient rows are repeated once per bucket with the other buckets' positions zeroed
+    /// (the GEMM has `positions` times as many columns).
     private func edgeScores(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
-        let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
-        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
+        let size = senderDeltas.shape[1], receiverCount = graph.receivers.count, positions = graph.positionCount
+        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount * positions)
         for l in 0..<model.layerCount {
             let block = BlockReceivers(graph, layer: l)
             // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
@@ -110,20 +116,32 @@ extension EdgePatching {
                 rows.append(gradients[.residPost(l)]!.reshaped([1, -1]))
                 receivers.append(graph.index(of: .logits))
             }
-            let gradientRows = Tensor.concatenate(rows, axis: 0)
+            var gradientRows = Tensor.concatenate(rows, axis: 0)
+            if let buckets = positionBuckets {
+                let perToken = gradientRows.reshaped([receivers.count, pairs.count, pairs.length, -1])
+                gradientRows = Tensor.concatenate((0..<positions).map { b in
+                    (perToken * buckets.indicator(where: { $0 == b }).reshaped([1, pairs.count, pairs.length, 1]))
+                        .reshaped([receivers.count, -1])
+                }, axis: 0)
+            }
+            let columns = receivers.count * positions
             let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!
-            var products = [Float](repeating: 0, count: upstream * receivers.count)          // [upstream, receivers]
+            var products = [Float](repeating: 0, count: upstream * columns)          // [upstream, positions · receivers]
             senderDeltas.scalars.withUnsafeBufferPointer { deltas in
                 gradientRows.scalars.withUnsafeBufferPointer { gradients in
                     products.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(m: upstream, n: receivers.count, k: size, a: deltas.baseAddress!, lda: size,
+                        GEMM.multiply(m: upstream, n: columns, k: size, a: deltas.baseAddress!, lda: size,
                                       b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
-                                      ldc: receivers.count, alpha: scale)
+                                      ldc: columns, alpha: scale)
                     }
                 }
             }
             for (column, r) in receivers.enumerated() {
-                for s in 0..<graph.upstreamCount(of: r) { scores[s * receiverCount + r] = products[s * receivers.count + column] }
+                for s in 0..<graph.upstreamCount(of: r) {
+                    for p in 0..<positions {
+                        scores[(s * receiverCount + r) * positions + p] = products[s * columns + p * receivers.count + column]
+                    }
+                }
             }
         }
         return scores
