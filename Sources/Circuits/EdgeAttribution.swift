@@ -27,6 +27,9 @@ extension EdgePatching {
     /// scores are averaged over examples. Two forward passes and one backward pass score every edge (EAP-IG:
     /// one forward and backward pass per step).
     ///
+    /// In a position-aware graph (``PositionBuckets``) the sum runs over each bucket's token positions only, so
+    /// an edge's bucket scores add up to its plain score.
+    ///
     /// With the KL metric the clean-run gradient is zero (KL is minimal there): use a task metric such as the
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {

@@ -43,12 +43,14 @@ public struct EdgeMask: Equatable, Sendable {
 
     /// Whether the edge `sender → receiver` is selected at some position.
     func selectsAnyPosition(sender: Int, receiver: Int) -> Bool {
+        if positionCount == 1 { return values[sender * receiverCount + receiver] != 0 }
         let start = (sender * receiverCount + receiver) * positionCount
         return values[start..<(start + positionCount)].contains { $0 != 0 }
     }
 
     /// Whether the edge `sender → receiver` is selected at every position.
     func selectsEveryPosition(sender: Int, receiver: Int) -> Bool {
+        if positionCount == 1 { return values[sender * receiverCount + receiver] != 0 }
         let start = (sender * receiverCount + receiver) * positionCount
         return !values[start..<(start + positionCount)].contains(0)
     }

@@ -270,7 +270,7 @@ struct CircuitSummary: Encodable {
         self.threshold = threshold
         edges = circuit.edges.count
         totalEdges = circuit.graph.edges.count
-        nodes = circuit.nodes
+        nodes = circuit.graph.isPositional ? circuit.positionalNodes : circuit.nodes
         self.faithfulness = faithfulness
         self.tests = tests
         topEdges = circuit.edges.sorted { Swift.abs(circuit.scores[$0] ?? 0) > Swift.abs(circuit.scores[$1] ?? 0) }
