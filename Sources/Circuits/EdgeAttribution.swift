@@ -100,11 +100,18 @@ extension EdgePatching {
     /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
-    /// Position-aware, the gradient rows are repeated once per bucket with the other buckets' positions zeroed
-    /// (the GEMM has `positions` times as many columns).
+    /// Position-aware, one GEMM per block and bucket over that bucket's tokens (deltas and gradients gathered),
+    /// so the products cost what the plain ones do.
     private func edgeScores(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
-        let size = senderDeltas.shape[1], receiverCount = graph.receivers.count, positions = graph.positionCount
+        let receiverCount = graph.receivers.count, positions = graph.positionCount, width = model.dModel
         var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount * positions)
+        // Per bucket, its flat token indices and the senders' deltas at them, gathered once.
+        let bucketTokens = positionBuckets.map { buckets in
+            (0..<positions).map { b in
+                buckets.assignment.enumerated().flatMap { i, row in row.indices.filter { row[$0] == b }.map { i * pairs.length + $0 } }
+            }
+        }
+        let bucketDeltas = bucketTokens?.map { Self.gatherTokens(senderDeltas, $0, width: width) }
         for l in 0..<model.layerCount {
             let block = BlockReceivers(graph, layer: l)
             // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
@@ -119,34 +126,49 @@ extension EdgePatching {
                 rows.append(gradients[.residPost(l)]!.reshaped([1, -1]))
                 receivers.append(graph.index(of: .logits))
             }
-            var gradientRows = Tensor.concatenate(rows, axis: 0)
-            if let buckets = positionBuckets {
-                let perToken = gradientRows.reshaped([receivers.count, pairs.count, pairs.length, -1])
-                gradientRows = Tensor.concatenate((0..<positions).map { b in
-                    (perToken * buckets.indicator(where: { $0 == b }).reshaped([1, pairs.count, pairs.length, 1]))
-                        .reshaped([receivers.count, -1])
-                }, axis: 0)
-            }
-            let columns = receivers.count * positions
+            let gradientRows = Tensor.concatenate(rows, axis: 0)
+            let parts = bucketDeltas.map { deltas in
+                zip(deltas, bucketTokens!).map { ($0, Self.gatherTokens(gradientRows, $1, width: width)) }
+            } ?? [(senderDeltas, gradientRows)]
             let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!
-            var products = [Float](repeating: 0, count: upstream * columns)          // [upstream, positions · receivers]
-            senderDeltas.scalars.withUnsafeBufferPointer { deltas in
-                gradientRows.scalars.withUnsafeBufferPointer { gradients in
-                    products.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(m: upstream, n: columns, k: size, a: deltas.baseAddress!, lda: size,
-                                      b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
-                                      ldc: columns, alpha: scale)
+            for (p, (deltaRows, gradientRows)) in parts.enumerated() {
+                let size = gradientRows.shape[1]
+                var products = [Float](repeating: 0, count: upstream * receivers.count)          // [upstream, receivers]
+                if size > 0 {
+                    deltaRows.scalars.withUnsafeBufferPointer { deltas in
+                        gradientRows.scalars.withUnsafeBufferPointer { gradients in
+                            products.withUnsafeMutableBufferPointer { c in
+                                GEMM.multiply(m: upstream, n: receivers.count, k: size, a: deltas.baseAddress!, lda: size,
+                                              b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
+                                              ldc: receivers.count, alpha: scale)
+                            }
+                        }
                     }
                 }
-            }
-            for (column, r) in receivers.enumerated() {
-                for s in 0..<graph.upstreamCount(of: r) {
-                    for p in 0..<positions {
-                        scores[(s * receiverCount + r) * positions + p] = products[s * columns + p * receivers.count + column]
+                for (column, r) in receivers.enumerated() {
+                    for s in 0..<graph.upstreamCount(of: r) {
+                        scores[(s * receiverCount + r) * positions + p] = products[s * receivers.count + column]
                     }
                 }
             }
         }
         return scores
+    }
+
+    /// `[rows, tokens·width]`: the tokens `tokens` (flat indices of `width` values each) of every row of a
+    /// `[rows, B·P·width]` matrix.
+    static func gatherTokens(_ matrix: Tensor, _ tokens: [Int], width: Int) -> Tensor {
+        let rows = matrix.shape[0], length = matrix.shape[1], gathered = tokens.count * width
+        guard gathered > 0 else { return Tensor.zeros([rows, 0]) }
+        return matrix.scalars.withUnsafeBufferPointer { source in
+            Tensor.build(shape: [rows, gathered]) { out in
+                let from = source.baseAddress!, to = out.baseAddress!
+                Parallel.forEach(rows) { r in
+                    for (j, t) in tokens.enumerated() {
+                        (to + r * gathered + j * width).initialize(from: from + r * length + t * width, count: width)
+                    }
+                }
+            }
+        }
     }
 }

@@ -77,13 +77,13 @@ struct IncrementalPatching {
         var prefixes: [Tensor] = []
         for slot in slots {
             let s = slot / positions
-            var delta = r == logits ? readDelta(s) : delta(s)
+            var change = r == logits ? readDelta(s) : delta(s)
             if let buckets = patching.positionBuckets {
                 let atBucket = { $0 == slot % positions }
-                delta = delta * (r == logits ? buckets.indicator(where: atBucket, at: patching.pairs.readPositions)
-                                             : buckets.indicator(where: atBucket))
+                change = change * (r == logits ? buckets.indicator(where: atBucket, at: patching.pairs.readPositions)
+                                               : buckets.indicator(where: atBucket))
             }
-            step = step + delta
+            step = step + change
             prefixes.append(step)
         }
         let tested = variants == 1 ? prefixes[0] : Tensor.concatenate(prefixes, axis: 0)
@@ -257,37 +257,46 @@ struct IncrementalPatching {
     /// current output minus its source output.
     private func fullInput(of r: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: r)
-        let pairs = patching.pairs
-        if patching.positionBuckets != nil, (0..<upstream).contains(where: {
+        let pairs = patching.pairs, shape = [pairs.count, pairs.length, patching.model.dModel]
+        if let buckets = patching.positionBuckets, (0..<upstream).contains(where: {
             removed.selectsAnyPosition(sender: $0, receiver: r) && remains($0, r)
         }) {
-            // Some edge is patched at some positions only: the all-patched input + Σ over remaining edges of
-            // (current − source) output where they remain.
-            var value = patching.allPatchedInput(of: r)
-            for s in 0..<upstream where remains(s, r) {
-                let change = changedOutputs[s].map { $0 - patching.sourceOutputs[s] } ?? -Self.baseDelta(s, of: patching)
-                value = value + keptWhereRemaining(change, sender: s, receiver: r, atRead: false)
+            // Some edge is patched at some positions only: per group of buckets with the same remaining senders, the
+            // all-patched input + Σ over those senders of (current − source) output, kept at the group's positions.
+            var groups: [[Bool]: [Int]] = [:]
+            for b in 0..<patching.graph.positionCount {
+                groups[(0..<upstream).map { removed[$0, r, b] == 0 }, default: []].append(b)
             }
-            return value
+            let parts = groups.sorted { $0.value[0] < $1.value[0] }.map { remaining, bucketsOfSum in
+                allPatchedInput(r, plusRemaining: (0..<upstream).filter { remaining[$0] }).reshaped(shape)
+                    * buckets.indicator(where: bucketsOfSum.contains)
+            }
+            return parts.dropFirst().reduce(parts[0], +)
         }
         let unpatched = (0..<upstream).filter { remains($0, r) }
-        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
         if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOutputs[$0] != nil }) {
-            // All-patched input + Σ over unpatched senders of (current − source) output.
-            sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
-            for s in unpatched {
-                if let current = changedOutputs[s] {
-                    sums.add(.init(current), weights: [1])
-                    sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
-                } else {
-                    sums.add(patching.baseDelta(s), weights: [-1])
-                }
-            }
-        } else {
-            // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
-            sums.add(.init(patching.cleanInput(of: r)), weights: [1])
-            for s in 0..<upstream where !remains(s, r) { sums.add(patching.baseDelta(s), weights: [1]) }
+            return allPatchedInput(r, plusRemaining: unpatched).reshaped(shape)
         }
-        return sums.result().reshaped([pairs.count, pairs.length, patching.model.dModel])
+        // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
+        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
+        sums.add(.init(patching.cleanInput(of: r)), weights: [1])
+        for s in 0..<upstream where !remains(s, r) { sums.add(patching.baseDelta(s), weights: [1]) }
+        return sums.result().reshaped(shape)
+    }
+
+    /// Receiver `r`'s all-patched input + Σ over `senders` of their (current − source) output, flat.
+    private func allPatchedInput(_ r: Int, plusRemaining senders: [Int]) -> Tensor {
+        let pairs = patching.pairs
+        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
+        sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
+        for s in senders {
+            if let current = changedOutputs[s] {
+                sums.add(.init(current), weights: [1])
+                sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
+            } else {
+                sums.add(patching.baseDelta(s), weights: [-1])
+            }
+        }
+        return sums.result()
     }
 }
