@@ -15,6 +15,9 @@
 /// its own token index, so examples of different lengths align). Token positions no label names, padding
 /// included, form the catch-all bucket ``otherLabel`` (present only when some token is unnamed), so that
 /// every token belongs to exactly one bucket and patching every positional edge is patching every edge.
+///
+/// Sources: the ACDC blog post's circuits over labelled token positions (Conmy et al. 2023) and auto-circuit's
+/// token-position edges (UFO-101/auto-circuit, `tok_pos`), where an edge exists once per sequence position.
 public struct PositionBuckets: Equatable, Sendable {
     /// The catch-all bucket: every token position that no label names.
     public static let otherLabel = "other"
