@@ -40,7 +40,8 @@ extension EdgePatching {
     /// the metric recomputed; if it worsens by less than τ the edge is removed for good, otherwise kept.
     /// A receiver whose node has no outgoing edge left is skipped and its incoming edges removed. Each test
     /// recomputes only the nodes the edge reaches through the edges that remain (``IncrementalPatching``).
-    /// The order is deterministic.
+    /// The order is deterministic. In a position-aware graph (``PositionBuckets``) each edge is tested at each
+    /// position bucket, the later buckets first within a sender.
     ///
     /// Known limit (the method's, shown in the ACDC blog post): behaviour spread over many small edges is
     /// lost — five heads each adding 1 with τ = 2 keep no edge.
@@ -76,6 +77,8 @@ extension EdgePatching {
         var state = saved ?? ACDCState(start: self, options: options)
         try state.check(against: self, options: options)
         var run = IncrementalPatching(self, removed: EdgeMask(graph: graph, values: state.removed))
+        // `state.sender` counts slots `sender · positions + position` (the sender itself in a plain graph).
+        let positions = graph.positionCount
         // A batch holds at most 8192 token rows per recomputed node.
         let rowLimit = Swift.max(1, 8192 / (pairs.count * pairs.length))
         var batchSize = ACDCBatchSize(maximum: Swift.min(options.maxBatchSize, rowLimit))
@@ -87,15 +90,15 @@ extension EdgePatching {
                 coupledNodes(of: graph.index(of: node)).contains { state.alive.contains($0) }
             }
             if !reached {
-                for s in stride(from: state.sender, through: 0, by: -1) {
-                    run.removeUnread(sender: s, receiver: r)
-                    state.markRemoved(sender: s, receiver: r, in: graph)
+                for slot in stride(from: state.sender, through: 0, by: -1) {
+                    run.removeUnread(sender: slot / positions, position: slot % positions, receiver: r)
+                    state.markRemoved(slot: slot, receiver: r, in: graph)
                 }
                 state.sender = -1
             }
             while state.sender >= 0 {
                 // Edges removed before the run started (outside a candidate subgraph) are not tested.
-                while state.sender >= 0 && run.removed[state.sender, r] != 0 { state.sender -= 1 }
+                while state.sender >= 0 && run.removed[state.sender / positions, r, state.sender % positions] != 0 { state.sender -= 1 }
                 guard state.sender >= 0 else { break }
                 var size = batchSize.next
                 if let stopAfter {
@@ -103,10 +106,11 @@ extension EdgePatching {
                     size = Swift.min(size, stopAfter - testsThisRun)
                 }
                 let removed = run.removed
-                let senders = Array(stride(from: state.sender, through: 0, by: -1).lazy.filter { removed[$0, r] == 0 }.prefix(size))
-                let trial = run.test(senders: senders, receiver: r)
+                let slots = Array(stride(from: state.sender, through: 0, by: -1).lazy
+                    .filter { removed[$0 / positions, r, $0 % positions] == 0 }.prefix(size))
+                let trial = run.test(slots: slots, receiver: r)
                 var accepted: Int?
-                for (i, s) in senders.enumerated() {
+                for (i, s) in slots.enumerated() {
                     state.sender = s - 1
                     state.tested += 1
                     testsThisRun += 1
@@ -114,11 +118,11 @@ extension EdgePatching {
                     state.effects[offsets[r] + s] = change
                     let removes = change < options.threshold
                     if removes {
-                        state.markRemoved(sender: s, receiver: r, in: graph)
+                        state.markRemoved(slot: s, receiver: r, in: graph)
                         state.current = trial.values[i]
                         accepted = i
                     } else {
-                        state.alive.insert(s)
+                        state.alive.insert(s / positions)
                     }
                     batchSize.record(kept: !removes)
                     if let checkpoint, state.tested % checkpointInterval == 0 { checkpoint(state) }
@@ -128,7 +132,7 @@ extension EdgePatching {
                 progress?(state.tested, state.tested + offsets[r] + state.sender + 1)
             }
             state.receiver -= 1
-            if state.receiver >= 0 { state.sender = graph.upstreamCount(of: state.receiver) - 1 }
+            if state.receiver >= 0 { state.sender = graph.upstreamCount(of: state.receiver) * positions - 1 }
         }
         checkpoint?(state)
         return (result(state: state, options: options), state)
@@ -149,7 +153,7 @@ extension EdgePatching {
         for node in candidates {
             let outgoing = graph.edges.filter { $0.sender == node }
             var candidate = removed
-            for edge in outgoing { candidate[graph.index(of: edge.sender), graph.index(of: edge.receiver)] = 1 }
+            for edge in outgoing { candidate[graph.index(of: edge.sender), graph.index(of: edge.receiver), edge.position ?? 0] = 1 }
             let value = metrics([candidate])[0]
             tested += 1
             progress?(tested, candidates.count)
@@ -165,7 +169,7 @@ extension EdgePatching {
 
     private func result(removed: EdgeMask, effects: [ComputationGraph.Edge: Float], finalValue: Float, tested: Int,
                         options: ACDCOptions) -> ACDCResult {
-        let kept = Set(graph.edges.filter { removed[graph.index(of: $0.sender), graph.index(of: $0.receiver)] == 0 })
+        let kept = Set(graph.edges.filter { removed[graph.index(of: $0.sender), graph.index(of: $0.receiver), $0.position ?? 0] == 0 })
         return ACDCResult(graph: graph, kept: kept, effects: effects, finalValue: finalValue, testCount: tested, options: options)
     }
 }
@@ -178,7 +182,8 @@ public struct ACDCState: Codable, Equatable {
     public var current: Float
     /// The receiver being visited (receivers are visited from the last, the logits, to the first).
     public var receiver: Int
-    /// The next sender to test for that receiver (senders are tested from the latest).
+    /// The next sender to test for that receiver (senders are tested from the latest); in a position-aware
+    /// graph the next slot `sender · positions + position` (later positions first within a sender).
     public var sender: Int
     /// Senders with a kept outgoing edge.
     public var alive: Set<Int>
@@ -195,7 +200,7 @@ public struct ACDCState: Codable, Equatable {
         removed = EdgeMask(graph: graph).values
         current = patching.cleanValue
         receiver = graph.receivers.count - 1
-        sender = graph.upstreamCount(of: graph.receivers.count - 1) - 1
+        sender = graph.upstreamCount(of: graph.receivers.count - 1) * graph.positionCount - 1
         alive = []
         effects = [:]
         tested = 0
@@ -210,21 +215,24 @@ public struct ACDCState: Codable, Equatable {
     public init(patching: EdgePatching, options: ACDCOptions, removed: EdgeMask, resumingAt edge: ComputationGraph.Edge) {
         let graph = patching.graph
         self.init(start: patching, options: options)
+        let positions = graph.positionCount
         receiver = graph.index(of: edge.receiver)
-        sender = graph.index(of: edge.sender)
+        sender = graph.index(of: edge.sender) * positions + (edge.position ?? 0)
         var decided = EdgeMask(graph: graph)
         for r in receiver..<graph.receivers.count {
-            for s in (r == receiver ? sender + 1 : 0)..<graph.upstreamCount(of: r) {
-                if removed[s, r] != 0 { decided[s, r] = 1 } else { alive.insert(s) }
+            for slot in (r == receiver ? sender + 1 : 0)..<(graph.upstreamCount(of: r) * positions) {
+                let (s, p) = (slot / positions, slot % positions)
+                if removed[s, r, p] != 0 { decided[s, r, p] = 1 } else { alive.insert(s) }
             }
         }
         self.removed = decided.values
         current = patching.metrics([decided])[0]
     }
 
-    /// Records the edge `sender → receiver` as removed.
-    mutating func markRemoved(sender: Int, receiver: Int, in graph: ComputationGraph) {
-        removed[sender * graph.receivers.count + receiver] = 1
+    /// Records the edge at `slot` (`sender · positions + position`) into `receiver` as removed.
+    mutating func markRemoved(slot: Int, receiver: Int, in graph: ComputationGraph) {
+        let positions = graph.positionCount
+        removed[((slot / positions) * graph.receivers.count + receiver) * positions + slot % positions] = 1
     }
 
     /// A state that runs ACDC on a candidate subgraph: every edge outside `candidates` starts removed and is
@@ -238,7 +246,7 @@ public struct ACDCState: Codable, Equatable {
 
     func check(against patching: EdgePatching, options: ACDCOptions) throws {
         guard edgeCount == patching.graph.edges.count, metric == patching.metric.name, threshold == options.threshold,
-              removed.count == patching.graph.senders.count * patching.graph.receivers.count else {
+              removed.count == patching.graph.senders.count * patching.graph.receivers.count * patching.graph.positionCount else {
             throw CircuitError.invalidArgument("the saved ACDC state is for another run (\(edgeCount) edges, metric \(metric), τ \(threshold)); "
                 + "this run has \(patching.graph.edges.count) edges, metric \(patching.metric.name), τ \(options.threshold)")
         }

@@ -5,6 +5,13 @@ import Foundation
 /// JSON: `{"nodes": {"a0.h1": {"in_graph": true}}, "edges": {"input->a0.h1<q>": {"score": 0.3, "in_graph": true}},
 /// "metadata": {"model": ..., "method": ..., "metric": ..., "faithfulness": ...}}`, every node and edge of the
 /// graph listed with `in_graph`, plus the graph's shape so that the file can be read back on its own.
+///
+/// A position-aware circuit (``PositionBuckets``) has `"positions": ["IO", "S1", "S2", "END", "other"]` in
+/// `graph`, and every edge and node is listed once per position bucket with the bucket at both ends of the
+/// edge name: `"a5.h1@S2->a9.h9<k>@S2"`, `"m3@END->logits@END"`; nodes `"a5.h1@S2"` (in the graph when an edge
+/// leaves it or enters one of its inputs at that position). Labels `0`, `1`, … are absolute token positions;
+/// `other` is the catch-all bucket of the tokens no label names. EAP-IG has no such graph, so these files
+/// have no `cfg`.
 /// EAP-IG's own layout (`Graph.to_json`, with `cfg` instead of `graph`) is read too, and written alongside
 /// ours when a model width is given (see `MIBImportanceFile.swift`).
 extension Circuit {
@@ -14,13 +21,16 @@ extension Circuit {
         let n_layers: Int; let n_heads: Int; let n_kv_heads: Int; let mlps: Bool
         /// Per layer, whether the MLP reads that layer's heads; absent when every layer's does (sequential blocks).
         let mlp_reads_attention: [Bool]?
+        /// The position buckets of a position-aware graph; absent for the plain graph.
+        var positions: [String]? = nil
 
         /// Whether layer `l`'s MLP reads its heads.
         func mlpReadsAttention(_ l: Int) -> Bool { mlp_reads_attention?[l] ?? true }
 
         var description: String {
             "GraphShape(n_layers: \(n_layers), n_heads: \(n_heads), n_kv_heads: \(n_kv_heads), mlps: \(mlps)"
-                + (mlp_reads_attention.map { ", mlp_reads_attention: \($0)" } ?? "") + ")"
+                + (mlp_reads_attention.map { ", mlp_reads_attention: \($0)" } ?? "")
+                + (positions.map { ", positions: \($0)" } ?? "") + ")"
         }
 
         /// The number of edges of a graph of this shape, or nil when there are more than `limit`: counted
@@ -35,6 +45,7 @@ extension Circuit {
                 if count > limit { return nil }
             }
             count += sendersBefore
+            count *= Swift.max(positions?.count ?? 1, 1)
             return count <= limit ? count : nil
         }
     }
@@ -52,16 +63,18 @@ extension Circuit {
     /// `Graph.from_json` (and the MIB circuit track) read the file; unscored edges are then written with score 0.
     public func jsonData(modelWidth: Int? = nil) throws -> Data {
         let cfg = modelWidth.flatMap(eapIGConfig(modelWidth:))
-        let inGraphNodes = Set(nodes)
-        var nodeEntries = Dictionary(uniqueKeysWithValues: graph.senders.map { ($0.name, NodeEntry(in_graph: inGraphNodes.contains($0.name))) })
-        nodeEntries["logits"] = NodeEntry(in_graph: inGraphNodes.contains("logits"))
+        let inGraphNodes = Set(graph.isPositional ? positionalNodes : nodes)
+        let nodeNames = graph.positions.isEmpty ? graph.senders.map(\.name) + ["logits"]
+            : (graph.senders.map(\.name) + ["logits"]).flatMap { node in graph.positions.indices.map { graph.name(of: node, at: $0) } }
+        let nodeEntries = Dictionary(uniqueKeysWithValues: nodeNames.map { ($0, NodeEntry(in_graph: inGraphNodes.contains($0))) })
         let edgeEntries = Dictionary(uniqueKeysWithValues: graph.edges.map {
             (graph.name(of: $0), EdgeEntry(score: scores[$0] ?? (cfg == nil ? nil : 0), in_graph: edges.contains($0)))
         })
         let reads = graph.mlpReadsAttentionOutput
         let file = File(graph: GraphShape(n_layers: graph.layerCount, n_heads: graph.headCount,
                                           n_kv_heads: graph.keyValueHeadCount, mlps: graph.hasMLPs,
-                                          mlp_reads_attention: reads.allSatisfy { $0 } ? nil : reads),
+                                          mlp_reads_attention: reads.allSatisfy { $0 } ? nil : reads,
+                                          positions: graph.isPositional ? graph.positions : nil),
                         cfg: cfg, nodes: nodeEntries, edges: edgeEntries, metadata: metadata)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -83,7 +96,8 @@ extension Circuit {
         }
         let shape = try file.shape(path: url.path)
         guard shape.n_layers > 0, shape.n_heads > 0, shape.n_kv_heads > 0, shape.n_heads % shape.n_kv_heads == 0,
-              shape.mlp_reads_attention.map({ $0.count == shape.n_layers }) ?? true else {
+              shape.mlp_reads_attention.map({ $0.count == shape.n_layers }) ?? true,
+              shape.positions.map({ !$0.isEmpty && Set($0).count == $0.count }) ?? true else {
             throw CircuitError.invalidFile(path: url.path, reason: "graph shape \(shape) is not valid")
         }
         let countLimit = max(file.edges.count, 1 << 24)
@@ -94,7 +108,7 @@ extension Circuit {
         }
         let graph = ComputationGraph(layerCount: shape.n_layers, headCount: shape.n_heads,
                                      keyValueHeadCount: shape.n_kv_heads, hasMLPs: shape.mlps,
-                                     mlpReadsAttentionOutput: shape.mlp_reads_attention)
+                                     mlpReadsAttentionOutput: shape.mlp_reads_attention, positions: shape.positions ?? [])
         let byName = graph.edgesByName()
         var edges = Set<Edge>(), scores: [Edge: Float] = [:]
         for (name, entry) in file.edges {
@@ -108,15 +122,15 @@ extension Circuit {
     }
 
     /// Graphviz DOT: nodes in rows by layer, edges coloured by the input they feed (q, k, v, MLP, logits)
-    /// and drawn wider for larger |score|.
+    /// and drawn wider for larger |score|. Position-aware, nodes are per position (`a5.h1@S2`).
     public func dot() -> String {
         let maxScore = edges.compactMap { scores[$0].map(Swift.abs) }.max() ?? 1
         var lines = ["digraph circuit {", "  rankdir=BT;", "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\", fontname=\"Helvetica\"];"]
-        for node in nodes { lines.append("  \"\(node)\";") }
+        for node in graph.isPositional ? positionalNodes : nodes { lines.append("  \"\(node)\";") }
         for edge in edges.sorted(by: { graph.name(of: $0) < graph.name(of: $1) }) {
             let width = 1 + 4 * (scores[edge].map { Swift.abs($0) / Swift.max(maxScore, 1e-12) } ?? 0)
             for target in graph.nodes(reading: edge.receiver).map(\.name) + (edge.receiver == .logits ? ["logits"] : []) {
-                lines.append("  \"\(edge.sender.name)\" -> \"\(target)\" [color=\"\(Self.colour(edge.receiver))\", penwidth=\(String(format: "%.2f", width))];")
+                lines.append("  \"\(graph.name(of: edge.sender.name, at: edge.position))\" -> \"\(graph.name(of: target, at: edge.position))\" [color=\"\(Self.colour(edge.receiver))\", penwidth=\(String(format: "%.2f", width))];")
             }
         }
         lines.append("}")

@@ -60,10 +60,22 @@ public struct ComputationGraph: Sendable {
         }
     }
 
-    /// One edge: a sender's output read by a receiver's input.
+    /// One edge: a sender's output read by a receiver's input; in a position-aware graph, at one position
+    /// bucket (see ``positions``).
     public struct Edge: Hashable, Sendable {
         public let sender: Sender
         public let receiver: Receiver
+        /// The position bucket, an index into ``ComputationGraph/positions``; nil in a plain graph.
+        public let position: Int?
+
+        public init(sender: Sender, receiver: Receiver, position: Int? = nil) {
+            self.sender = sender
+            self.receiver = receiver
+            self.position = position
+        }
+
+        /// The same edge without its position.
+        public var unpositioned: Edge { Edge(sender: sender, receiver: receiver) }
     }
 
     public let layerCount: Int
@@ -79,7 +91,11 @@ public struct ComputationGraph: Sendable {
     public let senders: [Sender]
     /// Receivers in forward order: per layer queries, keys, values, the MLP; then the logits.
     public let receivers: [Receiver]
-    /// Every edge, grouped by receiver in forward order, senders in forward order within a receiver.
+    /// Position buckets of a position-aware graph (e.g. `IO`, `S1`, `S2`, `END`, `other`); empty in a plain
+    /// graph. See `PositionalGraph.swift`.
+    public let positions: [String]
+    /// Every edge, grouped by receiver in forward order, senders in forward order within a receiver (and
+    /// positions in order within a sender, in a position-aware graph).
     public let edges: [Edge]
     let senderIndex: [Sender: Int]
     let receiverIndex: [Receiver: Int]
@@ -90,8 +106,9 @@ public struct ComputationGraph: Sendable {
 
     /// - Parameter mlpReadsAttentionOutput: per layer, whether the MLP reads that layer's heads (all true
     ///   by default: sequential blocks).
+    /// - Parameter positions: the position buckets of a position-aware graph (none: a plain graph).
     public init(layerCount: Int, headCount: Int, keyValueHeadCount: Int? = nil, hasMLPs: Bool = true,
-                mlpReadsAttentionOutput: [Bool]? = nil) {
+                mlpReadsAttentionOutput: [Bool]? = nil, positions: [String] = []) {
         self.layerCount = layerCount
         self.headCount = headCount
         self.keyValueHeadCount = keyValueHeadCount ?? headCount
@@ -124,16 +141,19 @@ public struct ComputationGraph: Sendable {
         upstreamCount = upstream
         senderIndex = Dictionary(uniqueKeysWithValues: senders.enumerated().map { ($1, $0) })
         receiverIndex = Dictionary(uniqueKeysWithValues: receivers.enumerated().map { ($1, $0) })
+        self.positions = positions
+        let buckets: [Int?] = positions.isEmpty ? [nil] : Array(positions.indices)
         edges = receivers.enumerated().flatMap { r, receiver in
-            senders[..<upstream[r]].map { Edge(sender: $0, receiver: receiver) }
+            senders[..<upstream[r]].flatMap { sender in buckets.map { Edge(sender: sender, receiver: receiver, position: $0) } }
         }
     }
 
     /// The graph of a model: which senders each receiver reads is asked of its blocks.
-    public init(model: TransformerModel) {
+    /// - Parameter positions: the position buckets of a position-aware graph (none: a plain graph).
+    public init(model: TransformerModel, positions: [String] = []) {
         self.init(layerCount: model.layerCount, headCount: model.headCount,
                   keyValueHeadCount: model.blocks.first?.attention.keyValueHeads, hasMLPs: model.hasMLPs,
-                  mlpReadsAttentionOutput: model.blocks.map(\.mlpReadsAttentionOutput))
+                  mlpReadsAttentionOutput: model.blocks.map(\.mlpReadsAttentionOutput), positions: positions)
     }
 
     public var groupedQuery: Bool { grouping.isGrouped }
@@ -151,9 +171,11 @@ public struct ComputationGraph: Sendable {
         return result
     }
 
-    /// The name of an edge, e.g. `a3.h7->a9.h9<q>`, `m5->logits`.
+    /// The name of an edge, e.g. `a3.h7->a9.h9<q>`, `m5->logits`; in a position-aware graph with the position
+    /// at both ends, e.g. `a3.h7@S2->a9.h9<k>@S2`.
     public func name(of edge: Edge) -> String {
-        edge.sender.name + "->" + edge.receiver.name(groupedQuery: groupedQuery)
+        guard let p = edge.position else { return edge.sender.name + "->" + edge.receiver.name(groupedQuery: groupedQuery) }
+        return edge.sender.name + "@" + positions[p] + "->" + edge.receiver.name(groupedQuery: groupedQuery) + "@" + positions[p]
     }
 
     /// The senders a receiver reads.
@@ -163,7 +185,8 @@ public struct ComputationGraph: Sendable {
 
     /// Whether `sender → receiver` is an edge of this graph.
     public func contains(_ edge: Edge) -> Bool {
-        guard let s = senderIndex[edge.sender], let r = receiverIndex[edge.receiver] else { return false }
+        guard let s = senderIndex[edge.sender], let r = receiverIndex[edge.receiver],
+              (edge.position == nil) == positions.isEmpty, (edge.position ?? 0) < positionCount else { return false }
         return s < upstreamCount[r]
     }
 
@@ -209,7 +232,7 @@ public struct ComputationGraph: Sendable {
         var offsets: [Int] = [], running = 0
         for r in receivers.indices {
             offsets.append(running)
-            running += upstreamCount[r]
+            running += upstreamCount[r] * positionCount
         }
         return offsets
     }

@@ -8,7 +8,7 @@ public struct EdgeScores {
 
     /// The score of one edge.
     public subscript(edge: ComputationGraph.Edge) -> Float {
-        values[graph.edgeOffsets[graph.index(of: edge.receiver)] + graph.index(of: edge.sender)]
+        values[graph.edgeIndex(of: edge)]
     }
 
     /// Edges ordered by |score|, largest first (ties in graph order).
@@ -27,6 +27,9 @@ extension EdgePatching {
     /// scores are averaged over examples. Two forward passes and one backward pass score every edge (EAP-IG:
     /// one forward and backward pass per step).
     ///
+    /// In a position-aware graph (``PositionBuckets``) the sum runs over each bucket's token positions only, so
+    /// an edge's bucket scores add up to its plain score.
+    ///
     /// With the KL metric the clean-run gradient is zero (KL is minimal there): use a task metric such as the
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {
@@ -43,9 +46,11 @@ extension EdgePatching {
         let scores = edgeScores(gradients, scale: 1 / Float(runs))
         var values: [Float] = []
         values.reserveCapacity(graph.edges.count)
-        let receiverCount = graph.receivers.count
+        let receiverCount = graph.receivers.count, positions = graph.positionCount
         for r in graph.receivers.indices {
-            for s in 0..<graph.upstreamCount(of: r) { values.append(scores[s * receiverCount + r]) }
+            for s in 0..<graph.upstreamCount(of: r) {
+                for p in 0..<positions { values.append(scores[(s * receiverCount + r) * positions + p]) }
+            }
         }
         return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
     }
@@ -88,14 +93,25 @@ extension EdgePatching {
         return result
     }
 
-    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`.
+    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`; in a
+    /// position-aware graph `[senders, receivers, positions]`, the sum taken over each bucket's token positions
+    /// only (the per-position products summed within the bucket, so the buckets' scores add up to the plain score).
     ///
     /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
+    /// Position-aware, one GEMM per block and bucket over that bucket's tokens (deltas and gradients gathered),
+    /// so the products cost what the plain ones do.
     private func edgeScores(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
-        let size = senderDeltas.shape[1], receiverCount = graph.receivers.count
-        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount)
+        let receiverCount = graph.receivers.count, positions = graph.positionCount, width = model.dModel
+        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount * positions)
+        // Per bucket, its flat token indices and the senders' deltas at them, gathered once.
+        let bucketTokens = positionBuckets.map { buckets in
+            (0..<positions).map { b in
+                buckets.assignment.enumerated().flatMap { i, row in row.indices.filter { row[$0] == b }.map { i * pairs.length + $0 } }
+            }
+        }
+        let bucketDeltas = bucketTokens?.map { Self.gatherTokens(senderDeltas, $0, width: width) }
         for l in 0..<model.layerCount {
             let block = BlockReceivers(graph, layer: l)
             // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
@@ -111,21 +127,48 @@ extension EdgePatching {
                 receivers.append(graph.index(of: .logits))
             }
             let gradientRows = Tensor.concatenate(rows, axis: 0)
+            let parts = bucketDeltas.map { deltas in
+                zip(deltas, bucketTokens!).map { ($0, Self.gatherTokens(gradientRows, $1, width: width)) }
+            } ?? [(senderDeltas, gradientRows)]
             let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!
-            var products = [Float](repeating: 0, count: upstream * receivers.count)          // [upstream, receivers]
-            senderDeltas.scalars.withUnsafeBufferPointer { deltas in
-                gradientRows.scalars.withUnsafeBufferPointer { gradients in
-                    products.withUnsafeMutableBufferPointer { c in
-                        GEMM.multiply(m: upstream, n: receivers.count, k: size, a: deltas.baseAddress!, lda: size,
-                                      b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
-                                      ldc: receivers.count, alpha: scale)
+            for (p, (deltaRows, gradientRows)) in parts.enumerated() {
+                let size = gradientRows.shape[1]
+                var products = [Float](repeating: 0, count: upstream * receivers.count)          // [upstream, receivers]
+                if size > 0 {
+                    deltaRows.scalars.withUnsafeBufferPointer { deltas in
+                        gradientRows.scalars.withUnsafeBufferPointer { gradients in
+                            products.withUnsafeMutableBufferPointer { c in
+                                GEMM.multiply(m: upstream, n: receivers.count, k: size, a: deltas.baseAddress!, lda: size,
+                                              b: gradients.baseAddress!, ldb: size, transposeB: true, c: c.baseAddress!,
+                                              ldc: receivers.count, alpha: scale)
+                            }
+                        }
+                    }
+                }
+                for (column, r) in receivers.enumerated() {
+                    for s in 0..<graph.upstreamCount(of: r) {
+                        scores[(s * receiverCount + r) * positions + p] = products[s * receivers.count + column]
                     }
                 }
             }
-            for (column, r) in receivers.enumerated() {
-                for s in 0..<graph.upstreamCount(of: r) { scores[s * receiverCount + r] = products[s * receivers.count + column] }
-            }
         }
         return scores
+    }
+
+    /// `[rows, tokens·width]`: the tokens `tokens` (flat indices of `width` values each) of every row of a
+    /// `[rows, B·P·width]` matrix.
+    static func gatherTokens(_ matrix: Tensor, _ tokens: [Int], width: Int) -> Tensor {
+        let rows = matrix.shape[0], length = matrix.shape[1], gathered = tokens.count * width
+        guard gathered > 0 else { return Tensor.zeros([rows, 0]) }
+        return matrix.scalars.withUnsafeBufferPointer { source in
+            Tensor.build(shape: [rows, gathered]) { out in
+                let from = source.baseAddress!, to = out.baseAddress!
+                Parallel.forEach(rows) { r in
+                    for (j, t) in tokens.enumerated() {
+                        (to + r * gathered + j * width).initialize(from: from + r * length + t * width, count: width)
+                    }
+                }
+            }
+        }
     }
 }

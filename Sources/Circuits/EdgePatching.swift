@@ -32,6 +32,8 @@ public struct EdgePatching {
     public let model: TransformerModel
     public let graph: ComputationGraph
     public let pairs: PromptPairs
+    /// The position buckets of a position-aware graph (see ``PositionBuckets``); nil for the plain graph.
+    public let positionBuckets: PositionBuckets?
     public let metric: Metric
     /// The metric on the clean run and with every edge patched (the corrupted run when the source is corrupted).
     public let cleanValue: Float
@@ -60,11 +62,17 @@ public struct EdgePatching {
     ///
     /// - Parameter metric: built from the clean logits at the read positions, e.g.
     ///   `{ MetricKind.kl.metric(answers:wrongs:reference: $0) }`.
-    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted,
+    /// - Parameter positions: position buckets for a position-aware graph (edges per bucket); nil for the plain graph.
+    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted, positions: PositionBuckets? = nil,
                 metric makeMetric: (_ cleanLogits: Tensor) -> Metric) throws {
+        if let positions, positions.exampleCount != pairs.count || positions.length != pairs.length {
+            throw CircuitError.invalidArgument("the position buckets cover \(positions.exampleCount) examples of \(positions.length) "
+                + "tokens, the prompts are \(pairs.count) of \(pairs.length)")
+        }
         self.model = model
         self.pairs = pairs
-        graph = ComputationGraph(model: model)
+        positionBuckets = positions
+        graph = ComputationGraph(model: model, positions: positions?.labels ?? [])
         let (cleanOutputs, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
         cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
@@ -112,8 +120,9 @@ public struct EdgePatching {
     }
 
     /// Convenience: a named metric kind compared with the clean run.
-    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted, metric kind: MetricKind) throws {
-        try self.init(model: model, pairs: pairs, source: source) { clean in
+    public init(model: TransformerModel, pairs: PromptPairs, source: Source = .corrupted, positions: PositionBuckets? = nil,
+                metric kind: MetricKind) throws {
+        try self.init(model: model, pairs: pairs, source: source, positions: positions) { clean in
             kind.metric(answers: pairs.answers, wrongs: pairs.wrongs, reference: clean)
         }
     }
@@ -237,11 +246,11 @@ public struct EdgePatching {
         let size = pairs.count * pairs.length * model.dModel, rows = receivers.count
         let senders = graph.upstreamCount(of: receivers.lowerBound)
         let allPatched = allPatchedInput(of: receivers.lowerBound)
-        let perVariant = (0..<masks.count).map { v in
-            let mask = masks[v]
+        /// Variant `v`'s inputs with the edges `selected(s, r)` patched.
+        func mixed(variant v: Int, _ selected: (_ sender: Int, _ receiver: Int) -> Float) -> Tensor {
             // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
             let fromAllPatched = receivers.map { r in
-                let patched = (0..<senders).reduce(0) { $0 + (mask[$1, r] != 0 ? 1 : 0) }
+                let patched = (0..<senders).reduce(0) { $0 + (selected($1, r) != 0 ? 1 : 0) }
                 return senders - patched < patched
             }
             var mix = Tensor.WeightedSums(rows: rows, length: size)
@@ -250,11 +259,27 @@ public struct EdgePatching {
             for s in 0..<senders {
                 let delta = deltas[s]!
                 let weights = zip(receivers, fromAllPatched).map { r, fromPatched in
-                    (fromPatched ? mask[s, r] - 1 : mask[s, r]) * delta.sign
+                    (fromPatched ? selected(s, r) - 1 : selected(s, r)) * delta.sign
                 }
                 mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)), weights: weights)
             }
             return mix.result(interleaving: perHead ? model.dModel : nil)
+        }
+        let perVariant = (0..<masks.count).map { v in
+            let mask = masks[v]
+            guard let buckets = positionBuckets else { return mixed(variant: v) { mask[$0, $1] } }
+            // Position-aware: each token position reads the mix of its bucket's mask; buckets with one mask share a mix.
+            var groups: [[Float]: [Int]] = [:]
+            for b in 0..<graph.positionCount {
+                groups[(0..<senders).flatMap { s in receivers.map { mask[s, $0, b] } }, default: []].append(b)
+            }
+            guard groups.count > 1 else { return mixed(variant: v) { mask[$0, $1, 0] } }
+            // The buckets are disjoint, so at each position one term is its mix and the others add zeros.
+            let parts = groups.values.sorted { $0[0] < $1[0] }.map { bucketsOfMix in
+                mixed(variant: v) { mask[$0, $1, bucketsOfMix[0]] }.reshaped([pairs.count, pairs.length, -1])
+                    * buckets.indicator(where: bucketsOfMix.contains)
+            }
+            return parts.dropFirst().reduce(parts[0], +)
         }
         let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
         return mixed.reshaped(perHead ? [masks.count * pairs.count, pairs.length, rows, model.dModel] : current.shape)

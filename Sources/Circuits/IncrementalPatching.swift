@@ -11,6 +11,9 @@ import Tensors
 /// patches the same receiver, so the same nodes are recomputed for all of them, in passes of
 /// `variants × batch` rows. Committing variant j keeps its node outputs and receiver inputs; each update is
 /// the same arithmetic whatever the batch size, so batched and one-at-a-time runs give the same values.
+///
+/// In a position-aware graph an edge is tested at one position bucket (its delta added at that bucket's token
+/// positions only); a node counts as read, and an edge as remaining, when it is at some position.
 struct IncrementalPatching {
     let patching: EdgePatching
     /// The patched (removed) edges of the current graph.
@@ -42,7 +45,7 @@ struct IncrementalPatching {
         readAllPatched = patching.allPatchedInput(of: graph.receivers.count - 1).gather(positions: positions)
         func affected(_ node: Int) -> Bool {
             graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }.contains { r in
-                (0..<graph.upstreamCount(of: r)).contains { s in removed[s, r] != 0 || changedOutputs[s] != nil }
+                (0..<graph.upstreamCount(of: r)).contains { s in removed.selectsAnyPosition(sender: s, receiver: r) || changedOutputs[s] != nil }
             }
         }
         for node in 1..<graph.senders.count {
@@ -63,8 +66,8 @@ struct IncrementalPatching {
     /// The outcome of a batched test: the metric of each variant, and what committing one of them keeps.
     struct Trial {
         let receiver: Int
-        /// The tested senders in order; variant i patches the first i + 1.
-        let senders: [Int]
+        /// The tested edges in order, as slots `sender · positions + position`; variant i patches the first i + 1.
+        let slots: [Int]
         let values: [Float]
         /// `[variants·batch, pos, d]`: the inputs of the receivers computed, and the outputs of the nodes recomputed.
         fileprivate let inputs: [Int: Tensor], outputs: [Int: Tensor]
@@ -72,14 +75,22 @@ struct IncrementalPatching {
         fileprivate let readInputs: Tensor
     }
 
-    /// The metric with the edges `senders[0...i] → receiver` also patched, for every i (one batched pass).
-    mutating func test(senders: [Int], receiver r: Int) -> Trial {
-        let graph = patching.graph, variants = senders.count, logits = graph.receivers.count - 1
+    /// The metric with the edges `slots[0...i] → receiver` also patched, for every i (one batched pass); a slot
+    /// is `sender · positions + position` (the sender itself in a plain graph).
+    mutating func test(slots: [Int], receiver r: Int) -> Trial {
+        let graph = patching.graph, variants = slots.count, logits = graph.receivers.count - 1, positions = graph.positionCount
         // The tested receiver's input per variant: the current input plus, edge after edge, source − current.
         var step = r == logits ? readInput : baseInput(r)
         var prefixes: [Tensor] = []
-        for s in senders {
-            step = step + (r == logits ? readDelta(s) : delta(s))
+        for slot in slots {
+            let s = slot / positions
+            var change = r == logits ? readDelta(s) : delta(s)
+            if let buckets = patching.positionBuckets {
+                let atBucket = { $0 == slot % positions }
+                change = change * (r == logits ? buckets.indicator(where: atBucket, at: patching.pairs.readPositions)
+                                               : buckets.indicator(where: atBucket))
+            }
+            step = step + change
             prefixes.append(step)
         }
         let tested = variants == 1 ? prefixes[0] : Tensor.concatenate(prefixes, axis: 0)
@@ -107,7 +118,7 @@ struct IncrementalPatching {
             }
             for (node, value) in zip(coupled, self.outputs(of: coupled, inputs: nodeInputs, variants: variants)) {
                 outputs[node] = value
-                for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && removed[node, next] == 0 {
+                for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && remains(node, next) {
                     pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
                 }
             }
@@ -122,16 +133,16 @@ struct IncrementalPatching {
             read = readInput.repeatedAlongBatch(variants)
         }
         let values = metrics(read, variants: variants)
-        return Trial(receiver: r, senders: senders, values: values, inputs: inputs, outputs: outputs, readInputs: read)
+        return Trial(receiver: r, slots: slots, values: values, inputs: inputs, outputs: outputs, readInputs: read)
     }
 
     /// Makes variant `variant` of a trial the current graph: its edges are patched, its node outputs and
     /// receiver inputs kept.
     mutating func commit(_ trial: Trial, variant: Int) {
-        let graph = patching.graph, rows = patching.pairs.count
-        for s in trial.senders[...variant] { removed[s, trial.receiver] = 1 }
+        let graph = patching.graph, rows = patching.pairs.count, positions = graph.positionCount
+        for slot in trial.slots[...variant] { removed[slot / positions, trial.receiver, slot % positions] = 1 }
         func kept(_ tensor: Tensor) -> Tensor {
-            trial.senders.count == 1 ? tensor : tensor.slice(axis: 0, (variant * rows)..<((variant + 1) * rows))
+            trial.slots.count == 1 ? tensor : tensor.slice(axis: 0, (variant * rows)..<((variant + 1) * rows))
         }
         for (r, input) in trial.inputs { receiverInputs[r] = kept(input) }
         for (node, output) in trial.outputs { changedOutputs[node] = kept(output) }
@@ -139,15 +150,16 @@ struct IncrementalPatching {
         // A kept input that reads a changed node through a remaining edge and was not recomputed (its node is
         // read by nothing) is now stale.
         for node in trial.outputs.keys {
-            for r in receiverInputs.keys where trial.inputs[r] == nil && graph.upstreamCount(of: r) > node && removed[node, r] == 0 {
+            for r in receiverInputs.keys where trial.inputs[r] == nil && graph.upstreamCount(of: r) > node && remains(node, r) {
                 receiverInputs[r] = nil
             }
         }
     }
 
-    /// Patches an edge into a node that nothing reads any more (its output is never needed again).
-    mutating func removeUnread(sender: Int, receiver: Int) {
-        removed[sender, receiver] = 1
+    /// Patches an edge (at one position bucket) into a node that nothing reads any more (its output is never
+    /// needed again).
+    mutating func removeUnread(sender: Int, position: Int, receiver: Int) {
+        removed[sender, receiver, position] = 1
         receiverInputs[receiver] = nil
     }
 
@@ -156,7 +168,19 @@ struct IncrementalPatching {
     /// ``EdgePatching/coupledNodes(of:)``).
     private func isRead(_ node: Int) -> Bool {
         let graph = patching.graph
-        return graph.receivers.indices.contains { graph.upstreamCount(of: $0) > node && removed[node, $0] == 0 }
+        return graph.receivers.indices.contains { graph.upstreamCount(of: $0) > node && remains(node, $0) }
+    }
+
+    /// Whether the edge `s → r` remains (is not patched) at some position.
+    private func remains(_ s: Int, _ r: Int) -> Bool { !removed.selectsEveryPosition(sender: s, receiver: r) }
+
+    /// `change` (a sender's contribution to `r`'s input, `[rows, pos, d]`, or `[rows, 1, d]` at the read positions)
+    /// kept at the positions where `s → r` remains and zeroed where it is patched; unchanged in a plain graph.
+    private func keptWhereRemaining(_ change: Tensor, sender s: Int, receiver r: Int, atRead: Bool) -> Tensor {
+        guard let buckets = patching.positionBuckets, removed.selectsAnyPosition(sender: s, receiver: r) else { return change }
+        let remaining = { removed[s, r, $0] == 0 }
+        let keep = atRead ? buckets.indicator(where: remaining, at: patching.pairs.readPositions) : buckets.indicator(where: remaining)
+        return change * keep.repeatedAlongBatch(change.shape[0] / keep.shape[0])
     }
 
     /// Sender `s`'s source output − clean output, `[batch, pos, d]`.
@@ -176,7 +200,7 @@ struct IncrementalPatching {
 
     /// Whether `receiver` reads one of the recomputed nodes `outputs` through an edge that remains.
     private func reads(_ outputs: [Int: Tensor], receiver: Int) -> Bool {
-        outputs.keys.contains { $0 < patching.graph.upstreamCount(of: receiver) && removed[$0, receiver] == 0 }
+        outputs.keys.contains { $0 < patching.graph.upstreamCount(of: receiver) && remains($0, receiver) }
     }
 
     /// The input of a receiver that reads recomputed nodes, per variant: the all-patched input, plus
@@ -187,14 +211,17 @@ struct IncrementalPatching {
     /// remaining edges are few.
     private func recomputedInput(_ receiver: Int, outputs: [Int: Tensor], variants: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: receiver), atRead = receiver == patching.graph.receivers.count - 1
-        let unpatched = (0..<upstream).filter { removed[$0, receiver] == 0 }
+        let unpatched = (0..<upstream).filter { remains($0, receiver) }
         var shared = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
-        for s in unpatched where outputs[s] == nil { shared = shared - (atRead ? readDelta(s) : delta(s)) }
+        for s in unpatched where outputs[s] == nil {
+            shared = shared - keptWhereRemaining(atRead ? readDelta(s) : delta(s), sender: s, receiver: receiver, atRead: atRead)
+        }
         var value = shared.repeatedAlongBatch(variants)
         for s in unpatched {
             guard let output = outputs[s] else { continue }
             let source = atRead ? readSources[s] : patching.sourceOutputs[s]
-            value = value + (output.reshaped([variants, -1]) - source.reshaped([-1])).reshaped(value.shape)
+            value = value + keptWhereRemaining((output.reshaped([variants, -1]) - source.reshaped([-1])).reshaped(value.shape),
+                                               sender: s, receiver: receiver, atRead: atRead)
         }
         return value
     }
@@ -267,25 +294,46 @@ struct IncrementalPatching {
     /// current output minus its source output.
     private func fullInput(of r: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: r)
-        let pairs = patching.pairs
-        let unpatched = (0..<upstream).filter { removed[$0, r] == 0 }
-        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
-        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOutputs[$0] != nil }) {
-            // All-patched input + Σ over unpatched senders of (current − source) output.
-            sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
-            for s in unpatched {
-                if let current = changedOutputs[s] {
-                    sums.add(.init(current), weights: [1])
-                    sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
-                } else {
-                    sums.add(patching.baseDelta(s), weights: [-1])
-                }
+        let pairs = patching.pairs, shape = [pairs.count, pairs.length, patching.model.dModel]
+        if let buckets = patching.positionBuckets, (0..<upstream).contains(where: {
+            removed.selectsAnyPosition(sender: $0, receiver: r) && remains($0, r)
+        }) {
+            // Some edge is patched at some positions only: per group of buckets with the same remaining senders, the
+            // all-patched input + Σ over those senders of (current − source) output, kept at the group's positions.
+            var groups: [[Bool]: [Int]] = [:]
+            for b in 0..<patching.graph.positionCount {
+                groups[(0..<upstream).map { removed[$0, r, b] == 0 }, default: []].append(b)
             }
-        } else {
-            // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
-            sums.add(.init(patching.cleanInput(of: r)), weights: [1])
-            for s in 0..<upstream where removed[s, r] != 0 { sums.add(patching.baseDelta(s), weights: [1]) }
+            let parts = groups.sorted { $0.value[0] < $1.value[0] }.map { remaining, bucketsOfSum in
+                allPatchedInput(r, plusRemaining: (0..<upstream).filter { remaining[$0] }).reshaped(shape)
+                    * buckets.indicator(where: bucketsOfSum.contains)
+            }
+            return parts.dropFirst().reduce(parts[0], +)
         }
-        return sums.result().reshaped([pairs.count, pairs.length, patching.model.dModel])
+        let unpatched = (0..<upstream).filter { remains($0, r) }
+        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOutputs[$0] != nil }) {
+            return allPatchedInput(r, plusRemaining: unpatched).reshaped(shape)
+        }
+        // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
+        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
+        sums.add(.init(patching.cleanInput(of: r)), weights: [1])
+        for s in 0..<upstream where !remains(s, r) { sums.add(patching.baseDelta(s), weights: [1]) }
+        return sums.result().reshaped(shape)
+    }
+
+    /// Receiver `r`'s all-patched input + Σ over `senders` of their (current − source) output, flat.
+    private func allPatchedInput(_ r: Int, plusRemaining senders: [Int]) -> Tensor {
+        let pairs = patching.pairs
+        var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
+        sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
+        for s in senders {
+            if let current = changedOutputs[s] {
+                sums.add(.init(current), weights: [1])
+                sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
+            } else {
+                sums.add(patching.baseDelta(s), weights: [-1])
+            }
+        }
+        return sums.result()
     }
 }

@@ -22,7 +22,7 @@ extension Circuit {
     /// (grouped-query attention, no MLPs, or parallel and sequential blocks mixed).
     func eapIGConfig(modelWidth: Int) -> EAPIGConfig? {
         let parallel = !graph.mlpReadsAttentionOutput.contains(true)
-        guard !graph.groupedQuery, graph.hasMLPs, parallel || !graph.mlpReadsAttentionOutput.contains(false) else { return nil }
+        guard !graph.groupedQuery, !graph.isPositional, graph.hasMLPs, parallel || !graph.mlpReadsAttentionOutput.contains(false) else { return nil }
         return EAPIGConfig(n_layers: graph.layerCount, n_heads: graph.headCount, parallel_attn_mlp: parallel, d_model: modelWidth)
     }
 }

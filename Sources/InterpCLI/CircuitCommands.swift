@@ -25,8 +25,8 @@ struct CircuitOptions: ParsableArguments {
         """)
     var ablation: AblationArgument = .corrupted
 
-    func patching(_ lm: LanguageModel, _ pairs: PromptPairs, defaultMetric: MetricKind) throws -> EdgePatching {
-        try EdgePatching(model: lm.model, pairs: pairs, source: ablation.source(pairs), metric: metric ?? defaultMetric)
+    func patching(_ lm: LanguageModel, _ pairs: PromptPairs, defaultMetric: MetricKind, positions: PositionBuckets? = nil) throws -> EdgePatching {
+        try EdgePatching(model: lm.model, pairs: pairs, source: ablation.source(pairs), positions: positions, metric: metric ?? defaultMetric)
     }
 }
 
@@ -68,6 +68,8 @@ struct ACDCCommand: ParsableCommand {
         discussion: """
         Example: interp acdc --task ioi.json --threshold 0.05 --metric kl --out circuit.json --html circuit.html
         Several --threshold values run a sweep (one circuit each; files get the threshold in their name).
+        Position-aware: --positions IO,S1,S2,END (the task file's labels) or --per-position give edges per position, \
+        named a5.h1@S2->a9.h9<k>@S2.
         """)
 
     @OptionGroup var model: ModelOptions
@@ -76,6 +78,7 @@ struct ACDCCommand: ParsableCommand {
     @Flag(help: "Compare |change| with τ instead of the signed worsening.") var absolute = false
     @Flag(help: "Test heads and MLPs as units instead of single edges.") var nodes = false
     @OptionGroup var circuit: CircuitOptions
+    @OptionGroup var positions: PositionOptions
     @Option(help: ArgumentHelp("Save progress to this file every 50 tested edges (edge-level, one threshold).", valueName: "file"))
     var checkpoint: String?
     @Flag(help: "Resume from the --checkpoint file if it exists.") var resume = false
@@ -96,7 +99,7 @@ struct ACDCCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
-        let patching = try circuit.patching(lm, prompts, defaultMetric: .kl)
+        let patching = try circuit.patching(lm, prompts, defaultMetric: .kl, positions: try positions.buckets(prompts))
         var summaries: [CircuitSummary] = []
         for threshold in thresholds {
             let bar = ProgressBar("ACDC τ=\(threshold)", forced: output.progress)
@@ -132,6 +135,7 @@ struct EAPCommand: ParsableCommand {
         Without --ig-steps, plain EAP (two forward passes and one backward pass).
         The --out file is also an EAP-IG / MIB importance file (Graph.from_json reads it); its scores are of the metric, \
         MIB's of the loss (minus the metric): see interp evaluate --mib --negate-scores.
+        Position-aware: --positions IO,S1,S2,END or --per-position score each edge per position (no EAP-IG cfg is written).
         """)
 
     @OptionGroup var model: ModelOptions
@@ -144,6 +148,7 @@ struct EAPCommand: ParsableCommand {
     @Flag(help: "Grow the circuit greedily from the logits instead of taking the global top n.") var greedy = false
     @Option(help: ArgumentHelp("Also print a faithfulness curve at these sizes (comma-separated).", valueName: "sizes")) var curve: String?
     @OptionGroup var circuit: CircuitOptions
+    @OptionGroup var positions: PositionOptions
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
     @OptionGroup var view: CircuitViewOptions
@@ -160,7 +165,7 @@ struct EAPCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
-        let patching = try circuit.patching(lm, prompts, defaultMetric: .logitDiff)
+        let patching = try circuit.patching(lm, prompts, defaultMetric: .logitDiff, positions: try positions.buckets(prompts))
         let scores = patching.edgeAttribution(integratedGradientSteps: igSteps)
         var found = (greedy ? Circuit.greedy(scores, count: topN) : Circuit.top(scores, count: topN)).pruned()
         let sizes = try curve.map(Paths.sizes) ?? []
@@ -200,6 +205,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var pairs: PairOptions
     @Option(help: ArgumentHelp("A circuit JSON file.", valueName: "file")) var circuit: String
     @OptionGroup var circuitOptions: CircuitOptions
+    @OptionGroup var positions: PositionOptions
     @OptionGroup var mibOptions: MIBOptions
     @OptionGroup var output: OutputOptions
 
@@ -212,7 +218,9 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let found = try Circuit.read(from: URL(fileURLWithPath: circuit))
-        let patching = try circuitOptions.patching(lm, try pairs.pairs(for: lm), defaultMetric: .logitDiff)
+        let prompts = try pairs.pairs(for: lm)
+        let patching = try circuitOptions.patching(lm, prompts, defaultMetric: .logitDiff,
+                                                   positions: try positions.buckets(prompts, circuit: found.graph, file: circuit))
         guard found.graph.layerCount == patching.graph.layerCount, found.graph.headCount == patching.graph.headCount,
               found.graph.keyValueHeadCount == patching.graph.keyValueHeadCount, found.graph.hasMLPs == patching.graph.hasMLPs else {
             throw CLIError("\(circuit): the circuit's graph (\(found.graph.layerCount) layers, \(found.graph.headCount) heads) does not match the model's (\(patching.graph.layerCount) layers, \(patching.graph.headCount) heads)")
@@ -262,7 +270,7 @@ struct CircuitSummary: Encodable {
         self.threshold = threshold
         edges = circuit.edges.count
         totalEdges = circuit.graph.edges.count
-        nodes = circuit.nodes
+        nodes = circuit.graph.isPositional ? circuit.positionalNodes : circuit.nodes
         self.faithfulness = faithfulness
         self.tests = tests
         topEdges = circuit.edges.sorted { Swift.abs(circuit.scores[$0] ?? 0) > Swift.abs(circuit.scores[$1] ?? 0) }

@@ -58,11 +58,16 @@ public struct CircuitView: ReportFigure {
         }
     }
 
+    /// A position-aware circuit is drawn as one panel per position (see `CircuitPositionPanels.swift`).
     public var html: String {
-        isInteractive ? CircuitExplorer(circuit).html(caption: caption) : svgFigureHTML
+        if graph.isPositional { return positionPanelsHTML }
+        return isInteractive ? CircuitExplorer(circuit).html(caption: caption) : svgFigureHTML
     }
 
-    public var pageAssets: [PageAsset] { isInteractive ? [CircuitExplorer.asset] : [] }
+    public var pageAssets: [PageAsset] {
+        if graph.isPositional { return positionPanels.contains { $0.view.isInteractive } ? [CircuitExplorer.asset] : [] }
+        return isInteractive ? [CircuitExplorer.asset] : []
+    }
 
     /// The static drawing's layout: every slot and row fits a page.
     private var layout: CircuitLayout {
