@@ -46,7 +46,7 @@ import Circuits
         let patching = try inductionPatching()
         let graph = patching.graph
         var generator = SeededGenerator(seed: 5)
-        // Soft attention: scale the sharp construction down through the key fractions stays smooth enough at 0.5-0.9.
+        // With fractions in 0.5–0.9 the construction's sharp attention is smooth enough for central differences.
         let z = graph.edges.map { _ in Float.random(in: 0.5...0.9, using: &generator) }
         let (value, gradient) = patching.maskedRun(keep: z)
         #expect(Swift.abs(value - patching.metrics([patchMask(z, graph)])[0]) < 1e-4)
