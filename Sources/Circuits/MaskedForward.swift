@@ -78,7 +78,6 @@ extension EdgePatching {
             // Receiver-major gradient rows [rows, size].
             let rowsGradient = perHead ? Self.deinterleaved(upstream, rows: rows, segment: d) : upstream.scalars
             var fractionGradient = [Float](repeating: 0, count: senders * rows)
-            var deltaGradients = [Float](repeating: 0, count: senders * size)
             rowsGradient.withUnsafeBufferPointer { g in
                 fractionGradient.withUnsafeMutableBufferPointer { out in
                     for s in 0..<senders {
@@ -88,18 +87,17 @@ extension EdgePatching {
                         }
                     }
                 }
-                weights.withUnsafeBufferPointer { w in
-                    deltaGradients.withUnsafeMutableBufferPointer { out in
-                        GEMM.multiply(m: senders, n: size, k: rows, a: w.baseAddress!, lda: rows, b: g.baseAddress!,
-                                      ldb: size, c: out.baseAddress!, ldc: size)
-                    }
-                }
             }
             for s in 0..<senders {
                 for (i, r) in receivers.enumerated() { fractions.gradient[fractions.offsets[r] + s] += fractionGradient[s * rows + i] }
             }
+            // Sender s's gradient Σ_i z_{s→i} · rows[i], the rows read in place.
+            let gradientRows = Tensor(shape: [rows * size], scalars: rowsGradient)
             let perSender: [Tensor?] = (0..<senders).map { s in
-                s == 0 ? nil : Tensor(shape: inputs[s].shape, scalars: Array(deltaGradients[(s * size)..<((s + 1) * size)]))
+                guard s > 0 else { return nil }
+                var sum = Tensor.WeightedSums(rows: 1, length: size)
+                for i in 0..<rows { sum.add(.init(gradientRows, offset: i * size), weights: [weights[s * rows + i]]) }
+                return sum.result().reshaped(inputs[s].shape)
             }
             return [nil] + perSender
         }
