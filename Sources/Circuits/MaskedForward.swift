@@ -80,10 +80,10 @@ extension EdgePatching {
             var fractionGradient = [Float](repeating: 0, count: senders * rows)
             rowsGradient.withUnsafeBufferPointer { g in
                 fractionGradient.withUnsafeMutableBufferPointer { out in
-                    for s in 0..<senders {
+                    let results = out.baseAddress!
+                    Parallel.forEach(senders) { s in
                         inputs[s].scalars.withUnsafeBufferPointer { delta in
-                            GEMM.multiply(m: 1, n: rows, k: size, a: delta.baseAddress!, lda: size, b: g.baseAddress!,
-                                          ldb: size, transposeB: true, c: out.baseAddress! + s * rows, ldc: rows)
+                            for i in 0..<rows { results[s * rows + i] = Self.dot(delta.baseAddress!, g.baseAddress! + i * size, size) }
                         }
                     }
                 }
@@ -101,6 +101,21 @@ extension EdgePatching {
             }
             return [nil] + perSender
         }
+    }
+
+    /// `Σ a[i]·b[i]` over `count` elements, in a fixed order (16 lanes, then the tail).
+    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        var lanes = SIMD16<Float>(), i = 0
+        while i + 16 <= count {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
     }
 
     /// `[positions, rows, segment]` scalars rearranged as `[rows, positions · segment]`.
