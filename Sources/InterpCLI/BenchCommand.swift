@@ -18,16 +18,16 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time GEMM, forward passes, caching, patching, EAP, ACDC and peak memory on this machine.",
         discussion: """
-            Suites: gemm (kernel shapes; with --model, the model's own products in its stored format); forward, cache, patching, attribution, eap, acdc (need --model, e.g. a \
+            Suites: gemm (kernel shapes; with --model, the model's own products in its stored format); forward, cache, patching, attribution, eap, acdc, masks (need --model, e.g. a \
             GPT-2-small checkpoint from scripts/make_bench_model.py); memory (peak RSS of loading --model and one \
             forward pass; run it alone, in its own process). 'all' runs every suite except memory.
             """
     )
 
     enum Suite: String, CaseIterable, ExpressibleByArgument {
-        case gemm, forward, cache, patching, attribution, eap, acdc, memory, all
+        case gemm, forward, cache, patching, attribution, eap, acdc, masks, memory, all
 
-        static let modelSuites: [Suite] = [.forward, .cache, .patching, .attribution, .eap, .acdc]
+        static let modelSuites: [Suite] = [.forward, .cache, .patching, .attribution, .eap, .acdc, .masks]
     }
 
     @Option(help: "Comma-separated suites: \(Suite.allCases.map(\.rawValue).joined(separator: ", ")).",
@@ -104,6 +104,7 @@ struct BenchCommand: ParsableCommand {
             case .patching: try loaded().patching()
             case .attribution: try loaded().attribution()
             case .eap: try CircuitBench(models: loaded()).eap()
+            case .masks: try CircuitBench(models: loaded()).masks()
             case .acdc:
                 let circuits = CircuitBench(models: try loaded())
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }

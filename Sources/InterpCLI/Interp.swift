@@ -12,6 +12,7 @@ struct InterpCommand: ParsableCommand {
             TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
             PatchCommand.self, AttributeCommand.self,
             PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, EvaluateCommand.self, GraphCommand.self,
+            PruneCommand.self, MethodsBenchmarkCommand.self,
             TrainCommand.self, ExportCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )

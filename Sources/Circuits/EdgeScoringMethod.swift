@@ -1,0 +1,62 @@
+import Foundation
+
+/// A named way to score every edge of a graph, for running methods side by side (``PlantedCircuit`` benchmarks).
+/// To benchmark a new method, append it to ``standard``.
+public struct EdgeScoringMethod {
+    public let name: String
+    public let score: (EdgePatching) throws -> EdgeScores
+
+    public init(_ name: String, score: @escaping (EdgePatching) throws -> EdgeScores) {
+        self.name = name
+        self.score = score
+    }
+
+    /// Every edge-scoring method of the library with default settings.
+    public static var standard: [EdgeScoringMethod] {
+        [
+            EdgeScoringMethod("eap") { $0.edgeAttribution() },
+            EdgeScoringMethod("eap-ig") { $0.edgeAttribution(integratedGradientSteps: 5) },
+            EdgeScoringMethod("edge-patching") { $0.exactEdgeEffects() },
+            EdgeScoringMethod("acdc") { $0.acdc(ACDCOptions(threshold: 0.1)).scores },
+            EdgeScoringMethod("mask-hard-concrete") { try $0.optimizeMasks(MaskOptimizationOptions(sampler: .hardConcrete)).scores },
+            EdgeScoringMethod("mask-ugs") { try $0.optimizeMasks(MaskOptimizationOptions(sampler: .uniformGradient)).scores },
+        ]
+    }
+}
+
+extension EdgePatching {
+    /// Each edge's effect alone: the metric with only that edge patched, minus the clean metric (batched passes).
+    public func exactEdgeEffects() -> EdgeScores {
+        let values = metrics(graph.edges.map { EdgeMask(graph: graph, edges: [$0]) }).map { $0 - cleanValue }
+        return EdgeScores(graph: graph, values: values, method: "edge-patching")
+    }
+}
+
+extension ACDCResult {
+    /// ACDC's measured worsening per tested edge as scores; untested edges (receivers nothing reads) score 0.
+    public var scores: EdgeScores {
+        EdgeScores(graph: graph, values: graph.edges.map { effects[$0] ?? 0 }, method: options.nodeLevel ? "acdc-nodes" : "acdc")
+    }
+}
+
+/// One method's result against a known circuit.
+public struct KnownCircuitScore {
+    public let method: String
+    /// AUROC of |score| against the true edges.
+    public let area: Double
+    public let seconds: Double
+}
+
+extension EdgePatching {
+    /// Runs each method and measures its ROC area against `trueEdges`.
+    public func knownCircuitScores(_ methods: [EdgeScoringMethod], trueEdges: Set<ComputationGraph.Edge>,
+                                   progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [KnownCircuitScore] {
+        try methods.enumerated().map { index, method in
+            let start = Date()
+            let scores = try method.score(self)
+            let seconds = Date().timeIntervalSince(start)
+            progress?(index + 1, methods.count)
+            return KnownCircuitScore(method: method.name, area: try scores.roc(trueEdges: trueEdges).area, seconds: seconds)
+        }
+    }
+}

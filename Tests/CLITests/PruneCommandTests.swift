@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// `interp prune` on the embedded model and `interp methods-benchmark`.
+@Suite struct PruneCommandTests {
+    @Test func pruneResumesFromItsCheckpointAndRefusesAnotherRun() throws {
+        let directory = try CLI.temporaryDirectory()
+        let task = EmbeddedModelPath.directory + "/task.json"
+        let state = directory.appendingPathComponent("masks.json").path
+        let arguments = ["prune", "--task", task, "--limit", "4", "--steps", "30", "--sparsity", "0.01", "--seed", "2",
+                         "--checkpoint", state, "--json"]
+        let first = try CLI.run(arguments)
+        #expect(first.status == 0, "\(first.standardError)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])
+        #expect(summary["method"] as? String == "mask-hard-concrete")
+        #expect((summary["edges"] as? Int ?? 0) > 0)
+        #expect(FileManager.default.fileExists(atPath: state))
+        let resumed = try CLI.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(resumed.standardOutput == first.standardOutput)
+        let other = try CLI.run(["prune", "--task", task, "--limit", "4", "--steps", "30", "--sparsity", "0.02", "--seed", "2",
+                                 "--checkpoint", state, "--resume"])
+        #expect(other.status != 0 && other.standardError.contains("another run"), "\(other.standardError)")
+    }
+
+    @Test func methodsBenchmarkPrintsEveryMethodsAUROC() throws {
+        let result = try CLI.run(["methods-benchmark", "--examples", "4", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: String]])
+        #expect(rows.map { $0["method"] } == ["eap", "eap-ig", "edge-patching", "acdc", "mask-hard-concrete", "mask-ugs"])
+        #expect(rows.first { $0["method"] == "edge-patching" }?["auroc"] == "1.0000")
+    }
+}
