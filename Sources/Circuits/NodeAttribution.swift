@@ -36,12 +36,7 @@ extension EdgePatching {
         case .informationFlowRoutes:
             throw CircuitError.invalidArgument("information flow routes score edges only; pick another method for node scores")
         case .exact:
-            let senders = Array(graph.senders.indices)
-            let masks = senders.map { s in
-                EdgeMask(graph: graph, edges: graph.edges.filter { graph.index(of: $0.sender) == s })
-            }
-            values = metrics(masks).map { $0 - cleanValue }
-            progress.report("exact", done: senders.count, total: senders.count, unit: "nodes")
+            values = exactNodeScores(progress: progress)
         default:
             let matrix = gradientScoreMatrix(method.gradientRuns(graph, nodeLevel: true)!, progress: progress, step: method.name).scores
             let receiverCount = graph.receivers.count
@@ -52,6 +47,19 @@ extension EdgePatching {
             }
         }
         return NodeScores(graph: graph, values: values, method: method.name)
+    }
+
+    /// Each node's outgoing edges patched together, minus the clean metric, in batched passes of consecutive nodes.
+    private func exactNodeScores(progress: ProgressReporter) -> [Float] {
+        let count = graph.senders.count, perPass = Swift.max(1, maxRowsPerPass / pairs.count)
+        var values: [Float] = []
+        for start in stride(from: 0, to: count, by: perPass) {
+            let nodes = start..<Swift.min(count, start + perPass)
+            let masks = nodes.map { s in EdgeMask(graph: graph, edges: graph.edges.filter { graph.index(of: $0.sender) == s }) }
+            values += metrics(masks).map { $0 - cleanValue }
+            progress.report("exact", done: nodes.upperBound, total: count, unit: "nodes")
+        }
+        return values
     }
 
     /// Scores every MLP neuron (hidden unit after the activation, `mlp.hook_post`) of every block:
