@@ -25,7 +25,8 @@ extension EdgePatching {
     /// clean run (EAP) or averaged over runs whose input embeddings are interpolated from the corrupted to
     /// the clean ones, `α = k / steps` for `k = 0 ..< steps` (EAP-IG). The metric averages over examples, so
     /// scores are averaged over examples. Two forward passes and one backward pass score every edge (EAP-IG:
-    /// one forward and backward pass per step).
+    /// one forward and backward pass per step). The same as ``edgeAttribution(_:progress:)`` with
+    /// ``EdgeAttributionMethod/eap`` or ``EdgeAttributionMethod/eapIGInputs(steps:)``.
     ///
     /// In a position-aware graph (``PositionBuckets``) the sum runs over each bucket's token positions only, so
     /// an edge's bucket scores add up to its plain score.
@@ -33,43 +34,55 @@ extension EdgePatching {
     /// With the KL metric the clean-run gradient is zero (KL is minimal there): use a task metric such as the
     /// logit difference for EAP, or EAP-IG.
     public func edgeAttribution(integratedGradientSteps steps: Int? = nil) -> EdgeScores {
-        let cleanInput = sourceOutputs[0] - senderDeltas.slice(axis: 0, 0..<1).reshaped(sourceOutputs[0].shape)
-        var gradients: [HookPoint: Tensor] = [:]
-        let runs = steps ?? 1
-        for k in 0..<runs {
-            let alpha: Float? = steps.map { Float(k) / Float($0) }
-            let input = alpha.map { sourceOutputs[0] + (cleanInput - sourceOutputs[0]) * $0 }
-            for (name, g) in receiverGradients(embeddings: input) {
-                gradients[name] = gradients[name].map { $0 + g } ?? g
-            }
-        }
-        let scores = edgeScores(gradients, scale: 1 / Float(runs))
+        let method = steps.map { EdgeAttributionMethod.eapIGInputs(steps: $0) } ?? .eap
+        return edgeScores(gradientScoreMatrix(method.gradientRuns(graph, nodeLevel: false)!).scores, method: method.name)
+    }
+
+    /// One score per edge, in the order of `graph.edges`, from a `[senders, receivers]` score matrix.
+    func edgeScores(_ matrix: [Float], method: String) -> EdgeScores {
         var values: [Float] = []
         values.reserveCapacity(graph.edges.count)
         let receiverCount = graph.receivers.count, positions = graph.positionCount
         for r in graph.receivers.indices {
             for s in 0..<graph.upstreamCount(of: r) {
-                for p in 0..<positions { values.append(scores[(s * receiverCount + r) * positions + p]) }
+                for p in 0..<positions { values.append(matrix[(s * receiverCount + r) * positions + p]) }
             }
         }
-        return EdgeScores(graph: graph, values: values, method: steps == nil ? "eap" : "eap-ig")
+        return EdgeScores(graph: graph, values: values, method: method)
     }
 
-    /// ∂m/∂(input of every receiver) on the clean prompts, or with the input embeddings replaced by
-    /// `embeddings`, keyed by the receiver's hook point: per-head `hook_q_input`/`hook_k_input`/`hook_v_input`
-    /// laid out head-major, `[heads, B, P, d]`; `hook_mlp_in` and the final `hook_resid_post`, `[B, P, d]`.
+    /// The `[senders, receivers]` matrix `Σ (source − clean output of s) · ∂m/∂(input of r)` with the gradient
+    /// averaged over `runs`, and the averaged gradients at the `watching` hook points.
+    func gradientScoreMatrix(_ runs: [GradientRun], watching extra: [HookPoint] = [], progress: ProgressReporter = .silent,
+                             step: String = "attribution") -> (scores: [Float], watched: [HookPoint: Tensor]) {
+        var gradients: [HookPoint: Tensor] = [:]
+        for (i, run) in runs.enumerated() {
+            for (name, g) in receiverGradients(run, watching: extra) {
+                gradients[name] = gradients[name].map { $0 + g } ?? g
+            }
+            progress.report(step, done: i + 1, total: runs.count, unit: "passes")
+        }
+        let scale = 1 / Float(runs.count)
+        return (scoreMatrix(gradients, scale: scale),
+                Dictionary(uniqueKeysWithValues: extra.map { ($0, gradients[$0]! * scale) }))
+    }
+
+    /// ∂m/∂(input of every receiver) in one run (the clean prompts, the corrupted ones, or the clean ones with a
+    /// sender group's output replaced), keyed by the receiver's hook point: per-head
+    /// `hook_q_input`/`hook_k_input`/`hook_v_input` laid out head-major, `[heads, B, P, d]`; `hook_mlp_in` and the
+    /// final `hook_resid_post`, `[B, P, d]`; and ∂m/∂(activation) at the `watching` points.
     ///
     /// One plain forward and backward pass (no per-head copies of the residual stream) gives the gradients at
     /// each block's ``TransformerBlock/attentionGradientPoints`` and at the MLP and logits inputs; each block
     /// then takes its own gradients back to its heads' inputs
     /// (``TransformerBlock/attentionInputGradients(at:projectionGradients:)``), which is what the split forward
-    /// pass would have computed.
-    func receiverGradients(embeddings: Tensor?) -> [HookPoint: Tensor] {
+    /// pass would have computed. A replaced output is a constant: no gradient flows back through it.
+    func receiverGradients(_ run: GradientRun, watching extra: [HookPoint] = []) -> [HookPoint: Tensor] {
         let layers = model.layerCount, final = HookPoint.residPost(layers - 1)
         var residuals = [Tensor](repeating: Tensor.zeros([0]), count: layers)
         let pointGradients: [String: Tensor] = withGradients { tape in
             let hooks = ForwardHooks()
-            if let embeddings { hooks.add(.residPre(0)) { _, _ in embeddings } }
+            if let (point, value) = replacement(for: run) { hooks.add(point) { _, _ in value } }
             var points: [HookPoint] = []
             for (l, block) in model.blocks.enumerated() {
                 hooks.add(.residPre(l)) { x, _ in
@@ -79,8 +92,8 @@ extension EdgePatching {
                 points += block.attentionGradientPoints + (graph.hasMLPs ? [.mlpIn(l)] : [])
             }
             points.append(final)
-            let watched = WatchedActivations(points.map(\.name), hooks: hooks, tape: tape)
-            let logits = model.forward(pairs.clean, hooks: hooks, logitPositions: .last)
+            let watched = WatchedActivations((points + extra).map(\.name), hooks: hooks, tape: tape)
+            let logits = model.forward(run == .corrupted ? pairs.corrupted : pairs.clean, hooks: hooks, logitPositions: .last)
             return watched.gradients(of: metric(logits), on: tape)
         }
         var result = [final: pointGradients[final.name]!]
@@ -90,6 +103,7 @@ extension EdgePatching {
             for (point, gradient) in zip([HookPoint.qInput(l), .kInput(l), .vInput(l)], inputs) { result[point] = gradient }
             if graph.hasMLPs { result[.mlpIn(l)] = pointGradients[HookPoint.mlpIn(l).name]! }
         }
+        for point in extra { result[point] = pointGradients[point.name]! }
         return result
     }
 
@@ -102,7 +116,7 @@ extension EdgePatching {
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
     /// Position-aware, one GEMM per block and bucket over that bucket's tokens (deltas and gradients gathered),
     /// so the products cost what the plain ones do.
-    private func edgeScores(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
+    private func scoreMatrix(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
         let receiverCount = graph.receivers.count, positions = graph.positionCount, width = model.dModel
         var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount * positions)
         // Per bucket, its flat token indices and the senders' deltas at them, gathered once.

@@ -133,6 +133,8 @@ struct EAPCommand: ParsableCommand {
         discussion: """
         Example: interp eap --task ioi.json --ig-steps 5 --top-n 200 --out circuit.json --html circuit.html
         Without --ig-steps, plain EAP (two forward passes and one backward pass).
+        --method picks one of EAP-IG's attribution methods: eap, eap-ig-inputs, eap-ig-activations, clean-corrupted, exact \
+        (every edge patched alone, batched), information-flow-routes (no corrupted run). Node and neuron scores: interp eap-nodes.
         The --out file is also an EAP-IG / MIB importance file (Graph.from_json reads it); its scores are of the metric, \
         MIB's of the loss (minus the metric): see interp evaluate --mib --negate-scores.
         Position-aware: --positions IO,S1,S2,END or --per-position score each edge per position (no EAP-IG cfg is written).
@@ -141,6 +143,8 @@ struct EAPCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var pairs: PairOptions
     @Option(help: "EAP-IG interpolation steps (default: plain EAP).") var igSteps: Int?
+    @Option(help: "eap, eap-ig-inputs, eap-ig-activations, clean-corrupted, exact or information-flow-routes (default: eap, or eap-ig-inputs with --ig-steps).")
+    var method: String?
     @Option(name: .customLong("top-n"), help: "Keep the n highest-|score| edges.") var topN = 100
     @Option(help: ArgumentHelp("Instead of --top-n, keep the top-n circuit whose faithfulness reaches this (bisection on n).",
                                valueName: "f")) var targetFaithfulness: Float?
@@ -166,7 +170,8 @@ struct EAPCommand: ParsableCommand {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
         let patching = try circuit.patching(lm, prompts, defaultMetric: .logitDiff, positions: try positions.buckets(prompts))
-        let scores = patching.edgeAttribution(integratedGradientSteps: igSteps)
+        let method = try EdgeAttributionMethod(name: self.method ?? (igSteps == nil ? "eap" : "eap-ig-inputs"), steps: igSteps)
+        let scores = try patching.edgeAttribution(method, progress: ProgressBar("EAP", forced: output.progress).reporter)
         var found = (greedy ? Circuit.greedy(scores, count: topN) : Circuit.top(scores, count: topN)).pruned()
         let sizes = try curve.map(Paths.sizes) ?? []
         let faithfulnessCurve = sizes.isEmpty ? nil : patching.faithfulnessCurve(scores, sizes: sizes)

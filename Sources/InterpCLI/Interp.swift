@@ -11,7 +11,7 @@ struct InterpCommand: ParsableCommand {
             InfoCommand.self, TokenizeCommand.self, RunCommand.self, GenerateCommand.self,
             TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
             PatchCommand.self, AttributeCommand.self,
-            PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, EvaluateCommand.self, GraphCommand.self,
+            PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, NodeAttributionCommand.self, EvaluateCommand.self, GraphCommand.self,
             PruneCommand.self, MethodsBenchmarkCommand.self,
             TrainCommand.self, ExportCommand.self, DemoCommand.self, BenchCommand.self,
         ]

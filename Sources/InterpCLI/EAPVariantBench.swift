@@ -1,0 +1,29 @@
+import Circuits
+
+extension CircuitBench {
+    /// EAP-IG's attribution methods over every edge (after the setup that caches the clean and corrupted runs),
+    /// each against a forward pass of its batch; exact also per edge. Exact runs once (it is long on a large
+    /// model); the others are timed as usual.
+    func eapVariants() throws {
+        let pairs = try pairs()
+        let reference = models.pairsReference(pairs)
+        let patching = try EdgePatching(model: model, pairs: pairs, metric: { _ in BenchInputs.logitDifference(pairs) })
+        let edges = patching.graph.edges.count, shape = "\(pairs.count)x\(pairs.length)"
+        let methods: [(EdgeAttributionMethod, String)] = [
+            (.eap, "one forward and backward pass"), (.eapIGInputs(steps: 5), "5 forward and backward passes"),
+            (.eapIGActivations(steps: 5), "\(5 * (1 + 2 * model.layerCount)) forward and backward passes"),
+            (.cleanCorrupted, "2 forward and backward passes"), (.informationFlowRoutes, "no pass: the cached clean run"),
+        ]
+        for (method, detail) in methods {
+            _ = try report.time("eap-variants", "\(method.name) over \(edges) edges \(shape)", reference: reference, detail: detail) {
+                _ = try patching.edgeAttribution(method)
+            }
+        }
+        BenchLog.note("eap-variants: exact over \(edges) edges \(shape) (one run) ...")
+        let exact = try BenchTimer.seconds { _ = try patching.edgeAttribution(.exact) }
+        report.record("eap-variants", "exact over \(edges) edges \(shape)", value: exact, unit: "s", reference: (reference.name, reference.seconds),
+                      detail: "one run; batched passes of \(Swift.max(1, patching.maxRowsPerPass / pairs.count)) edges from the receiving block on")
+        report.record("eap-variants", "exact per edge \(shape)", value: exact / Double(edges), unit: "s",
+                      reference: (reference.name, reference.seconds), goal: "<< 1x", detail: "exact time / edges")
+    }
+}
