@@ -96,9 +96,10 @@ extension EdgePatching {
     ///   information flow routes on a position-aware graph (they score plain edges only).
     public func edgeAttribution(_ method: EdgeAttributionMethod, progress: ProgressReporter = .silent) throws -> EdgeScores {
         try method.validate()
-        switch method {
-        case .exact, .informationFlowRoutes where positionBuckets != nil:
+        if positionBuckets != nil, method.gradientRuns(graph, nodeLevel: false) == nil {
             throw CircuitError.invalidArgument("\(method.name) scores plain edges only; drop --positions / --per-position")
+        }
+        switch method {
         case .exact:
             return exactEdgeScores(progress: progress)
         case .informationFlowRoutes:
