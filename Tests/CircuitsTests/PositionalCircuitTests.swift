@@ -114,22 +114,27 @@ import Circuits
         }
     }
 
-    /// EAP per position bucket sums to the plain EAP score of the edge (EAP and EAP-IG).
+    /// Gradient scores per position bucket sum to the plain score of the edge (EAP, EAP-IG-inputs,
+    /// EAP-IG-activations, clean-corrupted); exact scores and information flow routes refuse the positional graph.
     @Test(arguments: [false, true]) func positionalEAPScoresSumToThePlainScore(llama: Bool) throws {
         let pairs = try Self.labelledPairs()
         let positional = try Self.patching(llama: llama, pairs)
         let plain = try EdgePatching(model: positional.model, pairs: pairs, metric: .logitDiff)
-        for steps in [nil, 3] as [Int?] {
-            let perPosition = positional.edgeAttribution(integratedGradientSteps: steps)
-            let whole = plain.edgeAttribution(integratedGradientSteps: steps)
+        let methods: [EdgeAttributionMethod] = [.eap, .eapIGInputs(steps: 3), .eapIGActivations(steps: 2), .cleanCorrupted]
+        for method in methods {
+            let perPosition = try positional.edgeAttribution(method)
+            let whole = try plain.edgeAttribution(method)
             let scale = whole.values.map(Swift.abs).max()!
             for edge in plain.graph.edges {
                 let summed = positional.graph.positions.indices.reduce(Float(0)) {
                     $0 + perPosition[ComputationGraph.Edge(sender: edge.sender, receiver: edge.receiver, position: $1)]
                 }
-                #expect(Swift.abs(summed - whole[edge]) <= 1e-4 * scale, "\(plain.graph.name(of: edge))")
+                #expect(Swift.abs(summed - whole[edge]) <= 1e-4 * scale, "\(method.name) \(plain.graph.name(of: edge))")
             }
         }
+        #expect(throws: CircuitError.self) { try positional.edgeAttribution(.exact) }
+        #expect(throws: CircuitError.self) { try positional.edgeAttribution(.informationFlowRoutes) }
+        #expect(throws: CircuitError.self) { try positional.nodeAttribution(.eap) }
     }
 
     /// Position-aware ACDC follows its graph incrementally; its current metric equals a full patched pass.
