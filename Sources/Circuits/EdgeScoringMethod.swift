@@ -16,19 +16,14 @@ public struct EdgeScoringMethod {
         [
             EdgeScoringMethod("eap") { $0.edgeAttribution() },
             EdgeScoringMethod("eap-ig") { $0.edgeAttribution(integratedGradientSteps: 5) },
-            EdgeScoringMethod("edge-patching") { $0.exactEdgeEffects() },
+            EdgeScoringMethod("eap-ig-activations") { try $0.edgeAttribution(.eapIGActivations(steps: 5)) },
+            EdgeScoringMethod("clean-corrupted") { try $0.edgeAttribution(.cleanCorrupted) },
+            EdgeScoringMethod("information-flow-routes") { try $0.edgeAttribution(.informationFlowRoutes) },
+            EdgeScoringMethod("exact") { try $0.edgeAttribution(.exact) },
             EdgeScoringMethod("acdc") { $0.acdc(ACDCOptions(threshold: 0.1)).scores },
             EdgeScoringMethod("mask-hard-concrete") { try $0.optimizeMasks(MaskOptimizationOptions(sampler: .hardConcrete)).scores },
             EdgeScoringMethod("mask-ugs") { try $0.optimizeMasks(MaskOptimizationOptions(sampler: .uniformGradient)).scores },
         ]
-    }
-}
-
-extension EdgePatching {
-    /// Each edge's effect alone: the metric with only that edge patched, minus the clean metric (batched passes).
-    public func exactEdgeEffects() -> EdgeScores {
-        let values = metrics(graph.edges.map { EdgeMask(graph: graph, edges: [$0]) }).map { $0 - cleanValue }
-        return EdgeScores(graph: graph, values: values, method: "edge-patching")
     }
 }
 

@@ -27,7 +27,7 @@ import Testing
         let result = try CLI.run(["methods-benchmark", "--examples", "4", "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: String]])
-        #expect(rows.map { $0["method"] } == ["eap", "eap-ig", "edge-patching", "acdc", "mask-hard-concrete", "mask-ugs"])
-        #expect(rows.first { $0["method"] == "edge-patching" }?["auroc"] == "1.0000")
+        #expect(rows.map { $0["method"] } == ["eap", "eap-ig", "eap-ig-activations", "clean-corrupted", "information-flow-routes", "exact", "acdc", "mask-hard-concrete", "mask-ugs"])
+        #expect(rows.first { $0["method"] == "exact" }?["auroc"] == "1.0000")
     }
 }

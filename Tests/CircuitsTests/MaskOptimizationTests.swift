@@ -113,7 +113,7 @@ import Circuits
             #expect(patching.faithfulness(ofEdgeSets: [truth.subtracting([edge])])[0] < 0.5, "\(graph.name(of: edge))")
         }
         // Every other edge alone has no effect.
-        let effects = patching.exactEdgeEffects()
+        let effects = try patching.edgeAttribution(.exact)
         for edge in graph.edges where !truth.contains(edge) { #expect(Swift.abs(effects[edge]) < 1e-4, "\(graph.name(of: edge))") }
     }
 
@@ -122,7 +122,7 @@ import Circuits
         let results = try patching.knownCircuitScores(EdgeScoringMethod.standard, trueEdges: PlantedCircuit.trueEdges(in: patching.graph))
         #expect(results.map(\.method) == EdgeScoringMethod.standard.map(\.name))
         let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.method, $0.area) })
-        #expect(byName["edge-patching"] == 1)
+        #expect(byName["exact"] == 1)
         #expect(byName["mask-hard-concrete"] == 1)
     }
 }
