@@ -32,9 +32,10 @@ struct MethodsBenchmarkCommand: ParsableCommand {
                                                   "seconds": String(format: "%.3f", $0.seconds)] })
         }
         print("planted induction circuit: \(PlantedCircuit.trueEdgeNames.count) true edges of \(patching.graph.edges.count)")
-        print("method".padding(toLength: 20, withPad: " ", startingAt: 0) + " AUROC   seconds")
+        let width = max(6, results.map(\.method.count).max() ?? 0) + 1
+        print("method".padding(toLength: width, withPad: " ", startingAt: 0) + " AUROC   seconds")
         for r in results {
-            print(r.method.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %.4f  %.3f", r.area, r.seconds))
+            print(r.method.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %.4f  %.3f", r.area, r.seconds))
         }
     }
 }
