@@ -39,19 +39,12 @@ extension TransformerModel {
     /// undone by ``GemmaLoader``), and Gemma-2/3's four block norms.
     func addGemmaTensors(_ add: (String, Tensor?) -> Void, version: ModelConfiguration.GemmaVersion) {
         func norm(_ name: String, _ norm: Normalization?) { add(name + ".weight", norm.map { $0.weight - 1 }) }
-        func linear(_ name: String, _ linear: Linear?) {
-            add(name + ".weight", linear?.weight)
-            add(name + ".bias", linear?.bias)
-        }
         add("model.embed_tokens.weight", tokenEmbedding.dequantized())
         for (l, block) in blocks.enumerated() {
             let p = "model.layers.\(l)."
             let a = block.attention
             norm(p + "input_layernorm", block.ln1)
-            linear(p + "self_attn.q_proj", a.query)
-            linear(p + "self_attn.k_proj", a.key)
-            linear(p + "self_attn.v_proj", a.value)
-            linear(p + "self_attn.o_proj", a.output)
+            Self.addLlamaLayoutAttention(add, block: block, prefix: p)
             norm(p + "self_attn.q_norm", a.queryNorm)
             norm(p + "self_attn.k_norm", a.keyNorm)
             if version == .gemma {
@@ -61,9 +54,7 @@ extension TransformerModel {
                 norm(p + "pre_feedforward_layernorm", block.ln2)
                 norm(p + "post_feedforward_layernorm", block.postFeedForwardNorm)
             }
-            linear(p + "mlp.gate_proj", block.mlp?.gate)
-            linear(p + "mlp.up_proj", block.mlp?.input)
-            linear(p + "mlp.down_proj", block.mlp?.output)
+            Self.addLlamaLayoutMLP(add, block: block, prefix: p)
         }
         norm("model.norm", finalNorm)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
@@ -92,25 +83,16 @@ extension TransformerModel {
     /// OLMo-2's tensors: the Llama names, q/k norms over the whole projection, and the norms after attention and
     /// MLP (`post_attention_layernorm`, `post_feedforward_layernorm`) instead of before.
     func addOLMo2Tensors(_ add: (String, Tensor?) -> Void) {
-        func linear(_ name: String, _ linear: Linear?) {
-            add(name + ".weight", linear?.weight)
-            add(name + ".bias", linear?.bias)
-        }
         add("model.embed_tokens.weight", tokenEmbedding.dequantized())
         for (l, block) in blocks.enumerated() {
             let p = "model.layers.\(l)."
             let a = block.attention
-            linear(p + "self_attn.q_proj", a.query)
-            linear(p + "self_attn.k_proj", a.key)
-            linear(p + "self_attn.v_proj", a.value)
-            linear(p + "self_attn.o_proj", a.output)
+            Self.addLlamaLayoutAttention(add, block: block, prefix: p)
             add(p + "self_attn.q_norm.weight", a.queryNorm?.weight)
             add(p + "self_attn.k_norm.weight", a.keyNorm?.weight)
             add(p + "post_attention_layernorm.weight", block.postAttentionNorm?.weight)
             add(p + "post_feedforward_layernorm.weight", block.postFeedForwardNorm?.weight)
-            linear(p + "mlp.gate_proj", block.mlp?.gate)
-            linear(p + "mlp.up_proj", block.mlp?.input)
-            linear(p + "mlp.down_proj", block.mlp?.output)
+            Self.addLlamaLayoutMLP(add, block: block, prefix: p)
         }
         add("model.norm.weight", finalNorm.weight)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }

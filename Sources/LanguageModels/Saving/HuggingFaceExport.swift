@@ -103,25 +103,16 @@ extension TransformerModel {
     }
 
     private func addLlamaTensors(_ add: (String, Tensor?) -> Void) {
-        func linear(_ name: String, _ linear: Linear?) {
-            add(name + ".weight", linear?.weight)
-            add(name + ".bias", linear?.bias)
-        }
         add("model.embed_tokens.weight", tokenEmbedding.dequantized())
         for (l, block) in blocks.enumerated() {
             let p = "model.layers.\(l)."
             let a = block.attention
             add(p + "input_layernorm.weight", block.ln1?.weight)
-            linear(p + "self_attn.q_proj", a.query)
-            linear(p + "self_attn.k_proj", a.key)
-            linear(p + "self_attn.v_proj", a.value)
-            linear(p + "self_attn.o_proj", a.output)
+            Self.addLlamaLayoutAttention(add, block: block, prefix: p)
             add(p + "self_attn.q_norm.weight", a.queryNorm?.weight)
             add(p + "self_attn.k_norm.weight", a.keyNorm?.weight)
             add(p + "post_attention_layernorm.weight", block.ln2?.weight)
-            linear(p + "mlp.gate_proj", block.mlp?.gate)
-            linear(p + "mlp.up_proj", block.mlp?.input)
-            linear(p + "mlp.down_proj", block.mlp?.output)
+            Self.addLlamaLayoutMLP(add, block: block, prefix: p)
         }
         add("model.norm.weight", finalNorm.weight)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
@@ -143,5 +134,28 @@ extension TransformerModel {
             throw SavingError("the model does not fit its configuration: the configuration has no place for \(extra) "
                               + "and expects \(missing)")
         }
+    }
+
+    /// One block's attention projections under the Llama layout's names (`self_attn.{q,k,v,o}_proj`), shared
+    /// by the Llama, Gemma and OLMo-2 exports.
+    static func addLlamaLayoutAttention(_ add: (String, Tensor?) -> Void, block: TransformerBlock, prefix p: String) {
+        let a = block.attention
+        addLinear(add, p + "self_attn.q_proj", a.query)
+        addLinear(add, p + "self_attn.k_proj", a.key)
+        addLinear(add, p + "self_attn.v_proj", a.value)
+        addLinear(add, p + "self_attn.o_proj", a.output)
+    }
+
+    /// One block's gated MLP under the Llama layout's names (`mlp.{gate,up,down}_proj`).
+    static func addLlamaLayoutMLP(_ add: (String, Tensor?) -> Void, block: TransformerBlock, prefix p: String) {
+        addLinear(add, p + "mlp.gate_proj", block.mlp?.gate)
+        addLinear(add, p + "mlp.up_proj", block.mlp?.input)
+        addLinear(add, p + "mlp.down_proj", block.mlp?.output)
+    }
+
+    /// A linear layer's `weight` and (when it has one) `bias`.
+    static func addLinear(_ add: (String, Tensor?) -> Void, _ name: String, _ linear: Linear?) {
+        add(name + ".weight", linear?.weight)
+        add(name + ".bias", linear?.bias)
     }
 }
