@@ -31,7 +31,8 @@ extension EdgePatching {
     }
 
     /// Faithfulness of the top-n circuits of `scores` for each size in `sizes` (pruned when `prune`), with
-    /// the areas under the curve over the edge fraction, the empty graph counting 0 and the full graph 1.
+    /// the areas under the curve over the edge fraction (integrated as MIB does), the empty graph counting 0 and
+    /// the full graph 1.
     public func faithfulnessCurve(_ scores: EdgeScores, sizes: [Int], prune: Bool = true) -> FaithfulnessCurve {
         let total = graph.edges.count
         let circuits = sizes.map { n -> Circuit in
@@ -45,12 +46,8 @@ extension EdgePatching {
         let curve = [FaithfulnessPoint(edgeCount: 0, fraction: 0, faithfulness: 0)]
             + points.sorted { $0.fraction < $1.fraction }
             + [FaithfulnessPoint(edgeCount: total, fraction: 1, faithfulness: 1)]
-        var area: Float = 0, fromOne: Float = 0
-        for (a, b) in zip(curve, curve.dropFirst()) {
-            let width = b.fraction - a.fraction
-            area += width * (a.faithfulness + b.faithfulness) / 2
-            fromOne += width * (Swift.abs(1 - a.faithfulness) + Swift.abs(1 - b.faithfulness)) / 2
-        }
-        return FaithfulnessCurve(points: points, area: area, areaFromOne: fromOne)
+        let areas = MIBCurve.areas(fractions: curve.map { Double($0.fraction) },
+                                   faithfulness: curve.map { Double($0.faithfulness) })
+        return FaithfulnessCurve(points: points, area: Float(areas.under), areaFromOne: Float(areas.fromOne))
     }
 }

@@ -45,24 +45,14 @@ import Circuits
         }
         let hooks = ForwardHooks()
         hooks.add(.residPre(0)) { x, _ in current[.input] = x; return x }
+        LiteralEdgePatching.addReceiverPatches(to: hooks, layers: model.layerCount, patched)
         for l in 0..<model.layerCount {
-            let slots: [(HookPoint, (Int) -> Receiver)] = [
-                (.qInput(l), { .query(layer: l, head: $0) }), (.kInput(l), { .key(layer: l, group: $0) }),
-                (.vInput(l), { .value(layer: l, group: $0) }),
-            ]
-            for (point, receiver) in slots {
-                hooks.add(point) { x, _ in
-                    Tensor.stack((0..<x.shape[2]).map { patched(receiver($0), x.select(axis: 2, $0)) }, axis: 2)
-                }
-            }
             hooks.add(.result(l)) { x, _ in
                 for h in 0..<x.shape[2] { current[.head(layer: l, head: h)] = x.select(axis: 2, h) }
                 return x
             }
-            hooks.add(.mlpIn(l)) { x, _ in patched(.mlp(layer: l), x) }
             hooks.add(.mlpOut(l)) { x, _ in current[.mlp(layer: l)] = x; return x }
         }
-        hooks.add(.residPost(model.layerCount - 1)) { x, _ in patched(.logits, x) }
         return model.forward(pairs.clean, hooks: hooks, logitPositions: .last).reshaped([pairs.count, -1])
     }
 

@@ -77,16 +77,8 @@ import TestModels
         }
         let hooks = ForwardHooks()
         hooks.add(.residPre(0)) { x, _ in current[.input] = x; return x }
+        LiteralEdgePatching.addReceiverPatches(to: hooks, layers: model.layerCount, patched)
         for (l, block) in model.blocks.enumerated() {
-            let slots: [(HookPoint, (Int) -> Receiver)] = [
-                (.qInput(l), { .query(layer: l, head: $0) }), (.kInput(l), { .key(layer: l, group: $0) }),
-                (.vInput(l), { .value(layer: l, group: $0) }),
-            ]
-            for (point, receiver) in slots {
-                hooks.add(point) { x, _ in
-                    Tensor.stack((0..<x.shape[2]).map { patched(receiver($0), x.select(axis: 2, $0)) }, axis: 2)
-                }
-            }
             var results = Tensor.zeros([0])
             hooks.add(.result(l)) { x, _ in results = x; return x }
             hooks.add(.ln1PostScale(l)) { divisor, _ in
@@ -95,10 +87,8 @@ import TestModels
                 }
                 return divisor
             }
-            hooks.add(.mlpIn(l)) { x, _ in patched(.mlp(layer: l), x) }
             hooks.add(.mlpOut(l)) { x, _ in current[.mlp(layer: l)] = x; return x }
         }
-        hooks.add(.residPost(model.layerCount - 1)) { x, _ in patched(.logits, x) }
         return model.forward(pairs.clean, hooks: hooks, logitPositions: .last).reshaped([pairs.count, -1])
     }
 
