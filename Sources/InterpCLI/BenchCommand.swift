@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
             } })
     var suite: [Suite] = [.gemm]
 
-    @Option(help: "A Hugging Face model directory (config.json + safetensors) for the model suites.")
+    @Option(help: "A Hugging Face model directory (config.json + safetensors) or a .gguf file for the model suites.")
     var model: String?
 
     @Option(help: "Timed repetitions per workload (after one warm-up run).")
@@ -90,7 +90,7 @@ struct BenchCommand: ParsableCommand {
         func loaded() throws -> ModelBench {
             if let models { return models }
             BenchLog.note("loading \(model!) ...")
-            let loaded = ModelBench(model: try TransformerModel.load(Checkpoint(directory: URL(fileURLWithPath: model!))),
+            let loaded = ModelBench(model: try LanguageModel.load(from: URL(fileURLWithPath: model!)).model,
                                     report: report)
             models = loaded
             return loaded

@@ -2,8 +2,9 @@ import Foundation
 import LanguageModels
 
 /// The `memory` suite: the peak resident memory (`VmHWM`) of loading a checkpoint and running a 1x16 forward
-/// pass, against the checkpoint's weights at 4 bytes per parameter. Run it in its own process (the peak is
-/// reset at the start where Linux allows it, but memory already held by earlier suites still counts).
+/// pass, against the checkpoint's weights at 4 bytes per parameter and against its weight files on disk. Run it
+/// in its own process (the peak is reset at the start where Linux allows it, but memory already held by earlier
+/// suites still counts).
 struct MemoryBench {
     let report: BenchReport
     let directory: URL
@@ -12,8 +13,7 @@ struct MemoryBench {
         ProcessStatus.resetPeak()
         let baseline = ProcessStatus.kilobytes("VmRSS") ?? 0
         var model: TransformerModel?
-        let checkpoint = try Checkpoint(directory: directory)
-        let loadSeconds = try BenchTimer.seconds { model = try TransformerModel.load(checkpoint) }
+        let loadSeconds = try BenchTimer.seconds { model = try LanguageModel.load(from: directory).model }
         let afterLoad = ProcessStatus.kilobytes("VmRSS") ?? 0
         let tokens = BenchInputs.tokens(batch: 1, length: 16, vocabulary: model!.vocabularySize)
         let forwardSeconds = BenchTimer.seconds { _ = model!.forward(tokens) }
@@ -21,21 +21,26 @@ struct MemoryBench {
             BenchLog.note("memory: /proc/self/status has no VmHWM on this system; skipped")
             return
         }
-        let weights = checkpoint.weights
-        let parameters = try weights.tensorNames.reduce(0) { total, name in
-            let info = try weights.info(named: name)
-            return total + (info.dtype.isFloatingPoint ? info.elementCount : 0)
-        }
+        let parameters = model!.parameterCount
         let fp32 = Double(parameters) * 4 / 1e9
+        let disk = Double(try weightFileBytes()) / 1e9
         let gigabytes = { (kilobytes: Int) in Double(kilobytes) * 1024 / 1e9 }
         let name = directory.lastPathComponent
         report.record("memory", "fp32 weight size \(name)", value: fp32, unit: "GB",
-                      detail: String(format: "%.1fM parameters, %@ on disk", Double(parameters) / 1e6,
-                                     weights.dtype?.rawValue ?? "?"))
+                      detail: String(format: "%.1fM parameters, %.3f GB of weight files on disk", Double(parameters) / 1e6, disk))
         report.record("memory", "peak RSS load + forward 1x16 \(name)", value: gigabytes(peak), unit: "GB",
                       reference: ("fp32 weight size", fp32), goal: "<= 1.3x",
-                      detail: String(format: "RSS before %.3f GB, after load %.3f GB; load %.1f s, forward %.0f ms",
-                                     gigabytes(baseline), gigabytes(afterLoad), loadSeconds, forwardSeconds * 1e3))
+                      detail: String(format: "%.2fx the weight files; RSS before %.3f GB, after load %.3f GB; load %.1f s, forward %.0f ms",
+                                     gigabytes(peak) / disk, gigabytes(baseline), gigabytes(afterLoad), loadSeconds,
+                                     forwardSeconds * 1e3))
+    }
+
+    /// The bytes of the weights on disk: the GGUF file, or the directory's safetensors files.
+    private func weightFileBytes() throws -> Int {
+        let manager = FileManager.default
+        let files = directory.pathExtension == "gguf" ? [directory]
+            : try manager.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil).filter { $0.pathExtension == "safetensors" }
+        return try files.reduce(0) { $0 + ((try manager.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
     }
 }
 

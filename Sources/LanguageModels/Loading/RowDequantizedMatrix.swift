@@ -53,15 +53,16 @@ extension RowDequantizedMatrix {
     public func matmulTransposed(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
         let n = x.count / Swift.max(columnCount, 1)
-        let input = x.detached.reshaped([n, columnCount])
-        var output = [Float](repeating: 0, count: n * rowCount)
-        forEachRowBlock { rows, block in
-            let partial = input.matmul(block, transposeOther: true)
-            for i in 0..<n {
-                for j in 0..<rows.count { output[i * rowCount + rows.lowerBound + j] = partial.scalars[i * rows.count + j] }
+        let input = x.detached
+        let result = Tensor.build(shape: Array(x.shape.dropLast()) + [rowCount]) { out in
+            input.scalars.withUnsafeBufferPointer { a in
+                forEachRowBlock { rows, block in
+                    GEMM.multiply(m: n, n: rows.count, k: columnCount, a: a.baseAddress!, lda: columnCount,
+                                  b: block, ldb: columnCount, transposeB: true,
+                                  c: out.baseAddress! + rows.lowerBound, ldc: rowCount)
+                }
             }
         }
-        let result = Tensor(shape: Array(x.shape.dropLast()) + [rowCount], scalars: output)
         return result.recorded(from: [x]) { gradient in [self.matmul(gradient.detached)] }
     }
 
@@ -69,22 +70,31 @@ extension RowDequantizedMatrix {
     public func matmul(_ y: Tensor) -> Tensor {
         precondition(y.shape.last == rowCount, "matmul needs [..., \(rowCount)], got \(y.shape)")
         let n = y.count / Swift.max(rowCount, 1)
-        let input = y.detached.reshaped([n, rowCount])
-        var output = Tensor.zeros([n, columnCount])
-        forEachRowBlock { rows, block in
-            output = output + input.slice(axis: 1, rows).matmul(block)
+        let input = y.detached
+        let result = Tensor.build(shape: Array(y.shape.dropLast()) + [columnCount]) { out in
+            out.initialize(repeating: 0)
+            input.scalars.withUnsafeBufferPointer { a in
+                forEachRowBlock { rows, block in
+                    GEMM.multiply(m: n, n: columnCount, k: rows.count, a: a.baseAddress! + rows.lowerBound, lda: rowCount,
+                                  b: block, ldb: columnCount, c: out.baseAddress!, ldc: columnCount, beta: 1)
+                }
+            }
         }
-        let result = output.reshaped(Array(y.shape.dropLast()) + [columnCount])
         return result.recorded(from: [y]) { gradient in [self.matmulTransposed(gradient.detached)] }
     }
 
-    /// Calls `body` with consecutive row ranges and their dequantized rows (about 256 KB at a time).
-    private func forEachRowBlock(_ body: (Range<Int>, Tensor) -> Void) {
-        let rowsPerBlock = Swift.max(1, 65_536 / Swift.max(columnCount, 1))
+    /// Calls `body` with consecutive row ranges and their dequantized rows (`[rows.count, columnCount]`, about
+    /// 4 MB at a time, dequantized in parallel), so a product reads the packed matrix once and never holds it
+    /// whole in `Float`.
+    private func forEachRowBlock(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+        guard rowCount > 0 && columnCount > 0 else { return }
+        let rowsPerBlock = Swift.min(rowCount, Swift.max(1, (1 << 20) / columnCount))
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * columnCount)
+        defer { block.deallocate() }
         for start in stride(from: 0, to: rowCount, by: rowsPerBlock) {
             let rows = start..<Swift.min(start + rowsPerBlock, rowCount)
-            let block = Tensor.build(shape: [rows.count, columnCount]) { out in
-                for row in rows { dequantizeRow(row, columns: 0..<columnCount, into: out.baseAddress! + (row - start) * columnCount) }
+            Parallel.forEach(rows.count) { i in
+                dequantizeRow(start + i, columns: 0..<columnCount, into: block + i * columnCount)
             }
             body(rows, block)
         }
