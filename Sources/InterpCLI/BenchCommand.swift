@@ -55,6 +55,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
+    @Option(help: ArgumentHelp("Arithmetic of products with the --model's bfloat16 weights (see `interp run --help`).",
+                               valueName: "float32|bf16"))
+    var compute: ComputePrecision = .float32
+
     @Option(help: "ACDC threshold τ of the complete run on the attention-only model (KL metric).")
     var acdcThreshold: Float = 0.01
 
@@ -90,7 +94,8 @@ struct BenchCommand: ParsableCommand {
         func loaded() throws -> ModelBench {
             if let models { return models }
             BenchLog.note("loading \(model!) ...")
-            let loaded = ModelBench(model: try TransformerModel.load(Checkpoint(directory: URL(fileURLWithPath: model!))),
+            let checkpoint = try Checkpoint(directory: URL(fileURLWithPath: model!), computePrecision: compute)
+            let loaded = ModelBench(model: try TransformerModel.load(checkpoint),
                                     report: report)
             models = loaded
             return loaded
