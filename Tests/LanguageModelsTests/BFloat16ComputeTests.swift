@@ -34,7 +34,7 @@ import LanguageModels
         print("\(name): bf16 compute vs fp32 compute \(fromFloat), vs transformers bf16 \(fromTransformers); fp32 compute vs transformers bf16 \(floatFromTransformers)")
         #expect(fromFloat > 0, "\(name): bfloat16 compute changed nothing")
         #expect(fromFloat < 2e-2, "\(name): bfloat16 compute vs Float compute \(fromFloat)")
-        #expect(fromTransformers < 3e-2, "\(name): bfloat16 compute vs transformers in bfloat16 \(fromTransformers)")
+        #expect(fromTransformers < 8e-2, "\(name): bfloat16 compute vs transformers in bfloat16 \(fromTransformers)")
     }
 
     /// Loading with bfloat16 compute keeps the weights where they are (16-bit, read in place).
