@@ -132,6 +132,13 @@ static void fit_blocking(void) {
     fitted_blocking.nc = clamp_long(l3 / cores / 2 / (kcp * 4) / NR * NR, NR * 8, NR * 256);
 }
 
+void ck_bf16_blocking(long *mc, long *kc, long *nc) {
+    pthread_once(&blocking_once, fit_blocking);
+    *mc = fitted_blocking.mc;
+    *kc = 2 * fitted_blocking.kcp;
+    *nc = fitted_blocking.nc;
+}
+
 // MARK: - Packing
 
 static inline __attribute__((always_inline)) CK_BF16 __mmask16 mask16(long remaining) {
@@ -335,6 +342,10 @@ static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
         }
     }
 }
+
+#else
+
+void ck_bf16_blocking(long *mc, long *kc, long *nc) { *mc = *kc = *nc = 0; }
 
 #endif // CK_BF16_X86
 

@@ -123,7 +123,15 @@ struct BenchCommand: ParsableCommand {
         }
         let header = "interp bench: \(suites.map(\.rawValue).joined(separator: ",")), model \(model ?? "-"), "
             + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue) (MC \(path.blocking.rows), KC \(path.blocking.depth), "
-            + "NC \(path.blocking.columns)), up to \(repetitions) runs or \(budget) s each"
+            + "NC \(path.blocking.columns))\(computeNote), up to \(repetitions) runs or \(budget) s each"
         if json { try report.printJSON(header: header) } else { report.printTable(header: header) }
+    }
+
+    /// The bfloat16 kernels and their blocks when `--compute bf16`.
+    private var computeNote: String {
+        guard compute == .bfloat16 else { return "" }
+        guard GEMM.bfloat16DotProductsAvailable else { return ", bf16 compute widened (no AVX512-BF16)" }
+        let blocking = GEMM.bfloat16Blocking
+        return ", bf16 compute vdpbf16ps (MC \(blocking.rows), KC \(blocking.depth), NC \(blocking.columns))"
     }
 }

@@ -11,5 +11,5 @@ extension ComputePrecision: ExpressibleByArgument {
         }
     }
 
-    public static var allValueStrings: [String] { ["float32", "bfloat16"] }
+    public static var allValueStrings: [String] { ["float32", "bf16"] }
 }

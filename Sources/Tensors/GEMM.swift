@@ -85,6 +85,14 @@ public enum GEMM {
     /// (set it to force the fallback in a whole process, for example to compare speeds).
     public static var bfloat16DotProductsAvailable: Bool { ck_bf16_dot_available() != 0 }
 
+    /// The cache block sizes of the AVX512-BF16 blocked kernel on this CPU (from its L1d, L2 and L3 sizes): rows
+    /// of A (MC), depth (KC) and columns of B (NC) per packed block.
+    public static var bfloat16Blocking: (rows: Int, depth: Int, columns: Int) {
+        var mc = 0, kc = 0, nc = 0
+        ck_bf16_blocking(&mc, &kc, &nc)
+        return (mc, kc, nc)
+    }
+
     /// `C[m x n] = alpha·op(A)·op(B) + beta·C` with B in a 16-bit format (`bits`, `format`), widened to Float
     /// exactly inside the kernel: the result equals the product with B converted to Float beforehand.
     ///

@@ -81,6 +81,9 @@ typedef struct {
 /// the OS saves zmm state (xgetbv), and the environment variable `INTERP_BF16_WIDENED` is unset or "0".
 int ck_bf16_dot_available(void);
 
+/// The cache block sizes of the AVX512-BF16 blocked kernel on this CPU (KC in elements, a multiple of 32).
+void ck_bf16_blocking(long *mc, long *kc, long *nc);
+
 /// The path that `path` resolves to on this CPU (`CK_GEMM_PATH_AUTOMATIC` resolves to the fastest).
 ck_gemm_path ck_gemm_resolve_path(ck_gemm_path path);
 
