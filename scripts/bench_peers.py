@@ -5,11 +5,13 @@ Run (from the repository root; downloads nothing):
 
     python3 scripts/make_bench_model.py --output /tmp/interp-bench     # float32 and bfloat16 checkpoints
     python3 scripts/bench_peers.py --forward /tmp/interp-bench/gpt2-small /tmp/interp-bench/gpt2-small-bf16 \
-        /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--rounds 5] [--no-build]
+        /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--rounds 5] [--no-build] \
+        [--compute float32 bf16]
 
     (--forward: forward passes 1x16, 10x15, 8x128 and the products at each model's own shapes, PyTorch and interp
     interleaved round by round on the same checkpoints, PyTorch in the checkpoint's dtype with 2 threads; medians
-    over the rounds and their ratios. Needs only torch and transformers.)
+    over the rounds and their ratios; --compute times interp once per setting of its --compute option in every
+    round, a column each. Needs only torch and transformers.)
 
     python3 scripts/make_bench_model.py                      # once: random-weight checkpoints in /tmp/interp-bench
     /work/.venv-tl/bin/python scripts/bench_peers.py [--model /tmp/interp-bench/gpt2-small]
@@ -221,7 +223,8 @@ def forward_comparison(args):
     for directory in args.forward:
         model, dtype = torch_model(directory)
         models[directory] = (model, dtype, model_products(model))
-    samples = {directory: {"torch": {}, "interp": {}} for directory in args.forward}
+    modes = [f"interp {mode}" if mode != "float32" else "interp" for mode in args.compute]
+    samples = {directory: {"torch": {}, **{mode: {} for mode in modes}} for directory in args.forward}
     for r in range(args.rounds):
         loads.append(os.getloadavg()[0])
         for directory in args.forward:
@@ -229,11 +232,12 @@ def forward_comparison(args):
             model, dtype, products = models[directory]
             for name, seconds in torch_round(model, dtype, products, r == 0).items():
                 samples[directory]["torch"].setdefault(name, []).append(seconds)
-            ours = interp_bench(binary, directory, "forward,gemm", ["--repetitions", "1"])
-            for name, m in ours.items():
-                # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
-                key = name.split(",")[0] + ")" if name.startswith("GEMM") and "," in name else name
-                samples[directory]["interp"].setdefault(key, []).append(m["median"])
+            for compute, mode in zip(args.compute, modes):
+                ours = interp_bench(binary, directory, "forward,gemm", ["--repetitions", "1", "--compute", compute])
+                for name, m in ours.items():
+                    # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
+                    key = name.split(",")[0] + ")" if name.startswith("GEMM") and "," in name else name
+                    samples[directory][mode].setdefault(key, []).append(m["median"])
         print_forward_table(args, models, samples, loads, torch.__version__)
 
 
@@ -244,13 +248,18 @@ def print_forward_table(args, models, samples, loads, torch_version):
           f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}", flush=True)
     for directory in args.forward:
         print(f"\n{directory} ({models[directory][1]})")
-        print(f"{'workload':40} {'PyTorch':>10} {'interp':>10} {'interp/PyTorch':>15}")
-        theirs, ours = samples[directory]["torch"], samples[directory]["interp"]
+        modes = [mode for mode in samples[directory] if mode != "torch"]
+        print(f"{'workload':40} {'PyTorch':>10}" + "".join(f" {mode:>20} {'/PyTorch':>8}" for mode in modes))
+        theirs = samples[directory]["torch"]
         for name in theirs:
-            if name not in ours:
+            if any(name not in samples[directory][mode] for mode in modes):
                 continue
-            t, o = statistics.median(theirs[name]), statistics.median(ours[name])
-            print(f"{name:40} {t * 1e3:>8.2f}ms {o * 1e3:>8.2f}ms {o / t:>14.2f}x", flush=True)
+            t = statistics.median(theirs[name])
+            line = f"{name:40} {t * 1e3:>8.2f}ms"
+            for mode in modes:
+                o = statistics.median(samples[directory][mode][name])
+                line += f" {o * 1e3:>18.2f}ms {o / t:>7.2f}x"
+            print(line, flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"load": loads, "samples": samples}, f, indent=2)
@@ -265,6 +274,8 @@ def main():
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
                         help="checkpoint for the memory suite ('' to skip)")
+    parser.add_argument("--compute", nargs="+", default=["float32"],
+                        help="with --forward: interp's --compute settings, each timed in every round (e.g. float32 bf16)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the forward timings (use 5 with --forward)")
     parser.add_argument("--no-build", action="store_true", help="use the existing .build/release/interp")
     parser.add_argument("--json", help="also write every figure to this file")

@@ -13,6 +13,7 @@
 // the arithmetic, and hence every result, is that of the Float32 product with the widened B.
 
 #include "gemm.h"
+#include "gemm_internal.h"
 #include "halfprecision.h"
 
 #include <pthread.h>
@@ -216,36 +217,6 @@ static CK_AVX512 void avx512_edge(long kc, const float *a, const float *b, long 
     avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1);
 }
 
-/// Transposes a 16 x 16 block in registers: rows[i] lane j becomes rows[j] lane i.
-static inline __attribute__((always_inline)) CK_AVX512 void avx512_transpose16(__m512 rows[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(rows[i], rows[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(rows[i], rows[i + 1]);
-    }
-    // u[4g + c], 128-bit lane L: column 4L + c of rows 4g ..< 4g + 4.
-    __m512 u[16];
-    for (int g = 0; g < 4; g++) {
-        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
-        u[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    // Gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c] into rows[4L + c].
-    for (int c = 0; c < 4; c++) {
-        __m512 even_low = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
-        __m512 odd_low = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-        __m512 even_high = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
-        __m512 odd_high = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-        rows[c] = _mm512_shuffle_f32x4(even_low, even_high, 0x88);
-        rows[8 + c] = _mm512_shuffle_f32x4(even_low, even_high, 0xDD);
-        rows[4 + c] = _mm512_shuffle_f32x4(odd_low, odd_high, 0x88);
-        rows[12 + c] = _mm512_shuffle_f32x4(odd_low, odd_high, 0xDD);
-    }
-}
-
 /// 16 elements of B from element `index` on, widened to Float32 (`type` is a constant after inlining).
 static inline __attribute__((always_inline)) CK_AVX512 __m512 avx512_load_b(const ck_sgemm_args *g, ck_element_type type,
                                                                            long index) {
@@ -280,7 +251,7 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_pack_transpos
         for (long j0 = 0; j0 + 16 <= nr; j0 += 16) {
             __m512 rows[16];
             for (int j = 0; j < 16; j++) rows[j] = avx512_load_b(g, type, offset + (j0 + j) * ldb + p0);
-            avx512_transpose16(rows);
+            ck_avx512_transpose16(rows);
             for (int p = 0; p < 16; p++) _mm512_storeu_ps(dst + (p0 + p) * nr + j0, rows[p]);
         }
     }
@@ -288,7 +259,7 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_pack_transpos
     for (long j = 0; j < nr; j += 16) {
         __m512 rows[16];
         for (int r = 0; r < 16; r++) rows[r] = avx512_load_b_partial(g, type, offset + (j + r) * ldb + p0, kc - p0);
-        avx512_transpose16(rows);
+        ck_avx512_transpose16(rows);
         for (long p = p0; p < kc; p++) _mm512_storeu_ps(dst + p * nr + j, rows[p - p0]);
     }
 }
@@ -468,20 +439,20 @@ static pthread_key_t workspace_key;
 static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
 
 typedef struct {
-    float *data;
-    size_t count;
+    float *data[2];
+    size_t count[2];
 } workspace;
 
 static void free_workspace(void *pointer) {
     workspace *w = pointer;
-    free(w->data);
+    free(w->data[0]);
+    free(w->data[1]);
     free(w);
 }
 
 static void make_workspace_key(void) { pthread_key_create(&workspace_key, free_workspace); }
 
-/// A 64-byte aligned scratch buffer of at least `count` floats, owned by the calling thread.
-static float *thread_workspace(size_t count) {
+float *ck_gemm_thread_workspace(int slot, size_t count) {
     pthread_once(&workspace_once, make_workspace_key);
     workspace *w = pthread_getspecific(workspace_key);
     if (!w) {
@@ -489,14 +460,14 @@ static float *thread_workspace(size_t count) {
         if (!w) abort();
         pthread_setspecific(workspace_key, w);
     }
-    if (w->count < count) {
-        free(w->data);
+    if (w->count[slot] < count) {
+        free(w->data[slot]);
         void *data = NULL;
         if (posix_memalign(&data, 64, count * sizeof(float)) != 0) abort();
-        w->data = data;
-        w->count = count;
+        w->data[slot] = data;
+        w->count[slot] = count;
     }
-    return w->data;
+    return w->data[slot];
 }
 
 // MARK: - Packing
@@ -604,7 +575,7 @@ static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_
     long nc_max = round_up(min_long(cfg->nc, n), nr);
     size_t a_size = (size_t)(mc_max * kc_max);
     size_t b_size = b_in_place ? 0 : (size_t)(kc_max * nc_max);
-    float *a_packed = thread_workspace(a_size + b_size);
+    float *a_packed = ck_gemm_thread_workspace(0, a_size + b_size);
     float *b_packed = a_packed + a_size;
 
     for (long jc = 0; jc < n; jc += cfg->nc) {
@@ -652,6 +623,10 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
     if (args->b_type == CK_ELEMENT_F32) g.b = args->b + b_offset;
     else g.b16 = args->b16 + b_offset;
     g.c = args->c + row_begin * args->ldc + col_begin;
+    if (args->compute != CK_COMPUTE_F32 && args->b_type == CK_ELEMENT_BF16 && args->alpha != 0 && g.m > 0 && g.n > 0 && g.k > 0) {
+        ck_bf16_compute_block(&g);
+        return;
+    }
     const kernel_config *cfg = config_for(args->path);
     if (cfg->dot_transposed && args->transpose_b && !args->transpose_a && args->alpha != 0 && args->m <= dot_transposed_max_rows
         && g.m > 0 && g.n > 0 && g.k > 0) {

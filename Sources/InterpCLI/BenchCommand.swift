@@ -55,6 +55,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
+    @Option(help: ArgumentHelp("Arithmetic of products with the --model's bfloat16 weights (see `interp run --help`).",
+                               valueName: "float32|bf16"))
+    var compute: ComputePrecision = .float32
+
     @Option(help: "ACDC threshold τ of the complete run on the attention-only model (KL metric).")
     var acdcThreshold: Float = 0.01
 
@@ -90,7 +94,7 @@ struct BenchCommand: ParsableCommand {
         func loaded() throws -> ModelBench {
             if let models { return models }
             BenchLog.note("loading \(model!) ...")
-            let loaded = ModelBench(model: try LanguageModel.load(from: URL(fileURLWithPath: model!)).model,
+            let loaded = ModelBench(model: try LanguageModel.load(from: URL(fileURLWithPath: model!), computePrecision: compute).model,
                                     report: report)
             models = loaded
             return loaded
@@ -118,7 +122,15 @@ struct BenchCommand: ParsableCommand {
         }
         let header = "interp bench: \(suites.map(\.rawValue).joined(separator: ",")), model \(model ?? "-"), "
             + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue) (MC \(path.blocking.rows), KC \(path.blocking.depth), "
-            + "NC \(path.blocking.columns)), up to \(repetitions) runs or \(budget) s each"
+            + "NC \(path.blocking.columns))\(computeNote), up to \(repetitions) runs or \(budget) s each"
         if json { try report.printJSON(header: header) } else { report.printTable(header: header) }
+    }
+
+    /// The bfloat16 kernels and their blocks when `--compute bf16`.
+    private var computeNote: String {
+        guard compute == .bfloat16 else { return "" }
+        guard GEMM.bfloat16DotProductsAvailable else { return ", bf16 compute widened (no AVX512-BF16)" }
+        let blocking = GEMM.bfloat16Blocking
+        return ", bf16 compute vdpbf16ps (MC \(blocking.rows), KC \(blocking.depth), NC \(blocking.columns))"
     }
 }

@@ -13,6 +13,11 @@ struct ModelOptions: ParsableArguments {
                                + "and quantized weights count as stored: they stay so).", valueName: "GB"))
     var memoryLimit: Double?
 
+    @Option(help: ArgumentHelp("Arithmetic of products with bfloat16 weights: float32 (exact widening) or bfloat16 "
+                               + "(activations rounded to bfloat16, AVX512-BF16 dot products where the CPU has them, "
+                               + "as PyTorch computes a bfloat16 model).", valueName: "float32|bf16"))
+    var compute: ComputePrecision = .float32
+
     func validate() throws {
         if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be positive, got \(memoryLimit)") }
     }
@@ -28,7 +33,7 @@ struct ModelOptions: ParsableArguments {
             }
         }
         guard model != nil else { return try EmbeddedModel.load() }
-        return try LanguageModel.load(from: directory)
+        return try LanguageModel.load(from: directory, computePrecision: compute)
     }
 }
 

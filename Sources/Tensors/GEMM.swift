@@ -71,14 +71,41 @@ public enum GEMM {
         run([problem])
     }
 
+    /// The kernels of ``ComputePrecision/bfloat16`` products.
+    public enum BFloat16Kernel: String, CaseIterable, Sendable {
+        /// AVX512-BF16 dot products when ``bfloat16DotProductsAvailable`` (and `path` resolves to AVX-512),
+        /// the widened kernels otherwise.
+        case automatic
+        /// Always the portable fallback: A rounded to bfloat16, then the `Float` kernels with B widened.
+        case widened
+    }
+
+    /// Whether ``BFloat16Kernel/automatic`` runs AVX512-BF16 `vdpbf16ps` here: the CPU has AVX512-BF16 and
+    /// AVX512-BW, the OS saves zmm state, and the environment variable `INTERP_BF16_WIDENED` is unset or `0`
+    /// (set it to force the fallback in a whole process, for example to compare speeds).
+    public static var bfloat16DotProductsAvailable: Bool { ck_bf16_dot_available() != 0 }
+
+    /// The cache block sizes of the AVX512-BF16 blocked kernel on this CPU (from its L1d, L2 and L3 sizes): rows
+    /// of A (MC), depth (KC) and columns of B (NC) per packed block.
+    public static var bfloat16Blocking: (rows: Int, depth: Int, columns: Int) {
+        var mc = 0, kc = 0, nc = 0
+        ck_bf16_blocking(&mc, &kc, &nc)
+        return (mc, kc, nc)
+    }
+
     /// `C[m x n] = alpha·op(A)·op(B) + beta·C` with B in a 16-bit format (`bits`, `format`), widened to Float
     /// exactly inside the kernel: the result equals the product with B converted to Float beforehand.
+    ///
+    /// With `compute` ``ComputePrecision/bfloat16`` and bfloat16 B, op(A) is rounded to bfloat16 as it is
+    /// packed and the products of pairs are accumulated in `Float` (`bfloat16Kernel` picks the kernel): the
+    /// `Float` product of the rounded A and B up to summation order.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b bits: UnsafePointer<UInt16>, format: HalfPrecision.Format, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, path: Path = .automatic
+        alpha: Float = 1, beta: Float = 0, path: Path = .automatic,
+        compute: ComputePrecision = .float32, bfloat16Kernel: BFloat16Kernel = .automatic
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative: \(m) x \(n) x \(k)")
         precondition(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n,
@@ -88,6 +115,7 @@ public enum GEMM {
             alpha: alpha, a: a, lda: lda, b: nil, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path.cValue)
         problem.b_type = format.elementType
         problem.b16 = bits
+        problem.compute = compute == .bfloat16 && bfloat16Kernel == .widened ? CK_COMPUTE_BF16_WIDENED : compute.cValue
         run([problem])
     }
 
@@ -117,6 +145,7 @@ extension ck_sgemm_args {
     init(transpose_a: Int32, transpose_b: Int32, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>?, lda: Int,
          b: UnsafePointer<Float>?, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int, path: ck_gemm_path) {
         self.init(transpose_a: transpose_a, transpose_b: transpose_b, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path, b_type: CK_ELEMENT_F32, b16: nil)
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path, b_type: CK_ELEMENT_F32, b16: nil,
+                  compute: CK_COMPUTE_F32)
     }
 }

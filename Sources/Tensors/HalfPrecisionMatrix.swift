@@ -18,6 +18,9 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     public let columnCount: Int
     /// The element format.
     public let format: HalfPrecision.Format
+    /// The arithmetic of ``matmulTransposed(_:)`` (the forward product) when the format is bfloat16; other
+    /// products, and float16 matrices, compute in `Float`.
+    public var computePrecision: ComputePrecision = .float32
     private let storage: Storage
 
     /// Keeps the bits alive: an owned allocation, or a borrowed pointer with the object that owns it.
@@ -82,8 +85,10 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     /// The rows `range` as a matrix reading this one's bits in place (no copy).
     public func rowBlock(_ range: Range<Int>) -> HalfPrecisionMatrix {
         precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "rows \(range) out of range 0..<\(rowCount)")
-        return HalfPrecisionMatrix(rowCount: range.count, columnCount: columnCount, format: format,
-                                   borrowing: storage.bits + range.lowerBound * columnCount, owner: storage)
+        var block = HalfPrecisionMatrix(rowCount: range.count, columnCount: columnCount, format: format,
+                                        borrowing: storage.bits + range.lowerBound * columnCount, owner: storage)
+        block.computePrecision = computePrecision
+        return block
     }
 
     /// The transpose `[columnCount, rowCount]`, copied (still 16-bit).
@@ -96,7 +101,9 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
                 initialized = bits.count
             }
         }
-        return HalfPrecisionMatrix(rowCount: columnCount, columnCount: rowCount, format: format, bits: bits)
+        var transpose = HalfPrecisionMatrix(rowCount: columnCount, columnCount: rowCount, format: format, bits: bits)
+        transpose.computePrecision = computePrecision
+        return transpose
     }
 
     /// Calls `body` with the row-major bits; they must not escape `body`.
@@ -140,7 +147,7 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     /// bias; differentiable in `x`). One GEMM that widens W as it packs or reads it.
     public func matmulTransposed(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
-        let result = product(x, outputs: rowCount, depth: columnCount, transposed: true)
+        let result = product(x, outputs: rowCount, depth: columnCount, transposed: true, compute: computePrecision)
         return result.recorded(from: [x]) { gradient in [self.matmul(gradient.detached)] }
     }
 
@@ -151,12 +158,12 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     public func matmul(_ y: Tensor) -> Tensor {
         precondition(y.shape.last == rowCount, "matmul needs [..., \(rowCount)], got \(y.shape)")
         let result = Tensor.sparseColumnsProduct(y, rowCount: rowCount, columnCount: columnCount, rows: { self.rows($0) })
-            ?? product(y, outputs: columnCount, depth: rowCount, transposed: false)
+            ?? product(y, outputs: columnCount, depth: rowCount, transposed: false, compute: .float32)
         return result.recorded(from: [y]) { gradient in [self.matmulTransposed(gradient.detached)] }
     }
 
     /// `x · op(W)` with `x` `[..., depth]` as one `(rows) x depth x outputs` GEMM.
-    private func product(_ x: Tensor, outputs: Int, depth: Int, transposed: Bool) -> Tensor {
+    private func product(_ x: Tensor, outputs: Int, depth: Int, transposed: Bool, compute: ComputePrecision) -> Tensor {
         let rows = x.count / Swift.max(depth, 1)
         let shape = Array(x.shape.dropLast()) + [outputs]
         guard rows > 0 && outputs > 0 else { return Tensor.zeros(shape) }
@@ -169,7 +176,7 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
                     }
                     GEMM.multiply(m: rows, n: outputs, k: depth, a: a.baseAddress!, lda: depth,
                                   b: bits.baseAddress!, format: format, ldb: columnCount, transposeB: transposed,
-                                  c: out.baseAddress!, ldc: outputs)
+                                  c: out.baseAddress!, ldc: outputs, compute: compute)
                 }
             }
         }

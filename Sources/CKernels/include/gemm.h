@@ -39,6 +39,19 @@ typedef enum {
     CK_ELEMENT_F16 = 2,
 } ck_element_type;
 
+/// The arithmetic of a product with bfloat16 B (ignored for other B types, which always compute in Float32).
+typedef enum {
+    /// A stays Float32, B is widened exactly, Float32 multiply-adds: the product of the widened B.
+    CK_COMPUTE_F32 = 0,
+    /// op(A) is rounded to bfloat16 (nearest, ties to even) as it is packed and each product of a bfloat16 pair
+    /// is accumulated in Float32 (bfloat16 products are exact in Float32): the Float32 product of the rounded
+    /// A and B, up to summation order. Uses AVX512-BF16 `vdpbf16ps` when the CPU and OS support it (and
+    /// `INTERP_BF16_WIDENED` is not set), the widened Float32 kernels otherwise.
+    CK_COMPUTE_BF16 = 1,
+    /// As `CK_COMPUTE_BF16`, always through the widened Float32 kernels (the fallback, forced for tests).
+    CK_COMPUTE_BF16_WIDENED = 2,
+} ck_compute_type;
+
 /// One GEMM problem (A and C are Float32; B is Float32, bfloat16 or float16). `op(A)` is M x K and `op(B)` is K x N; with `transpose_a` A is stored K x M
 /// (row stride `lda`), with `transpose_b` B is stored N x K (row stride `ldb`). C is M x N, row stride `ldc`.
 /// When `beta` is 0, C is not read (it may hold garbage or NaN).
@@ -60,7 +73,16 @@ typedef struct {
     ck_element_type b_type;
     /// B's 16-bit elements (little-endian, as stored in checkpoints) when `b_type` is not `CK_ELEMENT_F32`.
     const uint16_t *b16;
+    /// The arithmetic when `b_type` is `CK_ELEMENT_BF16`.
+    ck_compute_type compute;
 } ck_sgemm_args;
+
+/// Whether `CK_COMPUTE_BF16` runs the AVX512-BF16 kernels here: the CPU has AVX512-BF16 and AVX512-BW (cpuid),
+/// the OS saves zmm state (xgetbv), and the environment variable `INTERP_BF16_WIDENED` is unset or "0".
+int ck_bf16_dot_available(void);
+
+/// The cache block sizes of the AVX512-BF16 blocked kernel on this CPU (KC in elements, a multiple of 32).
+void ck_bf16_blocking(long *mc, long *kc, long *nc);
 
 /// The path that `path` resolves to on this CPU (`CK_GEMM_PATH_AUTOMATIC` resolves to the fastest).
 ck_gemm_path ck_gemm_resolve_path(ck_gemm_path path);

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A Hugging Face model directory: its normalized `config.json` and its weights.
 ///
@@ -14,10 +15,12 @@ public struct Checkpoint {
     /// The tensors, from `model.safetensors` or its shards.
     public let weights: WeightStore
 
-    /// Reads `config.json` and opens the safetensors files of `directory`.
-    public init(directory: URL) throws {
+    /// Reads `config.json` and opens the safetensors files of `directory`; products with its bfloat16 weights
+    /// compute in `computePrecision`.
+    public init(directory: URL, computePrecision: ComputePrecision = .float32) throws {
         self.directory = directory
         configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
         weights = try WeightStore(directory: directory)
+        weights.computePrecision = computePrecision
     }
 }

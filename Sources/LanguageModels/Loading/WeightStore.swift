@@ -19,6 +19,8 @@ public final class WeightStore: @unchecked Sendable {
     /// A description of where tensors were searched for, used in error messages.
     private let searched: String
     private let locations: [String: SafetensorsFile]
+    /// The arithmetic of products with the bfloat16 matrices this store hands out (``halfPrecisionMatrix(named:)``).
+    public var computePrecision: ComputePrecision = .float32
 
     /// Opens every safetensors file of a checkpoint directory and validates their headers (and the shard index).
     public init(directory: URL) throws {
@@ -130,10 +132,12 @@ public final class WeightStore: @unchecked Sendable {
         try file(holding: name).floatScalars(named: name)
     }
 
-    /// A rank-2 bfloat16 or float16 tensor kept in its format (read in place from the mapped file); nil when
-    /// the tensor has another dtype.
+    /// A rank-2 bfloat16 or float16 tensor kept in its format (read in place from the mapped file), computing in
+    /// ``computePrecision``; nil when the tensor has another dtype.
     public func halfPrecisionMatrix(named name: String) throws -> HalfPrecisionMatrix? {
-        try file(holding: name).halfPrecisionMatrix(named: name)
+        var matrix = try file(holding: name).halfPrecisionMatrix(named: name)
+        matrix?.computePrecision = computePrecision
+        return matrix
     }
 
     /// The raw elements of a `U32` tensor (packed quantized weights).

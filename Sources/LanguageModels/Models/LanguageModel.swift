@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A model directory loaded for use: the transformer, its tokenizer and its configuration.
 ///
@@ -21,13 +22,16 @@ public struct LanguageModel {
 
     /// Loads `config.json`, the safetensors weights and `tokenizer.json` from `directory`, or a llama.cpp GGUF
     /// file when `directory` names a file (``load(gguf:)``).
-    public static func load(from directory: URL) throws -> LanguageModel {
+    ///
+    /// With `computePrecision` ``ComputePrecision/bfloat16``, products with bfloat16 safetensors weights round
+    /// their activations to bfloat16 (as PyTorch runs a bfloat16 model); other weights compute in `Float`.
+    public static func load(from directory: URL, computePrecision: ComputePrecision = .float32) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw LoadingError("\(directory.path): no such model directory or GGUF file (expected a directory with config.json, *.safetensors and tokenizer.json, or a .gguf file)")
         }
         guard isDirectory.boolValue else { return try load(gguf: directory) }
-        let checkpoint = try Checkpoint(directory: directory)
+        let checkpoint = try Checkpoint(directory: directory, computePrecision: computePrecision)
         return LanguageModel(directory: directory, configuration: checkpoint.configuration,
                              model: try TransformerModel.load(checkpoint), tokenizer: try loadTokenizer(from: directory))
     }

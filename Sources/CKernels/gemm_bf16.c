@@ -1,0 +1,364 @@
+// bfloat16 compute for products with bfloat16 B (`CK_COMPUTE_BF16`, see gemm.h).
+//
+// Two kernels use AVX512-BF16 `vdpbf16ps`: each of its 16 Float32 lanes adds the products of one pair of
+// bfloat16 elements (two consecutive depths) to an accumulator.
+//   - Few rows of A (decode, short prompts) with B a torch Linear weight [N, K]: dot products of rows. Pairs of
+//     depths are adjacent in a row of A (rounded to bfloat16 once) and in a row of B, so each weight is read
+//     where it is, once; 4 rows of B stay in L1 while every row of A passes.
+//   - More rows: the BLIS loop nest of gemm.c with an 8 x 48 register tile (24 accumulators). B is packed per
+//     KC x NC slab with pairs of depths interleaved (for each pair, 48 columns of (even, odd) elements: the
+//     layout vdpbf16ps reads), A per MC x KC block as pairs to broadcast, rounded to bfloat16 as it is packed.
+//     KC, MC and NC come from this CPU's L1d, L2 and L3 sizes at first use.
+// Anything else (no AVX512-BF16 or no OS zmm support, A stored transposed, B not transposed, a path other than
+// AVX-512 requested, or INTERP_BF16_WIDENED set) rounds op(A) to bfloat16 into a Float32 buffer and runs the
+// Float32 kernels with B widened. Every product of two bfloat16 values is exact in Float32, so both give the
+// Float32 product of the rounded A and B up to summation order (vdpbf16ps also treats subnormal inputs as 0).
+
+#include "gemm.h"
+#include "gemm_internal.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define CK_BF16_X86 1
+#endif
+
+static long min_long(long a, long b) { return a < b ? a : b; }
+static long clamp_long(long x, long low, long high) { return x < low ? low : (x > high ? high : x); }
+static long round_up(long x, long multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+/// `x` rounded to bfloat16 (nearest, ties to even; NaN stays a quiet NaN), as a Float32.
+static inline float round_to_bfloat16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7FFFFFFF) > 0x7F800000) u |= 0x00400000;
+    else u += 0x7FFF + ((u >> 16) & 1);
+    u &= 0xFFFF0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+// MARK: - Fallback: round A, then the Float32 kernels with B widened
+
+static void widened_block(const ck_sgemm_args *g) {
+    long m = g->m, k = g->k;
+    float *rounded = ck_gemm_thread_workspace(1, (size_t)(m * k));
+    if (g->transpose_a) {
+        for (long p = 0; p < k; p++)
+            for (long i = 0; i < m; i++) rounded[i * k + p] = round_to_bfloat16(g->a[p * g->lda + i]);
+    } else {
+        for (long i = 0; i < m; i++)
+            for (long p = 0; p < k; p++) rounded[i * k + p] = round_to_bfloat16(g->a[i * g->lda + p]);
+    }
+    ck_sgemm_args widened = *g;
+    widened.transpose_a = 0;
+    widened.a = rounded;
+    widened.lda = k;
+    widened.compute = CK_COMPUTE_F32;
+    ck_sgemm_block(&widened, 0, m, 0, g->n);
+}
+
+// MARK: - CPU support
+
+static int dot_available;
+static pthread_once_t dot_once = PTHREAD_ONCE_INIT;
+
+static void detect_dot(void) {
+#ifdef CK_BF16_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return;  // OSXSAVE
+    unsigned low, high;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    if ((low & 0xE6) != 0xE6) return;  // the OS saves SSE, AVX, opmask and all zmm state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    unsigned subleaves = a;
+    if (!(b & (1u << 16)) || !(b & (1u << 30)) || subleaves < 1) return;  // AVX512F, AVX512BW
+    __get_cpuid_count(7, 1, &a, &b, &c, &d);
+    if (!(a & (1u << 5))) return;  // AVX512_BF16
+    const char *forced = getenv("INTERP_BF16_WIDENED");
+    if (forced && forced[0] && strcmp(forced, "0") != 0) return;
+    dot_available = 1;
+#endif
+}
+
+int ck_bf16_dot_available(void) {
+    pthread_once(&dot_once, detect_dot);
+    return dot_available;
+}
+
+#ifdef CK_BF16_X86
+
+#define CK_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
+enum { MR = 8, NV = 3, NR = NV * 16 };
+
+/// Problems with at most this many rows (and B a transposed weight) use the row-dot-product kernel.
+static const long rows_kernel_max_rows = 32;
+
+// MARK: - Cache blocking from this CPU's caches
+
+/// Depth pairs (KC / 2), rows (MC) and columns (NC) per block.
+typedef struct {
+    long kcp, mc, nc;
+} bf16_blocking;
+
+static bf16_blocking fitted_blocking;
+static pthread_once_t blocking_once = PTHREAD_ONCE_INIT;
+
+static long cache_bytes(int name, long fallback) {
+    long bytes = sysconf(name);
+    return bytes > 0 ? bytes : fallback;
+}
+
+/// The KC x NR micro-panel of B (4 bytes per pair and column) takes 3/4 of L1d: every tile of the A block
+/// streams it. The MC x KC block of A takes half of L2 (re-read for each micro-panel of B). The KC x NC slab
+/// of B takes half of this core's share of L3 (re-read for each block of A).
+static void fit_blocking(void) {
+    long l1 = 32 << 10, l2 = 1 << 20, l3 = 8 << 20;
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+    l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, l1);
+    l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, l2);
+    l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, l3);
+#endif
+    long cores = cache_bytes(_SC_NPROCESSORS_ONLN, 1);
+    long kcp = clamp_long(l1 * 3 / 4 / (NR * 4) / 16 * 16, 32, 256);
+    fitted_blocking.kcp = kcp;
+    fitted_blocking.mc = clamp_long(l2 / 2 / (kcp * 4) / MR * MR, MR * 8, 1024);
+    fitted_blocking.nc = clamp_long(l3 / cores / 2 / (kcp * 4) / NR * NR, NR * 8, NR * 256);
+}
+
+void ck_bf16_blocking(long *mc, long *kc, long *nc) {
+    pthread_once(&blocking_once, fit_blocking);
+    *mc = fitted_blocking.mc;
+    *kc = 2 * fitted_blocking.kcp;
+    *nc = fitted_blocking.nc;
+}
+
+// MARK: - Packing
+
+static inline __attribute__((always_inline)) CK_BF16 __mmask16 mask16(long remaining) {
+    if (remaining >= 16) return 0xFFFF;
+    if (remaining <= 0) return 0;
+    return (__mmask16)((1u << remaining) - 1);
+}
+
+/// 32 Float32 values from `src` (only the first `count`, the rest zero) rounded to 32 bfloat16 values.
+static inline __attribute__((always_inline)) CK_BF16 __m512i round32(const float *src, long count) {
+    __m512 low = _mm512_maskz_loadu_ps(mask16(count), src);
+    __m512 high = _mm512_maskz_loadu_ps(mask16(count - 16), src + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(high, low);
+}
+
+/// Packs rows [ic, ic + mc) x depth pairs [pc, pc + kcp) of A into micro-panels of MR rows (zero-padded):
+/// dst[p * MR + i] holds the rounded pair (A[i][2p], A[i][2p + 1]) of the panel's row i.
+static CK_BF16 void pack_a_pairs(const ck_sgemm_args *g, long ic, long mc, long pc, long kcp, uint32_t *dst) {
+    long depth = min_long(2 * kcp, g->k - 2 * pc);
+    for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kcp) {
+        for (long i = 0; i < MR; i++) {
+            if (i0 + i >= mc) {
+                for (long p = 0; p < kcp; p++) dst[p * MR + i] = 0;
+                continue;
+            }
+            const float *row = g->a + (ic + i0 + i) * g->lda + 2 * pc;
+            for (long q0 = 0; q0 < kcp; q0 += 16) {
+                uint32_t pairs[16];
+                _mm512_storeu_si512(pairs, round32(row + 2 * q0, depth - 2 * q0));
+                long count = min_long(16, kcp - q0);
+                for (long q = 0; q < count; q++) dst[(q0 + q) * MR + i] = pairs[q];
+            }
+        }
+    }
+}
+
+/// The pair of B elements (row, depth `e`, `e + 1`), the second zero past the depth.
+static inline uint32_t b_pair(const ck_sgemm_args *g, long row, long e) {
+    const uint16_t *w = g->b16 + row * g->ldb + e;
+    uint32_t high = e + 1 < g->k ? w[1] : 0;
+    return (uint32_t)w[0] | high << 16;
+}
+
+/// Packs columns [jc, jc + nc) (rows of the stored weight) x depth pairs [pc, pc + kcp) of op(B) into
+/// micro-panels of NR columns (zero-padded): dst[p * NR + j] is the pair (B[j][2p], B[j][2p + 1]).
+/// Whole 16 x 16 blocks of pairs are transposed in registers, the rest element by element.
+static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long pc, long kcp, uint32_t *dst) {
+    long whole_pairs = clamp_long((g->k - 2 * pc) / 2, 0, kcp);
+    for (long j0 = 0; j0 < nc; j0 += NR, dst += NR * kcp) {
+        long columns = min_long(NR, nc - j0);
+        for (long jj = 0; jj < NR; jj += 16) {
+            long q0 = 0;
+            if (jj + 16 <= columns) {
+                for (; q0 + 16 <= whole_pairs; q0 += 16) {
+                    __m512 rows[16];
+                    for (int r = 0; r < 16; r++)
+                        rows[r] = _mm512_loadu_ps((const float *)(g->b16 + (jc + j0 + jj + r) * g->ldb + 2 * (pc + q0)));
+                    ck_avx512_transpose16(rows);
+                    for (int q = 0; q < 16; q++) _mm512_storeu_ps((float *)(dst + (q0 + q) * NR + jj), rows[q]);
+                }
+            }
+            for (long p = q0; p < kcp; p++) {
+                uint32_t *out = dst + p * NR + jj;
+                for (long j = 0; j < 16; j++) {
+                    long column = j0 + jj + j;
+                    out[j] = column < nc && 2 * (pc + p) < g->k ? b_pair(g, jc + column, 2 * (pc + p)) : 0;
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Blocked kernel (8 x 48 tiles)
+
+/// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels.
+static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
+    long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr, float alpha, float beta,
+    int partial) {
+    __m512 acc[MR][NV];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    for (long p = 0; p < kcp; p++) {
+        __m512bh bv[NV];
+        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + v * 16);
+        for (int i = 0; i < MR; i++) {
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
+        }
+        a += MR;
+        b += NR;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr) break;
+        float *ci = c + i * ldc;
+        for (int v = 0; v < NV; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            __mmask16 mask = partial ? mask16(nr - v * 16) : 0xFFFF;
+            if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci + v * 16), r);
+            _mm512_mask_storeu_ps(ci + v * 16, mask, r);
+        }
+    }
+}
+
+static CK_BF16 void bf16_full(long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr,
+                              float alpha, float beta) {
+    bf16_tile(kcp, a, b, c, ldc, mr, NR, alpha, beta, 0);
+}
+
+static CK_BF16 void bf16_edge(long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr,
+                              float alpha, float beta) {
+    bf16_tile(kcp, a, b, c, ldc, mr, nr, alpha, beta, 1);
+}
+
+static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
+    pthread_once(&blocking_once, fit_blocking);
+    const bf16_blocking *bk = &fitted_blocking;
+    long m = g->m, n = g->n, pairs = (g->k + 1) / 2;
+    long kcp_max = min_long(bk->kcp, pairs);
+    long mc_max = round_up(min_long(bk->mc, m), MR);
+    long nc_max = round_up(min_long(bk->nc, n), NR);
+    uint32_t *a_packed = (uint32_t *)ck_gemm_thread_workspace(1, (size_t)((mc_max + nc_max) * kcp_max));
+    uint32_t *b_packed = a_packed + mc_max * kcp_max;
+    for (long jc = 0; jc < n; jc += bk->nc) {
+        long nc = min_long(bk->nc, n - jc);
+        for (long pc = 0; pc < pairs; pc += bk->kcp) {
+            long kcp = min_long(bk->kcp, pairs - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b_pairs(g, jc, nc, pc, kcp, b_packed);
+            for (long ic = 0; ic < m; ic += bk->mc) {
+                long mc = min_long(bk->mc, m - ic);
+                pack_a_pairs(g, ic, mc, pc, kcp, a_packed);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    long columns = min_long(NR, nc - jr);
+                    const uint32_t *b_panel = b_packed + jr * kcp;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        long rows = min_long(MR, mc - ir);
+                        float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
+                        if (columns == NR) bf16_full(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, g->alpha, beta);
+                        else bf16_edge(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, columns, g->alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Row-dot-product kernel (few rows, B read in place)
+
+/// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times rows
+/// [j0, j0 + S) of B (clamped to the last row), stored for the rows and columns that exist.
+static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
+    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R) {
+    enum { S = 4 };
+    long k = g->k, full = k / 32 * 32, tail = k - full;
+    const uint16_t *w[S];
+    for (int c = 0; c < S; c++) w[c] = g->b16 + min_long(j0 + c, g->n - 1) * g->ldb;
+    __m512 acc[4][S];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
+    for (long p = 0; p < full; p += 32) {
+        __m512bh wv[S];
+        for (int c = 0; c < S; c++) wv[c] = (__m512bh)_mm512_loadu_si512(w[c] + p);
+        for (int r = 0; r < R; r++) {
+            __m512bh av = (__m512bh)_mm512_loadu_si512(a16 + (i0 + r) * stride + p);
+            for (int c = 0; c < S; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
+        }
+    }
+    if (tail) {
+        __mmask32 mask = (__mmask32)((1u << tail) - 1);
+        __m512bh wv[S];
+        for (int c = 0; c < S; c++) wv[c] = (__m512bh)_mm512_maskz_loadu_epi16(mask, w[c] + full);
+        for (int r = 0; r < R; r++) {
+            __m512bh av = (__m512bh)_mm512_loadu_si512(a16 + (i0 + r) * stride + full);
+            for (int c = 0; c < S; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *ci = g->c + (i0 + r) * g->ldc + j0;
+        for (int c = 0; c < S && j0 + c < g->n; c++) {
+            float dot = g->alpha * _mm512_reduce_add_ps(acc[r][c]);
+            ci[c] = g->beta == 0 ? dot : dot + g->beta * ci[c];
+        }
+    }
+}
+
+static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
+    long m = g->m, n = g->n, k = g->k, stride = round_up(k, 32);
+    uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)(m * stride / 2));
+    for (long i = 0; i < m; i++)
+        for (long p = 0; p < stride; p += 32)
+            _mm512_storeu_si512(a16 + i * stride + p, round32(g->a + i * g->lda + p, k - p));
+    for (long j0 = 0; j0 < n; j0 += 4) {
+        long i0 = 0;
+        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4);
+        switch (m - i0) {
+        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3); break;
+        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2); break;
+        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1); break;
+        default: break;
+        }
+    }
+}
+
+#else
+
+void ck_bf16_blocking(long *mc, long *kc, long *nc) { *mc = *kc = *nc = 0; }
+
+#endif // CK_BF16_X86
+
+// MARK: - Dispatch
+
+void ck_bf16_compute_block(const ck_sgemm_args *g) {
+#ifdef CK_BF16_X86
+    if (g->compute == CK_COMPUTE_BF16 && g->transpose_b && !g->transpose_a && ck_bf16_dot_available()
+        && ck_gemm_resolve_path(g->path) == CK_GEMM_PATH_AVX512) {
+        if (g->m <= rows_kernel_max_rows) bf16_rows(g);
+        else bf16_blocked(g);
+        return;
+    }
+#endif
+    widened_block(g);
+}
