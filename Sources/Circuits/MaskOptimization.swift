@@ -17,8 +17,15 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     public var sampler: Sampler
     /// Optimization steps (one masked forward and backward pass over every prompt pair each).
     public var steps: Int
-    /// λ, the weight of the sparsity penalty per edge.
+    /// λ, the weight of the sparsity penalty per edge (with ``targetEdges``, λ's starting value).
     public var sparsity: Float
+    /// When set, λ becomes a Lagrange multiplier that steers the expected edge count to this target (edge pruning's
+    /// targeted sparsity, Bhaskar et al. 2024 §3): the loss gains `λ · (Σ penalty − target)` and after every step
+    /// λ takes a gradient ascent step, `λ ← λ + multiplierLearningRate · (Σ penalty − target) / edges`, so λ grows
+    /// while too many edges are expected and shrinks (down to negative values, which pull edges back) while too few.
+    public var targetEdges: Int?
+    /// The ascent rate of λ when ``targetEdges`` is set.
+    public var multiplierLearningRate: Float
     /// Adam's step size on the logits.
     public var learningRate: Float
     /// Seeds the mask samples: step `t` draws from ``SeededGenerator`` seeded with a function of (seed, t).
@@ -27,8 +34,10 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     public var initialLogit: Float
 
     public init(sampler: Sampler = .hardConcrete, steps: Int = 200, sparsity: Float = 0.01, learningRate: Float = 0.1,
-                seed: UInt64 = 0, initialLogit: Float = 3) {
+                seed: UInt64 = 0, initialLogit: Float = 3, targetEdges: Int? = nil, multiplierLearningRate: Float = 0.01) {
         self.sampler = sampler
+        self.targetEdges = targetEdges
+        self.multiplierLearningRate = multiplierLearningRate
         self.steps = steps
         self.sparsity = sparsity
         self.learningRate = learningRate
@@ -71,6 +80,10 @@ public struct MaskOptimizationState: Codable, Equatable {
     var secondMoments: [Float]
     /// Steps done.
     public var step: Int
+    /// λ of the next step: ``MaskOptimizationOptions/sparsity`` throughout unless a target edge count steers it.
+    public var multiplier: Float
+    /// The expected edge count `Σ penalty(θ)` at the last step.
+    public var expectedEdges: Float
     /// The loss of the last step (metric term, negated when higher is better, plus λ × penalty).
     public var loss: Float
     /// What the run was started with, to refuse resuming a different run.
@@ -84,6 +97,8 @@ public struct MaskOptimizationState: Codable, Equatable {
         firstMoments = Array(repeating: 0, count: count)
         secondMoments = Array(repeating: 0, count: count)
         step = 0
+        multiplier = options.sparsity
+        expectedEdges = Float(count)
         loss = .nan
         self.options = options
         metric = patching.metric.name
@@ -118,8 +133,8 @@ extension EdgePatching {
     /// output and `1 − z` of its source output) and takes one Adam step (β = 0.9, 0.999, ε = 1e-8) on
     /// `loss = ±metric + λ · Σ penalty(θ)`, the metric negated when higher is better: with the KL metric this is
     /// edge pruning's objective, KL to the clean run plus an L0 penalty. As in edge pruning, one mask is sampled
-    /// per step and shared by the examples (MIB's UGS samples one per example); λ is fixed (edge pruning's
-    /// Lagrangian drives it to a target sparsity instead).
+    /// per step and shared by the examples (MIB's UGS samples one per example). λ is fixed, or with
+    /// ``MaskOptimizationOptions/targetEdges`` a Lagrange multiplier driven to land the expected edge count on the target.
     ///
     /// Deterministic: the draws of step `t` depend only on the seed and `t`, so a run resumed from a saved state
     /// equals the uninterrupted run bit for bit. `checkpoint` receives the state every `checkpointInterval` steps
@@ -130,6 +145,10 @@ extension EdgePatching {
                               progress: ((_ step: Int, _ total: Int) -> Void)? = nil) throws -> MaskOptimizationResult {
         guard options.steps >= 0, options.sparsity >= 0, options.learningRate > 0 else {
             throw CircuitError.invalidArgument("mask optimization needs steps ≥ 0, sparsity ≥ 0 and a positive learning rate")
+        }
+        if let target = options.targetEdges, !(0...graph.edges.count).contains(target) || !(options.multiplierLearningRate > 0) {
+            throw CircuitError.invalidArgument("the target edge count \(target) must be 0 to \(graph.edges.count) (the graph's edges) "
+                + "and the multiplier learning rate positive (\(options.multiplierLearningRate))")
         }
         try saved?.check(against: self, options: options)
         var state = saved ?? MaskOptimizationState(start: self, options: options)
@@ -146,14 +165,18 @@ extension EdgePatching {
             for e in state.logits.indices {
                 let (p, dp) = options.penalty(logit: state.logits[e])
                 penalty += p
-                let g = sign * metricGradient[e] * draws[e].derivative + options.sparsity * dp
+                let g = sign * metricGradient[e] * draws[e].derivative + state.multiplier * dp
                 state.firstMoments[e] = beta1 * state.firstMoments[e] + (1 - beta1) * g
                 state.secondMoments[e] = beta2 * state.secondMoments[e] + (1 - beta2) * g * g
                 let m = state.firstMoments[e] / (1 - Foundation.pow(beta1, t))
                 let v = state.secondMoments[e] / (1 - Foundation.pow(beta2, t))
                 state.logits[e] -= options.learningRate * m / (v.squareRoot() + epsilon)
             }
-            state.loss = sign * value + options.sparsity * penalty
+            state.loss = sign * value + state.multiplier * (penalty - Float(options.targetEdges ?? 0))
+            state.expectedEdges = penalty
+            if let target = options.targetEdges {
+                state.multiplier += options.multiplierLearningRate * (penalty - Float(target)) / Float(graph.edges.count)
+            }
             state.step += 1
             stepsThisRun += 1
             progress?(state.step, options.steps)
@@ -163,9 +186,13 @@ extension EdgePatching {
         let method = "mask-" + options.sampler.rawValue
         let scores = EdgeScores(graph: graph, values: state.logits.map(sigmoid), method: method)
         let kept = Set(zip(graph.edges, state.logits).filter { $0.1 > 0 }.map(\.0))
-        let circuit = Circuit(graph: graph, edges: kept, scores: scores.dictionary,
-                              metadata: ["method": method, "selection": "logit>0", "sparsity": "\(options.sparsity)",
-                                         "steps": "\(state.step)", "seed": "\(options.seed)"])
+        var metadata = ["method": method, "selection": "logit>0", "sparsity": "\(options.sparsity)",
+                        "steps": "\(state.step)", "seed": "\(options.seed)"]
+        if let target = options.targetEdges {
+            metadata["targetEdges"] = "\(target)"
+            metadata["finalSparsity"] = "\(state.multiplier)"
+        }
+        let circuit = Circuit(graph: graph, edges: kept, scores: scores.dictionary, metadata: metadata)
         return MaskOptimizationResult(scores: scores, circuit: circuit, state: state)
     }
 }
