@@ -39,7 +39,7 @@ public enum KnownCircuitRecipe {
         /// Seeds the initialization and the prompts.
         public var seed: UInt64
 
-        public init(symbols: Int = 8, length: Int = 5, heads: Int = 3, dModel: Int = 24, dMLP: Int = 48, steps: Int = 600,
+        public init(symbols: Int = 8, length: Int = 5, heads: Int = 3, dModel: Int = 48, dMLP: Int = 96, steps: Int = 600,
                     batchSize: Int = 32, learningRate: Float = 3e-3, seed: UInt64 = 0) {
             self.symbols = symbols; self.length = length; self.heads = heads; self.dModel = dModel; self.dMLP = dMLP
             self.steps = steps; self.batchSize = batchSize; self.learningRate = learningRate; self.seed = seed
@@ -113,10 +113,11 @@ public enum KnownCircuitRecipe {
         let configuration = ModelConfiguration(
             family: .gpt2, dModel: options.dModel, nLayers: 2, nHeads: options.heads, dMLP: options.dMLP,
             vocabularySize: vocabulary.count, maxPositions: options.length, normEpsilon: 1e-5, activation: .geluTanh,
-            positionEncoding: .learned, attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: true)
+            positionEncoding: .learned, attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: false)
         var model = try TransformerModel.random(configuration: configuration, seed: options.seed)
         let graph = ComputationGraph(model: model)
-        let circuit = Set(trueEdges(in: graph).map { EdgeKey(sender: graph.index(of: $0.sender), receiver: graph.index(of: $0.receiver)) })
+        let chain = trueEdgeNames.map { graph.edgesByName()[$0]! }.map { EdgeKey(sender: graph.index(of: $0.sender), receiver: graph.index(of: $0.receiver)) }
+        let circuit = Set(chain)
         let shapes = model.parameters.map(\.tensor.shape)
         var optimizer = AdamW(shapes: shapes, decays: AdamW.decays(for: shapes))
         let schedule = LearningRateSchedule(peak: options.learningRate, minimum: options.learningRate / 10,
@@ -137,8 +138,9 @@ public enum KnownCircuitRecipe {
                 let strict = crossEntropy(logits: EdgeRun(graph: graph).logits(trained, baseBatch, source: sourceOutputs) {
                     !circuit.contains($0)
                 }, targets: baseAnswers)
+                let link = chain[step % chain.count]
                 let interchange = crossEntropy(logits: EdgeRun(graph: graph).logits(trained, baseBatch, source: sourceOutputs) {
-                    circuit.contains($0)
+                    $0 == link
                 }, targets: sourceAnswers)
                 let total = behaviour + strict + interchange
                 return (total.item, tape.gradients(of: total, withRespectTo: watched))
@@ -150,6 +152,15 @@ public enum KnownCircuitRecipe {
             progress?(step + 1, loss)
         }
         return Result(model: model, configuration: configuration, vocabulary: vocabulary, losses: losses, options: options)
+    }
+
+    /// `[batch, vocab]` logits at the last position of `base` with the edges `patched` reading their senders' outputs
+    /// on `source`: the differentiable run the training losses use (the same values as ``EdgePatching/patchedLogits(_:)``).
+    public static func patchedLogits(_ model: TransformerModel, base: TokenBatch, source: TokenBatch,
+                                     patched: Set<ComputationGraph.Edge>) -> Tensor {
+        let graph = ComputationGraph(model: model), run = EdgeRun(graph: graph)
+        let keys = Set(patched.map { EdgeKey(sender: graph.index(of: $0.sender), receiver: graph.index(of: $0.receiver)) })
+        return run.logits(model, base, source: run.senderOutputs(model, source)) { keys.contains($0) }
     }
 
     /// `count` random base prompts and as many source prompts, each source starting with another symbol than its base.

@@ -4,7 +4,7 @@ import Circuits
 
 /// The trained known-circuit model: training is deterministic and the designated edges carry the behaviour.
 @Suite struct KnownCircuitRecipeTests {
-    static let tiny = KnownCircuitRecipe.Options(symbols: 4, length: 4, heads: 2, dModel: 16, dMLP: 32, steps: 200, batchSize: 16,
+    static let tiny = KnownCircuitRecipe.Options(symbols: 4, length: 4, heads: 2, dModel: 32, dMLP: 32, steps: 150, batchSize: 16,
                                                  learningRate: 1e-2, seed: 3)
 
     @Test func trainingIsDeterministicAndTheTrueCircuitCarriesTheTask() throws {
@@ -26,6 +26,19 @@ import Circuits
         let exact = try patching.edgeAttribution(.exact)
         let others = graph.edges.filter { !truth.contains($0) }.map { Swift.abs(exact[$0]) }
         #expect(others.max()! > 1e-5)
+    }
+
+    @Test func theTrainingRunPatchesEdgesAsEdgePatchingDoes() throws {
+        let untrained = try KnownCircuitRecipe.train(KnownCircuitRecipe.Options(steps: 0, seed: 1))
+        let pairs = try untrained.pairs(count: 4, seed: 5)
+        let patching = try EdgePatching(model: untrained.model, pairs: pairs, metric: .logitDiff)
+        let graph = patching.graph, truth = untrained.trueEdges(in: graph)
+        for edges in [truth, Set(graph.edges).subtracting(truth), Set(graph.edges.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))] {
+            let expected = patching.patchedLogits([EdgeMask(graph: graph, edges: edges)])
+            let logits = KnownCircuitRecipe.patchedLogits(untrained.model, base: pairs.clean, source: pairs.corrupted, patched: edges)
+            #expect(logits.shape == expected.shape)
+            #expect(zip(logits.scalars, expected.scalars).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
+        }
     }
 
     @Test func badSizesAreRefused() {
