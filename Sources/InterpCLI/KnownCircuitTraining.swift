@@ -28,6 +28,10 @@ extension TrainCommand {
         print("known-circuit: held-out accuracy \(Output.number(100 * pairs.accuracy(of: result.model), digits: 1))%; "
               + "true circuit (\(truth.count) of \(patching.graph.edges.count) edges) faithfulness \(Output.number(faithfulness[0])), "
               + "without it \(Output.number(faithfulness[1]))")
+        let exact = try patching.edgeAttribution(.exact)
+        let inside = truth.map { abs(exact[$0]) }.min() ?? 0
+        let outside = patching.graph.edges.filter { !truth.contains($0) }.map { abs(exact[$0]) }.max() ?? 0
+        print("edge effects (logit difference): smallest true edge \(Output.number(inside)), largest other edge \(Output.number(outside))")
         print("trained \(options.steps) steps in \(Output.number(Float(Date().timeIntervalSince(started)), digits: 1)) s; "
               + "model, task.json and circuit.json in \(output.path)")
     }
