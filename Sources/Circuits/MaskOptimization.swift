@@ -19,10 +19,13 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     public var steps: Int
     /// λ, the weight of the sparsity penalty per edge (with ``targetEdges``, λ's starting value).
     public var sparsity: Float
-    /// When set, λ becomes a Lagrange multiplier that steers the expected edge count to this target (edge pruning's
-    /// targeted sparsity, Bhaskar et al. 2024 §3): the loss gains `λ · (Σ penalty − target)` and after every step
-    /// λ takes a gradient ascent step, `λ ← λ + multiplierLearningRate · (Σ penalty − target) / edges`, so λ grows
-    /// while too many edges are expected and shrinks (down to negative values, which pull edges back) while too few.
+    /// When set, λ becomes a Lagrange multiplier that steers the kept edge count (logits above 0) to this target, in
+    /// the spirit of edge pruning's targeted sparsity (Bhaskar et al. 2024 §3, a Lagrangian on the sparsity gap): with
+    /// the gap `v = (kept − target) / edges`, each step penalizes `(λ + v) · Σ σ(θ)` (a proportional term on top of
+    /// the multiplier, which damps its swings) and then takes an ascent step `λ ← λ + multiplierLearningRate · v`, so
+    /// λ grows while too many edges are kept and shrinks (to negative values, which pull edges back) while too few.
+    /// The gap is measured on the discrete count, not on an expected count, so that many edges just below ½ cannot
+    /// hold it above the target.
     public var targetEdges: Int?
     /// The ascent rate of λ when ``targetEdges`` is set.
     public var multiplierLearningRate: Float
@@ -63,6 +66,12 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
         }
     }
 
+    /// `σ(θ)`, the probability whose value above ½ keeps the edge, and its derivative: the count steered to a target.
+    func keepProbability(logit θ: Float) -> (value: Float, derivative: Float) {
+        let p = sigmoid(θ)
+        return (p, p * (1 - p))
+    }
+
     /// The penalty term of one edge and its derivative by the logit.
     func penalty(logit θ: Float) -> (value: Float, derivative: Float) {
         let p = sigmoid(sampler == .hardConcrete ? θ - (2.0 / 3) * Foundation.log(0.1 / 1.1) : θ)
@@ -82,7 +91,7 @@ public struct MaskOptimizationState: Codable, Equatable {
     public var step: Int
     /// λ of the next step: ``MaskOptimizationOptions/sparsity`` throughout unless a target edge count steers it.
     public var multiplier: Float
-    /// The expected edge count `Σ penalty(θ)` at the last step.
+    /// The penalized count at the last step: `Σ penalty(θ)`, or `Σ σ(θ)` when steering to a target.
     public var expectedEdges: Float
     /// The loss of the last step (metric term, negated when higher is better, plus λ × penalty).
     public var loss: Float
@@ -160,23 +169,23 @@ extension EdgePatching {
             var generator = SeededGenerator(seed: options.seed &+ UInt64(state.step) &* 0xD1B5_4A32_D192_ED03)
             let draws = state.logits.map { options.sample(logit: $0, uniform: Float.random(in: 0..<1, using: &generator)) }
             let (value, metricGradient) = maskedRun(keep: draws.map(\.z))
-            var penalty: Float = 0
+            let penalties = state.logits.map(options.targetEdges == nil ? options.penalty : options.keepProbability)
+            let penalty = penalties.reduce(0) { $0 + $1.value }
+            let kept = state.logits.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+            let violation = options.targetEdges.map { Float(kept - $0) / Float(graph.edges.count) } ?? 0
+            let weight = state.multiplier + violation
             let t = Float(state.step + 1)
             for e in state.logits.indices {
-                let (p, dp) = options.penalty(logit: state.logits[e])
-                penalty += p
-                let g = sign * metricGradient[e] * draws[e].derivative + state.multiplier * dp
+                let g = sign * metricGradient[e] * draws[e].derivative + weight * penalties[e].derivative
                 state.firstMoments[e] = beta1 * state.firstMoments[e] + (1 - beta1) * g
                 state.secondMoments[e] = beta2 * state.secondMoments[e] + (1 - beta2) * g * g
                 let m = state.firstMoments[e] / (1 - Foundation.pow(beta1, t))
                 let v = state.secondMoments[e] / (1 - Foundation.pow(beta2, t))
                 state.logits[e] -= options.learningRate * m / (v.squareRoot() + epsilon)
             }
-            state.loss = sign * value + state.multiplier * (penalty - Float(options.targetEdges ?? 0))
+            state.loss = sign * value + weight * (penalty - Float(options.targetEdges ?? 0))
             state.expectedEdges = penalty
-            if let target = options.targetEdges {
-                state.multiplier += options.multiplierLearningRate * (penalty - Float(target)) / Float(graph.edges.count)
-            }
+            state.multiplier += options.multiplierLearningRate * violation
             state.step += 1
             stepsThisRun += 1
             progress?(state.step, options.steps)

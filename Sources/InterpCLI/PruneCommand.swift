@@ -74,7 +74,7 @@ struct PruneCommand: ParsableCommand {
         if let path = html.html { try Views.write(circuit: found, title: found.metadata["method"] ?? "prune", curve: faithfulnessCurve, style: view.style, to: path) }
         if !output.json {
             print("final loss \(Output.number(result.state.loss)) after \(result.state.step) steps"
-                  + (target.map { ", λ \(Output.number(result.state.multiplier)) for the target of \($0) edges" } ?? ""))
+                  + (target.map { ", λ \(Output.number(result.state.multiplier)), \(result.circuit.edges.count) edges kept for the target of \($0)" } ?? ""))
         }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)
     }

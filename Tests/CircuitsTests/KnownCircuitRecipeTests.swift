@@ -41,6 +41,17 @@ import Circuits
         }
     }
 
+    /// On a trained model, whose edges have graded effects, a target edge count lands near the target.
+    @Test func maskOptimizationLandsNearATargetEdgeCount() throws {
+        let trained = try KnownCircuitRecipe.train(Self.tiny)
+        let patching = try EdgePatching(model: trained.model, pairs: try trained.pairs(count: 16, seed: 7), metric: .logitDiff)
+        for target in [8, 15] {
+            let options = MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 1, targetEdges: target)
+            let kept = try patching.optimizeMasks(options).circuit.edges.count
+            #expect(Swift.abs(kept - target) <= 2, "target \(target): \(kept) of \(patching.graph.edges.count) edges kept")
+        }
+    }
+
     @Test func badSizesAreRefused() {
         #expect(throws: CircuitError.self) { try KnownCircuitRecipe.train(KnownCircuitRecipe.Options(heads: 5)) }
     }
