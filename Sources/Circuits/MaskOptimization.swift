@@ -17,8 +17,18 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     public var sampler: Sampler
     /// Optimization steps (one masked forward and backward pass over every prompt pair each).
     public var steps: Int
-    /// λ, the weight of the sparsity penalty per edge.
+    /// λ, the weight of the sparsity penalty per edge (with ``targetEdges``, λ's starting value).
     public var sparsity: Float
+    /// When set, λ becomes a Lagrange multiplier that steers the kept edge count (logits above 0) to this target, in
+    /// the spirit of edge pruning's targeted sparsity (Bhaskar et al. 2024 §3, a Lagrangian on the sparsity gap): with
+    /// the gap `v = (kept − target) / edges`, each step penalizes `(λ + v) · Σ σ(θ)` (a proportional term on top of
+    /// the multiplier, which damps its swings) and then takes an ascent step `λ ← λ + multiplierLearningRate · v`, so
+    /// λ grows while too many edges are kept and shrinks (to negative values, which pull edges back) while too few.
+    /// The gap is measured on the discrete count, not on an expected count, so that many edges just below ½ cannot
+    /// hold it above the target.
+    public var targetEdges: Int?
+    /// The ascent rate of λ when ``targetEdges`` is set.
+    public var multiplierLearningRate: Float
     /// Adam's step size on the logits.
     public var learningRate: Float
     /// Seeds the mask samples: step `t` draws from ``SeededGenerator`` seeded with a function of (seed, t).
@@ -27,8 +37,10 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     public var initialLogit: Float
 
     public init(sampler: Sampler = .hardConcrete, steps: Int = 200, sparsity: Float = 0.01, learningRate: Float = 0.1,
-                seed: UInt64 = 0, initialLogit: Float = 3) {
+                seed: UInt64 = 0, initialLogit: Float = 3, targetEdges: Int? = nil, multiplierLearningRate: Float = 0.01) {
         self.sampler = sampler
+        self.targetEdges = targetEdges
+        self.multiplierLearningRate = multiplierLearningRate
         self.steps = steps
         self.sparsity = sparsity
         self.learningRate = learningRate
@@ -54,6 +66,12 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
         }
     }
 
+    /// `σ(θ)`, the probability whose value above ½ keeps the edge, and its derivative: the count steered to a target.
+    func keepProbability(logit θ: Float) -> (value: Float, derivative: Float) {
+        let p = sigmoid(θ)
+        return (p, p * (1 - p))
+    }
+
     /// The penalty term of one edge and its derivative by the logit.
     func penalty(logit θ: Float) -> (value: Float, derivative: Float) {
         let p = sigmoid(sampler == .hardConcrete ? θ - (2.0 / 3) * Foundation.log(0.1 / 1.1) : θ)
@@ -71,6 +89,10 @@ public struct MaskOptimizationState: Codable, Equatable {
     var secondMoments: [Float]
     /// Steps done.
     public var step: Int
+    /// λ of the next step: ``MaskOptimizationOptions/sparsity`` throughout unless a target edge count steers it.
+    public var multiplier: Float
+    /// The penalized count at the last step: `Σ penalty(θ)`, or `Σ σ(θ)` when steering to a target.
+    public var expectedEdges: Float
     /// The loss of the last step (metric term, negated when higher is better, plus λ × penalty).
     public var loss: Float
     /// What the run was started with, to refuse resuming a different run.
@@ -84,6 +106,8 @@ public struct MaskOptimizationState: Codable, Equatable {
         firstMoments = Array(repeating: 0, count: count)
         secondMoments = Array(repeating: 0, count: count)
         step = 0
+        multiplier = options.sparsity
+        expectedEdges = Float(count)
         loss = .nan
         self.options = options
         metric = patching.metric.name
@@ -118,8 +142,8 @@ extension EdgePatching {
     /// output and `1 − z` of its source output) and takes one Adam step (β = 0.9, 0.999, ε = 1e-8) on
     /// `loss = ±metric + λ · Σ penalty(θ)`, the metric negated when higher is better: with the KL metric this is
     /// edge pruning's objective, KL to the clean run plus an L0 penalty. As in edge pruning, one mask is sampled
-    /// per step and shared by the examples (MIB's UGS samples one per example); λ is fixed (edge pruning's
-    /// Lagrangian drives it to a target sparsity instead).
+    /// per step and shared by the examples (MIB's UGS samples one per example). λ is fixed, or with
+    /// ``MaskOptimizationOptions/targetEdges`` a Lagrange multiplier driven to land the expected edge count on the target.
     ///
     /// Deterministic: the draws of step `t` depend only on the seed and `t`, so a run resumed from a saved state
     /// equals the uninterrupted run bit for bit. `checkpoint` receives the state every `checkpointInterval` steps
@@ -131,6 +155,10 @@ extension EdgePatching {
         guard options.steps >= 0, options.sparsity >= 0, options.learningRate > 0 else {
             throw CircuitError.invalidArgument("mask optimization needs steps ≥ 0, sparsity ≥ 0 and a positive learning rate")
         }
+        if let target = options.targetEdges, !(0...graph.edges.count).contains(target) || !(options.multiplierLearningRate > 0) {
+            throw CircuitError.invalidArgument("the target edge count \(target) must be 0 to \(graph.edges.count) (the graph's edges) "
+                + "and the multiplier learning rate positive (\(options.multiplierLearningRate))")
+        }
         try saved?.check(against: self, options: options)
         var state = saved ?? MaskOptimizationState(start: self, options: options)
         let sign: Float = metric.higherIsBetter ? -1 : 1
@@ -141,19 +169,23 @@ extension EdgePatching {
             var generator = SeededGenerator(seed: options.seed &+ UInt64(state.step) &* 0xD1B5_4A32_D192_ED03)
             let draws = state.logits.map { options.sample(logit: $0, uniform: Float.random(in: 0..<1, using: &generator)) }
             let (value, metricGradient) = maskedRun(keep: draws.map(\.z))
-            var penalty: Float = 0
+            let penalties = state.logits.map(options.targetEdges == nil ? options.penalty : options.keepProbability)
+            let penalty = penalties.reduce(0) { $0 + $1.value }
+            let kept = state.logits.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+            let violation = options.targetEdges.map { Float(kept - $0) / Float(graph.edges.count) } ?? 0
+            let weight = state.multiplier + violation
             let t = Float(state.step + 1)
             for e in state.logits.indices {
-                let (p, dp) = options.penalty(logit: state.logits[e])
-                penalty += p
-                let g = sign * metricGradient[e] * draws[e].derivative + options.sparsity * dp
+                let g = sign * metricGradient[e] * draws[e].derivative + weight * penalties[e].derivative
                 state.firstMoments[e] = beta1 * state.firstMoments[e] + (1 - beta1) * g
                 state.secondMoments[e] = beta2 * state.secondMoments[e] + (1 - beta2) * g * g
                 let m = state.firstMoments[e] / (1 - Foundation.pow(beta1, t))
                 let v = state.secondMoments[e] / (1 - Foundation.pow(beta2, t))
                 state.logits[e] -= options.learningRate * m / (v.squareRoot() + epsilon)
             }
-            state.loss = sign * value + options.sparsity * penalty
+            state.loss = sign * value + weight * (penalty - Float(options.targetEdges ?? 0))
+            state.expectedEdges = penalty
+            state.multiplier += options.multiplierLearningRate * violation
             state.step += 1
             stepsThisRun += 1
             progress?(state.step, options.steps)
@@ -163,9 +195,13 @@ extension EdgePatching {
         let method = "mask-" + options.sampler.rawValue
         let scores = EdgeScores(graph: graph, values: state.logits.map(sigmoid), method: method)
         let kept = Set(zip(graph.edges, state.logits).filter { $0.1 > 0 }.map(\.0))
-        let circuit = Circuit(graph: graph, edges: kept, scores: scores.dictionary,
-                              metadata: ["method": method, "selection": "logit>0", "sparsity": "\(options.sparsity)",
-                                         "steps": "\(state.step)", "seed": "\(options.seed)"])
+        var metadata = ["method": method, "selection": "logit>0", "sparsity": "\(options.sparsity)",
+                        "steps": "\(state.step)", "seed": "\(options.seed)"]
+        if let target = options.targetEdges {
+            metadata["targetEdges"] = "\(target)"
+            metadata["finalSparsity"] = "\(state.multiplier)"
+        }
+        let circuit = Circuit(graph: graph, edges: kept, scores: scores.dictionary, metadata: metadata)
         return MaskOptimizationResult(scores: scores, circuit: circuit, state: state)
     }
 }

@@ -36,7 +36,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("d-model"), help: "Residual width.") var dModel = 128
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(name: .customLong("d-mlp"), help: "MLP width.") var dMLP = 512
-    @Option(help: "Optimizer steps.") var steps = 3000
+    @Option(help: "Optimizer steps (default 3000; with --recipe known-circuit 600).") var steps: Int?
+    @Option(help: "known-circuit: a model whose circuit training fixes (KnownCircuitRecipe); only --out, --steps, --seed apply.")
+    var recipe: TrainRecipe?
     @Option(help: "Sequences per step.") var batchSize = 32
     @Option(help: "Peak learning rate (after warm-up, then cosine decay).") var learningRate: Float = 1e-3
     @Option(help: "Warm-up steps.") var warmup = 100
@@ -47,7 +49,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if !["gpt2", "llama"].contains(family) { throw ValidationError("--family must be gpt2 or llama") }
-        for (name, value) in [("--layers", layers), ("--d-model", dModel), ("--heads", heads), ("--d-mlp", dMLP), ("--steps", steps),
+        for (name, value) in [("--layers", layers), ("--d-model", dModel), ("--heads", heads), ("--d-mlp", dMLP), ("--steps", steps ?? 1),
                               ("--batch-size", batchSize), ("--sentences", sentences), ("--examples", examples)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
@@ -66,6 +68,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if recipe == .knownCircuit { return try trainKnownCircuit() }
+        let steps = self.steps ?? 3000
         let generated = try kinds().enumerated().map { i, kind in
             kind.generate(examples: examples, sentences: i == 0 ? 2 * sentences : sentences, seed: seed &+ UInt64(11 + i))
         }

@@ -30,4 +30,28 @@ import Testing
         #expect(rows.map { $0["method"] } == ["eap", "eap-ig", "eap-ig-activations", "clean-corrupted", "information-flow-routes", "exact", "acdc", "mask-hard-concrete", "mask-ugs"])
         #expect(rows.first { $0["method"] == "exact" }?["auroc"] == "1.0000")
     }
+
+    @Test func theKnownCircuitRecipeTrainsAModelThatMethodsBenchmarkScores() throws {
+        let directory = try CLI.temporaryDirectory().appendingPathComponent("known-circuit").path
+        let trained = try CLI.run(["train", "--recipe", "known-circuit", "--steps", "150", "--seed", "1", "--out", directory])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        #expect(trained.standardOutput.contains("true circuit (4 of 75 edges)"), "\(trained.standardOutput)")
+        for file in ["config.json", "model.safetensors", "task.json", "circuit.json"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/" + file), "\(file)")
+        }
+        let result = try CLI.run(["methods-benchmark", "--model", directory, "--examples", "8", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: String]])
+        #expect(rows.count == 9)
+        #expect(rows.first { $0["method"] == "exact" }?["auroc"] == "1.0000")
+    }
+
+    @Test func pruneSteersToATargetEdgeCount() throws {
+        let task = EmbeddedModelPath.directory + "/task.json"
+        let refused = try CLI.run(["prune", "--task", task, "--target-edges", "5", "--target-sparsity", "0.9"])
+        #expect(refused.status != 0 && refused.standardError.contains("not both"), "\(refused.standardError)")
+        let result = try CLI.run(["prune", "--task", task, "--limit", "2", "--steps", "20", "--target-sparsity", "0.95", "--sparsity", "0"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("for the target of"), "\(result.standardOutput)")
+    }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import Circuits
+
+/// The trained known-circuit model: training is deterministic and the designated edges carry the behaviour.
+@Suite struct KnownCircuitRecipeTests {
+    static let tiny = KnownCircuitRecipe.Options(symbols: 4, length: 4, heads: 2, dModel: 32, dMLP: 32, steps: 150, batchSize: 16,
+                                                 learningRate: 1e-2, seed: 3)
+
+    @Test func trainingIsDeterministicAndTheTrueCircuitCarriesTheTask() throws {
+        let first = try KnownCircuitRecipe.train(Self.tiny)
+        let second = try KnownCircuitRecipe.train(Self.tiny)
+        #expect(first.losses.map(\.bitPattern) == second.losses.map(\.bitPattern))
+        #expect(first.model.parameters.map(\.tensor.scalars) == second.model.parameters.map(\.tensor.scalars))
+
+        let pairs = try first.pairs(count: 32, seed: 99)
+        #expect(pairs.accuracy(of: first.model) >= 0.9)
+        let patching = try EdgePatching(model: first.model, pairs: pairs, metric: .logitDiff)
+        let graph = patching.graph, truth = first.trueEdges(in: graph)
+        #expect(truth.count == 4)
+        // The true edges alone keep the logit difference; patching them alone (every other edge clean) removes it.
+        let faithfulness = patching.faithfulness(ofEdgeSets: [truth, Set(graph.edges).subtracting(truth)])
+        #expect(faithfulness[0] >= 0.9, "true circuit faithfulness \(faithfulness[0])")
+        #expect(faithfulness[1] <= 0.1, "faithfulness without the true circuit \(faithfulness[1])")
+        // Other edges are near misses: not exactly irrelevant.
+        let exact = try patching.edgeAttribution(.exact)
+        let others = graph.edges.filter { !truth.contains($0) }.map { Swift.abs(exact[$0]) }
+        #expect(others.max()! > 1e-5)
+    }
+
+    @Test func theTrainingRunPatchesEdgesAsEdgePatchingDoes() throws {
+        let untrained = try KnownCircuitRecipe.train(KnownCircuitRecipe.Options(steps: 0, seed: 1))
+        let pairs = try untrained.pairs(count: 4, seed: 5)
+        let patching = try EdgePatching(model: untrained.model, pairs: pairs, metric: .logitDiff)
+        let graph = patching.graph, truth = untrained.trueEdges(in: graph)
+        for edges in [truth, Set(graph.edges).subtracting(truth), Set(graph.edges.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))] {
+            let expected = patching.patchedLogits([EdgeMask(graph: graph, edges: edges)])
+            let logits = KnownCircuitRecipe.patchedLogits(untrained.model, base: pairs.clean, source: pairs.corrupted, patched: edges)
+            #expect(logits.shape == expected.shape)
+            #expect(zip(logits.scalars, expected.scalars).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
+        }
+    }
+
+    /// On a trained model, whose edges have graded effects, a target edge count lands near the target.
+    @Test func maskOptimizationLandsNearATargetEdgeCount() throws {
+        let trained = try KnownCircuitRecipe.train(Self.tiny)
+        let patching = try EdgePatching(model: trained.model, pairs: try trained.pairs(count: 16, seed: 7), metric: .logitDiff)
+        for target in [8, 15] {
+            let options = MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 1, targetEdges: target)
+            let kept = try patching.optimizeMasks(options).circuit.edges.count
+            #expect(Swift.abs(kept - target) <= 2, "target \(target): \(kept) of \(patching.graph.edges.count) edges kept")
+        }
+    }
+
+    @Test func badSizesAreRefused() {
+        #expect(throws: CircuitError.self) { try KnownCircuitRecipe.train(KnownCircuitRecipe.Options(heads: 5)) }
+    }
+}
