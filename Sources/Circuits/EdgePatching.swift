@@ -74,9 +74,8 @@ public struct EdgePatching {
         positionBuckets = positions
         graph = ComputationGraph(model: model, positions: positions?.labels ?? [])
         try Self.checkBudget(model: model, pairs: pairs, graph: graph)
-        var cleanOutputs: [Tensor]
-        let cleanInputs: [HookPoint: Tensor], logits: Tensor
-        (cleanOutputs, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        // Compact for a large model, like the sources: only the deltas are held in full.
+        let (cleanOutputs, cleanInputs, logits) = try Self.sourceOutputs(model: model, batch: pairs.clean, graph: graph)
         let outputShape = cleanOutputs[0].shape
         cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
@@ -88,7 +87,7 @@ public struct EdgePatching {
             sourceOutputs = corrupted.outputs
             allPatchedLogits = corrupted.logits.reshaped([pairs.count, -1])
         case .zero:
-            sourceOutputs = SenderSources(model: model, cleanOutputs.map { Tensor.zeros($0.shape) })
+            sourceOutputs = SenderSources(model: model, cleanOutputs.map { _ in Tensor.zeros(outputShape) })
         case .meanPerPosition(let reference):
             guard reference.length == pairs.length else {
                 throw CircuitError.invalidArgument("the mean reference has \(reference.length) positions, the prompts \(pairs.length)")
@@ -100,8 +99,7 @@ public struct EdgePatching {
                                                                            mask: reference.mask, shape: outputShape))
         }
         let size = cleanOutputs[0].count
-        // The clean outputs are released as their deltas are written: only the deltas and the sources stay.
-        let deltas = Self.stackedDifferences(sourceOutputs, consuming: &cleanOutputs)
+        let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)
         senderDeltas = deltas
         // Running sums of the deltas give each read point's all-patched input.
         var patchedInputs: [HookPoint: Tensor] = [:], deltaSum = Tensor.zeros(outputShape), summed = 0
@@ -348,17 +346,15 @@ struct SenderDelta {
 }
 
 extension EdgePatching {
-    /// Row `s` of the result: `a[s] − b[s]`, for tensors of one element count. The tensors of `b` are released
-    /// block by block as their rows are written (`b` is left empty), so that `b` and the result are not held in
-    /// full at once; `a`'s are read in order, a block at a time.
-    static func stackedDifferences(_ a: SenderSources, consuming b: inout [Tensor]) -> Tensor {
+    /// Row `s` of the result: `a[s] − b[s]`, for tensors of one element count, read in order a block at a
+    /// time (compact sources recompute each layer once).
+    static func stackedDifferences(_ a: SenderSources, _ b: SenderSources) -> Tensor {
         let size = a[0].count, count = a.count, block = 64
         return Tensor.build(shape: [count, size]) { out in
             let base = out.baseAddress!
             for start in stride(from: 0, to: count, by: block) {
                 let rows = start..<Swift.min(start + block, count)
-                let minuends = rows.map { a[$0] }, subtrahends = Array(b[rows])
-                for s in rows { b[s] = Tensor.zeros([0]) }
+                let minuends = rows.map { a[$0] }, subtrahends = rows.map { b[$0] }
                 Parallel.forEach(rows.count) { i in
                     minuends[i].scalars.withUnsafeBufferPointer { x in
                         subtrahends[i].scalars.withUnsafeBufferPointer { y in
@@ -368,7 +364,6 @@ extension EdgePatching {
                     }
                 }
             }
-            b = []
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import LanguageModels
 import Tensors
 
-/// The senders' outputs under the patch source, `[batch, pos, dModel]` each, indexed like ``ComputationGraph/senders``.
+/// The senders' outputs in one run (the patch source's, or the clean run's while the deltas are formed),
+/// `[batch, pos, dModel]` each, indexed like ``ComputationGraph/senders``.
 ///
 /// Held as tensors, or — when they would take more than ``EdgePatching/sourceByteLimit`` — with each layer's heads
 /// kept as that layer's `hook_z` (`[batch, pos, heads, dHead]`, `dModel / dHead` times smaller) and, behind a
@@ -65,22 +66,24 @@ extension EdgePatching {
     nonisolated(unsafe) public static var sourceByteLimit = 256 << 20
 
     /// The senders' outputs on `batch`, like ``senderOutputs(model:batch:graph:)``, compact when they would take
-    /// more than ``sourceByteLimit`` bytes, with the logits at each example's last token.
+    /// more than ``sourceByteLimit`` bytes, with the residual at each point a receiver reads and the logits at
+    /// each example's last token.
     static func sourceOutputs(model: TransformerModel, batch: TokenBatch, graph: ComputationGraph) throws
-        -> (outputs: SenderSources, logits: Tensor) {
+        -> (outputs: SenderSources, receiverInputs: [HookPoint: Tensor], logits: Tensor) {
         let bytes = graph.senders.count * batch.batchSize * batch.length * model.dModel * MemoryLayout<Float>.size
         guard bytes > sourceByteLimit else {
             let run = try senderOutputs(model: model, batch: batch, graph: graph)
-            return (SenderSources(model: model, run.outputs), run.logits)
+            return (SenderSources(model: model, run.outputs), run.receiverInputs, run.logits)
         }
-        var points: [HookPoint] = [.residPre(0)]
+        let readPoints = graph.readPoints.map(\.point)
+        var points: [HookPoint] = readPoints + [.residPre(0)]
         for (l, block) in model.blocks.enumerated() {
             points += [.z(l)] + (block.headsShareNorm ? [.ln1PostScale(l)] : []) + (graph.hasMLPs ? [.mlpOut(l)] : [])
         }
         // The per-head results are hooked (not kept) so that the pass computes the attention outputs as
         // ``senderOutputs(model:batch:graph:)``'s pass does: from the heads' results.
         let keep: HookFunction = { result, _ in result }
-        let trace = try model.trace(batch, cache: .points(points), hooks: (0..<model.layerCount).map { (HookPoint.result($0).name, keep) },
+        let trace = try model.trace(batch, cache: .points(Array(Set(points))), hooks: (0..<model.layerCount).map { (HookPoint.result($0).name, keep) },
                                     logitPositions: .last)
         let (logits, cache) = (trace.logits, trace.activations)
         var stored: [Tensor?] = [try cache[.residPre(0)]]
@@ -91,13 +94,15 @@ extension EdgePatching {
             stored += [Tensor?](repeating: nil, count: graph.headCount)
             if graph.hasMLPs { stored.append(try cache[.mlpOut(l)]) }
         }
-        return (SenderSources(model: model, stored: stored, headLayers: layers), logits)
+        var inputs: [HookPoint: Tensor] = [:]
+        for point in readPoints { inputs[point] = try cache[point] }
+        return (SenderSources(model: model, stored: stored, headLayers: layers), inputs, logits)
     }
 }
 
 extension EdgePatching {
-    /// Throws when the senders' outputs edge patching keeps — the deltas, the sources (see ``sourceByteLimit``) and,
-    /// while they are built, the clean outputs — would exceed ``ActivationCache/defaultByteLimit`` (the budget
+    /// Throws when the senders' outputs edge patching keeps — the deltas, and either the stored clean and source
+    /// outputs or (compact, see ``sourceByteLimit``) a patched pass's own deltas — would exceed ``ActivationCache/defaultByteLimit`` (the budget
     /// `--memory-limit` leaves after the weights), naming both.
     static func checkBudget(model: TransformerModel, pairs: PromptPairs, graph: ComputationGraph) throws {
         let perSender = pairs.count * pairs.length * model.dModel * MemoryLayout<Float>.size
