@@ -215,6 +215,7 @@ public struct EdgePatching {
                     deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h), source: sourceOutputs[headSenders + h],
                                                           variants: variants)
                 }
+                results = Tensor.zeros([0])   // not held by the hooks for the rest of the pass
             }
             hooks.add(.result(l)) { x, _ in
                 results = x
