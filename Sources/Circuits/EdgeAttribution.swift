@@ -53,34 +53,47 @@ extension EdgePatching {
 
     /// The `[senders, receivers]` matrix `Σ (source − clean output of s) · ∂m/∂(input of r)` with the gradient
     /// averaged over `runs`, and the averaged gradients at the `watching` hook points.
+    ///
+    /// Memory stays at one block's receiver gradients: each run's products are added to the scores block by
+    /// block as the block's head-input gradients are formed, never holding every block's at once (with several
+    /// runs the scores are the mean of the runs' products, equal to the product of the mean gradient up to
+    /// rounding).
     func gradientScoreMatrix(_ runs: [GradientRun], watching extra: [HookPoint] = [], progress: ProgressReporter = .silent,
                              step: String = "attribution") -> (scores: [Float], watched: [HookPoint: Tensor]) {
-        var gradients: [HookPoint: Tensor] = [:]
+        let scale = 1 / Float(runs.count)
+        var scores = ScoreAccumulator(self)
+        var watched: [HookPoint: Tensor] = [:]
         for (i, run) in runs.enumerated() {
-            for (name, g) in receiverGradients(run, watching: extra) {
-                gradients[name] = gradients[name].map { $0 + g } ?? g
+            let pass = passGradients(run, watching: extra)
+            for l in 0..<model.layerCount {
+                let (rows, receivers) = receiverGradientRows(pass, layer: l)
+                scores.add(rows, receivers: receivers, scale: scale)
+            }
+            for point in extra {
+                let g = pass.points[point.name]!
+                watched[point] = watched[point].map { $0 + g } ?? g
             }
             progress.report(step, done: i + 1, total: runs.count, unit: "passes")
         }
-        let scale = 1 / Float(runs.count)
-        return (scoreMatrix(gradients, scale: scale),
-                Dictionary(uniqueKeysWithValues: extra.map { ($0, gradients[$0]! * scale) }))
+        return (scores.values, watched.mapValues { $0 * scale })
     }
 
-    /// ∂m/∂(input of every receiver) in one run (the clean prompts, the corrupted ones, or the clean ones with a
-    /// sender group's output replaced), keyed by the receiver's hook point: per-head
-    /// `hook_q_input`/`hook_k_input`/`hook_v_input` laid out head-major, `[heads, B, P, d]`; `hook_mlp_in` and the
-    /// final `hook_resid_post`, `[B, P, d]`; and ∂m/∂(activation) at the `watching` points.
-    ///
-    /// One plain forward and backward pass (no per-head copies of the residual stream) gives the gradients at
-    /// each block's ``TransformerBlock/attentionGradientPoints`` and at the MLP and logits inputs; each block
-    /// then takes its own gradients back to its heads' inputs
-    /// (``TransformerBlock/attentionInputGradients(at:projectionGradients:)``), which is what the split forward
-    /// pass would have computed. A replaced output is a constant: no gradient flows back through it.
-    func receiverGradients(_ run: GradientRun, watching extra: [HookPoint] = []) -> [HookPoint: Tensor] {
-        let layers = model.layerCount, final = HookPoint.residPost(layers - 1)
+    /// What one plain forward and backward pass gives: ∂m/∂(activation) keyed by hook name at each block's
+    /// ``TransformerBlock/attentionGradientPoints``, the MLP inputs, the final `resid_post` and the watched
+    /// points, with each block's `resid_pre` (where its heads' input gradients are taken).
+    struct PassGradients {
+        let points: [String: Tensor]
+        let residuals: [Tensor]
+    }
+
+    /// One plain forward and backward pass (the clean prompts, the corrupted ones, or the clean ones with a
+    /// sender group's output replaced; a replaced output is a constant: no gradient flows back through it).
+    /// No per-head copies of the residual stream are made: ``receiverGradientRows(_:layer:)`` takes each
+    /// block's gradients back to its heads' inputs.
+    func passGradients(_ run: GradientRun, watching extra: [HookPoint]) -> PassGradients {
+        let layers = model.layerCount
         var residuals = [Tensor](repeating: Tensor.zeros([0]), count: layers)
-        let pointGradients: [String: Tensor] = withGradients { tape in
+        let points: [String: Tensor] = withGradients { tape in
             let hooks = ForwardHooks()
             if let (point, value) = replacement(for: run) { hooks.add(point) { _, _ in value } }
             var points: [HookPoint] = []
@@ -91,59 +104,72 @@ extension EdgePatching {
                 }
                 points += block.attentionGradientPoints + (graph.hasMLPs ? [.mlpIn(l)] : [])
             }
-            points.append(final)
+            points.append(.residPost(layers - 1))
             let watched = WatchedActivations((points + extra).map(\.name), hooks: hooks, tape: tape)
             let logits = model.forward(run == .corrupted ? pairs.corrupted : pairs.clean, hooks: hooks, logitPositions: .last)
             return watched.gradients(of: metric(logits), on: tape)
         }
-        var result = [final: pointGradients[final.name]!]
-        for (l, block) in model.blocks.enumerated() {
-            let inputs = block.attentionInputGradients(
-                at: residuals[l], projectionGradients: block.attentionGradientPoints.map { pointGradients[$0.name]! })
-            for (point, gradient) in zip([HookPoint.qInput(l), .kInput(l), .vInput(l)], inputs) { result[point] = gradient }
-            if graph.hasMLPs { result[.mlpIn(l)] = pointGradients[HookPoint.mlpIn(l).name]! }
-        }
-        for point in extra { result[point] = pointGradients[point.name]! }
-        return result
+        return PassGradients(points: points, residuals: residuals)
     }
 
-    /// `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`; in a
-    /// position-aware graph `[senders, receivers, positions]`, the sum taken over each bucket's token positions
-    /// only (the per-position products summed within the bucket, so the buckets' scores add up to the plain score).
+    /// ∂m/∂(input of every receiver of block `l`) in one pass, one row of `B·P·d` values per receiver (graph
+    /// indices `receivers`): each head's own copy of the residual stream it reads for queries, keys and values
+    /// (head-major, as TransformerLens' split `hook_q_input`/`hook_k_input`/`hook_v_input` would give,
+    /// ``TransformerBlock/attentionInputGradients(at:projectionGradients:)``), then `hook_mlp_in`, then, in the
+    /// last block, the final `hook_resid_post` (the logits' input).
+    func receiverGradientRows(_ pass: PassGradients, layer l: Int) -> (rows: Tensor, receivers: [Int]) {
+        let block = BlockReceivers(graph, layer: l), transformerBlock = model.blocks[l]
+        let inputs = transformerBlock.attentionInputGradients(
+            at: pass.residuals[l], projectionGradients: transformerBlock.attentionGradientPoints.map { pass.points[$0.name]! })
+        var rows = zip(inputs, [block.queries, block.keys, block.values]).map { $0.reshaped([$1.count, -1]) }
+        var receivers = Array(block.queries.lowerBound..<block.values.upperBound)
+        if let mlp = block.mlp {
+            rows.append(pass.points[HookPoint.mlpIn(l).name]!.reshaped([1, -1]))
+            receivers.append(mlp)
+        }
+        if l == model.layerCount - 1 {
+            rows.append(pass.points[HookPoint.residPost(l).name]!.reshaped([1, -1]))
+            receivers.append(graph.index(of: .logits))
+        }
+        return (Tensor.concatenate(rows, axis: 0), receivers)
+    }
+
+    /// The `[senders, receivers]` scores `scale · Σ (source − clean output of s) · ∂m/∂(input of r)`, added up
+    /// block by block; in a position-aware graph `[senders, receivers, positions]`, the sum taken over each
+    /// bucket's token positions only (the per-position products summed within the bucket, so the buckets'
+    /// scores add up to the plain score).
     ///
     /// One GEMM per block, `[senders up to the block's MLP, B·P·d] × [B·P·d, receivers of the block]`: the
     /// stacked deltas are streamed once per block (not once per q/k/v group), and the many senders are the
     /// GEMM's rows. Products of senders a receiver does not read (the block's MLP into its heads) are dropped.
     /// Position-aware, one GEMM per block and bucket over that bucket's tokens (deltas and gradients gathered),
     /// so the products cost what the plain ones do.
-    private func scoreMatrix(_ gradients: [HookPoint: Tensor], scale: Float) -> [Float] {
-        let receiverCount = graph.receivers.count, positions = graph.positionCount, width = model.dModel
-        var scores = [Float](repeating: 0, count: graph.senders.count * receiverCount * positions)
-        // Per bucket, its flat token indices and the senders' deltas at them, gathered once.
-        let bucketTokens = positionBuckets.map { buckets in
-            (0..<positions).map { b in
-                buckets.assignment.enumerated().flatMap { i, row in row.indices.filter { row[$0] == b }.map { i * pairs.length + $0 } }
+    struct ScoreAccumulator {
+        let patching: EdgePatching
+        private(set) var values: [Float]
+        /// Per bucket, its flat token indices and the senders' deltas at them, gathered once.
+        private let bucketTokens: [[Int]]?
+        private let bucketDeltas: [Tensor]?
+
+        init(_ patching: EdgePatching) {
+            self.patching = patching
+            let graph = patching.graph, positions = graph.positionCount, length = patching.pairs.length
+            values = [Float](repeating: 0, count: graph.senders.count * graph.receivers.count * positions)
+            bucketTokens = patching.positionBuckets.map { buckets in
+                (0..<positions).map { b in
+                    buckets.assignment.enumerated().flatMap { i, row in row.indices.filter { row[$0] == b }.map { i * length + $0 } }
+                }
             }
+            bucketDeltas = bucketTokens?.map { EdgePatching.gatherTokens(patching.senderDeltas, $0, width: patching.model.dModel) }
         }
-        let bucketDeltas = bucketTokens?.map { Self.gatherTokens(senderDeltas, $0, width: width) }
-        for l in 0..<model.layerCount {
-            let block = BlockReceivers(graph, layer: l)
-            // [count, B, P, d] per q/k/v group -> rows [count, BPd]; the MLP input and the logits are one row each.
-            var rows = [(HookPoint.qInput(l), block.queries), (.kInput(l), block.keys), (.vInput(l), block.values)]
-                .map { point, range in gradients[point]!.reshaped([range.count, -1]) }
-            var receivers = Array(block.queries.lowerBound..<block.values.upperBound)
-            if let mlp = block.mlp {
-                rows.append(gradients[.mlpIn(l)]!.reshaped([1, -1]))
-                receivers.append(mlp)
-            }
-            if l == model.layerCount - 1 {
-                rows.append(gradients[.residPost(l)]!.reshaped([1, -1]))
-                receivers.append(graph.index(of: .logits))
-            }
-            let gradientRows = Tensor.concatenate(rows, axis: 0)
+
+        /// Adds the products of the senders' deltas with the gradient `rows` of `receivers` (one block's).
+        mutating func add(_ rows: Tensor, receivers: [Int], scale: Float) {
+            let graph = patching.graph, receiverCount = graph.receivers.count, positions = graph.positionCount
+            let width = patching.model.dModel
             let parts = bucketDeltas.map { deltas in
-                zip(deltas, bucketTokens!).map { ($0, Self.gatherTokens(gradientRows, $1, width: width)) }
-            } ?? [(senderDeltas, gradientRows)]
+                zip(deltas, bucketTokens!).map { ($0, EdgePatching.gatherTokens(rows, $1, width: width)) }
+            } ?? [(patching.senderDeltas, rows)]
             let upstream = receivers.map { graph.upstreamCount(of: $0) }.max()!
             for (p, (deltaRows, gradientRows)) in parts.enumerated() {
                 let size = gradientRows.shape[1]
@@ -161,12 +187,11 @@ extension EdgePatching {
                 }
                 for (column, r) in receivers.enumerated() {
                     for s in 0..<graph.upstreamCount(of: r) {
-                        scores[(s * receiverCount + r) * positions + p] = products[s * receivers.count + column]
+                        values[(s * receiverCount + r) * positions + p] += products[s * receivers.count + column]
                     }
                 }
             }
         }
-        return scores
     }
 
     /// `[rows, tokens·width]`: the tokens `tokens` (flat indices of `width` values each) of every row of a

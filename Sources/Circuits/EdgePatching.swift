@@ -43,8 +43,8 @@ public struct EdgePatching {
     /// Row `s`: sender `s`'s source output − clean output, `[senders, batch·pos·dModel]` (one block, which EAP's
     /// scores read as a matrix).
     let senderDeltas: Tensor
-    /// Per sender: source output, `[batch, pos, dModel]`.
-    let sourceOutputs: [Tensor]
+    /// Per sender: source output, `[batch, pos, dModel]` (compact for large models, see ``SenderSources``).
+    let sourceOutputs: SenderSources
     /// Per residual point a receiver reads (``ComputationGraph/readPoint(of:)``): the input with every incoming
     /// edge patched, clean input + Σ over its senders of their base deltas.
     let allPatchedInputs: [HookPoint: Tensor]
@@ -73,33 +73,36 @@ public struct EdgePatching {
         self.pairs = pairs
         positionBuckets = positions
         graph = ComputationGraph(model: model, positions: positions?.labels ?? [])
-        let (cleanOutputs, cleanInputs, logits) = try Self.senderOutputs(model: model, batch: pairs.clean, graph: graph)
+        try Self.checkBudget(model: model, pairs: pairs, graph: graph)
+        // Compact for a large model, like the sources: only the deltas are held in full.
+        let (cleanOutputs, cleanInputs, logits) = try Self.sourceOutputs(model: model, batch: pairs.clean, graph: graph)
+        let outputShape = cleanOutputs[0].shape
         cleanLogits = logits.reshaped([pairs.count, -1])
         metric = makeMetric(cleanLogits)
         // With the corrupted run as the source, patching every edge gives the corrupted run itself.
         var allPatchedLogits: Tensor?
         switch source {
         case .corrupted:
-            let corrupted = try Self.senderOutputs(model: model, batch: pairs.corrupted, graph: graph)
+            let corrupted = try Self.sourceOutputs(model: model, batch: pairs.corrupted, graph: graph)
             sourceOutputs = corrupted.outputs
             allPatchedLogits = corrupted.logits.reshaped([pairs.count, -1])
         case .zero:
-            sourceOutputs = cleanOutputs.map { Tensor.zeros($0.shape) }
+            sourceOutputs = SenderSources(model: model, cleanOutputs.map { _ in Tensor.zeros(outputShape) })
         case .meanPerPosition(let reference):
             guard reference.length == pairs.length else {
                 throw CircuitError.invalidArgument("the mean reference has \(reference.length) positions, the prompts \(pairs.length)")
             }
-            sourceOutputs = try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs
-                .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: cleanOutputs[0].shape) }
+            sourceOutputs = SenderSources(model: model, try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs
+                .map { $0.mean(axis: 0, keepingDimension: true).broadcast(to: outputShape) })
         case .meanOverPositions(let reference):
-            sourceOutputs = Self.positionMeans(try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs,
-                                               mask: reference.mask, shape: cleanOutputs[0].shape)
+            sourceOutputs = SenderSources(model: model, Self.positionMeans(try Self.senderOutputs(model: model, batch: reference, graph: graph).outputs,
+                                                                           mask: reference.mask, shape: outputShape))
         }
         let size = cleanOutputs[0].count
         let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)
         senderDeltas = deltas
         // Running sums of the deltas give each read point's all-patched input.
-        var patchedInputs: [HookPoint: Tensor] = [:], deltaSum = Tensor.zeros(cleanOutputs[0].shape), summed = 0
+        var patchedInputs: [HookPoint: Tensor] = [:], deltaSum = Tensor.zeros(outputShape), summed = 0
         for (point, upstream) in graph.readPoints {
             precondition(upstream >= summed, "read points must sum growing prefixes of the senders")
             var sums = Tensor.WeightedSums(rows: 1, length: size)
@@ -137,18 +140,31 @@ public struct EdgePatching {
         let senderPoints = [HookPoint.residPre(0)] + (0..<model.layerCount).flatMap { l in
             model.blocks[l].headWritePoints + (graph.hasMLPs ? [.mlpOut(l)] : [])
         }
-        let (logits, cache) = try model.runWithCache(batch, filter: .points(senderPoints + readPoints), logitPositions: .last)
-        var outputs = [try cache[.residPre(0)]]
+        let logits: Tensor
+        var cache: [String: Tensor]
+        (logits, cache) = try cachedRun(model: model, batch: batch, points: senderPoints + readPoints)
+        // Each cached activation is released once its outputs are taken, so the run's cache and the outputs
+        // split from it are not held twice.
+        func take(_ point: HookPoint) -> Tensor { cache.removeValue(forKey: point.name)! }
+        var inputs: [HookPoint: Tensor] = [:]
+        for point in readPoints { inputs[point] = cache[point.name]! }
+        var outputs = [take(.residPre(0))]
         for l in 0..<model.layerCount {
             let block = model.blocks[l]
-            let heads = block.headSenderOutputs(results: try cache[.result(l)],
-                                                postNormDivisor: block.headsShareNorm ? try cache[.ln1PostScale(l)] : nil)
+            let heads = block.headSenderOutputs(results: take(.result(l)),
+                                                postNormDivisor: block.headsShareNorm ? take(.ln1PostScale(l)) : nil)
             outputs += (0..<graph.headCount).map { heads.select(axis: 2, $0) }
-            if graph.hasMLPs { outputs.append(try cache[.mlpOut(l)]) }
+            if graph.hasMLPs { outputs.append(take(.mlpOut(l))) }
         }
-        var inputs: [HookPoint: Tensor] = [:]
-        for point in readPoints { inputs[point] = try cache[point] }
         return (outputs, inputs, logits)
+    }
+
+    /// The logits at each example's last token and the activations at `points`, by canonical name (the cache
+    /// itself released, so that removing an entry frees it).
+    private static func cachedRun(model: TransformerModel, batch: TokenBatch, points: [HookPoint]) throws
+        -> (logits: Tensor, activations: [String: Tensor]) {
+        let (logits, cache) = try model.runWithCache(batch, filter: .points(points), logitPositions: .last)
+        return (logits, cache.activations)
     }
 
     /// Receiver `receiver`'s input with every incoming edge patched, `[batch, pos, dModel]`.
@@ -199,6 +215,7 @@ public struct EdgePatching {
                     deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h), source: sourceOutputs[headSenders + h],
                                                           variants: variants)
                 }
+                results = Tensor.zeros([0])   // not held by the hooks for the rest of the pass
             }
             hooks.add(.result(l)) { x, _ in
                 results = x
@@ -330,16 +347,21 @@ struct SenderDelta {
 }
 
 extension EdgePatching {
-    /// Row `s` of the result: `a[s] − b[s]`, for tensors of one element count.
-    static func stackedDifferences(_ a: [Tensor], _ b: [Tensor]) -> Tensor {
-        let size = a[0].count
-        return Tensor.build(shape: [a.count, size]) { out in
+    /// Row `s` of the result: `a[s] − b[s]`, for tensors of one element count, read in order a block at a
+    /// time (compact sources recompute each layer once).
+    static func stackedDifferences(_ a: SenderSources, _ b: SenderSources) -> Tensor {
+        let size = a[0].count, count = a.count, block = 64
+        return Tensor.build(shape: [count, size]) { out in
             let base = out.baseAddress!
-            Parallel.forEach(a.count) { s in
-                a[s].scalars.withUnsafeBufferPointer { x in
-                    b[s].scalars.withUnsafeBufferPointer { y in
-                        let row = base + s * size
-                        for i in 0..<size { row[i] = x[i] - y[i] }
+            for start in stride(from: 0, to: count, by: block) {
+                let rows = start..<Swift.min(start + block, count)
+                let minuends = rows.map { a[$0] }, subtrahends = rows.map { b[$0] }
+                Parallel.forEach(rows.count) { i in
+                    minuends[i].scalars.withUnsafeBufferPointer { x in
+                        subtrahends[i].scalars.withUnsafeBufferPointer { y in
+                            let row = base + (rows.lowerBound + i) * size
+                            for j in 0..<size { row[j] = x[j] - y[j] }
+                        }
                     }
                 }
             }

@@ -111,8 +111,10 @@ public enum ActivationCacheError: Error, CustomStringConvertible, Equatable {
 }
 
 extension ActivationCache {
-    /// The default cache limit: half of the machine's physical memory.
-    public static var defaultByteLimit: Int { Int(ProcessInfo.processInfo.physicalMemory / 2) }
+    /// The default cache limit, also the budget of the activations an analysis keeps (edge patching's sender
+    /// outputs): half of the machine's physical memory, unless set (`interp --memory-limit` sets it to the limit
+    /// minus the weights).
+    nonisolated(unsafe) public static var defaultByteLimit = Int(ProcessInfo.processInfo.physicalMemory / 2)
 }
 
 extension TransformerModel {

@@ -10,7 +10,8 @@ struct ModelOptions: ParsableArguments {
     var model: String?
 
     @Option(help: ArgumentHelp("Refuse a model whose weights would take more than this many GB of memory (bf16/fp16 "
-                               + "and quantized weights count as stored: they stay so).", valueName: "GB"))
+                               + "and quantized weights count as stored: they stay so); what is left is the budget of "
+                               + "cached activations and of edge patching's sender outputs.", valueName: "GB"))
     var memoryLimit: Double?
 
     @Option(help: ArgumentHelp("Arithmetic of products with bfloat16 weights: float32 (exact widening) or bfloat16 "
@@ -31,7 +32,9 @@ struct ModelOptions: ParsableArguments {
                 throw CLIError("\(directory.path): the weights need \(String(format: "%.2f", needed)) GB in memory "
                                + "(\(weights.dtype?.rawValue ?? "?") on disk), over the budget --memory-limit \(memoryLimit) GB")
             }
+            ActivationCache.defaultByteLimit = Int((memoryLimit - needed) * 1e9)
         }
+        ProgressBar.showLongForwardPasses()
         guard model != nil else { return try EmbeddedModel.load() }
         return try LanguageModel.load(from: directory, computePrecision: compute)
     }

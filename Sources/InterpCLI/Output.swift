@@ -31,7 +31,7 @@ final class ProgressBar: @unchecked Sendable {
     private let terminal = isatty(STDERR_FILENO) == 1
     private let forced: Bool
     private var lastDrawn = Date.distantPast
-    private var step = "", stepStarted = Date()
+    private var step = "", stepStarted = Date(), lastDone = 0
 
     init(_ label: String, forced: Bool = false) {
         self.label = label
@@ -45,10 +45,11 @@ final class ProgressBar: @unchecked Sendable {
 
     func update(_ done: Int, of total: Int, step name: String = "", unit: String = "") {
         guard terminal || forced else { return }
-        if name != step {
+        if name != step || done < lastDone {
             step = name
             stepStarted = Date()
         }
+        lastDone = done
         let finished = done >= total
         guard finished || Date().timeIntervalSince(lastDrawn) > (terminal ? 0.1 : 5) else { return }
         lastDrawn = Date()
@@ -63,6 +64,18 @@ final class ProgressBar: @unchecked Sendable {
             FileHandle.standardError.write(Data("\r\u{1B}[K\(text)\(finished && name.isEmpty ? "\n" : "")".utf8))
         } else {
             FileHandle.standardError.write(Data("\(text)\n".utf8))
+        }
+    }
+
+    /// Shows every forward pass that runs longer than a second block by block, with an ETA (``ForwardProgress``),
+    /// on a terminal, or in logs when the command line has `--progress`.
+    static func showLongForwardPasses() {
+        let bar = ProgressBar("forward pass", forced: CommandLine.arguments.contains("--progress"))
+        var started = Date()
+        ForwardProgress.reporter = { done, total in
+            if done == 0 { started = Date() }
+            guard Date().timeIntervalSince(started) > 1 else { return }
+            bar.update(done, of: total, unit: "blocks")
         }
     }
 

@@ -119,6 +119,8 @@ public final class TransformerModel {
                           cache: KeyValueCache? = nil) -> Tensor {
         var x = residual
         var masks: [Int?: Tensor] = [:]
+        let progress = ForwardProgress.reporter
+        progress?(0, layers.count)
         for layer in layers {
             let block = blocks[layer]
             let window = block.attention.slidingWindow
@@ -127,6 +129,7 @@ public final class TransformerModel {
             var layerCache = cache?.layers[layer]
             x = block(x, context: context, mask: mask, cache: &layerCache, hooks: hooks)
             if let cache { cache.layers[layer] = layerCache }
+            progress?(layer - layers.lowerBound + 1, layers.count)
         }
         return x
     }
