@@ -19,7 +19,7 @@ public enum EdgeAttributionMethod: Equatable, Sendable {
     /// (the metric is still compared with the clean logits).
     case cleanCorrupted
     /// Exact patching (`get_scores_exact`): the metric with only that edge patched, minus the clean metric. Edges are
-    /// batched many per forward pass, each pass starting at the block its edges enter (``EdgePatching/metrics(_:)``).
+    /// batched many per pass, each run computed from the edge's receiver on (``EdgePatching/exactEdgeScores(progress:)``).
     case exact
     /// Information flow routes (Ferrando & Voita 2024, `get_scores_information_flow_routes`): no patch source and no
     /// gradient. At every position, with `x` the receiver's clean input and `o_u` the sender's clean output,
@@ -92,16 +92,16 @@ extension EdgePatching {
     /// Scores every edge with `method` (see ``EdgeAttributionMethod``); `progress` hears after each forward and
     /// backward pass (gradient methods) or each batched patched pass (exact).
     ///
-    /// - Throws: ``CircuitError/invalidArgument(_:)`` for fewer than one interpolation step, and for `exact` and
-    ///   information flow routes on a position-aware graph (they score plain edges only).
+    /// - Throws: ``CircuitError/invalidArgument(_:)`` for fewer than one interpolation step, and for information
+    ///   flow routes on a position-aware graph (they score plain edges only).
     public func edgeAttribution(_ method: EdgeAttributionMethod, progress: ProgressReporter = .silent) throws -> EdgeScores {
         try method.validate()
-        if positionBuckets != nil, method.gradientRuns(graph, nodeLevel: false) == nil {
+        if positionBuckets != nil, method == .informationFlowRoutes {
             throw CircuitError.invalidArgument("\(method.name) scores plain edges only; drop --positions / --per-position")
         }
         switch method {
         case .exact:
-            return exactEdgeScores(progress: progress)
+            return try exactEdgeScores(progress: progress)
         case .informationFlowRoutes:
             return informationFlowRoutes()
         default:

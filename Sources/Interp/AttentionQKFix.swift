@@ -59,14 +59,20 @@ struct AttentionQKFix {
                 for t in 0..<length {
                     let gRow = ((b * heads + h) * length + t) * length
                     let row = (0..<length).map { score(tq, t, tk, $0) }
-                    guard let rowMax = row.max(), rowMax > -Double.infinity else { continue }
-                    let baseline = Self.expectation(row, gradient, gRow)
+                    guard let softmax = SoftmaxRow(row, gradient, gRow) else { continue }
+                    let baseline = softmax.expectation
                     effects.query[h][t] += Self.expectation((0..<length).map { score(sq, t, tk, $0) }, gradient, gRow) - baseline
                     effects.keyAllPositions[g] += Self.expectation((0..<length).map { score(tq, t, sk, $0) }, gradient, gRow) - baseline
+                    // Patching one key changes one logit of the row: O(1) from the row's sums without that entry.
                     for s in 0..<length where row[s] > -Double.infinity {
-                        var patched = row
-                        patched[s] = score(tq, t, sk, s)
-                        effects.key[g][s] += Self.expectation(patched, gradient, gRow) - baseline
+                        let logit = score(tq, t, sk, s)
+                        guard logit != row[s] else { continue }
+                        let patched = softmax.expectation(replacing: s, with: logit) ?? {
+                            var patched = row
+                            patched[s] = logit
+                            return Self.expectation(patched, gradient, gRow)
+                        }()
+                        effects.key[g][s] += patched - baseline
                     }
                 }
             }
@@ -84,5 +90,56 @@ struct AttentionQKFix {
             weighted += w * Double(gradient[offset + s])
         }
         return weighted / total
+    }
+}
+
+/// One softmax row's normaliser and gradient-weighted sum, and both without each entry (sums of the entries
+/// before it and after it, so no cancellation): the expectation `Σ_s softmax(x)_s · g_s` with one logit replaced
+/// then costs O(1) instead of O(row).
+struct SoftmaxRow {
+    /// The row's largest logit, which the exponentials are taken relative to.
+    let top: Double
+    let gradient: [Double]
+    /// `exp(x_s − top)` and `exp(x_s − top) · g_s` summed over the entries before and after each `s`.
+    private let weightBefore: [Double], weightAfter: [Double], weightedBefore: [Double], weightedAfter: [Double]
+    /// The baseline expectation.
+    let expectation: Double
+
+    /// The row `logits` with gradients `gradient[offset ..< offset + logits.count]`; nil for a fully masked row.
+    /// Rows whose logits span more than ``span`` (where an exponential could underflow) are also nil.
+    init?(_ logits: [Double], _ gradient: [Float], _ offset: Int) {
+        let finite = logits.filter { $0 > -Double.infinity }
+        guard let top = finite.max(), top - finite.min()! <= Self.span else { return nil }
+        self.top = top
+        let n = logits.count
+        let rowGradient = (0..<n).map { Double(gradient[offset + $0]) }
+        self.gradient = rowGradient
+        let weights = logits.map { exp($0 - top) }
+        func exclusiveSums(_ values: [Double], reversed: Bool) -> [Double] {
+            var sums = [Double](repeating: 0, count: n), running = 0.0
+            for s in reversed ? Array((0..<n).reversed()) : Array(0..<n) {
+                sums[s] = running
+                running += values[s]
+            }
+            return sums
+        }
+        let weighted = (0..<n).map { weights[$0] * rowGradient[$0] }
+        let (before, weightedPrefix) = (exclusiveSums(weights, reversed: false), exclusiveSums(weighted, reversed: false))
+        weightBefore = before
+        weightAfter = exclusiveSums(weights, reversed: true)
+        weightedBefore = weightedPrefix
+        weightedAfter = exclusiveSums(weighted, reversed: true)
+        expectation = (weightedPrefix[n - 1] + weighted[n - 1]) / (before[n - 1] + weights[n - 1])
+    }
+
+    /// How far below the largest logit the exponentials stay accurate (`exp(−700)` is a normal double).
+    static let span = 700.0
+
+    /// The expectation with logit `s` replaced by `logit`; nil when the new logit is not within ``span`` of the
+    /// row's largest (the caller then recomputes the row).
+    func expectation(replacing s: Int, with logit: Double) -> Double? {
+        guard Swift.abs(logit - top) <= Self.span else { return nil }
+        let weight = exp(logit - top)
+        return (weightedBefore[s] + weightedAfter[s] + weight * gradient[s]) / (weightBefore[s] + weightAfter[s] + weight)
     }
 }

@@ -72,11 +72,12 @@ import Circuits
 
     /// A direct edge at one position bucket equals path patching of that edge restricted to those positions,
     /// written out with hooks: the receiver's input on the clean run plus (corrupted − clean) sender output at
-    /// the bucket's positions only.
+    /// the bucket's positions only. So does its exact score (plus the clean metric).
     @Test(arguments: [false, true]) func directEdgeAtAPositionEqualsPositionRestrictedPathPatching(llama: Bool) throws {
         let pairs = try Self.labelledPairs()
         let patching = try Self.patching(llama: llama, pairs)
         let graph = patching.graph, model = patching.model
+        let exact = try patching.edgeAttribution(.exact)
         let (_, clean) = try model.runWithCache(pairs.clean, filter: .all)
         let (_, corrupted) = try model.runWithCache(pairs.corrupted, filter: .all)
         func output(_ cache: ActivationCache, _ sender: String) throws -> Tensor {
@@ -110,12 +111,13 @@ import Circuits
                 let edge = try #require(graph.edgesByName()["\(sender)@\(label)->\(receiver)@\(label)"])
                 let value = patching.metrics([EdgeMask(graph: graph, edges: [edge])])[0]
                 #expect(Swift.abs(value - expected) < 1e-4, "\(graph.name(of: edge))")
+                #expect(Swift.abs(exact[edge] + patching.cleanValue - expected) < 1e-4, "exact \(graph.name(of: edge))")
             }
         }
     }
 
     /// Gradient scores per position bucket sum to the plain score of the edge (EAP, EAP-IG-inputs,
-    /// EAP-IG-activations, clean-corrupted); exact scores and information flow routes refuse the positional graph.
+    /// EAP-IG-activations, clean-corrupted); information flow routes refuse the positional graph.
     @Test(arguments: [false, true]) func positionalEAPScoresSumToThePlainScore(llama: Bool) throws {
         let pairs = try Self.labelledPairs()
         let positional = try Self.patching(llama: llama, pairs)
@@ -132,7 +134,6 @@ import Circuits
                 #expect(Swift.abs(summed - whole[edge]) <= 1e-4 * scale, "\(method.name) \(plain.graph.name(of: edge))")
             }
         }
-        #expect(throws: CircuitError.self) { try positional.edgeAttribution(.exact) }
         #expect(throws: CircuitError.self) { try positional.edgeAttribution(.informationFlowRoutes) }
         #expect(throws: CircuitError.self) { try positional.nodeAttribution(.eap) }
     }

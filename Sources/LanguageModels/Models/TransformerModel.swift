@@ -173,6 +173,22 @@ public final class KeyValueCache {
         AttentionContext(batch: batch, pastMask: mask, pastPositions: nextPositions)
     }
 
+    /// A copy holding every cached sequence `times` times over, copies following each other along the batch
+    /// (as `TokenBatch.repeated` and `Tensor.repeatedAlongBatch` lay out variants of one batch): many variants
+    /// of the cached prompts then continue from one cached prefix.
+    public func repeatedAlongBatch(_ times: Int) -> KeyValueCache {
+        let copy = KeyValueCache(layerCount: layers.count)
+        copy.layers = layers.map { layer in
+            guard let keys = layer?.keys, let values = layer?.values else { return layer }
+            var repeated = LayerKeyValueCache()
+            _ = repeated.append(keys: keys.repeatedAlongBatch(times), values: values.repeatedAlongBatch(times))
+            return repeated
+        }
+        copy.mask = mask.map { Array(Array(repeating: $0, count: times).joined()) }
+        copy.nextPositions = nextPositions.map { Array(Array(repeating: $0, count: times).joined()) }
+        return copy
+    }
+
     /// Records the positions and keys of a forward pass run with `context` (from ``context(for:)``).
     func commit(_ context: AttentionContext, batch: TokenBatch) {
         nextPositions = zip(context.positions, batch.mask).map { row, m in (row.last ?? 0) + (m.last == true ? 1 : 0) }
