@@ -559,7 +559,7 @@ def sweep_tokenizers(interp, count, seed, work, rows, failures):
             tried += 1
             problems = []
             for special in (True, False):
-                command = [interp, "tokenize", "--model", directory, "--text", text, "--json"]
+                command = [interp, "tokenize", "--model", directory, f"--text={text}", "--json"]
                 if not special:
                     command.append("--no-special-tokens")
                 try:
