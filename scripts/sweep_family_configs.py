@@ -559,7 +559,10 @@ def sweep_tokenizers(interp, count, seed, work, rows, failures):
             tried += 1
             problems = []
             for special in (True, False):
-                command = [interp, "tokenize", "--model", directory, f"--text={text}", "--json"]
+                # "--text=VALUE" for a text starting with "-" (else read as an option); "--text VALUE" otherwise, as
+                # ArgumentParser does not split "--text=" before a combining scalar such as U+200D.
+                text_arguments = [f"--text={text}"] if text.startswith("-") else ["--text", text]
+                command = [interp, "tokenize", "--model", directory, *text_arguments, "--json"]
                 if not special:
                     command.append("--no-special-tokens")
                 try:
