@@ -2,7 +2,12 @@
 
 Regenerate (from the repository root; needs torch, transformers >= 5, safetensors, numpy; downloads nothing):
 
-    python3 scripts/make_family_fixtures.py
+    python3 scripts/make_family_fixtures.py          # everything
+    python3 scripts/make_family_fixtures.py sweep    # only the sweep regressions below
+
+The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
+transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
+scripts/sweep_family_configs.py found.
 
 Writes Tests/LanguageModelsTests/Fixtures/models/<name>/ for each model below: config.json, model.safetensors,
 tokenizer.json (the word-level fixture tokenizer, 247 tokens, so the checkpoints load as a LanguageModel) and
@@ -42,7 +47,10 @@ from transformers import (
     Olmo2ForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
 )
+from transformers.activations import ACT2FN
 
 from make_fixtures import randomize, rounded
 
@@ -243,5 +251,41 @@ def main():
          "tied embeddings", 208)
 
 
+def sweep_regressions():
+    """Checkpoints for what scripts/sweep_family_configs.py found wrong, and activations.json."""
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
+                 eos_token_id=2, pad_token_id=0)
+    save(Gemma3ForCausalLM, Gemma3TextConfig(**small, num_hidden_layers=2, num_key_value_heads=2, head_dim=16,
+                                             max_position_embeddings=64, query_pre_attn_scalar=16, sliding_window=4,
+                                             layer_types=["sliding_attention", "full_attention"],
+                                             attn_logit_softcapping=5.0, final_logit_softcapping=20.0),
+         "gemma3_attn_softcap", "Gemma-3 text with attn_logit_softcapping 5, which transformers' Gemma-3 attention "
+         "ignores (it was applied), and final soft-capping 20", 211)
+    save(Phi3ForCausalLM, Phi3Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
+                                     original_max_position_embeddings=2, partial_rotary_factor=0.5,
+                                     rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                                                      "short_factor": [1.0, 1.5], "long_factor": [2.0, 3.0]}),
+         "phi3_longrope", "Phi-3 with LongRoPE (was refused): original context 2, so every pass of 3 or more positions "
+         "uses the long factors, cos and sin times sqrt(1 + ln 32 / ln 2); rotary on 4 of 8 head dimensions", 212)
+    save(Qwen3ForCausalLM, Qwen3Config(**small, num_hidden_layers=2, num_key_value_heads=2, head_dim=16,
+                                       max_position_embeddings=64, hidden_act="quick_gelu",
+                                       rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                                        "original_max_position_embeddings": 8}),
+         "qwen3_yarn", "Qwen3 with YaRN rotary scaling (factor 4, original context 8; was refused) and quick_gelu "
+         "(was refused), head_dim 16", 213)
+
+    x = torch.linspace(-12, 12, 97)
+    names = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_python_tanh",
+             "gelu_10", "quick_gelu", "relu", "relu2", "relu6", "leaky_relu", "silu", "swish", "tanh", "sigmoid", "linear"]
+    reference = {"inputs": rounded(x.numpy(), 9), "outputs": {name: rounded(ACT2FN[name](x).numpy(), 9) for name in names}}
+    with open(os.path.join(FIXTURES, "activations.json"), "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["sweep"]:
+        sweep_regressions()
+    else:
+        main()
+        sweep_regressions()

@@ -8,7 +8,7 @@ struct InterpCommand: ParsableCommand {
         abstract: "Mechanistic interpretability and circuit discovery for Hugging Face language models, on the CPU.",
         version: "0.1.0",
         subcommands: [
-            InfoCommand.self, TokenizeCommand.self, RunCommand.self, GenerateCommand.self,
+            InfoCommand.self, TokenizeCommand.self, RunCommand.self, LogitsCommand.self, GenerateCommand.self,
             TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
             PatchCommand.self, AttributeCommand.self,
             PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, NodeAttributionCommand.self, EvaluateCommand.self, GraphCommand.self,

@@ -20,6 +20,18 @@ public struct RotaryEmbedding: Sendable, Equatable {
         /// Llama 3.1's schedule: low frequencies divided by `factor`, high ones kept, smooth in between.
         case llama3(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double,
                     originalMaxPositionEmbeddings: Int)
+        /// YaRN (Peng et al. 2023; transformers' `_compute_yarn_parameters`): pair `j`'s frequency blends the
+        /// original one and the one divided by `factor`, with weight `ramp(j)` rising linearly from 0 at
+        /// `correction(betaFast)` to 1 at `correction(betaSlow)` (rounded outwards when `truncate`), where
+        /// `correction(n) = rotaryDim · ln(originalMaxPositionEmbeddings / (2πn)) / (2 ln base)`; `cos` and `sin`
+        /// are multiplied by `attentionFactor`.
+        case yarn(factor: Double, originalMaxPositionEmbeddings: Int, betaFast: Double, betaSlow: Double, truncate: Bool,
+                  attentionFactor: Double)
+        /// LongRoPE (Phi-3, transformers' `_compute_longrope_parameters`): pair `j`'s frequency divided by
+        /// `shortFactors[j]`, or by `longFactors[j]` in a pass whose largest position is at least
+        /// `originalMaxPositionEmbeddings`; `cos` and `sin` are multiplied by `attentionFactor`.
+        case longRoPE(shortFactors: [Double], longFactors: [Double], originalMaxPositionEmbeddings: Int,
+                      attentionFactor: Double)
     }
 
     /// The size of each head.
@@ -30,8 +42,18 @@ public struct RotaryEmbedding: Sendable, Equatable {
     public let base: Double
     /// The frequency scaling.
     public let scaling: Scaling
-    /// One inverse frequency per rotated pair: `rotaryDim / 2` values, as Hugging Face's `inv_freq`.
+    /// One inverse frequency per rotated pair: `rotaryDim / 2` values, as Hugging Face's `inv_freq` (for
+    /// LongRoPE, those of passes within the original context).
     public let inverseFrequencies: [Float]
+    /// LongRoPE's frequencies for passes beyond the original context; nil for the other scalings.
+    public let longInverseFrequencies: [Float]?
+    /// The factor `cos` and `sin` are multiplied by (YaRN and LongRoPE; 1 otherwise).
+    public var attentionFactor: Float {
+        switch scaling {
+        case .yarn(_, _, _, _, _, let factor), .longRoPE(_, _, _, let factor): return Float(factor)
+        default: return 1
+        }
+    }
 
     /// Creates the embedding; `rotaryDim` defaults to `headDim`.
     public init(headDim: Int, rotaryDim: Int? = nil, base: Double = 10_000, scaling: Scaling = .none) {
@@ -42,8 +64,30 @@ public struct RotaryEmbedding: Sendable, Equatable {
         self.rotaryDim = rotaryDim
         self.base = base
         self.scaling = scaling
-        self.inverseFrequencies = stride(from: 0, to: rotaryDim, by: 2).map { i in
-            Float(RotaryEmbedding.scaled(1 / Foundation.pow(base, Double(i) / Double(rotaryDim)), scaling))
+        let plain = stride(from: 0, to: rotaryDim, by: 2).map { i in 1 / Foundation.pow(base, Double(i) / Double(rotaryDim)) }
+        switch scaling {
+        case .yarn(let factor, let original, let betaFast, let betaSlow, let truncate, _):
+            func correction(_ rotations: Double) -> Double {
+                Double(rotaryDim) * Foundation.log(Double(original) / (rotations * 2 * Double.pi)) / (2 * Foundation.log(base))
+            }
+            var low = correction(betaFast), high = correction(betaSlow)
+            if truncate { (low, high) = (low.rounded(.down), high.rounded(.up)) }
+            low = Swift.max(low, 0)
+            high = Swift.min(high, Double(rotaryDim - 1))
+            if low == high { high += 0.001 }
+            inverseFrequencies = plain.enumerated().map { j, frequency in
+                let interpolated = Swift.min(Swift.max((Double(j) - low) / (high - low), 0), 1)
+                return Float(frequency / factor * interpolated + frequency * (1 - interpolated))
+            }
+            longInverseFrequencies = nil
+        case .longRoPE(let short, let long, _, _):
+            precondition(short.count == rotaryDim / 2 && long.count == rotaryDim / 2,
+                         "LongRoPE needs \(rotaryDim / 2) short and long factors, got \(short.count) and \(long.count)")
+            inverseFrequencies = zip(plain, short).map { Float($0 / $1) }
+            longInverseFrequencies = zip(plain, long).map { Float($0 / $1) }
+        default:
+            inverseFrequencies = plain.map { Float(RotaryEmbedding.scaled($0, scaling)) }
+            longInverseFrequencies = nil
         }
     }
 
@@ -61,7 +105,17 @@ public struct RotaryEmbedding: Sendable, Equatable {
             if wavelength > context / lowFactor { return inverseFrequency / factor }
             let smooth = (context / wavelength - lowFactor) / (highFactor - lowFactor)
             return (1 - smooth) * inverseFrequency / factor + smooth * inverseFrequency
+        case .yarn, .longRoPE:
+            preconditionFailure("YaRN and LongRoPE frequencies depend on the pair index")
         }
+    }
+
+    /// The inverse frequencies of a pass over `positions`: LongRoPE's long ones when a position reaches the
+    /// original context (transformers compares `max(position_ids) + 1` with it on every forward call).
+    private func frequencies(for positions: [[Int]]) -> [Float] {
+        guard case .longRoPE(_, _, let original, _) = scaling, let long = longInverseFrequencies,
+              let last = positions.joined().max(), last + 1 > original else { return inverseFrequencies }
+        return long
     }
 
     /// The `cos` and `sin` tables `[batch, pos, rotaryDim]` for the given positions (each angle repeated
@@ -71,10 +125,11 @@ public struct RotaryEmbedding: Sendable, Equatable {
         precondition(positions.allSatisfy { $0.count == length }, "position rows differ in length")
         let half = rotaryDim / 2
         var cosines = [Float](repeating: 0, count: batch * length * rotaryDim), sines = cosines
+        let inverseFrequencies = frequencies(for: positions), factor = attentionFactor
         for (row, position) in positions.joined().enumerated() {
             for i in 0..<half {
                 let angle = Float(position) * inverseFrequencies[i]
-                let c = Foundation.cos(angle), s = Foundation.sin(angle)
+                let c = Foundation.cos(angle) * factor, s = Foundation.sin(angle) * factor
                 cosines[row * rotaryDim + i] = c
                 cosines[row * rotaryDim + half + i] = c
                 sines[row * rotaryDim + i] = s
@@ -93,7 +148,7 @@ public struct RotaryEmbedding: Sendable, Equatable {
                      "positions must be [\(x.shape[0])][\(x.shape[1])] for input \(x.shape)")
         let (cosines, sines) = cosSin(positions: positions)
         return rotated(x, cosines, sines, inverse: false).recorded(from: [x]) { g in
-            // The rotation is orthogonal: its transpose is the rotation by the opposite angle.
+            // The rotation is orthogonal (times attentionFactor): its transpose is the rotation by the opposite angle.
             [rotated(g, cosines, sines, inverse: true)]
         }
     }

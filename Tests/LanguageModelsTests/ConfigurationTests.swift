@@ -136,14 +136,16 @@ import LanguageModels
             ("missing model_type", { $0.removeValue(forKey: "model_type") }, ["field 'model_type' is missing"]),
             ("missing field", { $0.removeValue(forKey: "num_attention_heads") }, ["field 'num_attention_heads' is missing"]),
             ("wrong type", { $0["hidden_size"] = "32" }, ["field 'hidden_size' has the wrong type"]),
-            ("yarn", { $0["rope_parameters"] = ["rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0] },
-             ["rope_parameters.rope_type 'yarn' is not supported (supported: default, linear, llama3)"]),
-            ("dynamic, old layout", { $0.removeValue(forKey: "rope_parameters"); $0["rope_scaling"] = ["type": "dynamic", "factor": 2.0] },
-             ["rope_scaling.rope_type 'dynamic' is not supported"]),
+            ("longrope", { $0["rope_parameters"] = ["rope_type": "longrope", "factor": 4.0, "rope_theta": 10000.0] },
+             ["rope_parameters.rope_type 'longrope' is not supported (supported: default, linear, llama3, yarn, dynamic)"]),
+            ("proportional, old layout", { $0.removeValue(forKey: "rope_parameters"); $0["rope_scaling"] = ["type": "proportional", "factor": 2.0] },
+             ["rope_scaling.rope_type 'proportional' is not supported"]),
+            ("yarn factor", { $0["rope_parameters"] = ["rope_type": "yarn", "factor": -1.0, "rope_theta": 10000.0] },
+             ["rope_parameters.factor must be positive"]),
             ("llama3 without factor", { $0["rope_parameters"] = ["rope_type": "llama3", "low_freq_factor": 1.0, "high_freq_factor": 4.0] },
              ["rope_parameters.factor is missing"]),
             ("partial rotary", { $0["partial_rotary_factor"] = 0.5 }, ["partial_rotary_factor 0.5 is not supported"]),
-            ("activation", { $0["hidden_act"] = "quick_gelu" }, ["hidden_act 'quick_gelu' is not supported"]),
+            ("activation", { $0["hidden_act"] = "mish" }, ["hidden_act 'mish' is not supported"]),
             ("kv heads", { $0["num_key_value_heads"] = 3 }, ["num_key_value_heads 3 does not divide num_attention_heads 4"]),
             ("bits", { $0["quantization"] = ["group_size": 32, "bits": 7] }, ["quantization.bits 7 is not supported"]),
             ("override bits", { $0["quantization"] = ["group_size": 32, "bits": 4, "model.layers.0.mlp.up_proj": ["group_size": 32, "bits": 1]] },
@@ -180,8 +182,8 @@ import LanguageModels
         #expect(scaled.dMLP == 48)
         let crossAttention = try edited("gpt2") { $0["add_cross_attention"] = true }
         expectLoadingError(containing: ["add_cross_attention true is not supported"]) { _ = try decode(crossAttention) }
-        let activation = try edited("gpt2") { $0["activation_function"] = "tanh" }
-        expectLoadingError(containing: ["activation_function 'tanh' is not supported"]) { _ = try decode(activation) }
+        let activation = try edited("gpt2") { $0["activation_function"] = "mish" }
+        expectLoadingError(containing: ["activation_function 'mish' is not supported"]) { _ = try decode(activation) }
     }
 
     @Test func unreadableFilesAreReported() {

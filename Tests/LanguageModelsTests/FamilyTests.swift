@@ -7,7 +7,7 @@ import LanguageModels
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
-                           "phi3_bf16", "olmo2", "olmo2_mha"]
+                           "phi3_bf16", "olmo2", "olmo2_mha", "gemma3_attn_softcap", "phi3_longrope", "qwen3_yarn"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)

@@ -39,7 +39,9 @@ struct ConfigurationChecker {
     /// The activation named by a Hugging Face `hidden_act` / `activation_function` value.
     func activation(_ name: String, field: String) throws -> Activation {
         guard let activation = Activation(huggingFaceName: name) else {
-            throw error(field, "'\(name)' is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu, swish)")
+            throw error(field, "'\(name)' is not supported (supported: gelu, gelu_python, gelu_new, gelu_pytorch_tanh, gelu_fast, "
+                        + "gelu_accurate, gelu_python_tanh, gelu_10, quick_gelu, relu, relu2, relu6, leaky_relu, silu, swish, tanh, "
+                        + "sigmoid, linear)")
         }
         return activation
     }

@@ -130,6 +130,12 @@ extension LlamaConfigFile {
         case .llama3(let factor, let low, let high, let original):
             return RopeParametersFile(ropeType: "llama3", factor: factor, lowFreqFactor: low, highFreqFactor: high,
                                       originalMaxPositionEmbeddings: original)
+        case .yarn(let factor, let original, let betaFast, let betaSlow, let truncate, let attentionFactor):
+            return RopeParametersFile(ropeType: "yarn", factor: factor, originalMaxPositionEmbeddings: original,
+                                      attentionFactor: attentionFactor, betaFast: betaFast, betaSlow: betaSlow, truncate: truncate)
+        case .longRoPE(let short, let long, let original, let attentionFactor):
+            return RopeParametersFile(ropeType: "longrope", originalMaxPositionEmbeddings: original,
+                                      attentionFactor: attentionFactor, shortFactor: short, longFactor: long)
         }
     }
 

@@ -122,6 +122,9 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
     }
 
     /// The normalized description; throws naming `source` and the field for values this library does not support.
+    ///
+    /// `attn_logit_softcapping` is read for Gemma-2 only: transformers' Gemma-3 attention ignores it (it never
+    /// passes it to the attention function), so a Gemma-3 file that sets it computes uncapped scores.
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let version = ModelConfiguration.GemmaVersion(rawValue: modelType) else {
@@ -158,7 +161,7 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
             tiedEmbeddings: tieWordEmbeddings ?? true, slidingWindows: windows,
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
             quantization: try checker.quantization(quantization, quantizationConfig),
-            attentionSoftcap: version == .gemma ? nil : attnLogitSoftcapping.map(Float.init),
+            attentionSoftcap: version == .gemma2 ? attnLogitSoftcapping.map(Float.init) : nil,
             finalLogitSoftcap: version == .gemma ? nil : finalLogitSoftcapping.map(Float.init),
             queryPreAttentionScalar: version == .gemma ? nil : queryPreAttnScalar ?? 256,
             slidingWindowRotary: local

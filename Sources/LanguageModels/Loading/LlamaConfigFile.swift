@@ -161,6 +161,19 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
     public var highFreqFactor: Double?
     public var originalMaxPositionEmbeddings: Int?
     public var partialRotaryFactor: Double?
+    /// YaRN's and LongRoPE's factor on `cos` and `sin` (derived from `factor` when absent).
+    public var attentionFactor: Double?
+    /// YaRN's rotation counts bounding the blend of original and scaled frequencies (defaults 32 and 1).
+    public var betaFast: Double?
+    public var betaSlow: Double?
+    /// YaRN's `mscale` and `mscale_all_dim` (DeepSeek): the attention factor is `m(mscale) / m(mscale_all_dim)`.
+    public var mscale: Double?
+    public var mscaleAllDim: Double?
+    /// Whether YaRN rounds its blend range outwards to whole dimensions (default true).
+    public var truncate: Bool?
+    /// LongRoPE's per-pair divisors within and beyond the original context.
+    public var shortFactor: [Double]?
+    public var longFactor: [Double]?
 
     enum CodingKeys: String, CodingKey {
         case ropeType = "rope_type"
@@ -171,5 +184,13 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
         case highFreqFactor = "high_freq_factor"
         case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case partialRotaryFactor = "partial_rotary_factor"
+        case attentionFactor = "attention_factor"
+        case betaFast = "beta_fast"
+        case betaSlow = "beta_slow"
+        case mscale
+        case mscaleAllDim = "mscale_all_dim"
+        case truncate
+        case shortFactor = "short_factor"
+        case longFactor = "long_factor"
     }
 }

@@ -1,7 +1,7 @@
 /// The `config.json` of a Hugging Face `phi3` model (Phi-3, Phi-3.5, Phi-4-mini), field for field.
 ///
-/// Rotary scaling of type `longrope` (also written `su` or `yarn`, as Phi-3-128k and Phi-3.5 carry it) is
-/// refused by name; transformers' Phi-3 accepts no other scaling, so only unscaled rotary is read.
+/// Rotary scaling of type `longrope` (also written `su` or `yarn`, as Phi-3-128k and Phi-3.5 carry it) is read
+/// as transformers reads it; transformers' Phi-3 accepts no other scaling.
 public struct Phi3ConfigFile: Codable, Equatable, Sendable {
     public var modelType: String
     /// The model classes that load the file (`["Phi3ForCausalLM"]`); not read by this library.
@@ -70,16 +70,18 @@ public struct Phi3ConfigFile: Codable, Equatable, Sendable {
         let maxPositions = maxPositionEmbeddings ?? 4096
         let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
         let parameters = ropeScaling ?? ropeParameters
-        // transformers' Phi-3 accepts only default and longrope (written su or yarn in older files).
+        // transformers' Phi-3 accepts only default and longrope (written su or yarn in older files, read as longrope).
+        var rope = parameters
         let type = parameters?.ropeType ?? parameters?.type ?? "default"
-        guard type == "default" else {
-            let kind = ["longrope", "su", "yarn"].contains(type) ? "long-context scaling (longrope)" : "scaling"
-            throw checker.error("\(field).rope_type", "'\(type)' is not supported: Phi-3 \(kind) is not implemented (supported: default)")
+        switch type {
+        case "default": break
+        case "longrope", "su", "yarn": rope?.ropeType = "longrope"
+        default: throw checker.error("\(field).rope_type", "'\(type)' is not supported: Phi-3 reads default and longrope")
         }
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
+            rope, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
             partialRotaryFactor: parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1, headDim: dHead,
-            maxPositions: originalMaxPositionEmbeddings ?? maxPositions)
+            maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings ?? 4096, allowsLongRoPE: true)
         if let slidingWindow { try checker.requirePositive(slidingWindow, "sliding_window") }
         return ModelConfiguration(
             family: .phi3, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,

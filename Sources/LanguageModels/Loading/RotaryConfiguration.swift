@@ -1,10 +1,17 @@
+import Foundation
+
 extension ConfigurationChecker {
     /// The rotary embedding that a `rope_parameters` / `rope_scaling` object (named `field` in errors) describes
     /// for heads of `headDim` dimensions, of which transformers rotates `int(headDim × partialRotaryFactor)`.
     ///
-    /// Supported `rope_type`s: `default`, `linear` and `llama3`; any other is refused by name.
+    /// Supported `rope_type`s: `default`, `linear`, `llama3`, `yarn`, `longrope` (when `allowsLongRoPE`) and
+    /// `dynamic`, which is read as `default`: transformers rescales dynamic NTK frequencies only for sequences longer
+    /// than `max_position_embeddings`, which this library refuses. Any other type is refused by name.
+    /// `originalMaxPositions` is a top-level `original_max_position_embeddings` (Phi-3), which transformers
+    /// prefers to the one inside the rotary parameters.
     func rotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, partialRotaryFactor: Double,
-                         headDim: Int, maxPositions: Int) throws -> RotaryEmbedding {
+                         headDim: Int, maxPositions: Int, originalMaxPositions: Int? = nil,
+                         allowsLongRoPE: Bool = false) throws -> RotaryEmbedding {
         guard theta > 0 else { throw error("rope_theta", "must be positive, found \(theta)") }
         guard partialRotaryFactor > 0 && partialRotaryFactor <= 1 else {
             throw error("partial_rotary_factor", "must be in (0, 1], found \(partialRotaryFactor)")
@@ -20,9 +27,11 @@ extension ConfigurationChecker {
             return value
         }
         let type = parameters?.ropeType ?? parameters?.type ?? "default"
+        let original = originalMaxPositions ?? parameters?.originalMaxPositionEmbeddings ?? maxPositions
+        try requirePositive(original, "\(field).original_max_position_embeddings")
         let scaling: RotaryEmbedding.Scaling
         switch type {
-        case "default":
+        case "default", "dynamic":
             scaling = .none
         case "linear":
             scaling = .linear(factor: try required(parameters?.factor, "factor"))
@@ -34,11 +43,61 @@ extension ConfigurationChecker {
             }
             scaling = .llama3(
                 factor: try required(parameters?.factor, "factor"), lowFrequencyFactor: low, highFrequencyFactor: high,
-                originalMaxPositionEmbeddings: parameters?.originalMaxPositionEmbeddings ?? maxPositions
+                originalMaxPositionEmbeddings: original
             )
+        case "yarn":
+            scaling = try yarn(parameters, field: field, maxPositions: maxPositions, original: original)
+        case "longrope" where allowsLongRoPE:
+            scaling = try longRoPE(parameters, field: field, rotaryDim: rotaryDim, maxPositions: maxPositions, original: original)
         default:
-            throw error("\(field).rope_type", "'\(type)' is not supported (supported: default, linear, llama3)")
+            let supported = "default, linear, llama3, yarn, dynamic" + (allowsLongRoPE ? ", longrope" : "")
+            throw error("\(field).rope_type", "'\(type)' is not supported (supported: \(supported))")
         }
         return RotaryEmbedding(headDim: headDim, rotaryDim: rotaryDim, base: theta, scaling: scaling)
+    }
+
+    /// YaRN's settings as transformers derives them: `factor` defaults to `max_position_embeddings` over the
+    /// original context, the attention factor to `0.1 ln(factor) + 1` (or DeepSeek's `mscale` ratio).
+    private func yarn(_ parameters: RopeParametersFile?, field: String, maxPositions: Int, original: Int) throws -> RotaryEmbedding.Scaling {
+        let factor = parameters?.factor ?? Double(maxPositions) / Double(original)
+        guard factor > 0 else { throw error("\(field).factor", "must be positive, found \(factor)") }
+        func mscale(_ m: Double) -> Double { factor <= 1 ? 1 : 0.1 * m * Foundation.log(factor) + 1 }
+        let attentionFactor: Double
+        if let given = parameters?.attentionFactor {
+            attentionFactor = given
+        } else if let m = parameters?.mscale, let all = parameters?.mscaleAllDim, m != 0, all != 0 {
+            attentionFactor = mscale(m) / mscale(all)
+        } else {
+            attentionFactor = mscale(1)
+        }
+        // transformers reads `beta_fast or 32`: a zero takes the default too.
+        let betaFast = parameters?.betaFast.flatMap { $0 == 0 ? nil : $0 } ?? 32
+        let betaSlow = parameters?.betaSlow.flatMap { $0 == 0 ? nil : $0 } ?? 1
+        for (value, key) in [(betaFast, "beta_fast"), (betaSlow, "beta_slow"), (attentionFactor, "attention_factor")] where !(value > 0) {
+            throw error("\(field).\(key)", "must be positive, found \(value)")
+        }
+        return .yarn(factor: factor, originalMaxPositionEmbeddings: original, betaFast: betaFast, betaSlow: betaSlow,
+                     truncate: parameters?.truncate ?? true, attentionFactor: attentionFactor)
+    }
+
+    /// LongRoPE's settings as transformers derives them: the attention factor defaults to
+    /// `sqrt(1 + ln(factor) / ln(original))` with `factor = max_position_embeddings / original` (1 when at most 1).
+    private func longRoPE(_ parameters: RopeParametersFile?, field: String, rotaryDim: Int, maxPositions: Int,
+                          original: Int) throws -> RotaryEmbedding.Scaling {
+        var factors: [[Double]] = []
+        for (values, key) in [(parameters?.shortFactor, "short_factor"), (parameters?.longFactor, "long_factor")] {
+            guard let values else { throw error("\(field).\(key)", "is missing") }
+            guard values.count == rotaryDim / 2 else {
+                throw error("\(field).\(key)", "has \(values.count) entries; \(rotaryDim / 2) are needed (one per rotated pair)")
+            }
+            guard values.allSatisfy({ $0 > 0 }) else { throw error("\(field).\(key)", "must be positive") }
+            factors.append(values)
+        }
+        let factor = parameters?.factor ?? Double(maxPositions) / Double(original)
+        let attentionFactor = parameters?.attentionFactor
+            ?? (factor <= 1 ? 1 : (1 + Foundation.log(factor) / Foundation.log(Double(original))).squareRoot())
+        guard attentionFactor > 0 else { throw error("\(field).attention_factor", "must be positive, found \(attentionFactor)") }
+        return .longRoPE(shortFactors: factors[0], longFactors: factors[1], originalMaxPositionEmbeddings: original,
+                         attentionFactor: attentionFactor)
     }
 }

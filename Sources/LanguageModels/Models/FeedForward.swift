@@ -27,23 +27,46 @@ public struct FeedForward {
     }
 }
 
-/// The nonlinearity of an MLP.
+/// The nonlinearity of an MLP, as transformers' `ACT2FN` defines each name.
 public enum Activation: String, Sendable, Codable, CaseIterable {
-    /// Exact GELU (`gelu` in Hugging Face configs).
+    /// Exact GELU (`gelu`, `gelu_python` in Hugging Face configs).
     case gelu
-    /// GELU with the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
+    /// GELU with the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`, `gelu_accurate`,
+    /// `gelu_python_tanh`).
     case geluTanh
     /// `silu` / `swish`.
     case silu
     case relu
+    /// `quick_gelu`: `x · sigmoid(1.702 x)`.
+    case quickGELU
+    /// `relu2`: `relu(x)²`.
+    case reluSquared
+    /// `relu6`: `min(max(x, 0), 6)`.
+    case relu6
+    /// `leaky_relu`: torch's default slope 0.01 below zero.
+    case leakyReLU
+    /// `gelu_10`: exact GELU clipped to [-10, 10].
+    case gelu10
+    case tanh
+    case sigmoid
+    /// `linear`: the identity.
+    case identity
 
     /// Maps a Hugging Face `hidden_act` / `activation_function` value; nil when unsupported.
     public init?(huggingFaceName name: String) {
         switch name {
-        case "gelu": self = .gelu
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "gelu", "gelu_python": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_python_tanh": self = .geluTanh
         case "silu", "swish": self = .silu
         case "relu": self = .relu
+        case "quick_gelu": self = .quickGELU
+        case "relu2": self = .reluSquared
+        case "relu6": self = .relu6
+        case "leaky_relu": self = .leakyReLU
+        case "gelu_10": self = .gelu10
+        case "tanh": self = .tanh
+        case "sigmoid": self = .sigmoid
+        case "linear": self = .identity
         default: return nil
         }
     }
@@ -55,6 +78,14 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         case .geluTanh: return "gelu_new"
         case .silu: return "silu"
         case .relu: return "relu"
+        case .quickGELU: return "quick_gelu"
+        case .reluSquared: return "relu2"
+        case .relu6: return "relu6"
+        case .leakyReLU: return "leaky_relu"
+        case .gelu10: return "gelu_10"
+        case .tanh: return "tanh"
+        case .sigmoid: return "sigmoid"
+        case .identity: return "linear"
         }
     }
 
@@ -64,6 +95,14 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         case .geluTanh: return x.gelu(approximate: .tanh)
         case .silu: return x.silu()
         case .relu: return x.relu()
+        case .quickGELU: return x * (x * 1.702).sigmoid()
+        case .reluSquared: return x.relu().squared()
+        case .relu6: return x.clamped(min: 0, max: 6)
+        case .leakyReLU: return x.relu() - (-x).relu() * 0.01
+        case .gelu10: return x.gelu(approximate: .none).clamped(min: -10, max: 10)
+        case .tanh: return x.tanh()
+        case .sigmoid: return x.sigmoid()
+        case .identity: return x
         }
     }
 }

@@ -77,13 +77,18 @@ extension ModelConfiguration {
         try requireBiases(qkv: false, output: false, mlp: false)
         let windows = Set(slidingWindows.map { $0 ?? 0 })
         try require(windows.count == 1, "model_type phi3 applies one sliding window to every layer or none, found \(slidingWindows)")
-        try require(rotary.scaling == .none, "model_type phi3 is written without rope scaling")
+        var original = maxPositions
+        switch rotary.scaling {
+        case .none: break
+        case .longRoPE(_, _, let context, _): original = context
+        default: try require(false, "model_type phi3 is written with default or longrope rotary embeddings only")
+        }
         object["architectures"] = ["Phi3ForCausalLM"]
         object["num_key_value_heads"] = nKVHeads
         if !headsSpanModel { object["head_dim"] = dHead }
         object["rms_norm_eps"] = normEpsilonForJSON
         object["hidden_act"] = activation.huggingFaceName
-        object["original_max_position_embeddings"] = maxPositions
+        object["original_max_position_embeddings"] = original
         object["partial_rotary_factor"] = Double(rotary.rotaryDim) / Double(rotary.headDim)
         object["rope_parameters"] = try ropeParameters(rotary, partial: true)
         object["sliding_window"] = slidingWindows[0] as Any? ?? NSNull()
@@ -152,6 +157,13 @@ extension ModelConfiguration {
         case .llama3(let factor, let low, let high, let original):
             parameters.merge(["rope_type": "llama3", "factor": factor, "low_freq_factor": low, "high_freq_factor": high,
                               "original_max_position_embeddings": original]) { $1 }
+        case .yarn(let factor, let original, let betaFast, let betaSlow, let truncate, let attentionFactor):
+            parameters.merge(["rope_type": "yarn", "factor": factor, "original_max_position_embeddings": original,
+                              "beta_fast": betaFast, "beta_slow": betaSlow, "truncate": truncate,
+                              "attention_factor": attentionFactor]) { $1 }
+        case .longRoPE(let short, let long, _, let attentionFactor):
+            parameters.merge(["rope_type": "longrope", "short_factor": short, "long_factor": long,
+                              "attention_factor": attentionFactor]) { $1 }
         }
         // GPT-NeoX reads an absent factor as 0.25, the others as 1.
         if rotary.rotaryDim != rotary.headDim || family == .gptNeoX {

@@ -106,20 +106,23 @@ struct FixedLengthSplitter: PreTokenizer {
     }
 }
 
+/// The runs of ``UnicodePunctuationTable``, sorted.
+private let punctuationRuns: [ClosedRange<UInt32>] = UnicodePunctuationTable.runs.split(separator: ",").compactMap { run in
+    let bounds = run.split(separator: "-")
+    guard bounds.count == 2, let first = UInt32(bounds[0], radix: 16), let last = UInt32(bounds[1], radix: 16) else { return nil }
+    return first...last
+}
+
 extension Unicode.Scalar {
-    /// ASCII punctuation or general category P (Rust's `is_ascii_punctuation || is_punctuation`).
+    /// ASCII punctuation or general category P as the tokenizers library's (older) Unicode table has it
+    /// (Rust's `is_ascii_punctuation || is_punctuation` of the `unicode_categories` crate; ``UnicodePunctuationTable``).
     var isPunctuation: Bool {
-        switch value {
-        case 0x21...0x2F, 0x3A...0x40, 0x5B...0x60, 0x7B...0x7E: return true
-        default: break
+        var lower = 0, upper = punctuationRuns.count
+        while lower < upper {
+            let middle = (lower + upper) / 2
+            if punctuationRuns[middle].upperBound < value { lower = middle + 1 } else { upper = middle }
         }
-        switch properties.generalCategory {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-             .finalPunctuation, .otherPunctuation:
-            return true
-        default:
-            return false
-        }
+        return lower < punctuationRuns.count && punctuationRuns[lower].contains(value)
     }
 
     /// General category N: decimal digits, letter numbers and other numbers (Rust's `char::is_numeric`).

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import LanguageModels
+
+/// What scripts/sweep_family_configs.py found, pinned by fixtures of scripts/make_family_fixtures.py
+/// (`sweep_regressions()`); the checkpoints' logits are checked with the other families in ``FamilyTests``.
+@Suite struct SweepRegressionTests {
+    /// Every activation name `config.json` may carry computes transformers' `ACT2FN[name]`.
+    @Test func activationsMatchTransformers() throws {
+        let url = Fixtures.models.deletingLastPathComponent().appendingPathComponent("activations.json")
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let inputs = flatFloats(reference["inputs"]!)
+        let x = Tensor(shape: [inputs.count], scalars: inputs)
+        for (name, expected) in reference["outputs"] as! [String: Any] {
+            let activation = try #require(Activation(huggingFaceName: name), "\(name) is not read")
+            let worst = zip(activation(x).scalars, flatFloats(expected)).map { Swift.abs($0 - $1) }.max()!
+            #expect(worst <= 2e-6, "\(name): max |Δ| = \(worst)")
+        }
+    }
+
+    /// transformers' Gemma-3 attention never passes `attn_logit_softcapping` to the attention function.
+    @Test func gemma3IgnoresAttentionSoftcapping() throws {
+        let configuration = try ModelConfiguration(contentsOf: Fixtures.directory("gemma3_attn_softcap"))
+        #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == 20)
+    }
+
+    /// YaRN and LongRoPE: the scaling read from config.json, and LongRoPE's frequencies chosen per pass.
+    @Test func rotaryScalingsAreRead() throws {
+        let yarn = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_yarn")).rotary(layer: 0)!
+        guard case .yarn(let factor, let original, 32, 1, true, let attentionFactor) = yarn.scaling else {
+            Issue.record("qwen3_yarn: scaling \(yarn.scaling)")
+            return
+        }
+        #expect(factor == 4 && original == 8 && Swift.abs(attentionFactor - (0.1 * Foundation.log(4.0) + 1)) < 1e-12)
+        let long = try ModelConfiguration(contentsOf: Fixtures.directory("phi3_longrope")).rotary(layer: 0)!
+        #expect(long.attentionFactor == Float((1 + Foundation.log(32.0) / Foundation.log(2.0)).squareRoot()))
+        let x = Tensor(shape: [1, 1, 1, 8], scalars: [1, 0, 0, 0, 0, 0, 0, 0])
+        // Position 1 alone stays within the original context of 2 (short factor 1: angle 1); with position 2 in
+        // the pass, the long factor 2 halves it.
+        let alone = long.apply(to: x, positions: [[1]]).scalars[0]
+        let withLonger = long.apply(to: Tensor.concatenate([x, x], axis: 1), positions: [[1, 2]]).scalars[0]
+        #expect(Swift.abs(alone - long.attentionFactor * Foundation.cos(Float(1))) < 1e-6)
+        #expect(Swift.abs(withLonger - long.attentionFactor * Foundation.cos(Float(0.5))) < 1e-6)
+    }
+}
+
+/// Punctuation is what the tokenizers library's older Unicode table says (found by the sweep's random texts):
+/// U+0C84, U+2E43 and U+11A9A are category P today but not to the library, U+166D is no longer P but still is to it.
+@Suite struct PunctuationTableTests {
+    @Test func punctuationFollowsTheTokenizersLibrary() throws {
+        let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tokenizers")
+        let text = "a\u{0C84}b \u{2E43}c\u{166D}d \u{11A9A}e"
+        // Ids from the tokenizers library (`Tokenizer.from_file(...).encode(text, add_special_tokens=False).ids`).
+        let expected = [
+            "byte-level-no-regex": [220, 64, 220, 156, 110, 226, 420, 220, 158, 117, 225, 220, 66, 220, 67, 220, 172, 239, 103,
+                                    248, 220, 68],
+            "wordpiece-bert": [1, 1, 1, 44, 1],
+        ]
+        for (name, ids) in expected {
+            let tokenizer = try loadTokenizer(from: fixtures.appendingPathComponent(name))
+            #expect(try tokenizer.encode(text, addSpecialTokens: false) == ids, "\(name)")
+        }
+    }
+}

@@ -1,0 +1,660 @@
+"""Randomized configuration sweep: tiny random checkpoints of every family `interp` loads, against transformers.
+
+Not part of CI (it needs Python and takes minutes); the bugs it finds get committed fixtures
+(scripts/make_family_fixtures.py) and Swift tests. Run from the repository root after
+`swift build -c release --product interp`:
+
+    python3 scripts/sweep_family_configs.py                        # 4 configs per family, seed 0
+    python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
+
+For each family (gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2) it draws
+N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
+hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
+rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
+windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, activations, norm
+epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
+saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
+and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
+directory in fp32 (eager attention, position ids counted from the first real token; the cached decoding against
+transformers' own cached decoding). Tolerance: max |Δ logit| at
+real positions ≤ 1e-4 × max(1, max |logit|) for fp32 checkpoints and 1e-3 × max(1, max |logit|) for 16-bit ones
+(the 16-bit weights are the same, but `interp` may keep fused projections 16-bit and round differently).
+
+A configuration `interp` refuses counts as "refused" when the error names the file and a config.json field that
+the configuration sets (e.g. `config.json: rope_scaling.rope_type 'yarn' is not supported ...`); any other error,
+crash, hang (60 s) or mismatch is a failure, printed with the options that differ from the family's defaults.
+`--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3) with the `gguf` package
+(llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, a random mix of F32, F16,
+BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
+dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (olmo, ...) are checked to be
+refused by name.
+
+About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
+`type` or `rope_type`, torch_dtype) before either side reads them.
+
+`--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
+characters, runs of every kind of whitespace, the tokenizer's added tokens) through every fixture tokenizer of
+Tests/LanguageModelsTests/Fixtures/tokenizers with `interp tokenize --json`, with and without special tokens,
+against the `tokenizers` library (`--families ""` skips the models).
+
+Prints a table: family, configurations tried, passed, refused with a clear error, failed.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import transformers
+from transformers import AutoModelForCausalLM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..")
+TOKENIZER = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "tokenizers", "wordlevel", "tokenizer.json")
+SUPPORTED_ACTIVATIONS = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish"]
+OTHER_ACTIVATIONS = ["quick_gelu", "gelu_python", "gelu_accurate", "gelu_python_tanh", "relu2", "relu6", "tanh",
+                     "sigmoid", "mish", "linear", "leaky_relu", "gelu_10", "laplace", "hardswish"]
+
+
+def randomize(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            noise = torch.randn(parameter.shape, generator=generator)
+            if parameter.ndim >= 2:
+                parameter.copy_(0.3 * noise)
+            elif "norm" in name or "ln_" in name:
+                parameter.copy_(1 + 0.2 * noise) if name.endswith("weight") else parameter.copy_(0.1 * noise)
+            else:
+                parameter.copy_(0.1 * noise)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Random configurations. Each returns the kwargs of the family's Config class.
+
+def activation(r, rare=0.15):
+    return r.choice(OTHER_ACTIVATIONS) if r.random() < rare else r.choice(SUPPORTED_ACTIVATIONS)
+
+
+def heads(r, allow_head_dim=True):
+    """(hidden_size, num_attention_heads, num_key_value_heads, head_dim or None)."""
+    n_heads = r.choice([1, 2, 3, 4, 6, 8])
+    kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
+    head_dim = r.choice([4, 6, 8, 12, 16])
+    if allow_head_dim and r.random() < 0.4:
+        # transformers requires hidden_size to be a multiple of the heads even when head_dim is given.
+        hidden = n_heads * r.choice([d for d in [4, 6, 8, 12, 16] if d != head_dim])
+        return hidden, n_heads, kv, head_dim
+    return n_heads * head_dim, n_heads, kv, None
+
+
+def common(r):
+    return dict(vocab_size=r.choice([37, 64, 101, 128, 257, 300]), intermediate_size=r.choice([8, 20, 32, 48, 64, 96]),
+                num_hidden_layers=r.choice([1, 2, 3, 4]), max_position_embeddings=r.choice([32, 64, 128]),
+                tie_word_embeddings=r.random() < 0.5, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+
+
+def rope(r, allowed=("default", "linear", "llama3", "dynamic", "yarn"), head_dim=None):
+    theta = r.choice([100.0, 10000.0, 500000.0, 1e6])
+    kind = r.choice(list(allowed) + ["default"] * 2)
+    parameters = {"rope_type": kind, "rope_theta": theta}
+    if kind == "linear":
+        parameters["factor"] = r.choice([2.0, 4.0, 0.5])
+    elif kind == "dynamic":
+        parameters["factor"] = r.choice([2.0, 4.0])
+    elif kind == "llama3":
+        parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=1.0, high_freq_factor=r.choice([2.0, 4.0]),
+                          original_max_position_embeddings=r.choice([8, 16]))
+    elif kind == "yarn":
+        parameters.update(factor=r.choice([2.0, 4.0]), original_max_position_embeddings=r.choice([8, 16]))
+    return parameters
+
+
+def draw_llama(r):
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-3]),
+                  attention_bias=r.random() < 0.4, mlp_bias=r.random() < 0.4, rope_parameters=rope(r))
+    if head_dim:
+        config["head_dim"] = head_dim
+    return config
+
+
+def draw_mistral(r):
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r),
+                  sliding_window=r.choice([None, 2, 3, 5, 100]))
+    if head_dim:
+        config["head_dim"] = head_dim
+    return config
+
+
+def qwen_windows(r, config):
+    if r.random() < 0.6:
+        config.update(use_sliding_window=True, sliding_window=r.choice([2, 3, 5]))
+        if r.random() < 0.5:
+            config["max_window_layers"] = r.randrange(0, config["num_hidden_layers"] + 1)
+        else:
+            config["layer_types"] = [r.choice(["full_attention", "sliding_attention"])
+                                     for _ in range(config["num_hidden_layers"])]
+
+
+def draw_qwen2(r):
+    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r))
+    qwen_windows(r, config)
+    return config
+
+
+def draw_qwen3(r):
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                  head_dim=head_dim or hidden // n, hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+    qwen_windows(r, config)
+    return config
+
+
+def gemma_common(r):
+    hidden, n, kv, head_dim = heads(r)
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                head_dim=head_dim or hidden // n, rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.3)
+
+
+def draw_gemma(r):
+    config = dict(gemma_common(r), rope_parameters=rope(r))
+    config["hidden_act" if r.random() < 0.5 else "hidden_activation"] = activation(r)
+    return config
+
+
+def layer_types(r, layers):
+    return [r.choice(["full_attention", "sliding_attention"]) for _ in range(layers)]
+
+
+def draw_gemma2(r):
+    config = dict(gemma_common(r), hidden_activation=activation(r), rope_parameters=rope(r),
+                  query_pre_attn_scalar=r.choice([4, 16, 24, 256]), sliding_window=r.choice([2, 3, 5]),
+                  attn_logit_softcapping=r.choice([None, 5.0, 50.0]), final_logit_softcapping=r.choice([None, 3.0, 30.0]))
+    if r.random() < 0.5:
+        config["layer_types"] = layer_types(r, config["num_hidden_layers"])
+    return config
+
+
+def draw_gemma3_text(r):
+    config = dict(gemma_common(r), hidden_activation=activation(r), query_pre_attn_scalar=r.choice([4, 16, 256]),
+                  sliding_window=r.choice([2, 3, 5]), attn_logit_softcapping=r.choice([None, None, 5.0]),
+                  final_logit_softcapping=r.choice([None, None, 3.0]))
+    full, local = rope(r), rope(r, allowed=("default", "linear"))
+    local["rope_theta"] = r.choice([10.0, 10000.0])
+    config["rope_parameters"] = {"full_attention": full, "sliding_attention": local}
+    if r.random() < 0.5:
+        config["layer_types"] = layer_types(r, config["num_hidden_layers"])
+    else:
+        config["sliding_window_pattern"] = r.choice([1, 2, 3, 6])
+    if r.random() < 0.1:
+        config["use_bidirectional_attention"] = True
+    return config
+
+
+def draw_phi3(r):
+    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  partial_rotary_factor=r.choice([1.0, 1.0, 0.5, 0.75]), sliding_window=r.choice([None, 2, 3, 5]))
+    config["original_max_position_embeddings"] = config["max_position_embeddings"]
+    theta = r.choice([10000.0, 250.0])
+    if r.random() < 0.15:
+        half = (hidden // n) * config["partial_rotary_factor"] // 2
+        config["rope_parameters"] = {"rope_type": "longrope", "rope_theta": theta, "short_factor": [1.0] * int(half),
+                                     "long_factor": [2.0] * int(half)}
+        config["original_max_position_embeddings"] = config["max_position_embeddings"] // 4
+    else:
+        config["rope_parameters"] = {"rope_type": "default", "rope_theta": theta}
+    return config
+
+
+def draw_gpt_neox(r):
+    hidden, n, _, _ = heads(r, allow_head_dim=False)
+    head_dim = hidden // n
+    rotary = r.choice([p for p in [0.25, 0.5, 1.0, 0.75] if int(head_dim * p) % 2 == 0 and int(head_dim * p) > 0])
+    parameters = rope(r, allowed=("default", "linear", "dynamic"))
+    parameters["partial_rotary_factor"] = rotary
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, hidden_act=activation(r),
+                layer_norm_eps=r.choice([1e-5, 1e-3]), use_parallel_residual=r.random() < 0.5,
+                attention_bias=r.random() < 0.6, rope_parameters=parameters)
+
+
+def draw_olmo2(r):
+    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+
+
+def draw_gpt2(r):
+    n = r.choice([1, 2, 3, 4])
+    return dict(vocab_size=r.choice([37, 64, 101, 257]), n_embd=n * r.choice([4, 8, 12]), n_head=n,
+                n_layer=r.choice([1, 2, 3]), n_positions=r.choice([32, 64]), n_inner=r.choice([None, 12, 40]),
+                activation_function=activation(r), layer_norm_epsilon=r.choice([1e-5, 1e-3]),
+                tie_word_embeddings=r.random() < 0.6, scale_attn_weights=r.random() < 0.8,
+                scale_attn_by_inverse_layer_idx=r.random() < 0.3, reorder_and_upcast_attn=r.random() < 0.2,
+                bos_token_id=1, eos_token_id=2)
+
+
+def draw_olmo(r):
+    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv)
+
+
+FAMILIES = {
+    "gpt2": (transformers.GPT2Config, draw_gpt2),
+    "llama": (transformers.LlamaConfig, draw_llama),
+    "mistral": (transformers.MistralConfig, draw_mistral),
+    "qwen2": (transformers.Qwen2Config, draw_qwen2),
+    "qwen3": (transformers.Qwen3Config, draw_qwen3),
+    "gemma": (transformers.GemmaConfig, draw_gemma),
+    "gemma2": (transformers.Gemma2Config, draw_gemma2),
+    "gemma3_text": (transformers.Gemma3TextConfig, draw_gemma3_text),
+    "phi3": (transformers.Phi3Config, draw_phi3),
+    "gpt_neox": (transformers.GPTNeoXConfig, draw_gpt_neox),
+    "olmo2": (transformers.Olmo2Config, draw_olmo2),
+    # transformers loads these; interp must refuse them by model_type.
+    "olmo": (transformers.OlmoConfig, draw_olmo),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running both implementations.
+
+def inputs(r, vocab, max_positions):
+    length = min(r.choice([6, 9, 13]), max_positions)
+    short = r.randrange(1, length)
+    batch = [[r.randrange(1, vocab) for _ in range(length)] for _ in range(2)]
+    pad = length - short
+    padded = [batch[0], [0] * pad + batch[1][:short]]
+    mask = [[1] * length, [0] * pad + [1] * short]
+    return batch, padded, mask
+
+
+def transformers_logits(model, ids, mask=None):
+    positions = None
+    if mask is not None:
+        positions = torch.tensor([[max(0, sum(row[:i + 1]) - 1) for i in range(len(row))] for row in mask])
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(ids), attention_mask=None if mask is None else torch.tensor(mask),
+                       position_ids=positions).logits
+    return logits.float().numpy()
+
+
+def transformers_incremental(model, ids, mask):
+    """Logits of decoding one position at a time with transformers' cache (LongRoPE picks its frequencies by the
+    positions of each call, so this differs from the full pass once a sequence outgrows the original context)."""
+    cache = transformers.DynamicCache(config=model.config)
+    steps = []
+    with torch.no_grad():
+        for p in range(len(ids[0])):
+            output = model(input_ids=torch.tensor([[row[p]] for row in ids]),
+                           attention_mask=torch.tensor([row[:p + 1] for row in mask]),
+                           position_ids=torch.tensor([[max(0, sum(row[:p + 1]) - 1)] for row in mask]),
+                           past_key_values=cache, use_cache=True)
+            cache = output.past_key_values
+            steps.append(output.logits)
+    return torch.cat(steps, dim=1).float().numpy()
+
+
+def interp_logits(interp, model_path, ids, mask, incremental, work):
+    request = os.path.join(work, "request.json")
+    result = os.path.join(work, "logits.json")
+    with open(request, "w") as handle:
+        json.dump({"input_ids": ids, "attention_mask": mask}, handle)
+    command = [interp, "logits", "--model", model_path, "--input", request, "--output", result]
+    if incremental:
+        command.append("--incremental")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return None, "hang: no answer in 60 s"
+    if done.returncode != 0:
+        return None, (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}")[-600:]
+    with open(result) as handle:
+        return np.array(json.load(handle)["logits"], dtype=np.float32), None
+
+
+def worst_error(ours, theirs, mask):
+    real = np.array(mask, dtype=bool)
+    difference = np.abs(ours - theirs)[real]
+    return float(difference.max()), float(np.abs(theirs[real]).max())
+
+
+def flatten(value, prefix=""):
+    if isinstance(value, dict):
+        out = {}
+        for key, inner in value.items():
+            out.update(flatten(inner, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: value}
+
+
+def config_keys(config):
+    return set(flatten(config)) | {key.split(".")[-1] for key in flatten(config)} | set(config)
+
+
+def clear_refusal(message, config):
+    """Whether `message` is a refusal naming config.json and one of the fields the configuration sets."""
+    if "config.json" not in message and ".gguf" not in message:
+        return False
+    return any(key in message for key in config_keys(config) if len(key) > 2)
+
+
+def check(interp, model_path, config, reference, batch, padded, mask, tolerance, work):
+    """(status, detail) for one saved model: "passed", "refused" or "failed"."""
+    full_mask = [[1] * len(batch[0])] * len(batch)
+    worst = []
+    for name, ids, m, incremental in [("batch", batch, full_mask, False), ("left-padded", padded, mask, False),
+                                      ("left-padded incremental", padded, mask, True)]:
+        ours, error = interp_logits(interp, model_path, ids, m, incremental, work)
+        if error is not None:
+            if name == "batch" and clear_refusal(error, config):
+                return "refused", error.splitlines()[-1]
+            return "failed", f"{name}: {error}"
+        expected = reference[name]
+        if ours.shape != expected.shape:
+            return "failed", f"{name}: logits shape {ours.shape}, transformers {expected.shape}"
+        if not np.isfinite(ours[np.array(m, dtype=bool)]).all():
+            return "failed", f"{name}: non-finite logits"
+        error_value, scale = worst_error(ours, expected, m)
+        worst.append(error_value / max(1.0, scale))
+        if error_value > tolerance * max(1.0, scale):
+            return "failed", f"{name}: max |Δ logit| {error_value:.3g} at logit scale {scale:.3g}"
+    return "passed", max(worst)
+
+
+def older_layout(path, r):
+    """Rewrites a saved config.json into the layout of checkpoints written by transformers 4: rope_theta and
+    rope_scaling (with `type` or `rope_type`) instead of rope_parameters, torch_dtype instead of dtype."""
+    with open(path) as handle:
+        config = json.load(handle)
+    parameters = config.get("rope_parameters")
+    if isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
+        parameters = dict(parameters)
+        config.pop("rope_parameters")
+        config["rope_theta"] = parameters.pop("rope_theta")
+        kind = parameters.pop("rope_type", "default")
+        if kind == "default" and not parameters:
+            config["rope_scaling"] = None
+        else:
+            parameters["type" if r.random() < 0.5 else "rope_type"] = kind
+            config["rope_scaling"] = parameters
+    if "dtype" in config:
+        config["torch_dtype"] = config.pop("dtype")
+    with open(path, "w") as handle:
+        json.dump(config, handle, indent=2)
+
+
+def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
+    config = config_class(**config_kwargs)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    model.to(dtype).save_pretrained(directory)
+    generation = os.path.join(directory, "generation_config.json")
+    if os.path.exists(generation):
+        os.remove(generation)
+    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    if r.random() < 0.3:
+        older_layout(os.path.join(directory, "config.json"), r)
+    reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
+    max_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions")
+    batch, padded, mask = inputs(r, config.vocab_size, max_positions)
+    reference = {"batch": transformers_logits(reloaded, batch), "left-padded": transformers_logits(reloaded, padded, mask),
+                 "left-padded incremental": transformers_incremental(reloaded, padded, mask)}
+    with open(os.path.join(directory, "config.json")) as handle:
+        saved = json.load(handle)
+    return saved, reference, batch, padded, mask
+
+
+def defaults(config_class):
+    return flatten(config_class().to_dict())
+
+
+def config_diff(config_class, saved, base):
+    flat = flatten(saved)
+    skip = {"architectures", "transformers_version", "dtype", "torch_dtype", "use_cache", "bos_token_id",
+            "eos_token_id", "pad_token_id"}
+    return {k: v for k, v in flat.items() if k not in skip and base.get(k, "<absent>") != v}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GGUF.
+
+def gguf_model(family, r, seed, directory):
+    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3) into `directory`; returns (file, config)."""
+    sys.path.insert(0, HERE)
+    import make_gguf_fixtures as g
+    from gguf import GGMLQuantizationType as Q
+    types = [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
+    tensor_types = lambda name: r.choice(types)
+    n_heads = r.choice([2, 4])
+    kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
+    file_name = f"{family}.gguf"
+    if family in ("llama", "qwen2"):
+        head_dim = 32 * r.choice([1, 2])
+        vocab_name = "llama2" if family == "llama" else "qwen2"
+        size = len(g.vocabulary(g.load_tokenizer_json(vocab_name))[0])
+        kwargs = dict(vocab_size=size, hidden_size=n_heads * head_dim, intermediate_size=32 * r.choice([2, 3, 4]),
+                      num_hidden_layers=r.choice([1, 2]), num_attention_heads=n_heads, num_key_value_heads=kv,
+                      max_position_embeddings=128, rms_norm_eps=r.choice([1e-5, 1e-6]),
+                      rope_theta=r.choice([10000.0, 1e6]), tie_word_embeddings=r.random() < 0.5)
+        config = (transformers.LlamaConfig if family == "llama" else transformers.Qwen2Config)(**kwargs)
+        model = AutoModelForCausalLM.from_config(config).float().eval()
+        randomize(model, seed)
+        if family == "llama":
+            add = lambda w: g.add_sentencepiece_vocabulary(w, "llama2")
+        else:
+            add = lambda w: g.add_byte_level_vocabulary(w, "qwen2", "qwen2", "<|endoftext|>", "<|im_end|>", False)
+        g.write_model(file_name, family, model, config, tensor_types, add, permute=family == "llama", directory=directory)
+    else:
+        size = g.add_gemma_vocabulary(g.GGUFWriter(os.devnull, "gemma"))
+        head_dim = 32
+        kwargs = dict(vocab_size=size, hidden_size=32 * r.choice([1, 2]), intermediate_size=32 * r.choice([2, 3]),
+                      num_attention_heads=n_heads, num_key_value_heads=kv, head_dim=head_dim,
+                      num_hidden_layers=r.choice([2, 3]), max_position_embeddings=64, rms_norm_eps=1e-6,
+                      sliding_window=r.choice([3, 4]), pad_token_id=0, eos_token_id=1, bos_token_id=2)
+        config = (transformers.Gemma2Config if family == "gemma2" else transformers.Gemma3TextConfig)(**kwargs)
+        model = AutoModelForCausalLM.from_config(config).float().eval()
+        randomize(model, seed)
+        g.write_gemma(file_name, family, model, config, tensor_types=tensor_types, directory=directory)
+    return file_name, kwargs
+
+
+def sweep_gguf(interp, families, count, seed, work, rows, failures):
+    for family in families:
+        tried = passed = refused = failed = 0
+        worst = 0.0
+        for index in range(count):
+            r = random.Random(f"gguf-{seed}-{family}-{index}")
+            directory = os.path.join(work, f"gguf-{family}-{index}")
+            os.makedirs(directory, exist_ok=True)
+            try:
+                file_name, kwargs = gguf_model(family, r, 1000 + index, directory)
+                model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32).eval()
+            except Exception as error:  # transformers cannot load what we wrote: not our bug, but say so
+                print(f"  gguf {family} #{index}: skipped, transformers cannot load it: {error}", file=sys.stderr)
+                continue
+            tried += 1
+            batch, padded, mask = inputs(r, kwargs["vocab_size"], 64)
+            reference = {"batch": transformers_logits(model, batch), "left-padded": transformers_logits(model, padded, mask),
+                         "left-padded incremental": transformers_incremental(model, padded, mask)}
+            status, detail = check(interp, os.path.join(directory, file_name), kwargs, reference, batch, padded, mask,
+                                   1e-4, work)
+            if status == "passed":
+                passed += 1
+                worst = max(worst, detail)
+            elif status == "refused":
+                refused += 1
+                print(f"  gguf {family} #{index}: refused: {detail}")
+            else:
+                failed += 1
+                failures.append((f"gguf {family} #{index}", detail, kwargs, directory))
+        rows.append((f"{family} (GGUF)", tried, passed, refused, failed, f"{worst:.1e}"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tokenizers.
+
+TOKENIZER_FIXTURES = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "tokenizers")
+PIECES = ["the", "The", " cat", "sat", "on", " mat", "hello", "world", "don't", "we'll", "I'M", "123", "4567890",
+          "3.14", "café", "naïve", "Ωmega", "日本語", "中文字", "한국어", "ру́сский", "עברית", "العربية", "ﷺ", "🤖", "🚀",
+          "👩‍💻", "🇫🇷", "e\u0301", "ﬁ", "Ⅻ", "①", "ǅ", "ß", "İ", "\u200b", "\u200d", "\ufeff", "\x01", "\x07",
+          "\x1b", "\x7f", "\ufffd", "<", ">", "</", "<s", "s>", "##", "▁", "Ġ", "Ċ", "@@", "\\", "$$", "...", "—", "’",
+          "-", "_", "=", "+", "*", "#"]
+SPACES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r", " \n ", "\u00a0", "\u3000", "\u2009", "\x0b", "\x0c",
+          "\u2028", "\u0085"]
+
+
+def random_text(r, specials):
+    parts = []
+    for _ in range(r.randrange(1, 14)):
+        roll = r.random()
+        if roll < 0.45:
+            parts.append(r.choice(PIECES))
+        elif roll < 0.8:
+            parts.append(r.choice(SPACES))
+        elif roll < 0.9 and specials:
+            parts.append(r.choice(specials))
+        else:
+            parts.append("".join(chr(r.choice([r.randrange(32, 127), r.randrange(0xA0, 0x2FFF), r.randrange(0x1F300, 0x1FAFF)]))
+                                 for _ in range(r.randrange(1, 4))))
+    return "".join(parts)
+
+
+def sweep_tokenizers(interp, count, seed, work, rows, failures):
+    """Random texts through every fixture tokenizer: `interp tokenize` against the tokenizers library (with and
+    without special tokens)."""
+    from tokenizers import Tokenizer
+    model_files = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "llama_gqa")
+    for name in sorted(os.listdir(TOKENIZER_FIXTURES)):
+        source = os.path.join(TOKENIZER_FIXTURES, name)
+        directory = os.path.join(work, f"tokenizer-{name}")
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        for file in ["config.json", "model.safetensors"]:
+            shutil.copy(os.path.join(model_files, file), directory)
+        for file in ["tokenizer.json", "tokenizer_config.json"]:
+            if os.path.exists(os.path.join(source, file)):
+                shutil.copy(os.path.join(source, file), directory)
+        reference = Tokenizer.from_file(os.path.join(source, "tokenizer.json"))
+        with open(os.path.join(source, "tokenizer.json"), encoding="utf-8") as handle:
+            specials = [added["content"] for added in json.load(handle).get("added_tokens", [])]
+        tried = passed = failed = 0
+        r = random.Random(f"tokenizers-{seed}-{name}")
+        for _ in range(count):
+            text = random_text(r, specials)
+            tried += 1
+            problems = []
+            for special in (True, False):
+                # "--text=VALUE" for a text starting with "-" (else read as an option); "--text VALUE" otherwise, as
+                # ArgumentParser does not split "--text=" before a combining scalar such as U+200D.
+                text_arguments = [f"--text={text}"] if text.startswith("-") else ["--text", text]
+                command = [interp, "tokenize", "--model", directory, *text_arguments, "--json"]
+                if not special:
+                    command.append("--no-special-tokens")
+                try:
+                    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+                except subprocess.TimeoutExpired:
+                    problems.append(f"special={special}: hang")
+                    continue
+                expected = reference.encode(text, add_special_tokens=special).ids
+                if done.returncode != 0:
+                    problems.append(f"special={special}: {done.stderr.strip()[-300:]}")
+                    continue
+                ours = [token["id"] for token in json.loads(done.stdout)["tokens"]]
+                if ours != expected:
+                    problems.append(f"special={special}: ours {ours} tokenizers {expected}")
+            if problems:
+                failed += 1
+                failures.append((f"tokenizer {name}", "; ".join(problems)[:800], {"text": text}, directory))
+            else:
+                passed += 1
+        rows.append((f"tokenizer {name}", tried, passed, 0, failed, ""))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=4, help="configurations per family")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated model_types")
+    parser.add_argument("--gguf", type=int, default=0, help="random GGUF files per GGUF family")
+    parser.add_argument("--tokenizers", type=int, default=0, help="random texts per fixture tokenizer")
+    parser.add_argument("--interp", default=os.path.join(ROOT, ".build", "release", "interp"))
+    parser.add_argument("--keep", help="keep the checkpoints in this directory (default: a temporary one, deleted)")
+    arguments = parser.parse_args()
+    torch.set_grad_enabled(False)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    work = arguments.keep or tempfile.mkdtemp(prefix="sweep-")
+    os.makedirs(work, exist_ok=True)
+    rows, failures = [], []
+    for family in filter(None, arguments.families.split(",")):
+        config_class, draw = FAMILIES[family]
+        base = defaults(config_class)
+        tried = passed = refused = failed = 0
+        worst = {"fp32": 0.0, "16-bit": 0.0}
+        for index in range(arguments.n):
+            r = random.Random(f"{arguments.seed}-{family}-{index}")
+            kwargs = draw(r)
+            dtype = r.choice([torch.float32, torch.float32, torch.bfloat16, torch.float16])
+            directory = os.path.join(work, f"{family}-{index}")
+            shutil.rmtree(directory, ignore_errors=True)
+            try:
+                saved, reference, batch, padded, mask = save_and_reference(config_class, kwargs, dtype, 500 + index,
+                                                                            directory, r)
+            except Exception as error:
+                print(f"  {family} #{index}: skipped, transformers refuses it: {type(error).__name__}: {error}"[:300],
+                      file=sys.stderr)
+                continue
+            tried += 1
+            tolerance = 1e-4 if dtype == torch.float32 else 1e-3
+            status, detail = check(arguments.interp, directory, saved, reference, batch, padded, mask, tolerance, work)
+            if family == "olmo":
+                expected = status == "refused" or ("model_type 'olmo'" in detail)
+                status = "refused" if expected else "failed"
+            if status == "passed":
+                passed += 1
+                kind = "fp32" if dtype == torch.float32 else "16-bit"
+                worst[kind] = max(worst[kind], detail)
+            elif status == "refused":
+                refused += 1
+                print(f"  {family} #{index}: refused: {detail}")
+            else:
+                failed += 1
+                failures.append((f"{family} #{index} ({str(dtype).split('.')[-1]})", detail,
+                                 config_diff(config_class, saved, base), directory))
+        rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}"))
+    if arguments.gguf:
+        sweep_gguf(arguments.interp, ["llama", "qwen2", "gemma2", "gemma3"], arguments.gguf, arguments.seed, work, rows,
+                   failures)
+
+    if arguments.tokenizers:
+        sweep_tokenizers(arguments.interp, arguments.tokenizers, arguments.seed, work, rows, failures)
+
+    print(f"\n{'family':<30}{'tried':>7}{'passed':>8}{'refused':>9}{'failed':>8}   worst |Δ|/scale (fp32 / 16-bit)")
+    for family, tried, passed, refused, failed, worst in rows:
+        print(f"{family:<30}{tried:>7}{passed:>8}{refused:>9}{failed:>8}   {worst}")
+    for name, detail, diff, directory in failures:
+        print(f"\nFAILED {name}: {detail}\n  directory: {directory}\n  options: {json.dumps(diff, sort_keys=True)}")
+    if not arguments.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
