@@ -74,8 +74,8 @@ public struct CircuitStudy {
                                "attribution patching", "ACDC", "EAP-IG", "faithfulness", "path patching and head roles"]
 
     /// Runs every step. `progress` hears each step as it starts (0 of its units done) and ends, and the inner
-    /// counts of the long ones: ACDC's tests (done out of done + edges left to visit) and the faithfulness
-    /// curve's circuits.
+    /// counts of the long ones: activation patching's cells, ACDC's tests (done out of done + edges left to
+    /// visit), EAP-IG's steps and the faithfulness curve's circuits.
     public static func run(model: TransformerModel, pairs allPairs: PromptPairs, options: Options = Options(),
                            headScorePrefix: [Int] = [], progress: ProgressReporter = .silent) throws -> CircuitStudy {
         var current = ""
@@ -98,8 +98,12 @@ public struct CircuitStudy {
         step("activation patching")
         let logitDiff = Metric.logitDifference(answers: pairs.answers, wrongs: pairs.wrongs)
         let patching = try ActivationPatching(model: model, pairs: pairs, metric: logitDiff)
-        let resid = try patching.sweep(.residPre)
-        let heads = try patching.sweep(.headOut)
+        // Cells of both sweeps: one per layer and position, then one per layer and head.
+        let residCells = model.layerCount * pairs.length, cells = residCells + model.layerCount * model.headCount
+        let resid = try patching.sweep(.residPre) { done, _ in progress.report("activation patching", done: done, total: cells, unit: "cells") }
+        let heads = try patching.sweep(.headOut) { done, _ in
+            progress.report("activation patching", done: residCells + done, total: cells, unit: "cells")
+        }
         step("attribution patching")
         let attribution = try AttributionPatching(model: model, pairs: pairs, metric: logitDiff, direction: .noising)
             .attribute([.residPre, .headOut])
@@ -113,7 +117,9 @@ public struct CircuitStudy {
         }
         step("EAP-IG")
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
-        let scores = edges.edgeAttribution(integratedGradientSteps: options.igSteps)
+        let scores = try edges.edgeAttribution(.eapIGInputs(steps: options.igSteps), progress: ProgressReporter { update in
+            progress.report("EAP-IG", done: update.done, total: update.total, unit: "steps")
+        })
         step("faithfulness")
         let sizes = options.curveSizes.filter { $0 < edges.graph.edges.count }
         let curve = edges.faithfulnessCurve(scores, sizes: sizes)

@@ -6,11 +6,17 @@ import Tensors
 /// tested edges reach through the edges that remain (one head or MLP at a time; all heads of a layer at once
 /// behind a post-attention norm, whose divisor they share), then the logits at the read positions.
 ///
+/// A node is recomputed only where its inputs changed (``ChangedPositions``): an MLP at the changed positions, a
+/// head in the rows with a changed query, key or value position that reaches a query up to the read position;
+/// its output elsewhere stays the current one. A corrupted prompt that differs from the clean one late (IOI's
+/// second subject) changes few positions, and nothing after a row's read position is ever recomputed.
+///
 /// A test is batched: it patches, one after another, several edges into one receiver, and evaluates every
 /// prefix at once (variant i = the current graph with the first i + 1 edges also patched). Every variant
-/// patches the same receiver, so the same nodes are recomputed for all of them, in passes of
-/// `variants × batch` rows. Committing variant j keeps its node outputs and receiver inputs; each update is
-/// the same arithmetic whatever the batch size, so batched and one-at-a-time runs give the same values.
+/// patches the same receiver, so the same nodes are visited for all of them, in passes of
+/// `variants × batch` rows, and each row's changed positions are its own. Committing variant j keeps its node
+/// outputs and receiver inputs; each update is the same arithmetic whatever the batch size, so batched and
+/// one-at-a-time runs give the same values.
 ///
 /// In a position-aware graph an edge is tested at one position bucket (its delta added at that bucket's token
 /// positions only); a node counts as read, and an edge as remaining, when it is at some position.
@@ -18,9 +24,10 @@ struct IncrementalPatching {
     let patching: EdgePatching
     /// The patched (removed) edges of the current graph.
     private(set) var removed: EdgeMask
-    /// The current output `[batch, pos, d]` of every node whose output differs from the clean run's, because
-    /// one of its inputs has a patched edge or reads such a node. Nodes nothing reads any more may be stale.
-    private(set) var changedOutputs: [Int: Tensor] = [:]
+    /// For every node whose output differs from the clean run's (one of its inputs has a patched edge or reads
+    /// such a node), its current output minus its source output, `[batch, pos, d]`. Nodes nothing reads any
+    /// more may be stale, and so may every node after a row's read position.
+    private(set) var changedOffsets: [Int: Tensor] = [:]
     /// The current input `[batch, pos, d]` of receivers computed so far, kept up to date on every commit.
     private var receiverInputs: [Int: Tensor] = [:]
     /// The logits' current input at the read positions, `[batch, 1, d]`.
@@ -30,10 +37,9 @@ struct IncrementalPatching {
     private let readSources: [Tensor], readBaseDeltas: [Tensor]
     /// The logits' input with every edge patched, at the read positions.
     private let readAllPatched: Tensor
-    /// Attention contexts and masks of the prompts repeated once per variant, by variant count.
-    private var contexts: [Int: (context: AttentionContext, masks: [Int?: Tensor])] = [:]
 
-    /// The current graph with the edges of `removed` patched; nodes affected by them are computed here.
+    /// The current graph with the edges of `removed` patched; nodes affected by them are computed here (at
+    /// every position up to the read positions).
     init(_ patching: EdgePatching, removed: EdgeMask) {
         self.patching = patching
         self.removed = removed
@@ -45,9 +51,10 @@ struct IncrementalPatching {
         readAllPatched = patching.allPatchedInput(of: graph.receivers.count - 1).gather(positions: positions)
         func affected(_ node: Int) -> Bool {
             graph.inputs(of: graph.senders[node]).map { graph.index(of: $0) }.contains { r in
-                (0..<graph.upstreamCount(of: r)).contains { s in removed.selectsAnyPosition(sender: s, receiver: r) || changedOutputs[s] != nil }
+                (0..<graph.upstreamCount(of: r)).contains { s in removed.selectsAnyPosition(sender: s, receiver: r) || changedOffsets[s] != nil }
             }
         }
+        let everywhere = ChangedPositions(rows: patching.pairs.count, length: patching.pairs.length, everywhere: true).upToRead(positions)
         for node in 1..<graph.senders.count {
             let coupled = patching.coupledNodes(of: node)
             // Heads sharing a post-attention norm are computed together, when the first of them comes.
@@ -58,7 +65,9 @@ struct IncrementalPatching {
                 for receiver in graph.inputs(of: graph.senders[n]) { values.append(baseInput(graph.index(of: receiver))) }
                 inputs.append(values)
             }
-            for (n, value) in zip(coupled, outputs(of: coupled, inputs: inputs, variants: 1)) { changedOutputs[n] = value }
+            for (n, value) in zip(coupled, offsets(of: coupled, inputs: inputs, changed: everywhere, variants: 1)) {
+                changedOffsets[n] = value
+            }
         }
         readInput = fullInput(of: graph.receivers.count - 1).gather(positions: positions)
     }
@@ -69,8 +78,9 @@ struct IncrementalPatching {
         /// The tested edges in order, as slots `sender · positions + position`; variant i patches the first i + 1.
         let slots: [Int]
         let values: [Float]
-        /// `[variants·batch, pos, d]`: the inputs of the receivers computed, and the outputs of the nodes recomputed.
-        fileprivate let inputs: [Int: Tensor], outputs: [Int: Tensor]
+        /// `[variants·batch, pos, d]`: the inputs of the receivers computed, and the output − source output of the
+        /// nodes recomputed.
+        fileprivate let inputs: [Int: Tensor], offsets: [Int: Tensor]
         /// `[variants·batch, 1, d]`: the logits' input at the read positions.
         fileprivate let readInputs: Tensor
     }
@@ -79,23 +89,35 @@ struct IncrementalPatching {
     /// is `sender · positions + position` (the sender itself in a plain graph).
     mutating func test(slots: [Int], receiver r: Int) -> Trial {
         let graph = patching.graph, variants = slots.count, logits = graph.receivers.count - 1, positions = graph.positionCount
-        // The tested receiver's input per variant: the current input plus, edge after edge, source − current.
+        let pairs = patching.pairs
+        // The tested receiver's input per variant: the current input plus, edge after edge, source − current;
+        // it changes where one of these deltas is nonzero.
         var step = r == logits ? readInput : baseInput(r)
-        var prefixes: [Tensor] = []
+        var prefixes: [Tensor] = [], prefixChanges: [ChangedPositions] = []
+        var changedSoFar = ChangedPositions(rows: pairs.count, length: r == logits ? 1 : pairs.length)
         for slot in slots {
             let s = slot / positions
             var change = r == logits ? readDelta(s) : delta(s)
             if let buckets = patching.positionBuckets {
                 let atBucket = { $0 == slot % positions }
-                change = change * (r == logits ? buckets.indicator(where: atBucket, at: patching.pairs.readPositions)
+                change = change * (r == logits ? buckets.indicator(where: atBucket, at: pairs.readPositions)
                                                : buckets.indicator(where: atBucket))
             }
             step = step + change
             prefixes.append(step)
+            if r != logits {
+                changedSoFar.formUnion(ChangedPositions(nonzeroIn: change))
+                prefixChanges.append(changedSoFar)
+            }
         }
         let tested = variants == 1 ? prefixes[0] : Tensor.concatenate(prefixes, axis: 0)
-        var inputs: [Int: Tensor] = [:], outputs: [Int: Tensor] = [:]
-        if r != logits { inputs[r] = tested }
+        let unchanged = ChangedPositions(rows: variants * pairs.count, length: pairs.length)
+        var inputs: [Int: Tensor] = [:], offsets: [Int: Tensor] = [:]
+        var inputChanges: [Int: ChangedPositions] = [:], offsetChanges: [Int: ChangedPositions] = [:]
+        if r != logits {
+            inputs[r] = tested
+            inputChanges[r] = ChangedPositions(stacking: prefixChanges)
+        }
         var pending = Set(graph.nodes(reading: graph.receivers[r]).map { graph.index(of: $0) })
         while let first = pending.min() {
             // Heads sharing a post-attention norm are recomputed together (all of them are pending by now: only
@@ -104,20 +126,41 @@ struct IncrementalPatching {
             pending.subtract(coupled)
             guard coupled.contains(where: isRead) else { continue }
             var nodeInputs: [[Tensor]] = []
+            var changed = unchanged
             for node in coupled {
-                var values: [Tensor] = []
+                var values: [Tensor] = [], changes: [ChangedPositions] = []
                 for receiver in graph.inputs(of: graph.senders[node]) {
                     let input = graph.index(of: receiver)
-                    let value = inputs[input] ?? (reads(outputs, receiver: input)
-                        ? recomputedInput(input, outputs: outputs, variants: variants)
-                        : baseInput(input).repeatedAlongBatch(variants))
-                    inputs[input] = value
-                    values.append(value)
+                    if inputs[input] == nil {
+                        var inputChanged = unchanged
+                        if reads(offsets, receiver: input) {
+                            inputs[input] = recomputedInput(input, offsets: offsets, variants: variants)
+                            for (s, sChanged) in offsetChanges where s < graph.upstreamCount(of: input) && remains(s, input) {
+                                inputChanged.formUnion(sChanged)
+                            }
+                        } else {
+                            inputs[input] = baseInput(input).repeatedAlongBatch(variants)
+                        }
+                        inputChanges[input] = inputChanged
+                    }
+                    values.append(inputs[input]!)
+                    changes.append(inputChanges[input]!)
                 }
                 nodeInputs.append(values)
+                if case let .head(l, _) = graph.senders[node] {
+                    // A changed query, or a changed key or value that a query attends to.
+                    var keysAndValues = changes[1]
+                    keysAndValues.formUnion(changes[2])
+                    changed.formUnion(changes[0])
+                    changed.formUnion(keysAndValues.attended(slidingWindow: patching.model.blocks[l].attention.slidingWindow))
+                } else {
+                    changed.formUnion(changes[0])
+                }
             }
-            for (node, value) in zip(coupled, self.outputs(of: coupled, inputs: nodeInputs, variants: variants)) {
-                outputs[node] = value
+            changed = changed.upToRead(pairs.readPositions)
+            for (node, value) in zip(coupled, self.offsets(of: coupled, inputs: nodeInputs, changed: changed, variants: variants)) {
+                offsets[node] = value
+                offsetChanges[node] = changed
                 for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && remains(node, next) {
                     pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
                 }
@@ -126,14 +169,14 @@ struct IncrementalPatching {
         let read: Tensor
         if r == logits {
             read = tested
-        } else if reads(outputs, receiver: logits) {
-            let positions = Array(Array(repeating: patching.pairs.readPositions, count: variants).joined())
-            read = recomputedInput(logits, outputs: outputs.mapValues { $0.gather(positions: positions) }, variants: variants)
+        } else if reads(offsets, receiver: logits) {
+            let positions = Array(Array(repeating: pairs.readPositions, count: variants).joined())
+            read = recomputedInput(logits, offsets: offsets.mapValues { $0.gather(positions: positions) }, variants: variants)
         } else {
             read = readInput.repeatedAlongBatch(variants)
         }
         let values = metrics(read, variants: variants)
-        return Trial(receiver: r, slots: slots, values: values, inputs: inputs, outputs: outputs, readInputs: read)
+        return Trial(receiver: r, slots: slots, values: values, inputs: inputs, offsets: offsets, readInputs: read)
     }
 
     /// Makes variant `variant` of a trial the current graph: its edges are patched, its node outputs and
@@ -145,11 +188,11 @@ struct IncrementalPatching {
             trial.slots.count == 1 ? tensor : tensor.slice(axis: 0, (variant * rows)..<((variant + 1) * rows))
         }
         for (r, input) in trial.inputs { receiverInputs[r] = kept(input) }
-        for (node, output) in trial.outputs { changedOutputs[node] = kept(output) }
+        for (node, offset) in trial.offsets { changedOffsets[node] = kept(offset) }
         readInput = kept(trial.readInputs)
         // A kept input that reads a changed node through a remaining edge and was not recomputed (its node is
         // read by nothing) is now stale.
-        for node in trial.outputs.keys {
+        for node in trial.offsets.keys {
             for r in receiverInputs.keys where trial.inputs[r] == nil && graph.upstreamCount(of: r) > node && remains(node, r) {
                 receiverInputs[r] = nil
             }
@@ -190,38 +233,41 @@ struct IncrementalPatching {
 
     /// What patching an edge from `s` adds to its receiver's input: source − current output.
     private func delta(_ s: Int) -> Tensor {
-        changedOutputs[s].map { patching.sourceOutputs[s] - $0 } ?? Self.baseDelta(s, of: patching)
+        changedOffsets[s].map { -$0 } ?? Self.baseDelta(s, of: patching)
+    }
+
+    /// Sender `s`'s current output − source output, `[batch, pos, d]`.
+    private func currentOffset(_ s: Int) -> Tensor {
+        changedOffsets[s] ?? -Self.baseDelta(s, of: patching)
     }
 
     /// ``delta(_:)`` at the read positions.
     private func readDelta(_ s: Int) -> Tensor {
-        changedOutputs[s].map { readSources[s] - $0.gather(positions: patching.pairs.readPositions) } ?? readBaseDeltas[s]
+        changedOffsets[s].map { -$0.gather(positions: patching.pairs.readPositions) } ?? readBaseDeltas[s]
     }
 
-    /// Whether `receiver` reads one of the recomputed nodes `outputs` through an edge that remains.
-    private func reads(_ outputs: [Int: Tensor], receiver: Int) -> Bool {
-        outputs.keys.contains { $0 < patching.graph.upstreamCount(of: receiver) && remains($0, receiver) }
+    /// Whether `receiver` reads one of the recomputed nodes of `offsets` through an edge that remains.
+    private func reads(_ offsets: [Int: Tensor], receiver: Int) -> Bool {
+        offsets.keys.contains { $0 < patching.graph.upstreamCount(of: receiver) && remains($0, receiver) }
     }
 
     /// The input of a receiver that reads recomputed nodes, per variant: the all-patched input, plus
     /// current − source output for each unpatched sender, the ones not recomputed first, each group in sender
-    /// order. (The logits' input at the read positions when `receiver` is the logits and `outputs` are read
-    /// there.) It depends only on the graph and the outputs, not on the order in which edges were committed,
+    /// order. (The logits' input at the read positions when `receiver` is the logits and `offsets` are read
+    /// there.) It depends only on the graph and the offsets, not on the order in which edges were committed,
     /// so batched and one-at-a-time runs agree exactly; the receivers reached are visited ones, whose
     /// remaining edges are few.
-    private func recomputedInput(_ receiver: Int, outputs: [Int: Tensor], variants: Int) -> Tensor {
+    private func recomputedInput(_ receiver: Int, offsets: [Int: Tensor], variants: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: receiver), atRead = receiver == patching.graph.receivers.count - 1
         let unpatched = (0..<upstream).filter { remains($0, receiver) }
         var shared = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
-        for s in unpatched where outputs[s] == nil {
+        for s in unpatched where offsets[s] == nil {
             shared = shared - keptWhereRemaining(atRead ? readDelta(s) : delta(s), sender: s, receiver: receiver, atRead: atRead)
         }
         var value = shared.repeatedAlongBatch(variants)
         for s in unpatched {
-            guard let output = outputs[s] else { continue }
-            let source = atRead ? readSources[s] : patching.sourceOutputs[s]
-            value = value + keptWhereRemaining((output.reshaped([variants, -1]) - source.reshaped([-1])).reshaped(value.shape),
-                                               sender: s, receiver: receiver, atRead: atRead)
+            guard let offset = offsets[s] else { continue }
+            value = value + keptWhereRemaining(offset, sender: s, receiver: receiver, atRead: atRead)
         }
         return value
     }
@@ -235,48 +281,51 @@ struct IncrementalPatching {
         }
     }
 
-    /// The outputs `[variants·batch, pos, d]` of coupled nodes (``EdgePatching/coupledNodes(of:)``) from their
-    /// inputs: one node, or every head of a layer with a post-attention norm, whose shared divisor comes from
-    /// all heads' results computed here in one attention pass.
-    private mutating func outputs(of nodes: Range<Int>, inputs: [[Tensor]], variants: Int) -> [Tensor] {
-        guard nodes.count > 1, case let .head(l, _) = patching.graph.senders[nodes.lowerBound] else {
-            return [output(of: nodes.lowerBound, inputs: inputs[0], variants: variants)]
-        }
-        let block = patching.model.blocks[l], grouping = patching.graph.grouping
-        let (context, masks) = attentionContext(variants: variants)
-        // Each key-value head's inputs are those of its first query head.
-        let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
-        let results = block.headResults(queryInputs: Tensor.stack(inputs.map { $0[0] }, axis: 2),
-                                        keyInputs: Tensor.stack(groupHeads.map { inputs[$0][1] }, axis: 2),
-                                        valueInputs: Tensor.stack(groupHeads.map { inputs[$0][2] }, axis: 2),
-                                        context: context, mask: masks[block.attention.slidingWindow]!)
-        let written = block.headSenderOutputs(results: results)
-        return (0..<nodes.count).map { written.select(axis: 2, $0) }
-    }
-
-    /// A node's output `[variants·batch, pos, d]` from its inputs (a head's query, key and value inputs, an MLP's input).
-    private mutating func output(of node: Int, inputs: [Tensor], variants: Int) -> Tensor {
-        let model = patching.model
-        switch patching.graph.senders[node] {
+    /// The output − source output `[variants·batch, pos, d]` of coupled nodes (``EdgePatching/coupledNodes(of:)``)
+    /// whose inputs are `inputs`: recomputed at the `changed` positions, the current one elsewhere. An MLP is
+    /// recomputed at those positions only; a head in the rows that have one (attention reads every key), and
+    /// every head of a layer with a post-attention norm at once, their shared divisor coming from all heads'
+    /// results. Each row's values depend only on its own inputs, so batched and one-at-a-time tests agree.
+    private func offsets(of nodes: Range<Int>, inputs: [[Tensor]], changed: ChangedPositions, variants: Int) -> [Tensor] {
+        let current = nodes.map { currentOffset($0).repeatedAlongBatch(variants) }
+        guard !changed.isEmpty else { return current }
+        let model = patching.model, pairs = patching.pairs, length = pairs.length
+        let cells = changed.flatIndices
+        let outputs: [Tensor]
+        switch patching.graph.senders[nodes.lowerBound] {
         case .input:
             preconditionFailure("the input node has no inputs to patch")
-        case let .head(l, h):
-            let block = model.blocks[l]
-            let (context, masks) = attentionContext(variants: variants)
-            return block.headResult(h, queryInput: inputs[0], keyInput: inputs[1], valueInput: inputs[2], context: context,
-                                    mask: masks[block.attention.slidingWindow]!)
         case let .mlp(l):
-            return model.blocks[l].mlpOutput(inputs[0])!
+            outputs = [model.blocks[l].mlpOutput(inputs[0][0].cells(cells))!]
+        case let .head(l, h):
+            let rows = changed.changedRows
+            let local = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($0.element, $0.offset) })
+            let localCells = cells.map { local[$0 / length]! * length + $0 % length }
+            let block = model.blocks[l]
+            let batch = TokenBatch(tokens: rows.map { pairs.clean.tokens[$0 % pairs.count] },
+                                   mask: rows.map { pairs.clean.mask[$0 % pairs.count] })
+            let context = AttentionContext(batch: batch), mask = context.additiveMask(slidingWindow: block.attention.slidingWindow)
+            let rowInputs = inputs.map { $0.map { $0.indexSelect(axis: 0, rows) } }
+            if nodes.count == 1 {
+                let result = block.headResult(h, queryInput: rowInputs[0][0], keyInput: rowInputs[0][1], valueInput: rowInputs[0][2],
+                                              context: context, mask: mask)
+                outputs = [result.cells(localCells)]
+            } else {
+                let grouping = patching.graph.grouping
+                // Each key-value head's inputs are those of its first query head.
+                let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
+                let results = block.headResults(queryInputs: Tensor.stack(rowInputs.map { $0[0] }, axis: 2),
+                                                keyInputs: Tensor.stack(groupHeads.map { rowInputs[$0][1] }, axis: 2),
+                                                valueInputs: Tensor.stack(groupHeads.map { rowInputs[$0][2] }, axis: 2),
+                                                context: context, mask: mask)
+                let written = block.headSenderOutputs(results: results)
+                outputs = (0..<nodes.count).map { written.select(axis: 2, $0).cells(localCells) }
+            }
         }
-    }
-
-    private mutating func attentionContext(variants: Int) -> (context: AttentionContext, masks: [Int?: Tensor]) {
-        if let known = contexts[variants] { return known }
-        let context = AttentionContext(batch: patching.pairs.clean.repeated(variants))
-        let windows = Set(patching.model.blocks.map(\.attention.slidingWindow))
-        let made = (context, Dictionary(uniqueKeysWithValues: windows.map { ($0, context.additiveMask(slidingWindow: $0)) }))
-        contexts[variants] = made
-        return made
+        let sourceCells = cells.map { (($0 / length) % pairs.count) * length + $0 % length }
+        return zip(nodes, zip(current, outputs)).map { node, pair in
+            pair.0.replacingCells(cells, with: pair.1 - patching.sourceOutputs[node].cells(sourceCells))
+        }
     }
 
     /// Receiver `r`'s current input `[batch, pos, d]`, computed once and then kept up to date.
@@ -311,7 +360,7 @@ struct IncrementalPatching {
             return parts.dropFirst().reduce(parts[0], +)
         }
         let unpatched = (0..<upstream).filter { remains($0, r) }
-        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOutputs[$0] != nil }) {
+        if unpatched.count <= upstream - unpatched.count || unpatched.contains(where: { changedOffsets[$0] != nil }) {
             return allPatchedInput(r, plusRemaining: unpatched).reshaped(shape)
         }
         // Clean input + Σ over patched senders of (source − clean) output; every unpatched sender is clean.
@@ -327,9 +376,8 @@ struct IncrementalPatching {
         var sums = Tensor.WeightedSums(rows: 1, length: pairs.count * pairs.length * patching.model.dModel)
         sums.add(.init(patching.allPatchedInput(of: r)), weights: [1])
         for s in senders {
-            if let current = changedOutputs[s] {
-                sums.add(.init(current), weights: [1])
-                sums.add(.init(patching.sourceOutputs[s]), weights: [-1])
+            if let offset = changedOffsets[s] {
+                sums.add(.init(offset), weights: [1])
             } else {
                 sums.add(patching.baseDelta(s), weights: [-1])
             }

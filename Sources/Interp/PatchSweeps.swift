@@ -95,6 +95,13 @@ extension ActivationPatching {
     /// denoising direction.
     public func sweep(_ component: PatchComponent, granularity: PatchGranularity = .standard,
                       positions: PatchPositions = .all) throws -> PatchingResult {
+        try sweep(component, granularity: granularity, positions: positions, progress: nil)
+    }
+
+    /// ``sweep(_:granularity:positions:)`` where `progress` hears the cells patched so far and their total after
+    /// each layer.
+    public func sweep(_ component: PatchComponent, granularity: PatchGranularity = .standard, positions: PatchPositions = .all,
+                      progress: ((_ done: Int, _ total: Int) -> Void)?) throws -> PatchingResult {
         let examples = pairs.count, length = pairs.length
         let (positionLabels, positionIndex): ([String], [[Int]]) = try {
             switch positions {
@@ -134,6 +141,7 @@ extension ActivationPatching {
                 }
             }
             values += patchedMetrics(at: point, masks: masks)
+            progress?(values.count, masks.count * model.layerCount)
         }
         let first = component.point(layer: 0), firstShape = try sourceCache[first].shape
         let heads = (0..<(first.layout.headAxis.map { firstShape[$0] } ?? 0)).map(String.init)
