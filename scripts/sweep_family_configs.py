@@ -54,25 +54,15 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import randomize  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 TOKENIZER = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "tokenizers", "wordlevel", "tokenizer.json")
 SUPPORTED_ACTIVATIONS = ["gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "silu", "swish"]
 OTHER_ACTIVATIONS = ["quick_gelu", "gelu_python", "gelu_accurate", "gelu_python_tanh", "relu2", "relu6", "tanh",
                      "sigmoid", "mish", "linear", "leaky_relu", "gelu_10", "laplace", "hardswish"]
-
-
-def randomize(model, seed):
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            noise = torch.randn(parameter.shape, generator=generator)
-            if parameter.ndim >= 2:
-                parameter.copy_(0.3 * noise)
-            elif "norm" in name or "ln_" in name:
-                parameter.copy_(1 + 0.2 * noise) if name.endswith("weight") else parameter.copy_(0.1 * noise)
-            else:
-                parameter.copy_(0.1 * noise)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -435,7 +425,6 @@ def config_diff(config_class, saved, base):
 
 def gguf_model(family, r, seed, directory):
     """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3) into `directory`; returns (file, config)."""
-    sys.path.insert(0, HERE)
     import make_gguf_fixtures as g
     from gguf import GGMLQuantizationType as Q
     types = [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
