@@ -32,6 +32,9 @@ final class ProgressBar: @unchecked Sendable {
     private let forced: Bool
     private var lastDrawn = Date.distantPast
     private var step = "", stepStarted = Date(), lastDone = 0
+    /// Whether a bar is drawing a library computation's steps: forward-pass bars stay hidden meanwhile, so
+    /// the passes inside a step do not draw over the step's own bar.
+    nonisolated(unsafe) private static var stepBarIsActive = false
 
     init(_ label: String, forced: Bool = false) {
         self.label = label
@@ -40,7 +43,8 @@ final class ProgressBar: @unchecked Sendable {
 
     /// A library reporter drawing on this bar.
     var reporter: ProgressReporter {
-        ProgressReporter { update in self.update(update.done, of: update.total, step: update.step, unit: update.unit) }
+        Self.stepBarIsActive = true
+        return ProgressReporter { update in self.update(update.done, of: update.total, step: update.step, unit: update.unit) }
     }
 
     func update(_ done: Int, of total: Int, step name: String = "", unit: String = "") {
@@ -68,19 +72,20 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     /// Shows every forward pass that runs longer than a second block by block, with an ETA (``ForwardProgress``),
-    /// on a terminal, or in logs when the command line has `--progress`.
+    /// on a terminal, or in logs when the command line has `--progress`; not while a step bar is drawing.
     static func showLongForwardPasses() {
         let bar = ProgressBar("forward pass", forced: CommandLine.arguments.contains("--progress"))
         var started = Date()
         ForwardProgress.reporter = { done, total in
             if done == 0 { started = Date() }
-            guard Date().timeIntervalSince(started) > 1 else { return }
+            guard !stepBarIsActive, Date().timeIntervalSince(started) > 1 else { return }
             bar.update(done, of: total, unit: "blocks")
         }
     }
 
     /// Ends the bar's line (after the last step of a multi-step bar).
     func finish() {
+        Self.stepBarIsActive = false
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
