@@ -72,11 +72,12 @@ extension RowDequantizedMatrix {
         let n = y.count / Swift.max(rowCount, 1)
         let input = y.detached
         let result = Tensor.build(shape: Array(y.shape.dropLast()) + [columnCount]) { out in
-            out.initialize(repeating: 0)
+            guard rowCount > 0 else { return out.initialize(repeating: 0) }
             input.scalars.withUnsafeBufferPointer { a in
                 forEachRowBlock { rows, block in
                     GEMM.multiply(m: n, n: columnCount, k: rows.count, a: a.baseAddress! + rows.lowerBound, lda: rowCount,
-                                  b: block, ldb: columnCount, c: out.baseAddress!, ldc: columnCount, beta: 1)
+                                  b: block, ldb: columnCount, c: out.baseAddress!, ldc: columnCount,
+                                  beta: rows.lowerBound == 0 ? 0 : 1)
                 }
             }
         }
