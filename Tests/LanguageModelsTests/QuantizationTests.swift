@@ -87,8 +87,9 @@ import LanguageModels
     }
 
     @Test func productsSpanSeveralRowBlocks() {
-        // 2048 columns -> 32 rows per block, so 70 rows take three blocks (the last one partial).
-        let rows = 70, columns = 2048, groupSize = 64, bits = 4
+        // Products dequantize blocks of 2^20 values: 2048 columns -> 512 rows per block, so 1100 rows take three
+        // blocks (the last one partial).
+        let rows = 1100, columns = 2048, groupSize = 64, bits = 4
         let packed = (0..<(rows * columns * bits / 32)).map { UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) }
         let groups = rows * columns / groupSize
         let scales = (0..<groups).map { Float($0 % 7 + 1) / 64 }
@@ -102,6 +103,8 @@ import LanguageModels
         #expect(dense[0, 8 + 3] == scales[0] * Float((word1 >> 12) & 0xf) + biases[0])
         let x = Tensor(shape: [3, columns], scalars: (0..<(3 * columns)).map { Float($0 % 13) / 13 - 0.5 })
         #expect(matrix.matmulTransposed(x).maxAbsDifference(x.matmul(dense, transposeOther: true)) <= 1e-3)
+        let y = Tensor(shape: [3, rows], scalars: (0..<(3 * rows)).map { Float($0 % 11) / 11 - 0.5 })
+        #expect(matrix.matmul(y).maxAbsDifference(y.matmul(dense)) <= 1e-3)
         for range in [0..<64, 37..<300, 1984..<2048, 5..<6] {
             #expect(matrix.columns(range) == dense.slice(axis: 1, range), "columns \(range)")
         }
