@@ -26,6 +26,12 @@ public struct MaskOptimizationOptions: Codable, Equatable, Sendable {
     /// λ grows while too many edges are kept and shrinks (to negative values, which pull edges back) while too few.
     /// The gap is measured on the discrete count, not on an expected count, so that many edges just below ½ cannot
     /// hold it above the target.
+    ///
+    /// The multiplier only shapes training: a discrete count moves in jumps of several edges when edges of equal
+    /// role learn in step, so λ alone can settle a few edges off a small target (6 kept for a target of 4 on the
+    /// known-circuit model). The circuit is therefore discretized by rank, the `targetEdges` highest logits, as
+    /// top-n selection discretizes every other scoring method (and as edge pruning reads off a circuit at a given
+    /// sparsity by thresholding its learned masks); the count is exact and the order is the learned one.
     public var targetEdges: Int?
     /// The ascent rate of λ when ``targetEdges`` is set.
     public var multiplierLearningRate: Float
@@ -114,6 +120,13 @@ public struct MaskOptimizationState: Codable, Equatable {
         edgeCount = count
     }
 
+    /// The indices of the kept edges: those with a positive logit or, given a target count, exactly that many
+    /// edges with the highest logits (ties to the earlier edge), whatever the sign of their logits.
+    func keptEdges(target: Int?) -> [Int] {
+        guard let target else { return logits.indices.filter { logits[$0] > 0 } }
+        return Array(logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(target))
+    }
+
     func check(against patching: EdgePatching, options: MaskOptimizationOptions) throws {
         guard edgeCount == patching.graph.edges.count, metric == patching.metric.name, self.options == options,
               logits.count == edgeCount else {
@@ -128,7 +141,7 @@ public struct MaskOptimizationResult {
     /// `σ(θ)` of the learned logits as edge scores, in (0, 1) (as MIB's `convert_mask_to_graph.py` scores UGS).
     public let scores: EdgeScores
     /// The edges whose logit is positive (`σ(θ) > ½`: the hard concrete's deterministic mask above ½, UGS's keep
-    /// probability above ½).
+    /// probability above ½); with ``MaskOptimizationOptions/targetEdges`` exactly that many, the highest logits.
     public let circuit: Circuit
     public let state: MaskOptimizationState
 }
@@ -143,7 +156,11 @@ extension EdgePatching {
     /// `loss = ±metric + λ · Σ penalty(θ)`, the metric negated when higher is better: with the KL metric this is
     /// edge pruning's objective, KL to the clean run plus an L0 penalty. As in edge pruning, one mask is sampled
     /// per step and shared by the examples (MIB's UGS samples one per example). λ is fixed, or with
-    /// ``MaskOptimizationOptions/targetEdges`` a Lagrange multiplier driven to land the expected edge count on the target.
+    /// ``MaskOptimizationOptions/targetEdges`` a Lagrange multiplier steering the kept count towards the target, and the
+    /// circuit is then the target's number of highest logits.
+    ///
+    /// In a position-aware graph (``positionBuckets``) every positional edge has its own logit: edge pruning by
+    /// position, its 0/1 masked run equal to positional edge patching.
     ///
     /// Deterministic: the draws of step `t` depend only on the seed and `t`, so a run resumed from a saved state
     /// equals the uninterrupted run bit for bit. `checkpoint` receives the state every `checkpointInterval` steps
@@ -194,9 +211,9 @@ extension EdgePatching {
         checkpoint?(state)
         let method = "mask-" + options.sampler.rawValue
         let scores = EdgeScores(graph: graph, values: state.logits.map(sigmoid), method: method)
-        let kept = Set(zip(graph.edges, state.logits).filter { $0.1 > 0 }.map(\.0))
-        var metadata = ["method": method, "selection": "logit>0", "sparsity": "\(options.sparsity)",
-                        "steps": "\(state.step)", "seed": "\(options.seed)"]
+        let kept = Set(state.keptEdges(target: options.targetEdges).map { graph.edges[$0] })
+        var metadata = ["method": method, "selection": options.targetEdges.map { "top-\($0)-by-logit" } ?? "logit>0",
+                        "sparsity": "\(options.sparsity)", "steps": "\(state.step)", "seed": "\(options.seed)"]
         if let target = options.targetEdges {
             metadata["targetEdges"] = "\(target)"
             metadata["finalSparsity"] = "\(state.multiplier)"

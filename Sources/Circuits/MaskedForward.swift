@@ -61,42 +61,66 @@ extension EdgePatching {
     /// `[batch, pos, receivers, d]` when `perHead`, else `[batch, pos, d]`. Its backward adds `∂m/∂z` of the
     /// group's edges to `fractions` and returns each sender delta's gradient (`anchor` keeps it on the tape
     /// when no delta is tracked).
+    ///
+    /// In a position-aware graph each token position reads the mix of its bucket's fractions (as
+    /// ``patchedLogits(_:)`` reads its bucket's mask), so `∂m/∂z` of the edge at bucket `b` sums over the
+    /// bucket's token positions only.
     private func maskedInput(_ receivers: Range<Int>, perHead: Bool, deltas: [Tensor?], fractions: MaskFractions,
                              anchor: Tensor) -> Tensor {
         let base = allPatchedInput(of: receivers.lowerBound)
-        let size = base.count, rows = receivers.count, d = model.dModel
+        let size = base.count, rows = receivers.count, d = model.dModel, buckets = graph.positionCount
         let senders = graph.upstreamCount(of: receivers.lowerBound)
         let inputs = (0..<senders).map { deltas[$0]! }
-        // weights[s * rows + i]: the keep fraction of edge s → receivers[i].
-        let weights = (0..<senders).flatMap { s in receivers.map { fractions.values[fractions.offsets[$0] + s] } }
-        var sums = Tensor.WeightedSums(rows: rows, length: size)
-        sums.add(.init(base), weights: Array(repeating: 1, count: rows))
-        for s in 0..<senders { sums.add(.init(inputs[s]), weights: Array(weights[(s * rows)..<((s + 1) * rows)])) }
+        // weights[b][s * rows + i]: the keep fraction of edge s → receivers[i] at position bucket b.
+        let weights = (0..<buckets).map { b in
+            (0..<senders).flatMap { s in receivers.map { fractions.values[fractions.offsets[$0] + s * buckets + b] } }
+        }
+        let indicators = positionBuckets.map { positions in (0..<buckets).map { b in positions.indicator { $0 == b } } }
+        // x kept at bucket b's token positions (zero elsewhere); x itself in a plain graph.
+        let atBucket = { (x: Tensor, b: Int) -> Tensor in
+            guard let indicators else { return x }
+            return (x.reshaped([self.pairs.count, self.pairs.length, -1]) * indicators[b]).reshaped(x.shape)
+        }
         let shape = perHead ? [pairs.count, pairs.length, rows, d] : base.shape
-        let mixed = sums.result(interleaving: perHead ? d : nil).reshaped(shape)
+        let mixes = (0..<buckets).map { b in
+            var sums = Tensor.WeightedSums(rows: rows, length: size)
+            sums.add(.init(base), weights: Array(repeating: 1, count: rows))
+            for s in 0..<senders { sums.add(.init(inputs[s]), weights: Array(weights[b][(s * rows)..<((s + 1) * rows)])) }
+            return atBucket(sums.result(interleaving: perHead ? d : nil).reshaped(shape), b)
+        }
+        let mixed = mixes.dropFirst().reduce(mixes[0], +)
         return mixed.recorded(from: [anchor] + inputs) { upstream in
-            // Receiver-major gradient rows [rows, size].
-            let rowsGradient = perHead ? Self.deinterleaved(upstream, rows: rows, segment: d) : upstream.scalars
-            var fractionGradient = [Float](repeating: 0, count: senders * rows)
-            rowsGradient.withUnsafeBufferPointer { g in
-                fractionGradient.withUnsafeMutableBufferPointer { out in
-                    let results = out.baseAddress!
-                    Parallel.forEach(senders) { s in
-                        inputs[s].scalars.withUnsafeBufferPointer { delta in
-                            for i in 0..<rows { results[s * rows + i] = Self.dot(delta.baseAddress!, g.baseAddress! + i * size, size) }
+            // Per bucket, receiver-major gradient rows [rows, size] (zero outside the bucket's positions).
+            let gradientRows = (0..<buckets).map { b in
+                let bucketUpstream = atBucket(upstream, b)
+                return Tensor(shape: [rows * size],
+                              scalars: perHead ? Self.deinterleaved(bucketUpstream, rows: rows, segment: d) : bucketUpstream.scalars)
+            }
+            for b in 0..<buckets {
+                var fractionGradient = [Float](repeating: 0, count: senders * rows)
+                gradientRows[b].scalars.withUnsafeBufferPointer { g in
+                    fractionGradient.withUnsafeMutableBufferPointer { out in
+                        let results = out.baseAddress!
+                        Parallel.forEach(senders) { s in
+                            inputs[s].scalars.withUnsafeBufferPointer { delta in
+                                for i in 0..<rows { results[s * rows + i] = Self.dot(delta.baseAddress!, g.baseAddress! + i * size, size) }
+                            }
                         }
                     }
                 }
+                for s in 0..<senders {
+                    for (i, r) in receivers.enumerated() {
+                        fractions.gradient[fractions.offsets[r] + s * buckets + b] += fractionGradient[s * rows + i]
+                    }
+                }
             }
-            for s in 0..<senders {
-                for (i, r) in receivers.enumerated() { fractions.gradient[fractions.offsets[r] + s] += fractionGradient[s * rows + i] }
-            }
-            // Sender s's gradient Σ_i z_{s→i} · rows[i], the rows read in place.
-            let gradientRows = Tensor(shape: [rows * size], scalars: rowsGradient)
+            // Sender s's gradient Σ_b Σ_i z_{s→i@b} · rows_b[i], the rows read in place.
             let perSender: [Tensor?] = (0..<senders).map { s in
                 guard s > 0 else { return nil }
                 var sum = Tensor.WeightedSums(rows: 1, length: size)
-                for i in 0..<rows { sum.add(.init(gradientRows, offset: i * size), weights: [weights[s * rows + i]]) }
+                for b in 0..<buckets {
+                    for i in 0..<rows { sum.add(.init(gradientRows[b], offset: i * size), weights: [weights[b][s * rows + i]]) }
+                }
                 return sum.result().reshaped(inputs[s].shape)
             }
             return [nil] + perSender

@@ -13,11 +13,13 @@ struct PruneCommand: ParsableCommand {
         default; negated when higher is better) plus λ·(expected edge count). Runs are deterministic under --seed; with \
         --checkpoint the state is saved every 50 steps and a rerun continues from it (--resume). --target-edges N or \
         --target-sparsity f makes λ a Lagrange multiplier (edge pruning's targeted sparsity): it rises while more than \
-        the target are expected to be kept and falls while fewer are, so the circuit lands near the target.
+        the target are kept and falls while fewer are; the circuit is then exactly the target's number of highest mask \
+        logits (not pruned further). --positions IO,S1,S2,END or --per-position learns one mask per positional edge.
         """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var pairs: PairOptions
+    @OptionGroup var positions: PositionOptions
     @Option(help: "Optimization steps.") var steps = 200
     @Option(help: "λ, the sparsity penalty per edge (with a target: λ's starting value).") var sparsity: Float = 0.01
     @Option(help: "Steer λ (a Lagrange multiplier) so that about this many edges remain.") var targetEdges: Int?
@@ -53,7 +55,7 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
-        let patching = try circuit.patching(lm, prompts, defaultMetric: .kl)
+        let patching = try circuit.patching(lm, prompts, defaultMetric: .kl, positions: try positions.buckets(prompts))
         let edgeCount = patching.graph.edges.count
         let target = targetEdges ?? targetSparsity.map { Int(((1 - $0) * Double(edgeCount)).rounded()) }
         if let target, target > edgeCount { throw CLIError("--target-edges \(target) exceeds the graph's \(edgeCount) edges") }
@@ -64,7 +66,9 @@ struct PruneCommand: ParsableCommand {
         let result = try patching.optimizeMasks(options, resumingFrom: saved, checkpoint: checkpoint.map { path in
             { state in try? Output.write(try JSONEncoder().encode(state), to: path) }
         }, progress: { bar.update($0, of: $1, unit: "steps") })
-        var found = (topN.map { Circuit.top(result.scores, count: $0) } ?? result.circuit).pruned()
+        let chosen = topN.map { Circuit.top(result.scores, count: $0) } ?? result.circuit
+        // A target count is exact: its edges are not pruned to the paths from input to logits.
+        var found = target != nil && topN == nil ? chosen : chosen.pruned()
         found.metadata.merge(try Provenance.metadata(lm, pairs, patching), uniquingKeysWith: { $1 })
         let faithfulness = patching.faithfulness(of: found)
         found.metadata["faithfulness"] = Output.number(faithfulness)

@@ -41,15 +41,27 @@ import Circuits
         }
     }
 
-    /// On a trained model, whose edges have graded effects, a target edge count lands near the target.
-    @Test func maskOptimizationLandsNearATargetEdgeCount() throws {
+    /// On a trained model, whose edges have graded effects, a target edge count is met exactly (the circuit is the
+    /// target's number of highest logits), deterministically, and a resumed run gives the same circuit.
+    @Test func maskOptimizationMeetsATargetEdgeCount() throws {
         let trained = try KnownCircuitRecipe.train(Self.tiny)
         let patching = try EdgePatching(model: trained.model, pairs: try trained.pairs(count: 16, seed: 7), metric: .logitDiff)
-        for target in [8, 15] {
+        for target in [4, 10, 15] {
             let options = MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 1, targetEdges: target)
-            let kept = try patching.optimizeMasks(options).circuit.edges.count
-            #expect(Swift.abs(kept - target) <= 2, "target \(target): \(kept) of \(patching.graph.edges.count) edges kept")
+            let result = try patching.optimizeMasks(options)
+            #expect(result.circuit.edges.count == target, "target \(target): \(result.circuit.edges.count) kept")
+            #expect(result.circuit.metadata["selection"] == "top-\(target)-by-logit")
+            let ranked = result.state.logits.sorted(by: >)
+            let lowestKept = result.circuit.edges.map { result.state.logits[patching.graph.edgeIndex(of: $0)] }.min()!
+            #expect(lowestKept == ranked[target - 1])
+            let interrupted = try patching.optimizeMasks(options, stopAfter: 137).state
+            let saved = try JSONDecoder().decode(MaskOptimizationState.self, from: try JSONEncoder().encode(interrupted))
+            let resumed = try patching.optimizeMasks(options, resumingFrom: saved)
+            #expect(resumed.state == result.state && resumed.circuit.edges == result.circuit.edges)
         }
+        // The true circuit's four edges are the four highest logits.
+        let four = try patching.optimizeMasks(MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 1, targetEdges: 4))
+        #expect(four.circuit.edges == trained.trueEdges(in: patching.graph))
     }
 
     @Test func badSizesAreRefused() {
