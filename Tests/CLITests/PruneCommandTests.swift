@@ -54,4 +54,17 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("for the target of"), "\(result.standardOutput)")
     }
+
+    /// `--positions`: masks per positional edge, an exact target count, and the positional circuit JSON.
+    @Test func prunesByPositionToAnExactTarget() throws {
+        let task = EmbeddedModelPath.directory + "/task.json"
+        let out = try CLI.temporaryDirectory().appendingPathComponent("positional.json")
+        let result = try CLI.run(["prune", "--task", task, "--limit", "2", "--steps", "10", "--positions", "IO,S1,S2,END",
+                                  "--target-edges", "7", "--out", out.path, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(summary["edges"] as? Int == 7, "\(result.standardOutput)")
+        let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+        #expect(text.contains("\"positions\":[\"IO\",\"S1\",\"S2\",\"END\",\"other\"]") && text.contains("@END->logits@END"))
+    }
 }
