@@ -79,9 +79,7 @@ struct ACDCCommand: ParsableCommand {
     @Flag(help: "Test heads and MLPs as units instead of single edges.") var nodes = false
     @OptionGroup var circuit: CircuitOptions
     @OptionGroup var positions: PositionOptions
-    @Option(help: ArgumentHelp("Save progress to this file every 50 tested edges (edge-level, one threshold).", valueName: "file"))
-    var checkpoint: String?
-    @Flag(help: "Resume from the --checkpoint file if it exists.") var resume = false
+    @OptionGroup var checkpoints: CheckpointOptions
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
     @OptionGroup var view: CircuitViewOptions
@@ -89,8 +87,9 @@ struct ACDCCommand: ParsableCommand {
 
     func validate() throws {
         if thresholds.isEmpty { throw ValidationError("give at least one --threshold") }
-        if checkpoint != nil && (thresholds.count > 1 || nodes) { throw ValidationError("--checkpoint needs edge-level ACDC with one --threshold") }
-        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
+        if checkpoints.checkpoint != nil && (thresholds.count > 1 || nodes) {
+            throw ValidationError("--checkpoint needs edge-level ACDC with one --threshold")
+        }
         if let bad = thresholds.first(where: { $0 < 0 || !$0.isFinite }) {
             throw ValidationError("--threshold must be a non-negative number, got \(bad)")
         }
@@ -105,11 +104,10 @@ struct ACDCCommand: ParsableCommand {
             let bar = ProgressBar("ACDC τ=\(threshold)", forced: output.progress)
             let options = ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)
             let result: ACDCResult
-            if let checkpoint {
-                let saved = resume ? try Checkpoints.read(checkpoint) : nil
-                result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: { state in
-                    try? Output.write(try JSONEncoder().encode(state), to: checkpoint)
-                }, progress: { bar.update($0, of: $1, unit: "tests") }).result
+            if let save: (ACDCState) -> Void = checkpoints.saver() {
+                let saved = try checkpoints.saved(ACDCState.self, kind: "an ACDC checkpoint")
+                result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: save,
+                                                progress: { bar.update($0, of: $1, unit: "tests") }).result
             } else {
                 result = patching.acdc(options) { bar.update($0, of: $1, unit: options.nodeLevel ? "nodes" : "tests") }
             }
@@ -332,18 +330,6 @@ enum Paths {
                 throw CLIError("--curve: '\(part)' is not a positive edge count")
             }
             return n
-        }
-    }
-}
-
-/// Reading saved ACDC progress.
-enum Checkpoints {
-    static func read(_ path: String) throws -> ACDCState? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            return try JSONDecoder().decode(ACDCState.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw CLIError("\(path): not an ACDC checkpoint (\(error.localizedDescription))")
         }
     }
 }

@@ -31,8 +31,7 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("top-n"), help: "Keep the n most probable edges instead of those above ½.") var topN: Int?
     @Option(help: ArgumentHelp("Also print a faithfulness curve at these sizes (comma-separated).", valueName: "sizes")) var curve: String?
     @OptionGroup var circuit: CircuitOptions
-    @Option(help: ArgumentHelp("Save the mask state to this file every 50 steps.", valueName: "file")) var checkpoint: String?
-    @Flag(help: "Resume from the --checkpoint file if it exists.") var resume = false
+    @OptionGroup var checkpoints: CheckpointOptions
     @Option(help: ArgumentHelp("Write the circuit JSON here.", valueName: "file")) var out: String?
     @OptionGroup var html: HTMLOptions
     @OptionGroup var view: CircuitViewOptions
@@ -43,7 +42,6 @@ struct PruneCommand: ParsableCommand {
         if !(sparsity >= 0) || !sparsity.isFinite { throw ValidationError("--sparsity must be a non-negative number") }
         if !(learningRate > 0) || !learningRate.isFinite { throw ValidationError("--learning-rate must be positive") }
         if let topN, topN < 1 { throw ValidationError("--top-n must be at least 1") }
-        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
         if targetEdges != nil && targetSparsity != nil { throw ValidationError("give --target-edges or --target-sparsity, not both") }
         if let targetEdges, targetEdges < 0 { throw ValidationError("--target-edges must not be negative") }
         if let targetSparsity, !(0...1).contains(targetSparsity) { throw ValidationError("--target-sparsity must be 0 to 1") }
@@ -61,11 +59,9 @@ struct PruneCommand: ParsableCommand {
         if let target, target > edgeCount { throw CLIError("--target-edges \(target) exceeds the graph's \(edgeCount) edges") }
         let options = MaskOptimizationOptions(sampler: sampler, steps: steps, sparsity: sparsity, learningRate: learningRate, seed: seed,
                                               targetEdges: target, multiplierLearningRate: multiplierLearningRate)
-        let saved = try resume ? checkpoint.flatMap(Self.readState) : nil
+        let saved = try checkpoints.saved(MaskOptimizationState.self, kind: "a mask optimization checkpoint")
         let bar = ProgressBar("prune", forced: output.progress)
-        let result = try patching.optimizeMasks(options, resumingFrom: saved, checkpoint: checkpoint.map { path in
-            { state in try? Output.write(try JSONEncoder().encode(state), to: path) }
-        }, progress: { bar.update($0, of: $1, unit: "steps") })
+        let result = try patching.optimizeMasks(options, resumingFrom: saved, checkpoint: checkpoints.saver(), progress: { bar.update($0, of: $1, unit: "steps") })
         let chosen = topN.map { Circuit.top(result.scores, count: $0) } ?? result.circuit
         // A target count is exact: its edges are not pruned to the paths from input to logits.
         var found = target != nil && topN == nil ? chosen : chosen.pruned()
@@ -81,15 +77,6 @@ struct PruneCommand: ParsableCommand {
                   + (target.map { ", λ \(Output.number(result.state.multiplier)), \(result.circuit.edges.count) edges kept for the target of \($0)" } ?? ""))
         }
         try CircuitSummary.emit([CircuitSummary(found, faithfulness: faithfulness, tests: nil, threshold: nil, curve: faithfulnessCurve)], json: output.json)
-    }
-
-    static func readState(_ path: String) throws -> MaskOptimizationState? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            return try JSONDecoder().decode(MaskOptimizationState.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw CLIError("\(path): not a mask optimization checkpoint (\(error.localizedDescription))")
-        }
     }
 }
 

@@ -23,6 +23,17 @@ import Testing
         #expect(other.status != 0 && other.standardError.contains("another run"), "\(other.standardError)")
     }
 
+    @Test func acdcAndPruneNameAForeignCheckpointAndNeedOneToResume() throws {
+        let task = EmbeddedModelPath.directory + "/task.json"
+        let masks = try CLI.temporaryDirectory().appendingPathComponent("masks.json").path
+        let pruned = try CLI.run(["prune", "--task", task, "--limit", "2", "--steps", "2", "--checkpoint", masks])
+        #expect(pruned.status == 0, "\(pruned.standardError)")
+        let acdc = try CLI.run(["acdc", "--task", task, "--limit", "2", "--threshold", "0.1", "--checkpoint", masks, "--resume"])
+        #expect(acdc.status != 0 && acdc.standardError.contains("\(masks): not an ACDC checkpoint"), "\(acdc.standardError)")
+        let alone = try CLI.run(["prune", "--task", task, "--limit", "2", "--steps", "2", "--resume"])
+        #expect(alone.status != 0 && alone.standardError.contains("--resume needs --checkpoint FILE"), "\(alone.standardError)")
+    }
+
     @Test func methodsBenchmarkPrintsEveryMethodsAUROC() throws {
         let result = try CLI.run(["methods-benchmark", "--examples", "4", "--json"])
         #expect(result.status == 0, "\(result.standardError)")
