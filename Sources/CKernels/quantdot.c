@@ -4,7 +4,8 @@
 // in L1/L2), then every activation row is multiplied with them by a register-tiled kernel (AVX-512: 4 activation
 // rows x 4 weight rows, 16 accumulators; AVX2: 2 x 4; portable C: 1 x 4 with eight partial sums per dot product)
 // whose accumulators are summed horizontally once per dot product. The decoders are plain C written so that the
-// compiler vectorizes them for the target of the kernel that inlines them (AVX-512BW, AVX2, the baseline ISA).
+// compiler vectorizes them for the target of the kernel that inlines them (AVX-512BW, AVX2, the baseline ISA); the
+// shortest loops are kept rolled so that they are vectorized rather than unrolled into scalar code.
 
 #include "quantdot.h"
 #include "gemm_internal.h"
@@ -51,12 +52,14 @@ CK_INLINE float half_to_float(const uint8_t *b) {
 CK_INLINE void decode_q8_0(const uint8_t *b, float *out) {
     float d = half_to_float(b);
     const int8_t *q = (const int8_t *)(b + 2);
+    #pragma clang loop unroll(disable) vectorize(enable)
     for (int i = 0; i < 32; i++) out[i] = (float)q[i] * d;
 }
 
 CK_INLINE void decode_q4_0(const uint8_t *b, float *out) {
     float d = half_to_float(b);
     const uint8_t *qs = b + 2;
+    #pragma clang loop unroll(disable) vectorize(enable)
     for (int i = 0; i < 16; i++) {
         out[i] = d * (float)((int)(qs[i] & 0x0F) - 8);
         out[i + 16] = d * (float)((int)(qs[i] >> 4) - 8);
@@ -66,6 +69,7 @@ CK_INLINE void decode_q4_0(const uint8_t *b, float *out) {
 CK_INLINE void decode_q4_1(const uint8_t *b, float *out) {
     float d = half_to_float(b), m = half_to_float(b + 2);
     const uint8_t *qs = b + 4;
+    #pragma clang loop unroll(disable) vectorize(enable)
     for (int i = 0; i < 16; i++) {
         out[i] = d * (float)(qs[i] & 0x0F) + m;
         out[i + 16] = d * (float)(qs[i] >> 4) + m;
@@ -103,6 +107,7 @@ CK_INLINE void decode_q2_K(const uint8_t *b, float *out) {
         float dl = d * (float)(b[s] & 0x0F), ml = dmin * (float)(b[s] >> 4);
         int shift;
         const uint8_t *q = two_bit_bytes(b + 16, s, &shift);
+        #pragma clang loop unroll(disable) vectorize(enable)
         for (int t = 0; t < 16; t++) out[16 * s + t] = dl * (float)((q[t] >> shift) & 3) - ml;
     }
 }
@@ -118,6 +123,7 @@ CK_INLINE void decode_q3_K(const uint8_t *b, float *out) {
         const uint8_t *q = two_bit_bytes(qs, s, &shift);
         const uint8_t *h = hmask + (s & 1) * 16;
         int plane = s >> 1;
+        #pragma clang loop unroll(disable) vectorize(enable)
         for (int t = 0; t < 16; t++) {
             int high_bit = (h[t] >> plane) & 1;
             out[16 * s + t] = dl * (float)((int)((q[t] >> shift) & 3) - ((high_bit ^ 1) << 2));
@@ -514,5 +520,5 @@ long ck_quant_dot_max_rows(long columns) {
     if (reported > 0) l2 = reported;
 #endif
     long rows = l2 / 2 / (4 * (columns > 0 ? columns : 1));
-    return rows < 4 ? 4 : (rows > 32 ? 32 : rows);
+    return rows < 4 ? 4 : (rows > 256 ? 256 : rows);
 }
