@@ -4,7 +4,8 @@ import Tensors
 /// dequantized on demand: the products, lookups and slices shared by every such format are written once here, in
 /// terms of ``dequantizeRow(_:columns:into:)``.
 ///
-/// Products dequantize a block of rows at a time, so memory stays near the packed size:
+/// Products with few rows of activations use the fused dequantize-and-dot kernel (``FusedQuantizedProduct``); larger
+/// ones dequantize a block of rows at a time, so memory stays near the packed size:
 ///
 /// ```swift
 /// let y = upProjection.matmulTransposed(x)        // x [..., in] · Wᵀ -> [..., out], like nn.Linear
@@ -102,8 +103,8 @@ extension RowDequantizedMatrix {
     }
 
     /// Calls `body` with consecutive row ranges and their dequantized rows (`[rows.count, columnCount]`, about
-    /// 4 MB at a time, dequantized in parallel, by the vectorized C decoders where the format has them), so a product reads the packed matrix once and never holds it
-    /// whole in `Float`.
+    /// 4 MB at a time, dequantized in parallel, by the vectorized C decoders where the format has them), so a
+    /// product reads the packed matrix once and never holds it whole in `Float`.
     private func forEachRowBlock(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         guard rowCount > 0 && columnCount > 0 else { return }
         let rowsPerBlock = Swift.min(rowCount, Swift.max(1, (1 << 20) / columnCount))
