@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// C kernels are always compiled optimized: they carry their own per-function CPU targets
-/// (run-time dispatch), so the plain `swift build` / `swift run` commands get the fast path.
-let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=fast"])]
+/// (run-time dispatch), so the plain `swift build` / `swift run` commands get the fast path. Multiply-adds are
+/// fused except where a `#pragma clang fp contract(off)` asks for the unfused operations (quantdot.c's decoders).
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=fast-honor-pragmas"])]
 
 let package = Package(
     name: "swift-interp",

@@ -58,7 +58,10 @@ import LanguageModels
                           tokenizer: GGUFTokenizer.files(from: GGUFTests.file("gemma2.gguf")))
         let reloaded = try LanguageModel.load(from: directory)
         let batch = TokenBatch([[2, 300, 319, 458, 573, 266, 481, 845, 718]])
-        #expect(reloaded.model.forward(batch).maxAbsDifference(lm.model.forward(batch)) <= 1e-5)
+        // Few-row products with the packed weights take the fused kernel (another summation order than the GEMM).
+        let logits = lm.model.forward(batch)
+        let scale = Swift.max(1, logits.scalars.map(abs).max() ?? 0)
+        #expect(reloaded.model.forward(batch).maxAbsDifference(logits) <= 1e-5 * scale)
         let text = "<start_of_turn>user\nhi  there<end_of_turn>"
         #expect(try reloaded.tokens(text) == lm.tokens(text))
     }

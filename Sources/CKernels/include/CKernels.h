@@ -2,3 +2,4 @@
 #include "gemm.h"
 #include "halfprecision.h"
 #include "nn.h"
+#include "quantdot.h"

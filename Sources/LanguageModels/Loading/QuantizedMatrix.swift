@@ -47,6 +47,17 @@ public struct QuantizedMatrix: RowDequantizedMatrix {
     /// Scale/bias groups per row.
     public var groupsPerRow: Int { columnCount / groupSize }
 
+    public func withFusedLayout<Result>(_ body: (UnsafeRawPointer, Int, FusedQuantizedProduct.Layout) -> Result) -> Result? {
+        packed.withUnsafeBytes { words in
+            scales.withUnsafeBufferPointer { scales in
+                biases.withUnsafeBufferPointer { biases in
+                    body(words.baseAddress!, wordsPerRow * 4,
+                         .mlxAffine(bits: bits, groupSize: groupSize, scales: scales.baseAddress!, biases: biases.baseAddress!))
+                }
+            }
+        }
+    }
+
     /// Writes row `row`'s values in `columns` to `destination`.
     public func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         let mask = UInt64(1) << UInt64(bits) - 1

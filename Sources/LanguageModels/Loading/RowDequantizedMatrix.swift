@@ -4,7 +4,8 @@ import Tensors
 /// dequantized on demand: the products, lookups and slices shared by every such format are written once here, in
 /// terms of ``dequantizeRow(_:columns:into:)``.
 ///
-/// Products dequantize a block of rows at a time, so memory stays near the packed size:
+/// Products with few rows of activations use the fused dequantize-and-dot kernel (``FusedQuantizedProduct``); larger
+/// ones dequantize a block of rows at a time, so memory stays near the packed size:
 ///
 /// ```swift
 /// let y = upProjection.matmulTransposed(x)        // x [..., in] · Wᵀ -> [..., out], like nn.Linear
@@ -18,6 +19,9 @@ public protocol RowDequantizedMatrix: Sendable {
     var columnCount: Int { get }
     /// Writes the values of row `row` in `columns` to `destination` (`columns.count` floats).
     func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>)
+    /// Calls `body` with the packed rows (row `r` at `rows + r * rowBytes`) and their layout when the C kernels of
+    /// ``FusedQuantizedProduct`` read this format; returns `nil` without calling it otherwise.
+    func withFusedLayout<Result>(_ body: (_ rows: UnsafeRawPointer, _ rowBytes: Int, FusedQuantizedProduct.Layout) -> Result) -> Result?
 }
 
 extension RowDequantizedMatrix {
@@ -49,13 +53,27 @@ extension RowDequantizedMatrix {
         }
     }
 
+    public func withFusedLayout<Result>(_ body: (UnsafeRawPointer, Int, FusedQuantizedProduct.Layout) -> Result) -> Result? { nil }
+
     /// `x · Wᵀ` for `x` of shape `[..., columnCount]`, giving `[..., rowCount]` (differentiable in `x`).
+    ///
+    /// Up to ``FusedQuantizedProduct/maximumRows(depth:)`` rows of `x` (decoding, short prompts) take the fused
+    /// dequantize-and-dot kernel, which reads each packed weight once; more rows dequantize blocks of rows for the
+    /// `Float` GEMM.
     public func matmulTransposed(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
         let n = x.count / Swift.max(columnCount, 1)
         let input = x.detached
         let result = Tensor.build(shape: Array(x.shape.dropLast()) + [rowCount]) { out in
             input.scalars.withUnsafeBufferPointer { a in
+                if n > 0 && rowCount > 0 && columnCount > 0 && n <= FusedQuantizedProduct.maximumRows(depth: columnCount),
+                   withFusedLayout({ rows, rowBytes, layout in
+                    FusedQuantizedProduct.multiplyTransposed(
+                        x: a.baseAddress!, rows: n, weights: rows, rowBytes: rowBytes, layout: layout,
+                        outputs: rowCount, depth: columnCount, into: out.baseAddress!)
+                }) != nil {
+                    return
+                }
                 forEachRowBlock { rows, block in
                     GEMM.multiply(m: n, n: rows.count, k: columnCount, a: a.baseAddress!, lda: columnCount,
                                   b: block, ldb: columnCount, transposeB: true,
@@ -85,8 +103,8 @@ extension RowDequantizedMatrix {
     }
 
     /// Calls `body` with consecutive row ranges and their dequantized rows (`[rows.count, columnCount]`, about
-    /// 4 MB at a time, dequantized in parallel), so a product reads the packed matrix once and never holds it
-    /// whole in `Float`.
+    /// 4 MB at a time, dequantized in parallel, by the vectorized C decoders where the format has them), so a
+    /// product reads the packed matrix once and never holds it whole in `Float`.
     private func forEachRowBlock(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
         guard rowCount > 0 && columnCount > 0 else { return }
         let rowsPerBlock = Swift.min(rowCount, Swift.max(1, (1 << 20) / columnCount))
@@ -95,7 +113,13 @@ extension RowDequantizedMatrix {
         for start in stride(from: 0, to: rowCount, by: rowsPerBlock) {
             let rows = start..<Swift.min(start + rowsPerBlock, rowCount)
             Parallel.forEach(rows.count) { i in
-                dequantizeRow(start + i, columns: 0..<columnCount, into: block + i * columnCount)
+                let row = start + i
+                if withFusedLayout({ packed, rowBytes, layout in
+                    FusedQuantizedProduct.dequantize(weights: packed, rowBytes: rowBytes, layout: layout, outputs: rowCount,
+                                                     depth: columnCount, rowRange: row..<row + 1, into: block + i * columnCount)
+                }) == nil {
+                    dequantizeRow(row, columns: 0..<columnCount, into: block + i * columnCount)
+                }
             }
             body(rows, block)
         }

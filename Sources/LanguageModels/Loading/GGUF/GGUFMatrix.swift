@@ -1,3 +1,5 @@
+import Tensors
+
 /// A `[rowCount, columnCount]` weight matrix kept in a GGUF tensor type (F16, BF16, Q8_0, Q4_K, ...) and dequantized
 /// a block at a time (``RowDequantizedMatrix``): each row is `columnCount / type.blockSize` consecutive ggml blocks.
 ///
@@ -26,6 +28,11 @@ public struct GGUFMatrix: RowDequantizedMatrix {
 
     /// Bytes per row.
     public var bytesPerRow: Int { columnCount / type.blockSize * type.bytesPerBlock }
+
+    public func withFusedLayout<Result>(_ body: (UnsafeRawPointer, Int, FusedQuantizedProduct.Layout) -> Result) -> Result? {
+        guard FusedQuantizedProduct.ggufTypeIDs.contains(type.rawValue) else { return nil }
+        return packed.withUnsafeBytes { bytes in body(bytes.baseAddress!, bytesPerRow, .gguf(typeID: type.rawValue)) }
+    }
 
     public func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         let blockSize = type.blockSize
