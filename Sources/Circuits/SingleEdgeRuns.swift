@@ -201,13 +201,8 @@ struct SingleEdgeRuns {
     }
 
     /// The metric of each variant from the final residual stream at the read positions, `[variants·batch, 1, d]`.
-    private func metrics(read: Tensor, variants: Int) -> [Float] {
-        let rows = patching.pairs.count
-        let logits = patching.model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
-        return (0..<variants).map { v in
-            patching.metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
-        }
-    }
+    private func metrics(read: Tensor, variants: Int) -> [Float] { patching.variantMetrics(read: read, variants: variants) }
+
 
     /// Per row of `deltas` (`[senders, examples·length·width]`) and position bucket, whether the row is nonzero at
     /// some token of the bucket (`buckets[example][position]`; one bucket of every token without buckets).
