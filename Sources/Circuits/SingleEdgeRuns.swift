@@ -8,7 +8,10 @@ import Tensors
 /// plus `s`'s patch delta (at the edge's position bucket only, in a position-aware graph). In block `l` only
 /// `r`'s node is recomputed — one head for a query, the heads reading the key-value head for a key or value, the
 /// MLP — and the block's other nodes keep their clean outputs (a post-attention norm is applied to the changed
-/// sum of the heads). The blocks after `l` then run as usual and the logits are read at the read positions.
+/// sum of the heads). The blocks after `l` then run as usual, except the last one: its keys and values are
+/// computed at every position, but only the read positions are queried and go through its MLP (in block `l`
+/// itself when it is the last); the logits are read there, only the ones the metric reads
+/// (``EdgePatching/variantMetrics(read:variants:)``).
 ///
 /// Token positions before the first one at which any patch delta is nonzero (for edges at one position bucket,
 /// before the bucket's first token) are the clean run's in all these runs: block `l` computes only the later
@@ -202,7 +205,6 @@ struct SingleEdgeRuns {
 
     /// The metric of each variant from the final residual stream at the read positions, `[variants·batch, 1, d]`.
     private func metrics(read: Tensor, variants: Int) -> [Float] { patching.variantMetrics(read: read, variants: variants) }
-
 
     /// Per row of `deltas` (`[senders, examples·length·width]`) and position bucket, whether the row is nonzero at
     /// some token of the bucket (`buckets[example][position]`; one bucket of every token without buckets).
