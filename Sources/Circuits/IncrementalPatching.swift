@@ -273,13 +273,7 @@ struct IncrementalPatching {
     }
 
     /// The metric of each variant from the logits' inputs `[variants·batch, 1, d]`.
-    private func metrics(_ read: Tensor, variants: Int) -> [Float] {
-        let rows = patching.pairs.count
-        let logits = patching.model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
-        return (0..<variants).map { v in
-            patching.metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
-        }
-    }
+    private func metrics(_ read: Tensor, variants: Int) -> [Float] { patching.variantMetrics(read: read, variants: variants) }
 
     /// The output − source output `[variants·batch, pos, d]` of coupled nodes (``EdgePatching/coupledNodes(of:)``)
     /// whose inputs are `inputs`: recomputed at the `changed` positions, the current one elsewhere. An MLP is

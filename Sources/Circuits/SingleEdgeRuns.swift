@@ -8,7 +8,10 @@ import Tensors
 /// plus `s`'s patch delta (at the edge's position bucket only, in a position-aware graph). In block `l` only
 /// `r`'s node is recomputed — one head for a query, the heads reading the key-value head for a key or value, the
 /// MLP — and the block's other nodes keep their clean outputs (a post-attention norm is applied to the changed
-/// sum of the heads). The blocks after `l` then run as usual and the logits are read at the read positions.
+/// sum of the heads). The blocks after `l` then run as usual, except the last one: its keys and values are
+/// computed at every position, but only the read positions are queried and go through its MLP (in block `l`
+/// itself when it is the last); the logits are read there, only the ones the metric reads
+/// (``EdgePatching/variantMetrics(read:variants:)``).
 ///
 /// Token positions before the first one at which any patch delta is nonzero (for edges at one position bucket,
 /// before the bucket's first token) are the clean run's in all these runs: block `l` computes only the later
@@ -32,6 +35,8 @@ struct SingleEdgeRuns {
     private let firstChanged: Int
     /// Per position bucket, the first token position of the bucket in any example.
     private let firstOfBucket: [Int]
+    /// Per sender and position bucket, whether the sender's patch delta is nonzero at some token of the bucket.
+    private let changesBucket: [[Bool]]
     /// Clean key-value caches of the prompts' first `n` tokens, by `n`.
     private var prefixCaches: [Int: KeyValueCache] = [:]
 
@@ -47,10 +52,15 @@ struct SingleEdgeRuns {
         finalResidual = patching.cleanInputs[.residPost(layers - 1)]!.gather(positions: pairs.readPositions)
         firstChanged = Self.firstNonzeroPosition(patching.senderDeltas, examples: pairs.count, length: pairs.length,
                                                  width: model.dModel)
+        changesBucket = Self.nonzeroBuckets(patching.senderDeltas, examples: pairs.count, length: pairs.length, width: model.dModel,
+                                            buckets: patching.positionBuckets?.assignment, bucketCount: patching.graph.positionCount)
         firstOfBucket = (0..<patching.graph.positionCount).map { b in
             patching.positionBuckets.map { $0.assignment.compactMap { $0.firstIndex(of: b) }.min() ?? pairs.length } ?? 0
         }
     }
+
+    /// Whether patching the edge changes its receiver's input at all (else its run is the clean run).
+    func changes(_ edge: Edge) -> Bool { changesBucket[edge.sender][edge.position] }
 
     /// The metric with each edge alone patched, for edges into block `layer` (`layerCount`: into the logits), in
     /// one batched pass.
@@ -58,20 +68,29 @@ struct SingleEdgeRuns {
         let model = patching.model, pairs = patching.pairs, variants = edges.count
         guard layer < model.layerCount else { return metrics(read: logitsInputs(edges), variants: variants) }
         let start = resumePosition(edges)
+        let last = model.layerCount - 1
         var outputs: [Tensor] = [], first = 0
         while first < edges.count {
             var end = first + 1
             while end < edges.count && edges[end].receiver == edges[first].receiver { end += 1 }
-            outputs.append(blockOutput(Array(edges[first..<end]), layer: layer, from: start))
+            outputs.append(blockOutput(Array(edges[first..<end]), layer: layer, from: start, readOnly: layer == last))
             first = end
         }
-        var residual = outputs.count == 1 ? outputs[0] : Tensor.concatenate(outputs, axis: 0)
-        if layer + 1 < model.layerCount {
-            let (context, cache) = resumedContext(variants: variants, from: start)
-            residual = model.runBlocks((layer + 1)..<model.layerCount, residual: residual, context: context, hooks: nil, cache: cache)
-        }
-        let read = Array(Array(repeating: pairs.readPositions.map { $0 - start }, count: variants).joined())
-        return metrics(read: residual.gather(positions: read), variants: variants)
+        let residual = outputs.count == 1 ? outputs[0] : Tensor.concatenate(outputs, axis: 0)
+        guard layer < last else { return metrics(read: residual, variants: variants) }
+        let (context, cache) = resumedContext(variants: variants, from: start)
+        let beforeLast = layer + 1 < last
+            ? model.runBlocks((layer + 1)..<last, residual: residual, context: context, hooks: nil, cache: cache) : residual
+        let block = model.blocks[last]
+        let read = block.output(atRows: readRows(variants: variants, from: start), residual: beforeLast, context: context,
+                                mask: context.additiveMask(slidingWindow: block.attention.slidingWindow),
+                                cache: cache?.layers[last] ?? nil)
+        return metrics(read: read, variants: variants)
+    }
+
+    /// Each variant's read positions counted from token `start`, variants one after another.
+    private func readRows(variants: Int, from start: Int) -> [Int] {
+        Array(Array(repeating: patching.pairs.readPositions.map { $0 - start }, count: variants).joined())
     }
 
     /// The first token position that differs from the clean run in some run of `edges`: the first changed
@@ -82,18 +101,21 @@ struct SingleEdgeRuns {
     }
 
     /// The residual stream after block `layer` from token `start` on, `[variants·batch, pos − start, d]`, for
-    /// edges into one receiver of the block.
-    private func blockOutput(_ edges: [Edge], layer: Int, from start: Int) -> Tensor {
+    /// edges into one receiver of the block; with `readOnly` (the last block) at the read positions only,
+    /// `[variants·batch, 1, d]`: the MLP then runs on those rows alone.
+    private func blockOutput(_ edges: [Edge], layer: Int, from start: Int, readOnly: Bool) -> Tensor {
         let block = patching.model.blocks[layer], pairs = patching.pairs, variants = edges.count
         func later(_ x: Tensor) -> Tensor { start == 0 ? x : x.slice(axis: 1, start..<pairs.length) }
         func repeated(_ x: Tensor) -> Tensor { later(x).repeatedAlongBatch(variants) }
+        let rows = readRows(variants: variants, from: start)
+        func kept(_ x: Tensor) -> Tensor { readOnly ? x.gather(positions: rows) : x }
         let patched = patchedInputs(edges)
         let pre = repeated(residPre[layer])
         let heads: [Int], inputs: (query: Tensor, key: Tensor, value: Tensor)
         let clean = residPre[layer].repeatedAlongBatch(variants)
         switch patching.graph.receivers[edges[0].receiver] {
         case .mlp:
-            return pre + repeated(attentionOutputs[layer]) + block.mlpOutput(later(patched))!
+            return kept(pre) + kept(repeated(attentionOutputs[layer])) + block.mlpOutput(kept(later(patched)))!
         case let .query(_, h):
             (heads, inputs) = ([h], (patched, clean, clean))
         case let .key(_, g):
@@ -121,8 +143,8 @@ struct SingleEdgeRuns {
         } else {
             attention = repeated(attentionOutputs[layer]) + change!
         }
-        let mid = pre + attention
-        if block.parallelResidual { return mid + repeated(mlpOutputs[layer]!) }
+        let mid = kept(pre + attention)
+        if block.parallelResidual { return mid + kept(repeated(mlpOutputs[layer]!)) }
         return block.mlpOutput(mid).map { mid + $0 } ?? mid
     }
 
@@ -182,11 +204,22 @@ struct SingleEdgeRuns {
     }
 
     /// The metric of each variant from the final residual stream at the read positions, `[variants·batch, 1, d]`.
-    private func metrics(read: Tensor, variants: Int) -> [Float] {
-        let rows = patching.pairs.count
-        let logits = patching.model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
-        return (0..<variants).map { v in
-            patching.metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
+    private func metrics(read: Tensor, variants: Int) -> [Float] { patching.variantMetrics(read: read, variants: variants) }
+
+    /// Per row of `deltas` (`[senders, examples·length·width]`) and position bucket, whether the row is nonzero at
+    /// some token of the bucket (`buckets[example][position]`; one bucket of every token without buckets).
+    private static func nonzeroBuckets(_ deltas: Tensor, examples: Int, length: Int, width: Int, buckets: [[Int]]?,
+                                       bucketCount: Int) -> [[Bool]] {
+        let scalars = deltas.scalars, senderSize = examples * length * width
+        return (0..<deltas.shape[0]).map { s in
+            var nonzero = [Bool](repeating: false, count: bucketCount)
+            for e in 0..<examples {
+                for p in 0..<length {
+                    let bucket = buckets?[e][p] ?? 0, start = s * senderSize + (e * length + p) * width
+                    if !nonzero[bucket] && scalars[start..<(start + width)].contains(where: { $0 != 0 }) { nonzero[bucket] = true }
+                }
+            }
+            return nonzero
         }
     }
 

@@ -17,12 +17,17 @@ public struct Metric {
     public let name: String
     /// True when larger values mean more of the behaviour (false for divergences and losses).
     public let higherIsBetter: Bool
+    /// The logits each example's value reads (`[example][tokens]`) when it reads only some; nil when it may read
+    /// every logit (through a softmax, a norm, ...). A caller may then compute only those logits.
+    public let readTokens: [[Int]]?
     private let function: (Tensor) -> Tensor
 
-    /// A custom metric from a differentiable function of `[batch, vocab]` logits to a scalar tensor.
-    public init(name: String, higherIsBetter: Bool = true, _ function: @escaping (Tensor) -> Tensor) {
+    /// A custom metric from a differentiable function of `[batch, vocab]` logits to a scalar tensor (reading only
+    /// the logits `readTokens`, if given).
+    public init(name: String, higherIsBetter: Bool = true, readTokens: [[Int]]? = nil, _ function: @escaping (Tensor) -> Tensor) {
         self.name = name
         self.higherIsBetter = higherIsBetter
+        self.readTokens = readTokens
         self.function = function
     }
 
@@ -38,7 +43,7 @@ public struct Metric {
     }
 
     public static func logitDifference(answers: [Int], wrongs: [Int]) -> Metric {
-        Metric(name: "logit_diff") { logits in (pick(logits, answers) - pick(logits, wrongs)).mean() }
+        Metric(name: "logit_diff", readTokens: zip(answers, wrongs).map { [$0, $1] }) { logits in (pick(logits, answers) - pick(logits, wrongs)).mean() }
     }
 
     public static func probabilityDifference(answers: [Int], wrongs: [Int]) -> Metric {

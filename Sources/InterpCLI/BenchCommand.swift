@@ -21,12 +21,13 @@ struct BenchCommand: ParsableCommand {
             Suites: gemm (kernel shapes; with --model, the model's own products in its stored format); forward, cache, patching, attribution, eap, acdc, masks (need --model, e.g. a \
             GPT-2-small checkpoint from scripts/make_bench_model.py); memory (peak RSS of loading --model and one \
             forward pass; run it alone, in its own process); eap-variants (every EAP-IG attribution method, exact included: \
-            long on a large model). 'all' runs every suite except memory and eap-variants.
+            long on a large model); exact-layers (exact's cost estimated from one pass of edges into each layer). 'all' runs every \
+            suite except memory, eap-variants and exact-layers.
             """
     )
 
     enum Suite: String, CaseIterable, ExpressibleByArgument {
-        case gemm, forward, cache, patching, attribution, eap, eapVariants = "eap-variants", acdc, masks, memory, all
+        case gemm, forward, cache, patching, attribution, eap, eapVariants = "eap-variants", exactLayers = "exact-layers", acdc, masks, memory, all
 
         static let modelSuites: [Suite] = [.forward, .cache, .patching, .attribution, .eap, .acdc, .masks]
     }
@@ -82,7 +83,7 @@ struct BenchCommand: ParsableCommand {
         guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard path.isSupported else { throw ValidationError("--path \(path.rawValue) is not supported by this CPU") }
-        if model == nil, let needing = suites.first(where: { $0 == .memory || $0 == .eapVariants || Suite.modelSuites.contains($0) }) {
+        if model == nil, let needing = suites.first(where: { $0 == .memory || $0 == .eapVariants || $0 == .exactLayers || Suite.modelSuites.contains($0) }) {
             throw ValidationError("--suite \(needing.rawValue) needs --model DIR (see scripts/make_bench_model.py)")
         }
     }
@@ -111,6 +112,7 @@ struct BenchCommand: ParsableCommand {
             case .eap: try CircuitBench(models: loaded()).eap()
             case .masks: try CircuitBench(models: loaded()).masks()
             case .eapVariants: try CircuitBench(models: loaded()).eapVariants()
+            case .exactLayers: try CircuitBench(models: loaded()).exactByLayer()
             case .acdc:
                 let circuits = CircuitBench(models: try loaded())
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }

@@ -48,6 +48,33 @@ import Circuits
         Self.expectEqualToOnePassPerEdge(try patching.edgeAttribution(.exact), patching, "positional llama=\(llama)")
     }
 
+    /// The last block computed at the read positions alone (what exact scores use) equals the whole block at
+    /// those positions, for every kind of block; the llama prompts are padded examples of different lengths, so
+    /// one of them is read before the last position.
+    @Test(arguments: models) func readRowBlockEqualsTheWholeBlock(name: String) throws {
+        let (model, pairs) = try Self.model(name)
+        let last = model.layerCount - 1, block = model.blocks[last]
+        let (_, cache) = try model.runWithCache(pairs.clean, filter: .points([.residPre(last), .residPost(last)]), logitPositions: .last)
+        let context = AttentionContext(batch: pairs.clean)
+        let read = block.output(atRows: pairs.readPositions, residual: try cache[.residPre(last)], context: context,
+                                mask: context.additiveMask(slidingWindow: block.attention.slidingWindow), cache: nil)
+        let expected = try cache[.residPost(last)].gather(positions: pairs.readPositions)
+        #expect(read.shape == expected.shape)
+        #expect(read.maxAbsDifference(expected) < 1e-5, "\(name)")
+    }
+
+    /// Effects of some edges alone, in any order, equal their exact scores; an edge of another graph is refused.
+    @Test func exactEffectsOfSomeEdgesEqualTheirScores() throws {
+        let (model, pairs) = try Self.model("gpt2")
+        let patching = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
+        let scores = try patching.edgeAttribution(.exact)
+        let some = Array(patching.graph.edges.reversed().enumerated().filter { $0.offset % 7 == 0 }.map(\.element))
+        let effects = try patching.exactEffects(of: some)
+        #expect(zip(some, effects).map { Swift.abs(scores[$0] - $1) }.max()! < 1e-5)
+        let other = try EdgePatching(model: TestModels.make(llama: false, layers: 4), pairs: pairs, metric: .logitDiff)
+        #expect(throws: CircuitError.self) { try patching.exactEffects(of: [other.graph.edges.last!]) }
+    }
+
     static func expectEqualToOnePassPerEdge(_ scores: EdgeScores, _ patching: EdgePatching, _ what: String,
                                             sourceLocation: SourceLocation = #_sourceLocation) {
         let graph = patching.graph

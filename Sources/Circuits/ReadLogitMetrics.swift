@@ -1,0 +1,29 @@
+extension EdgePatching {
+    /// The metric of each variant from the final residual stream at the read positions, `[variants·batch, 1, d]`.
+    ///
+    /// When the metric reads only some logits (``Metric/readTokens``, e.g. a logit difference), only those columns
+    /// of the unembedding are applied and every other logit is left 0: a few dot products per row instead of a
+    /// product with the whole vocabulary.
+    func variantMetrics(read: Tensor, variants: Int) -> [Float] {
+        let rows = pairs.count, vocabulary = model.vocabularySize
+        guard let tokens = metric.readTokens, tokens.count == rows else {
+            let logits = model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
+            return (0..<variants).map { v in
+                metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
+            }
+        }
+        let columns = Array(Set(tokens.joined())).sorted()
+        let normalized = model.finalNorm(read, hooks: nil, scaleName: GlobalHookNames.finalScale,
+                                         normalizedName: GlobalHookNames.finalNormalized).reshaped([variants * rows, model.dModel])
+        var picked = normalized.matmul(model.unembedding.rows(columns), transposeOther: true)
+        if let cap = model.finalLogitSoftcap { picked = picked.softCapped(cap) }
+        let values = picked.scalars
+        return (0..<variants).map { v in
+            var logits = [Float](repeating: 0, count: rows * vocabulary)
+            for row in 0..<rows {
+                for (j, column) in columns.enumerated() { logits[row * vocabulary + column] = values[((v * rows) + row) * columns.count + j] }
+            }
+            return metric(Tensor(shape: [rows, vocabulary], scalars: logits)).item
+        }
+    }
+}
