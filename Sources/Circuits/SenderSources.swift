@@ -48,6 +48,11 @@ final class SenderSources: RandomAccessCollection, @unchecked Sendable {
         return headOutputs(layer).select(axis: 2, sender - layer.firstSender)
     }
 
+    /// The source `hook_z` of layer `layer`'s heads when they are kept compact, else nil.
+    func compactZ(layer: Int) -> Tensor? {
+        headLayers.first { $0.layer == layer }?.z
+    }
+
     /// `[batch, pos, heads, dModel]`: the outputs of a compact layer's heads.
     private func headOutputs(_ layer: HeadLayer) -> Tensor {
         lock.lock()
