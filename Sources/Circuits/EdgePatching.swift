@@ -187,6 +187,8 @@ public struct EdgePatching {
         var deltas: [SenderDelta?] = allSenders.map { s in
             s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(baseDelta: s, of: self) : nil
         }
+        // Heads of layers whose source is compact and has no post-attention norm: in z space (see ``HeadZDeltas``).
+        var zDeltas: [HeadZDeltas] = []
         let hooks = ForwardHooks()
         for l in firstLayer..<layers {
             let receivers = BlockReceivers(graph, layer: l)
@@ -202,37 +204,47 @@ public struct EdgePatching {
                 }
                 for (point, range) in attentionGroups {
                     hooks.add(point) { _, _ in
-                        self.receiverInput(masks, deltas: deltas, receivers: range, perHead: true, current: residual)
+                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: range, perHead: true,
+                                           current: residual)
                     }
                 }
             }
             // A head's current output; with a post-attention norm, from its result and the norm's divisor in this run.
             let block = model.blocks[l]
-            var results = Tensor.zeros([0])
-            func recordHeads(divisor: Tensor?) {
-                let outputs = block.headSenderOutputs(results: results, postNormDivisor: divisor)
-                for h in 0..<graph.headCount {
-                    deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h), source: sourceOutputs[headSenders + h],
-                                                          variants: variants)
+            if !block.headsShareNorm, let sourceZ = sourceOutputs.compactZ(layer: l) {
+                hooks.add(.z(l)) { z, _ in
+                    zDeltas.append(HeadZDeltas(layer: l, firstSender: headSenders, attention: block.attention, current: z,
+                                               source: sourceZ, variants: variants))
+                    return z
                 }
-                results = Tensor.zeros([0])   // not held by the hooks for the rest of the pass
-            }
-            hooks.add(.result(l)) { x, _ in
-                results = x
-                if !block.headsShareNorm { recordHeads(divisor: nil) }
-                return x
-            }
-            if block.headsShareNorm {
-                hooks.add(.ln1PostScale(l)) { divisor, _ in
-                    recordHeads(divisor: divisor)
-                    return divisor
+            } else {
+                var results = Tensor.zeros([0])
+                func recordHeads(divisor: Tensor?) {
+                    let outputs = block.headSenderOutputs(results: results, postNormDivisor: divisor)
+                    for h in 0..<graph.headCount {
+                        deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h),
+                                                              source: sourceOutputs[headSenders + h], variants: variants)
+                    }
+                    results = Tensor.zeros([0])   // not held by the hooks for the rest of the pass
+                }
+                hooks.add(.result(l)) { x, _ in
+                    results = x
+                    if !block.headsShareNorm { recordHeads(divisor: nil) }
+                    return x
+                }
+                if block.headsShareNorm {
+                    hooks.add(.ln1PostScale(l)) { divisor, _ in
+                        recordHeads(divisor: divisor)
+                        return divisor
+                    }
                 }
             }
             if let mlp = receivers.mlp {
                 let mlpSender = graph.index(of: ComputationGraph.Sender.mlp(layer: l))
                 if masks.contains(where: { $0.selectsAny(into: mlp..<(mlp + 1), senders: allSenders) }) {
                     hooks.add(.mlpIn(l)) { x, _ in
-                        self.receiverInput(masks, deltas: deltas, receivers: mlp..<(mlp + 1), perHead: false, current: x)
+                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: mlp..<(mlp + 1), perHead: false,
+                                           current: x)
                     }
                 }
                 hooks.add(.mlpOut(l)) { x, _ in
@@ -244,8 +256,8 @@ public struct EdgePatching {
         let logitsReceiver = graph.index(of: .logits)
         let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<(logitsReceiver + 1), senders: allSenders) }
         return runs.logits(variants: variants, from: firstLayer, hooks: hooks, final: readsLogits ? { final in
-            self.receiverInput(masks, deltas: deltas, receivers: logitsReceiver..<(logitsReceiver + 1), perHead: false,
-                               current: final)
+            self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: logitsReceiver..<(logitsReceiver + 1),
+                               perHead: false, current: final)
         } : nil)
     }
 
@@ -257,9 +269,11 @@ public struct EdgePatching {
     /// A receiver's input is the sum of its senders' outputs, so it is computed from whichever side needs
     /// fewer deltas: `current + Σ_{patched s} delta_s`, or ``allPatchedInputs`` `− Σ_{unpatched s} delta_s`
     /// (ACDC's receivers are mostly patched once visited). The vectors are read in place by one weighted-sum
-    /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing.
-    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], receivers: Range<Int>, perHead: Bool,
-                       current: Tensor) -> Tensor {
+    /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing. Heads
+    /// held in z space (`zDeltas`, their `deltas` entries nil) are mixed through W_O a layer at a time, computed
+    /// only where a receiver's weight on them is nonzero.
+    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], receivers: Range<Int>,
+                       perHead: Bool, current: Tensor) -> Tensor {
         let size = pairs.count * pairs.length * model.dModel, rows = receivers.count
         let senders = graph.upstreamCount(of: receivers.lowerBound)
         let allPatched = allPatchedInput(of: receivers.lowerBound)
@@ -273,12 +287,17 @@ public struct EdgePatching {
             var mix = Tensor.WeightedSums(rows: rows, length: size)
             mix.add(Tensor.VectorView(current, offset: v * size), weights: fromAllPatched.map { $0 ? 0 : 1 })
             mix.add(Tensor.VectorView(allPatched), weights: fromAllPatched.map { $0 ? 1 : 0 })
+            /// Sender `s`'s weight per receiver for its delta `source − current`.
+            func weights(_ s: Int) -> [Float] {
+                zip(receivers, fromAllPatched).map { r, fromPatched in fromPatched ? selected(s, r) - 1 : selected(s, r) }
+            }
             for s in 0..<senders {
-                let delta = deltas[s]!
-                let weights = zip(receivers, fromAllPatched).map { r, fromPatched in
-                    (fromPatched ? selected(s, r) - 1 : selected(s, r)) * delta.sign
-                }
-                mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)), weights: weights)
+                guard let delta = deltas[s] else { continue }
+                mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)),
+                        weights: weights(s).map { $0 * delta.sign })
+            }
+            for layer in zDeltas where layer.firstSender < senders {
+                layer.add(to: &mix, variant: v, weights: weights)
             }
             return mix.result(interleaving: perHead ? model.dModel : nil)
         }

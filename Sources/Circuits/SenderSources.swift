@@ -48,6 +48,11 @@ final class SenderSources: RandomAccessCollection, @unchecked Sendable {
         return headOutputs(layer).select(axis: 2, sender - layer.firstSender)
     }
 
+    /// The source `hook_z` of layer `layer`'s heads when they are kept compact, else nil.
+    func compactZ(layer: Int) -> Tensor? {
+        headLayers.first { $0.layer == layer }?.z
+    }
+
     /// `[batch, pos, heads, dModel]`: the outputs of a compact layer's heads.
     private func headOutputs(_ layer: HeadLayer) -> Tensor {
         lock.lock()
@@ -101,13 +106,18 @@ extension EdgePatching {
 }
 
 extension EdgePatching {
-    /// Throws when the senders' outputs edge patching keeps — the deltas, and either the stored clean and source
-    /// outputs or (compact, see ``sourceByteLimit``) a patched pass's own deltas — would exceed ``ActivationCache/defaultByteLimit`` (the budget
-    /// `--memory-limit` leaves after the weights), naming both.
+    /// Throws when the senders' outputs edge patching keeps — the deltas, a patched pass's own deltas, and the
+    /// stored clean and source outputs unless compact (see ``sourceByteLimit``) — would exceed
+    /// ``ActivationCache/defaultByteLimit`` (the budget `--memory-limit` leaves after the weights), naming both.
+    /// A compact pass holds the heads of layers without a post-attention norm in z space (``HeadZDeltas``).
     static func checkBudget(model: TransformerModel, pairs: PromptPairs, graph: ComputationGraph) throws {
         let perSender = pairs.count * pairs.length * model.dModel * MemoryLayout<Float>.size
         let outputs = graph.senders.count * perSender
-        let needed = 2 * outputs + (outputs > sourceByteLimit ? 0 : outputs)
+        let compact = outputs > sourceByteLimit
+        // A layer's heads in z space take about one sender's output (heads · dHead = dModel) instead of one per head.
+        let layersInZ = compact ? model.blocks.filter { !$0.headsShareNorm }.count : 0
+        let passDeltas = (graph.senders.count - layersInZ * (graph.headCount - 1)) * perSender
+        let needed = outputs + passDeltas + (compact ? 0 : outputs)
         let budget = ActivationCache.defaultByteLimit
         guard needed > budget else { return }
         func gigabytes(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }

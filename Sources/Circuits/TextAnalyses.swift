@@ -28,7 +28,8 @@ extension LanguageModel {
     public func activationPatching(clean: String, corrupted: String, component: PatchComponent, metric: MetricKind = .logitDiff,
                                    direction: PatchDirection = .denoising) throws -> PatchingResult {
         let pairs = try pair(clean: clean, corrupted: corrupted)
-        return try ActivationPatching(model: model, pairs: pairs, metric: metric.metric(for: pairs, model: model), direction: direction)
+        return try ActivationPatching(model: model, pairs: pairs, metric: metric.metric(for: pairs, model: model), direction: direction,
+                                      components: [component])
             .sweep(component)
     }
 

@@ -36,14 +36,26 @@ public struct ActivationPatching {
         set { runs.maxRowsPerPass = newValue }
     }
 
-    public init(model: TransformerModel, pairs: PromptPairs, metric: Metric, direction: PatchDirection = .denoising) throws {
+    /// Caches both runs: with `components`, only what patching them needs (their points in both runs, and the
+    /// residual stream the patched runs resume from in the target run); without, every standard hook point.
+    public init(model: TransformerModel, pairs: PromptPairs, metric: Metric, direction: PatchDirection = .denoising,
+                components: [PatchComponent]? = nil) throws {
         self.model = model
         self.pairs = pairs
         self.metric = metric
         self.direction = direction
+        let patched = components.map { components in
+            components.flatMap { c in (0..<model.layerCount).map(c.point) }.filter(model.has)
+        }
+        func filter(target: Bool) -> ActivationFilter {
+            guard let patched else { return .standard }
+            return .points(Array(Set(patched + (target ? PatchedRuns.cachedPoints(of: model) : []))))
+        }
+        let cleanIsTarget = direction == .noising
         // Both prompts of a pair have the same length, so `.last` reads each example at `pairs.readPositions`.
-        let (cleanLogits, cleanCache) = try model.runWithCache(pairs.clean, filter: .standard, logitPositions: .last)
-        let (corruptedLogits, corruptedCache) = try model.runWithCache(pairs.corrupted, filter: .standard, logitPositions: .last)
+        let (cleanLogits, cleanCache) = try model.runWithCache(pairs.clean, filter: filter(target: cleanIsTarget), logitPositions: .last)
+        let (corruptedLogits, corruptedCache) = try model.runWithCache(pairs.corrupted, filter: filter(target: !cleanIsTarget),
+                                                                       logitPositions: .last)
         cleanValue = metric(cleanLogits).item
         corruptedValue = metric(corruptedLogits).item
         let targetBatch: TokenBatch

@@ -1,6 +1,6 @@
 /// Attribution patching: the first-order estimate of activation patching for every component at once,
-/// `(a_source − a_target) · ∂m/∂a` at the target run, from one forward pass over both runs (batched) and one
-/// backward pass, with true gradients.
+/// `(a_source − a_target) · ∂m/∂a` at the target run, from a forward pass over each run and one backward pass
+/// over the target run, with true gradients.
 ///
 /// With ``PatchDirection/noising`` the gradient is taken on the clean run and the source is the corrupted
 /// run (the usual definition); with ``PatchDirection/denoising`` the reverse. Each result holds the
@@ -27,30 +27,25 @@ public struct AttributionPatching {
     /// Estimates every patch of each component at the given granularity.
     public func attribute(_ components: [PatchComponent], granularity: PatchGranularity = .standard) throws -> [PatchingResult] {
         let (target, source) = direction == .denoising ? (pairs.corrupted, pairs.clean) : (pairs.clean, pairs.corrupted)
-        let names = Set(components.flatMap { c in (0..<model.layerCount).map { c.point(layer: $0).name } })
-        // Both runs go through one forward pass as one batch (target rows, then source rows), so the weights
-        // are read once for both; the metric reads only the target rows, so their gradients are the target
-        // run's and the source rows' are zero.
-        let count = pairs.count, targetRows = 0..<count, sourceRows = count..<(2 * count)
-        let both = TokenBatch(tokens: target.tokens + source.tokens, mask: target.mask + source.mask)
-        var deltas: [String: Tensor] = [:], gradients: [String: Tensor] = [:]
-        let (targetValue, sourceValue): (Float, Float) = withGradients { tape in
+        let points = Array(Set(components.flatMap { c in (0..<model.layerCount).map(c.point) }))
+        // The source run is a plain forward pass that keeps only the attributed points; only the target run is
+        // recorded for the backward pass, and each point keeps only its product (a_source − a_target) · ∂m/∂a.
+        let (sourceLogits, sourceCache) = try model.runWithCache(source, filter: .points(points), logitPositions: .last)
+        let sourceValue = metric(sourceLogits).item
+        var products: [String: Tensor] = [:]
+        let targetValue: Float = try withGradients { tape in
             let hooks = ForwardHooks()
-            let watched = WatchedActivations(names.sorted(), hooks: hooks, tape: tape)
-            let logits = model.forward(both, hooks: hooks, logitPositions: .last)
-            let value = metric(logits.slice(axis: 0, targetRows))
+            let watched = WatchedActivations(points.map(\.name).sorted(), hooks: hooks, tape: tape)
+            let value = metric(model.forward(target, hooks: hooks, logitPositions: .last))
             for (name, grad) in watched.gradients(of: value, on: tape) {
-                let activation = watched.activations[name]!.detached
-                deltas[name] = activation.slice(axis: 0, sourceRows) - activation.slice(axis: 0, targetRows)
-                gradients[name] = grad.slice(axis: 0, targetRows)
+                products[name] = (try sourceCache[name] - watched.activations[name]!.detached) * grad
             }
-            return (value.item, metric(logits.detached.slice(axis: 0, sourceRows)).item)
+            return value.item
         }
         let (cleanValue, corruptedValue) = direction == .denoising ? (sourceValue, targetValue) : (targetValue, sourceValue)
         return try components.map { component in
             try result(component, granularity: granularity, baseline: targetValue, clean: cleanValue, corrupted: corruptedValue) { layer in
-                let name = component.point(layer: layer).name
-                return deltas[name]! * gradients[name]!
+                products[component.point(layer: layer).name]!
             }
         }
     }

@@ -81,16 +81,23 @@ extension TransformerModel {
                                        position: Int = -1) throws -> DirectLogitAttribution {
         precondition(rowTargets.count == batch.batchSize, "\(rowTargets.count) targets for a batch of \(batch.batchSize)")
         let (logits, cache) = try runWithCache(batch, filter: .kinds([.embed, .posEmbed, .finalScale, .z, .mlpOut, .ln1PostScale]))
-        let stack = try cache.decomposedResidual()                        // [C, batch, pos, d]
-        let divisor = try cache[.finalScale]                              // [batch, pos, 1]
         let positions = batch.resolve(position: position)
+        // The decomposition is formed at each row's attributed position only: every cached activation is
+        // [batch, pos, ...] and each write depends on its own position alone.
+        let atPositions = ActivationCache(activations: cache.activations.mapValues { activation in
+            let shape = activation.shape
+            return activation.reshaped([shape[0], shape[1], -1]).gather(positions: positions)
+                .reshaped([shape[0], 1] + shape.dropFirst(2))
+        }, model: self)
+        let stack = try atPositions.decomposedResidual()                  // [C, batch, 1, d]
+        let divisor = try atPositions[.finalScale]                        // [batch, 1, 1]
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {
             let row = uncappedLogits(logits.select(axis: 0, b).select(axis: 0, p))
             let target = rowTargets[b]
             let (direction, token) = target.direction(in: self, logits: row)
-            let writes = stack.tensor.select(axis: 1, b).select(axis: 1, p)       // [C, d]
-            let normalized = finalNorm.apply(writes, divisor: Tensor(divisor[b, p, 0]))
+            let writes = stack.tensor.select(axis: 1, b).select(axis: 1, 0)       // [C, d]
+            let normalized = finalNorm.apply(writes, divisor: Tensor(divisor[b, 0, 0]))
             columns.append(normalized.matmul(direction.reshaped([-1, 1])).reshaped([-1]))
             bias.append(finalNorm.bias.map { ($0 * direction).sum().item } ?? 0)
             real.append(target.value(in: row, token: token))

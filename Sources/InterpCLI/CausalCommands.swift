@@ -50,7 +50,7 @@ struct PatchCommand: ParsableCommand {
         let lm = try model.load()
         let prompts = try pairs.pairs(for: lm)
         let patching = try ActivationPatching(model: lm.model, pairs: prompts, metric: metric.metric(for: prompts, model: lm.model),
-                                              direction: direction)
+                                              direction: direction, components: [component])
         let where_: PatchPositions = positions.map { .labels($0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) } ?? .all
         var result = try patching.sweep(component, granularity: granularity.value, positions: where_)
         if case .all = where_, prompts.count == 1 {
