@@ -39,69 +39,69 @@ extension Tensor {
 
     /// Applies `op` elementwise to two tensors broadcast against each other (no gradient recording).
     func zipped(with other: Tensor, _ op: (Float, Float) -> Float) -> Tensor {
-        let outShape = shape == other.shape ? shape : Broadcast.shape(shape, other.shape)
-        return Tensor.build(shape: outShape) { out in
-            scalars.withUnsafeBufferPointer { a in
-                other.scalars.withUnsafeBufferPointer { b in
-                    zipped(a, shape, b, other.shape, into: out, outShape, op)
+        if shape == other.shape {
+            return Tensor.build(shape: shape) { out in
+                scalars.withUnsafeBufferPointer { a in
+                    other.scalars.withUnsafeBufferPointer { b in
+                        for i in 0..<out.count { out[i] = op(a[i], b[i]) }
+                    }
                 }
             }
         }
-    }
-
-    /// The body of ``zipped(with:_:)`` on raw buffers: each element is `op` of its two operands, whichever
-    /// thread computes it, so the split between threads (``Parallel/forRanges(_:alignment:work:_:)``) never
-    /// changes a result.
-    private func zipped(_ a: UnsafeBufferPointer<Float>, _ aShape: [Int], _ b: UnsafeBufferPointer<Float>,
-                        _ bShape: [Int], into out: UnsafeMutableBufferPointer<Float>, _ outShape: [Int],
-                        _ op: (Float, Float) -> Float) {
-        if aShape == bShape {
-            Parallel.forRanges(out.count) { range in
-                for i in range { out[i] = op(a[i], b[i]) }
-            }
-            return
-        }
-        // Fast path: `b` broadcasts along leading axes only (a row vector, a bias, a scalar).
-        if b.count > 0, outShape == aShape, aShape.suffix(bShape.count) == bShape[...] || b.count == 1 {
-            let inner = b.count
-            Parallel.forRanges(out.count / inner, work: out.count) { rows in
-                for row in rows {
-                    let base = row * inner
-                    for j in 0..<inner { out[base + j] = op(a[base + j], b[j]) }
+        let outShape = Broadcast.shape(shape, other.shape)
+        // Fast path: `other` broadcasts along leading axes only (a row vector, a bias, a scalar).
+        if other.count > 0, outShape == shape, shape.suffix(other.rank) == other.shape[...] || other.count == 1 {
+            let inner = other.count
+            return Tensor.build(shape: outShape) { out in
+                scalars.withUnsafeBufferPointer { a in
+                    other.scalars.withUnsafeBufferPointer { b in
+                        var i = 0
+                        while i < out.count {
+                            for j in 0..<inner { out[i + j] = op(a[i + j], b[j]) }
+                            i += inner
+                        }
+                    }
                 }
             }
-            return
         }
-        // Fast path: `b` is constant along trailing axes (a per-row statistic such as `[rows, 1]`).
-        let varying = (bShape.lastIndex { $0 != 1 } ?? -1) + 1
-        if b.count > 0, outShape == aShape, bShape.count == aShape.count, bShape[..<varying] == aShape[..<varying] {
-            let run = out.count / b.count
-            Parallel.forRanges(b.count, work: out.count) { blocks in
-                for j in blocks {
-                    let value = b[j]
-                    for i in (j * run)..<((j + 1) * run) { out[i] = op(a[i], value) }
+        // Fast path: `other` is constant along trailing axes (a per-row statistic such as `[rows, 1]`).
+        let varying = (other.shape.lastIndex { $0 != 1 } ?? -1) + 1
+        if other.count > 0, outShape == shape, other.rank == rank, other.shape[..<varying] == shape[..<varying] {
+            let run = count / other.count
+            return Tensor.build(shape: outShape) { out in
+                scalars.withUnsafeBufferPointer { a in
+                    other.scalars.withUnsafeBufferPointer { b in
+                        for j in 0..<b.count {
+                            let value = b[j]
+                            for i in (j * run)..<((j + 1) * run) { out[i] = op(a[i], value) }
+                        }
+                    }
                 }
             }
-            return
         }
-        // General case: one run along the last axis at a time, its operands `aStep` and `bStep` apart.
-        let aStrides = Broadcast.strides(of: aShape, in: outShape)
-        let bStrides = Broadcast.strides(of: bShape, in: outShape)
+        // General case (for example an attention mask [batch, 1, q, k] added to scores [batch, heads, q, k]): one
+        // run along the last axis at a time, its operands `aStep` and `bStep` apart.
+        let aStrides = Broadcast.strides(of: shape, in: outShape)
+        let bStrides = Broadcast.strides(of: other.shape, in: outShape)
         let last = outShape.count - 1
         let length = last >= 0 ? outShape[last] : 1
-        guard length > 0 else { return }
         let aStep = last >= 0 ? aStrides[last] : 0, bStep = last >= 0 ? bStrides[last] : 0
-        Parallel.forRanges(out.count / length, work: out.count) { rows in
-            for row in rows {
-                var rest = row, ia = 0, ib = 0
-                for axis in stride(from: last - 1, through: 0, by: -1) {
-                    let index = rest % outShape[axis]
-                    rest /= outShape[axis]
-                    ia += index * aStrides[axis]
-                    ib += index * bStrides[axis]
+        return Tensor.build(shape: outShape) { out in
+            guard length > 0 else { return }
+            scalars.withUnsafeBufferPointer { a in
+                other.scalars.withUnsafeBufferPointer { b in
+                    for row in 0..<(out.count / length) {
+                        var rest = row, ia = 0, ib = 0
+                        for axis in stride(from: last - 1, through: 0, by: -1) {
+                            let index = rest % outShape[axis]
+                            rest /= outShape[axis]
+                            ia += index * aStrides[axis]
+                            ib += index * bStrides[axis]
+                        }
+                        let base = row * length
+                        for j in 0..<length { out[base + j] = op(a[ia + j * aStep], b[ib + j * bStep]) }
+                    }
                 }
-                let base = row * length
-                for j in 0..<length { out[base + j] = op(a[ia + j * aStep], b[ib + j * bStep]) }
             }
         }
     }
@@ -110,9 +110,7 @@ extension Tensor {
     func mapped(_ op: (Float) -> Float) -> Tensor {
         Tensor.build(shape: shape) { out in
             scalars.withUnsafeBufferPointer { a in
-                Parallel.forRanges(out.count) { range in
-                    for i in range { out[i] = op(a[i]) }
-                }
+                for i in 0..<out.count { out[i] = op(a[i]) }
             }
         }
     }

@@ -125,22 +125,15 @@ public struct RotaryEmbedding: Sendable, Equatable {
         precondition(positions.allSatisfy { $0.count == length }, "position rows differ in length")
         let half = rotaryDim / 2
         var cosines = [Float](repeating: 0, count: batch * length * rotaryDim), sines = cosines
-        let inverseFrequencies = frequencies(for: positions), factor = attentionFactor, rotaryDim = rotaryDim
-        let flat = Array(positions.joined())
-        cosines.withUnsafeMutableBufferPointer { cosines in
-            sines.withUnsafeMutableBufferPointer { sines in
-                Parallel.forRanges(flat.count, work: flat.count * half * 16) { rows in
-                    for row in rows {
-                        for i in 0..<half {
-                            let angle = Float(flat[row]) * inverseFrequencies[i]
-                            let c = Foundation.cos(angle) * factor, s = Foundation.sin(angle) * factor
-                            cosines[row * rotaryDim + i] = c
-                            cosines[row * rotaryDim + half + i] = c
-                            sines[row * rotaryDim + i] = s
-                            sines[row * rotaryDim + half + i] = s
-                        }
-                    }
-                }
+        let inverseFrequencies = frequencies(for: positions), factor = attentionFactor
+        for (row, position) in positions.joined().enumerated() {
+            for i in 0..<half {
+                let angle = Float(position) * inverseFrequencies[i]
+                let c = Foundation.cos(angle) * factor, s = Foundation.sin(angle) * factor
+                cosines[row * rotaryDim + i] = c
+                cosines[row * rotaryDim + half + i] = c
+                sines[row * rotaryDim + i] = s
+                sines[row * rotaryDim + half + i] = s
             }
         }
         let shape = [batch, length, rotaryDim]
@@ -168,19 +161,17 @@ public struct RotaryEmbedding: Sendable, Equatable {
             x.scalars.withUnsafeBufferPointer { src in
                 cosines.scalars.withUnsafeBufferPointer { cos in
                     sines.scalars.withUnsafeBufferPointer { sin in
-                        Parallel.forRanges(x.shape[0] * x.shape[1], work: x.count) { tokens in
-                            for token in tokens {
-                                let table = token * rotaryDim
-                                for head in 0..<heads {
-                                    let base = (token * heads + head) * headDim
-                                    for i in 0..<half {
-                                        let x1 = src[base + i], x2 = src[base + half + i]
-                                        let c = cos[table + i], s = direction * sin[table + i]
-                                        out[base + i] = x1 * c - x2 * s
-                                        out[base + half + i] = x2 * c + x1 * s
-                                    }
-                                    for i in rotaryDim..<headDim { out[base + i] = src[base + i] }
+                        for token in 0..<(x.shape[0] * x.shape[1]) {
+                            let table = token * rotaryDim
+                            for head in 0..<heads {
+                                let base = (token * heads + head) * headDim
+                                for i in 0..<half {
+                                    let x1 = src[base + i], x2 = src[base + half + i]
+                                    let c = cos[table + i], s = direction * sin[table + i]
+                                    out[base + i] = x1 * c - x2 * s
+                                    out[base + half + i] = x2 * c + x1 * s
                                 }
+                                for i in rotaryDim..<headDim { out[base + i] = src[base + i] }
                             }
                         }
                     }
