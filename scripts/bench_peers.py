@@ -6,12 +6,14 @@ Run (from the repository root; downloads nothing):
     python3 scripts/make_bench_model.py --output /tmp/interp-bench     # float32 and bfloat16 checkpoints
     python3 scripts/bench_peers.py --forward /tmp/interp-bench/gpt2-small /tmp/interp-bench/gpt2-small-bf16 \
         /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--rounds 5] [--no-build] \
-        [--compute float32 bf16]
+        [--compute float32 bf16] [--baseline-binary OLD_INTERP]
 
     (--forward: forward passes 1x16, 10x15, 8x128 and the products at each model's own shapes, PyTorch and interp
     interleaved round by round on the same checkpoints, PyTorch in the checkpoint's dtype with 2 threads; medians
     over the rounds and their ratios; --compute times interp once per setting of its --compute option in every
-    round, a column each. Needs only torch and transformers.)
+    round, a column each; --baseline-binary times a second interp executable, for example a build of the commit
+    before a change, the same way in the same rounds, its columns labelled "base". Needs only torch and
+    transformers.)
 
     python3 scripts/make_bench_model.py                      # once: random-weight checkpoints in /tmp/interp-bench
     /work/.venv-tl/bin/python scripts/bench_peers.py [--model /tmp/interp-bench/gpt2-small]
@@ -223,8 +225,11 @@ def forward_comparison(args):
     for directory in args.forward:
         model, dtype = torch_model(directory)
         models[directory] = (model, dtype, model_products(model))
-    modes = [f"interp {mode}" if mode != "float32" else "interp" for mode in args.compute]
-    samples = {directory: {"torch": {}, **{mode: {} for mode in modes}} for directory in args.forward}
+    runs = [(binary, compute, f"interp {compute}" if compute != "float32" else "interp") for compute in args.compute]
+    if args.baseline_binary:
+        runs += [(args.baseline_binary, compute, f"base {compute}" if compute != "float32" else "base")
+                 for compute in args.compute]
+    samples = {directory: {"torch": {}, **{mode: {} for _, _, mode in runs}} for directory in args.forward}
     for r in range(args.rounds):
         loads.append(os.getloadavg()[0])
         for directory in args.forward:
@@ -232,8 +237,8 @@ def forward_comparison(args):
             model, dtype, products = models[directory]
             for name, seconds in torch_round(model, dtype, products, r == 0).items():
                 samples[directory]["torch"].setdefault(name, []).append(seconds)
-            for compute, mode in zip(args.compute, modes):
-                ours = interp_bench(binary, directory, "forward,gemm", ["--repetitions", "1", "--compute", compute])
+            for executable, compute, mode in runs:
+                ours = interp_bench(executable, directory, "forward,gemm", ["--repetitions", "1", "--compute", compute])
                 for name, m in ours.items():
                     # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
                     key = name.split(",")[0] + ")" if name.startswith("GEMM") and "," in name else name
@@ -274,6 +279,7 @@ def main():
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
                         help="checkpoint for the memory suite ('' to skip)")
+    parser.add_argument("--baseline-binary", help="with --forward: another interp executable timed in the same rounds")
     parser.add_argument("--compute", nargs="+", default=["float32"],
                         help="with --forward: interp's --compute settings, each timed in every round (e.g. float32 bf16)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the forward timings (use 5 with --forward)")

@@ -27,7 +27,13 @@ extension Tensor {
 
     private func activated(_ kind: nn_activation) -> Tensor {
         let n = count
-        return computed { nn_activation_forward(kind, $0, $1, n) }.recorded(from: [self]) { g in
+        // Whole 8-lane vectors per thread, so every element is computed as in one call.
+        let y = computed { x, y in
+            Parallel.forRanges(n, alignment: 8) { range in
+                nn_activation_forward(kind, x + range.lowerBound, y + range.lowerBound, range.count)
+            }
+        }
+        return y.recorded(from: [self]) { g in
             [self.detached.computed(with: g) { nn_activation_backward(kind, $0, $1, $2, n) }]
         }
     }

@@ -79,26 +79,27 @@ extension Tensor {
                 }
             }
         }
+        // General case (for example an attention mask [batch, 1, q, k] added to scores [batch, heads, q, k]): one
+        // run along the last axis at a time, its operands `aStep` and `bStep` apart.
         let aStrides = Broadcast.strides(of: shape, in: outShape)
         let bStrides = Broadcast.strides(of: other.shape, in: outShape)
+        let last = outShape.count - 1
+        let length = last >= 0 ? outShape[last] : 1
+        let aStep = last >= 0 ? aStrides[last] : 0, bStep = last >= 0 ? bStrides[last] : 0
         return Tensor.build(shape: outShape) { out in
+            guard length > 0 else { return }
             scalars.withUnsafeBufferPointer { a in
                 other.scalars.withUnsafeBufferPointer { b in
-                    var index = [Int](repeating: 0, count: outShape.count)
-                    var ia = 0, ib = 0
-                    for i in 0..<out.count {
-                        out[i] = op(a[ia], b[ib])
-                        var axis = outShape.count - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            ia += aStrides[axis]
-                            ib += bStrides[axis]
-                            if index[axis] < outShape[axis] { break }
-                            ia -= aStrides[axis] * outShape[axis]
-                            ib -= bStrides[axis] * outShape[axis]
-                            index[axis] = 0
-                            axis -= 1
+                    for row in 0..<(out.count / length) {
+                        var rest = row, ia = 0, ib = 0
+                        for axis in stride(from: last - 1, through: 0, by: -1) {
+                            let index = rest % outShape[axis]
+                            rest /= outShape[axis]
+                            ia += index * aStrides[axis]
+                            ib += index * bStrides[axis]
                         }
+                        let base = row * length
+                        for j in 0..<length { out[base + j] = op(a[ia + j * aStep], b[ib + j * bStep]) }
                     }
                 }
             }

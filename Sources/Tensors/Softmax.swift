@@ -21,7 +21,13 @@ extension Tensor {
 
     private func softmaxOfRows() -> Tensor {
         let (rows, n) = lastAxisRows
-        let y = computed { nn_softmax_rows($0, $1, rows, n) }
+        // Rows are independent: each thread takes a block of them.
+        let y = computed { x, y in
+            Parallel.forRanges(rows, work: rows * n) { block in
+                let offset = block.lowerBound * n
+                nn_softmax_rows(x + offset, y + offset, block.count, n)
+            }
+        }
         return y.recorded(from: [self]) { g in
             [y.detached.computed(with: g) { nn_softmax_backward_rows($0, $1, $2, rows, n) }]
         }

@@ -57,7 +57,7 @@ import Tensors
     @Test(arguments: GEMM.BFloat16Kernel.allCases)
     func equalsTheFloatProductOfRoundedValues(kernel: GEMM.BFloat16Kernel) {
         let shapes = [(1, 1, 1), (1, 5, 7), (3, 13, 31), (5, 50, 33), (16, 200, 768), (32, 7, 65), (33, 97, 41),
-                      (70, 49, 301), (130, 150, 601), (200, 96, 16)]
+                      (70, 49, 301), (130, 150, 601), (200, 96, 16), (41, 60, 2101)]
         for (m, n, k) in shapes {
             for transposeB in [true, false] {
                 for beta: Float in [0, 0.5] {
