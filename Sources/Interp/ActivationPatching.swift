@@ -11,7 +11,8 @@ public enum PatchDirection: String, Sendable, Codable {
 ///
 /// Both runs are cached once. Patched runs go through ``PatchedRuns``: each restarts from the cached residual
 /// stream before the patched layer, several share one batched forward pass, and only the read positions are
-/// unembedded.
+/// unembedded. A patched run recomputes only the examples the patch changes, from the first changed position on,
+/// attending to the target run's cached keys and values before it (see ``recomputesChangedPositionsOnly``).
 ///
 /// ```swift
 /// let patching = try ActivationPatching(model: model, pairs: pairs, metric: .logitDifference(answers: a, wrongs: w))
@@ -30,6 +31,11 @@ public struct ActivationPatching {
     let sourceCache: ActivationCache
     /// The patched runs of the target run.
     var runs: PatchedRuns
+    /// The target run's keys and values and read logits, for patched runs that recompute the changed positions only.
+    let changedPositionRuns: ChangedPositionRuns
+    /// Whether a patched run recomputes only the examples the patch changes, from the first position it changes up to
+    /// the read positions (true), or every position of every example (false); the metrics are the same up to rounding.
+    public var recomputesChangedPositionsOnly = true
     /// Upper bound on the rows (examples × variants) of one batched patched forward pass.
     public var maxRowsPerPass: Int {
         get { runs.maxRowsPerPass }
@@ -64,6 +70,7 @@ public struct ActivationPatching {
         case .noising: (targetBatch, targetCache, sourceCache) = (pairs.clean, cleanCache, corruptedCache)
         }
         runs = try PatchedRuns(model: model, batch: targetBatch, cache: targetCache, metric: metric)
+        changedPositionRuns = ChangedPositionRuns(runs)
     }
 
     /// The metric of each patched run: for each mask, the activation at `point` (a point inside a block) is
@@ -74,6 +81,45 @@ public struct ActivationPatching {
               let target = targetCache.activations[point.name] else {
             preconditionFailure("\(point) is not a cached block activation")
         }
+        guard recomputesChangedPositionsOnly else { return fullPatchedMetrics(at: point, layer: layer, source: source, target: target, masks: masks) }
+        var changedRuns = changedPositionRuns
+        changedRuns.runs.maxRowsPerPass = maxRowsPerPass
+        let layout = point.layout
+        let patched = changes(of: masks, layout: layout, source: source, target: target, runs: changedRuns)
+        return changedRuns.metrics(patched, layer: layer) { variants, pass in
+            let mask = Tensor.concatenate(variants.map { layout.part(of: masks[$0], rows: patched[$0].rows, positions: pass.positions) }, axis: 0)
+            let sourceRows = layout.part(of: source, rows: pass.rows, positions: pass.positions)
+            let hooks = ForwardHooks()
+            hooks.add(point) { activation, _ in activation + (sourceRows - activation) * mask }
+            return hooks
+        }
+    }
+
+    /// What each mask's patch changes: where `|source − target| · mask`, summed over every axis but the
+    /// examples and positions, is nonzero. The sum runs over each mask's broadcast axes first, once per mask shape,
+    /// so it costs about a mask's size.
+    private func changes(of masks: [Tensor], layout: ActivationLayout, source: Tensor, target: Tensor,
+                         runs: ChangedPositionRuns) -> [ChangedPositionRuns.Change] {
+        let magnitude = (source - target).abs(), positionAxis = layout.positionAxis
+        var reduced: [[Int]: Tensor] = [:]
+        return masks.map { mask in
+            let shape = mask.shape
+            if reduced[shape] == nil {
+                reduced[shape] = shape.indices.reduce(magnitude) { t, axis in
+                    axis != 0 && axis != positionAxis && shape[axis] == 1 && t.shape[axis] != 1 ? t.sum(axis: axis, keepingDimension: true) : t
+                }
+            }
+            let weighted = reduced[shape]! * mask
+            let perPosition = weighted.shape.indices.reduce(weighted) { t, axis in
+                axis != 0 && axis != positionAxis && t.shape[axis] != 1 ? t.sum(axis: axis, keepingDimension: true) : t
+            }
+            let length = perPosition.shape[positionAxis], values = perPosition.scalars
+            return runs.change { row, position in values[row * length + (length == 1 ? 0 : position)] != 0 }
+        }
+    }
+
+    /// ``patchedMetrics(at:masks:)`` recomputing every position of every example from block `layer` on.
+    private func fullPatchedMetrics(at point: HookPoint, layer: Int, source: Tensor, target: Tensor, masks: [Tensor]) -> [Float] {
         // A patch that replaces values by equal values (e.g. positions before the first corrupted token) is the
         // unpatched target run: its metric is known without a forward pass.
         // The check reads |source − target| summed over each mask's broadcast axes, once per mask shape, so

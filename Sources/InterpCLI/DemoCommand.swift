@@ -21,6 +21,7 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Run ACDC on the targeted EAP-IG circuit's edges only, halving τ until it reaches the target too.")
     var acdcOnCandidates = false
     @Option(help: "Examples used by the analyses.") var examples = 24
+    @Flag(help: "Print each step's wall-clock time on standard error at the end.") var timings = false
     @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
 
@@ -32,6 +33,8 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
+        let times = StepTimes()
+        times.enter("loading the model and task")
         let lm = try model.load()
         let taskURL = task.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.task
         let taskFile = try TaskFile(contentsOf: taskURL)
@@ -44,8 +47,9 @@ struct DemoCommand: ParsableCommand {
         options.maxExamples = examples
         let bar = ProgressBar("demo", forced: output.progress)
         let study = try CircuitStudy.run(model: lm.model, pairs: pairs, options: options,
-                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? [], progress: bar.reporter)
+                                         headScorePrefix: lm.tokenizer.bosTokenID.map { [$0] } ?? [], progress: times.reporter(passingTo: bar.reporter))
         bar.finish()
+        times.enter("writing the report")
         var acdc = study.acdc, eap = study.eap
         acdc.metadata["faithfulness"] = Output.number(study.acdcFaithfulness)
         eap.metadata["faithfulness"] = Output.number(study.eapFaithfulness)
@@ -55,6 +59,8 @@ struct DemoCommand: ParsableCommand {
         let report = directory.appendingPathComponent("index.html").path
         try Views.write(study: study, lm: lm, task: taskFile.task, circuitStyle: view.style, to: report)
         let seconds = Date().timeIntervalSince(started)
+        times.finish()
+        if timings { FileHandle.standardError.write(Data((times.summary + "\n").utf8)) }
         if output.json {
             struct Summary: Encodable {
                 let accuracy: Float, meanLogitDifference: Float, acdcEdges: Int, acdcFaithfulness: Float, eapEdges: Int

@@ -29,6 +29,18 @@ import Testing
         }
     }
 
+    /// `--timings` lists every study step, then the report and the total, on standard error.
+    @Test func timingsNameEveryStep() throws {
+        let directory = try CLI.temporaryDirectory()
+        let result = try CLI.run(["demo", "--timings", "--out", directory.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardError.split(separator: "\n").map(String.init)
+        for step in ["loading the model and task", "predictions", "activation patching", "ACDC", "EAP-IG", "faithfulness",
+                     "path patching and head roles", "writing the report", "total"] {
+            #expect(lines.contains { $0.hasPrefix("  \(step) ") }, "\(step) missing from \(lines)")
+        }
+    }
+
     @Test func malformedTaskFileNamesTheExampleAndField() throws {
         let directory = try CLI.temporaryDirectory()
         let task = directory.appendingPathComponent("task.json")
