@@ -58,12 +58,7 @@ import Circuits
     /// prompts of 12 and 9 tokens corrupted at positions 2 and 6: the window stops a key change from reaching
     /// queries 4 or more positions later.
     @Test func slidingWindowAndCoupledHeads() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("LanguageModelsTests/Fixtures/models/gemma2")
-        let model = try TransformerModel.load(Checkpoint(directory: directory))
-        let pairs = try PromptPairs(clean: [[196, 144, 216, 230, 168, 98, 36, 160, 23, 55, 145, 202], [86, 40, 176, 2, 85, 87, 198, 10, 98]],
-                                    corrupted: [[196, 144, 217, 230, 168, 98, 36, 160, 23, 55, 145, 202], [86, 40, 176, 2, 85, 87, 199, 10, 98]],
-                                    answers: [5, 9], wrongs: [1, 2])
+        let (model, pairs) = try TestModels.gemma2SlidingWindowCase()
         let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
         try Self.expectFullRecomputeValues(patching, thresholds: [0.001, 0.01], label: "Gemma-2")
     }

@@ -53,12 +53,7 @@ import Interp
     /// Gemma-2 (a sliding window of 4 in layer 0, soft-capping, post-norms); prompts of 12 and 9 tokens corrupted
     /// at positions 2 and 6: the cached keys before the first changed position include some outside the window.
     @Test func slidingWindowModel() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("LanguageModelsTests/Fixtures/models/gemma2")
-        let model = try TransformerModel.load(Checkpoint(directory: directory))
-        let pairs = try PromptPairs(clean: [[196, 144, 216, 230, 168, 98, 36, 160, 23, 55, 145, 202], [86, 40, 176, 2, 85, 87, 198, 10, 98]],
-                                    corrupted: [[196, 144, 217, 230, 168, 98, 36, 160, 23, 55, 145, 202], [86, 40, 176, 2, 85, 87, 199, 10, 98]],
-                                    answers: [5, 9], wrongs: [1, 2])
+        let (model, pairs) = try TestModels.gemma2SlidingWindowCase()
         try Self.expectFullRecomputeValues(model, pairs, maxRowsPerPass: 256, label: "Gemma-2")
     }
 }
