@@ -50,10 +50,6 @@ struct HeadZDeltas {
         for (sender, headWeights) in used {
             mix.add(.init(outputDifference(head: sender - firstSender, variant: variant)), weights: headWeights.map { -$0 })
         }
-        let partial = mix.result(), rows = mix.rows, length = mix.length
-        mix = Tensor.WeightedSums(rows: rows, length: length)
-        for r in 0..<rows {
-            mix.add(.init(partial, offset: r * length), weights: (0..<rows).map { $0 == r ? 1 : 0 })
-        }
+        mix.fold()
     }
 }

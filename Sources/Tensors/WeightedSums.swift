@@ -55,6 +55,14 @@ extension Tensor {
             }
         }
 
+        /// Evaluates the sums so far and continues from them, so the vectors added so far can be released (a caller
+        /// that computes its vectors in groups holds one group at a time).
+        public mutating func fold() {
+            let partial = result()
+            self = WeightedSums(rows: rows, length: length)
+            for r in 0..<rows { terms[r].append((VectorView(partial, offset: r * length), 1)) }
+        }
+
         /// The sums, `[rows, length]`; with `interleaving: k` (a divisor of `length`) the rows are interleaved
         /// every `k` elements: `[length / k, rows, k]`.
         public func result(interleaving segment: Int? = nil) -> Tensor {

@@ -41,6 +41,24 @@ import Tensors
         }
     }
 
+    /// Folding after some vectors and adding the rest gives the direct sums of all of them.
+    @Test func foldingPartWayGivesTheSameSums() {
+        let rows = 4, length = 50
+        let source = Tensor.random([3 * length], seed: 7)
+        let vectors = (0..<3).map { (source, $0 * length) }
+        let weights: [[Float]] = [[1, 0, -2, 0.5], [0.25, 0.25, 0.25, 0.25], [0, 3, 0, -1]]
+        var sums = Tensor.WeightedSums(rows: rows, length: length)
+        sums.add(.init(vectors[0].0, offset: vectors[0].1), weights: weights[0])
+        sums.fold()
+        sums.add(.init(vectors[1].0, offset: vectors[1].1), weights: weights[1])
+        sums.fold()
+        sums.add(.init(vectors[2].0, offset: vectors[2].1), weights: weights[2])
+        let result = sums.result(), reference = expected(vectors, weights, rows: rows, length: length)
+        for r in 0..<rows {
+            for x in 0..<length { #expect(abs(Double(result.scalars[r * length + x]) - reference[r][x]) < 1e-5, "row \(r), element \(x)") }
+        }
+    }
+
     @Test func noVectorsGiveZeros() {
         #expect(Tensor.WeightedSums(rows: 3, length: 20).result(interleaving: 10).scalars == [Float](repeating: 0, count: 60))
     }
