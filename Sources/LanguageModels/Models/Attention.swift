@@ -91,17 +91,20 @@ public struct Attention {
 
     /// Attends from the queries' input to the keys' and values' inputs (each already normalized).
     ///
-    /// - Returns: the attention output `[batch, pos, dModel]` (hook_attn_out is the caller's).
+    /// The queries sit at the keys' positions unless `queryPositions` (`[batch][queries]`, rotary positions) says
+    /// otherwise: a reader of some positions only passes those rows of the input and their rows of `mask`.
+    ///
+    /// - Returns: the attention output `[batch, queries, dModel]` (hook_attn_out is the caller's).
     public func callAsFunction(queryInput: Tensor, keyInput: Tensor, valueInput: Tensor, context: AttentionContext,
                                mask: Tensor, cache: inout LayerKeyValueCache?, hooks: ForwardHooks?,
-                               names: BlockHookNames) -> Tensor {
+                               names: BlockHookNames, queryPositions: [[Int]]? = nil) -> Tensor {
         let batch = queryInput.shape[0], length = queryInput.shape[1]
         // As in TransformerLens, hook_q/hook_k see the projections before the q/k norms.
         var q = normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q)
         var k = normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k)
         let v = hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads))
         if let rotary {
-            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: context.positions))
+            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
         }
         // [batch, heads, pos, headDim]
