@@ -44,12 +44,12 @@ extension CircuitBench {
                           reference: ("forward \(shape), CPU, interleaved", reference),
                           detail: "\(sample.count) of the layer's \(into.count) edges, one pass")
         }
-        let forward = BenchSamples(seconds: forwards).median, edges = Double(graph.edges.count)
+        let forwardSeconds = BenchSamples(seconds: forwards).median, edges = Double(graph.edges.count)
         report.record("exact-layers", "exact per edge over all \(graph.edges.count) edges \(shape), CPU, estimated",
-                      value: forwardsPerEdge / edges * forward, unit: "s", reference: ("forward \(shape), CPU, interleaved", forward),
+                      value: forwardsPerEdge / edges * forwardSeconds, unit: "s", reference: ("forward \(shape), CPU, interleaved", forwardSeconds),
                       goal: "<= 0.3x", detail: "each layer's ratio weighted by its edge count; setup not counted")
         report.record("exact-layers", "exact over \(graph.edges.count) edges \(shape), CPU, estimated",
-                      value: (setupRatio + forwardsPerEdge) * forward, unit: "s", reference: ("forward \(shape), CPU, interleaved", forward),
+                      value: (setupRatio + forwardsPerEdge) * forwardSeconds, unit: "s", reference: ("forward \(shape), CPU, interleaved", forwardSeconds),
                       detail: String(format: "setup %.2f forwards + per-layer ratios × edges", setupRatio))
         guard graph.edges.count <= Self.exactFullRunEdges else { return }
         // A small graph also gets the full run, to check the estimate.
