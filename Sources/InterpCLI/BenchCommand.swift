@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
             Suites: gemm (kernel shapes; with --model, the model's own products in its stored format); forward, cache, patching, attribution, eap, acdc, masks (need --model, e.g. a \
             GPT-2-small checkpoint from scripts/make_bench_model.py); memory (peak RSS of loading --model and one \
             forward pass; run it alone, in its own process); eap-variants (every EAP-IG attribution method, exact included: \
-            long on a large model); exact-layers (exact's cost estimated from one pass of edges into each layer). 'all' runs every \
+            long on a large model); exact-layers (exact's cost per edge against a forward pass, in CPU time, from one pass of edges into each layer; use --threads 1). 'all' runs every \
             suite except memory, eap-variants and exact-layers.
             """
     )
