@@ -37,7 +37,7 @@ extension ACDCResult {
 /// One method's result against a known circuit.
 public struct KnownCircuitScore {
     public let method: String
-    /// AUROC of |score| against the true edges.
+    /// AUROC of |score| against the true edges (NaN when a score is NaN).
     public let area: Double
     public let seconds: Double
 }
@@ -51,7 +51,10 @@ extension EdgePatching {
             let scores = try method.score(self)
             let seconds = Date().timeIntervalSince(start)
             progress?(index + 1, methods.count)
-            return KnownCircuitScore(method: method.name, area: try scores.roc(trueEdges: trueEdges).area, seconds: seconds)
+            // A method can score NaN (information flow routes, like the EAP-IG library, where a receiver's input is
+            // farther from every sender than its own norm): its area is NaN rather than the benchmark's end.
+            let area = scores.values.contains { $0.isNaN } ? Double.nan : try scores.roc(trueEdges: trueEdges).area
+            return KnownCircuitScore(method: method.name, area: area, seconds: seconds)
         }
     }
 }

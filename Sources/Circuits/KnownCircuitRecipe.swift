@@ -1,29 +1,30 @@
 import Foundation
 
 /// A trained model whose circuit is known because training fixes it: a GPT-2-style model (2 layers) trained on a
-/// copying task with interchange-intervention losses on its edges, in the spirit of InterpBench's strict
+/// small task with interchange-intervention losses on its edges, in the spirit of InterpBench's strict
 /// interchange-intervention training (SIIT, Gupta et al. 2024, arXiv 2407.14494), at the level of edges.
 ///
-/// The task: a prompt of `length` random symbols, answer the first symbol. The designated circuit routes it through
-/// four edges, ``trueEdgeNames``: head `a0.h0` reads the tokens as values and writes the first one,
-/// `a1.h0` reads that write as its value and writes it at the last position, `m1` reads `a1.h0` and writes the
-/// logits. Every other edge is trained to be irrelevant. Each step draws base prompts and source prompts (with a
-/// different first symbol) and minimizes the sum of three cross-entropies:
+/// Two tasks (``Task``): answer the first symbol, whose designated circuit is a chain of four value and MLP edges
+/// (head `a0.h0` reads the tokens as values and writes the first one, `a1.h0` reads that write as its value and
+/// writes it at the last position, `m1` reads `a1.h0` and writes the logits), or a key–value lookup, whose circuit
+/// of four edges runs through a head's query and key inputs. Every other edge is trained to be irrelevant.
+/// Each step draws base prompts and source prompts (with another answer) and minimizes the sum of three
+/// cross-entropies:
 /// - behaviour: the base run predicts the base answer;
 /// - strict: with every edge outside the circuit patched from the source run, the base answer is still predicted
 ///   (the circuit alone carries the behaviour);
-/// - interchange: with the circuit's edges patched from the source run, the source answer is predicted (the
-///   circuit is what carries it).
+/// - interchange: with one circuit edge (in turn) patched from the source run, the answer of the task's high-level
+///   model under that intervention is predicted (for the first symbol, the source's answer): the circuit is what
+///   carries it.
 ///
 /// Patching the edge `s → r` gives `r` the input `in_r + (out_s(source) − out_s(this run))`, the decomposition of
 /// ``EdgePatching`` (`input` is the embedding, a head its result, an MLP its output), differentiated on the tape.
 /// Edges outside the circuit end with small, non-zero effects: near misses for the methods to rank below the true edges.
 public enum KnownCircuitRecipe {
-    /// The designated circuit, by edge name.
-    public static let trueEdgeNames = ["input->a0.h0<v>", "a0.h0->a1.h0<v>", "a1.h0->m1", "m1->logits"]
-
     /// The size of the model and of the training run.
     public struct Options: Codable, Equatable, Sendable {
+        /// The task and its designated circuit.
+        public var task: Task
         /// Distinct symbols of the prompts.
         public var symbols: Int
         /// Tokens per prompt.
@@ -39,9 +40,9 @@ public enum KnownCircuitRecipe {
         /// Seeds the initialization and the prompts.
         public var seed: UInt64
 
-        public init(symbols: Int = 8, length: Int = 5, heads: Int = 3, dModel: Int = 48, dMLP: Int = 96, steps: Int = 600,
+        public init(task: Task = .firstSymbol, symbols: Int = 8, length: Int = 5, heads: Int = 3, dModel: Int = 48, dMLP: Int = 96, steps: Int = 600,
                     batchSize: Int = 32, learningRate: Float = 3e-3, seed: UInt64 = 0) {
-            self.symbols = symbols; self.length = length; self.heads = heads; self.dModel = dModel; self.dMLP = dMLP
+            self.task = task; self.symbols = symbols; self.length = length; self.heads = heads; self.dModel = dModel; self.dMLP = dMLP
             self.steps = steps; self.batchSize = batchSize; self.learningRate = learningRate; self.seed = seed
         }
 
@@ -52,6 +53,7 @@ public enum KnownCircuitRecipe {
                 throw CircuitError.invalidArgument("known-circuit recipe: need ≥ 2 symbols, length ≥ 2, ≥ 1 head dividing dModel, "
                     + "dMLP ≥ 1, steps ≥ 0, batch ≥ 1 and a positive learning rate (got \(self))")
             }
+            try task.validate(self)
         }
     }
 
@@ -66,14 +68,16 @@ public enum KnownCircuitRecipe {
 
         /// The true edges in `graph` (this model's graph).
         public func trueEdges(in graph: ComputationGraph) -> Set<ComputationGraph.Edge> {
-            KnownCircuitRecipe.trueEdges(in: graph)
+            KnownCircuitRecipe.trueEdges(of: options.task, in: graph)
         }
 
-        /// Held-out prompt pairs: base prompts, source prompts with another first symbol as the corrupted prompts.
+        /// Held-out prompt pairs: base prompts, source prompts with another answer as the corrupted prompts.
         public func pairs(count: Int, seed: UInt64) throws -> PromptPairs {
             var generator = SeededGenerator(seed: seed)
-            let (clean, corrupted) = KnownCircuitRecipe.prompts(count: count, options: options, vocabulary: vocabulary, using: &generator)
-            return try PromptPairs(clean: clean, corrupted: corrupted, answers: clean.map { $0[0] }, wrongs: corrupted.map { $0[0] })
+            let (clean, corrupted) = KnownCircuitRecipe.prompts(count: count, options: options, using: &generator)
+            let ids = KnownCircuitRecipe.tokenIDs(options, vocabulary)
+            return try PromptPairs(clean: clean.map { $0.map { ids[$0] } }, corrupted: corrupted.map { $0.map { ids[$0] } },
+                                   answers: clean.map { ids[options.task.answer($0)] }, wrongs: corrupted.map { ids[options.task.answer($0)] })
         }
 
         /// The held-out pairs as a task file (token ids).
@@ -83,8 +87,7 @@ public enum KnownCircuitRecipe {
                 TaskExample(clean: .tokens(pairs.clean.tokens[i]), corrupted: .tokens(pairs.corrupted.tokens[i]),
                             answer: .tokens([pairs.answers[i]]), wrong: .tokens([pairs.wrongs[i]]))
             }
-            return TaskFile(task: "known-circuit", description: "Answer the first symbol; the corrupted prompt starts with another.",
-                            examples: examples)
+            return TaskFile(task: options.task.taskName, description: options.task.summary, examples: examples)
         }
 
         /// Writes a model directory (config.json, model.safetensors, tokenizer files), `task.json` (`taskExamples`
@@ -94,29 +97,31 @@ public enum KnownCircuitRecipe {
             try taskFile(count: taskExamples, seed: options.seed &+ 1).write(to: directory.appendingPathComponent("task.json"))
             let graph = ComputationGraph(model: model)
             let truth = Circuit(graph: graph, edges: trueEdges(in: graph),
-                                metadata: ["method": "known-circuit recipe (true edges)", "seed": "\(options.seed)", "steps": "\(options.steps)"])
+                                metadata: ["method": "\(options.task.taskName) recipe (true edges)", "seed": "\(options.seed)", "steps": "\(options.steps)"])
             try truth.jsonData(modelWidth: model.dModel).write(to: directory.appendingPathComponent("circuit.json"))
         }
     }
 
-    /// The true edges in a 2-layer graph.
-    public static func trueEdges(in graph: ComputationGraph) -> Set<ComputationGraph.Edge> {
+    /// The true edges of `task` in a 2-layer graph.
+    public static func trueEdges(of task: Task = .firstSymbol, in graph: ComputationGraph) -> Set<ComputationGraph.Edge> {
         let byName = graph.edgesByName()
-        return Set(trueEdgeNames.compactMap { byName[$0] })
+        return Set(task.trueEdgeNames.compactMap { byName[$0] })
     }
 
     /// Trains the model; deterministic under `options.seed`. `progress` receives each step's number and loss.
     public static func train(_ options: Options = Options(),
                              progress: ((_ step: Int, _ loss: Float) -> Void)? = nil) throws -> Result {
         try options.validate()
-        let vocabulary = WordLevelVocabulary(words: (0..<options.symbols).map { "s\($0)" })
+        let vocabulary = WordLevelVocabulary(words: options.task.words(symbols: options.symbols))
+        let ids = tokenIDs(options, vocabulary)
         let configuration = ModelConfiguration(
             family: .gpt2, dModel: options.dModel, nLayers: 2, nHeads: options.heads, dMLP: options.dMLP,
             vocabularySize: vocabulary.count, maxPositions: options.length, normEpsilon: 1e-5, activation: .geluTanh,
             positionEncoding: .learned, attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: false)
         var model = try TransformerModel.random(configuration: configuration, seed: options.seed)
         let graph = ComputationGraph(model: model)
-        let chain = trueEdgeNames.map { graph.edgesByName()[$0]! }.map { EdgeKey(sender: graph.index(of: $0.sender), receiver: graph.index(of: $0.receiver)) }
+        let task = options.task, names = task.trueEdgeNames
+        let chain = names.map { graph.edgesByName()[$0]! }.map { EdgeKey(sender: graph.index(of: $0.sender), receiver: graph.index(of: $0.receiver)) }
         let circuit = Set(chain)
         let shapes = model.parameters.map(\.tensor.shape)
         var optimizer = AdamW(shapes: shapes, decays: AdamW.decays(for: shapes))
@@ -125,9 +130,11 @@ public enum KnownCircuitRecipe {
         var generator = SeededGenerator(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 7)
         var losses: [Float] = []
         for step in 0..<options.steps {
-            let (bases, sources) = prompts(count: options.batchSize, options: options, vocabulary: vocabulary, using: &generator)
-            let baseBatch = TokenBatch(bases), baseAnswers = bases.map { $0[0] }, sourceAnswers = sources.map { $0[0] }
-            let sourceOutputs = EdgeRun(graph: graph).senderOutputs(model, TokenBatch(sources))
+            let (bases, sources) = prompts(count: options.batchSize, options: options, using: &generator)
+            let link = step % chain.count
+            let baseBatch = TokenBatch(bases.map { $0.map { ids[$0] } }), baseAnswers = bases.map { ids[task.answer($0)] }
+            let interchangeAnswers = zip(bases, sources).map { ids[task.interchangeAnswer(base: $0, source: $1, edge: names[link])!] }
+            let sourceOutputs = EdgeRun(graph: graph).senderOutputs(model, TokenBatch(sources.map { $0.map { ids[$0] } }))
             var parameters = model.parameters.map(\.tensor)
             let current = model
             var (loss, gradients) = withGradients { tape -> (Float, [Tensor]) in
@@ -138,10 +145,9 @@ public enum KnownCircuitRecipe {
                 let strict = crossEntropy(logits: EdgeRun(graph: graph).logits(trained, baseBatch, source: sourceOutputs) {
                     !circuit.contains($0)
                 }, targets: baseAnswers)
-                let link = chain[step % chain.count]
                 let interchange = crossEntropy(logits: EdgeRun(graph: graph).logits(trained, baseBatch, source: sourceOutputs) {
-                    $0 == link
-                }, targets: sourceAnswers)
+                    $0 == chain[link]
+                }, targets: interchangeAnswers)
                 let total = behaviour + strict + interchange
                 return (total.item, tape.gradients(of: total, withRespectTo: watched))
             }
@@ -163,20 +169,29 @@ public enum KnownCircuitRecipe {
         return run.logits(model, base, source: run.senderOutputs(model, source)) { keys.contains($0) }
     }
 
-    /// `count` random base prompts and as many source prompts, each source starting with another symbol than its base.
-    static func prompts(count: Int, options: Options, vocabulary: WordLevelVocabulary,
-                        using generator: inout SeededGenerator) -> (bases: [[Int]], sources: [[Int]]) {
-        let ids = (0..<options.symbols).map { vocabulary.tokens.firstIndex(of: "s\($0)")! }
-        func prompt() -> [Int] { (0..<options.length).map { _ in ids[Int.random(in: 0..<ids.count, using: &generator)] } }
+    /// `count` random base prompts of the task and as many source prompts, each with another answer than its base
+    /// and an answer of the high-level model under every circuit edge's interchange; as symbols.
+    static func prompts(count: Int, options: Options, using generator: inout SeededGenerator) -> (bases: [[Int]], sources: [[Int]]) {
+        let task = options.task, n = options.symbols
         var bases: [[Int]] = [], sources: [[Int]] = []
         for _ in 0..<count {
-            let base = prompt()
-            var source = prompt()
-            while source[0] == base[0] { source[0] = ids[Int.random(in: 0..<ids.count, using: &generator)] }
+            let base = task.prompt(symbols: n, length: options.length, using: &generator)
+            var source = task.prompt(symbols: n, length: options.length, using: &generator)
+            switch task {
+            case .firstSymbol:
+                while source[0] == base[0] { source[0] = Int.random(in: 0..<n, using: &generator) }
+            case .lookup:
+                while task.answer(source) == task.answer(base) { source = task.prompt(symbols: n, length: options.length, using: &generator) }
+            }
             bases.append(base)
             sources.append(source)
         }
         return (bases, sources)
+    }
+
+    /// The token id of each symbol.
+    static func tokenIDs(_ options: Options, _ vocabulary: WordLevelVocabulary) -> [Int] {
+        options.task.words(symbols: options.symbols).map { vocabulary.tokens.firstIndex(of: $0)! }
     }
 }
 

@@ -5,12 +5,22 @@ import Foundation
 /// Training recipes of `interp train --recipe`.
 enum TrainRecipe: String, ExpressibleByArgument, CaseIterable {
     case knownCircuit = "known-circuit"
+    case lookupCircuit = "lookup-circuit"
+
+    /// The recipe's model and training run (`steps` and `seed` from the command line).
+    func options(steps: Int?, seed: UInt64) -> KnownCircuitRecipe.Options {
+        switch self {
+        case .knownCircuit: return KnownCircuitRecipe.Options(steps: steps ?? 600, seed: seed)
+        case .lookupCircuit: return KnownCircuitRecipe.Options(task: .lookup, symbols: 4, length: 5, steps: steps ?? 1500, seed: seed)
+        }
+    }
 }
 
 extension TrainCommand {
-    /// `interp train --recipe known-circuit`: the model of ``KnownCircuitRecipe``, with its task and true circuit.
-    func trainKnownCircuit() throws {
-        let options = KnownCircuitRecipe.Options(steps: steps ?? 600, seed: seed)
+    /// `interp train --recipe known-circuit|lookup-circuit`: the model of ``KnownCircuitRecipe``, with its task and
+    /// true circuit.
+    func trainKnownCircuit(_ recipe: TrainRecipe) throws {
+        let options = recipe.options(steps: steps, seed: seed)
         let bar = ProgressBar("training")
         let started = Date()
         let result = try KnownCircuitRecipe.train(options) { step, loss in
@@ -25,13 +35,15 @@ extension TrainCommand {
         let patching = try EdgePatching(model: result.model, pairs: pairs, metric: .logitDiff)
         let truth = result.trueEdges(in: patching.graph)
         let faithfulness = patching.faithfulness(ofEdgeSets: [truth, Set(patching.graph.edges).subtracting(truth)])
-        print("known-circuit: held-out accuracy \(Output.number(100 * pairs.accuracy(of: result.model), digits: 1))%; "
+        print("\(recipe.rawValue): held-out accuracy \(Output.number(100 * pairs.accuracy(of: result.model), digits: 1))%; "
               + "true circuit (\(truth.count) of \(patching.graph.edges.count) edges) faithfulness \(Output.number(faithfulness[0])), "
               + "without it \(Output.number(faithfulness[1]))")
         let exact = try patching.edgeAttribution(.exact)
-        let inside = truth.map { abs(exact[$0]) }.min() ?? 0
-        let outside = patching.graph.edges.filter { !truth.contains($0) }.map { abs(exact[$0]) }.max() ?? 0
-        print("edge effects (logit difference): smallest true edge \(Output.number(inside)), largest other edge \(Output.number(outside))")
+        let weakest = truth.min { abs(exact[$0]) < abs(exact[$1]) }!
+        let nearest = patching.graph.edges.filter { !truth.contains($0) }.max { abs(exact[$0]) < abs(exact[$1]) }!
+        print("edge effects (logit difference): smallest true edge \(Output.number(abs(exact[weakest]))) "
+              + "(\(patching.graph.name(of: weakest))), largest other edge \(Output.number(abs(exact[nearest]))) "
+              + "(\(patching.graph.name(of: nearest)))")
         print("trained \(options.steps) steps in \(Output.number(Float(Date().timeIntervalSince(started)), digits: 1)) s; "
               + "model, task.json and circuit.json in \(output.path)")
     }

@@ -36,8 +36,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("d-model"), help: "Residual width.") var dModel = 128
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(name: .customLong("d-mlp"), help: "MLP width.") var dMLP = 512
-    @Option(help: "Optimizer steps (default 3000; with --recipe known-circuit 600).") var steps: Int?
-    @Option(help: "known-circuit: a model whose circuit training fixes (KnownCircuitRecipe); only --out, --steps, --seed apply.")
+    @Option(help: "Optimizer steps (default 3000; with --recipe known-circuit 600, lookup-circuit 1500).") var steps: Int?
+    @Option(help: """
+        known-circuit (answer the first symbol through a 4-edge chain) or lookup-circuit (a key-value lookup head, its \
+        query and key edges among its 4 edges): a model whose circuit training fixes (KnownCircuitRecipe); only --out, \
+        --steps, --seed apply.
+        """)
     var recipe: TrainRecipe?
     @Option(help: "Sequences per step.") var batchSize = 32
     @Option(help: "Peak learning rate (after warm-up, then cosine decay).") var learningRate: Float = 1e-3
@@ -68,7 +72,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if recipe == .knownCircuit { return try trainKnownCircuit() }
+        if let recipe { return try trainKnownCircuit(recipe) }
         let steps = self.steps ?? 3000
         let generated = try kinds().enumerated().map { i, kind in
             kind.generate(examples: examples, sentences: i == 0 ? 2 * sentences : sentences, seed: seed &+ UInt64(11 + i))

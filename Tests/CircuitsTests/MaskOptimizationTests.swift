@@ -126,17 +126,18 @@ import Circuits
         #expect(byName["mask-hard-concrete"] == 1)
     }
 
-    @Test func aTargetEdgeCountSteersTheMultiplier() throws {
+    @Test(arguments: MaskOptimizationOptions.Sampler.allCases)
+    func aTargetEdgeCountSteersTheMultiplier(sampler: MaskOptimizationOptions.Sampler) throws {
         let patching = try EdgePatching(model: PlantedCircuit.model(), pairs: try PlantedCircuit.pairs(count: 4), metric: .logitDiff)
         let truth = PlantedCircuit.trueEdges(in: patching.graph)
         // λ starts at 0, where nothing would be pruned; the multiplier rises until 4 edges are kept.
-        let options = MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 2, targetEdges: 4)
+        let options = MaskOptimizationOptions(sampler: sampler, steps: 300, sparsity: 0, seed: 2, targetEdges: 4)
         let result = try patching.optimizeMasks(options)
-        #expect(result.circuit.edges == truth)
+        #expect(result.circuit.edges == truth, "\(sampler): \(result.circuit.edges.map(patching.graph.name(of:)).sorted())")
         #expect(result.state.multiplier > 0)
         #expect(try patching.optimizeMasks(options).state == result.state)
         // With λ fixed at 0 the same run keeps every edge.
-        let fixed = try patching.optimizeMasks(MaskOptimizationOptions(steps: 300, sparsity: 0, seed: 2))
+        let fixed = try patching.optimizeMasks(MaskOptimizationOptions(sampler: sampler, steps: 300, sparsity: 0, seed: 2))
         #expect(fixed.circuit.edges.count == patching.graph.edges.count)
         #expect(throws: CircuitError.self) {
             try patching.optimizeMasks(MaskOptimizationOptions(targetEdges: patching.graph.edges.count + 1))
