@@ -10,13 +10,13 @@ Run (from the repository root; downloads nothing):
 
     python3 scripts/bench_peers.py --gemm /tmp/interp-bench/gpt2-small /tmp/interp-bench/gpt2-small-bf16 \
         /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--threads 1] [--rounds 5] \
-        [--compute float32 bf16] [--baseline-binary OLD_INTERP] [--no-build]
+        [--compute float32 bf16] [--baseline-binary OLD_INTERP] [--no-build] [--cpu-time]
 
     (--gemm: only the products at each model's own shapes, the per-shape ratio interp / torch.matmul for every
     checkpoint (bf16 checkpoints: torch in bf16; interp once per --compute setting), PyTorch and interp
     interleaved round by round, each figure the median of 5 runs within a round, then the median over rounds;
     --threads sets both sides' thread count (default 2). On a loaded machine PyTorch's spinning OpenMP threads
-    starve, so use --threads 1 there.)
+    starve, so use --threads 1 there, with --cpu-time to time both sides in process CPU time.)
 
     (--forward: forward passes 1x16, 10x15, 8x128 and the products at each model's own shapes, PyTorch and interp
     interleaved round by round on the same checkpoints, PyTorch in the checkpoint's dtype with 2 threads; medians
@@ -200,7 +200,7 @@ def model_products(model):
     return [(name, torch.Tensor.contiguous(w)) for name, w in found]
 
 
-def torch_gemm_round(dtype, products, first):
+def torch_gemm_round(dtype, products, first, cpu_time=False):
     """The median of 5 timed runs of every product (after a warm-up in the first round)."""
     import torch
     results = {}
@@ -210,10 +210,11 @@ def torch_gemm_round(dtype, products, first):
             if first:
                 torch.matmul(x, weight.t())
             times = []
+            clock = time.process_time if cpu_time else time.perf_counter
             for _ in range(5):
-                start = time.perf_counter()
+                start = clock()
                 torch.matmul(x, weight.t())
-                times.append(time.perf_counter() - start)
+                times.append(clock() - start)
             results[f"GEMM {rows}x{weight.shape[1]}x{weight.shape[0]} ({name})"] = statistics.median(times)
     return results
 
@@ -241,13 +242,14 @@ def gemm_comparison(args):
         for directory in args.gemm:
             print(f"round {r + 1}/{args.rounds}: {directory}: PyTorch, then interp", file=sys.stderr)
             _, dtype, products = models[directory]
-            for name, seconds in torch_gemm_round(dtype, products, r == 0).items():
+            for name, seconds in torch_gemm_round(dtype, products, r == 0, args.cpu_time).items():
                 samples[directory]["torch"].setdefault(name, []).append(seconds)
             for executable, compute, mode in runs:
                 if compute != "float32" and dtype != torch.bfloat16:
                     continue
                 ours = interp_bench(executable, directory, "gemm",
-                                    ["--repetitions", "5", "--compute", compute, "--threads", str(args.threads)])
+                                    ["--repetitions", "5", "--compute", compute, "--threads", str(args.threads)]
+                                    + (["--cpu-time"] if args.cpu_time else []))
                 for name, m in ours.items():
                     key = name.split(",")[0] + ")" if "," in name else name
                     samples[directory][mode].setdefault(key, []).append(m["median"])
@@ -341,6 +343,8 @@ def main():
     parser.add_argument("--forward", nargs="+", help="checkpoint directories: only the forward and GEMM comparison")
     parser.add_argument("--gemm", nargs="+", help="checkpoint directories: only the per-shape GEMM comparison")
     parser.add_argument("--threads", type=int, default=2, help="with --gemm: threads of PyTorch and interp")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="with --gemm: time both sides in process CPU time (use with --threads 1 on a loaded machine)")
     parser.add_argument("--binary", help="with --forward: the interp executable to time (default: build and use .build/release/interp)")
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
