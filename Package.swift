@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "GuideExamples", dependencies: ["Circuits"]),
         .executableTarget(name: "guide-examples", dependencies: ["GuideExamples"]),
         .target(name: "TestModels", dependencies: ["Interp"], path: "Tests/TestModels"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InterpTests", dependencies: ["Interp", "TestModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["InterpCLI", "GuideExamples"]),

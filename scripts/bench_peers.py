@@ -8,6 +8,16 @@ Run (from the repository root; downloads nothing):
         /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--rounds 5] [--no-build] \
         [--compute float32 bf16] [--baseline-binary OLD_INTERP]
 
+    python3 scripts/bench_peers.py --gemm /tmp/interp-bench/gpt2-small /tmp/interp-bench/gpt2-small-bf16 \
+        /tmp/interp-bench/smollm2-135m-shape /tmp/interp-bench/smollm2-135m-shape-bf16 [--threads 1] [--rounds 5] \
+        [--compute float32 bf16] [--baseline-binary OLD_INTERP] [--no-build] [--cpu-time]
+
+    (--gemm: only the products at each model's own shapes, the per-shape ratio interp / torch.matmul for every
+    checkpoint (bf16 checkpoints: torch in bf16; interp once per --compute setting), PyTorch and interp
+    interleaved round by round, each figure the median of 5 runs within a round, then the median over rounds;
+    --threads sets both sides' thread count (default 2). On a loaded machine PyTorch's spinning OpenMP threads
+    starve, so use --threads 1 there, with --cpu-time to time both sides in process CPU time.)
+
     (--forward: forward passes 1x16, 10x15, 8x128 and the products at each model's own shapes, PyTorch and interp
     interleaved round by round on the same checkpoints, PyTorch in the checkpoint's dtype with 2 threads; medians
     over the rounds and their ratios; --compute times interp once per setting of its --compute option in every
@@ -190,6 +200,62 @@ def model_products(model):
     return [(name, torch.Tensor.contiguous(w)) for name, w in found]
 
 
+def torch_gemm_round(dtype, products, first, cpu_time=False):
+    """The median of 5 timed runs of every product (after a warm-up in the first round)."""
+    import torch
+    results = {}
+    for rows in GEMM_ROWS:
+        for name, weight in products:
+            x = torch.rand(rows, weight.shape[1], dtype=dtype) * 2 - 1
+            if first:
+                torch.matmul(x, weight.t())
+            times = []
+            clock = time.process_time if cpu_time else time.perf_counter
+            for _ in range(5):
+                start = clock()
+                torch.matmul(x, weight.t())
+                times.append(clock() - start)
+            results[f"GEMM {rows}x{weight.shape[1]}x{weight.shape[0]} ({name})"] = statistics.median(times)
+    return results
+
+
+def gemm_comparison(args):
+    """`--gemm`: per-shape products only, PyTorch and interp interleaved round by round."""
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.set_grad_enabled(False)
+    binary = args.binary or os.path.join(ROOT, ".build", "release", "interp")
+    if not args.no_build and not args.binary:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "interp"], cwd=ROOT, check=True)
+    models = {}
+    for directory in args.gemm:
+        model, dtype = torch_model(directory)
+        models[directory] = (model, dtype, model_products(model))
+    runs = [(binary, compute, f"interp {compute}" if compute != "float32" else "interp") for compute in args.compute]
+    if args.baseline_binary:
+        runs += [(args.baseline_binary, compute, f"base {compute}" if compute != "float32" else "base")
+                 for compute in args.compute]
+    samples = {directory: {"torch": {}, **{mode: {} for _, _, mode in runs}} for directory in args.gemm}
+    loads = []
+    for r in range(args.rounds):
+        loads.append(os.getloadavg()[0])
+        for directory in args.gemm:
+            print(f"round {r + 1}/{args.rounds}: {directory}: PyTorch, then interp", file=sys.stderr)
+            _, dtype, products = models[directory]
+            for name, seconds in torch_gemm_round(dtype, products, r == 0, args.cpu_time).items():
+                samples[directory]["torch"].setdefault(name, []).append(seconds)
+            for executable, compute, mode in runs:
+                if compute != "float32" and dtype != torch.bfloat16:
+                    continue
+                ours = interp_bench(executable, directory, "gemm",
+                                    ["--repetitions", "5", "--compute", compute, "--threads", str(args.threads)]
+                                    + (["--cpu-time"] if args.cpu_time else []))
+                for name, m in ours.items():
+                    key = name.split(",")[0] + ")" if "," in name else name
+                    samples[directory][mode].setdefault(key, []).append(m["median"])
+        print_forward_table(args, models, samples, loads, torch.__version__, args.gemm, args.threads)
+
+
 def torch_round(model, dtype, products, first):
     """One timed run of every forward shape and product (after a warm-up in the first round)."""
     import torch
@@ -246,14 +312,14 @@ def forward_comparison(args):
         print_forward_table(args, models, samples, loads, torch.__version__)
 
 
-def print_forward_table(args, models, samples, loads, torch_version):
+def print_forward_table(args, models, samples, loads, torch_version, directories=None, threads=2):
     """The medians so far (printed after every round, so that an interrupted run still reports) and the JSON."""
     rounds = len(loads)
-    print(f"\nPyTorch {torch_version} (2 threads, the checkpoint's dtype) and interp, interleaved, medians of "
+    print(f"\nPyTorch {torch_version} ({threads} threads, the checkpoint's dtype) and interp, interleaved, medians of "
           f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}", flush=True)
-    for directory in args.forward:
+    for directory in directories or args.forward:
         print(f"\n{directory} ({models[directory][1]})")
-        modes = [mode for mode in samples[directory] if mode != "torch"]
+        modes = [mode for mode in samples[directory] if mode != "torch" and samples[directory][mode]]
         print(f"{'workload':40} {'PyTorch':>10}" + "".join(f" {mode:>20} {'/PyTorch':>8}" for mode in modes))
         theirs = samples[directory]["torch"]
         for name in theirs:
@@ -271,10 +337,14 @@ def print_forward_table(args, models, samples, loads, torch_version):
 
 
 def main():
-    if "--forward" not in sys.argv:
+    if "--forward" not in sys.argv and "--gemm" not in sys.argv:
         ensure_transformer_lens()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forward", nargs="+", help="checkpoint directories: only the forward and GEMM comparison")
+    parser.add_argument("--gemm", nargs="+", help="checkpoint directories: only the per-shape GEMM comparison")
+    parser.add_argument("--threads", type=int, default=2, help="with --gemm: threads of PyTorch and interp")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="with --gemm: time both sides in process CPU time (use with --threads 1 on a loaded machine)")
     parser.add_argument("--binary", help="with --forward: the interp executable to time (default: build and use .build/release/interp)")
     parser.add_argument("--model", default="/tmp/interp-bench/gpt2-small", help="a GPT-2 checkpoint directory")
     parser.add_argument("--memory-model", default="/tmp/interp-bench/llama-1b-shape",
@@ -286,6 +356,9 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use the existing .build/release/interp")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
+    if args.gemm:
+        gemm_comparison(args)
+        return
     if args.forward:
         forward_comparison(args)
         return

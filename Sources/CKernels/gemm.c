@@ -385,16 +385,15 @@ static __attribute__((unused)) long cache_bytes(int name, long fallback) {
 
 static long clamp_long(long x, long low, long high) { return x < low ? low : (x > high ? high : x); }
 
+/// This CPU's L2 size in bytes (per core), set at first use by `fit_configs`.
+static long l2_bytes = MEASURED_L2;
+
 /// `measured` with its row block scaled to this CPU's L2, within half to twice the measured size (a multiple
 /// of MR). The MC x KC block of A is re-read from L2 for every micro-panel of B, so it grows with the L2. The
 /// depth block stays: it sets how often C tiles are loaded and stored, and a KC x NR micro-panel of B larger
 /// than L1d (as measured best on Zen 5) streams from L2 without loss.
 static kernel_config fitted_to_caches(kernel_config measured) {
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    long l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, MEASURED_L2);
-#else
-    long l2 = MEASURED_L2;
-#endif
+    long l2 = l2_bytes;
     kernel_config fitted = measured;
     long mc = (long)((double)measured.mc * (double)l2 / MEASURED_L2);
     fitted.mc = clamp_long(mc, measured.mc / 2, measured.mc * 2) / measured.mr * measured.mr;
@@ -408,6 +407,9 @@ static kernel_config fitted_avx2, fitted_avx512;
 static pthread_once_t fitted_once = PTHREAD_ONCE_INIT;
 
 static void fit_configs(void) {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2_bytes = cache_bytes(_SC_LEVEL2_CACHE_SIZE, MEASURED_L2);
+#endif
     fitted_portable = fitted_to_caches(portable_config);
 #ifdef CK_X86
     fitted_avx2 = fitted_to_caches(avx2_config);
@@ -561,7 +563,56 @@ static int reads_b_in_place(const ck_sgemm_args *g) {
     return !g->transpose_b && g->b_type == CK_ELEMENT_F32 && g->m <= in_place_b_max_rows;
 }
 
-/// The blocked product for the whole of `g` (already narrowed to a rectangle) on the calling thread.
+/// The row block for `m` rows: the fewest blocks of at most `mc` rows, split evenly (a multiple of `mr`), so that
+/// no thin last block re-reads the packed B for a few tiles. Splitting rows never changes a result.
+static long balanced_block(long m, long mc, long mr) {
+    long blocks = (m + mc - 1) / mc;
+    return round_up((m + blocks - 1) / blocks, mr);
+}
+
+/// The column block (NC) for `m` rows at depth block `kc`: when the rows fit one block of A, the packed KC x NC
+/// block of B is read once per micro-panel right after it is packed, so it is sized to a quarter of L2 (it then
+/// never round-trips through L3); with several row blocks it is re-read for each, and keeps the configured NC.
+static long column_block(const kernel_config *cfg, long m, long kc) {
+    if (m > cfg->mc) return cfg->nc;
+    long columns = l2_bytes / 4 / ((long)sizeof(float) * kc) / cfg->nr * cfg->nr;
+    return clamp_long(columns, cfg->nr, cfg->nc);
+}
+
+/// The KC x NC block of op(B) at depth `pc`, columns `jc`: packed into `b_packed` (row stride NR per micro-panel)
+/// or, when read in place, B itself (row stride `ldb`, returned in `stride`).
+static const float *b_block(const ck_sgemm_args *g, const kernel_config *cfg, int b_in_place, long jc, long nc,
+                            long pc, long kc, float *b_packed, long *stride) {
+    if (b_in_place) {
+        *stride = g->ldb;
+        return g->b + pc * g->ldb + jc;
+    }
+    long offset = g->transpose_b ? jc * g->ldb + pc : pc * g->ldb + jc;
+    pack_b(g, offset, kc, nc, cfg->nr, cfg->pack_transposed, b_packed);
+    *stride = cfg->nr;
+    return b_packed;
+}
+
+/// The micro-kernels over rows [ic, ic + mc) x columns [jc, jc + nc) of C for one depth block of `kc`, from the
+/// packed A block and the B block (`b_stride` as returned by `b_block`; `b_in_place` when it is B itself).
+static void macro_kernel(const ck_sgemm_args *g, const kernel_config *cfg, long ic, long mc, long jc, long nc, long kc,
+                         const float *a_packed, const float *b, long b_stride, int b_in_place, float beta) {
+    long mr = cfg->mr, nr = cfg->nr;
+    for (long jr = 0; jr < nc; jr += nr) {
+        long columns = min_long(nr, nc - jr);
+        const float *b_panel = b_in_place ? b + jr : b + jr * kc;
+        for (long ir = 0; ir < mc; ir += mr) {
+            long rows = min_long(mr, mc - ir);
+            float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
+            microkernel kernel = rows == mr && columns == nr ? cfg->full : cfg->edge;
+            kernel(kc, a_packed + ir * kc, b_panel, b_stride, c_tile, g->ldc, rows, columns, g->alpha, beta);
+        }
+    }
+}
+
+/// The blocked product for the whole of `g` (already narrowed to a rectangle) on the calling thread. When the
+/// rows fit one block of A, A is packed once per depth block and B is packed in column blocks sized to L2 (see
+/// `column_block`); otherwise the BLIS order of the file comment. Both sum every element in the same order.
 static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_in_place) {
     long m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
@@ -571,44 +622,39 @@ static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_
     }
     long mr = cfg->mr, nr = cfg->nr;
     long kc_max = min_long(cfg->kc, k);
-    long mc_max = round_up(min_long(cfg->mc, m), mr);
-    long nc_max = round_up(min_long(cfg->nc, n), nr);
+    long mc_block = balanced_block(m, cfg->mc, mr);
+    long nc_block = column_block(cfg, m, kc_max);
+    long mc_max = round_up(min_long(mc_block, m), mr);
+    long nc_max = round_up(min_long(nc_block, n), nr);
     size_t a_size = (size_t)(mc_max * kc_max);
     size_t b_size = b_in_place ? 0 : (size_t)(kc_max * nc_max);
     float *a_packed = ck_gemm_thread_workspace(0, a_size + b_size);
     float *b_packed = a_packed + a_size;
+    long b_stride;
 
-    for (long jc = 0; jc < n; jc += cfg->nc) {
-        long nc = min_long(cfg->nc, n - jc);
+    if (m <= mc_block) {
         for (long pc = 0; pc < k; pc += cfg->kc) {
             long kc = min_long(cfg->kc, k - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            const float *b_block;
-            long b_stride;
-            if (b_in_place) {
-                b_block = g->b + pc * g->ldb + jc;
-                b_stride = g->ldb;
-            } else {
-                long offset = g->transpose_b ? jc * g->ldb + pc : pc * g->ldb + jc;
-                pack_b(g, offset, kc, nc, nr, cfg->pack_transposed, b_packed);
-                b_block = b_packed;
-                b_stride = nr;
+            pack_a(g, g->transpose_a ? g->a + pc * g->lda : g->a + pc, m, kc, mr, a_packed);
+            for (long jc = 0; jc < n; jc += nc_block) {
+                long nc = min_long(nc_block, n - jc);
+                const float *b = b_block(g, cfg, b_in_place, jc, nc, pc, kc, b_packed, &b_stride);
+                macro_kernel(g, cfg, 0, m, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta);
             }
-            for (long ic = 0; ic < m; ic += cfg->mc) {
-                long mc = min_long(cfg->mc, m - ic);
-                const float *src = g->transpose_a ? g->a + pc * g->lda + ic : g->a + ic * g->lda + pc;
-                pack_a(g, src, mc, kc, mr, a_packed);
-                for (long jr = 0; jr < nc; jr += nr) {
-                    long columns = min_long(nr, nc - jr);
-                    const float *b_panel = b_in_place ? b_block + jr : b_block + jr * kc;
-                    for (long ir = 0; ir < mc; ir += mr) {
-                        long rows = min_long(mr, mc - ir);
-                        float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
-                        microkernel kernel = rows == mr && columns == nr ? cfg->full : cfg->edge;
-                        kernel(kc, a_packed + ir * kc, b_panel, b_stride, c_tile, g->ldc, rows, columns,
-                               g->alpha, beta);
-                    }
-                }
+        }
+        return;
+    }
+    for (long jc = 0; jc < n; jc += nc_block) {
+        long nc = min_long(nc_block, n - jc);
+        for (long pc = 0; pc < k; pc += cfg->kc) {
+            long kc = min_long(cfg->kc, k - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            const float *b = b_block(g, cfg, b_in_place, jc, nc, pc, kc, b_packed, &b_stride);
+            for (long ic = 0; ic < m; ic += mc_block) {
+                long mc = min_long(mc_block, m - ic);
+                pack_a(g, g->transpose_a ? g->a + pc * g->lda + ic : g->a + ic * g->lda + pc, mc, kc, mr, a_packed);
+                macro_kernel(g, cfg, ic, mc, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta);
             }
         }
     }

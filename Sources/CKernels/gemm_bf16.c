@@ -109,8 +109,9 @@ typedef struct {
 
 static bf16_blocking fitted_blocking;
 static pthread_once_t blocking_once = PTHREAD_ONCE_INIT;
-/// Bytes of L2 given to the block of A, and of L3 to the slab of B (see `fit_blocking`).
-static long a_block_bytes, b_slab_bytes;
+/// Bytes of L2 given to the block of A, and of L3 to the slab of B (see `fit_blocking`); bytes of L2 given to the
+/// slab of B when the rows fit one block of A (`bf16_blocked`).
+static long a_block_bytes, b_slab_bytes, l2_slab_bytes;
 
 static long cache_bytes(int name, long fallback) {
     long bytes = sysconf(name);
@@ -129,6 +130,7 @@ static void fit_blocking(void) {
 #endif
     long cores = cache_bytes(_SC_NPROCESSORS_ONLN, 1);
     a_block_bytes = l2 / 2;
+    l2_slab_bytes = l2 / 4;
     b_slab_bytes = l3 / cores / 2;
     long kcp = clamp_long(l2 / 8 / (NR * 4) / 16 * 16, 64, 512);
     fitted_blocking.kcp = kcp;
@@ -280,34 +282,60 @@ static CK_BF16 void bf16_edge(long kcp, const uint32_t *a, const uint32_t *b, fl
     bf16_tile(kcp, a, b, c, ldc, mr, nr, alpha, beta, 1);
 }
 
+/// The micro-kernels over rows [ic, ic + mc) x columns [jc, jc + nc) of C for `kcp` depth pairs, from the packed
+/// A block and B slab.
+static CK_BF16 void bf16_macro_kernel(const ck_sgemm_args *g, long ic, long mc, long jc, long nc, long kcp,
+                                      const uint32_t *a_packed, const uint32_t *b_packed, float beta) {
+    for (long jr = 0; jr < nc; jr += NR) {
+        long columns = min_long(NR, nc - jr);
+        const uint32_t *b_panel = b_packed + jr * kcp;
+        for (long ir = 0; ir < mc; ir += MR) {
+            long rows = min_long(MR, mc - ir);
+            float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
+            if (columns == NR) bf16_full(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, g->alpha, beta);
+            else bf16_edge(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, columns, g->alpha, beta);
+        }
+    }
+}
+
+/// The blocked product. Rows are split into the fewest blocks of at most MC, evenly (no thin last block
+/// re-reading the B slab for a few tiles). When they fit one block, A is packed once per depth block and B in
+/// slabs of a quarter of L2, consumed right after they are packed (never round-tripping through L3); otherwise
+/// the BLIS order (slab of B, then each block of A). The depth blocks, and so every sum, are the same either way.
 static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
-    const bf16_blocking blocking = blocking_for_depth(g->k);
-    const bf16_blocking *bk = &blocking;
+    const bf16_blocking bk = blocking_for_depth(g->k);
     long m = g->m, n = g->n, pairs = (g->k + 1) / 2;
-    long kcp_max = min_long(bk->kcp, pairs);
-    long mc_max = round_up(min_long(bk->mc, m), MR);
-    long nc_max = round_up(min_long(bk->nc, n), NR);
+    long kcp_max = min_long(bk.kcp, pairs);
+    long row_blocks = (m + bk.mc - 1) / bk.mc;
+    long mc_block = round_up((m + row_blocks - 1) / row_blocks, MR);
+    long nc_block = row_blocks == 1 ? clamp_long(l2_slab_bytes / (kcp_max * 4) / NR * NR, NR, bk.nc) : bk.nc;
+    long mc_max = round_up(min_long(mc_block, m), MR);
+    long nc_max = round_up(min_long(nc_block, n), NR);
     uint32_t *a_packed = (uint32_t *)ck_gemm_thread_workspace(1, (size_t)((mc_max + nc_max) * kcp_max));
     uint32_t *b_packed = a_packed + mc_max * kcp_max;
-    for (long jc = 0; jc < n; jc += bk->nc) {
-        long nc = min_long(bk->nc, n - jc);
-        for (long pc = 0; pc < pairs; pc += bk->kcp) {
-            long kcp = min_long(bk->kcp, pairs - pc);
+    if (row_blocks == 1) {
+        for (long pc = 0; pc < pairs; pc += bk.kcp) {
+            long kcp = min_long(bk.kcp, pairs - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_a_pairs(g, 0, m, pc, kcp, a_packed);
+            for (long jc = 0; jc < n; jc += nc_block) {
+                long nc = min_long(nc_block, n - jc);
+                pack_b_pairs(g, jc, nc, pc, kcp, b_packed);
+                bf16_macro_kernel(g, 0, m, jc, nc, kcp, a_packed, b_packed, beta);
+            }
+        }
+        return;
+    }
+    for (long jc = 0; jc < n; jc += nc_block) {
+        long nc = min_long(nc_block, n - jc);
+        for (long pc = 0; pc < pairs; pc += bk.kcp) {
+            long kcp = min_long(bk.kcp, pairs - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             pack_b_pairs(g, jc, nc, pc, kcp, b_packed);
-            for (long ic = 0; ic < m; ic += bk->mc) {
-                long mc = min_long(bk->mc, m - ic);
+            for (long ic = 0; ic < m; ic += mc_block) {
+                long mc = min_long(mc_block, m - ic);
                 pack_a_pairs(g, ic, mc, pc, kcp, a_packed);
-                for (long jr = 0; jr < nc; jr += NR) {
-                    long columns = min_long(NR, nc - jr);
-                    const uint32_t *b_panel = b_packed + jr * kcp;
-                    for (long ir = 0; ir < mc; ir += MR) {
-                        long rows = min_long(MR, mc - ir);
-                        float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
-                        if (columns == NR) bf16_full(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, g->alpha, beta);
-                        else bf16_edge(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, columns, g->alpha, beta);
-                    }
-                }
+                bf16_macro_kernel(g, ic, mc, jc, nc, kcp, a_packed, b_packed, beta);
             }
         }
     }

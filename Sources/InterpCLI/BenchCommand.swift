@@ -53,6 +53,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all active cores).")
     var threads: Int?
 
+    @Flag(help: "Time each run as the process's CPU time (user + system) rather than wall-clock time: with --threads 1 a loaded machine distorts it less.")
+    var cpuTime = false
+
     @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
@@ -90,7 +93,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let report = BenchReport(timer: BenchTimer(repetitions: repetitions, budget: budget))
+        let report = BenchReport(timer: BenchTimer(repetitions: repetitions, budget: budget, cpuTime: cpuTime))
         var models: ModelBench?
         func loaded() throws -> ModelBench {
             if let models { return models }

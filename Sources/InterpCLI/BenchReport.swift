@@ -36,14 +36,30 @@ struct BenchTimer {
     var repetitions: Int
     var budget: Double
     var warmUpLimit = 2.0
+    /// Time each run as the process's CPU time (user + system) instead of wall-clock time.
+    var cpuTime = false
 
     func measure(_ body: () throws -> Void) rethrows -> BenchSamples {
-        let first = try Self.seconds(body)
+        let first = try seconds(body)
         var samples = first >= warmUpLimit ? [first] : []
         while samples.count < repetitions && (samples.isEmpty || samples.reduce(0, +) < budget) {
-            samples.append(try Self.seconds(body))
+            samples.append(try seconds(body))
         }
         return BenchSamples(seconds: samples)
+    }
+
+    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+        guard cpuTime else { return try Self.seconds(body) }
+        let start = Self.processCPUSeconds()
+        try body()
+        return Self.processCPUSeconds() - start
+    }
+
+    /// The CPU time (user + system) of every thread of this process so far.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     static func seconds(_ body: () throws -> Void) rethrows -> Double {
