@@ -1,5 +1,8 @@
 #include "nn.h"
+#include "attention.h"
+#include "gemm.h"
 #include <math.h>
+#include <stdlib.h>
 
 // Each kernel body is written once with 8-lane clang vectors and instantiated twice: an AVX2+FMA copy
 // chosen at run time on x86-64 CPUs that have it, and a portable copy (SSE2 on x86-64, NEON on arm64).
@@ -277,6 +280,13 @@ INLINE void activation_forward(nn_activation kind, const float *x, float *y, lon
     for (long i = 0; i < count; i += 8) store(y + i, activation(kind, load(x + i, lanes(i, count), 0)), lanes(i, count));
 }
 
+INLINE void gated_activation_forward(nn_activation kind, const float *x, const float *u, float *y, long count) {
+    for (long i = 0; i < count; i += 8) {
+        long k = lanes(i, count);
+        store(y + i, activation(kind, load(x + i, k, 0)) * load(u + i, k, 0), k);
+    }
+}
+
 INLINE void activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count) {
     for (long i = 0; i < count; i += 8) {
         long k = lanes(i, count);
@@ -315,6 +325,124 @@ INLINE void weighted_sums(const float *const *shared, const float *shared_weight
             }
         }
     }
+}
+
+// MARK: Fused attention
+
+/// Query rows per attention work item: the score block of one item stays in the L1/L2 cache, and with a causal
+/// mask each block computes only the keys its rows can see.
+enum { ATTENTION_BLOCK_ROWS = 32 };
+
+/// Scales, soft-caps and masks `rows` score rows (columns [begin, begin + n) of the full key range, row stride
+/// `ld`; `mask` rows `mask_ld` apart, or NULL), then replaces each by its softmax. The operations and their
+/// order are those of the unfused `scores * scale`, `softCapped`, `+ mask`, `softmax`; `begin` is a multiple
+/// of 8, so every entry sits in the same lane as in a softmax over the whole row.
+INLINE void attention_softmax_rows(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
+                                   float scale, float softcap) {
+#pragma clang fp contract(off)
+    for (long r = 0; r < rows; r++) {
+        float *x = s + r * ld;
+        const float *m = mask ? mask + r * mask_ld : 0;
+        if (softcap > 0) {
+            float inverse = 1.0f / softcap;
+            for (long i = 0; i < n; i++) x[i] = tanhf(x[i] * scale * inverse) * softcap;
+            if (m) {
+                for (long i = 0; i < n; i += 8) store(x + i, load(x + i, lanes(i, n), 0) + load(m + i, lanes(i, n), 0), lanes(i, n));
+            }
+        } else {
+            for (long i = 0; i < n; i += 8) {
+                long k = lanes(i, n);
+                v8 t = load(x + i, k, 0) * scale;
+                if (m) t += load(m + i, k, 0);
+                store(x + i, t, k);
+            }
+        }
+        softmax_rows(x, x, 1, n);
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void attention_softmax_rows_avx2(float *s, long ld, const float *mask,
+                                                                           long mask_ld, long rows, long n,
+                                                                           float scale, float softcap) {
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+}
+#endif
+
+static void attention_softmax_dispatch(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
+                                       float scale, float softcap) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        attention_softmax_rows_avx2(s, ld, mask, mask_ld, rows, n, scale, softcap);
+        return;
+    }
+#endif
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+}
+
+static long attention_blocks(const nn_attention_args *a) {
+    return (a->queries + ATTENTION_BLOCK_ROWS - 1) / ATTENTION_BLOCK_ROWS;
+}
+
+long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads * attention_blocks(a); }
+
+static ck_sgemm_args attention_product(int transpose_b, long m, long n, long k, const float *a, long lda,
+                                       const float *b, long ldb, float *c, long ldc) {
+    ck_sgemm_args p = {0};
+    p.transpose_b = transpose_b;
+    p.m = m; p.n = n; p.k = k;
+    p.alpha = 1.0f;
+    p.a = a; p.lda = lda;
+    p.b = b; p.ldb = ldb;
+    p.beta = 0.0f;
+    p.c = c; p.ldc = ldc;
+    p.path = CK_GEMM_PATH_AUTOMATIC;
+    p.b_type = CK_ELEMENT_F32;
+    p.compute = CK_COMPUTE_F32;
+    return p;
+}
+
+void nn_attention(const nn_attention_args *a, long begin, long end) {
+    long blocks = attention_blocks(a), group = a->heads / a->kv_heads, d = a->head_dim;
+    float *scratch = malloc(sizeof(float) * ATTENTION_BLOCK_ROWS * (a->keys > 0 ? a->keys : 1));
+    for (long item = begin; item < end; item++) {
+        long block = item % blocks, head = item / blocks % a->heads, b = item / blocks / a->heads;
+        long kv = head / group, first_row = block * ATTENTION_BLOCK_ROWS;
+        long rows = a->queries - first_row < ATTENTION_BLOCK_ROWS ? a->queries - first_row : ATTENTION_BLOCK_ROWS;
+        const float *mask = a->mask ? a->mask + b * a->mask_batch + first_row * a->keys : 0;
+        // The keys any row of the block sees: a score whose mask is -inf gets weight exactly 0.
+        long low = a->keys, high = 0;
+        if (mask) {
+            for (long r = 0; r < rows; r++) {
+                const float *row = mask + r * a->keys;
+                long j = 0;
+                while (j < low && row[j] == -INFINITY) j++;
+                if (j < low) low = j;
+                j = a->keys;
+                while (j > high && row[j - 1] == -INFINITY) j--;
+                if (j > high) high = j;
+            }
+        } else {
+            low = 0;
+            high = a->keys;
+        }
+        float *z = a->z + b * a->z_batch + first_row * a->z_pos + head * a->z_head;
+        if (high <= low) {
+            for (long r = 0; r < rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
+            continue;
+        }
+        low -= low % 8;
+        long n = high - low;
+        const float *q = a->q + b * a->q_batch + first_row * a->q_pos + head * a->q_head;
+        const float *k = a->k + b * a->k_batch + low * a->k_pos + kv * a->k_head;
+        const float *v = a->v + b * a->v_batch + low * a->v_pos + kv * a->v_head;
+        ck_sgemm_args scores = attention_product(1, rows, n, d, q, a->q_pos, k, a->k_pos, scratch, n);
+        ck_sgemm(&scores);
+        attention_softmax_dispatch(scratch, n, mask ? mask + low : 0, a->keys, rows, n, a->scale, a->softcap);
+        ck_sgemm_args values = attention_product(0, rows, d, n, scratch, n, v, a->v_pos, z, a->z_pos);
+        ck_sgemm(&values);
+    }
+    free(scratch);
 }
 
 // MARK: Dispatch
@@ -358,6 +486,8 @@ DISPATCH(nn_rms_norm_backward_rows, rms_norm_backward_rows,
          (x, scale, weight, gy, gx, gweight, rows, n))
 DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const float *x, float *y, long count),
          (kind, x, y, count))
+DISPATCH(nn_gated_activation_forward, gated_activation_forward,
+         (nn_activation kind, const float *x, const float *u, float *y, long count), (kind, x, u, y, count))
 DISPATCH(nn_activation_backward, activation_backward,
          (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))
 DISPATCH(nn_weighted_sums, weighted_sums,
