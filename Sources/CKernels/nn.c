@@ -386,10 +386,9 @@ static long attention_blocks(const nn_attention_args *a) {
 
 long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads * attention_blocks(a); }
 
-static ck_sgemm_args attention_product(int transpose_b, long m, long n, long k, const float *a, long lda,
-                                       const float *b, long ldb, float *c, long ldc) {
+static ck_sgemm_args attention_product(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                                       float *c, long ldc) {
     ck_sgemm_args p = {0};
-    p.transpose_b = transpose_b;
     p.m = m; p.n = n; p.k = k;
     p.alpha = 1.0f;
     p.a = a; p.lda = lda;
@@ -402,47 +401,67 @@ static ck_sgemm_args attention_product(int transpose_b, long m, long n, long k, 
     return p;
 }
 
+/// The keys [*low, *high) that some row of a mask block sees (`low` rounded down to a multiple of 8).
+static void visible_keys(const float *mask, long rows, long keys, long *low, long *high) {
+    *low = keys;
+    *high = 0;
+    for (long r = 0; r < rows; r++) {
+        const float *row = mask + r * keys;
+        long j = 0;
+        while (j < *low && row[j] == -INFINITY) j++;
+        if (j < *low) *low = j;
+        j = keys;
+        while (j > *high && row[j - 1] == -INFINITY) j--;
+        if (j > *high) *high = j;
+    }
+    *low -= *low % 8;
+}
+
+// Items run head fastest: the heads of one block of query rows share its visible key range, and the heads of a
+// key-value group share its transposed keys.
 void nn_attention(const nn_attention_args *a, long begin, long end) {
     long blocks = attention_blocks(a), group = a->heads / a->kv_heads, d = a->head_dim;
-    float *scratch = malloc(sizeof(float) * ATTENTION_BLOCK_ROWS * (a->keys > 0 ? a->keys : 1));
+    long width = a->keys > 0 ? a->keys : 1;
+    float *scores = malloc(sizeof(float) * ATTENTION_BLOCK_ROWS * width);
+    float *keys_t = malloc(sizeof(float) * d * width);
+    long bounds_of = -1, keys_of = -1, low = 0, high = 0;
     for (long item = begin; item < end; item++) {
-        long block = item % blocks, head = item / blocks % a->heads, b = item / blocks / a->heads;
+        long head = item % a->heads, block = item / a->heads % blocks, b = item / a->heads / blocks;
         long kv = head / group, first_row = block * ATTENTION_BLOCK_ROWS;
         long rows = a->queries - first_row < ATTENTION_BLOCK_ROWS ? a->queries - first_row : ATTENTION_BLOCK_ROWS;
         const float *mask = a->mask ? a->mask + b * a->mask_batch + first_row * a->keys : 0;
-        // The keys any row of the block sees: a score whose mask is -inf gets weight exactly 0.
-        long low = a->keys, high = 0;
-        if (mask) {
-            for (long r = 0; r < rows; r++) {
-                const float *row = mask + r * a->keys;
-                long j = 0;
-                while (j < low && row[j] == -INFINITY) j++;
-                if (j < low) low = j;
-                j = a->keys;
-                while (j > high && row[j - 1] == -INFINITY) j--;
-                if (j > high) high = j;
+        if (bounds_of != item / a->heads) {
+            bounds_of = item / a->heads;
+            keys_of = -1;
+            if (mask) {
+                visible_keys(mask, rows, a->keys, &low, &high);
+            } else {
+                low = 0;
+                high = a->keys;
             }
-        } else {
-            low = 0;
-            high = a->keys;
         }
         float *z = a->z + b * a->z_batch + first_row * a->z_pos + head * a->z_head;
         if (high <= low) {
             for (long r = 0; r < rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
             continue;
         }
-        low -= low % 8;
         long n = high - low;
+        // Keys [low, high) transposed to [d, n]: the score product then reads them as a plain B.
+        if (keys_of != kv) {
+            keys_of = kv;
+            const float *k = a->k + b * a->k_batch + low * a->k_pos + kv * a->k_head;
+            for (long j = 0; j < n; j++) for (long x = 0; x < d; x++) keys_t[x * n + j] = k[j * a->k_pos + x];
+        }
         const float *q = a->q + b * a->q_batch + first_row * a->q_pos + head * a->q_head;
-        const float *k = a->k + b * a->k_batch + low * a->k_pos + kv * a->k_head;
         const float *v = a->v + b * a->v_batch + low * a->v_pos + kv * a->v_head;
-        ck_sgemm_args scores = attention_product(1, rows, n, d, q, a->q_pos, k, a->k_pos, scratch, n);
-        ck_sgemm(&scores);
-        attention_softmax_dispatch(scratch, n, mask ? mask + low : 0, a->keys, rows, n, a->scale, a->softcap);
-        ck_sgemm_args values = attention_product(0, rows, d, n, scratch, n, v, a->v_pos, z, a->z_pos);
-        ck_sgemm(&values);
+        ck_sgemm_args products = attention_product(rows, n, d, q, a->q_pos, keys_t, n, scores, n);
+        ck_sgemm(&products);
+        attention_softmax_dispatch(scores, n, mask ? mask + low : 0, a->keys, rows, n, a->scale, a->softcap);
+        products = attention_product(rows, d, n, scores, n, v, a->v_pos, z, a->z_pos);
+        ck_sgemm(&products);
     }
-    free(scratch);
+    free(scores);
+    free(keys_t);
 }
 
 // MARK: Dispatch

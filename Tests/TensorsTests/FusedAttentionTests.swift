@@ -82,6 +82,18 @@ import Tensors
         #expect(gate.geluGated(up, approximate: .tanh).scalars == (gate.gelu(approximate: .tanh) * up).scalars)
     }
 
+    @Test func rotaryTablesAreReusedOnlyForEqualPositions() {
+        let rope = RotaryEmbedding(headDim: 8, base: 10_000)
+        let x = Tensor.random([2, 3, 2, 8], seed: 95)
+        let first = rope.apply(to: x, positions: [[0, 1, 2], [0, 1, 2]])
+        let shifted = rope.apply(to: x, positions: [[3, 4, 5], [0, 1, 2]])
+        #expect(shifted.scalars != first.scalars)
+        #expect(rope.apply(to: x, positions: [[0, 1, 2], [0, 1, 2]]).scalars == first.scalars)
+        let (cos, sin) = rope.cosSin(positions: [[3, 4, 5], [0, 1, 2]])
+        let x1 = x[0, 0, 0, 0], x2 = x[0, 0, 0, 4]
+        #expect(shifted[0, 0, 0, 0] == x1 * cos[0, 0, 0] - x2 * sin[0, 0, 0])
+    }
+
     private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
     }
