@@ -329,8 +329,7 @@ INLINE void weighted_sums(const float *const *shared, const float *shared_weight
 
 // MARK: Fused attention
 
-/// Query rows per attention work item: the score block of one item stays in the L1/L2 cache, and with a causal
-/// mask each block computes only the keys its rows can see.
+/// Query rows per block: with a causal mask each block computes only the keys its rows can see.
 enum { ATTENTION_BLOCK_ROWS = 32 };
 
 /// Scales, soft-caps and masks `rows` score rows (columns [begin, begin + n) of the full key range, row stride
@@ -380,15 +379,12 @@ static void attention_softmax_dispatch(float *s, long ld, const float *mask, lon
     attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
 }
 
-static long attention_blocks(const nn_attention_args *a) {
-    return (a->queries + ATTENTION_BLOCK_ROWS - 1) / ATTENTION_BLOCK_ROWS;
-}
+long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads; }
 
-long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads * attention_blocks(a); }
-
-static ck_sgemm_args attention_product(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
-                                       float *c, long ldc) {
+static ck_sgemm_args attention_product(int transpose_b, long m, long n, long k, const float *a, long lda,
+                                       const float *b, long ldb, float *c, long ldc) {
     ck_sgemm_args p = {0};
+    p.transpose_b = transpose_b;
     p.m = m; p.n = n; p.k = k;
     p.alpha = 1.0f;
     p.a = a; p.lda = lda;
@@ -417,51 +413,43 @@ static void visible_keys(const float *mask, long rows, long keys, long *low, lon
     *low -= *low % 8;
 }
 
-// Items run head fastest: the heads of one block of query rows share its visible key range, and the heads of a
-// key-value group share its transposed keys.
+// Each item is one (batch, head) matrix, computed as a part of the unfused batched products (same shapes, so the
+// GEMM takes the same path and every score and output is computed by the same operations). Its query rows go in
+// blocks: the scores of a block are the rectangle of keys its rows see; the others are exact zeros of the pattern.
 void nn_attention(const nn_attention_args *a, long begin, long end) {
-    long blocks = attention_blocks(a), group = a->heads / a->kv_heads, d = a->head_dim;
-    long width = a->keys > 0 ? a->keys : 1;
-    float *scores = malloc(sizeof(float) * ATTENTION_BLOCK_ROWS * width);
-    float *keys_t = malloc(sizeof(float) * d * width);
-    long bounds_of = -1, keys_of = -1, low = 0, high = 0;
+    long group = a->heads / a->kv_heads, d = a->head_dim, keys = a->keys;
+    // The row count the GEMM chooses its path by: the unfused product stacks every head's rows into one problem
+    // when one key-value matrix serves them all (batch 1, one key-value head).
+    long product_rows = a->batch * a->kv_heads == 1 ? a->heads * a->queries : a->queries;
+    float *scores = malloc(sizeof(float) * (a->queries > 0 ? a->queries : 1) * (keys > 0 ? keys : 1));
     for (long item = begin; item < end; item++) {
-        long head = item % a->heads, block = item / a->heads % blocks, b = item / a->heads / blocks;
-        long kv = head / group, first_row = block * ATTENTION_BLOCK_ROWS;
-        long rows = a->queries - first_row < ATTENTION_BLOCK_ROWS ? a->queries - first_row : ATTENTION_BLOCK_ROWS;
-        const float *mask = a->mask ? a->mask + b * a->mask_batch + first_row * a->keys : 0;
-        if (bounds_of != item / a->heads) {
-            bounds_of = item / a->heads;
-            keys_of = -1;
-            if (mask) {
-                visible_keys(mask, rows, a->keys, &low, &high);
-            } else {
-                low = 0;
-                high = a->keys;
+        long head = item % a->heads, b = item / a->heads, kv = head / group;
+        const float *q = a->q + b * a->q_batch + head * a->q_head;
+        const float *k = a->k + b * a->k_batch + kv * a->k_head;
+        const float *v = a->v + b * a->v_batch + kv * a->v_head;
+        float *z = a->z + b * a->z_batch + head * a->z_head;
+        ck_sgemm_args qk = attention_product(1, product_rows, keys, d, q, a->q_pos, k, a->k_pos, scores, keys);
+        for (long first = 0; first < a->queries; first += ATTENTION_BLOCK_ROWS) {
+            long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
+            const float *mask = a->mask ? a->mask + b * a->mask_batch + first * keys : 0;
+            long low = 0, high = keys;
+            if (mask) visible_keys(mask, rows, keys, &low, &high);
+            if (high <= low) {
+                for (long r = first; r < first + rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
+                continue;
             }
+            float *block = scores + first * keys;
+            ck_sgemm_block(&qk, first, first + rows, low, high);
+            attention_softmax_dispatch(block + low, keys, mask ? mask + low : 0, keys, rows, high - low, a->scale,
+                                       a->softcap);
+            for (long r = 0; r < rows; r++) for (long j = 0; j < low; j++) block[r * keys + j] = 0.0f;
+            // The value product stops after the last key the block sees: the terms dropped are exact zeros at the
+            // end of each sum.
+            ck_sgemm_args pv = attention_product(0, product_rows, d, high, scores, keys, v, a->v_pos, z, a->z_pos);
+            ck_sgemm_block(&pv, first, first + rows, 0, d);
         }
-        float *z = a->z + b * a->z_batch + first_row * a->z_pos + head * a->z_head;
-        if (high <= low) {
-            for (long r = 0; r < rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
-            continue;
-        }
-        long n = high - low;
-        // Keys [low, high) transposed to [d, n]: the score product then reads them as a plain B.
-        if (keys_of != kv) {
-            keys_of = kv;
-            const float *k = a->k + b * a->k_batch + low * a->k_pos + kv * a->k_head;
-            for (long j = 0; j < n; j++) for (long x = 0; x < d; x++) keys_t[x * n + j] = k[j * a->k_pos + x];
-        }
-        const float *q = a->q + b * a->q_batch + first_row * a->q_pos + head * a->q_head;
-        const float *v = a->v + b * a->v_batch + low * a->v_pos + kv * a->v_head;
-        ck_sgemm_args products = attention_product(rows, n, d, q, a->q_pos, keys_t, n, scores, n);
-        ck_sgemm(&products);
-        attention_softmax_dispatch(scores, n, mask ? mask + low : 0, a->keys, rows, n, a->scale, a->softcap);
-        products = attention_product(rows, d, n, scores, n, v, a->v_pos, z, a->z_pos);
-        ck_sgemm(&products);
     }
     free(scores);
-    free(keys_t);
 }
 
 // MARK: Dispatch

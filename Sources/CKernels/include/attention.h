@@ -29,7 +29,7 @@ typedef struct {
     float softcap;
 } nn_attention_args;
 
-/// The number of work items of a problem: (batch, block of query rows, head), head fastest.
+/// The number of work items of a problem: one per (batch, head).
 long nn_attention_item_count(const nn_attention_args *args);
 
 /// Computes items [begin, end): for each query row, p = softmax(cap(scale · q·kᵀ) + mask) and z = p · v, the
