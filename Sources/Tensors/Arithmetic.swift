@@ -41,9 +41,7 @@ extension Tensor {
     public static func - (lhs: Float, rhs: Tensor) -> Tensor { -rhs + lhs }
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
 
-    /// `lhs = lhs + rhs`, written into `lhs`'s storage when nothing is recorded for gradients and `rhs` has its
-    /// shape or broadcasts along leading axes (a bias): no new buffer when the storage is not shared.
-    public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.add(inPlace: rhs) }
+    public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
     public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs * rhs }
 

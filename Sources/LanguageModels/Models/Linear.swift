@@ -32,7 +32,7 @@ public struct Linear {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let rows = x.reshaped([-1, inputSize])
         var y = matrix.matmulTransposed(rows)
-        if let bias { y += bias }
+        if let bias { y = y + bias }
         return y.reshaped(Array(x.shape.dropLast()) + [outputSize])
     }
 
@@ -46,7 +46,7 @@ public struct Linear {
         let perGroup = outputSize / groups
         // One in-place GEMM per group against its block of rows of the weight (no permuted copies).
         var y = x.groupedMatmul(weight, blocks: .rows)                                 // [..., groups, out/g]
-        if let bias { y += bias.reshaped([groups, perGroup]) }
+        if let bias { y = y + bias.reshaped([groups, perGroup]) }
         return y
     }
 }

@@ -49,24 +49,21 @@ public struct TransformerBlock {
                                cache: inout LayerKeyValueCache?, hooks: ForwardHooks?) -> Tensor {
         let residPre = hooks.apply(names.residPre, residual)
         let (qIn, kIn, vIn) = attentionInputs(residPre, hooks: hooks)
-        var attnOut = attention(queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask,
-                                cache: &cache, hooks: hooks, names: names)
+        var attended = attention(queryInput: qIn, keyInput: kIn, valueInput: vIn, context: context, mask: mask,
+                                 cache: &cache, hooks: hooks, names: names)
         if let postAttentionNorm {
-            attnOut = postAttentionNorm(attnOut, hooks: hooks, scaleName: names.ln1PostScale,
-                                        normalizedName: names.ln1PostNormalized)
+            attended = postAttentionNorm(attended, hooks: hooks, scaleName: names.ln1PostScale,
+                                         normalizedName: names.ln1PostNormalized)
         }
-        attnOut = hooks.apply(names.attnOut, attnOut)
+        let attnOut = hooks.apply(names.attnOut, attended)
         if parallelResidual, let mlp {
             let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residPre), hooks: hooks))
             return hooks.apply(names.residPost, residPre + attnOut + mlpOut)
         }
-        // The residual adds write into the block's own outputs (addition commutes: the values of resid + out).
-        attnOut += residPre
-        let residMid = hooks.apply(names.residMid, attnOut)
+        let residMid = hooks.apply(names.residMid, residPre + attnOut)
         guard let mlp else { return hooks.apply(names.residPost, residMid) }
-        var mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), hooks: hooks))
-        mlpOut += residMid
-        return hooks.apply(names.residPost, mlpOut)
+        let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), hooks: hooks))
+        return hooks.apply(names.residPost, residMid + mlpOut)
     }
 
     /// The hook points this block calls, in forward order (optional ones included).
