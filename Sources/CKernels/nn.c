@@ -1,5 +1,8 @@
 #include "nn.h"
+#include "attention.h"
+#include "gemm.h"
 #include <math.h>
+#include <stdlib.h>
 
 // Each kernel body is written once with 8-lane clang vectors and instantiated twice: an AVX2+FMA copy
 // chosen at run time on x86-64 CPUs that have it, and a portable copy (SSE2 on x86-64, NEON on arm64).
@@ -277,6 +280,13 @@ INLINE void activation_forward(nn_activation kind, const float *x, float *y, lon
     for (long i = 0; i < count; i += 8) store(y + i, activation(kind, load(x + i, lanes(i, count), 0)), lanes(i, count));
 }
 
+INLINE void gated_activation_forward(nn_activation kind, const float *x, const float *u, float *y, long count) {
+    for (long i = 0; i < count; i += 8) {
+        long k = lanes(i, count);
+        store(y + i, activation(kind, load(x + i, k, 0)) * load(u + i, k, 0), k);
+    }
+}
+
 INLINE void activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count) {
     for (long i = 0; i < count; i += 8) {
         long k = lanes(i, count);
@@ -315,6 +325,131 @@ INLINE void weighted_sums(const float *const *shared, const float *shared_weight
             }
         }
     }
+}
+
+// MARK: Fused attention
+
+/// Query rows per block: with a causal mask each block computes only the keys its rows can see.
+enum { ATTENTION_BLOCK_ROWS = 32 };
+
+/// Scales, soft-caps and masks `rows` score rows (columns [begin, begin + n) of the full key range, row stride
+/// `ld`; `mask` rows `mask_ld` apart, or NULL), then replaces each by its softmax. The operations and their
+/// order are those of the unfused `scores * scale`, `softCapped`, `+ mask`, `softmax`; `begin` is a multiple
+/// of 8, so every entry sits in the same lane as in a softmax over the whole row.
+INLINE void attention_softmax_rows(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
+                                   float scale, float softcap) {
+#pragma clang fp contract(off)
+    for (long r = 0; r < rows; r++) {
+        float *x = s + r * ld;
+        const float *m = mask ? mask + r * mask_ld : 0;
+        if (softcap > 0) {
+            float inverse = 1.0f / softcap;
+            for (long i = 0; i < n; i++) x[i] = tanhf(x[i] * scale * inverse) * softcap;
+            if (m) {
+                for (long i = 0; i < n; i += 8) store(x + i, load(x + i, lanes(i, n), 0) + load(m + i, lanes(i, n), 0), lanes(i, n));
+            }
+        } else {
+            for (long i = 0; i < n; i += 8) {
+                long k = lanes(i, n);
+                v8 t = load(x + i, k, 0) * scale;
+                if (m) t += load(m + i, k, 0);
+                store(x + i, t, k);
+            }
+        }
+        softmax_rows(x, x, 1, n);
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void attention_softmax_rows_avx2(float *s, long ld, const float *mask,
+                                                                           long mask_ld, long rows, long n,
+                                                                           float scale, float softcap) {
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+}
+#endif
+
+static void attention_softmax_dispatch(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
+                                       float scale, float softcap) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        attention_softmax_rows_avx2(s, ld, mask, mask_ld, rows, n, scale, softcap);
+        return;
+    }
+#endif
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+}
+
+long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads; }
+
+static ck_sgemm_args attention_product(int transpose_b, long m, long n, long k, const float *a, long lda,
+                                       const float *b, long ldb, float *c, long ldc) {
+    ck_sgemm_args p = {0};
+    p.transpose_b = transpose_b;
+    p.m = m; p.n = n; p.k = k;
+    p.alpha = 1.0f;
+    p.a = a; p.lda = lda;
+    p.b = b; p.ldb = ldb;
+    p.beta = 0.0f;
+    p.c = c; p.ldc = ldc;
+    p.path = CK_GEMM_PATH_AUTOMATIC;
+    p.b_type = CK_ELEMENT_F32;
+    p.compute = CK_COMPUTE_F32;
+    return p;
+}
+
+/// The keys [*low, *high) that some row of a mask block sees (`low` rounded down to a multiple of 8).
+static void visible_keys(const float *mask, long rows, long keys, long *low, long *high) {
+    *low = keys;
+    *high = 0;
+    for (long r = 0; r < rows; r++) {
+        const float *row = mask + r * keys;
+        long j = 0;
+        while (j < *low && row[j] == -INFINITY) j++;
+        if (j < *low) *low = j;
+        j = keys;
+        while (j > *high && row[j - 1] == -INFINITY) j--;
+        if (j > *high) *high = j;
+    }
+    *low -= *low % 8;
+}
+
+// Each item is one (batch, head) matrix, computed as a part of the unfused batched products (same shapes, so the
+// GEMM takes the same path and every score and output is computed by the same operations). Its query rows go in
+// blocks: the scores of a block are the rectangle of keys its rows see; the others are exact zeros of the pattern.
+void nn_attention(const nn_attention_args *a, long begin, long end) {
+    long group = a->heads / a->kv_heads, d = a->head_dim, keys = a->keys;
+    // The row count the GEMM chooses its path by: the unfused product stacks every head's rows into one problem
+    // when one key-value matrix serves them all (batch 1, one key-value head).
+    long product_rows = a->batch * a->kv_heads == 1 ? a->heads * a->queries : a->queries;
+    float *scores = malloc(sizeof(float) * (a->queries > 0 ? a->queries : 1) * (keys > 0 ? keys : 1));
+    for (long item = begin; item < end; item++) {
+        long head = item % a->heads, b = item / a->heads, kv = head / group;
+        const float *q = a->q + b * a->q_batch + head * a->q_head;
+        const float *k = a->k + b * a->k_batch + kv * a->k_head;
+        const float *v = a->v + b * a->v_batch + kv * a->v_head;
+        float *z = a->z + b * a->z_batch + head * a->z_head;
+        ck_sgemm_args qk = attention_product(1, product_rows, keys, d, q, a->q_pos, k, a->k_pos, scores, keys);
+        for (long first = 0; first < a->queries; first += ATTENTION_BLOCK_ROWS) {
+            long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
+            const float *mask = a->mask ? a->mask + b * a->mask_batch + first * keys : 0;
+            long low = 0, high = keys;
+            if (mask) visible_keys(mask, rows, keys, &low, &high);
+            if (high <= low) {
+                for (long r = first; r < first + rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
+                continue;
+            }
+            float *block = scores + first * keys;
+            ck_sgemm_block(&qk, first, first + rows, low, high);
+            attention_softmax_dispatch(block + low, keys, mask ? mask + low : 0, keys, rows, high - low, a->scale,
+                                       a->softcap);
+            for (long r = 0; r < rows; r++) for (long j = 0; j < low; j++) block[r * keys + j] = 0.0f;
+            // The value product stops after the last key the block sees: the terms dropped are exact zeros at the
+            // end of each sum.
+            ck_sgemm_args pv = attention_product(0, product_rows, d, high, scores, keys, v, a->v_pos, z, a->z_pos);
+            ck_sgemm_block(&pv, first, first + rows, 0, d);
+        }
+    }
+    free(scores);
 }
 
 // MARK: Dispatch
@@ -358,6 +493,8 @@ DISPATCH(nn_rms_norm_backward_rows, rms_norm_backward_rows,
          (x, scale, weight, gy, gx, gweight, rows, n))
 DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const float *x, float *y, long count),
          (kind, x, y, count))
+DISPATCH(nn_gated_activation_forward, gated_activation_forward,
+         (nn_activation kind, const float *x, const float *u, float *y, long count), (kind, x, u, y, count))
 DISPATCH(nn_activation_backward, activation_backward,
          (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))
 DISPATCH(nn_weighted_sums, weighted_sums,

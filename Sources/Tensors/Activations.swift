@@ -25,6 +25,25 @@ extension Tensor {
     /// `1 / (1 + exp(-x))`.
     public func sigmoid() -> Tensor { activated(NN_SIGMOID) }
 
+    /// `silu(self) * up` (a gated MLP's product) in one pass when neither operand is recorded for gradients;
+    /// otherwise the recorded composition. Both give the same values.
+    public func siluGated(_ up: Tensor) -> Tensor { gated(NN_SILU, up) { $0.silu() } }
+
+    /// `gelu(self) * up` (GeGLU's product), fused as ``siluGated(_:)``.
+    public func geluGated(_ up: Tensor, approximate: GELUApproximation = .none) -> Tensor {
+        gated(approximate == .none ? NN_GELU_ERF : NN_GELU_TANH, up) { $0.gelu(approximate: approximate) }
+    }
+
+    private func gated(_ kind: nn_activation, _ up: Tensor, composition: (Tensor) -> Tensor) -> Tensor {
+        guard shape == up.shape, !isTracked, !up.isTracked else { return composition(self) * up }
+        let n = count
+        return computed(with: up) { x, u, y in
+            Parallel.forRanges(n, alignment: 8) { range in
+                nn_gated_activation_forward(kind, x + range.lowerBound, u + range.lowerBound, y + range.lowerBound, range.count)
+            }
+        }
+    }
+
     private func activated(_ kind: nn_activation) -> Tensor {
         let n = count
         // Whole 8-lane vectors per thread, so every element is computed as in one call.

@@ -1,3 +1,5 @@
+import CKernels
+
 // Scaled dot-product attention with causal and padding masks and grouped-query heads, built from
 // differentiable ``Tensor/matmul(_:transposeSelf:transposeOther:)`` and ``Tensor/softmax(axis:)``.
 //
@@ -88,5 +90,80 @@ private struct AttentionGroups {
 
     func ungrouped(_ x: Tensor) -> Tensor {
         x.reshaped([batch, heads, x.shape[3], x.shape[4]])
+    }
+}
+
+/// How keys and values are laid out for ``fusedAttention(query:key:value:layout:mask:scale:softcap:)``.
+public enum AttentionLayout: Sendable {
+    /// `[batch, pos, kvHeads, headDim]`, as the projections give them.
+    case positionMajor
+    /// `[batch, kvHeads, pos, headDim]`, as a key-value cache holds them.
+    case headMajor
+}
+
+/// Whether ``fusedAttention(query:key:value:layout:mask:scale:softcap:)`` takes `mask`: `[1 or batch, 1, queries, keys]`.
+public func fusedAttentionAccepts(mask: Tensor?, batch: Int, queries: Int, keys: Int) -> Bool {
+    guard let mask else { return true }
+    return mask.rank == 4 && (mask.shape[0] == 1 || mask.shape[0] == batch) && mask.shape[1] == 1
+        && mask.shape[2] == queries && mask.shape[3] == keys
+}
+
+/// Masked softmax attention in one pass, `z = softmax(cap(scale · q·kᵀ) + mask) · v` with `cap(s) = softcap ·
+/// tanh(s / softcap)` when a `softcap` is given, computed per block of query rows without materializing the
+/// scores of the whole batch, reading `q`, `k` and `v` in place (no permuted copies).
+///
+/// The operations and their order are those of ``attentionScores(query:key:scale:)``, `softCapped`, `+ mask`,
+/// ``Tensor/softmax(axis:)`` and ``attentionOutput(pattern:value:)``; keys a row's mask hides (-inf) are
+/// skipped, as their weight is exactly 0 (a causal mask halves the work). Not recorded on a gradient tape: use
+/// the unfused pieces to differentiate or to see the scores and pattern.
+///
+/// - Parameters:
+///   - query: `[batch, queries, heads, headDim]`.
+///   - key, value: `[batch, keys, kvHeads, headDim]` or `[batch, kvHeads, keys, headDim]` (`layout`).
+///   - mask: additive, `[1 or batch, 1, queries, keys]`, or nil.
+/// - Returns: `z`, `[batch, queries, heads, headDim]`.
+public func fusedAttention(query: Tensor, key: Tensor, value: Tensor, layout: AttentionLayout, mask: Tensor?,
+                           scale: Float, softcap: Float? = nil) -> Tensor {
+    precondition(query.rank == 4 && key.rank == 4 && key.shape == value.shape,
+                 "fused attention needs rank-4 query, key and value of one shape, got \(query.shape), \(key.shape), \(value.shape)")
+    let batch = query.shape[0], queries = query.shape[1], heads = query.shape[2], headDim = query.shape[3]
+    let keys = layout == .positionMajor ? key.shape[1] : key.shape[2]
+    let kvHeads = layout == .positionMajor ? key.shape[2] : key.shape[1]
+    precondition(key.shape[0] == batch && key.shape[3] == headDim && kvHeads > 0 && heads % kvHeads == 0,
+                 "keys \(key.shape) do not fit queries \(query.shape)")
+    precondition(fusedAttentionAccepts(mask: mask, batch: batch, queries: queries, keys: keys),
+                 "fused attention mask must be [1 or \(batch), 1, \(queries), \(keys)], got \(mask?.shape ?? [])")
+    guard query.count > 0 else { return query.detached }
+    guard keys > 0 else { return Tensor.zeros(query.shape) }
+    var args = nn_attention_args()
+    args.batch = batch; args.heads = heads; args.kv_heads = kvHeads; args.queries = queries; args.keys = keys
+    args.head_dim = headDim
+    (args.q_batch, args.q_pos, args.q_head) = (queries * heads * headDim, heads * headDim, headDim)
+    (args.z_batch, args.z_pos, args.z_head) = (args.q_batch, args.q_pos, args.q_head)
+    let keyStrides = layout == .positionMajor ? (keys * kvHeads * headDim, kvHeads * headDim, headDim)
+                                              : (kvHeads * keys * headDim, headDim, keys * headDim)
+    (args.k_batch, args.k_pos, args.k_head) = keyStrides
+    (args.v_batch, args.v_pos, args.v_head) = keyStrides
+    args.mask_batch = mask.map { $0.shape[0] == 1 ? 0 : queries * keys } ?? 0
+    args.scale = scale
+    args.softcap = softcap ?? 0
+    let work = batch * heads * queries * keys * headDim
+    return Tensor.build(shape: query.shape) { out in
+        query.scalars.withUnsafeBufferPointer { q in
+            key.scalars.withUnsafeBufferPointer { k in
+                value.scalars.withUnsafeBufferPointer { v in
+                    withScalarsIfPresent(mask) { m in
+                        var problem = args
+                        problem.q = q.baseAddress; problem.k = k.baseAddress; problem.v = v.baseAddress
+                        problem.mask = m; problem.z = out.baseAddress
+                        let items = nn_attention_item_count(&problem)
+                        let shared = problem
+                        Parallel.forRanges(items, work: work) { range in
+                            withUnsafePointer(to: shared) { nn_attention($0, range.lowerBound, range.upperBound) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

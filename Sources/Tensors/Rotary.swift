@@ -146,7 +146,7 @@ public struct RotaryEmbedding: Sendable, Equatable {
         precondition(x.rank == 4 && x.shape[3] == headDim, "rotary input must be [batch, pos, heads, \(headDim)], got \(x.shape)")
         precondition(positions.count == x.shape[0] && positions.allSatisfy { $0.count == x.shape[1] },
                      "positions must be [\(x.shape[0])][\(x.shape[1])] for input \(x.shape)")
-        let (cosines, sines) = cosSin(positions: positions)
+        let (cosines, sines) = RotaryTableMemo.shared.tables(self, positions: positions) { cosSin(positions: positions) }
         return rotated(x, cosines, sines, inverse: false).recorded(from: [x]) { g in
             // The rotation is orthogonal (times attentionFactor): its transpose is the rotation by the opposite angle.
             [rotated(g, cosines, sines, inverse: true)]

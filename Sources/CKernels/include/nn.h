@@ -39,6 +39,8 @@ typedef enum {
 
 /// y = f(x) for `count` elements.
 void nn_activation_forward(nn_activation kind, const float *x, float *y, long count);
+/// y = f(x) * u for `count` elements (a gated MLP's product), the same operations as the two steps.
+void nn_gated_activation_forward(nn_activation kind, const float *x, const float *u, float *y, long count);
 /// gx = gy * f'(x) for `count` elements.
 void nn_activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count);
 

@@ -107,25 +107,42 @@ public struct Attention {
             q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
         }
-        // [batch, heads, pos, headDim]
-        var keys = k.permuted([0, 2, 1, 3]), values = v.permuted([0, 2, 1, 3])
+        // Keys and values as the projections give them ([batch, pos, kvHeads, headDim]), or all cached ones.
+        var keys = k, values = v, layout = AttentionLayout.positionMajor
         if var layerCache = cache {
-            keys = layerCache.append(keys: keys, values: values)
+            keys = layerCache.append(keys: k.permuted([0, 2, 1, 3]), values: v.permuted([0, 2, 1, 3]))
             values = layerCache.values!
             cache = layerCache
+            layout = .headMajor
         }
-        // Grouped-query heads read their key-value head in place (no repeated copy of keys and values).
-        var scores = attentionScores(query: q.permuted([0, 2, 1, 3]), key: keys, scale: scale)
-        if let softcap { scores = scores.softCapped(softcap) }
-        scores = hooks.apply(names.attnScores, scores + mask)
-        let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
-        let z = hooks.apply(names.z, attentionOutput(pattern: pattern, value: values).permuted([0, 2, 1, 3]))   // [batch, pos, heads, headDim]
+        let z = hooks.apply(names.z, attend(q, keys, values, layout: layout, mask: mask, hooks: hooks, names: names))
         if hooks.wants(names.result) {
             let hooked = hooks.apply(names.result, headResults(z))
             let summed = hooked.sum(axis: 2)
             return output.bias.map { summed + $0 } ?? summed
         }
         return output(z.reshaped([batch, length, heads * headDim]))
+    }
+
+    /// `z` `[batch, pos, heads, headDim]` from queries `[batch, pos, heads, headDim]` and keys and values in
+    /// `layout`, calling `hook_attn_scores` and `hook_pattern`. When neither is hooked and nothing is recorded for
+    /// gradients, one fused kernel computes it (``fusedAttention(query:key:value:layout:mask:scale:softcap:)``,
+    /// the same operations); otherwise the scores and pattern are materialized.
+    private func attend(_ q: Tensor, _ keys: Tensor, _ values: Tensor, layout: AttentionLayout, mask: Tensor,
+                        hooks: ForwardHooks?, names: BlockHookNames) -> Tensor {
+        let keyCount = layout == .positionMajor ? keys.shape[1] : keys.shape[2]
+        if !hooks.wants(names.attnScores), !hooks.wants(names.pattern), !(q.isTracked || keys.isTracked || values.isTracked),
+           fusedAttentionAccepts(mask: mask, batch: q.shape[0], queries: q.shape[1], keys: keyCount) {
+            return fusedAttention(query: q, key: keys, value: values, layout: layout, mask: mask, scale: scale, softcap: softcap)
+        }
+        // [batch, heads, pos, headDim]; grouped-query heads read their key-value head in place.
+        let headKeys = layout == .positionMajor ? keys.permuted([0, 2, 1, 3]) : keys
+        let headValues = layout == .positionMajor ? values.permuted([0, 2, 1, 3]) : values
+        var scores = attentionScores(query: q.permuted([0, 2, 1, 3]), key: headKeys, scale: scale)
+        if let softcap { scores = scores.softCapped(softcap) }
+        scores = hooks.apply(names.attnScores, scores + mask)
+        let pattern = hooks.apply(names.pattern, scores.softmax(axis: -1))
+        return attentionOutput(pattern: pattern, value: headValues).permuted([0, 2, 1, 3])
     }
 }
 

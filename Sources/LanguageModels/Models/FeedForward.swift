@@ -19,7 +19,7 @@ public struct FeedForward {
         if let gate {
             let pre = hooks.apply(names.mlpPre, gate(x))
             let linear = hooks.apply(names.mlpPreLinear, input(x))
-            post = activation(pre) * linear
+            post = activation.gated(pre, linear)
         } else {
             post = activation(hooks.apply(names.mlpPre, input(x)))
         }
@@ -86,6 +86,16 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
         case .tanh: return "tanh"
         case .sigmoid: return "sigmoid"
         case .identity: return "linear"
+        }
+    }
+
+    /// `self(gate) * up`, a gated MLP's product, in one pass where a fused kernel exists.
+    public func gated(_ gate: Tensor, _ up: Tensor) -> Tensor {
+        switch self {
+        case .silu: return gate.siluGated(up)
+        case .gelu: return gate.geluGated(up, approximate: .none)
+        case .geluTanh: return gate.geluGated(up, approximate: .tanh)
+        default: return self(gate) * up
         }
     }
 
