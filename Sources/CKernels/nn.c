@@ -134,6 +134,27 @@ INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
     }
 }
 
+/// KL(p ‖ softmax(x)) per row: Σ_i p_i · (log p_i − (x_i − logsumexp(x))), with the log-softmax of `log_softmax_rows`.
+INLINE void kl_divergence_rows(const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n) {
+    for (long r = 0; r < rows; r++, x += n, ref_log += n, ref_p += n) {
+        v8 highest = -INFINITY;
+        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+        float m = max8(highest);
+        float shift = m;
+        if (m != -INFINITY) {
+            v8 total = 0.0f;
+            for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
+            shift = m + logf(sum8(total));
+        }
+        v8 divergence = 0.0f;
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            divergence += load(ref_p + i, k, 0) * (load(ref_log + i, k, 0) - (load(x + i, k, 0) - shift));
+        }
+        out[r] = sum8(divergence);
+    }
+}
+
 INLINE void log_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n) {
     for (long r = 0; r < rows; r++, y += n, gy += n, gx += n) {
         v8 total = 0.0f;
@@ -474,6 +495,9 @@ DISPATCH(nn_softmax_rows, softmax_rows, (const float *x, float *y, long rows, lo
 DISPATCH(nn_softmax_backward_rows, softmax_backward_rows,
          (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
 DISPATCH(nn_log_softmax_rows, log_softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
+DISPATCH(nn_kl_divergence_rows, kl_divergence_rows,
+         (const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n),
+         (x, ref_log, ref_p, out, rows, n))
 DISPATCH(nn_log_softmax_backward_rows, log_softmax_backward_rows,
          (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
 DISPATCH(nn_layer_norm_rows, layer_norm_rows,

@@ -20,14 +20,20 @@ public struct Metric {
     /// The logits each example's value reads (`[example][tokens]`) when it reads only some; nil when it may read
     /// every logit (through a softmax, a norm, ...). A caller may then compute only those logits.
     public let readTokens: [[Int]]?
+    /// When the metric is the mean over examples of a value per example: that value for each row of `[rows, vocab]`
+    /// logits, row `i` being example `i % batch` (so several runs of the batch are evaluated at once), computed
+    /// off the gradient tape; nil otherwise. A caller may average these instead of calling the metric per run.
+    public let rowValues: ((Tensor) -> [Float])?
     private let function: (Tensor) -> Tensor
 
     /// A custom metric from a differentiable function of `[batch, vocab]` logits to a scalar tensor (reading only
-    /// the logits `readTokens`, if given).
-    public init(name: String, higherIsBetter: Bool = true, readTokens: [[Int]]? = nil, _ function: @escaping (Tensor) -> Tensor) {
+    /// the logits `readTokens`, if given; the mean of `rowValues`, if given).
+    public init(name: String, higherIsBetter: Bool = true, readTokens: [[Int]]? = nil, rowValues: ((Tensor) -> [Float])? = nil,
+                _ function: @escaping (Tensor) -> Tensor) {
         self.name = name
         self.higherIsBetter = higherIsBetter
         self.readTokens = readTokens
+        self.rowValues = rowValues
         self.function = function
     }
 
@@ -56,7 +62,10 @@ public struct Metric {
     public static func klDivergence(reference: Tensor) -> Metric {
         let referenceLog = reference.logSoftmax(axis: -1).detached
         let referenceProbabilities = referenceLog.exp()
-        return Metric(name: "kl", higherIsBetter: false) { logits in
+        let rows = { (logits: Tensor) in
+            logits.klDivergenceRows(referenceLog: referenceLog, referenceProbabilities: referenceProbabilities)
+        }
+        return Metric(name: "kl", higherIsBetter: false, rowValues: rows) { logits in
             (referenceProbabilities * (referenceLog - logits.logSoftmax(axis: -1))).sum(axis: -1).mean()
         }
     }

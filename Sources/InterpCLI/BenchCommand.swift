@@ -72,6 +72,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Prompts of a complete edge-level ACDC run on the loaded model (0: no such run).")
     var acdcModelExamples = 0
 
+    @Flag(inversion: .prefixedNo, help: "Run the complete ACDC run on the random attention-only model (acdc suite).")
+    var acdcAttentionOnlyRun = true
+
     @Flag(help: "Print the figures as JSON instead of a table.")
     var json = false
 
@@ -120,7 +123,7 @@ struct BenchCommand: ParsableCommand {
                 let circuits = CircuitBench(models: try loaded())
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
                 if acdcModelExamples > 0 { try circuits.acdcModelRun(examples: acdcModelExamples, threshold: acdcThreshold) }
-                try circuits.acdcFullRun(threshold: acdcThreshold)
+                if acdcAttentionOnlyRun { try circuits.acdcFullRun(threshold: acdcThreshold) }
             case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!)).run()
             case .all: break
             }

@@ -49,10 +49,7 @@ struct BenchTimer {
     }
 
     private func seconds(_ body: () throws -> Void) rethrows -> Double {
-        guard cpuTime else { return try Self.seconds(body) }
-        let start = Self.processCPUSeconds()
-        try body()
-        return Self.processCPUSeconds() - start
+        try cpuTime ? Self.cpuSeconds(body) : Self.seconds(body)
     }
 
     /// The CPU time (user + system) of every thread of this process so far.

@@ -86,23 +86,37 @@ struct CircuitBench {
                         perTestGoal: "<= 0.6x")
     }
 
-    /// Times a whole ACDC run (setup included) on `model`, then its cost per tested edge against a forward pass of
-    /// the same batch.
+    /// Times a whole ACDC run (setup included) on `model`, then its cost per tested edge against forward passes of
+    /// the same batch timed just before and just after it (medians of both), in wall time and in processor time
+    /// (user + system, which a loaded machine distorts less).
     private func fullACDCRun(on model: TransformerModel, pairs: PromptPairs, shape: String, threshold: Float,
                              runGoal: String, perTestGoal: String) throws {
+        func forwards() -> [(wall: Double, cpu: Double)] {
+            (0..<3).map { _ in BenchTimer.wallAndCPUSeconds { _ = model.forward(pairs.clean) } }
+        }
         var detail = "", tests = 0
-        let run = try report.time("acdc", "full edge-level ACDC, \(shape)", goal: runGoal) {
+        var forward = forwards()
+        BenchLog.note("acdc: full edge-level ACDC, \(shape) ...")
+        let run = try BenchTimer.wallAndCPUSeconds {
             let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)
             let result = patching.acdc(ACDCOptions(threshold: threshold))
             tests = result.testCount
             detail = "τ \(threshold): \(result.testCount) tests, kept \(result.kept.count) of \(patching.graph.edges.count) edges, "
                 + "KL of the corrupted run \(patching.corruptedValue), of the circuit \(result.finalValue)"
         }
+        forward += forwards()
         BenchLog.note("acdc: \(detail)")
-        if let last = report.measurements.indices.last { report.annotate(last, detail: detail) }
-        let forward = report.time("reference", "forward \(shape)") { _ = model.forward(pairs.clean) }.median
-        report.record("acdc", "full ACDC run, \(shape), cost per tested edge", value: run.median / Double(Swift.max(tests, 1)),
-                      unit: "s", reference: ("forward \(shape)", forward), goal: perTestGoal,
-                      detail: "whole run (setup included) / \(tests) tests")
+        report.record("acdc", "full edge-level ACDC, \(shape)", samples: BenchSamples(seconds: [run.wall]), goal: runGoal,
+                      detail: detail + String(format: "; processor time %.1f s", run.cpu))
+        let forwardWall = BenchSamples(seconds: forward.map(\.wall)).median, forwardCPU = BenchSamples(seconds: forward.map(\.cpu)).median
+        report.record("reference", "forward \(shape)", samples: BenchSamples(seconds: forward.map(\.wall)),
+                      detail: "3 before and 3 after the run")
+        let perTest = Double(Swift.max(tests, 1))
+        report.record("acdc", "full ACDC run, \(shape), cost per tested edge", value: run.wall / perTest,
+                      unit: "s", reference: ("forward \(shape)", forwardWall), goal: perTestGoal,
+                      detail: "whole run (setup included) / \(tests) tests, wall time")
+        report.record("acdc", "full ACDC run, \(shape), processor time per tested edge", value: run.cpu / perTest,
+                      unit: "s", reference: ("forward \(shape), processor time", forwardCPU), goal: perTestGoal,
+                      detail: "whole run (setup included) / \(tests) tests, user + system time of both cores")
     }
 }

@@ -10,6 +10,9 @@ void nn_softmax_rows(const float *x, float *y, long rows, long n);
 void nn_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n);
 /// y = x - max - log(sum(exp(x - max))) per row. A row whose entries are all -inf stays -inf.
 void nn_log_softmax_rows(const float *x, float *y, long rows, long n);
+/// out[r] = KL(p ‖ softmax(x)) of row r: sum_i p_i * (log p_i - log_softmax(x)_i), from the reference's log-probabilities
+/// ref_log and probabilities ref_p (rows x n like x).
+void nn_kl_divergence_rows(const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n);
 /// gx = gy - exp(y) * sum(gy) per row, from the log-softmax output y.
 void nn_log_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n);
 
