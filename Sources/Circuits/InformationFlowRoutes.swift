@@ -4,7 +4,8 @@ extension EdgePatching {
     /// position, `proximity(u) = max(0, ‖x‖₁ − ‖o_u − x‖₁)` for the receiver's input `x` and each sender's output
     /// `o_u`, normalized to sum to 1 over the receiver's senders, averaged over each example's real positions and
     /// then over examples. Receivers that read the same residual point (a block's queries, keys and values) get
-    /// the same scores.
+    /// the same scores. A position where every sender's proximity is 0 (an input of all zeros, say) adds
+    /// nothing; the library divides 0 by 0 there and its scores become NaN.
     func informationFlowRoutes() -> EdgeScores {
         let d = model.dModel, rows = pairs.count * pairs.length, size = rows * d
         let mask = pairs.clean.mask.flatMap { $0 }
@@ -40,6 +41,7 @@ extension EdgePatching {
             var importance = [Float](repeating: 0, count: upstream)
             for row in 0..<rows where mask[row] {
                 let total = (0..<upstream).reduce(Float(0)) { $0 + proximity[$1 * rows + row] }
+                guard total > 0 else { continue }
                 for s in 0..<upstream { importance[s] += proximity[s * rows + row] / total * weights[row] }
             }
             byPoint[point] = importance

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Circuits
+import TestModels
 
 /// EAP-IG's attribution methods against the EAP-IG library itself (github.com/hannamw/EAP-IG, commit 795f560:
 /// `attribute()` and `attribute_node()`), run by scripts/make_eap_variant_references.py on the tiny fixture
@@ -59,6 +60,22 @@ import Circuits
         for (receiver, total) in totals {
             #expect(Swift.abs(total - 1) < 1e-5, "\(receiver.name(groupedQuery: false)): importances sum to \(total)")
         }
+    }
+
+    /// A zero embedding makes the first layer's input zero at that position, so every proximity there is 0: the
+    /// position must add nothing instead of turning the scores into 0 / 0.
+    @Test func informationFlowRoutesStayFiniteWhereEveryProximityIsZero() throws {
+        var model = TestModels.make(llama: true)
+        var embedding = model.tokenEmbedding.dequantized()
+        let width = embedding.shape[1]
+        embedding = Tensor(shape: embedding.shape, scalars: embedding.scalars.enumerated().map { $0.offset / width == 3 ? 0 : $0.element })
+        model.tokenEmbedding = .dense(embedding)
+        let pairs = try PromptPairs(clean: [[3, 7, 1, 9], [8, 2, 2, 15]], corrupted: [[3, 7, 5, 9], [8, 13, 2, 15]],
+                                    answers: [4, 6], wrongs: [5, 11])
+        let scores = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff).edgeAttribution(.informationFlowRoutes)
+        let values = scores.values
+        #expect(values.filter { !$0.isFinite }.isEmpty, "non-finite scores")
+        #expect(values.contains { $0 > 0 })
     }
 
     @Test func methodsAreNamedAsTheCLIAndBadInputIsRefused() throws {
