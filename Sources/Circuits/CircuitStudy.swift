@@ -116,7 +116,7 @@ public struct CircuitStudy {
             acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
         }
         step("EAP-IG")
-        let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
+        let edges = kl.measured(by: .logitDiff)
         let scores = try edges.edgeAttribution(.eapIGInputs(steps: options.igSteps), progress: ProgressReporter { update in
             progress.report("EAP-IG", done: update.done, total: update.total, unit: "steps")
         })
