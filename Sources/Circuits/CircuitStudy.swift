@@ -116,7 +116,7 @@ public struct CircuitStudy {
             acdcResult = kl.acdc(ACDCOptions(threshold: options.acdcThreshold), progress: progress.counter("ACDC", unit: "tests"))
         }
         step("EAP-IG")
-        let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
+        let edges = kl.measured(by: .logitDiff)
         let scores = try edges.edgeAttribution(.eapIGInputs(steps: options.igSteps), progress: ProgressReporter { update in
             progress.report("EAP-IG", done: update.done, total: update.total, unit: "steps")
         })
@@ -149,22 +149,23 @@ public struct CircuitStudy {
         let roleCircuit = eap.edges.count >= options.eapEdges ? eap : Circuit.top(scores, count: options.eapEdges).pruned()
         let roles = try headRoles(model: model, pairs: pairs, circuit: roleCircuit, dla: dla, headPatching: heads, scores: headScores)
         let keyHeads = roles.prefix(4).map(\.head)
-        var paths: [PathPatchingResult] = []
+        var pathSets: [(senders: [String], receivers: [String])] = []
         for sender in keyHeads {
             for receiver in keyHeads + ["logits"] where sender != receiver {
                 guard let s = edges.graph.senders.first(where: { $0.name == sender }) else { continue }
                 let targets = receiver == "logits" ? [ComputationGraph.Receiver.logits]
                     : edges.graph.senders.first(where: { $0.name == receiver }).map(edges.graph.inputs(of:)) ?? []
                 for target in targets where edges.graph.contains(.init(sender: s, receiver: target)) {
-                    paths.append(try edges.pathPatching(senders: [sender], receivers: [target.name(groupedQuery: edges.graph.groupedQuery)]))
+                    pathSets.append(([sender], [target.name(groupedQuery: edges.graph.groupedQuery)]))
                 }
             }
         }
+        let paths = try edges.pathPatching(pathSets)
         progress.report(current, done: 1, total: 1, unit: "")
         return CircuitStudy(accuracy: accuracy, meanLogitDifference: differences.reduce(0, +) / Float(pairs.count),
                             logitLens: lens, dla: dla, residPatching: resid, headPatching: heads, attribution: attribution,
                             pathPatching: paths, acdc: acdc, acdcFaithfulness: kl.faithfulness(of: acdc),
-                            acdcTests: acdcResult!.testCount, acdcThreshold: acdcThreshold, acdcOnCandidates: onCandidates, eap: eap, eapFaithfulness: edges.faithfulness(of: eap),
+                            acdcTests: acdcResult!.testCount, acdcThreshold: acdcThreshold, acdcOnCandidates: onCandidates, eap: eap, eapFaithfulness: target?.faithfulness ?? edges.faithfulness(of: eap),
                             curve: curve, eapTarget: target, roles: roles, headScores: headScores, patterns: patterns, pairs: pairs)
     }
 

@@ -37,9 +37,11 @@ public struct EdgePatching {
     public let metric: Metric
     /// The metric on the clean run and with every edge patched (the corrupted run when the source is corrupted).
     public let cleanValue: Float
-    public private(set) var corruptedValue: Float = 0
+    public internal(set) var corruptedValue: Float = 0
     /// `[batch, vocab]` clean logits at the read positions.
     public let cleanLogits: Tensor
+    /// `[batch, vocab]` logits with every edge patched when known without a pass (the corrupted run's), else nil.
+    let allPatchedLogits: Tensor?
     /// Row `s`: sender `s`'s source output − clean output, `[senders, batch·pos·dModel]` (one block, which EAP's
     /// scores read as a matrix).
     let senderDeltas: Tensor
@@ -118,6 +120,7 @@ public struct EdgePatching {
         self.cleanInputs = cleanInputs
         runs = PatchedRuns(model: model, batch: pairs.clean,
                            residuals: PatchedRuns.cachedPoints(of: model).map { cleanInputs[$0]! }, metric: metric)
+        self.allPatchedLogits = allPatchedLogits
         cleanValue = metric(cleanLogits).item
         corruptedValue = allPatchedLogits.map { metric($0).item } ?? metrics([.all(graph)])[0]
     }

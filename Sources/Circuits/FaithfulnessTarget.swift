@@ -52,6 +52,8 @@ extension EdgePatching {
             return circuit
         }
         var values = Dictionary(known.map { ($0.edgeCount, $0.faithfulness) }, uniquingKeysWith: { a, _ in a })
+        // The empty circuit patches every edge: the all-patched value that faithfulness normalizes to 0.
+        if values[0] == nil { values[0] = 0 }
         var rounds = 0
         func evaluate(_ sizes: [Int]) {
             let missing = Array(Set(sizes.filter { values[$0] == nil })).sorted()

@@ -86,8 +86,8 @@ public struct ActivationPatching {
         changedRuns.runs.maxRowsPerPass = maxRowsPerPass
         let layout = point.layout
         let patched = changes(of: masks, layout: layout, source: source, target: target, runs: changedRuns)
-        return changedRuns.metrics(patched, layer: layer) { variants, pass in
-            let mask = Tensor.concatenate(variants.map { layout.part(of: masks[$0], rows: patched[$0].rows, positions: pass.positions) }, axis: 0)
+        return changedRuns.metrics(patched, layer: layer) { pass in
+            let mask = Tensor.concatenate(pass.runs.map { layout.part(of: masks[$0.variant], rows: $0.rows, positions: pass.positions) }, axis: 0)
             let sourceRows = layout.part(of: source, rows: pass.rows, positions: pass.positions)
             let hooks = ForwardHooks()
             hooks.add(point) { activation, _ in activation + (sourceRows - activation) * mask }

@@ -30,6 +30,14 @@ import Circuits
         #expect(found.summary.contains("top \(n) edges"))
     }
 
+    /// The empty circuit's faithfulness is taken as 0 without a pass: a patched pass of it gives 0 too.
+    @Test func theEmptyCircuitIsKnownWithoutAPass() throws {
+        let (patching, scores) = try patching()
+        let found = patching.circuit(reaching: 0.8, scores: scores)
+        #expect(found.points.first { $0.edgeCount == 0 }?.faithfulness == 0)
+        #expect(Swift.abs(f(patching, scores, 0)) < 1e-5)
+    }
+
     @Test func anUnreachableTargetIsSaidPlainly() throws {
         let (patching, scores) = try patching()
         let found = patching.circuit(reaching: 0.999, scores: scores, maxSize: 2)
