@@ -219,6 +219,15 @@ def torch_gemm_round(dtype, products, first, cpu_time=False):
     return results
 
 
+def interp_runs(args, binary):
+    """(executable, --compute setting, column label) for every interp configuration a comparison times."""
+    runs = [(binary, compute, f"interp {compute}" if compute != "float32" else "interp") for compute in args.compute]
+    if args.baseline_binary:
+        runs += [(args.baseline_binary, compute, f"base {compute}" if compute != "float32" else "base")
+                 for compute in args.compute]
+    return runs
+
+
 def gemm_comparison(args):
     """`--gemm`: per-shape products only, PyTorch and interp interleaved round by round."""
     import torch
@@ -231,10 +240,7 @@ def gemm_comparison(args):
     for directory in args.gemm:
         model, dtype = torch_model(directory)
         models[directory] = (model, dtype, model_products(model))
-    runs = [(binary, compute, f"interp {compute}" if compute != "float32" else "interp") for compute in args.compute]
-    if args.baseline_binary:
-        runs += [(args.baseline_binary, compute, f"base {compute}" if compute != "float32" else "base")
-                 for compute in args.compute]
+    runs = interp_runs(args, binary)
     samples = {directory: {"torch": {}, **{mode: {} for _, _, mode in runs}} for directory in args.gemm}
     loads = []
     for r in range(args.rounds):
@@ -291,10 +297,7 @@ def forward_comparison(args):
     for directory in args.forward:
         model, dtype = torch_model(directory)
         models[directory] = (model, dtype, model_products(model))
-    runs = [(binary, compute, f"interp {compute}" if compute != "float32" else "interp") for compute in args.compute]
-    if args.baseline_binary:
-        runs += [(args.baseline_binary, compute, f"base {compute}" if compute != "float32" else "base")
-                 for compute in args.compute]
+    runs = interp_runs(args, binary)
     samples = {directory: {"torch": {}, **{mode: {} for _, _, mode in runs}} for directory in args.forward}
     for r in range(args.rounds):
         loads.append(os.getloadavg()[0])

@@ -119,17 +119,20 @@ INLINE void softmax_backward_rows(const float *y, const float *gy, float *gx, lo
     }
 }
 
+/// logsumexp of the `n` values at `x` (−∞ when every value is −∞).
+INLINE float log_sum_exp(const float *x, long n) {
+    v8 highest = -INFINITY;
+    for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+    float m = max8(highest);
+    if (m == -INFINITY) return m;
+    v8 total = 0.0f;
+    for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
+    return m + logf(sum8(total));
+}
+
 INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
     for (long r = 0; r < rows; r++, x += n, y += n) {
-        v8 highest = -INFINITY;
-        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
-        float m = max8(highest);
-        float shift = m;
-        if (m != -INFINITY) {
-            v8 total = 0.0f;
-            for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
-            shift = m + logf(sum8(total));
-        }
+        float shift = log_sum_exp(x, n);
         for (long i = 0; i < n; i += 8) store(y + i, load(x + i, lanes(i, n), 0) - shift, lanes(i, n));
     }
 }
@@ -137,15 +140,7 @@ INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
 /// KL(p ‖ softmax(x)) per row: Σ_i p_i · (log p_i − (x_i − logsumexp(x))), with the log-softmax of `log_softmax_rows`.
 INLINE void kl_divergence_rows(const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n) {
     for (long r = 0; r < rows; r++, x += n, ref_log += n, ref_p += n) {
-        v8 highest = -INFINITY;
-        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
-        float m = max8(highest);
-        float shift = m;
-        if (m != -INFINITY) {
-            v8 total = 0.0f;
-            for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
-            shift = m + logf(sum8(total));
-        }
+        float shift = log_sum_exp(x, n);
         v8 divergence = 0.0f;
         for (long i = 0; i < n; i += 8) {
             long k = lanes(i, n);
