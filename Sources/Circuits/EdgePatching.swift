@@ -11,7 +11,7 @@
 /// ```swift
 /// let patching = try EdgePatching(model: model, pairs: pairs, metric: metric)
 /// let graph = patching.graph
-/// let mask = EdgeMask(graph: graph, edges: [try graph.edgesByName()["a0.h1->logits"]!])
+/// let mask = EdgeMask(graph: graph, edges: [graph.edgesByName()["a0.h1->logits"]!])
 /// let value = patching.metrics([mask])[0]
 /// ```
 public struct EdgePatching {

@@ -65,7 +65,7 @@ struct SingleEdgeRuns {
     /// The metric with each edge alone patched, for edges into block `layer` (`layerCount`: into the logits), in
     /// one batched pass.
     mutating func metrics(_ edges: [Edge], layer: Int) -> [Float] {
-        let model = patching.model, pairs = patching.pairs, variants = edges.count
+        let model = patching.model, variants = edges.count
         guard layer < model.layerCount else { return metrics(read: logitsInputs(edges), variants: variants) }
         let start = resumePosition(edges)
         let last = model.layerCount - 1

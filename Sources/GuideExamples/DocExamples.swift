@@ -78,7 +78,7 @@ public enum DocExamples {
 
         let edges = try EdgePatching(model: model, pairs: pairs, metric: .logitDiff)
         let graph = edges.graph
-        let mask = EdgeMask(graph: graph, edges: [try graph.edgesByName()["a0.h1->logits"]!])
+        let mask = EdgeMask(graph: graph, edges: [graph.edgesByName()["a0.h1->logits"]!])
         let value = edges.metrics([mask])[0]
         let effect = try edges.pathPatching(senders: ["a0.h1"], receivers: ["a1.h3<k>"]).effect
 

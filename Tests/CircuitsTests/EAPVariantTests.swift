@@ -65,7 +65,7 @@ import TestModels
     /// A zero embedding makes the first layer's input zero at that position, so every proximity there is 0: the
     /// position must add nothing instead of turning the scores into 0 / 0.
     @Test func informationFlowRoutesStayFiniteWhereEveryProximityIsZero() throws {
-        var model = TestModels.make(llama: true)
+        let model = TestModels.make(llama: true)
         var embedding = model.tokenEmbedding.dequantized()
         let width = embedding.shape[1]
         embedding = Tensor(shape: embedding.shape, scalars: embedding.scalars.enumerated().map { $0.offset / width == 3 ? 0 : $0.element })

@@ -68,7 +68,7 @@ import LanguageModels
             let x = activations(rows: rows, columns: depth, seed: UInt64(rows * 7919 + depth))
             for path in paths {
                 var fused = [Float](repeating: .nan, count: rows * outputs)
-                let called = matrix.withFusedLayout { weights, rowBytes, layout in
+                let called: Void? = matrix.withFusedLayout { weights, rowBytes, layout in
                     x.withUnsafeBufferPointer { x in
                         fused.withUnsafeMutableBufferPointer { y in
                             FusedQuantizedProduct.multiplyTransposed(
