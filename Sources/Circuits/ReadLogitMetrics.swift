@@ -11,18 +11,13 @@ extension EdgePatching {
             let values = rowValues(model.unembed(read, hooks: nil).reshaped([variants * rows, -1]))
             return (0..<variants).map { v in values[(v * rows)..<((v + 1) * rows)].reduce(0, +) / Float(rows) }
         }
-        guard let tokens = metric.readTokens, tokens.count == rows else {
+        guard let columns = metric.readColumns, metric.readTokens?.count == rows else {
             let logits = model.unembed(read, hooks: nil).reshaped([variants * rows, -1])
             return (0..<variants).map { v in
                 metric(variants == 1 ? logits : logits.slice(axis: 0, (v * rows)..<((v + 1) * rows))).item
             }
         }
-        let columns = Array(Set(tokens.joined())).sorted()
-        let normalized = model.finalNorm(read, hooks: nil, scaleName: GlobalHookNames.finalScale,
-                                         normalizedName: GlobalHookNames.finalNormalized).reshaped([variants * rows, model.dModel])
-        var picked = normalized.matmul(model.unembedding.rows(columns), transposeOther: true)
-        if let cap = model.finalLogitSoftcap { picked = picked.softCapped(cap) }
-        let values = picked.scalars
+        let values = model.unembed(read, columns: columns).scalars
         return (0..<variants).map { v in
             var logits = [Float](repeating: 0, count: rows * vocabulary)
             for row in 0..<rows {

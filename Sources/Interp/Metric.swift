@@ -20,6 +20,8 @@ public struct Metric {
     /// The logits each example's value reads (`[example][tokens]`) when it reads only some; nil when it may read
     /// every logit (through a softmax, a norm, ...). A caller may then compute only those logits.
     public let readTokens: [[Int]]?
+    /// The distinct vocabulary entries of ``readTokens``, sorted; nil when the metric may read every logit.
+    public var readColumns: [Int]? { readTokens.map { Array(Set($0.joined())).sorted() } }
     /// When the metric is the mean over examples of a value per example: that value for each row of `[rows, vocab]`
     /// logits, row `i` being example `i % batch` (so several runs of the batch are evaluated at once), computed
     /// off the gradient tape; nil otherwise. A caller may average these instead of calling the metric per run.

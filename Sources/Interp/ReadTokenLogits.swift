@@ -5,14 +5,9 @@ extension ChangedPositionRuns {
     /// else every logit (`columns` nil).
     func logitsAtRead(_ read: Tensor) -> (columns: [Int]?, logits: Tensor) {
         let model = runs.model, rows = read.shape[0]
-        guard let tokens = runs.metric.readTokens, tokens.count == runs.batch.batchSize else {
+        guard let columns = runs.metric.readColumns, runs.metric.readTokens?.count == runs.batch.batchSize else {
             return (nil, model.unembed(read, hooks: nil).reshaped([rows, -1]))
         }
-        let columns = Array(Set(tokens.joined())).sorted()
-        let normalized = model.finalNorm(read, hooks: nil, scaleName: GlobalHookNames.finalScale,
-                                         normalizedName: GlobalHookNames.finalNormalized).reshaped([rows, model.dModel])
-        var picked = normalized.matmul(model.unembedding.rows(columns), transposeOther: true)
-        if let cap = model.finalLogitSoftcap { picked = picked.softCapped(cap) }
-        return (columns, picked)
+        return (columns, model.unembed(read, columns: columns).reshaped([rows, columns.count]))
     }
 }

@@ -142,6 +142,17 @@ public final class TransformerModel {
         if let finalLogitSoftcap { rows = rows.softCapped(finalLogitSoftcap) }
         return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
     }
+
+    /// The logits of the vocabulary entries `columns` only, `[..., columns.count]`, from the final residual stream
+    /// `[..., dModel]` (no hooks): a few dot products per row where a metric reads few logits (a logit
+    /// difference), instead of a product with the whole vocabulary. Equal to those columns of ``unembed(_:hooks:)``.
+    public func unembed(_ residual: Tensor, columns: [Int]) -> Tensor {
+        let normalized = finalNorm(residual, hooks: nil, scaleName: GlobalHookNames.finalScale,
+                                   normalizedName: GlobalHookNames.finalNormalized)
+        var picked = normalized.reshaped([-1, dModel]).matmul(unembedding.rows(columns), transposeOther: true)
+        if let finalLogitSoftcap { picked = picked.softCapped(finalLogitSoftcap) }
+        return picked.reshaped(Array(residual.shape.dropLast()) + [columns.count])
+    }
 }
 
 extension Tensor {
