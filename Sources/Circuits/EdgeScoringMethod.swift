@@ -51,8 +51,8 @@ extension EdgePatching {
             let scores = try method.score(self)
             let seconds = Date().timeIntervalSince(start)
             progress?(index + 1, methods.count)
-            // A method can score NaN (information flow routes, like the EAP-IG library, where a receiver's input is
-            // farther from every sender than its own norm): its area is NaN rather than the benchmark's end.
+            // A method that scores NaN (a model whose runs overflow, say) gets area NaN rather than ending the
+            // benchmark.
             let area = scores.values.contains { $0.isNaN } ? Double.nan : try scores.roc(trueEdges: trueEdges).area
             return KnownCircuitScore(method: method.name, area: area, seconds: seconds)
         }

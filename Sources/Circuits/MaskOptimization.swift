@@ -205,8 +205,8 @@ extension EdgePatching {
             let penalties = state.logits.map(options.targetEdges == nil ? options.penalty : options.keepProbability)
             let penalty = penalties.reduce(0) { $0 + $1.value }
             let kept = state.logits.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-            let steered = options.targetEdges.map { options.steeredCount(target: $0, edges: graph.edges.count, step: state.step) } ?? 0
-            let violation = options.targetEdges == nil ? 0 : (Float(kept) - steered) / Float(graph.edges.count)
+            let steered = options.targetEdges.map { options.steeredCount(target: $0, edges: graph.edges.count, step: state.step) }
+            let violation = steered.map { (Float(kept) - $0) / Float(graph.edges.count) } ?? 0
             let weight = state.multiplier + violation
             let t = Float(state.step + 1)
             for e in state.logits.indices {
@@ -217,7 +217,7 @@ extension EdgePatching {
                 let v = state.secondMoments[e] / (1 - Foundation.pow(beta2, t))
                 state.logits[e] -= options.learningRate * m / (v.squareRoot() + epsilon)
             }
-            state.loss = sign * value + weight * (penalty - steered)
+            state.loss = sign * value + weight * (penalty - (steered ?? 0))
             state.expectedEdges = penalty
             state.multiplier += options.multiplierLearningRate * violation
             state.step += 1
