@@ -64,6 +64,12 @@ import LanguageModels
         #expect(olmo.optionsInForce.contains("q, k, v clamped to ±1.0") && olmo.optionsInForce.contains("LayerNorms without gain or bias"))
     }
 
+    /// transformers' OlmoConfig types `clip_qkv` `float` strictly: a bound of 1 is written `1.0`.
+    @Test func clipIsWrittenAsAFloat() throws {
+        let json = String(decoding: try ModelConfiguration(contentsOf: Fixtures.directory("olmo_clip")).configJSON(), as: UTF8.self)
+        #expect(json.range(of: #""clip_qkv"\s*:\s*1\.0"#, options: .regularExpression) != nil, "\(json)")
+    }
+
     /// A model whose norms were changed (trained) no longer fits OLMo's or Phi's layout: saving says so.
     @Test func savingRefusesNormsTheLayoutCannotHold() throws {
         let directory = try temporaryDirectory()

@@ -36,7 +36,7 @@ extension ModelConfiguration {
     }
 
     /// The fields transformers' strict config classes type `float` (an integral value written `15` is refused).
-    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping"]
+    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping", "clip_qkv"]
 
     /// `json` with the integral values of ``floatFields`` written with a decimal point (`15.0`), as
     /// `JSONSerialization` writes integral doubles without one.
