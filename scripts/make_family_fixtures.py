@@ -1,9 +1,10 @@
-"""Builds tiny random checkpoints of the GPT-NeoX, Gemma, Gemma-2, Gemma-3, Phi-3 and OLMo-2 families.
+"""Builds tiny random checkpoints of the GPT-NeoX, Gemma, Gemma-2, Gemma-3, Phi-3, OLMo-2, Phi and OLMo families.
 
 Regenerate (from the repository root; needs torch, transformers >= 5, safetensors, numpy; downloads nothing):
 
-    python3 scripts/make_family_fixtures.py          # everything
-    python3 scripts/make_family_fixtures.py sweep    # only the sweep regressions below
+    python3 scripts/make_family_fixtures.py            # everything
+    python3 scripts/make_family_fixtures.py sweep      # only the sweep regressions below
+    python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
@@ -45,6 +46,10 @@ from transformers import (
     GPTNeoXForCausalLM,
     Olmo2Config,
     Olmo2ForCausalLM,
+    OlmoConfig,
+    OlmoForCausalLM,
+    PhiConfig,
+    PhiForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
     Qwen3Config,
@@ -251,6 +256,40 @@ def main():
          "tied embeddings", 208)
 
 
+def phi_legacy_layout(config):
+    """Phi config.json as the microsoft/phi-* checkpoints write it: rope_theta, partial_rotary_factor, rope_scaling."""
+    parameters = config.pop("rope_parameters")
+    config["rope_theta"] = parameters["rope_theta"]
+    config["partial_rotary_factor"] = parameters["partial_rotary_factor"]
+    config["rope_scaling"] = None
+    config["torch_dtype"] = config.pop("dtype")
+
+
+def phi_olmo():
+    """Phi (parallel block off one LayerNorm, biases, lm_head bias) and OLMo v1 (LayerNorm without gain or bias)."""
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
+                 eos_token_id=2, pad_token_id=0)
+    save(PhiForCausalLM, PhiConfig(**dict(small, hidden_size=40), num_hidden_layers=2, num_key_value_heads=2,
+                                   max_position_embeddings=64, partial_rotary_factor=0.4, qk_layernorm=True,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 500.0,
+                                                    "partial_rotary_factor": 0.4}),
+         "phi_qk", "Phi (phi-2 config layout: rope_theta, partial_rotary_factor), qk_layernorm (per-head LayerNorm with "
+         "bias), rotary on 4 of 10 head dimensions (factor 0.4), rope base 500, 2 KV heads, untied, gelu_new", 214,
+         rewrite=phi_legacy_layout)
+    save(PhiForCausalLM, PhiConfig(**small, num_hidden_layers=2, max_position_embeddings=64, partial_rotary_factor=0.5,
+                                   tie_word_embeddings=True, layer_norm_eps=1e-4),
+         "phi_tied_bf16", "Phi saved in bfloat16, tied embeddings (lm_head keeps its bias), rotary on 4 of 8 head "
+         "dimensions, no q/k norms (as TransformerLens converts), LayerNorm eps 1e-4", 215, dtype=torch.bfloat16)
+    save(OlmoForCausalLM, OlmoConfig(**small, num_hidden_layers=2, max_position_embeddings=64, clip_qkv=1.0),
+         "olmo_clip", "OLMo v1, clip_qkv 1.0 (clamps many projection entries), untied, one KV head per query head "
+         "(as TransformerLens converts)", 216)
+    save(OlmoForCausalLM, OlmoConfig(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=64,
+                                     attention_bias=True, tie_word_embeddings=True, clip_qkv=2.5),
+         "olmo_gqa_bf16", "OLMo v1 saved in bfloat16, 2 KV heads, attention biases, tied embeddings, clip_qkv 2.5", 217,
+         dtype=torch.bfloat16)
+
+
 def sweep_regressions():
     """Checkpoints for what scripts/sweep_family_configs.py found wrong, and activations.json."""
     small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
@@ -286,6 +325,9 @@ if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["sweep"]:
         sweep_regressions()
+    elif sys.argv[1:] == ["phi_olmo"]:
+        phi_olmo()
     else:
         main()
         sweep_regressions()
+        phi_olmo()

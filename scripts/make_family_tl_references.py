@@ -1,4 +1,4 @@
-"""TransformerLens run_with_cache references for the GPT-NeoX, Gemma, Gemma-2, Phi-3 and OLMo-2 fixtures.
+"""TransformerLens run_with_cache references for the GPT-NeoX, Gemma, Gemma-2, Phi-3, OLMo-2, Phi and OLMo fixtures.
 
 Setup (TransformerLens 3.9 still has HookedTransformer; it reads the fixtures with the transformers >= 5 that
 scripts/make_family_fixtures.py needs, so the venv shares the global torch and transformers):
@@ -6,7 +6,8 @@ scripts/make_family_fixtures.py needs, so the venv shares the global torch and t
     python3 -m venv --system-site-packages .venv-tl
     .venv-tl/bin/pip install --no-deps transformer-lens==3.9.0
     .venv-tl/bin/pip install beartype better-abc einops fancy-einsum jaxtyping typeguard rich datasets pandas
-    .venv-tl/bin/python scripts/make_family_tl_references.py
+    .venv-tl/bin/python scripts/make_family_tl_references.py                 # every fixture
+    .venv-tl/bin/python scripts/make_family_tl_references.py phi_tied_bf16   # only the fixtures named
 
 Downloads nothing. For each fixture below it loads the checkpoint with transformers, converts it with
 TransformerLens' own weight conversion into a HookedTransformer built from an explicit config and loaded
@@ -15,7 +16,10 @@ writes Tests/LanguageModelsTests/Fixtures/transformerlens/<fixture>.safetensors:
 run_with_cache (use_attn_result, use_hook_mlp_in) on the first prompt of the fixture's reference batch (12
 tokens, longer than the sliding windows), under TransformerLens' names, plus "logits". TransformerLens names OLMo-2's
 post-attention and post-MLP norms ln1 and ln2 (the test maps them to ln1_post, ln2_post). A GPT-NeoX without
-attention biases is converted with zero biases (TransformerLens' conversion requires them).
+attention biases is converted with zero biases (TransformerLens' conversion requires them). Phi is the fixture
+without q/k LayerNorms and with one KV head per query head (TransformerLens' Phi conversion has neither); OLMo the
+one with clip_qkv and no attention biases (TransformerLens' OLMo conversion writes zero biases), clip_qkv passed
+to TransformerLens' config.
 
 It also writes Tests/InterpTests/Fixtures/family_patching/<fixture>.json: TransformerLens' activation patching
 (`transformer_lens.patching`, denoising: the corrupted run with clean activations) of the same HookedTransformer on
@@ -27,6 +31,7 @@ pattern over all positions, and the noising resid_pre sweep.
 
 import json
 import os
+import sys
 from functools import partial
 
 import torch
@@ -37,7 +42,9 @@ from transformer_lens.pretrained.weight_conversions import (
     convert_gemma_weights,
     convert_neox_weights,
     convert_olmo2_weights,
+    convert_olmo_weights,
     convert_phi3_weights,
+    convert_phi_weights,
 )
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -61,6 +68,17 @@ def config(hf):
                                        parallel_attn_mlp=c.use_parallel_residual,
                                        rotary_dim=int(head * rope["partial_rotary_factor"]),
                                        rotary_base=rope["rope_theta"], **common)
+    if c.model_type == "phi":
+        head = c.hidden_size // c.num_attention_heads
+        rope = c.rope_parameters
+        return HookedTransformerConfig(d_head=head, act_fn=c.hidden_act, normalization_type="LN", eps=c.layer_norm_eps,
+                                       parallel_attn_mlp=True, rotary_dim=int(head * rope["partial_rotary_factor"]),
+                                       rotary_base=rope["rope_theta"], **common)
+    if c.model_type == "olmo":
+        head = c.hidden_size // c.num_attention_heads
+        return HookedTransformerConfig(d_head=head, act_fn=c.hidden_act, normalization_type="LN", eps=1e-5,
+                                       rotary_dim=head, rotary_base=c.rope_parameters["rope_theta"], gated_mlp=True,
+                                       clip_qkv=c.clip_qkv, **common)
     if c.model_type in ("phi3", "olmo2"):
         head = c.hidden_size // c.num_attention_heads
         rope = c.rope_parameters
@@ -125,12 +143,13 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(PATCHING_OUT, exist_ok=True)
     # olmo2_mha, not olmo2: TransformerLens 3.9's OLMo-2 conversion does not handle grouped-query heads.
-    for name in ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"]:
+    names = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha", "phi_tied_bf16", "olmo_clip"]
+    for name in sys.argv[1:] or names:
         directory = os.path.join(FIXTURES, "models", name)
         hf = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
         cfg = config(hf)
-        convert = {"gpt_neox": convert_neox_weights, "phi3": convert_phi3_weights,
-                   "olmo2": convert_olmo2_weights}.get(hf.config.model_type, convert_gemma_weights)
+        convert = {"gpt_neox": convert_neox_weights, "phi3": convert_phi3_weights, "olmo2": convert_olmo2_weights,
+                   "phi": convert_phi_weights, "olmo": convert_olmo_weights}.get(hf.config.model_type, convert_gemma_weights)
         if hf.config.model_type == "gpt_neox" and not hf.config.attention_bias:
             # TransformerLens' conversion expects biases: give it zeros, which change nothing.
             for layer in hf.gpt_neox.layers:

@@ -7,11 +7,12 @@ Not part of CI (it needs Python and takes minutes); the bugs it finds get commit
     python3 scripts/sweep_family_configs.py                        # 4 configs per family, seed 0
     python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
 
-For each family (gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2) it draws
+For each family (gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo) it draws
 N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
 rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
-windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, activations, norm
+windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, Phi's q/k LayerNorms,
+OLMo's clip_qkv, activations, norm
 epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
@@ -26,7 +27,7 @@ crash, hang (60 s) or mismatch is a failure, printed with the options that diffe
 `--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3) with the `gguf` package
 (llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, a random mix of F32, F16,
 BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
-dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (olmo, ...) are checked to be
+dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (olmoe, ...) are checked to be
 refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
@@ -238,9 +239,27 @@ def draw_gpt2(r):
                 bos_token_id=1, eos_token_id=2)
 
 
-def draw_olmo(r):
+def draw_phi(r):
     hidden, n, kv, _ = heads(r, allow_head_dim=False)
-    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv)
+    parameters = rope(r)
+    parameters["partial_rotary_factor"] = r.choice([0.4, 0.5, 0.5, 0.75, 1.0])
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                layer_norm_eps=r.choice([1e-5, 1e-4, 1e-3]), qk_layernorm=r.random() < 0.5, rope_parameters=parameters)
+
+
+def draw_olmo(r):
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                  attention_bias=r.random() < 0.4, clip_qkv=r.choice([None, None, 0.5, 2.0, 8.0]), rope_parameters=rope(r))
+    if head_dim:
+        config["head_dim"] = head_dim
+    return config
+
+
+def draw_olmoe(r):
+    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, num_experts=4,
+                num_experts_per_tok=2)
 
 
 FAMILIES = {
@@ -255,9 +274,12 @@ FAMILIES = {
     "phi3": (transformers.Phi3Config, draw_phi3),
     "gpt_neox": (transformers.GPTNeoXConfig, draw_gpt_neox),
     "olmo2": (transformers.Olmo2Config, draw_olmo2),
-    # transformers loads these; interp must refuse them by model_type.
+    "phi": (transformers.PhiConfig, draw_phi),
     "olmo": (transformers.OlmoConfig, draw_olmo),
+    # transformers loads these; interp must refuse them by model_type.
+    "olmoe": (transformers.OlmoeConfig, draw_olmoe),
 }
+REFUSED_FAMILIES = {"olmoe"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -613,8 +635,8 @@ def main():
             tried += 1
             tolerance = 1e-4 if dtype == torch.float32 else 1e-3
             status, detail = check(arguments.interp, directory, saved, reference, batch, padded, mask, tolerance, work)
-            if family == "olmo":
-                expected = status == "refused" or ("model_type 'olmo'" in detail)
+            if family in REFUSED_FAMILIES:
+                expected = status == "refused" or (f"model_type '{family}'" in detail)
                 status = "refused" if expected else "failed"
             if status == "passed":
                 passed += 1

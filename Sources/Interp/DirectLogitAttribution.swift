@@ -18,7 +18,8 @@ public struct DirectLogitAttribution {
     public let labels: [String]
     /// `[components, batch]`.
     public let contributions: Tensor
-    /// The final norm's bias projected on the direction, per example (zero for RMSNorm).
+    /// The final norm's bias projected on the direction plus the unembedding's bias at the target (Phi's
+    /// `lm_head.bias`), per example (zero for RMSNorm without an unembedding bias).
     public let biasTerm: [Float]
     /// The real logit (or logit difference) from the forward pass, per example: before the final soft-capping
     /// when the model has one (``logitSoftcap``).
@@ -99,7 +100,7 @@ extension TransformerModel {
             let writes = stack.tensor.select(axis: 1, b).select(axis: 1, 0)       // [C, d]
             let normalized = finalNorm.apply(writes, divisor: Tensor(divisor[b, 0, 0]))
             columns.append(normalized.matmul(direction.reshaped([-1, 1])).reshaped([-1]))
-            bias.append(finalNorm.bias.map { ($0 * direction).sum().item } ?? 0)
+            bias.append((finalNorm.bias.map { ($0 * direction).sum().item } ?? 0) + target.unembeddingBias(in: self, token: token))
             real.append(target.value(in: row, token: token))
             targets.append(token)
         }

@@ -21,6 +21,13 @@ public enum LogitTarget: Sendable, Equatable {
         }
     }
 
+    /// The unembedding bias's part of the measured logit (`b_U[token]`, or its difference), 0 without a bias.
+    func unembeddingBias(in model: TransformerModel, token: Int) -> Float {
+        guard let bias = model.unembeddingBias else { return 0 }
+        if case let .difference(answer, wrong) = self { return bias.scalars[answer] - bias.scalars[wrong] }
+        return bias.scalars[token]
+    }
+
     /// The measured value in a row of logits.
     func value(in row: Tensor, token: Int) -> Float {
         if case let .difference(answer, wrong) = self { return row.scalars[answer] - row.scalars[wrong] }

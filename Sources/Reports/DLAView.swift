@@ -1,6 +1,6 @@
 /// Direct logit attribution: a bar chart of every component's contribution (embeddings, heads, attention
 /// biases, MLPs), largest first, red for positive and blue for negative; below it the check that the
-/// contributions plus the final-norm bias add up to the real logit; beside it a layer × head heatmap
+/// contributions plus the final-norm (and unembedding) bias add up to the real logit; beside it a layer × head heatmap
 /// (diverging scale) with the MLPs in a last column.
 ///
 /// ```swift
@@ -60,7 +60,7 @@ public struct DLAView: ReportFigure {
     public var svg: String {
         var svg = SVG()
         let bars = self.bars
-        let checks: [(String, Float)] = [("final-norm bias", bias), ("Σ components + bias", total), ("real \(targetLabel)", logit)]
+        let checks: [(String, Float)] = [("final-norm, b_U bias", bias), ("Σ components + bias", total), ("real \(targetLabel)", logit)]
         let everything = bars.map(\.value) + checks.map(\.1)
         let low = Swift.min(0, everything.min() ?? 0), high = Swift.max(0, everything.max() ?? 0)
         let span = high - low > 0 ? high - low : 1
@@ -128,7 +128,7 @@ public struct DLAView: ReportFigure {
 
     public var caption: String {
         "Direct logit attribution of \(targetLabel): each component's write, through the final norm with its real scale, "
-            + "dotted with the unembedding direction. Red adds, blue subtracts. Check: Σ components + final-norm bias = "
+            + "dotted with the unembedding direction. Red adds, blue subtracts. Check: Σ components + final-norm and unembedding biases = "
             + "\(SVG.value(total)), real value\(attribution.logitSoftcap == nil ? "" : " before the final soft-cap") \(SVG.value(logit)) (largest error over the batch \(SVG.value(attribution.maxError)))."
     }
 }

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import Interp
 
-/// Activation patching on GPT-NeoX (parallel and sequential), Gemma 1/2, Phi-3 and OLMo-2 against TransformerLens 3.9's
+/// Activation patching on GPT-NeoX (parallel and sequential), Gemma 1/2, Phi-3, OLMo-2, Phi and OLMo against TransformerLens 3.9's
 /// `patching` module on the same checkpoints (scripts/make_family_tl_references.py): residual stream, attention and
 /// MLP outputs per layer and position, every head's `z` over all positions and per position, every query head's `q`
 /// and attention pattern (denoising), and the noising residual sweep. On Gemma-2 and OLMo-2 `attn_out` / `mlp_out` are the outputs after the post-norms, in both.
 @Suite struct FamilyPatchingTests {
-    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"]
+    static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha", "phi_tied_bf16",
+                           "olmo_clip"]
 
     @Test(arguments: families) func activationPatchingMatchesTransformerLens(name: String) throws {
         let checkpoints = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

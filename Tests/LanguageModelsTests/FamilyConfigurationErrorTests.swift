@@ -27,6 +27,15 @@ import LanguageModels
             ("gpt_neox_parallel", { $0["rotary_pct"] = 0.1 }, ["partial_rotary_factor", "rotates 0"]),
             ("gpt_neox_parallel", { $0["head_dim"] = 16 }, ["head_dim", "16"]),
             ("olmo2", { $0["num_key_value_heads"] = 3 }, ["num_key_value_heads", "3 does not divide"]),
+            ("phi_qk", { $0["partial_rotary_factor"] = 0.5 }, ["partial_rotary_factor", "rotates 5"]),
+            ("phi_qk", { $0["head_dim"] = 16 }, ["head_dim", "16 is not supported"]),
+            ("phi_qk", { $0["rope_scaling"] = ["rope_type": "longrope", "factor": 2.0] }, ["rope_scaling.rope_type", "'longrope'"]),
+            ("phi_qk", { $0["qk_layernorm"] = "yes" }, ["qk_layernorm"]),
+            ("phi_tied_bf16", { $0["hidden_act"] = "mish" }, ["hidden_act", "'mish'"]),
+            ("olmo_clip", { $0["clip_qkv"] = -1.0 }, ["clip_qkv", "must be positive"]),
+            ("olmo_clip", { $0["rope_parameters"] = ["rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5] },
+             ["rope_parameters.partial_rotary_factor", "OLMo rotates whole heads"]),
+            ("olmo_gqa_bf16", { $0.removeValue(forKey: "num_attention_heads") }, ["num_attention_heads"]),
         ]
         for (name, edit, fragments) in cases {
             let data = try Self.edited(name, edit)

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import LanguageModels
 
-/// GPT-NeoX, Gemma 1/2/3, Phi-3 and OLMo-2 against transformers (fixtures by scripts/make_family_fixtures.py):
+/// GPT-NeoX, Gemma 1/2/3, Phi-3, OLMo-2, Phi and OLMo against transformers (fixtures by scripts/make_family_fixtures.py):
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
-                           "phi3_bf16", "olmo2", "olmo2_mha", "gemma3_attn_softcap", "phi3_longrope", "qwen3_yarn"]
+                           "phi3_bf16", "olmo2", "olmo2_mha", "gemma3_attn_softcap", "phi3_longrope", "qwen3_yarn",
+                           "phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)

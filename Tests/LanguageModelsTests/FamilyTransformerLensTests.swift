@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import LanguageModels
 
-/// run_with_cache of GPT-NeoX (parallel and sequential), Gemma 1/2, Phi-3 and OLMo-2 against TransformerLens 3.9
+/// run_with_cache of GPT-NeoX (parallel and sequential), Gemma 1/2, Phi-3, OLMo-2, Phi and OLMo against TransformerLens 3.9
 /// (scripts/make_family_tl_references.py): every activation TransformerLens caches under a name this library
 /// also publishes, with the same shape and values.
 @Suite struct FamilyTransformerLensTests {
@@ -21,7 +21,7 @@ import LanguageModels
         return name.replacingOccurrences(of: ".ln1.", with: ".ln1_post.").replacingOccurrences(of: ".ln2.", with: ".ln2_post.")
     }
 
-    @Test(arguments: ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha"])
+    @Test(arguments: ["gpt_neox_parallel", "gpt_neox_sequential", "gemma", "gemma2", "phi3", "olmo2_mha", "phi_tied_bf16", "olmo_clip"])
     func cacheMatchesTransformerLens(name: String) throws {
         let file = try SafetensorsFile(contentsOf: Fixtures.models.deletingLastPathComponent()
             .appendingPathComponent("transformerlens").appendingPathComponent("\(name).safetensors"))

@@ -3,7 +3,7 @@ import Foundation
 extension ModelConfiguration {
     /// The `config.json` layouts by `model_type`.
     public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue) + ["gpt_neox"]
-        + GemmaVersion.allCases.map(\.rawValue) + ["phi3", "olmo2"]
+        + GemmaVersion.allCases.map(\.rawValue) + ["phi3", "olmo2", "phi", "olmo"]
 
     /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
     public init(contentsOf url: URL) throws {
@@ -44,6 +44,10 @@ extension ModelConfiguration {
                 self = try decoder.decode(Phi3ConfigFile.self, from: data).modelConfiguration(source: source)
             case "olmo2":
                 self = try decoder.decode(OLMo2ConfigFile.self, from: data).modelConfiguration(source: source)
+            case "phi":
+                self = try decoder.decode(PhiConfigFile.self, from: data).modelConfiguration(source: source)
+            case "olmo":
+                self = try decoder.decode(OLMoConfigFile.self, from: data).modelConfiguration(source: source)
             case let name?:
                 throw LoadingError("\(source): model_type '\(name)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
             case nil:

@@ -23,10 +23,15 @@ extension ModelConfiguration {
             if version != .gemma { options.append("post-attention and post-MLP norms") }
         case .olmo2:
             options.append("no pre-norms: post-attention and post-MLP norms")
+        case .olmo:
+            options.append("LayerNorms without gain or bias")
+        case .phi:
+            options.append("one LayerNorm feeds attention and MLP, unembedding bias")
         default:
             break
         }
         if qkNorm { options.append(family == .olmo2 ? "q/k norms over all heads" : "per-head q/k norms") }
+        if let clipQKV { options.append("q, k, v clamped to ±\(clipQKV)") }
         if let queryPreAttentionScalar { options.append("scores scaled by query_pre_attn_scalar \(queryPreAttentionScalar)^-1/2") }
         if let attentionSoftcap { options.append("attention soft-cap \(attentionSoftcap)") }
         if let finalLogitSoftcap { options.append("final logit soft-cap \(finalLogitSoftcap)") }

@@ -3,7 +3,7 @@ import Foundation
 /// The architecture of a decoder-only language model, normalized from a Hugging Face `config.json`.
 ///
 /// Model code reads only this description; the per-family `config.json` layouts (``GPT2ConfigFile``,
-/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``) are decoded and checked on the way in, and any option this library does not implement
+/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``, ``PhiConfigFile``, ``OLMoConfigFile``) are decoded and checked on the way in, and any option this library does not implement
 /// is refused with an error naming the field rather than approximated.
 ///
 /// ```swift
@@ -26,6 +26,11 @@ public struct ModelConfiguration: Equatable, Sendable {
         case phi3
         /// OLMo-2: norms after attention and MLP instead of before, q/k RMSNorm over the whole projection.
         case olmo2
+        /// Phi-1, Phi-1.5, Phi-2: attention and MLP in parallel off one LayerNorm, partial rotary, biases
+        /// everywhere (the unembedding too), optional per-head q/k LayerNorms.
+        case phi
+        /// OLMo (v1): the Llama block with LayerNorms that have neither gain nor bias, optional q/k/v clipping.
+        case olmo
 
         /// The `model_type` of `config.json`.
         public var modelType: String {
@@ -36,6 +41,8 @@ public struct ModelConfiguration: Equatable, Sendable {
             case .gemma(let version): return version.rawValue
             case .phi3: return "phi3"
             case .olmo2: return "olmo2"
+            case .phi: return "phi"
+            case .olmo: return "olmo"
             }
         }
     }
@@ -94,8 +101,11 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var attentionOutputBias: Bool
     /// Whether the MLP projections have biases.
     public var mlpBias: Bool
-    /// Whether queries and keys pass through a per-head RMSNorm before the rotation (Qwen3).
+    /// Whether queries and keys pass through a per-head RMSNorm before the rotation (Qwen3; a per-head LayerNorm
+    /// with bias for Phi's `qk_layernorm`).
     public var qkNorm: Bool
+    /// The bound the q, k and v projections are clamped to, `[-clip, clip]` (OLMo's `clip_qkv`); nil for none.
+    public var clipQKV: Float?
     /// Whether the unembedding is the transposed token embedding.
     public var tiedEmbeddings: Bool
     /// Per layer: the attention window, or nil for full causal attention. With window `w` the query at
@@ -135,7 +145,7 @@ public struct ModelConfiguration: Equatable, Sendable {
         scalesAttentionByHeadDimension: Bool = true, scalesAttentionByInverseLayerIndex: Bool = false,
         bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil,
         parallelResidual: Bool = false, attentionSoftcap: Float? = nil, finalLogitSoftcap: Float? = nil,
-        queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil
+        queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil, clipQKV: Float? = nil
     ) {
         precondition(dHead != nil || dModel % nHeads == 0, "dModel \(dModel) is not a multiple of nHeads \(nHeads)")
         precondition(nHeads % (nKVHeads ?? nHeads) == 0, "nHeads \(nHeads) is not a multiple of nKVHeads \(nKVHeads ?? nHeads)")
@@ -169,11 +179,12 @@ public struct ModelConfiguration: Equatable, Sendable {
         self.finalLogitSoftcap = finalLogitSoftcap
         self.queryPreAttentionScalar = queryPreAttentionScalar
         self.slidingWindowRotary = slidingWindowRotary
+        self.clipQKV = clipQKV
     }
 
     /// The normalization layer type of the family.
     public var normalization: Normalization.Kind {
-        family == .gpt2 || family == .gptNeoX ? .layerNorm : .rmsNorm
+        [.gpt2, .gptNeoX, .phi, .olmo].contains(family) ? .layerNorm : .rmsNorm
     }
 
     /// The factor token embeddings are multiplied by: `sqrt(dModel)` for Gemma, nil otherwise.

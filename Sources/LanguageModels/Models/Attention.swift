@@ -2,8 +2,8 @@
 /// sliding window: the attention of every supported family.
 public struct Attention {
     public var query, key, value, output: Linear
-    /// RMSNorm of queries and keys: per head over the head dimension (Qwen3, Gemma-3), or over the whole
-    /// projection when ``normsSpanHeads`` (OLMo-2).
+    /// Norms of queries and keys: per head over the head dimension (RMSNorm in Qwen3 and Gemma-3, LayerNorm with
+    /// bias in Phi), or an RMSNorm over the whole projection when ``normsSpanHeads`` (OLMo-2).
     public var queryNorm, keyNorm: Normalization?
     /// Whether ``queryNorm`` and ``keyNorm`` normalize all heads' projections together (`[heads × headDim]`,
     /// OLMo-2) instead of each head alone. With split q/k/v inputs each head's statistics then come from the
@@ -18,15 +18,20 @@ public struct Attention {
     /// `softcap · tanh(scores / softcap)` before the mask, so `hook_attn_scores` sees them capped (as in
     /// TransformerLens). Nil for none.
     public var softcap: Float?
+    /// The bound queries, keys and values are clamped to, `[-clip, clip]`, after the projections (and q/k norms)
+    /// and before the rotation (OLMo's `clip_qkv`); `hook_q`, `hook_k` and `hook_v` see them before the clamp, as
+    /// in TransformerLens. Nil for none.
+    public var clip: Float?
 
     public init(query: Linear, key: Linear, value: Linear, output: Linear, queryNorm: Normalization? = nil,
                 keyNorm: Normalization? = nil, normsSpanHeads: Bool = false, rotary: RotaryEmbedding? = nil, heads: Int,
-                keyValueHeads: Int, headDim: Int, scale: Float, slidingWindow: Int? = nil, softcap: Float? = nil) {
+                keyValueHeads: Int, headDim: Int, scale: Float, slidingWindow: Int? = nil, softcap: Float? = nil,
+                clip: Float? = nil) {
         precondition(heads % keyValueHeads == 0, "\(heads) heads cannot share \(keyValueHeads) key-value heads")
         self.query = query; self.key = key; self.value = value; self.output = output
         self.queryNorm = queryNorm; self.keyNorm = keyNorm; self.normsSpanHeads = normsSpanHeads; self.rotary = rotary
         self.heads = heads; self.keyValueHeads = keyValueHeads; self.headDim = headDim
-        self.scale = scale; self.slidingWindow = slidingWindow; self.softcap = softcap
+        self.scale = scale; self.slidingWindow = slidingWindow; self.softcap = softcap; self.clip = clip
     }
 
     /// Which query heads share which key-value head.
@@ -54,7 +59,7 @@ public struct Attention {
         return Attention(query: block(query, head), key: block(key, group), value: block(value, group),
                          output: Linear(weight: outputColumns), queryNorm: queryNorm, keyNorm: keyNorm, rotary: rotary,
                          heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow,
-                         softcap: softcap)
+                         softcap: softcap, clip: clip)
     }
 
     /// Projects an input to per-head vectors `[batch, pos, groups, headDim]`.
@@ -72,7 +77,7 @@ public struct Attention {
                               hooks: ForwardHooks?, hookName: String) -> Tensor {
         let projected = hooks.apply(hookName, project(input, with: linear, groups: groups))
         guard let norm else { return projected }
-        guard normsSpanHeads else { return projected.rmsNorm(weight: norm.weight, epsilon: norm.epsilon) }
+        guard normsSpanHeads else { return norm.normalize(projected) }
         let shape = projected.shape
         guard input.rank == 4 else {
             return projected.reshaped([shape[0], shape[1], groups * headDim]).rmsNorm(weight: norm.weight, epsilon: norm.epsilon)
@@ -89,6 +94,11 @@ public struct Attention {
         return Tensor.concatenate(blocks, axis: 2)
     }
 
+    /// `x` clamped to ``clip`` (itself without one).
+    private func clipped(_ x: Tensor) -> Tensor {
+        clip.map { x.clamped(min: -$0, max: $0) } ?? x
+    }
+
     /// Attends from the queries' input to the keys' and values' inputs (each already normalized).
     ///
     /// The queries sit at the keys' positions unless `queryPositions` (`[batch][queries]`, rotary positions) says
@@ -100,9 +110,9 @@ public struct Attention {
                                names: BlockHookNames, queryPositions: [[Int]]? = nil) -> Tensor {
         let batch = queryInput.shape[0], length = queryInput.shape[1]
         // As in TransformerLens, hook_q/hook_k see the projections before the q/k norms.
-        var q = normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q)
-        var k = normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k)
-        let v = hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads))
+        var q = clipped(normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q))
+        var k = clipped(normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k))
+        let v = clipped(hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads)))
         if let rotary {
             q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))

@@ -71,6 +71,8 @@ extension TransformerModel {
         case .gemma: return try GemmaLoader.build(configuration, weights: weights, source: source)
         case .phi3: return try Phi3Loader.build(configuration, weights: weights, source: source)
         case .olmo2: return try OLMo2Loader.build(configuration, weights: weights, source: source)
+        case .phi: return try PhiLoader.build(configuration, weights: weights, source: source)
+        case .olmo: return try OLMoLoader.build(configuration, weights: weights, source: source)
         }
     }
 }

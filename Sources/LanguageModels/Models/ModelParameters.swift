@@ -14,7 +14,7 @@ extension TransformerModel {
     /// `tokenEmbedding`, `positionEmbedding`, then per block `blocks.{l}.ln1.weight`, `.ln1.bias`,
     /// `.attention.query.weight`, `.attention.query.bias`, ... `.mlp.output.bias` (then a block's
     /// `postAttentionNorm` / `postFeedForwardNorm`, when present), then `finalNorm.weight`,
-    /// `finalNorm.bias` and `unembedding` (absent when tied). Only present tensors are listed.
+    /// `finalNorm.bias`, `unembedding` (absent when tied) and `unembeddingBias`. Only present tensors are listed.
     ///
     /// The model must not be MLX-quantized; 16-bit weights are widened to `Float` tensors (and a model built
     /// from them by ``replacingParameters(_:)`` holds `Float` weights).
@@ -73,7 +73,7 @@ extension TransformerModel {
         }
 
         var embedding = tokenEmbedding, positions = positionEmbedding, blocks = blocks, finalNorm = finalNorm
-        var unembedding = unembedding
+        var unembedding = unembedding, unembeddingBias = unembeddingBias
         try map("tokenEmbedding", &embedding)
         try map("positionEmbedding", &positions)
         for l in blocks.indices {
@@ -97,9 +97,10 @@ extension TransformerModel {
         }
         try map("finalNorm", &finalNorm)
         if tiedEmbeddings { unembedding = embedding } else { try map("unembedding", &unembedding) }
+        try map("unembeddingBias", &unembeddingBias)
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: positions, blocks: blocks,
                                 finalNorm: finalNorm, unembedding: unembedding, contextLength: contextLength,
                                 tiedEmbeddings: tiedEmbeddings, embeddingScale: embeddingScale,
-                                finalLogitSoftcap: finalLogitSoftcap)
+                                finalLogitSoftcap: finalLogitSoftcap, unembeddingBias: unembeddingBias)
     }
 }

@@ -22,12 +22,7 @@ public struct Normalization {
     /// centring) or `sqrt(mean(x²) + ε)` (RMSNorm), shaped `[..., 1]`; `hook_normalized` is the input
     /// divided by it (centred first for LayerNorm), before the gain and the bias, for both kinds.
     public func callAsFunction(_ x: Tensor, hooks: ForwardHooks?, scaleName: String, normalizedName: String) -> Tensor {
-        guard hooks.wants(scaleName) || hooks.wants(normalizedName) else {
-            switch kind {
-            case .layerNorm: return x.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
-            case .rmsNorm: return x.rmsNorm(weight: weight, epsilon: epsilon)
-            }
-        }
+        guard hooks.wants(scaleName) || hooks.wants(normalizedName) else { return normalize(x) }
         // The fused kernels give the unit-gain output `u` and the inverse divisor; the hooked divisor `s'`
         // then gives `u · (s / s')`, which is `centred / s'` as a function (so values and gradients are the
         // reference formula's, up to rounding) and exactly `u` when the hook leaves the divisor alone.
@@ -36,6 +31,14 @@ public struct Normalization {
         let ratio = scale / hooks.apply(scaleName, scale)
         let scaled = hooks.apply(normalizedName, unit * ratio) * weight
         return bias.map { scaled + $0 } ?? scaled
+    }
+
+    /// Normalizes the last axis of `x` without hook points (a per-head q/k norm).
+    public func normalize(_ x: Tensor) -> Tensor {
+        switch kind {
+        case .layerNorm: return x.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
+        case .rmsNorm: return x.rmsNorm(weight: weight, epsilon: epsilon)
+        }
     }
 
     /// Applies the norm with a given per-row divisor instead of the one `x` implies.

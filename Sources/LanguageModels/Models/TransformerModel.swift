@@ -1,5 +1,5 @@
 /// A decoder-only transformer with TransformerLens-named hook points: GPT-2, the Llama family
-/// (Llama, Mistral, Qwen2, Qwen3), GPT-NeoX, Gemma 1/2/3, Phi-3 and OLMo-2 share this one forward pass and differ
+/// (Llama, Mistral, Qwen2, Qwen3), GPT-NeoX, Gemma 1/2/3, Phi-3, OLMo-2, Phi and OLMo share this one forward pass and differ
 /// only in their parts and block options.
 ///
 /// ```swift
@@ -20,6 +20,8 @@ public final class TransformerModel {
     public var finalNorm: Normalization
     /// The unembedding `[vocab, dModel]` (`W_Uᵀ`); shares storage with `tokenEmbedding` when tied.
     public var unembedding: WeightMatrix
+    /// The unembedding's bias `[vocab]` (`b_U`; Phi's `lm_head.bias`), added to every position's logits; nil for none.
+    public var unembeddingBias: Tensor?
     /// The longest sequence the model accepts.
     public let contextLength: Int
     /// Whether the unembedding is the token embedding (one parameter used twice): ``parameters`` then
@@ -34,7 +36,7 @@ public final class TransformerModel {
 
     public init(tokenEmbedding: WeightMatrix, positionEmbedding: Tensor?, blocks: [TransformerBlock],
                 finalNorm: Normalization, unembedding: WeightMatrix, contextLength: Int, tiedEmbeddings: Bool = false,
-                embeddingScale: Float? = nil, finalLogitSoftcap: Float? = nil) {
+                embeddingScale: Float? = nil, finalLogitSoftcap: Float? = nil, unembeddingBias: Tensor? = nil) {
         precondition(!tiedEmbeddings || unembedding.sharesStorage(with: tokenEmbedding),
                      "tied embeddings must be one matrix: pass the token embedding as the unembedding")
         self.tiedEmbeddings = tiedEmbeddings
@@ -45,6 +47,7 @@ public final class TransformerModel {
         self.blocks = blocks
         self.finalNorm = finalNorm
         self.unembedding = unembedding
+        self.unembeddingBias = unembeddingBias
         self.contextLength = contextLength
     }
 
@@ -139,6 +142,7 @@ public final class TransformerModel {
         let normalized = finalNorm(residual, hooks: hooks, scaleName: GlobalHookNames.finalScale,
                                    normalizedName: GlobalHookNames.finalNormalized)
         var rows = unembedding.matmulTransposed(normalized.reshaped([-1, dModel]))
+        if let unembeddingBias { rows = rows + unembeddingBias }
         if let finalLogitSoftcap { rows = rows.softCapped(finalLogitSoftcap) }
         return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
     }
@@ -150,6 +154,7 @@ public final class TransformerModel {
         let normalized = finalNorm(residual, hooks: nil, scaleName: GlobalHookNames.finalScale,
                                    normalizedName: GlobalHookNames.finalNormalized)
         var picked = normalized.reshaped([-1, dModel]).matmul(unembedding.rows(columns), transposeOther: true)
+        if let unembeddingBias { picked = picked + unembeddingBias.indexSelect(axis: 0, columns) }
         if let finalLogitSoftcap { picked = picked.softCapped(finalLogitSoftcap) }
         return picked.reshaped(Array(residual.shape.dropLast()) + [columns.count])
     }
@@ -239,6 +244,7 @@ extension TransformerModel {
         func size(_ norm: Normalization?) -> Int { (norm?.weight.count ?? 0) + (norm?.bias?.count ?? 0) }
         var total = tokenEmbedding.shape.reduce(1, *) + (positionEmbedding?.count ?? 0) + size(finalNorm)
         if !tiedEmbeddings { total += unembedding.shape.reduce(1, *) }
+        total += unembeddingBias?.count ?? 0
         for block in blocks {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)

@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 extension ModelConfiguration {
-    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3 or OLMo-2 configuration, in the
+    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3, OLMo-2, Phi or OLMo configuration, in the
     /// layout transformers 5 writes (`rope_parameters`, `layer_types`), every field that decides the architecture
     /// explicit (Gemma-2's absent soft-capping is written `null`, since an absent key means 50 and 30).
     ///
@@ -28,13 +28,15 @@ extension ModelConfiguration {
         case .gemma(let version): try addGemmaFields(&object, rotary, version: version)
         case .phi3: try addPhi3Fields(&object, rotary)
         case .olmo2: try addOLMo2Fields(&object, rotary)
+        case .phi: try addPhiFields(&object, rotary)
+        case .olmo: try addOLMoFields(&object, rotary)
         case .gpt2, .llama: preconditionFailure("written by GPT2ConfigFile / LlamaConfigFile")
         }
         return object
     }
 
     /// The fields transformers' strict config classes type `float` (an integral value written `15` is refused).
-    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping"]
+    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping", "clip_qkv"]
 
     /// `json` with the integral values of ``floatFields`` written with a decimal point (`15.0`), as
     /// `JSONSerialization` writes integral doubles without one.
@@ -108,6 +110,35 @@ extension ModelConfiguration {
         object["rope_parameters"] = try ropeParameters(rotary, partial: false)
     }
 
+    private func addPhiFields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {
+        try require(parallelResidual && headsSpanModel, "model_type phi has parallel blocks and hidden_size / heads wide heads")
+        try require(queryPreAttentionScalar == nil && attentionSoftcap == nil && finalLogitSoftcap == nil && clipQKV == nil,
+                    "model_type phi has no soft-capping or q/k/v clipping")
+        try requireBiases(qkv: true, output: true, mlp: true)
+        try requireNoWindows()
+        object["architectures"] = ["PhiForCausalLM"]
+        object["num_key_value_heads"] = nKVHeads
+        object["layer_norm_eps"] = normEpsilonForJSON
+        object["hidden_act"] = activation.huggingFaceName
+        object["qk_layernorm"] = qkNorm
+        object["rope_parameters"] = try ropeParameters(rotary, partial: true)
+    }
+
+    private func addOLMoFields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {
+        try require(normEpsilon == 1e-5, "model_type olmo's LayerNorm epsilon is 1e-5, found \(normEpsilon)")
+        try require(!qkNorm && !parallelResidual && queryPreAttentionScalar == nil && attentionSoftcap == nil
+                    && finalLogitSoftcap == nil, "model_type olmo has no q/k norms, parallel blocks or soft-capping")
+        try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
+        try requireNoWindows()
+        object["architectures"] = ["OlmoForCausalLM"]
+        object["num_key_value_heads"] = nKVHeads
+        if !headsSpanModel { object["head_dim"] = dHead }
+        object["hidden_act"] = activation.huggingFaceName
+        object["attention_bias"] = attentionQKVBias
+        object["clip_qkv"] = clipQKV.map { Double("\($0)")! as Any } ?? NSNull()
+        object["rope_parameters"] = try ropeParameters(rotary, partial: false)
+    }
+
     private func addGemmaFields(_ object: inout [String: Any], _ rotary: RotaryEmbedding, version: GemmaVersion) throws {
         try require(qkNorm == (version == .gemma3Text), "model_type \(version.rawValue) \(qkNorm ? "has no" : "needs") q/k norms")
         try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
@@ -165,8 +196,8 @@ extension ModelConfiguration {
             parameters.merge(["rope_type": "longrope", "short_factor": short, "long_factor": long,
                               "attention_factor": attentionFactor]) { $1 }
         }
-        // GPT-NeoX reads an absent factor as 0.25, the others as 1.
-        if rotary.rotaryDim != rotary.headDim || family == .gptNeoX {
+        // GPT-NeoX reads an absent factor as 0.25, Phi as 0.5, the others as 1.
+        if rotary.rotaryDim != rotary.headDim || family == .gptNeoX || family == .phi {
             parameters["partial_rotary_factor"] = Double(rotary.rotaryDim) / Double(rotary.headDim)
         }
         return parameters

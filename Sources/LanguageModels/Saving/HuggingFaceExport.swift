@@ -30,6 +30,8 @@ extension TransformerModel {
         case .gemma(let version): addGemmaTensors(add, version: version)
         case .phi3: addPhi3Tensors(add)
         case .olmo2: addOLMo2Tensors(add)
+        case .phi: try addPhiTensors(add)
+        case .olmo: try addOLMoTensors(add)
         }
         try checkRoundTrip(tensors, configuration: c)
         return tensors

@@ -1,0 +1,87 @@
+/// The `config.json` of a Hugging Face `olmo` model (OLMo-1B-hf, OLMo-7B-hf), field for field.
+///
+/// OLMo's LayerNorms have no gain, no bias and a fixed epsilon of 1e-5 (transformers' `OlmoLayerNorm`), so no
+/// field sets them.
+public struct OLMoConfigFile: Codable, Equatable, Sendable {
+    public var modelType: String
+    /// The model classes that load the file (`["OlmoForCausalLM"]`); not read by this library.
+    public var architectures: [String]?
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var hiddenAct: String?
+    public var maxPositionEmbeddings: Int?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var clipQkv: Double?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeParametersFile?
+    public var ropeParameters: RopeParametersFile?
+    public var bosTokenId: TokenIDList?
+    public var eosTokenId: TokenIDList?
+    public var torchDtype: String?
+    public var dtype: String?
+    public var quantization: MLXQuantization?
+    public var quantizationConfig: MLXQuantization?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case architectures
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case hiddenAct = "hidden_act"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case attentionBias = "attention_bias"
+        case clipQkv = "clip_qkv"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters"
+        case bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+        case quantization
+        case quantizationConfig = "quantization_config"
+    }
+
+    /// The normalized description; throws naming `source` and the field for values this library does not support.
+    ///
+    /// transformers' OLMo rotates whole heads, so a `partial_rotary_factor` other than 1 is refused.
+    public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
+        let checker = ConfigurationChecker(source: source)
+        guard modelType == "olmo" else { throw checker.error("model_type", "'\(modelType)' is not olmo") }
+        let (kvHeads, dHead) = try checker.decoderShape(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
+            keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
+        let maxPositions = maxPositionEmbeddings ?? 2048
+        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
+        let parameters = ropeScaling ?? ropeParameters
+        if let partial = parameters?.partialRotaryFactor, partial != 1 {
+            throw checker.error("\(field).partial_rotary_factor", "\(partial) is not supported: OLMo rotates whole heads")
+        }
+        let rotary = try checker.rotaryEmbedding(
+            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
+            headDim: dHead, maxPositions: maxPositions)
+        if let clipQkv, !(clipQkv > 0) { throw checker.error("clip_qkv", "must be positive, found \(clipQkv)") }
+        let bias = attentionBias ?? false
+        return ModelConfiguration(
+            family: .olmo, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
+            dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,
+            normEpsilon: 1e-5, activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
+            positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false,
+            tiedEmbeddings: tieWordEmbeddings ?? false,
+            bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
+            quantization: try checker.quantization(quantization, quantizationConfig), clipQKV: clipQkv.map { Float($0) }
+        )
+    }
+}
