@@ -6,7 +6,8 @@
 // bfloat16 elements (two consecutive depths) to an accumulator.
 //   - Few rows of A (decode, short prompts) with B a torch Linear weight [N, K]: dot products of rows. Pairs of
 //     depths are adjacent in a row of A (rounded to bfloat16 once) and in a row of B, so each weight is read
-//     where it is, once; 4 rows of B stay in L1 while every row of A passes.
+//     where it is, once; 4 rows of B stay in L1 while every row of A passes (float16 rows are first rounded to
+//     bfloat16 into an L1 buffer, once per 4 rows).
 //   - More rows: the BLIS loop nest of gemm.c with an 8 x 48 register tile (24 accumulators). B is packed per
 //     KC x NC slab with pairs of depths interleaved (for each pair, 48 columns of (even, odd) elements: the
 //     layout vdpbf16ps reads), A per MC x KC block as pairs to broadcast, rounded to bfloat16 as it is packed.
@@ -398,20 +399,18 @@ static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
 
 // MARK: - Row-dot-product kernel (few rows, B read in place)
 
-/// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times rows
-/// [j0, j0 + S) of B (clamped to the last row), stored for the rows and columns that exist.
+/// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times the bfloat16 rows
+/// `w` of B (columns [j0, j0 + S) of C), stored for the rows and columns that exist.
 static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
-    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, int f16) {
+    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, const uint16_t *const *w) {
     enum { S = 4 };
     long k = g->k, full = k / 32 * 32, tail = k - full;
-    const uint16_t *w[S];
-    for (int c = 0; c < S; c++) w[c] = g->b16 + min_long(j0 + c, g->n - 1) * g->ldb;
     __m512 acc[4][S];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
     for (long p = 0; p < full; p += 32) {
         __m512bh wv[S];
-        for (int c = 0; c < S; c++) wv[c] = (__m512bh)load_b32(w[c] + p, 0xFFFFFFFFu, f16);
+        for (int c = 0; c < S; c++) wv[c] = (__m512bh)_mm512_loadu_si512(w[c] + p);
         for (int r = 0; r < R; r++) {
             __m512bh av = (__m512bh)_mm512_loadu_si512(a16 + (i0 + r) * stride + p);
             for (int c = 0; c < S; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
@@ -420,7 +419,7 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
     if (tail) {
         __mmask32 mask = (__mmask32)((1u << tail) - 1);
         __m512bh wv[S];
-        for (int c = 0; c < S; c++) wv[c] = (__m512bh)load_b32(w[c] + full, mask, f16);
+        for (int c = 0; c < S; c++) wv[c] = (__m512bh)_mm512_maskz_loadu_epi16(mask, w[c] + full);
         for (int r = 0; r < R; r++) {
             __m512bh av = (__m512bh)_mm512_loadu_si512(a16 + (i0 + r) * stride + full);
             for (int c = 0; c < S; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
@@ -435,27 +434,40 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
     }
 }
 
-/// The row-dot-product kernel over every row of A for B's element type (`f16` constant in each caller).
-static inline __attribute__((always_inline)) CK_BF16 void bf16_rows_typed(const ck_sgemm_args *g, int f16) {
+/// Every row of A against B, 4 rows of B (columns of C) at a time: bfloat16 B is read in place; float16 B is rounded
+/// to bfloat16 once per 4 rows into a buffer (4 x `stride`, in L1) that every row of A then reads.
+static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
     long m = g->m, n = g->n, k = g->k, stride = round_up(k, 32);
-    uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)(m * stride / 2));
+    uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)((m + 4) * stride / 2));
+    uint16_t *rounded_b = a16 + m * stride;
+    int f16 = g->b_type == CK_ELEMENT_F16;
     for (long i = 0; i < m; i++)
         for (long p = 0; p < stride; p += 32)
             _mm512_storeu_si512(a16 + i * stride + p, round32(g->a + i * g->lda + p, k - p));
     for (long j0 = 0; j0 < n; j0 += 4) {
+        const uint16_t *w[4];
+        for (int c = 0; c < 4; c++) {
+            const uint16_t *row = g->b16 + min_long(j0 + c, n - 1) * g->ldb;
+            if (!f16) {
+                w[c] = row;
+                continue;
+            }
+            for (long p = 0; p < stride; p += 32) {
+                __mmask32 mask = k - p >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (k - p)) - 1);
+                _mm512_storeu_si512(rounded_b + c * stride + p, load_b32(row + p, mask, 1));
+            }
+            w[c] = rounded_b + c * stride;
+        }
         long i0 = 0;
-        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4, f16);
+        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4, w);
         switch (m - i0) {
-        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3, f16); break;
-        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2, f16); break;
-        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1, f16); break;
+        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3, w); break;
+        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2, w); break;
+        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1, w); break;
         default: break;
         }
     }
 }
-
-static CK_BF16 void bf16_rows_bfloat16(const ck_sgemm_args *g) { bf16_rows_typed(g, 0); }
-static CK_BF16 void bf16_rows_float16(const ck_sgemm_args *g) { bf16_rows_typed(g, 1); }
 
 #else
 
@@ -469,8 +481,7 @@ void ck_bf16_compute_block(const ck_sgemm_args *g) {
 #ifdef CK_BF16_X86
     if (g->compute == CK_COMPUTE_BF16 && g->transpose_b && !g->transpose_a && ck_bf16_dot_available()
         && ck_gemm_resolve_path(g->path) == CK_GEMM_PATH_AVX512) {
-        if (g->m <= rows_kernel_max_rows && g->b_type == CK_ELEMENT_F16) bf16_rows_float16(g);
-        else if (g->m <= rows_kernel_max_rows) bf16_rows_bfloat16(g);
+        if (g->m <= rows_kernel_max_rows) bf16_rows(g);
         else bf16_blocked(g);
         return;
     }

@@ -37,8 +37,7 @@ public struct LanguageModel {
         let checkpoint = try Checkpoint(directory: directory, computePrecision: computePrecision)
         if computePrecision == .bfloat16 && !checkpoint.weights.hasHalfPrecisionMatrix {
             throw LoadingError("\(directory.path): bfloat16 compute applies to bfloat16 and float16 matrices, and this "
-                               + "checkpoint has none (\(checkpoint.weights.dtype?.rawValue ?? "no floating-point") weights); "
-                               + "its products compute in float32")
+                               + "checkpoint has none (its matrices are float32 or quantized, which compute in float32)")
         }
         return LanguageModel(directory: directory, configuration: checkpoint.configuration,
                              model: try TransformerModel.load(checkpoint), tokenizer: try loadTokenizer(from: directory))
