@@ -5,7 +5,7 @@ committed).
 Run (from the repository root; needs numpy, safetensors and gguf; downloads nothing):
 
     python3 scripts/make_quantized_bench_model.py [--output /tmp/interp-quant] [--model smollm2-135m-shape]
-        [--formats mlx4 mlx8 q8_0 q4_0 q4_k]
+        [--formats mlx4 mlx8 q8_0 q4_0 q4_k f16 bf16]
 
 For each format it writes, under --output:
   - `<model>-<format>`: the quantized checkpoint. `mlx4` / `mlx8`: a Hugging Face directory quantized by MLX's
@@ -13,7 +13,8 @@ For each format it writes, under --output:
     `q8_0`, `q4_0`: a llama.cpp GGUF file `model.gguf` quantized by `gguf.quants.quantize`, with q/k rows permuted
     as convert_hf_to_gguf does and a synthetic SentencePiece vocabulary of the model's size. `q4_k`: the same with
     every matrix whose rows are whole 256-value blocks Q4_K, the others Q5_0 (llama.cpp's fallback); gguf cannot
-    quantize K-quants, so their blocks are random codes with sane scales.
+    quantize K-quants, so their blocks are random codes with sane scales. `f16`, `bf16`: every matrix GGUF F16 or
+    BF16 (for `--compute bf16` against `--compute float32`).
   - `<model>-<format>-fp32`: a float32 Hugging Face directory holding the values a reader recovers from that file
     (dequantized here in numpy or by `gguf.quants.dequantize`, q/k rows un-permuted).
 Weights are drawn as scripts/make_bench_model.py draws them (normal, std 0.02; norm gains 1 + N(0, 0.02)). Both
@@ -41,7 +42,7 @@ from make_bench_model import DEFAULT_MODEL, MODELS, blocks  # noqa: E402
 from make_fixtures import pack_codes  # noqa: E402
 from make_gguf_fixtures import K_QUANT_LAYOUT, llama_permute, random_k_blocks  # noqa: E402
 
-GGUF_TYPES = {"q8_0": Q.Q8_0, "q4_0": Q.Q4_0, "q4_k": Q.Q4_K}
+GGUF_TYPES = {"q8_0": Q.Q8_0, "q4_0": Q.Q4_0, "q4_k": Q.Q4_K, "f16": Q.F16, "bf16": Q.BF16}
 MLX_BITS = {"mlx4": 4, "mlx8": 8}
 GGUF_NAMES = {"embed_tokens": "token_embd", "norm": "output_norm", "lm_head": "output",
               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",

@@ -1,21 +1,26 @@
-// bfloat16 compute for products with bfloat16 B (`CK_COMPUTE_BF16`, see gemm.h).
+// bfloat16 compute for products with bfloat16 or float16 B (`CK_COMPUTE_BF16`, see gemm.h). float16 B is rounded to
+// bfloat16 (nearest, ties to even; widening to Float32 first is exact) wherever it is read or packed, so both
+// operands of every product are bfloat16 and the weights stay float16 in memory.
 //
 // Two kernels use AVX512-BF16 `vdpbf16ps`: each of its 16 Float32 lanes adds the products of one pair of
 // bfloat16 elements (two consecutive depths) to an accumulator.
 //   - Few rows of A (decode, short prompts) with B a torch Linear weight [N, K]: dot products of rows. Pairs of
 //     depths are adjacent in a row of A (rounded to bfloat16 once) and in a row of B, so each weight is read
-//     where it is, once; 4 rows of B stay in L1 while every row of A passes.
+//     where it is, once; 4 rows of B stay in L1 while every row of A passes (float16 rows are first rounded to
+//     bfloat16 into an L1 buffer, once per 4 rows).
 //   - More rows: the BLIS loop nest of gemm.c with an 8 x 48 register tile (24 accumulators). B is packed per
 //     KC x NC slab with pairs of depths interleaved (for each pair, 48 columns of (even, odd) elements: the
 //     layout vdpbf16ps reads), A per MC x KC block as pairs to broadcast, rounded to bfloat16 as it is packed.
 //     KC, MC and NC come from this CPU's L2 and L3 sizes at first use, the depth split into equal blocks.
 // Anything else (no AVX512-BF16 or no OS zmm support, A stored transposed, B not transposed, a path other than
 // AVX-512 requested, or INTERP_BF16_WIDENED set) rounds op(A) to bfloat16 into a Float32 buffer and runs the
-// Float32 kernels with B widened. Every product of two bfloat16 values is exact in Float32, so both give the
-// Float32 product of the rounded A and B up to summation order (vdpbf16ps also treats subnormal inputs as 0).
+// Float32 kernels with B widened (float16 B first rounded to bfloat16 into a copy). Every product of two bfloat16
+// values is exact in Float32, so both give the Float32 product of the rounded A and B up to summation order
+// (vdpbf16ps also treats subnormal inputs as 0).
 
 #include "gemm.h"
 #include "gemm_internal.h"
+#include "halfprecision.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -44,7 +49,40 @@ static inline float round_to_bfloat16(float x) {
     return x;
 }
 
+/// The bfloat16 bits of float16 `h` rounded to bfloat16 (nearest, ties to even).
+static inline uint16_t float16_to_bfloat16(uint16_t h) {
+    float x;
+    ck_float16_to_float32(&h, &x, 1);
+    x = round_to_bfloat16(x);
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
 // MARK: - Fallback: round A, then the Float32 kernels with B widened
+
+/// A copy of the float16 B that `g` reads (op(B) of `g->k` x `g->n`, in its stored orientation) rounded to
+/// bfloat16, with `g` pointed at it; the caller frees the returned buffer.
+static uint16_t *round_float16_b(ck_sgemm_args *g) {
+    long rows = g->transpose_b ? g->n : g->k, columns = g->transpose_b ? g->k : g->n;
+    uint16_t *rounded = malloc((size_t)(rows * columns) * sizeof *rounded);
+    float *row = malloc((size_t)columns * sizeof *row);
+    if (!rounded || !row) abort();
+    for (long r = 0; r < rows; r++) {
+        ck_float16_to_float32(g->b16 + r * g->ldb, row, (size_t)columns);
+        for (long c = 0; c < columns; c++) {
+            float x = round_to_bfloat16(row[c]);
+            uint32_t u;
+            memcpy(&u, &x, sizeof u);
+            rounded[r * columns + c] = (uint16_t)(u >> 16);
+        }
+    }
+    free(row);
+    g->b_type = CK_ELEMENT_BF16;
+    g->b16 = rounded;
+    g->ldb = columns;
+    return rounded;
+}
 
 static void widened_block(const ck_sgemm_args *g) {
     long m = g->m, k = g->k;
@@ -61,7 +99,9 @@ static void widened_block(const ck_sgemm_args *g) {
     widened.a = rounded;
     widened.lda = k;
     widened.compute = CK_COMPUTE_F32;
+    uint16_t *rounded_b = g->b_type == CK_ELEMENT_F16 ? round_float16_b(&widened) : NULL;
     ck_sgemm_block(&widened, 0, m, 0, g->n);
+    free(rounded_b);
 }
 
 // MARK: - CPU support
@@ -204,17 +244,32 @@ static CK_BF16 void pack_a_pairs(const ck_sgemm_args *g, long ic, long mc, long 
     }
 }
 
-/// The pair of B elements (row, depth `e`, `e + 1`), the second zero past the depth.
+/// The pair of B elements (row, depth `e`, `e + 1`) as bfloat16, the second zero past the depth.
 static inline uint32_t b_pair(const ck_sgemm_args *g, long row, long e) {
     const uint16_t *w = g->b16 + row * g->ldb + e;
-    uint32_t high = e + 1 < g->k ? w[1] : 0;
-    return (uint32_t)w[0] | high << 16;
+    uint16_t low = w[0], high = e + 1 < g->k ? w[1] : 0;
+    if (g->b_type == CK_ELEMENT_F16) {
+        low = float16_to_bfloat16(low);
+        high = float16_to_bfloat16(high);
+    }
+    return (uint32_t)low | (uint32_t)high << 16;
+}
+
+/// 32 consecutive B elements at `src` (those outside `mask` zero) as bfloat16: loaded as they are, or float16
+/// widened and rounded to bfloat16.
+static inline __attribute__((always_inline)) CK_BF16 __m512i load_b32(const uint16_t *src, __mmask32 mask, int f16) {
+    __m512i v = _mm512_maskz_loadu_epi16(mask, src);
+    if (!f16) return v;
+    __m512 low = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+    __m512 high = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+    return (__m512i)_mm512_cvtne2ps_pbh(high, low);
 }
 
 /// Packs columns [jc, jc + nc) (rows of the stored weight) x depth pairs [pc, pc + kcp) of op(B) into
 /// micro-panels of NR columns (zero-padded): dst[p * NR + j] is the pair (B[j][2p], B[j][2p + 1]).
 /// Whole 16 x 16 blocks of pairs are transposed in registers, the rest element by element.
 static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long pc, long kcp, uint32_t *dst) {
+    int f16 = g->b_type == CK_ELEMENT_F16;
     long whole_pairs = clamp_long((g->k - 2 * pc) / 2, 0, kcp);
     for (long j0 = 0; j0 < nc; j0 += NR, dst += NR * kcp) {
         long columns = min_long(NR, nc - j0);
@@ -224,7 +279,8 @@ static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long 
                 for (; q0 + 16 <= whole_pairs; q0 += 16) {
                     __m512 rows[16];
                     for (int r = 0; r < 16; r++)
-                        rows[r] = _mm512_loadu_ps((const float *)(g->b16 + (jc + j0 + jj + r) * g->ldb + 2 * (pc + q0)));
+                        rows[r] = _mm512_castsi512_ps(
+                            load_b32(g->b16 + (jc + j0 + jj + r) * g->ldb + 2 * (pc + q0), 0xFFFFFFFFu, f16));
                     ck_avx512_transpose16(rows);
                     for (int q = 0; q < 16; q++) _mm512_storeu_ps((float *)(dst + (q0 + q) * NR + jj), rows[q]);
                 }
@@ -343,14 +399,12 @@ static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
 
 // MARK: - Row-dot-product kernel (few rows, B read in place)
 
-/// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times rows
-/// [j0, j0 + S) of B (clamped to the last row), stored for the rows and columns that exist.
+/// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times the bfloat16 rows
+/// `w` of B (columns [j0, j0 + S) of C), stored for the rows and columns that exist.
 static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
-    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R) {
+    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, const uint16_t *const *w) {
     enum { S = 4 };
     long k = g->k, full = k / 32 * 32, tail = k - full;
-    const uint16_t *w[S];
-    for (int c = 0; c < S; c++) w[c] = g->b16 + min_long(j0 + c, g->n - 1) * g->ldb;
     __m512 acc[4][S];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
@@ -380,19 +434,36 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
     }
 }
 
+/// Every row of A against B, 4 rows of B (columns of C) at a time: bfloat16 B is read in place; float16 B is rounded
+/// to bfloat16 once per 4 rows into a buffer (4 x `stride`, in L1) that every row of A then reads.
 static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
     long m = g->m, n = g->n, k = g->k, stride = round_up(k, 32);
-    uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)(m * stride / 2));
+    uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)((m + 4) * stride / 2));
+    uint16_t *rounded_b = a16 + m * stride;
+    int f16 = g->b_type == CK_ELEMENT_F16;
     for (long i = 0; i < m; i++)
         for (long p = 0; p < stride; p += 32)
             _mm512_storeu_si512(a16 + i * stride + p, round32(g->a + i * g->lda + p, k - p));
     for (long j0 = 0; j0 < n; j0 += 4) {
+        const uint16_t *w[4];
+        for (int c = 0; c < 4; c++) {
+            const uint16_t *row = g->b16 + min_long(j0 + c, n - 1) * g->ldb;
+            if (!f16) {
+                w[c] = row;
+                continue;
+            }
+            for (long p = 0; p < stride; p += 32) {
+                __mmask32 mask = k - p >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (k - p)) - 1);
+                _mm512_storeu_si512(rounded_b + c * stride + p, load_b32(row + p, mask, 1));
+            }
+            w[c] = rounded_b + c * stride;
+        }
         long i0 = 0;
-        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4);
+        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4, w);
         switch (m - i0) {
-        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3); break;
-        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2); break;
-        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1); break;
+        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3, w); break;
+        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2, w); break;
+        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1, w); break;
         default: break;
         }
     }

@@ -9,8 +9,8 @@
 /// (0 or 1) is a separate buffer, so a driver holding slot 1 may call one that uses slot 0.
 float *ck_gemm_thread_workspace(int slot, size_t count);
 
-/// The product of `g` (already narrowed to one rectangle, with m, n, k > 0 and alpha != 0) when B is bfloat16
-/// and `g->compute` asks for bfloat16 compute (gemm_bf16.c).
+/// The product of `g` (already narrowed to one rectangle, with m, n, k > 0 and alpha != 0) when B is bfloat16 or
+/// float16 and `g->compute` asks for bfloat16 compute (gemm_bf16.c).
 void ck_bf16_compute_block(const ck_sgemm_args *g);
 
 #if defined(__x86_64__) || defined(__i386__)

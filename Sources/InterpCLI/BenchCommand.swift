@@ -59,7 +59,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
-    @Option(help: ArgumentHelp("Arithmetic of products with the --model's bfloat16 weights (see `interp run --help`).",
+    @Option(help: ArgumentHelp("Arithmetic of products with the --model's bf16 and fp16 weights (see `interp run --help`).",
                                valueName: "float32|bf16"))
     var compute: ComputePrecision = .float32
 
@@ -124,7 +124,7 @@ struct BenchCommand: ParsableCommand {
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
                 if acdcModelExamples > 0 { try circuits.acdcModelRun(examples: acdcModelExamples, threshold: acdcThreshold) }
                 if acdcAttentionOnlyRun { try circuits.acdcFullRun(threshold: acdcThreshold) }
-            case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!)).run()
+            case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!), compute: compute).run()
             case .all: break
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import LanguageModels
+import Tensors
 
 /// The `memory` suite: the peak resident memory (`VmHWM`) of loading a checkpoint and running a 1x16 forward
 /// pass, against the checkpoint's weights at 4 bytes per parameter and against its weight files on disk. Run it
@@ -8,12 +9,14 @@ import LanguageModels
 struct MemoryBench {
     let report: BenchReport
     let directory: URL
+    /// The arithmetic of products with the checkpoint's 16-bit weights.
+    var compute: ComputePrecision = .float32
 
     func run() throws {
         ProcessStatus.resetPeak()
         let baseline = ProcessStatus.kilobytes("VmRSS") ?? 0
         var model: TransformerModel?
-        let loadSeconds = try BenchTimer.seconds { model = try LanguageModel.load(from: directory).model }
+        let loadSeconds = try BenchTimer.seconds { model = try LanguageModel.load(from: directory, computePrecision: compute).model }
         let afterLoad = ProcessStatus.kilobytes("VmRSS") ?? 0
         let tokens = BenchInputs.tokens(batch: 1, length: 16, vocabulary: model!.vocabularySize)
         let forwardSeconds = BenchTimer.seconds { _ = model!.forward(tokens) }

@@ -14,9 +14,13 @@ struct ModelOptions: ParsableArguments {
                                + "cached activations and of edge patching's sender outputs.", valueName: "GB"))
     var memoryLimit: Double?
 
-    @Option(help: ArgumentHelp("Arithmetic of products with bfloat16 weights: float32 (exact widening) or bfloat16 "
-                               + "(activations rounded to bfloat16, AVX512-BF16 dot products where the CPU has them, "
-                               + "as PyTorch computes a bfloat16 model).", valueName: "float32|bf16"))
+    @Option(help: ArgumentHelp("Arithmetic of products with bf16 and fp16 weights (safetensors, GGUF BF16/F16): float32 "
+                               + "(exact widening) or bf16 (activations rounded to bfloat16, AVX512-BF16 dot products "
+                               + "where the CPU has them, as PyTorch computes a bfloat16 model; fp16 weights are rounded "
+                               + "to bfloat16 too, lossy, as loading them with dtype=torch.bfloat16). F32 and quantized "
+                               + "weights (MLX, GGUF Q8_0, Q4_K, ...) always compute in float32, quantized ones with their "
+                               + "fused dequantize-and-dot kernels; bf16 on a model with no bf16/fp16 matrix is an error.",
+                               valueName: "float32|bf16"))
     var compute: ComputePrecision = .float32
 
     func validate() throws {
@@ -35,7 +39,7 @@ struct ModelOptions: ParsableArguments {
             ActivationCache.defaultByteLimit = Int((memoryLimit - needed) * 1e9)
         }
         ProgressBar.showLongForwardPasses()
-        guard model != nil else { return try EmbeddedModel.load() }
+        guard model != nil || compute != .float32 else { return try EmbeddedModel.load() }
         return try LanguageModel.load(from: directory, computePrecision: compute)
     }
 }

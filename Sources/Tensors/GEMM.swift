@@ -96,9 +96,9 @@ public enum GEMM {
     /// `C[m x n] = alpha·op(A)·op(B) + beta·C` with B in a 16-bit format (`bits`, `format`), widened to Float
     /// exactly inside the kernel: the result equals the product with B converted to Float beforehand.
     ///
-    /// With `compute` ``ComputePrecision/bfloat16`` and bfloat16 B, op(A) is rounded to bfloat16 as it is
-    /// packed and the products of pairs are accumulated in `Float` (`bfloat16Kernel` picks the kernel): the
-    /// `Float` product of the rounded A and B up to summation order.
+    /// With `compute` ``ComputePrecision/bfloat16``, op(A) is rounded to bfloat16 as it is packed (float16 B as
+    /// well, as it is read) and the products of pairs are accumulated in `Float` (`bfloat16Kernel` picks the
+    /// kernel): the `Float` product of the rounded A and B up to summation order.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,

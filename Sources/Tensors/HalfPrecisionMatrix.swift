@@ -18,8 +18,8 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
     public let columnCount: Int
     /// The element format.
     public let format: HalfPrecision.Format
-    /// The arithmetic of ``matmulTransposed(_:)`` (the forward product) when the format is bfloat16; other
-    /// products, and float16 matrices, compute in `Float`.
+    /// The arithmetic of ``matmulTransposed(_:)`` (the forward product); ``ComputePrecision/bfloat16`` rounds
+    /// float16 elements to bfloat16 as they are read. Other products (``matmul(_:)``, lookups) stay exact `Float`.
     public var computePrecision: ComputePrecision = .float32
     private let storage: Storage
 

@@ -2,28 +2,33 @@ import Testing
 import Tensors
 
 /// GEMM with bfloat16 compute (``ComputePrecision/bfloat16``) against a construction: the double-precision
-/// product of A rounded to bfloat16 (by ``HalfPrecision``, an independent rounding) and the widened bfloat16 B.
-/// Both kernels are checked, the AVX512-BF16 one (when this CPU has it) and the widened fallback.
+/// product of A rounded to bfloat16 (by ``HalfPrecision``, an independent rounding) and the widened bfloat16 B, or
+/// float16 B widened and then rounded to bfloat16 the same way. Both kernels are checked, the AVX512-BF16 one (when
+/// this CPU has it) and the widened fallback.
 @Suite struct BFloat16ComputeGEMMTests {
     struct Outcome {
         /// max over C of |got - expected| / (Σ_l |a_l·b_l| + |beta·c|).
         var worstError = 0.0
         /// The same against the product with A not rounded (shows that A was rounded).
         var worstErrorAgainstUnroundedA = 0.0
+        /// The same against the product with B widened but not rounded to bfloat16 (shows that float16 B was).
+        var worstErrorAgainstUnroundedB = 0.0
         var paddingUntouched = true
     }
 
-    static func run(m: Int, n: Int, k: Int, transposeB: Bool, kernel: GEMM.BFloat16Kernel, beta: Float = 0) -> Outcome {
+    static func run(m: Int, n: Int, k: Int, transposeB: Bool, kernel: GEMM.BFloat16Kernel, beta: Float = 0,
+                    format: HalfPrecision.Format = .bfloat16) -> Outcome {
         var values = TestValues(seed: UInt64(m * 10_000 + n * 100 + k) + (transposeB ? 7 : 0))
         let lda = k + 3, bRows = transposeB ? n : k, bColumns = transposeB ? k : n, ldb = bColumns + 1, ldc = n + 2
         let a = values.array(m * lda)
         let roundedA = HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: a))
-        let bits = HalfPrecision.bits(from: values.array(bRows * ldb), format: .bfloat16)
-        let b = HalfPrecision.floats(fromBFloat16Bits: bits)
+        let bits = HalfPrecision.bits(from: values.array(bRows * ldb), format: format)
+        let widenedB = format == .bfloat16 ? HalfPrecision.floats(fromBFloat16Bits: bits) : HalfPrecision.floats(fromFloat16Bits: bits)
+        let b = HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: widenedB))
         let original = values.array(m * ldc)
         var c = original
         c.withUnsafeMutableBufferPointer { c in
-            GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, b: bits, format: .bfloat16, ldb: ldb, transposeB: transposeB,
+            GEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, b: bits, format: format, ldb: ldb, transposeB: transposeB,
                           c: c.baseAddress!, ldc: ldc, beta: beta, compute: .bfloat16, bfloat16Kernel: kernel)
         }
         var outcome = Outcome()
@@ -34,11 +39,13 @@ import Tensors
                     if got != Double(original[i * ldc + j]) { outcome.paddingUntouched = false }
                     continue
                 }
-                var (sum, unrounded, magnitude) = (0.0, 0.0, 0.0)
+                var (sum, unrounded, unroundedB, magnitude) = (0.0, 0.0, 0.0, 0.0)
                 for l in 0..<k {
-                    let bl = Double(transposeB ? b[j * ldb + l] : b[l * ldb + j])
+                    let index = transposeB ? j * ldb + l : l * ldb + j
+                    let bl = Double(b[index])
                     sum += Double(roundedA[i * lda + l]) * bl
                     unrounded += Double(a[i * lda + l]) * bl
+                    unroundedB += Double(roundedA[i * lda + l]) * Double(widenedB[index])
                     magnitude += abs(Double(roundedA[i * lda + l]) * bl)
                 }
                 let scaled = Double(beta) * Double(original[i * ldc + j])
@@ -46,6 +53,7 @@ import Tensors
                 guard magnitude > 0 else { continue }
                 outcome.worstError = max(outcome.worstError, abs(got - (sum + scaled)) / magnitude)
                 outcome.worstErrorAgainstUnroundedA = max(outcome.worstErrorAgainstUnroundedA, abs(got - (unrounded + scaled)) / magnitude)
+                outcome.worstErrorAgainstUnroundedB = max(outcome.worstErrorAgainstUnroundedB, abs(got - (unroundedB + scaled)) / magnitude)
             }
         }
         return outcome
@@ -68,6 +76,26 @@ import Tensors
                     if k >= 31 {
                         #expect(outcome.worstErrorAgainstUnroundedA > 1e-5, "\(label): A does not look rounded to bfloat16")
                     }
+                }
+            }
+        }
+    }
+
+    /// float16 B under bfloat16 compute: rounded to bfloat16 as it is read or packed, by both kernels, in every
+    /// shape of the bfloat16 test (the dot-product kernel's masked tail, the blocked kernel's edge packing, the
+    /// fallback's rounded copy of B stored transposed or not).
+    @Test(arguments: GEMM.BFloat16Kernel.allCases)
+    func float16WeightsAreRoundedToBFloat16(kernel: GEMM.BFloat16Kernel) {
+        let shapes = [(1, 1, 1), (1, 5, 7), (3, 13, 31), (5, 50, 33), (16, 200, 768), (32, 7, 65), (33, 97, 41),
+                      (70, 49, 301), (130, 150, 601), (2, 3000, 51), (300, 700, 96)]
+        for (m, n, k) in shapes {
+            for transposeB in [true, false] {
+                let outcome = Self.run(m: m, n: n, k: k, transposeB: transposeB, kernel: kernel, beta: 0.5, format: .float16)
+                let label = "\(kernel) float16 \(m)x\(n)x\(k) transposeB \(transposeB)"
+                #expect(outcome.worstError < 1e-6, "\(label): error \(outcome.worstError)")
+                #expect(outcome.paddingUntouched, "\(label): wrote past column n")
+                if k >= 31 {
+                    #expect(outcome.worstErrorAgainstUnroundedB > 1e-5, "\(label): B does not look rounded to bfloat16")
                 }
             }
         }
@@ -99,7 +127,13 @@ import Tensors
         #expect(bf16.matmul(y) == y.matmul(bf16.floats()))
         var fp16 = HalfPrecisionMatrix(rounding: weight, to: .float16)
         let fp16Exact = fp16.matmulTransposed(x)
+        #expect(fp16Exact.maxAbsDifference(x.matmul(fp16.floats(), transposeOther: true)) <= 1e-5)
         fp16.computePrecision = .bfloat16
-        #expect(fp16.matmulTransposed(x) == fp16Exact)
+        let roundedFP16 = Tensor(shape: weight.shape,
+                                 scalars: HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: fp16.floats().scalars)))
+        let fp16Rounded = fp16.matmulTransposed(x)
+        #expect(fp16Rounded.maxAbsDifference(roundedX.matmul(roundedFP16, transposeOther: true)) <= 1e-5)
+        #expect(fp16Rounded.maxAbsDifference(fp16Exact) > 1e-4)
+        #expect(fp16.matmul(y) == y.matmul(fp16.floats()))
     }
 }

@@ -39,14 +39,15 @@ typedef enum {
     CK_ELEMENT_F16 = 2,
 } ck_element_type;
 
-/// The arithmetic of a product with bfloat16 B (ignored for other B types, which always compute in Float32).
+/// The arithmetic of a product with 16-bit B (ignored for Float32 B, which always computes in Float32).
 typedef enum {
     /// A stays Float32, B is widened exactly, Float32 multiply-adds: the product of the widened B.
     CK_COMPUTE_F32 = 0,
     /// op(A) is rounded to bfloat16 (nearest, ties to even) as it is packed and each product of a bfloat16 pair
     /// is accumulated in Float32 (bfloat16 products are exact in Float32): the Float32 product of the rounded
     /// A and B, up to summation order. Uses AVX512-BF16 `vdpbf16ps` when the CPU and OS support it (and
-    /// `INTERP_BF16_WIDENED` is not set), the widened Float32 kernels otherwise.
+    /// `INTERP_BF16_WIDENED` is not set), the widened Float32 kernels otherwise. float16 B is rounded to bfloat16
+    /// (nearest, ties to even) as it is read or packed (lossy: 10 stored mantissa bits become 7).
     CK_COMPUTE_BF16 = 1,
     /// As `CK_COMPUTE_BF16`, always through the widened Float32 kernels (the fallback, forced for tests).
     CK_COMPUTE_BF16_WIDENED = 2,
@@ -73,7 +74,7 @@ typedef struct {
     ck_element_type b_type;
     /// B's 16-bit elements (little-endian, as stored in checkpoints) when `b_type` is not `CK_ELEMENT_F32`.
     const uint16_t *b16;
-    /// The arithmetic when `b_type` is `CK_ELEMENT_BF16`.
+    /// The arithmetic when `b_type` is `CK_ELEMENT_BF16` or `CK_ELEMENT_F16`.
     ck_compute_type compute;
 } ck_sgemm_args;
 

@@ -15,8 +15,8 @@ public struct Checkpoint {
     /// The tensors, from `model.safetensors` or its shards.
     public let weights: WeightStore
 
-    /// Reads `config.json` and opens the safetensors files of `directory`; products with its bfloat16 weights
-    /// compute in `computePrecision`.
+    /// Reads `config.json` and opens the safetensors files of `directory`; products with its bfloat16 and float16
+    /// weights compute in `computePrecision`.
     public init(directory: URL, computePrecision: ComputePrecision = .float32) throws {
         self.directory = directory
         configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))

@@ -19,7 +19,9 @@ extension WeightMatrix {
                     initialized = indices.count * columns
                 }
             }
-            return .halfPrecision(HalfPrecisionMatrix(rowCount: indices.count, columnCount: columns, format: matrix.format, bits: bits))
+            var selected = HalfPrecisionMatrix(rowCount: indices.count, columnCount: columns, format: matrix.format, bits: bits)
+            selected.computePrecision = matrix.computePrecision
+            return .halfPrecision(selected)
         case .quantized, .gguf:
             return .dense(rows(indices))
         }

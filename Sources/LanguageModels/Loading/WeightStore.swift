@@ -103,6 +103,16 @@ public final class WeightStore: @unchecked Sendable {
         return bytes.max { ($0.value, $0.key.rawValue) < ($1.value, $1.key.rawValue) }?.key
     }
 
+    /// Whether some weight matrix is bfloat16 or float16 (and so kept 16-bit, computing in ``computePrecision``);
+    /// the scales and biases of MLX quantized weights do not count.
+    public var hasHalfPrecisionMatrix: Bool {
+        locations.contains { name, file in
+            let info = file.tensorInfos[name]!
+            return info.dtype.isFloatingPoint && info.dtype.byteCount == 2 && info.shape.count == 2
+                && !name.hasSuffix(".scales") && !name.hasSuffix(".biases")
+        }
+    }
+
     /// The bytes a model built from this checkpoint keeps in memory for its weights: bfloat16 and float16
     /// matrices and packed integer tensors as stored (they stay so, read in place), every other floating-point
     /// tensor at 4 bytes per element (converted to `Float`).

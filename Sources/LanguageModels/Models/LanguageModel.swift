@@ -21,17 +21,24 @@ public struct LanguageModel {
     }
 
     /// Loads `config.json`, the safetensors weights and `tokenizer.json` from `directory`, or a llama.cpp GGUF
-    /// file when `directory` names a file (``load(gguf:)``).
+    /// file when `directory` names a file (``load(gguf:computePrecision:)``).
     ///
-    /// With `computePrecision` ``ComputePrecision/bfloat16``, products with bfloat16 safetensors weights round
-    /// their activations to bfloat16 (as PyTorch runs a bfloat16 model); other weights compute in `Float`.
+    /// With `computePrecision` ``ComputePrecision/bfloat16``, products with bfloat16 and float16 weights (safetensors,
+    /// GGUF F16/BF16) round their activations, and float16 weights, to bfloat16 (as PyTorch runs a bfloat16 model);
+    /// `Float` and quantized weights compute in `Float`.
+    ///
+    /// - Throws: ``LoadingError`` when bfloat16 compute is asked of a model with no bfloat16 or float16 matrix.
     public static func load(from directory: URL, computePrecision: ComputePrecision = .float32) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             throw LoadingError("\(directory.path): no such model directory or GGUF file (expected a directory with config.json, *.safetensors and tokenizer.json, or a .gguf file)")
         }
-        guard isDirectory.boolValue else { return try load(gguf: directory) }
+        guard isDirectory.boolValue else { return try load(gguf: directory, computePrecision: computePrecision) }
         let checkpoint = try Checkpoint(directory: directory, computePrecision: computePrecision)
+        if computePrecision == .bfloat16 && !checkpoint.weights.hasHalfPrecisionMatrix {
+            throw LoadingError("\(directory.path): bfloat16 compute applies to bfloat16 and float16 matrices, and this "
+                               + "checkpoint has none (its matrices are float32 or quantized, which compute in float32)")
+        }
         return LanguageModel(directory: directory, configuration: checkpoint.configuration,
                              model: try TransformerModel.load(checkpoint), tokenizer: try loadTokenizer(from: directory))
     }

@@ -29,6 +29,21 @@ public struct GGUFMatrix: RowDequantizedMatrix {
     /// Bytes per row.
     public var bytesPerRow: Int { columnCount / type.blockSize * type.bytesPerBlock }
 
+    /// The same values as a ``HalfPrecisionMatrix`` (products through the GEMM kernels, which read 16-bit floats
+    /// and can compute in bfloat16) when the type is F16 or BF16; nil for other types.
+    public func halfPrecisionMatrix() -> HalfPrecisionMatrix? {
+        let format: HalfPrecision.Format
+        switch type {
+        case .f16: format = .float16
+        case .bf16: format = .bfloat16
+        default: return nil
+        }
+        let bits = packed.withUnsafeBytes { bytes in
+            (0..<(rowCount * columnCount)).map { UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
+        return HalfPrecisionMatrix(rowCount: rowCount, columnCount: columnCount, format: format, bits: bits)
+    }
+
     public func withFusedLayout<Result>(_ body: (UnsafeRawPointer, Int, FusedQuantizedProduct.Layout) -> Result) -> Result? {
         guard FusedQuantizedProduct.ggufTypeIDs.contains(type.rawValue) else { return nil }
         return packed.withUnsafeBytes { bytes in body(bytes.baseAddress!, bytesPerRow, .gguf(typeID: type.rawValue)) }

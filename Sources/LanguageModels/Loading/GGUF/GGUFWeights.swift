@@ -4,7 +4,8 @@ import Tensors
 /// build from it as from a safetensors checkpoint.
 ///
 /// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
-/// matrices stay in their stored type (dense when F32, packed ``GGUFMatrix`` otherwise); and for the `llama`
+/// matrices stay in their stored type (dense when F32, ``HalfPrecisionMatrix`` computing in ``computePrecision`` when
+/// F16 or BF16, packed ``GGUFMatrix`` when quantized); and for the `llama`
 /// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
@@ -19,10 +20,14 @@ public struct GGUFWeights: WeightSource {
     let architecture: String
     /// Whether norm weights are stored as `1 + weight` (Gemma).
     let normsStoredPlusOne: Bool
+    /// The arithmetic of products with the F16 and BF16 matrices (quantized ones always compute in `Float`).
+    public var computePrecision: ComputePrecision
 
-    /// The weights of `file`, whose configuration is `configuration`.
-    public init(file: GGUFFile, configuration: ModelConfiguration) throws {
+    /// The weights of `file`, whose configuration is `configuration`; F16 and BF16 matrices compute in
+    /// `computePrecision`.
+    public init(file: GGUFFile, configuration: ModelConfiguration, computePrecision: ComputePrecision = .float32) throws {
         self.file = file
+        self.computePrecision = computePrecision
         architecture = try file.string("general.architecture") ?? ""
         normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
         let permuted = architecture == "llama"
@@ -78,7 +83,10 @@ public struct GGUFWeights: WeightSource {
             throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(module).weight): expected shape \(shape), found \(info.shape)")
         }
         let matrix = try file.matrix(named: stored, rowOrder: rowOrder(stored, rows: shape[0]))
-        return matrix.type == .f32 ? .dense(matrix.dequantized()) : .gguf(matrix)
+        if matrix.type == .f32 { return .dense(matrix.dequantized()) }
+        guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
+        halfPrecision.computePrecision = computePrecision
+        return .halfPrecision(halfPrecision)
     }
 
     private func storedName(_ name: String) throws -> String {
