@@ -228,6 +228,13 @@ def interp_runs(args, binary):
     return runs
 
 
+def computes_on(compute, dtype):
+    """Whether interp's `--compute` setting applies to a checkpoint of this dtype (bf16 compute needs 16-bit weights;
+    interp refuses it on a float32 checkpoint)."""
+    import torch
+    return compute == "float32" or dtype != torch.float32
+
+
 def gemm_comparison(args):
     """`--gemm`: per-shape products only, PyTorch and interp interleaved round by round."""
     import torch
@@ -251,7 +258,7 @@ def gemm_comparison(args):
             for name, seconds in torch_gemm_round(dtype, products, r == 0, args.cpu_time).items():
                 samples[directory]["torch"].setdefault(name, []).append(seconds)
             for executable, compute, mode in runs:
-                if compute != "float32" and dtype != torch.bfloat16:
+                if not computes_on(compute, dtype):
                     continue
                 ours = interp_bench(executable, directory, "gemm",
                                     ["--repetitions", "5", "--compute", compute, "--threads", str(args.threads)]
@@ -307,6 +314,8 @@ def forward_comparison(args):
             for name, seconds in torch_round(model, dtype, products, r == 0).items():
                 samples[directory]["torch"].setdefault(name, []).append(seconds)
             for executable, compute, mode in runs:
+                if not computes_on(compute, dtype):
+                    continue
                 ours = interp_bench(executable, directory, "forward,gemm", ["--repetitions", "1", "--compute", compute])
                 for name, m in ours.items():
                     # "GEMM 16x768x3072 (q, bf16)" -> "GEMM 16x768x3072 (q)"
