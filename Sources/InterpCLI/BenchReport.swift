@@ -23,6 +23,8 @@ struct BenchMeasurement: Codable {
 /// Best and median wall-clock seconds of repeated runs.
 struct BenchSamples {
     let seconds: [Double]
+    /// The minor page faults of each run, where they were counted.
+    var pageFaults: [Int] = []
     var best: Double { seconds.min()! }
     var median: Double {
         let sorted = seconds.sorted()
@@ -40,12 +42,16 @@ struct BenchTimer {
     var cpuTime = false
 
     func measure(_ body: () throws -> Void) rethrows -> BenchSamples {
+        var faults = Self.processPageFaults()
         let first = try seconds(body)
         var samples = first >= warmUpLimit ? [first] : []
+        var pageFaults = first >= warmUpLimit ? [Self.processPageFaults() - faults] : []
         while samples.count < repetitions && (samples.isEmpty || samples.reduce(0, +) < budget) {
+            faults = Self.processPageFaults()
             samples.append(try seconds(body))
+            pageFaults.append(Self.processPageFaults() - faults)
         }
-        return BenchSamples(seconds: samples)
+        return BenchSamples(seconds: samples, pageFaults: pageFaults)
     }
 
     private func seconds(_ body: () throws -> Void) rethrows -> Double {
