@@ -23,7 +23,7 @@ struct BenchMeasurement: Codable {
 /// Best and median wall-clock seconds of repeated runs.
 struct BenchSamples {
     let seconds: [Double]
-    /// The minor page faults of each run, where they were counted.
+    /// The minor page faults of each run after the warm-up (a kept warm-up run maps its buffers for the first time).
     var pageFaults: [Int] = []
     var best: Double { seconds.min()! }
     var median: Double {
@@ -42,12 +42,11 @@ struct BenchTimer {
     var cpuTime = false
 
     func measure(_ body: () throws -> Void) rethrows -> BenchSamples {
-        var faults = Self.processPageFaults()
         let first = try seconds(body)
         var samples = first >= warmUpLimit ? [first] : []
-        var pageFaults = first >= warmUpLimit ? [Self.processPageFaults() - faults] : []
+        var pageFaults: [Int] = []
         while samples.count < repetitions && (samples.isEmpty || samples.reduce(0, +) < budget) {
-            faults = Self.processPageFaults()
+            let faults = Self.processPageFaults()
             samples.append(try seconds(body))
             pageFaults.append(Self.processPageFaults() - faults)
         }
