@@ -23,6 +23,8 @@ struct BenchMeasurement: Codable {
 /// Best and median wall-clock seconds of repeated runs.
 struct BenchSamples {
     let seconds: [Double]
+    /// The minor page faults of each run after the warm-up (a kept warm-up run maps its buffers for the first time).
+    var pageFaults: [Int] = []
     var best: Double { seconds.min()! }
     var median: Double {
         let sorted = seconds.sorted()
@@ -42,10 +44,13 @@ struct BenchTimer {
     func measure(_ body: () throws -> Void) rethrows -> BenchSamples {
         let first = try seconds(body)
         var samples = first >= warmUpLimit ? [first] : []
+        var pageFaults: [Int] = []
         while samples.count < repetitions && (samples.isEmpty || samples.reduce(0, +) < budget) {
+            let faults = Self.processPageFaults()
             samples.append(try seconds(body))
+            pageFaults.append(Self.processPageFaults() - faults)
         }
-        return BenchSamples(seconds: samples)
+        return BenchSamples(seconds: samples, pageFaults: pageFaults)
     }
 
     private func seconds(_ body: () throws -> Void) rethrows -> Double {

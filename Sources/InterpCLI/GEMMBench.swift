@@ -41,8 +41,8 @@ struct GEMMBench {
                 let samples = report.timer.measure { _ = matrix.matmulTransposed(x) }
                 let flops = 2 * Double(rows) * Double(k) * Double(n)
                 report.record("gemm", "GEMM \(rows)x\(k)x\(n) (\(name), \(Self.format(of: matrix)))", samples: samples,
-                              detail: String(format: "best %.1f GFLOP/s, median %.1f GFLOP/s", flops / samples.best / 1e9,
-                                             flops / samples.median / 1e9))
+                              detail: String(format: "best %.1f GFLOP/s, median %.1f GFLOP/s, ", flops / samples.best / 1e9,
+                                             flops / samples.median / 1e9) + samples.pageFaultNote)
             }
         }
     }

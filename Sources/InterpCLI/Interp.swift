@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Tensors
 
 /// The `interp` command-line tool.
 @main
@@ -16,4 +18,11 @@ struct InterpCommand: ParsableCommand {
             TrainCommand.self, ExportCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Keeps freed large tensors in the heap for the next forward pass (``AllocatorPolicy``) unless the environment
+    /// sets `INTERP_SYSTEM_MALLOC` (the C library's default policy, for comparisons), then runs the command.
+    static func main() {
+        if ProcessInfo.processInfo.environment["INTERP_SYSTEM_MALLOC"] == nil { AllocatorPolicy.keepLargeBlocks() }
+        main(nil)
+    }
 }

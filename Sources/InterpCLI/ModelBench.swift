@@ -38,7 +38,10 @@ final class ModelBench {
     func forward() {
         for (batch, length) in [(1, 16), (10, 15), (8, 128)] {
             let tokens = BenchInputs.tokens(batch: batch, length: length, vocabulary: vocabulary)
-            report.time("forward", "forward \(batch)x\(length)", goal: "<= PyTorch") { _ = model.forward(tokens) }
+            BenchLog.note("forward: forward \(batch)x\(length) ...")
+            let samples = report.timer.measure { _ = model.forward(tokens) }
+            report.record("forward", "forward \(batch)x\(length)", samples: samples, goal: "<= PyTorch",
+                          detail: samples.pageFaultNote)
         }
     }
 

@@ -1,4 +1,5 @@
 // Umbrella header of the C kernels: SIMD code with run-time CPU dispatch and portable fallbacks.
+#include "allocator.h"
 #include "attention.h"
 #include "gemm.h"
 #include "halfprecision.h"
