@@ -1,5 +1,6 @@
 // Umbrella header of the C kernels: SIMD code with run-time CPU dispatch and portable fallbacks.
 #include "attention.h"
+#include "cpu_caches.h"
 #include "gemm.h"
 #include "halfprecision.h"
 #include "nn.h"
