@@ -252,13 +252,15 @@ static inline __attribute__((always_inline)) CK_AVX512 __m512 avx512_load_b_part
 static inline __attribute__((always_inline)) CK_AVX512 void avx512_pack_transposed_typed(
     const ck_sgemm_args *g, ck_element_type type, long offset, long kc, long nr, float *dst) {
     long ldb = g->ldb;
-    long p0 = 0;
-    for (; p0 + 16 <= kc; p0 += 16) {
-        for (long j0 = 0; j0 + 16 <= nr; j0 += 16) {
+    long p0 = kc / 16 * 16;
+    // 16 columns at a time over the whole depth: 16 sequential streams through B (one per row of the stored
+    // weight), which the hardware prefetchers follow; all NR rows per depth step (48 streams) ran 10% slower.
+    for (long j0 = 0; j0 + 16 <= nr; j0 += 16) {
+        for (long p = 0; p < p0; p += 16) {
             __m512 rows[16];
-            for (int j = 0; j < 16; j++) rows[j] = avx512_load_b(g, type, offset + (j0 + j) * ldb + p0);
+            for (int j = 0; j < 16; j++) rows[j] = avx512_load_b(g, type, offset + (j0 + j) * ldb + p);
             ck_avx512_transpose16(rows);
-            for (int p = 0; p < 16; p++) _mm512_storeu_ps(dst + (p0 + p) * nr + j0, rows[p]);
+            for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (p + q) * nr + j0, rows[q]);
         }
     }
     if (p0 == kc) return;
