@@ -44,6 +44,7 @@ typedef void (*pack_rows_panels)(const float *a, long lda, long mc, long kc, flo
 /// A micro-kernel with its tile and cache-block sizes.
 typedef struct {
     long mr, nr;
+    /// MC is 0 in the static configs: `fitted_to_caches` sets it from this CPU's L2.
     long mc, kc, nc;
     /// Handles full MR x NR tiles.
     microkernel full;
@@ -100,7 +101,7 @@ static void portable_edge(long kc, const float *a, const float *b, long b_stride
 }
 
 static const kernel_config portable_config = {
-    PORTABLE_MR, PORTABLE_NR, 128, 256, 2048, portable_full, portable_edge, NULL, NULL, NULL,
+    PORTABLE_MR, PORTABLE_NR, 0, 256, 2048, portable_full, portable_edge, NULL, NULL, NULL,
 };
 
 #ifdef CK_X86
@@ -163,7 +164,7 @@ static CK_AVX2 void avx2_edge(long kc, const float *a, const float *b, long b_st
 }
 
 static const kernel_config avx2_config = {
-    AVX2_MR, AVX2_NR, 120, 256, 3072, avx2_full, avx2_edge, NULL, NULL, NULL,
+    AVX2_MR, AVX2_NR, 0, 256, 3072, avx2_full, avx2_edge, NULL, NULL, NULL,
 };
 
 // MARK: - AVX-512 micro-kernel (8 x 48: 24 accumulators in zmm registers)
@@ -366,7 +367,7 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
 // Tile and depth block measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384; MC comes from this
 // CPU's L2 (`fitted_to_caches`).
 static const kernel_config avx512_config = {
-    AVX512_MR, AVX512_NR, 128, 384, 3072, avx512_full, avx512_edge,
+    AVX512_MR, AVX512_NR, 0, 384, 3072, avx512_full, avx512_edge,
     avx512_pack_transposed, avx512_pack_rows, avx512_dot_transposed,
 };
 
