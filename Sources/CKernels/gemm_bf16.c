@@ -18,6 +18,7 @@
 // values is exact in Float32, so both give the Float32 product of the rounded A and B up to summation order
 // (vdpbf16ps also treats subnormal inputs as 0).
 
+#include "cpu_caches.h"
 #include "gemm.h"
 #include "gemm_internal.h"
 #include "halfprecision.h"
@@ -26,7 +27,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -153,25 +153,17 @@ static pthread_once_t blocking_once = PTHREAD_ONCE_INIT;
 /// slab of B when the rows fit one block of A (`bf16_blocked`).
 static long a_block_bytes, b_slab_bytes, l2_slab_bytes;
 
-static long cache_bytes(int name, long fallback) {
-    long bytes = sysconf(name);
-    return bytes > 0 ? bytes : fallback;
-}
-
 /// The largest depth block: the KC x NR micro-panel of B (4 bytes per pair and column) takes an eighth of L2,
 /// every tile of the A block streaming it from there (on Zen 4, KC 768 runs 20% faster than KC 256 from L1d:
 /// C tiles are loaded and stored once per depth block); the MC x KC block of A takes half of L2 (re-read for
-/// each micro-panel of B); the KC x NC slab of B half of this core's share of L3 (re-read for each block of A).
+/// each micro-panel of B); the KC x NC slab of B half of this CPU's share of L3 (re-read for each block of A).
+/// Shares are per logical CPU sharing the cache (`ck_cpu_caches_detected`).
 static void fit_blocking(void) {
-    long l2 = 1 << 20, l3 = 8 << 20;
-#if defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
-    l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, l2);
-    l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, l3);
-#endif
-    long cores = cache_bytes(_SC_NPROCESSORS_ONLN, 1);
+    const ck_cpu_caches *caches = ck_cpu_caches_detected();
+    long l2 = ck_cache_share(caches->l2), l3 = ck_cache_share(caches->l3);
     a_block_bytes = l2 / 2;
     l2_slab_bytes = l2 / 4;
-    b_slab_bytes = l3 / cores / 2;
+    b_slab_bytes = l3 / 2;
     long kcp = clamp_long(l2 / 8 / (NR * 4) / 16 * 16, 64, 512);
     fitted_blocking.kcp = kcp;
     fitted_blocking.mc = clamp_long(a_block_bytes / (kcp * 4) / MR * MR, MR * 8, 1024);

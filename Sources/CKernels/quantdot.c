@@ -8,12 +8,12 @@
 // shortest loops are kept rolled so that they are vectorized rather than unrolled into scalar code.
 
 #include "quantdot.h"
+#include "cpu_caches.h"
 #include "gemm_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -514,11 +514,7 @@ void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row
 }
 
 long ck_quant_dot_max_rows(long columns) {
-    long l2 = 1024 * 1024;
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (reported > 0) l2 = reported;
-#endif
+    long l2 = ck_cache_share(ck_cpu_caches_detected()->l2);
     long rows = l2 / 2 / (4 * (columns > 0 ? columns : 1));
     return rows < 4 ? 4 : (rows > 256 ? 256 : rows);
 }

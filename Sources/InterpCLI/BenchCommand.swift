@@ -130,7 +130,7 @@ struct BenchCommand: ParsableCommand {
         }
         let header = "interp bench: \(suites.map(\.rawValue).joined(separator: ",")), model \(model ?? "-"), "
             + "threads \(Parallel.threadCount), GEMM \(path.resolved.rawValue) (MC \(path.blocking.rows), KC \(path.blocking.depth), "
-            + "NC \(path.blocking.columns))\(computeNote), up to \(repetitions) runs or \(budget) s each"
+            + "NC \(path.blocking.columns); \(CPUCaches.detected.summary))\(computeNote), up to \(repetitions) runs or \(budget) s each"
         if json { try report.printJSON(header: header) } else { report.printTable(header: header) }
     }
 

@@ -61,9 +61,9 @@ void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row
 
 /// The largest number of activation rows for which the fused product is used rather than dequantizing blocks of
 /// rows for the Float32 GEMM, for depth `columns`: the activation rows (4 bytes per column) must fit in half of
-/// this core's L2 cache, since they are re-read for every tile of weight rows. Between 4 and 256. (Measured on a
-/// Zen 4 core with 1 MB of L2, depth 576 and 1536: the fused product was 10-35% faster up to 128 rows and slower
-/// once the rows outgrew the L2.)
+/// this CPU's share of L2 (`ck_cpu_caches_detected`), since they are re-read for every tile of weight rows.
+/// Between 4 and 256. (Measured on a Zen 4 core with 1 MB of L2, depth 576 and 1536: the fused product was 10-35%
+/// faster up to 128 rows and slower once the rows outgrew the L2.)
 long ck_quant_dot_max_rows(long columns);
 
 /// The kernel `path` resolves to for fused products ("avx512", "avx2" or "portable"), `INTERP_QUANT_PORTABLE`
