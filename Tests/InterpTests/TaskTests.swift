@@ -109,7 +109,8 @@ import Interp
 
     @Test func multiTokenAnswersAreRefused() {
         let file = TaskFile(task: "t", examples: [TaskExample(clean: .text("Mary"), corrupted: .text("John"), answer: .text(" Mary John"), wrong: .text(" John"))])
-        #expect(throws: TaskFileError("example 0: 'answer' is 2 tokens, not one")) {
+        let ids = Self.vocabulary.encode(" Mary John", addingBOS: false)
+        #expect(throws: TaskFileError("example 0: 'answer' \" Mary John\" is 2 tokens [\"#\(ids[0])\", \"#\(ids[1])\"], not one")) {
             try file.promptPairs(encodePrompt: { Self.vocabulary.encode($0) }, encodeAnswer: { Self.vocabulary.encode($0, addingBOS: false) })
         }
     }
