@@ -98,6 +98,16 @@ import Interp
         #expect(throws: TaskFileError(message)) { try TaskFile(json: Data(json.utf8), source: "t.json") }
     }
 
+    /// Windows line endings: Swift reads "\r\n" as one Character, which a split on "\n" alone does not cut.
+    @Test func jsonLinesWithWindowsLineEndingsRead() throws {
+        let example = #"{"clean": "a", "corrupted": "b", "answer": " c", "wrong": " d"}"#
+        let file = try TaskFile(json: Data((example + "\r\n\r\n" + example + "\r\n").utf8), source: "t.jsonl", jsonLines: true)
+        #expect(file.examples.count == 2 && file.examples[1].wrong == .text(" d"))
+        #expect(throws: TaskFileError("t.jsonl: line 3 (example 1): field 'corrupted' is missing")) {
+            try TaskFile(json: Data((example + "\r\n\r\n" + #"{"clean": "a"}"#).utf8), source: "t.jsonl", jsonLines: true)
+        }
+    }
+
     @Test func jsonLinesErrorsNameTheLine() throws {
         let text = #"{"clean": "a", "corrupted": "b", "answer": " c", "wrong": " d"}"# + "\n\n" + #"{"clean": "a"}"#
         #expect(throws: TaskFileError("t.jsonl: line 3 (example 1): field 'corrupted' is missing")) {

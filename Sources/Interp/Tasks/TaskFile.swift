@@ -45,7 +45,9 @@ public struct TaskFile: Codable, Equatable, Sendable {
         func failure(_ message: String) -> TaskFileError { TaskFileError("\(source): \(message)") }
         if jsonLines {
             var examples: [TaskExample] = []
-            for (line, text) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            // "\r\n" is one Character in Swift: split on it too, or a file saved with Windows line endings is one line.
+            let lines = String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            for (line, text) in lines.enumerated()
             where !text.trimmingCharacters(in: .whitespaces).isEmpty {
                 let object: Any
                 do { object = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
