@@ -210,7 +210,7 @@ def special_texts(contents):
     return texts
 
 
-def write_fixture(name, data, config=None):
+def write_fixture(name, data, config=None, extra_texts=()):
     directory = os.path.join(OUTPUT, name)
     os.makedirs(directory)
     tokenizer_path = os.path.join(directory, "tokenizer.json")
@@ -224,7 +224,7 @@ def write_fixture(name, data, config=None):
     contents = [token["content"] for token in data["added_tokens"]]
     cases = []
     long_text = "\n".join(TRAINING_CORPUS + TEST_TEXTS)
-    for text in TEST_TEXTS + special_texts(contents) + [long_text]:
+    for text in TEST_TEXTS + special_texts(contents) + [long_text] + list(extra_texts):
         ids = tokenizer.encode(text, add_special_tokens=True).ids
         cases.append({
             "text": text,
@@ -585,6 +585,28 @@ SMALL_RULES = [("ﬁ", "fi"), ("Ａ", "A"), ("Ｂ", "B"), ("①", "1"), ("\u3000
                ("e\u0301", "é"), ("Å", "A\u030a"), ("z", "Z"), ("z\u0301", "Ź"), ("ß", "ss")]
 
 
+def make_metaspace_first_fixture():
+    """Metaspace `prepend_scheme: "first"` after normalizers that delete the first character (Nmt a control
+    character, Strip a leading space, Replace a pattern with nothing): the tokenizers library then adds no "▁",
+    since the normalized text no longer starts at original offset 0. Regenerate this fixture alone with
+    `python3 -c "import sys; sys.path.insert(0, 'scripts'); import make_tokenizer_fixtures as m; m.make_metaspace_first_fixture()"`
+    after removing its directory."""
+    words = ["[UNK]", "<s>", "▁", "a", "▁a", "b", "▁b", "ab", "▁ab", "the", "▁the"]
+    vocab = {word: i for i, word in enumerate(words)}
+    metaspace_first = tokenizer_json(
+        {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
+        [added(vocab["[UNK]"], "[UNK]"), added(vocab["<s>"], "<s>")],
+        normalizer={"type": "Sequence", "normalizers": [
+            {"type": "Nmt"}, {"type": "Strip", "strip_left": True, "strip_right": False},
+            {"type": "Replace", "pattern": {"String": "c"}, "content": ""}]},
+        pre_tokenizer={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True},
+        decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True},
+    )
+    write_fixture("metaspace-first-normalized", metaspace_first, extra_texts=[
+        "a", "  a", "\x07a", "ca", "\x07 a", "\x07\x07a b", "a\x07b", "cca the", " \x07 a", "<s>a", "\x0cab b", "\x07", "c",
+    ])
+
+
 def make_unigram_fixtures():
     pieces, unk_id, charsmap = sentencepiece_unigram(300, byte_fallback=False)
     specials = {piece: i for i, (piece, _) in enumerate(pieces) if piece in ("<unk>", "<s>", "</s>")}
@@ -764,6 +786,7 @@ def main():
     make_word_level_fixtures()
     make_word_piece_fixtures()
     make_unigram_fixtures()
+    make_metaspace_first_fixture()
     make_component_fixtures()
     make_normalization_fixture()
 

@@ -244,14 +244,15 @@ public struct ComputationGraph: Sendable {
 /// Errors in circuit inputs.
 public enum CircuitError: Error, CustomStringConvertible, Equatable {
     case unknownEdge(String)
-    case unknownNode(String)
+    /// A node name the graph does not have; `known` describes the names it has.
+    case unknownNode(name: String, known: String)
     case invalidFile(path: String, reason: String)
     case invalidArgument(String)
 
     public var description: String {
         switch self {
         case .unknownEdge(let name): return "unknown edge '\(name)' (edges look like 'a3.h7->a9.h9<q>', 'm5->logits')"
-        case .unknownNode(let name): return "unknown node '\(name)' (nodes look like 'input', 'a3.h7', 'm5', 'logits')"
+        case let .unknownNode(name, known): return "unknown node '\(name)': this model's nodes are \(known)"
         case let .invalidFile(path, reason): return "\(path): \(reason)"
         case .invalidArgument(let reason): return reason
         }

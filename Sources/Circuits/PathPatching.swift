@@ -40,7 +40,7 @@ enum PathEndpoint {
         case nil: break
         }
         if let match = graph.senders.first(where: { $0.name == text }) { return [match] }
-        throw CircuitError.unknownNode(text)
+        throw unknown(text, graph: graph)
     }
 
     static func receivers(_ text: String, graph: ComputationGraph, resolver: HookNameResolver) throws -> [ComputationGraph.Receiver] {
@@ -58,7 +58,19 @@ enum PathEndpoint {
         }
         if let match = graph.receivers.first(where: { $0.name(groupedQuery: graph.groupedQuery) == text }) { return [match] }
         if let node = graph.senders.first(where: { $0.name == text }) { return graph.inputs(of: node) }
-        throw CircuitError.unknownNode(text)
+        throw unknown(text, graph: graph)
+    }
+
+    /// An unknown endpoint, with the names this model's graph has (grouped-query models read keys and values
+    /// per key-value head, `a1.kv0<k>`, so `a1.h1<k>` is not one of them).
+    static func unknown(_ text: String, graph: ComputationGraph) -> CircuitError {
+        let last = graph.layerCount - 1
+        var names = "input, a0.h0 … a\(last).h\(graph.headCount - 1)"
+        if graph.hasMLPs { names += ", m0 … m\(last)" }
+        let kv = graph.groupedQuery ? "kv" : "h"
+        names += ", logits; head inputs a\(last).h0<q>, a\(last).\(kv)0<k>, a\(last).\(kv)0<v>"
+        if graph.groupedQuery { names += " (keys and values per key-value head kv0 … kv\(graph.keyValueHeadCount - 1))" }
+        return CircuitError.unknownNode(name: text, known: names)
     }
 
     enum WholeLayer { case attention(Int), mlp(Int) }

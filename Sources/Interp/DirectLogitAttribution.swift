@@ -11,7 +11,8 @@ import Foundation
 /// norm with that norm's divisor frozen at the run's value, so the heads' terms still add up to the layer's
 /// residual write (``ActivationCache/decomposedResidual(upTo:)``). With final logit soft-capping (Gemma-2) the
 /// logit is `cap · tanh(x / cap)` of a logit `x` that is linear in the residual: the attribution is of that
-/// pre-cap logit `x`, and ``logits`` holds it (`cap · atanh(logit / cap)` of the model's output), see ``logitSoftcap``.
+/// pre-cap logit `x`, and ``logits`` holds it (unembedded from the final residual stream without the cap), see
+/// ``logitSoftcap``.
 public struct DirectLogitAttribution {
     /// One label per component, in the order of ``contributions``: `embed`, `pos_embed`, `L{l}H{h}`,
     /// `{l}_attn_bias`, `{l}_mlp_out`.
@@ -81,7 +82,10 @@ extension TransformerModel {
     public func directLogitAttribution(_ batch: TokenBatch, targets rowTargets: [LogitTarget],
                                        position: Int = -1) throws -> DirectLogitAttribution {
         precondition(rowTargets.count == batch.batchSize, "\(rowTargets.count) targets for a batch of \(batch.batchSize)")
-        let (logits, cache) = try runWithCache(batch, filter: .kinds([.embed, .posEmbed, .finalScale, .z, .mlpOut, .ln1PostScale]))
+        let kinds: Set<HookPoint.Kind> = [.embed, .posEmbed, .finalScale, .z, .mlpOut, .ln1PostScale]
+        let final = HookPoint.residPost(layerCount - 1)
+        let (_, cache) = try runWithCache(batch, filter: .points(hookPoints.filter { kinds.contains($0.kind) } + [final]))
+        let residual = try cache[final]
         let positions = batch.resolve(position: position)
         // The decomposition is formed at each row's attributed position only: every cached activation is
         // [batch, pos, ...] and each write depends on its own position alone.
@@ -94,7 +98,7 @@ extension TransformerModel {
         let divisor = try atPositions[.finalScale]                        // [batch, 1, 1]
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {
-            let row = uncappedLogits(logits.select(axis: 0, b).select(axis: 0, p))
+            let row = uncappedLogits(residual.select(axis: 0, b).select(axis: 0, p).reshaped([1, dModel])).reshaped([-1])
             let target = rowTargets[b]
             let (direction, token) = target.direction(in: self, logits: row)
             let writes = stack.tensor.select(axis: 1, b).select(axis: 1, 0)       // [C, d]
@@ -109,11 +113,13 @@ extension TransformerModel {
                                       positions: positions, layerCount: layerCount, headCount: headCount)
     }
 
-    /// The logits before the final soft-capping, `cap · atanh(logit / cap)` (computed in Double), or the logits
-    /// themselves without soft-capping.
-    func uncappedLogits(_ logits: Tensor) -> Tensor {
-        guard let cap = finalLogitSoftcap.map(Double.init) else { return logits }
-        return Tensor(shape: logits.shape, scalars: logits.scalars.map { Float(cap * atanh(Double($0) / cap)) })
+    /// The logits before the final soft-capping (the logits themselves without one) of final residual rows
+    /// `[n, dModel]`: unembedded without the cap, not recovered as `cap · atanh(logit / cap)` from the capped
+    /// logits, whose Float values reach ±cap once |x| ≳ 9 cap (then atanh gives ±∞, and precision is lost before).
+    func uncappedLogits(_ residual: Tensor) -> Tensor {
+        let normalized = finalNorm(residual, hooks: nil, scaleName: GlobalHookNames.finalScale,
+                                   normalizedName: GlobalHookNames.finalNormalized)
+        return unembedding.matmulTransposed(normalized)
     }
 }
 

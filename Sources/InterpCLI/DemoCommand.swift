@@ -38,7 +38,7 @@ struct DemoCommand: ParsableCommand {
         let lm = try model.load()
         let taskURL = task.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.task
         let taskFile = try TaskFile(contentsOf: taskURL)
-        let pairs = try taskFile.promptPairs(for: lm)
+        let pairs = try taskFile.promptPairs(for: lm, source: taskURL.path)
         var options = CircuitStudy.Options()
         options.acdcThreshold = threshold
         options.eapEdges = edges

@@ -51,8 +51,9 @@ struct MethodsBenchmarkCommand: ParsableCommand {
         }
         let directory = URL(fileURLWithPath: model)
         let lm = try LanguageModel.load(from: directory)
-        let task = try TaskFile(contentsOf: directory.appendingPathComponent("task.json"))
-        let pairs = try TaskFile(task: task.task, examples: Array(task.examples.prefix(examples))).promptPairs(for: lm)
+        let taskURL = directory.appendingPathComponent("task.json")
+        let task = try TaskFile(contentsOf: taskURL)
+        let pairs = try TaskFile(task: task.task, examples: Array(task.examples.prefix(examples))).promptPairs(for: lm, source: taskURL.path)
         let patching = try EdgePatching(model: lm.model, pairs: pairs, metric: .logitDiff)
         let truth = try Circuit.read(from: directory.appendingPathComponent("circuit.json"))
         let byName = patching.graph.edgesByName()

@@ -84,7 +84,7 @@ struct PairOptions: ParsableArguments {
                 TaskExample(clean: .text(clean!), corrupted: .text(corrupted!), answer: Self.text(answer!), wrong: Self.text(wrong!)),
             ])
         }
-        return try file.promptPairs(for: lm)
+        return try file.promptPairs(for: lm, source: task ?? "command line")
     }
 
     /// An answer given as text, or as a token id written `#123`.

@@ -56,4 +56,28 @@ import Interp
         let heads = (0..<model.headCount).map { dla.contributions[dla.labels.firstIndex(of: "L\(l)H\($0)")!, b] }.reduce(0, +)
         #expect(Swift.abs(heads - layerTerm) < 1e-5)
     }
+
+    /// A soft-cap far below the logits (the Gemma-2 fixture's weights with cap 0.05): the capped Float logits
+    /// reach ±cap, from which `cap · atanh(logit / cap)` gave ±∞; the pre-cap logit comes from the final residual.
+    @Test func preCapLogitOfASaturatedSoftCapIsFinite() throws {
+        let fixture = try Self.model("gemma2")
+        let model = TransformerModel(tokenEmbedding: fixture.tokenEmbedding, positionEmbedding: fixture.positionEmbedding,
+                                     blocks: fixture.blocks, finalNorm: fixture.finalNorm, unembedding: fixture.unembedding,
+                                     contextLength: fixture.contextLength, tiedEmbeddings: fixture.tiedEmbeddings,
+                                     embeddingScale: fixture.embeddingScale, finalLogitSoftcap: 0.05)
+        let (capped, cache) = try model.runWithCache(Self.batch, filter: .all)
+        #expect(capped.scalars.contains { Swift.abs($0) == 0.05 }, "the cap saturates some Float logits")
+        let final = try cache[.residPost(model.layerCount - 1)]
+        for target in [LogitTarget.predicted, .token(3), .difference(answer: 5, wrong: 1)] {
+            let dla = try model.directLogitAttribution(Self.batch, target: target)
+            #expect(dla.maxError < 1e-4, "\(target): \(dla.totals) vs \(dla.logits)")
+            for (b, p) in dla.positions.enumerated() {
+                let normalized = final.select(axis: 0, b).select(axis: 0, p).rmsNorm(weight: model.finalNorm.weight,
+                                                                                     epsilon: model.finalNorm.epsilon)
+                var direction = model.unembeddingDirection(dla.targets[b])
+                if case let .difference(_, wrong) = target { direction = direction - model.unembeddingDirection(wrong) }
+                #expect(Swift.abs(dla.logits[b] - (normalized * direction).sum().item) < 1e-4, "\(target) row \(b)")
+            }
+        }
+    }
 }

@@ -98,6 +98,16 @@ import Interp
         #expect(throws: TaskFileError(message)) { try TaskFile(json: Data(json.utf8), source: "t.json") }
     }
 
+    /// Windows line endings: Swift reads "\r\n" as one Character, which a split on "\n" alone does not cut.
+    @Test func jsonLinesWithWindowsLineEndingsRead() throws {
+        let example = #"{"clean": "a", "corrupted": "b", "answer": " c", "wrong": " d"}"#
+        let file = try TaskFile(json: Data((example + "\r\n\r\n" + example + "\r\n").utf8), source: "t.jsonl", jsonLines: true)
+        #expect(file.examples.count == 2 && file.examples[1].wrong == .text(" d"))
+        #expect(throws: TaskFileError("t.jsonl: line 3 (example 1): field 'corrupted' is missing")) {
+            try TaskFile(json: Data((example + "\r\n\r\n" + #"{"clean": "a"}"#).utf8), source: "t.jsonl", jsonLines: true)
+        }
+    }
+
     @Test func jsonLinesErrorsNameTheLine() throws {
         let text = #"{"clean": "a", "corrupted": "b", "answer": " c", "wrong": " d"}"# + "\n\n" + #"{"clean": "a"}"#
         #expect(throws: TaskFileError("t.jsonl: line 3 (example 1): field 'corrupted' is missing")) {
@@ -109,7 +119,8 @@ import Interp
 
     @Test func multiTokenAnswersAreRefused() {
         let file = TaskFile(task: "t", examples: [TaskExample(clean: .text("Mary"), corrupted: .text("John"), answer: .text(" Mary John"), wrong: .text(" John"))])
-        #expect(throws: TaskFileError("example 0: 'answer' is 2 tokens, not one")) {
+        let ids = Self.vocabulary.encode(" Mary John", addingBOS: false)
+        #expect(throws: TaskFileError("example 0: 'answer' \" Mary John\" is 2 tokens [\"#\(ids[0])\", \"#\(ids[1])\"], not one")) {
             try file.promptPairs(encodePrompt: { Self.vocabulary.encode($0) }, encodeAnswer: { Self.vocabulary.encode($0, addingBOS: false) })
         }
     }

@@ -35,7 +35,7 @@ private let fixtureNames = [
     "gpt2", "roberta", "llama3", "qwen2", "llama2", "mistral", "metaspace-split", "metaspace-never", "split-behaviors",
     "wordlevel", "wordlevel-bert", "wordpiece-bert", "wordpiece-cased", "unigram-nmt-nfkc", "unigram-byte-fallback",
     "unigram-ctc", "unicode-scripts", "normalizers-byte-level", "bpe-continuing-prefix", "bpe-end-of-word-suffix",
-    "byte-level-no-regex", "split-oniguruma",
+    "byte-level-no-regex", "split-oniguruma", "metaspace-first-normalized",
 ]
 
 private func fixtureDirectory(_ name: String) -> URL {

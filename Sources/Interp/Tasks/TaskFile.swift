@@ -45,7 +45,9 @@ public struct TaskFile: Codable, Equatable, Sendable {
         func failure(_ message: String) -> TaskFileError { TaskFileError("\(source): \(message)") }
         if jsonLines {
             var examples: [TaskExample] = []
-            for (line, text) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            // "\r\n" is one Character in Swift: split on it too, or a file saved with Windows line endings is one line.
+            let lines = String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            for (line, text) in lines.enumerated()
             where !text.trimmingCharacters(in: .whitespaces).isEmpty {
                 let object: Any
                 do { object = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
@@ -180,40 +182,86 @@ public struct TaskFileError: Error, CustomStringConvertible, Equatable {
 
 extension TaskFile {
     /// The examples as ``PromptPairs``: prompts encoded with `encodePrompt` (e.g. with BOS), answers with
-    /// `encodeAnswer` (without special tokens), which must give exactly one token each.
+    /// `encodeAnswer` (without special tokens), which must give exactly one token each, and differ between an
+    /// example's answer and wrong answer.
     ///
     /// Position labels present in every example become ``PromptPairs/positionLabels``.
     ///
-    /// - Throws: ``TaskFileError`` naming the example whose answer is not one token, or ``PromptPairsError``.
+    /// - Parameter tokenName: names a token id in errors (its vocabulary entry).
+    /// - Throws: ``TaskFileError`` naming the example and field whose answer is not one token (with its pieces,
+    ///   and the spelling that is one token when adding or removing the leading space gives one), or whose
+    ///   answer and wrong answer are the same token; ``PromptPairsError``.
     public func promptPairs(encodePrompt: (String) throws -> [Int], encodeAnswer: (String) throws -> [Int],
-                            padID: Int = 0) throws -> PromptPairs {
+                            padID: Int = 0, tokenName: (Int) -> String = { "#\($0)" }) throws -> PromptPairs {
         func prompt(_ text: TaskText, _ field: String, _ index: Int) throws -> [Int] {
             do { return try text.tokens(encodePrompt) } catch { throw TaskFileError("example \(index): '\(field)': \(error)") }
         }
         func single(_ text: TaskText, _ field: String, _ index: Int) throws -> Int {
             let ids = try text.tokens(encodeAnswer)
-            guard ids.count == 1 else { throw TaskFileError("example \(index): '\(field)' is \(ids.count) tokens, not one") }
-            return ids[0]
+            guard ids.count != 1 else { return ids[0] }
+            var message = "example \(index): '\(field)' is \(ids.count) tokens, not one"
+            if case .text(let string) = text {
+                message = "example \(index): '\(field)' \(quoted(string)) is \(ids.count) tokens [\(ids.map { quoted(tokenName($0)) }.joined(separator: ", "))], not one"
+                if let hint = oneTokenSpelling(of: string, encodeAnswer: encodeAnswer, tokenName: tokenName) { message += "; \(hint)" }
+            }
+            throw TaskFileError(message)
         }
         let labels = examples.first?.positions.map { Set($0.keys) } ?? []
         let shared = examples.reduce(labels) { $0.intersection($1.positions?.keys.map { $0 } ?? []) }
+        let answers = try examples.enumerated().map { try single($1.answer, "answer", $0) }
+        let wrongs = try examples.enumerated().map { try single($1.wrong, "wrong", $0) }
+        if let i = answers.indices.first(where: { answers[$0] == wrongs[$0] }) {
+            throw TaskFileError("example \(i): 'answer' and 'wrong' are the same token \(quoted(tokenName(answers[i]))) (#\(answers[i])): "
+                                + "their logit difference is always 0")
+        }
         return try PromptPairs(
             clean: try examples.enumerated().map { try prompt($1.clean, "clean", $0) },
             corrupted: try examples.enumerated().map { try prompt($1.corrupted, "corrupted", $0) },
-            answers: try examples.enumerated().map { try single($1.answer, "answer", $0) },
-            wrongs: try examples.enumerated().map { try single($1.wrong, "wrong", $0) },
+            answers: answers, wrongs: wrongs,
             positionLabels: Dictionary(uniqueKeysWithValues: shared.map { label in (label, examples.map { $0.positions![label]! }) }),
             padID: padID)
     }
+
+    /// When `text` with its leading whitespace removed, or with a leading space added, is one token: a hint
+    /// naming that spelling (tokenizers that mark word starts themselves, such as SentencePiece's `▁`, encode
+    /// `" Mary"` as `["▁", "▁Mary"]`).
+    private func oneTokenSpelling(of text: String, encodeAnswer: (String) throws -> [Int],
+                                  tokenName: (Int) -> String) -> String? {
+        let trimmed = String(text.drop(while: { $0.isWhitespace }))
+        let alternative = trimmed == text ? " " + text : trimmed
+        guard !alternative.isEmpty, let ids = try? encodeAnswer(alternative), ids.count == 1 else { return nil }
+        return "\(quoted(alternative)) is one token \(quoted(tokenName(ids[0])))"
+    }
+}
+
+/// `text` in double quotes with control characters escaped, as error messages show tokens and answers.
+fileprivate func quoted(_ text: String) -> String {
+    "\"" + text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
 }
 
 extension TaskFile {
     /// The examples as prompt pairs for a loaded model: prompts with its special tokens, answers as single
-    /// tokens, every id inside the vocabulary and every prompt inside the context.
-    public func promptPairs(for lm: LanguageModel) throws -> PromptPairs {
-        let pairs = try promptPairs(encodePrompt: { try lm.tokens($0) },
-                                    encodeAnswer: { try lm.tokenizer.encode($0, addSpecialTokens: false) },
-                                    padID: lm.tokenizer.padTokenID ?? 0)
+    /// tokens that are not special tokens (such as the tokenizer's unknown token), every id inside the
+    /// vocabulary and every prompt inside the context.
+    ///
+    /// - Parameter source: names the task (its file path) at the start of every error.
+    /// - Throws: ``TaskFileError`` naming `source`, the example, the field and the token at fault.
+    public func promptPairs(for lm: LanguageModel, source: String = "task file") throws -> PromptPairs {
+        do {
+            let pairs = try promptPairs(encodePrompt: { try lm.tokens($0) },
+                                        encodeAnswer: { try lm.tokenizer.encode($0, addSpecialTokens: false) },
+                                        padID: lm.tokenizer.padTokenID ?? 0,
+                                        tokenName: { lm.tokenizer.idToToken($0) ?? "#\($0)" })
+            try check(pairs, for: lm)
+            return pairs
+        } catch let error as TaskFileError {
+            throw TaskFileError("\(source): \(error)")
+        } catch let error as PromptPairsError {
+            throw TaskFileError("\(source): \(error)")
+        }
+    }
+
+    private func check(_ pairs: PromptPairs, for lm: LanguageModel) throws {
         let vocabulary = lm.model.vocabularySize
         for i in 0..<pairs.count {
             // Prompts are right-padded to the longest: check each example's own tokens only.
@@ -221,11 +269,21 @@ extension TaskFile {
             guard real <= lm.model.contextLength else {
                 throw TaskFileError("example \(i): \(real) tokens exceed the model's context of \(lm.model.contextLength)")
             }
-            let ids = pairs.clean.tokens[i].prefix(real) + pairs.corrupted.tokens[i].prefix(real) + [pairs.answers[i], pairs.wrongs[i]]
-            if let id = ids.first(where: { $0 >= vocabulary }) {
-                throw TaskFileError("example \(i): token id \(id) is outside the model's vocabulary of \(vocabulary)")
+            let fields = [("clean", Array(pairs.clean.tokens[i].prefix(real))), ("corrupted", Array(pairs.corrupted.tokens[i].prefix(real))),
+                          ("answer", [pairs.answers[i]]), ("wrong", [pairs.wrongs[i]])]
+            for (field, ids) in fields {
+                if let id = ids.first(where: { $0 >= vocabulary }) {
+                    throw TaskFileError("example \(i): '\(field)': token id \(id) is outside the model's vocabulary of \(vocabulary)")
+                }
+            }
+            for (field, text, id) in [("answer", examples[i].answer, pairs.answers[i]), ("wrong", examples[i].wrong, pairs.wrongs[i])] {
+                // A word the tokenizer does not know becomes its unknown token, a special token.
+                let name = lm.tokenizer.idToToken(id) ?? "#\(id)"
+                guard case .text(let string) = text, !string.allSatisfy(\.isWhitespace), !string.contains(name),
+                      lm.tokenizer.decode([id], skipSpecialTokens: true).isEmpty else { continue }
+                throw TaskFileError("example \(i): '\(field)' \(quoted(string)) encodes to the special token \(quoted(name)) (#\(id)), "
+                                    + "not a token of its own (a word the tokenizer does not know?)")
             }
         }
-        return pairs
     }
 }

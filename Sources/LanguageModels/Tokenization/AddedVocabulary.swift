@@ -83,8 +83,16 @@ struct AddedVocabulary: Sendable {
         rawMatcher.split(TextSegment(text: text, startsInput: true)).flatMap { piece -> [InputPiece] in
             guard case .text(let segment) = piece else { return [piece] }
             let normalized = normalizer?.normalize(segment.text) ?? segment.text
-            return normalizedMatcher.split(TextSegment(text: normalized, startsInput: segment.startsInput))
+            return normalizedMatcher.split(TextSegment(text: normalized, startsInput: segment.startsInput && !dropsFirstCharacter(segment.text)))
         }
+    }
+
+    /// Whether the normalizer deletes the first character of `text` (Nmt a control character, Strip a space,
+    /// Replace a pattern with nothing): the normalized text then starts past the input's start, and the
+    /// tokenizers library's Metaspace `prepend_scheme: "first"` (which asks for original offset 0) adds no "▁".
+    private func dropsFirstCharacter(_ text: String) -> Bool {
+        guard let normalizer, let first = text.unicodeScalars.first else { return false }
+        return normalizer.normalize(String(first)).isEmpty
     }
 }
 
