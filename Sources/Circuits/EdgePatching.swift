@@ -5,8 +5,9 @@
 /// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean. Behind a
 /// post-attention norm a head's output in a run is its share of the normalized attention output at that run's
 /// divisor (``TransformerBlock/headSenderOutputs(results:postNormDivisor:)``), read during the patched pass itself.
-/// Sender outputs of both runs are cached once; patched runs go through ``PatchedRuns``, each starting from
-/// the clean residual stream before the first block that receives a patched edge.
+/// Sender outputs of both runs are cached once; each patched run starts from the clean residual stream (``PatchedRuns``)
+/// before the first block that receives a patched edge, and after the positions every patched run shares with the
+/// clean run (``CleanPrefix``: before the first corrupted token).
 ///
 /// ```swift
 /// let patching = try EdgePatching(model: model, pairs: pairs, metric: metric)
