@@ -5,8 +5,9 @@
 /// `s`'s output in the current run). The patch source is the corrupted run, zero, or a reference mean. Behind a
 /// post-attention norm a head's output in a run is its share of the normalized attention output at that run's
 /// divisor (``TransformerBlock/headSenderOutputs(results:postNormDivisor:)``), read during the patched pass itself.
-/// Sender outputs of both runs are cached once; patched runs go through ``PatchedRuns``, each starting from
-/// the clean residual stream before the first block that receives a patched edge.
+/// Sender outputs of both runs are cached once; each patched run starts from the clean residual stream (``PatchedRuns``)
+/// before the first block that receives a patched edge, and after the positions every patched run shares with the
+/// clean run (``CleanPrefix``: before the first corrupted token).
 ///
 /// ```swift
 /// let patching = try EdgePatching(model: model, pairs: pairs, metric: metric)
@@ -52,6 +53,8 @@ public struct EdgePatching {
     let allPatchedInputs: [HookPoint: Tensor]
     /// The same residual points on the clean run.
     let cleanInputs: [HookPoint: Tensor]
+    /// The positions every patched run shares with the clean run, which patched passes skip.
+    let cleanPrefix: CleanPrefix
     /// The patched runs of the clean prompts.
     var runs: PatchedRuns
     /// Upper bound on rows (examples × masks) per batched forward pass.
@@ -103,6 +106,7 @@ public struct EdgePatching {
         let size = cleanOutputs[0].count
         let deltas = Self.stackedDifferences(sourceOutputs, cleanOutputs)
         senderDeltas = deltas
+        cleanPrefix = CleanPrefix(senderDeltas: deltas, pairs: pairs, dModel: model.dModel, positionAware: positions != nil)
         // Running sums of the deltas give each read point's all-patched input.
         var patchedInputs: [HookPoint: Tensor] = [:], deltaSum = Tensor.zeros(outputShape), summed = 0
         for (point, upstream) in graph.readPoints {
@@ -176,19 +180,36 @@ public struct EdgePatching {
     /// Receiver `receiver`'s input on the clean run, `[batch, pos, dModel]`.
     func cleanInput(of receiver: Int) -> Tensor { cleanInputs[graph.readPoint(of: receiver)]! }
 
-    /// The metric with each mask's edges patched.
+    /// The metric with each mask's edges patched, in passes of at most ``maxRowsPerPass`` rows (only the logits
+    /// the metric reads are computed).
     public func metrics(_ masks: [EdgeMask]) -> [Float] {
-        runs.metrics(masks) { patchedLogits($0) }
+        let perPass = Swift.max(1, maxRowsPerPass / pairs.count)
+        return stride(from: 0, to: masks.count, by: perPass).flatMap { start in
+            let chunk = Array(masks[start..<Swift.min(start + perPass, masks.count)])
+            return variantMetrics(read: patchedReadResiduals(chunk), variants: chunk.count)
+        }
     }
 
     /// `[masks * batch, vocab]` logits at the read positions with each mask's edges patched.
     public func patchedLogits(_ masks: [EdgeMask]) -> Tensor {
+        model.unembed(patchedReadResiduals(masks), hooks: nil).reshaped([masks.count * pairs.count, -1])
+    }
+
+    /// `[masks * batch, 1, dModel]`: the final residual stream at the read positions with each mask's edges
+    /// patched (the logits' input). The pass resumes from the clean run before the first block that receives a
+    /// patched edge, and after the ``cleanPrefix`` positions.
+    func patchedReadResiduals(_ masks: [EdgeMask]) -> Tensor {
         let variants = masks.count, layers = model.layerCount, allSenders = 0..<graph.senders.count
+        let later = cleanPrefix.later as (Tensor) -> Tensor
         let firstLayer = (0..<layers).first { l in
             masks.contains { $0.selectsAny(into: BlockReceivers(graph, layer: l).all, senders: allSenders) }
         } ?? layers
         var deltas: [SenderDelta?] = allSenders.map { s in
-            s < graph.sendersBefore(layer: firstLayer) ? SenderDelta(baseDelta: s, of: self) : nil
+            s < graph.sendersBefore(layer: firstLayer) && cleanPrefix.length == 0 ? SenderDelta(baseDelta: s, of: self) : nil
+        }
+        // After a clean prefix, the earlier senders' deltas are sliced when a receiver weighs them.
+        let baseDelta = BaseDeltas(cleanPrefix.length == 0 ? 0..<0 : 0..<graph.sendersBefore(layer: firstLayer)) { s in
+            SenderDelta(current: later(self.senderDeltas.select(axis: 0, s).reshaped(self.sourceOutputs[0].shape)), sign: 1)
         }
         // Heads of layers whose source is compact and has no post-attention norm: in z space (see ``HeadZDeltas``).
         var zDeltas: [HeadZDeltas] = []
@@ -207,8 +228,8 @@ public struct EdgePatching {
                 }
                 for (point, range) in attentionGroups {
                     hooks.add(point) { _, _ in
-                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: range, perHead: true,
-                                           current: residual)
+                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta, receivers: range,
+                                           perHead: true, current: residual)
                     }
                 }
             }
@@ -217,7 +238,7 @@ public struct EdgePatching {
             if !block.headsShareNorm, let sourceZ = sourceOutputs.compactZ(layer: l) {
                 hooks.add(.z(l)) { z, _ in
                     zDeltas.append(HeadZDeltas(layer: l, firstSender: headSenders, attention: block.attention, current: z,
-                                               source: sourceZ, variants: variants))
+                                               source: later(sourceZ), variants: variants))
                     return z
                 }
             } else {
@@ -226,7 +247,7 @@ public struct EdgePatching {
                     let outputs = block.headSenderOutputs(results: results, postNormDivisor: divisor)
                     for h in 0..<graph.headCount {
                         deltas[headSenders + h] = SenderDelta(current: outputs.select(axis: 2, h),
-                                                              source: sourceOutputs[headSenders + h], variants: variants)
+                                                              source: later(sourceOutputs[headSenders + h]), variants: variants)
                     }
                     results = Tensor.zeros([0])   // not held by the hooks for the rest of the pass
                 }
@@ -246,22 +267,32 @@ public struct EdgePatching {
                 let mlpSender = graph.index(of: ComputationGraph.Sender.mlp(layer: l))
                 if masks.contains(where: { $0.selectsAny(into: mlp..<(mlp + 1), senders: allSenders) }) {
                     hooks.add(.mlpIn(l)) { x, _ in
-                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: mlp..<(mlp + 1), perHead: false,
-                                           current: x)
+                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta, receivers: mlp..<(mlp + 1),
+                                           perHead: false, current: x)
                     }
                 }
                 hooks.add(.mlpOut(l)) { x, _ in
-                    deltas[mlpSender] = SenderDelta(current: x, source: sourceOutputs[mlpSender], variants: variants)
+                    deltas[mlpSender] = SenderDelta(current: x, source: later(sourceOutputs[mlpSender]), variants: variants)
                     return x
                 }
             }
         }
         let logitsReceiver = graph.index(of: .logits)
         let readsLogits = masks.contains { $0.selectsAny(into: logitsReceiver..<(logitsReceiver + 1), senders: allSenders) }
-        return runs.logits(variants: variants, from: firstLayer, hooks: hooks, final: readsLogits ? { final in
-            self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, receivers: logitsReceiver..<(logitsReceiver + 1),
-                               perHead: false, current: final)
-        } : nil)
+        let start = cleanPrefix.length
+        let batch = cleanPrefix.later(pairs.clean).repeated(variants)
+        let cache = cleanPrefix.cache(model: model, clean: pairs.clean, variants: variants)
+        var residual = later(runs.residuals[firstLayer]).repeatedAlongBatch(variants)
+        if firstLayer < layers {
+            residual = model.runBlocks(firstLayer..<layers, residual: residual,
+                                       context: AttentionContext(batch: batch, pastMask: cache?.mask, pastPositions: cache?.nextPositions),
+                                       hooks: hooks, cache: cache)
+        }
+        if readsLogits {
+            residual = receiverInput(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta,
+                                     receivers: logitsReceiver..<(logitsReceiver + 1), perHead: false, current: residual)
+        }
+        return residual.gather(positions: Array(Array(repeating: pairs.readPositions.map { $0 - start }, count: variants).joined()))
     }
 
     /// The inputs of the receivers `receivers` (one group reading one residual point: a block's queries, keys or
@@ -275,11 +306,15 @@ public struct EdgePatching {
     /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing. Heads
     /// held in z space (`zDeltas`, their `deltas` entries nil) are mixed through W_O a layer at a time, computed
     /// only where a receiver's weight on them is nonzero.
-    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], receivers: Range<Int>,
-                       perHead: Bool, current: Tensor) -> Tensor {
-        let size = pairs.count * pairs.length * model.dModel, rows = receivers.count
+    ///
+    /// After a clean prefix (``cleanPrefix``) every tensor covers the later positions only, and the deltas of
+    /// senders before the pass's first block come from `baseDelta`, sliced when first weighed.
+    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], baseDelta: BaseDeltas = .none,
+                       receivers: Range<Int>, perHead: Bool, current: Tensor) -> Tensor {
+        let length = pairs.length - cleanPrefix.length
+        let size = pairs.count * length * model.dModel, rows = receivers.count
         let senders = graph.upstreamCount(of: receivers.lowerBound)
-        let allPatched = allPatchedInput(of: receivers.lowerBound)
+        let allPatched = cleanPrefix.later(allPatchedInput(of: receivers.lowerBound))
         /// Variant `v`'s inputs with the edges `selected(s, r)` patched.
         func mixed(variant v: Int, _ selected: (_ sender: Int, _ receiver: Int) -> Float) -> Tensor {
             // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
@@ -295,9 +330,10 @@ public struct EdgePatching {
                 zip(receivers, fromAllPatched).map { r, fromPatched in fromPatched ? selected(s, r) - 1 : selected(s, r) }
             }
             for s in 0..<senders {
-                guard let delta = deltas[s] else { continue }
+                let senderWeights = weights(s)
+                guard let delta = deltas[s] ?? (senderWeights.contains { $0 != 0 } ? baseDelta[s] : nil) else { continue }
                 mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)),
-                        weights: weights(s).map { $0 * delta.sign })
+                        weights: senderWeights.map { $0 * delta.sign })
             }
             for layer in zDeltas where layer.firstSender < senders {
                 layer.add(to: &mix, variant: v, weights: weights)
@@ -315,13 +351,13 @@ public struct EdgePatching {
             guard groups.count > 1 else { return mixed(variant: v) { mask[$0, $1, 0] } }
             // The buckets are disjoint, so at each position one term is its mix and the others add zeros.
             let parts = groups.values.sorted { $0[0] < $1[0] }.map { bucketsOfMix in
-                mixed(variant: v) { mask[$0, $1, bucketsOfMix[0]] }.reshaped([pairs.count, pairs.length, -1])
+                mixed(variant: v) { mask[$0, $1, bucketsOfMix[0]] }.reshaped([pairs.count, length, -1])
                     * buckets.indicator(where: bucketsOfMix.contains)
             }
             return parts.dropFirst().reduce(parts[0], +)
         }
         let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
-        return mixed.reshaped(perHead ? [masks.count * pairs.count, pairs.length, rows, model.dModel] : current.shape)
+        return mixed.reshaped(perHead ? [masks.count * pairs.count, length, rows, model.dModel] : current.shape)
     }
 }
 
@@ -365,6 +401,38 @@ struct SenderDelta {
         offset = 0
         perVariant = true
         sign = -1
+    }
+
+    /// A delta `sign · values`, the same for every variant.
+    init(current values: Tensor, sign: Float) {
+        self.values = values
+        offset = 0
+        perVariant = false
+        self.sign = sign
+    }
+}
+
+/// The deltas of the senders `senders`, the same for every variant, each made on first use during one patched
+/// pass (a class, so that the pass's hooks share what is made).
+final class BaseDeltas {
+    static var none: BaseDeltas { BaseDeltas(0..<0) { _ in preconditionFailure("no sender delta is made here") } }
+
+    private let senders: Range<Int>
+    private let make: (Int) -> SenderDelta
+    private var made: [Int: SenderDelta] = [:]
+
+    init(_ senders: Range<Int>, make: @escaping (Int) -> SenderDelta) {
+        self.senders = senders
+        self.make = make
+    }
+
+    /// Sender `s`'s delta, nil outside `senders`.
+    subscript(s: Int) -> SenderDelta? {
+        guard senders.contains(s) else { return nil }
+        if let known = made[s] { return known }
+        let delta = make(s)
+        made[s] = delta
+        return delta
     }
 }
 

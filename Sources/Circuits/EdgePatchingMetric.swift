@@ -23,6 +23,7 @@ extension EdgePatching {
         sourceOutputs = other.sourceOutputs
         allPatchedInputs = other.allPatchedInputs
         cleanInputs = other.cleanInputs
+        cleanPrefix = other.cleanPrefix
         runs = PatchedRuns(model: other.model, batch: other.pairs.clean, residuals: other.runs.residuals, metric: metric)
         runs.maxRowsPerPass = other.runs.maxRowsPerPass
         cleanValue = metric(cleanLogits).item

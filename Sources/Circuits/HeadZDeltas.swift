@@ -6,7 +6,7 @@ import Tensors
 ///
 /// Without a post-attention norm a head's output is `z_h · W_O[:, h]ᵀ` (TransformerLens' `hook_result`; the
 /// output bias is a constant of the residual stream), so its patch delta is linear in z:
-/// `source_h − current_h = −(z_cur,h − z_src,h) · W_O[:, h]ᵀ`. ``EdgePatching/receiverInput(_:deltas:zDeltas:receivers:perHead:current:)``
+/// `source_h − current_h = −(z_cur,h − z_src,h) · W_O[:, h]ᵀ`. ``EdgePatching/receiverInput(_:deltas:zDeltas:baseDelta:receivers:perHead:current:)``
 /// mixes a head into a receiver's input through W_O only where the receiver's weight on it is nonzero, one layer
 /// at a time, so no `dModel`-wide output per head sender is held for the pass. Used when the patch source is kept
 /// compact (``SenderSources``: a large model) and the layer has no post-attention norm.

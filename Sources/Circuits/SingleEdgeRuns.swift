@@ -225,7 +225,7 @@ struct SingleEdgeRuns {
 
     /// The first token position at which some row of `deltas` (`[senders, examples·length·width]`) is nonzero
     /// in some example; `length` if none is.
-    private static func firstNonzeroPosition(_ deltas: Tensor, examples: Int, length: Int, width: Int) -> Int {
+    static func firstNonzeroPosition(_ deltas: Tensor, examples: Int, length: Int, width: Int) -> Int {
         let scalars = deltas.scalars, senderSize = examples * length * width
         var first = length
         for s in 0..<deltas.shape[0] {
