@@ -11,8 +11,8 @@ import Foundation
 /// norm with that norm's divisor frozen at the run's value, so the heads' terms still add up to the layer's
 /// residual write (``ActivationCache/decomposedResidual(upTo:)``). With final logit soft-capping (Gemma-2) the
 /// logit is `cap · tanh(x / cap)` of a logit `x` that is linear in the residual: the attribution is of that
-/// pre-cap logit `x`, and ``logits`` holds it (unembedded from the final residual stream without the cap), see
-/// ``logitSoftcap``.
+/// pre-cap logit `x`, and ``logits`` holds it (``TransformerModel/preCapLogits(_:hooks:)`` of the final residual stream,
+/// not `cap · atanh(logit / cap)`, which is infinite once the Float logit reaches ±cap), see ``logitSoftcap``.
 public struct DirectLogitAttribution {
     /// One label per component, in the order of ``contributions``: `embed`, `pos_embed`, `L{l}H{h}`,
     /// `{l}_attn_bias`, `{l}_mlp_out`.
@@ -98,7 +98,7 @@ extension TransformerModel {
         let divisor = try atPositions[.finalScale]                        // [batch, 1, 1]
         var columns: [Tensor] = [], bias: [Float] = [], real: [Float] = [], targets: [Int] = []
         for (b, p) in positions.enumerated() {
-            let row = uncappedLogits(residual.select(axis: 0, b).select(axis: 0, p).reshaped([1, dModel])).reshaped([-1])
+            let row = preCapLogits(residual.select(axis: 0, b).select(axis: 0, p))
             let target = rowTargets[b]
             let (direction, token) = target.direction(in: self, logits: row)
             let writes = stack.tensor.select(axis: 1, b).select(axis: 1, 0)       // [C, d]
@@ -111,15 +111,6 @@ extension TransformerModel {
         return DirectLogitAttribution(labels: stack.labels, contributions: Tensor.stack(columns, axis: 1),
                                       biasTerm: bias, logits: real, logitSoftcap: finalLogitSoftcap, targets: targets,
                                       positions: positions, layerCount: layerCount, headCount: headCount)
-    }
-
-    /// The logits before the final soft-capping (the logits themselves without one) of final residual rows
-    /// `[n, dModel]`: unembedded without the cap, not recovered as `cap · atanh(logit / cap)` from the capped
-    /// logits, whose Float values reach ±cap once |x| ≳ 9 cap (then atanh gives ±∞, and precision is lost before).
-    func uncappedLogits(_ residual: Tensor) -> Tensor {
-        let normalized = finalNorm(residual, hooks: nil, scaleName: GlobalHookNames.finalScale,
-                                   normalizedName: GlobalHookNames.finalNormalized)
-        return unembedding.matmulTransposed(normalized)
     }
 }
 

@@ -139,11 +139,17 @@ public final class TransformerModel {
 
     /// `ln_final` followed by the unembedding (and the final soft-capping, if any): logits `[..., vocab]`.
     public func unembed(_ residual: Tensor, hooks: ForwardHooks?) -> Tensor {
+        let logits = preCapLogits(residual, hooks: hooks)
+        return finalLogitSoftcap.map { logits.softCapped($0) } ?? logits
+    }
+
+    /// `ln_final` followed by the unembedding and its bias, without the final soft-capping: the logits `x` of
+    /// which a soft-capped model outputs `cap · tanh(x / cap)` (the logits themselves without a cap), `[..., vocab]`.
+    public func preCapLogits(_ residual: Tensor, hooks: ForwardHooks? = nil) -> Tensor {
         let normalized = finalNorm(residual, hooks: hooks, scaleName: GlobalHookNames.finalScale,
                                    normalizedName: GlobalHookNames.finalNormalized)
         var rows = unembedding.matmulTransposed(normalized.reshaped([-1, dModel]))
         if let unembeddingBias { rows = rows + unembeddingBias }
-        if let finalLogitSoftcap { rows = rows.softCapped(finalLogitSoftcap) }
         return rows.reshaped(Array(residual.shape.dropLast()) + [vocabularySize])
     }
 
