@@ -18,6 +18,12 @@ extension WeightSource {
     public func conv1DWeight(named name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
         .dense(try tensor(named: name, shape: [inputs, outputs]).transposed())
     }
+
+    /// The unquantized Linear module `module`: its `[outputs, inputs]` weight and, with `bias`, its `module.bias`.
+    func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
+        Linear(matrix: try weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
+               bias: bias ? try tensor(named: module + ".bias", shape: [outputs]) : nil)
+    }
 }
 
 extension WeightStore: WeightSource {}

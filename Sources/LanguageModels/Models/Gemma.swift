@@ -14,10 +14,6 @@ enum GemmaLoader {
             throw LoadingError("\(source): not a Gemma configuration with rotary positions")
         }
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
-        func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(matrix: try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
-                   bias: bias ? try w.tensor(named: module + ".bias", shape: [outputs]) : nil)
-        }
         func norm(_ module: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .rmsNorm, weight: try w.tensor(named: module + ".weight", shape: [size]) + 1, epsilon: c.normEpsilon)
         }
@@ -25,17 +21,17 @@ enum GemmaLoader {
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
-                key: try linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
-                value: try linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
-                output: try linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
+                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
                 queryNorm: c.qkNorm ? try norm(p + "self_attn.q_norm", c.dHead) : nil,
                 keyNorm: c.qkNorm ? try norm(p + "self_attn.k_norm", c.dHead) : nil,
                 rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l], softcap: c.attentionSoftcap)
-            let mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
-                                  gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
-                                  output: try linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
+            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
+                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
+                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
             let preMLPNorm = sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm"
             return TransformerBlock(
                 layer: l, ln1: try norm(p + "input_layernorm", d), attention: attention, ln2: try norm(p + preMLPNorm, d),

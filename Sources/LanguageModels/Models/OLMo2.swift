@@ -5,26 +5,22 @@ enum OLMo2Loader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): an OLMo-2 model needs rotary positions") }
-        func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(matrix: try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
-                   bias: bias ? try w.tensor(named: module + ".bias", shape: [outputs]) : nil)
-        }
         func rmsNorm(_ module: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .rmsNorm, weight: try w.tensor(named: module + ".weight", shape: [size]), epsilon: c.normEpsilon)
         }
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
-                key: try linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
-                value: try linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
-                output: try linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
+                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
                 queryNorm: try rmsNorm(p + "self_attn.q_norm", q), keyNorm: try rmsNorm(p + "self_attn.k_norm", kv),
                 normsSpanHeads: true, rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l))
-            let mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
-                                  gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
-                                  output: try linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
+            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
+                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
+                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
             return TransformerBlock(layer: l, ln1: nil, attention: attention, ln2: nil, mlp: mlp,
                                     postAttentionNorm: try rmsNorm(p + "post_attention_layernorm", d),
                                     postFeedForwardNorm: try rmsNorm(p + "post_feedforward_layernorm", d))

@@ -9,10 +9,6 @@ enum PhiLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): a Phi model needs rotary positions") }
-        func linear(_ module: String, _ outputs: Int, _ inputs: Int) throws -> Linear {
-            Linear(matrix: try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
-                   bias: try w.tensor(named: module + ".bias", shape: [outputs]))
-        }
         func layerNorm(_ module: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .layerNorm, weight: try w.tensor(named: module + ".weight", shape: [size]),
                           bias: try w.tensor(named: module + ".bias", shape: [size]), epsilon: c.normEpsilon)
@@ -20,12 +16,15 @@ enum PhiLoader {
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try linear(p + "self_attn.q_proj", q, d), key: try linear(p + "self_attn.k_proj", kv, d),
-                value: try linear(p + "self_attn.v_proj", kv, d), output: try linear(p + "self_attn.dense", d, q),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: true),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: true),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: true),
+                output: try w.linear(p + "self_attn.dense", d, q, bias: true),
                 queryNorm: c.qkNorm ? try layerNorm(p + "self_attn.q_layernorm", c.dHead) : nil,
                 keyNorm: c.qkNorm ? try layerNorm(p + "self_attn.k_layernorm", c.dHead) : nil,
                 rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead, scale: c.attentionScale(layer: l))
-            let mlp = FeedForward(input: try linear(p + "mlp.fc1", c.dMLP, d), output: try linear(p + "mlp.fc2", d, c.dMLP),
+            let mlp = FeedForward(input: try w.linear(p + "mlp.fc1", c.dMLP, d, bias: true),
+                                  output: try w.linear(p + "mlp.fc2", d, c.dMLP, bias: true),
                                   activation: c.activation)
             let norm = try layerNorm(p + "input_layernorm", d)
             return TransformerBlock(layer: l, ln1: norm, attention: attention, ln2: norm, mlp: mlp, parallelResidual: true)
