@@ -29,12 +29,7 @@ final class CleanPrefix: @unchecked Sendable {
         guard length > 0 else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        if keyValues == nil {
-            let cache = KeyValueCache(layerCount: model.layerCount)
-            _ = model.forward(TokenBatch(tokens: clean.tokens.map { Array($0[..<length]) }, mask: clean.mask.map { Array($0[..<length]) }),
-                              cache: cache, logitPositions: .none)
-            keyValues = cache
-        }
+        if keyValues == nil { keyValues = model.keyValueCache(of: clean.slice(positions: 0..<length)) }
         return keyValues!.repeatedAlongBatch(variants)
     }
 
@@ -43,6 +38,6 @@ final class CleanPrefix: @unchecked Sendable {
 
     /// The tokens of `batch` from the end of the prefix on.
     func later(_ batch: TokenBatch) -> TokenBatch {
-        length == 0 ? batch : TokenBatch(tokens: batch.tokens.map { Array($0[length...]) }, mask: batch.mask.map { Array($0[length...]) })
+        length == 0 ? batch : batch.slice(positions: length..<batch.length)
     }
 }

@@ -185,8 +185,7 @@ struct SingleEdgeRuns {
     /// cache of the tokens before (nil from the first token).
     private mutating func resumedContext(variants: Int, from start: Int) -> (AttentionContext, KeyValueCache?) {
         let clean = patching.pairs.clean
-        let later = TokenBatch(tokens: clean.tokens.map { Array($0[start...]) }, mask: clean.mask.map { Array($0[start...]) })
-            .repeated(variants)
+        let later = clean.slice(positions: start..<clean.length).repeated(variants)
         guard start > 0 else { return (AttentionContext(batch: later), nil) }
         let cache = prefixCache(length: start).repeatedAlongBatch(variants)
         return (AttentionContext(batch: later, pastMask: cache.mask, pastPositions: cache.nextPositions), cache)
@@ -195,10 +194,7 @@ struct SingleEdgeRuns {
     /// The clean prompts' key-value cache after their first `length` tokens.
     private mutating func prefixCache(length: Int) -> KeyValueCache {
         if let known = prefixCaches[length] { return known }
-        let clean = patching.pairs.clean, model = patching.model
-        let cache = KeyValueCache(layerCount: model.layerCount)
-        _ = model.forward(TokenBatch(tokens: clean.tokens.map { Array($0[..<length]) }, mask: clean.mask.map { Array($0[..<length]) }),
-                          cache: cache, logitPositions: .none)
+        let cache = patching.model.keyValueCache(of: patching.pairs.clean.slice(positions: 0..<length))
         prefixCaches[length] = cache
         return cache
     }

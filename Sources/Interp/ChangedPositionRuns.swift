@@ -38,8 +38,7 @@ struct ChangedPositionRuns {
     init(_ runs: PatchedRuns) {
         self.runs = runs
         let model = runs.model, batch = runs.batch
-        keyValues = KeyValueCache(layerCount: model.layerCount)
-        _ = model.forward(batch, cache: keyValues, logitPositions: .none)
+        keyValues = model.keyValueCache(of: batch)
         readLogits = model.unembed(runs.residuals[model.layerCount].gather(positions: batch.lastPositions), hooks: nil)
             .reshaped([batch.batchSize, -1])
     }

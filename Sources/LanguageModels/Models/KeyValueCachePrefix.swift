@@ -1,3 +1,13 @@
+extension TransformerModel {
+    /// The keys and values of a forward pass over `batch` (no logits computed): what a pass over tokens that
+    /// follow `batch` attends to.
+    public func keyValueCache(of batch: TokenBatch) -> KeyValueCache {
+        let cache = KeyValueCache(layerCount: layerCount)
+        _ = forward(batch, cache: cache, logitPositions: .none)
+        return cache
+    }
+}
+
 extension KeyValueCache {
     /// The cache of the first `length` positions of the sequences `rows` (in that order, repeats allowed), holding
     /// the layers from `firstLayer` on (earlier layers empty): what a pass that resumes at token `length` of some

@@ -51,6 +51,11 @@ public struct TokenBatch: Sendable, Equatable {
         }
     }
 
+    /// The tokens at positions `range` of every sequence, with their mask.
+    public func slice(positions range: Range<Int>) -> TokenBatch {
+        TokenBatch(tokens: tokens.map { Array($0[range]) }, mask: mask.map { Array($0[range]) })
+    }
+
     /// The index of the last real token of each sequence.
     public var lastPositions: [Int] {
         mask.map { m in m.lastIndex(of: true) ?? (m.count - 1) }
