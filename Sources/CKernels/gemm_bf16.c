@@ -52,11 +52,10 @@ static inline float round_to_bfloat16(float x) {
 /// The bfloat16 bits of float16 `h` rounded to bfloat16 (nearest, ties to even).
 static inline uint16_t float16_to_bfloat16(uint16_t h) {
     float x;
+    uint16_t b;
     ck_float16_to_float32(&h, &x, 1);
-    x = round_to_bfloat16(x);
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return (uint16_t)(u >> 16);
+    ck_float32_to_bfloat16(&x, &b, 1);
+    return b;
 }
 
 // MARK: - Fallback: round A, then the Float32 kernels with B widened
@@ -70,12 +69,7 @@ static uint16_t *round_float16_b(ck_sgemm_args *g) {
     if (!rounded || !row) abort();
     for (long r = 0; r < rows; r++) {
         ck_float16_to_float32(g->b16 + r * g->ldb, row, (size_t)columns);
-        for (long c = 0; c < columns; c++) {
-            float x = round_to_bfloat16(row[c]);
-            uint32_t u;
-            memcpy(&u, &x, sizeof u);
-            rounded[r * columns + c] = (uint16_t)(u >> 16);
-        }
+        ck_float32_to_bfloat16(row, rounded + r * columns, (size_t)columns);
     }
     free(row);
     g->b_type = CK_ELEMENT_BF16;
