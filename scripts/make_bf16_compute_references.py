@@ -2,18 +2,20 @@
 
 Run (from the repository root; needs torch, transformers, gguf, safetensors and numpy; downloads nothing):
 
-    python3 scripts/make_bf16_compute_references.py
+    python3 scripts/make_bf16_compute_references.py            # every fixture below
+    python3 scripts/make_bf16_compute_references.py phi_tied_bf16 olmo_gqa_bf16   # only these rounded-operand ones
 
 Fixtures under Tests/LanguageModelsTests/Fixtures:
 
 - models/{llama_bf16,phi3_bf16}/bf16_compute.json: transformers loading the checkpoint with dtype torch.bfloat16
   (every op computed in bfloat16, as PyTorch runs a bfloat16 model on the CPU), on the `batch` input ids of the
   fixture's reference.json.
-- models/{qwen2_fp16,gpt_neox_fp16}/bf16_compute.json: float16 checkpoints with bfloat16 compute modeled
-  explicitly: transformers in float32 (the float16 weights widened exactly), every nn.Linear computing
-  `F.linear(x.bfloat16().float(), W.bfloat16().float()) + bias` (input and weight rounded to bfloat16, nearest ties
-  to even; products and sums in float32), everything else float32. This is what `--compute bf16` defines for
-  float16 weights.
+- models/{qwen2_fp16,gpt_neox_fp16,phi_tied_bf16,olmo_gqa_bf16}/bf16_compute.json: float16 and bfloat16
+  checkpoints with bfloat16 compute modeled explicitly: transformers in float32 (the 16-bit weights widened
+  exactly), every nn.Linear computing `F.linear(x.bfloat16().float(), W.bfloat16().float()) + bias` (input and
+  weight rounded to bfloat16, nearest ties to even; products and sums in float32), everything else float32. This is
+  what `--compute bf16` defines for float16 weights, and for the bfloat16 Phi and OLMo checkpoints it checks the
+  same arithmetic exactly (transformers in bfloat16, as for llama_bf16, rounds every op, not only the products).
 - gguf/llama_half.gguf: a tiny random Llama written by scripts/make_gguf_fixtures.py's `write_model` (llama.cpp
   names, q/k permuted) with F16 and BF16 matrices and one Q8_0 down projection; gguf/llama_half_bf16_compute.json:
   input ids, transformers' float32 logits of the file (`from_pretrained(dir, gguf_file=...)`, dequantized by
@@ -78,7 +80,7 @@ def write_bf16_model(name):
     print(name, "logits", tuple(logits.shape), "max |logit|", float(logits.abs().max()))
 
 
-def write_fp16_model(name):
+def write_rounded_operands_model(name):
     directory = os.path.join(MODELS, name)
     with open(os.path.join(directory, "reference.json")) as handle:
         ids = json.load(handle)["batch"]["input_ids"]
@@ -87,7 +89,7 @@ def write_fp16_model(name):
     count = round_linears(model)
     with torch.no_grad():
         logits = model(torch.tensor(ids)).logits
-    description = (f"transformers {transformers.__version__} logits of the float16 checkpoint {name} in float32, its "
+    description = (f"transformers {transformers.__version__} logits of the 16-bit checkpoint {name} in float32, its "
                    f"{count} nn.Linear computing on bfloat16-rounded input and weight")
     with open(os.path.join(directory, "bf16_compute.json"), "w") as handle:
         json.dump(logits_json(description, ids, logits), handle)
@@ -155,8 +157,12 @@ def gguf_fixtures_name(module_name):
 if __name__ == "__main__":
     torch.manual_seed(0)
     torch.set_num_threads(1)
+    if len(sys.argv) > 1:
+        for fixture in sys.argv[1:]:
+            write_rounded_operands_model(fixture)
+        sys.exit(0)
     for fixture in ["llama_bf16", "phi3_bf16"]:
         write_bf16_model(fixture)
-    for fixture in ["qwen2_fp16", "gpt_neox_fp16"]:
-        write_fp16_model(fixture)
+    for fixture in ["qwen2_fp16", "gpt_neox_fp16", "phi_tied_bf16", "olmo_gqa_bf16"]:
+        write_rounded_operands_model(fixture)
     write_llama_half()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// User mistakes give a clear message naming what is wrong, a non-zero exit, no stack trace, and no output file.
 @Suite struct CLIErrorTests {
@@ -29,17 +30,19 @@ import Testing
     }
 
     @Test func modelDirectoryWithoutConfig() throws {
-        let directory = try CLI.temporaryDirectory()
-        try expectFailure(["info", "--model", directory.path], mentions: ["config.json"])
+        try withTemporaryDirectory { directory in
+            try expectFailure(["info", "--model", directory.path], mentions: ["config.json"])
+        }
     }
 
     @Test func malformedCircuitFile() throws {
-        let directory = try CLI.temporaryDirectory()
-        let circuit = directory.appendingPathComponent("circuit.json")
-        try Data("{\"nodes\": 1}".utf8).write(to: circuit)
-        let html = directory.appendingPathComponent("out.html")
-        try expectFailure(["graph", "--circuit", circuit.path, "--html", html.path], mentions: [circuit.path])
-        #expect(!FileManager.default.fileExists(atPath: html.path))
+        try withTemporaryDirectory { directory in
+            let circuit = directory.appendingPathComponent("circuit.json")
+            try Data("{\"nodes\": 1}".utf8).write(to: circuit)
+            let html = directory.appendingPathComponent("out.html")
+            try expectFailure(["graph", "--circuit", circuit.path, "--html", html.path], mentions: [circuit.path])
+            #expect(!FileManager.default.fileExists(atPath: html.path))
+        }
     }
 
     @Test func overlongTaskExampleIsNamed() throws {
@@ -49,10 +52,12 @@ import Testing
         let examples = [(short, short.replacingOccurrences(of: "Afterwards Sarah", with: "Afterwards Laura")),
                         (long, long.replacingOccurrences(of: "Afterwards Sarah", with: "Afterwards Laura"))]
             .map { ["clean": $0.0, "corrupted": $0.1, "answer": " Lisa", "wrong": " Sarah"] }
-        let task = try CLI.temporaryDirectory().appendingPathComponent("task.json")
-        try JSONSerialization.data(withJSONObject: examples).write(to: task)
-        try expectFailure(["patch", "--task", task.path, "--component", "resid_pre"],
-                          mentions: ["example 1: 'clean'", "context is 32"])
+        try withTemporaryDirectory { scratch in
+            let task = scratch.appendingPathComponent("task.json")
+            try JSONSerialization.data(withJSONObject: examples).write(to: task)
+            try expectFailure(["patch", "--task", task.path, "--component", "resid_pre"],
+                              mentions: ["example 1: 'clean'", "context is 32"])
+        }
     }
 
     @Test func negativeThresholdIsRefused() throws {

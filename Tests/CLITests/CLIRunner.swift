@@ -31,13 +31,6 @@ enum CLI {
         return Result(status: process.terminationStatus, standardOutput: String(decoding: stdout, as: UTF8.self),
                       standardError: String(decoding: stderr, as: UTF8.self))
     }
-
-    /// A fresh temporary directory.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("interp-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 }
 
 /// The embedded model's directory in the source tree.

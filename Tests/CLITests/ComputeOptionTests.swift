@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// `--compute` on the model-loading commands: `bf16` and `float32` are accepted, anything else is refused by name;
 /// `bf16` runs on a model with bf16/fp16 matrices (here a GGUF file of F16 and BF16 ones, through `run`, `logits` and
@@ -19,13 +20,15 @@ import Testing
     }
 
     @Test func bfloat16ComputeReachesEveryModelCommand() throws {
-        let input = try CLI.temporaryDirectory().appendingPathComponent("ids.json")
-        try Data(#"{"input_ids": [[1, 5, 9, 20]]}"#.utf8).write(to: input)
-        let logits = try CLI.run(["logits", "--model", Self.halfPrecisionGGUF, "--compute", "bf16", "--input", input.path])
-        #expect(logits.status == 0, "\(logits.standardError)")
-        let bench = try CLI.run(["bench", "--suite", "forward", "--model", Self.halfPrecisionGGUF, "--compute", "bf16",
-                                 "--repetitions", "1", "--budget", "1"])
-        #expect(bench.status == 0, "\(bench.standardError)")
+        try withTemporaryDirectory { scratch in
+            let input = scratch.appendingPathComponent("ids.json")
+            try Data(#"{"input_ids": [[1, 5, 9, 20]]}"#.utf8).write(to: input)
+            let logits = try CLI.run(["logits", "--model", Self.halfPrecisionGGUF, "--compute", "bf16", "--input", input.path])
+            #expect(logits.status == 0, "\(logits.standardError)")
+            let bench = try CLI.run(["bench", "--suite", "forward", "--model", Self.halfPrecisionGGUF, "--compute", "bf16",
+                                     "--repetitions", "1", "--budget", "1"])
+            #expect(bench.status == 0, "\(bench.standardError)")
+        }
     }
 
     @Test func bfloat16ComputeWithoutHalfPrecisionWeightsIsRefused() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// The main job on the embedded model: its claims are checked from the model's own measurements.
 @Suite struct DemoTests {
@@ -10,44 +11,47 @@ import Testing
     }
 
     @Test func demoFindsAFaithfulSmallCircuitWithTheTasksRoles() throws {
-        let directory = try CLI.temporaryDirectory()
-        let result = try CLI.run(["demo", "--json", "--out", directory.path])
-        #expect(result.status == 0, "\(result.standardError)")
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(result.standardOutput.utf8))
-        #expect(summary.accuracy >= 0.95)
-        #expect(summary.acdcFaithfulness >= 0.8)
-        #expect(Float(summary.acdcEdges) <= 0.1 * Float(summary.totalEdges))
-        #expect(summary.eapFaithfulness >= 0.8 && summary.eapEdges < summary.totalEdges)
-        // IOI implies a head that attends from the answer position to the indirect object and raises it.
-        #expect(summary.roles.contains { ($0.attentionToLabels["IO"] ?? 0) >= 0.3 && $0.directLogitAttribution > 0 && $0.role.hasPrefix("mover") })
-        let html = try String(contentsOfFile: summary.report, encoding: .utf8)
-        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("</html>"))
-        // Self-contained: nothing is fetched (the SVG namespace URI is an identifier, not a request).
-        for fetch in ["src=\"http", "href=\"http", "url(http", "<link", "<script src", "@import"] { #expect(!html.contains(fetch), "\(fetch)") }
-        for file in ["acdc-circuit.json", "eap-ig-circuit.json"] {
-            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path))
+        try withTemporaryDirectory { directory in
+            let result = try CLI.run(["demo", "--json", "--out", directory.path])
+            #expect(result.status == 0, "\(result.standardError)")
+            let summary = try JSONDecoder().decode(Summary.self, from: Data(result.standardOutput.utf8))
+            #expect(summary.accuracy >= 0.95)
+            #expect(summary.acdcFaithfulness >= 0.8)
+            #expect(Float(summary.acdcEdges) <= 0.1 * Float(summary.totalEdges))
+            #expect(summary.eapFaithfulness >= 0.8 && summary.eapEdges < summary.totalEdges)
+            // IOI implies a head that attends from the answer position to the indirect object and raises it.
+            #expect(summary.roles.contains { ($0.attentionToLabels["IO"] ?? 0) >= 0.3 && $0.directLogitAttribution > 0 && $0.role.hasPrefix("mover") })
+            let html = try String(contentsOfFile: summary.report, encoding: .utf8)
+            #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("</html>"))
+            // Self-contained: nothing is fetched (the SVG namespace URI is an identifier, not a request).
+            for fetch in ["src=\"http", "href=\"http", "url(http", "<link", "<script src", "@import"] { #expect(!html.contains(fetch), "\(fetch)") }
+            for file in ["acdc-circuit.json", "eap-ig-circuit.json"] {
+                #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path))
+            }
         }
     }
 
     /// `--timings` lists every study step, then the report and the total, on standard error.
     @Test func timingsNameEveryStep() throws {
-        let directory = try CLI.temporaryDirectory()
-        let result = try CLI.run(["demo", "--timings", "--out", directory.path])
-        #expect(result.status == 0, "\(result.standardError)")
-        let lines = result.standardError.split(separator: "\n").map(String.init)
-        for step in ["loading the model and task", "predictions", "activation patching", "ACDC", "EAP-IG", "faithfulness",
-                     "path patching and head roles", "writing the report", "total"] {
-            #expect(lines.contains { $0.hasPrefix("  \(step) ") }, "\(step) missing from \(lines)")
+        try withTemporaryDirectory { directory in
+            let result = try CLI.run(["demo", "--timings", "--out", directory.path])
+            #expect(result.status == 0, "\(result.standardError)")
+            let lines = result.standardError.split(separator: "\n").map(String.init)
+            for step in ["loading the model and task", "predictions", "activation patching", "ACDC", "EAP-IG", "faithfulness",
+                         "path patching and head roles", "writing the report", "total"] {
+                #expect(lines.contains { $0.hasPrefix("  \(step) ") }, "\(step) missing from \(lines)")
+            }
         }
     }
 
     @Test func malformedTaskFileNamesTheExampleAndField() throws {
-        let directory = try CLI.temporaryDirectory()
-        let task = directory.appendingPathComponent("task.json")
-        try Data(#"[{"clean": "a", "corrupted": "b", "answer": "c", "wrong": "d"}, {"clean": "a"}]"#.utf8).write(to: task)
-        let result = try CLI.run(["patch", "--task", task.path])
-        #expect(result.status != 0)
-        #expect(result.standardError.contains("example 1") && result.standardError.contains("corrupted"), "\(result.standardError)")
+        try withTemporaryDirectory { directory in
+            let task = directory.appendingPathComponent("task.json")
+            try Data(#"[{"clean": "a", "corrupted": "b", "answer": "c", "wrong": "d"}, {"clean": "a"}]"#.utf8).write(to: task)
+            let result = try CLI.run(["patch", "--task", task.path])
+            #expect(result.status != 0)
+            #expect(result.standardError.contains("example 1") && result.standardError.contains("corrupted"), "\(result.standardError)")
+        }
     }
 
     @Test func multiTokenAnswerIsRefused() throws {

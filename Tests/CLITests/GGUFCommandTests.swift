@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// `interp` on a GGUF file (the fixtures of scripts/make_gguf_fixtures.py).
 @Suite struct GGUFCommandTests {
@@ -26,9 +27,11 @@ import Testing
     }
 
     @Test func aBrokenGGUFFileIsNamed() throws {
-        let url = try CLI.temporaryDirectory().appendingPathComponent("broken.gguf")
-        try Data("GGUF\u{3}\0\0\0".utf8).write(to: url)
-        let result = try CLI.run(["info", "--model", url.path])
-        #expect(result.status != 0 && result.standardError.contains(url.path) && result.standardError.contains("tensor_count"))
+        try withTemporaryDirectory { scratch in
+            let url = scratch.appendingPathComponent("broken.gguf")
+            try Data("GGUF\u{3}\0\0\0".utf8).write(to: url)
+            let result = try CLI.run(["info", "--model", url.path])
+            #expect(result.status != 0 && result.standardError.contains(url.path) && result.standardError.contains("tensor_count"))
+        }
     }
 }

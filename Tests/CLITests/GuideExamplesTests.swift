@@ -3,6 +3,7 @@ import GuideExamples
 import Interp
 import LanguageModels
 import Testing
+import TestScratch
 
 /// Every code block of the seed guide runs, in Swift, on the embedded model.
 @Suite struct GuideExamplesTests {
@@ -27,13 +28,14 @@ import Testing
         let lm = try LanguageModel.load(from: directory)
         var task = try TaskFile(contentsOf: directory.appendingPathComponent("task.json"))
         task.examples = Array(task.examples.prefix(8))
-        let taskURL = FileManager.default.temporaryDirectory.appendingPathComponent("doc-examples-task-\(ProcessInfo.processInfo.processIdentifier).json")
-        try task.write(to: taskURL)
-        defer { try? FileManager.default.removeItem(at: taskURL) }
-        #expect(try DocExamples.readme(lm, task: taskURL).count == 4)
-        #expect(try Array(DocExamples.model(lm).dropFirst()) == ["blocks.0.attn.hook_z", "2", "true"])
-        #expect(try DocExamples.hooks(lm, text: clean).count == 5)
-        #expect(try DocExamples.trace(lm, text: clean).count == 2)
-        #expect(try DocExamples.patching(lm, clean: clean, corrupted: corrupted).count == 5)
+        try withTemporaryDirectory { scratch in
+            let taskURL = scratch.appendingPathComponent("doc-examples-task.json")
+            try task.write(to: taskURL)
+            #expect(try DocExamples.readme(lm, task: taskURL).count == 4)
+            #expect(try Array(DocExamples.model(lm).dropFirst()) == ["blocks.0.attn.hook_z", "2", "true"])
+            #expect(try DocExamples.hooks(lm, text: clean).count == 5)
+            #expect(try DocExamples.trace(lm, text: clean).count == 2)
+            #expect(try DocExamples.patching(lm, clean: clean, corrupted: corrupted).count == 5)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 
 /// `interp eap` and `interp demo` run unchanged on Phi and OLMo checkpoints (the tiny fixtures): the circuit code
 /// needs nothing family-specific.
@@ -21,15 +22,15 @@ import Testing
     }
 
     @Test(arguments: ["phi_qk", "olmo_clip"]) func eapAndDemoRun(name: String) throws {
-        let directory = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let task = try Self.task(in: directory)
-        let eap = try CLI.run(["eap", "--model", Self.model(name), "--task", task])
-        #expect(eap.status == 0, "\(eap.standardError)")
-        #expect(eap.standardOutput.contains("faithfulness"))
-        let out = directory.appendingPathComponent("report").path
-        let demo = try CLI.run(["demo", "--model", Self.model(name), "--task", task, "--out", out])
-        #expect(demo.status == 0, "\(demo.standardError)")
-        #expect(FileManager.default.fileExists(atPath: out + "/index.html"))
+        try withTemporaryDirectory { directory in
+            let task = try Self.task(in: directory)
+            let eap = try CLI.run(["eap", "--model", Self.model(name), "--task", task])
+            #expect(eap.status == 0, "\(eap.standardError)")
+            #expect(eap.standardOutput.contains("faithfulness"))
+            let out = directory.appendingPathComponent("report").path
+            let demo = try CLI.run(["demo", "--model", Self.model(name), "--task", task, "--out", out])
+            #expect(demo.status == 0, "\(demo.standardError)")
+            #expect(FileManager.default.fileExists(atPath: out + "/index.html"))
+        }
     }
 }

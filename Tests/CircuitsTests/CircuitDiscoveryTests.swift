@@ -1,6 +1,7 @@
 import TestModels
 import Foundation
 import Testing
+import TestScratch
 import Circuits
 
 @Suite struct CircuitDiscoveryTests {
@@ -81,13 +82,15 @@ import Circuits
 
         var top = Circuit.top(scores, count: 4)
         top.metadata["task"] = "induction"
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("circuit-\(UUID().uuidString).json")
-        try top.jsonData().write(to: url)
-        let read = try Circuit.read(from: url)
-        #expect(read.edges == top.edges && read.metadata["task"] == "induction")
-        #expect(top.dot().contains("digraph"))
-        try Data("{\"graph\": 3}".utf8).write(to: url)
-        #expect(throws: CircuitError.self) { try Circuit.read(from: url) }
+        try withTemporaryDirectory { scratch in
+            let url = scratch.appendingPathComponent("circuit.json")
+            try top.jsonData().write(to: url)
+            let read = try Circuit.read(from: url)
+            #expect(read.edges == top.edges && read.metadata["task"] == "induction")
+            #expect(top.dot().contains("digraph"))
+            try Data("{\"graph\": 3}".utf8).write(to: url)
+            #expect(throws: CircuitError.self) { try Circuit.read(from: url) }
+        }
     }
 }
 

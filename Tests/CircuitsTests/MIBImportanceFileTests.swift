@@ -1,16 +1,11 @@
 import Foundation
 import Testing
+import TestScratch
 import Circuits
 
 /// EAP-IG / MIB importance files (`Graph.to_json` of github.com/hannamw/EAP-IG, src/eap/graph.py) read and written
 /// by ``Circuit/read(from:)`` and ``Circuit/jsonData(modelWidth:)``.
 @Suite struct MIBImportanceFileTests {
-    func temporaryFile(_ text: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mib-\(UUID().uuidString).json")
-        try Data(text.utf8).write(to: url)
-        return url
-    }
-
     /// A file as `Graph.to_json` writes it for a 1-layer, 1-head graph: `cfg`, every node (with `logits`, and node
     /// scores, which are not read), every edge with a score.
     @Test func readsEAPIGsLayout() throws {
@@ -27,7 +22,7 @@ import Circuits
                        "m0": {"in_graph": false, "score": -2}, "logits": {"in_graph": true, "score": 0}},
              "edges": {\(edges)}}
             """
-        let circuit = try Circuit.read(from: try temporaryFile(text))
+        let circuit = try withTemporaryFile(Data(text.utf8), named: "importances.json") { try Circuit.read(from: $0) }
         #expect(circuit.graph.edges == graph.edges)
         #expect(circuit.edges == Set(graph.edges.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)))
         let scores = try circuit.edgeScores()
@@ -53,8 +48,7 @@ import Circuits
         let grouped = Circuit(graph: ComputationGraph(layerCount: 1, headCount: 4, keyValueHeadCount: 2), edges: [])
         #expect((try JSONSerialization.jsonObject(with: grouped.jsonData(modelWidth: 8)) as! [String: Any])["cfg"] == nil)
 
-        let url = try temporaryFile(String(decoding: data, as: UTF8.self))
-        let read = try Circuit.read(from: url)
+        let read = try withTemporaryFile(data, named: "circuit.json") { try Circuit.read(from: $0) }
         #expect(read.edges == circuit.edges && read.metadata == circuit.metadata)
         #expect(read.scores.count == graph.edges.count && read.scores[graph.edges[1]] == 1.5 && read.scores[graph.edges[9]] == 0)
     }
@@ -62,7 +56,7 @@ import Circuits
     @Test func badFilesNameTheField() throws {
         func message(_ text: String) throws -> String {
             do {
-                _ = try Circuit.read(from: try temporaryFile(text))
+                _ = try withTemporaryFile(Data(text.utf8), named: "circuit.json") { try Circuit.read(from: $0) }
                 return ""
             } catch let error as CircuitError { return "\(error)" }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import TestModels
 import Testing
+import TestScratch
 import Circuits
 
 /// A block variant described only by its block (GPT-J-style parallel attention and MLP reading the same
@@ -81,11 +82,12 @@ import Circuits
     @Test func circuitFilesKeepWhatTheMLPReads() throws {
         let patching = try EdgePatching(model: Self.model(llama: false), pairs: try Self.pairs(), metric: .logitDiff)
         let circuit = Circuit.top(patching.edgeAttribution(), count: 20)
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("parallel-circuit-\(ProcessInfo.processInfo.processIdentifier).json")
-        try circuit.jsonData().write(to: url)
-        defer { try? FileManager.default.removeItem(at: url) }
-        let read = try Circuit.read(from: url)
-        #expect(read.graph.edges == patching.graph.edges && read.edges == circuit.edges)
+        try withTemporaryDirectory { scratch in
+            let url = scratch.appendingPathComponent("parallel-circuit.json")
+            try circuit.jsonData().write(to: url)
+            let read = try Circuit.read(from: url)
+            #expect(read.graph.edges == patching.graph.edges && read.edges == circuit.edges)
+        }
     }
 
     @Test(arguments: [false, true]) func edgePatchingEqualsLiteralPatchedRuns(llama: Bool) throws {

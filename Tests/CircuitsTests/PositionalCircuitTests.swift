@@ -1,6 +1,7 @@
 import TestModels
 import Foundation
 import Testing
+import TestScratch
 import Circuits
 
 /// Position-aware circuits: edges per position bucket, checked against activation patching at positions,
@@ -203,17 +204,18 @@ import Circuits
         let circuit = Circuit(graph: graph, edges: chosen, scores: [edge: 0.5, byName["a1.h0@END->logits@END"]!: -1.25],
                               metadata: ["method": "acdc"])
         #expect(circuit.positionalNodes == ["input@S2", "a0.h1@S2", "a1.h0@S2", "a1.h0@END", "logits@END"])
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("positional-circuit-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try circuit.jsonData(modelWidth: 8).write(to: url)
-        let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-        #expect(text.contains("\"positions\":[\"S2\",\"END\",\"other\"]") && !text.contains("\"cfg\""))
-        #expect(text.contains("\"a1.h0@END\":{\"in_graph\":true}"))
-        let read = try Circuit.read(from: url)
-        #expect(read.graph.positions == graph.positions && read.edges == chosen && read.scores == circuit.scores)
-        #expect(read.dot().contains("\"a0.h1@S2\" -> \"a1.h0@S2\""))
-        let atS2 = read.edges(atPosition: 0)
-        #expect(atS2.graph.positions.isEmpty && atS2.edges.map(atS2.graph.name(of:)).sorted() == ["a0.h1->a1.h0<k>", "input->a0.h1<v>"])
+        try withTemporaryDirectory { scratch in
+            let url = scratch.appendingPathComponent("positional-circuit.json")
+            try circuit.jsonData(modelWidth: 8).write(to: url)
+            let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+            #expect(text.contains("\"positions\":[\"S2\",\"END\",\"other\"]") && !text.contains("\"cfg\""))
+            #expect(text.contains("\"a1.h0@END\":{\"in_graph\":true}"))
+            let read = try Circuit.read(from: url)
+            #expect(read.graph.positions == graph.positions && read.edges == chosen && read.scores == circuit.scores)
+            #expect(read.dot().contains("\"a0.h1@S2\" -> \"a1.h0@S2\""))
+            let atS2 = read.edges(atPosition: 0)
+            #expect(atS2.graph.positions.isEmpty && atS2.edges.map(atS2.graph.name(of:)).sorted() == ["a0.h1->a1.h0<k>", "input->a0.h1<v>"])
+        }
     }
 
     static func bucket(of position: Int, example: Int, _ graph: ComputationGraph, _ pairs: PromptPairs) -> Int {

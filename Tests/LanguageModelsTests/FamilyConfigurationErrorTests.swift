@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// Options of the new families that this library does not implement are refused by name.
@@ -44,16 +45,16 @@ import LanguageModels
     }
 
     @Test func refusesQuantizedNewFamilies() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        for file in ["model.safetensors", "tokenizer.json"] {
-            try FileManager.default.copyItem(at: Fixtures.directory("olmo2").appendingPathComponent(file),
-                                             to: directory.appendingPathComponent(file))
-        }
-        try Self.edited("olmo2") { $0["quantization"] = ["group_size": 32, "bits": 4] }
-            .write(to: directory.appendingPathComponent("config.json"))
-        expectLoadingError(containing: ["MLX-quantized olmo2 checkpoints are not supported"]) {
-            _ = try TransformerModel.load(Checkpoint(directory: directory))
+        try withTemporaryDirectory { directory in
+            for file in ["model.safetensors", "tokenizer.json"] {
+                try FileManager.default.copyItem(at: Fixtures.directory("olmo2").appendingPathComponent(file),
+                                                 to: directory.appendingPathComponent(file))
+            }
+            try Self.edited("olmo2") { $0["quantization"] = ["group_size": 32, "bits": 4] }
+                .write(to: directory.appendingPathComponent("config.json"))
+            expectLoadingError(containing: ["MLX-quantized olmo2 checkpoints are not supported"]) {
+                _ = try TransformerModel.load(Checkpoint(directory: directory))
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Tensors
 import LanguageModels
 
@@ -14,24 +15,24 @@ import LanguageModels
     @Test(arguments: families) func saveAndLoadGiveTheSameModel(name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
         let model = try TransformerModel.load(checkpoint)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try model.save(to: directory, configuration: checkpoint.configuration)
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
 
-        var expected = checkpoint.configuration
-        expected.dtype = "float32"
-        #expect(try ModelConfiguration(contentsOf: directory) == expected, "\(name): configuration")
-        let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
-        let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8], [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5]])
-        let (ours, theirs) = (reloaded.forward(batch), model.forward(batch))
-        #expect(ours == theirs, "\(name): max |Δ logits| \(ours.maxAbsDifference(theirs))")
+            var expected = checkpoint.configuration
+            expected.dtype = "float32"
+            #expect(try ModelConfiguration(contentsOf: directory) == expected, "\(name): configuration")
+            let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
+            let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8], [2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5]])
+            let (ours, theirs) = (reloaded.forward(batch), model.forward(batch))
+            #expect(ours == theirs, "\(name): max |Δ logits| \(ours.maxAbsDifference(theirs))")
 
-        // The checkpoint's own names and fused layouts; values equal up to Gemma's `(1 + w) - 1` rounding.
-        let saved = try WeightStore(directory: directory)
-        #expect(Set(saved.tensorNames) == Set(checkpoint.weights.tensorNames), "\(name): tensor names")
-        for tensorName in saved.tensorNames {
-            let difference = try saved.tensor(named: tensorName).maxAbsDifference(checkpoint.weights.tensor(named: tensorName))
-            #expect(difference <= 1e-6, "\(name): \(tensorName) differs by \(difference)")
+            // The checkpoint's own names and fused layouts; values equal up to Gemma's `(1 + w) - 1` rounding.
+            let saved = try WeightStore(directory: directory)
+            #expect(Set(saved.tensorNames) == Set(checkpoint.weights.tensorNames), "\(name): tensor names")
+            for tensorName in saved.tensorNames {
+                let difference = try saved.tensor(named: tensorName).maxAbsDifference(checkpoint.weights.tensor(named: tensorName))
+                #expect(difference <= 1e-6, "\(name): \(tensorName) differs by \(difference)")
+            }
         }
     }
 
@@ -39,31 +40,31 @@ import LanguageModels
     @Test func aBFloat16CheckpointSavesInBFloat16() throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory("phi3_bf16"))
         let model = try TransformerModel.load(checkpoint)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try model.save(to: directory, configuration: checkpoint.configuration, dtype: .bfloat16)
-        let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
-        #expect(HalfPrecisionWeightsTests.matrices(reloaded).allSatisfy { if case .halfPrecision = $0 { true } else { false } })
-        let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]])
-        #expect(reloaded.forward(batch) == model.forward(batch))
-        #expect(try ModelConfiguration(contentsOf: directory).dtype == "bfloat16")
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration, dtype: .bfloat16)
+            let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
+            #expect(HalfPrecisionWeightsTests.matrices(reloaded).allSatisfy { if case .halfPrecision = $0 { true } else { false } })
+            let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]])
+            #expect(reloaded.forward(batch) == model.forward(batch))
+            #expect(try ModelConfiguration(contentsOf: directory).dtype == "bfloat16")
+        }
     }
 
     /// A Gemma-2 GGUF file (quantized weights) written as a Hugging Face checkpoint gives the GGUF model's logits.
     @Test func aGGUFFileExportsToAHuggingFaceCheckpoint() throws {
         let lm = try LanguageModel.load(gguf: GGUFTests.directory.appendingPathComponent("gemma2.gguf"))
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try lm.model.save(to: directory, configuration: lm.configuration,
-                          tokenizer: GGUFTokenizer.files(from: GGUFTests.file("gemma2.gguf")))
-        let reloaded = try LanguageModel.load(from: directory)
-        let batch = TokenBatch([[2, 300, 319, 458, 573, 266, 481, 845, 718]])
-        // Few-row products with the packed weights take the fused kernel (another summation order than the GEMM).
-        let logits = lm.model.forward(batch)
-        let scale = Swift.max(1, logits.scalars.map(abs).max() ?? 0)
-        #expect(reloaded.model.forward(batch).maxAbsDifference(logits) <= 1e-5 * scale)
-        let text = "<start_of_turn>user\nhi  there<end_of_turn>"
-        #expect(try reloaded.tokens(text) == lm.tokens(text))
+        try withTemporaryDirectory { directory in
+            try lm.model.save(to: directory, configuration: lm.configuration,
+                              tokenizer: GGUFTokenizer.files(from: GGUFTests.file("gemma2.gguf")))
+            let reloaded = try LanguageModel.load(from: directory)
+            let batch = TokenBatch([[2, 300, 319, 458, 573, 266, 481, 845, 718]])
+            // Few-row products with the packed weights take the fused kernel (another summation order than the GEMM).
+            let logits = lm.model.forward(batch)
+            let scale = Swift.max(1, logits.scalars.map(abs).max() ?? 0)
+            #expect(reloaded.model.forward(batch).maxAbsDifference(logits) <= 1e-5 * scale)
+            let text = "<start_of_turn>user\nhi  there<end_of_turn>"
+            #expect(try reloaded.tokens(text) == lm.tokens(text))
+        }
     }
 
     @Test func inexpressibleConfigurationsAreRefused() throws {

@@ -51,13 +51,6 @@ func flatFloats(_ value: Any) -> [Float] {
     return [(value as! NSNumber).floatValue]
 }
 
-/// A fresh temporary directory, removed by the caller with `cleanUp`.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("interp-loading-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// The bytes of a safetensors file: 8-byte little-endian header size, the header, the data.
 func safetensorsBytes(header: String, data: [UInt8], declaredHeaderSize: UInt64? = nil) -> Data {
     let json = Array(header.utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Tensors
 import LanguageModels
 
@@ -72,10 +73,7 @@ import LanguageModels
         bytes.keyUInt32("\(architecture).feed_forward_length", 128)
         bytes.keyFloat32("\(architecture).attention.layer_norm_rms_epsilon", 1e-6)
         bytes.data.append(body.data)
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gemma-metadata-\(UUID().uuidString).gguf")
-        try bytes.data.write(to: url)
-        defer { try? FileManager.default.removeItem(at: url) }
-        return try ModelConfiguration(gguf: GGUFFile(contentsOf: url))
+        return try withTemporaryFile(bytes.data, named: "gemma-metadata.gguf") { try ModelConfiguration(gguf: GGUFFile(contentsOf: $0)) }
     }
 
     @Test func gemma3ScalingBasesAndPattern() throws {

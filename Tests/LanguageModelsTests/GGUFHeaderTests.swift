@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// The bytes of a GGUF file, written field by field (little-endian), for headers that lie or stop short.
@@ -44,18 +45,21 @@ struct GGUFBytes {
     }
 
     private func open(_ data: Data) throws -> GGUFFile {
-        try GGUFFile(contentsOf: temporaryFile(data))
+        try withTemporaryDirectory { try GGUFFile(contentsOf: file(data, in: $0)) }
     }
 
-    private func temporaryFile(_ data: Data) throws -> URL {
-        let url = try temporaryDirectory().appendingPathComponent("model.gguf")
+    /// `data` written to a new file in `directory`.
+    private func file(_ data: Data, in directory: URL) throws -> URL {
+        let url = directory.appendingPathComponent("model-\(UUID().uuidString).gguf")
         try data.write(to: url)
         return url
     }
 
     private func expectError(_ data: Data, containing fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let url = try temporaryFile(data)
-        expectLoadingError(containing: [url.path] + fragments, sourceLocation: sourceLocation) { _ = try GGUFFile(contentsOf: url) }
+        try withTemporaryDirectory { directory in
+            let url = try file(data, in: directory)
+            expectLoadingError(containing: [url.path] + fragments, sourceLocation: sourceLocation) { _ = try GGUFFile(contentsOf: url) }
+        }
     }
 
     @Test func readsAValidFile() throws {
@@ -68,13 +72,15 @@ struct GGUFBytes {
 
     @Test func everyTruncationIsRefused() throws {
         let valid = Self.validFile()
-        for length in 0..<valid.count {
-            let url = try temporaryFile(valid.prefix(length))
-            do {
-                _ = try GGUFFile(contentsOf: url)
-                Issue.record("a file cut to \(length) of \(valid.count) bytes was read")
-            } catch let error as LoadingError {
-                #expect(error.description.hasPrefix(url.path + ": "), "\(error)")
+        try withTemporaryDirectory { directory in
+            for length in 0..<valid.count {
+                let url = try file(valid.prefix(length), in: directory)
+                do {
+                    _ = try GGUFFile(contentsOf: url)
+                    Issue.record("a file cut to \(length) of \(valid.count) bytes was read")
+                } catch let error as LoadingError {
+                    #expect(error.description.hasPrefix(url.path + ": "), "\(error)")
+                }
             }
         }
     }
@@ -166,35 +172,37 @@ struct GGUFBytes {
     }
 
     @Test func configurationErrorsNameTheKey() throws {
-        func model(_ metadata: [(String, UInt32)], architecture: String = "llama") throws -> URL {
-            var bytes = GGUFBytes()
-            bytes.header(tensors: 0, metadata: UInt64(metadata.count + 1))
-            bytes.keyString("general.architecture", architecture)
-            for (key, value) in metadata { bytes.keyUInt32(key, value) }
-            return try temporaryFile(bytes.data)
-        }
-        let falcon = try model([], architecture: "falcon")
-        expectLoadingError(containing: [falcon.path, "metadata 'general.architecture' 'falcon' is not supported yet"]) {
-            _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: falcon))
-        }
-        let gemma = try model([("gemma2.block_count", 2), ("gemma2.embedding_length", 32), ("gemma2.attention.head_count", 2),
-                               ("gemma2.feed_forward_length", 64), ("gemma2.attention.key_length", 16),
-                               ("gemma2.vocab_size", 8)], architecture: "gemma2")
-        expectLoadingError(containing: [gemma.path, "metadata 'gemma2.attention.layer_norm_rms_epsilon' must be present"]) {
-            _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: gemma))
-        }
-        let noLayers = try model([("llama.embedding_length", 64)])
-        expectLoadingError(containing: [noLayers.path, "metadata 'llama.block_count' is missing"]) {
-            _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: noLayers))
-        }
-        let badHeads = try model([("llama.block_count", 2), ("llama.embedding_length", 64), ("llama.attention.head_count", 4),
-                                  ("llama.attention.head_count_kv", 3)])
-        expectLoadingError(containing: [badHeads.path, "metadata 'llama.attention.head_count_kv' 3 must be positive and divide the head count 4"]) {
-            _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: badHeads))
-        }
-        let noTokenizer = try model([])
-        expectLoadingError(containing: [noTokenizer.path, "metadata 'tokenizer.ggml.model' is missing"]) {
-            _ = try GGUFTokenizer.tokenizer(from: GGUFFile(contentsOf: noTokenizer))
+        try withTemporaryDirectory { directory in
+            func model(_ metadata: [(String, UInt32)], architecture: String = "llama") throws -> URL {
+                var bytes = GGUFBytes()
+                bytes.header(tensors: 0, metadata: UInt64(metadata.count + 1))
+                bytes.keyString("general.architecture", architecture)
+                for (key, value) in metadata { bytes.keyUInt32(key, value) }
+                return try file(bytes.data, in: directory)
+            }
+            let falcon = try model([], architecture: "falcon")
+            expectLoadingError(containing: [falcon.path, "metadata 'general.architecture' 'falcon' is not supported yet"]) {
+                _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: falcon))
+            }
+            let gemma = try model([("gemma2.block_count", 2), ("gemma2.embedding_length", 32), ("gemma2.attention.head_count", 2),
+                                   ("gemma2.feed_forward_length", 64), ("gemma2.attention.key_length", 16),
+                                   ("gemma2.vocab_size", 8)], architecture: "gemma2")
+            expectLoadingError(containing: [gemma.path, "metadata 'gemma2.attention.layer_norm_rms_epsilon' must be present"]) {
+                _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: gemma))
+            }
+            let noLayers = try model([("llama.embedding_length", 64)])
+            expectLoadingError(containing: [noLayers.path, "metadata 'llama.block_count' is missing"]) {
+                _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: noLayers))
+            }
+            let badHeads = try model([("llama.block_count", 2), ("llama.embedding_length", 64), ("llama.attention.head_count", 4),
+                                      ("llama.attention.head_count_kv", 3)])
+            expectLoadingError(containing: [badHeads.path, "metadata 'llama.attention.head_count_kv' 3 must be positive and divide the head count 4"]) {
+                _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: badHeads))
+            }
+            let noTokenizer = try model([])
+            expectLoadingError(containing: [noTokenizer.path, "metadata 'tokenizer.ggml.model' is missing"]) {
+                _ = try GGUFTokenizer.tokenizer(from: GGUFFile(contentsOf: noTokenizer))
+            }
         }
     }
 

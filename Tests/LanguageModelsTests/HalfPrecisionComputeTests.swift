@@ -3,10 +3,11 @@ import Testing
 import Tensors
 import LanguageModels
 
-/// ``ComputePrecision/bfloat16`` on float16 safetensors checkpoints and on GGUF F16/BF16 matrices, against torch with
-/// the rounding modeled explicitly (scripts/make_bf16_compute_references.py): transformers in float32, each product
-/// with a 16-bit weight computed on its input and weight rounded to bfloat16 (products and sums in float32, as
-/// `vdpbf16ps` computes), everything else float32.
+/// ``ComputePrecision/bfloat16`` on float16 safetensors checkpoints, on the bfloat16 Phi and OLMo ones (Phi's
+/// parallel block, OLMo's clipped QKV and grouped queries, both with a tied unembedding) and on GGUF F16/BF16
+/// matrices, against torch with the rounding modeled explicitly (scripts/make_bf16_compute_references.py):
+/// transformers in float32, each product with a 16-bit weight computed on its input and weight rounded to bfloat16
+/// (products and sums in float32, as `vdpbf16ps` computes), everything else float32.
 ///
 /// Tolerance: both sides compute the same rounded operands and differ only in float32 summation order (measured: 1e-7
 /// to 2e-7 of the logit scale, with the AVX512-BF16 kernels and with `INTERP_BF16_WIDENED=1`). An activation that
@@ -32,8 +33,8 @@ import LanguageModels
         zip(a, b).map { abs($0 - $1) }.max()! / b.map(abs).max()!
     }
 
-    @Test(arguments: ["qwen2_fp16", "gpt_neox_fp16"])
-    func float16CheckpointsMatchTorchWithRoundedOperands(name: String) throws {
+    @Test(arguments: ["qwen2_fp16", "gpt_neox_fp16", "phi_tied_bf16", "olmo_gqa_bf16"])
+    func halfPrecisionCheckpointsMatchTorchWithRoundedOperands(name: String) throws {
         let directory = Fixtures.directory(name)
         let reference = try Self.reference(directory.appendingPathComponent("bf16_compute.json"))
         let bf16 = try TransformerModel.load(Checkpoint(directory: directory, computePrecision: .bfloat16))
@@ -45,7 +46,7 @@ import LanguageModels
         let floatError = Self.relativeDifference(exact, reference.logits)
         print("\(name): bf16 compute vs torch with rounded operands \(error); float32 compute vs the same \(floatError)")
         #expect(error <= Self.tolerance, "\(name): \(error)")
-        #expect(floatError > 5 * Self.tolerance, "\(name): float16 weights do not look rounded (\(floatError))")
+        #expect(floatError > 5 * Self.tolerance, "\(name): the products do not look rounded (\(floatError))")
     }
 
     @Test func ggufFloat16AndBFloat16MatricesMatchTorchWithRoundedOperands() throws {

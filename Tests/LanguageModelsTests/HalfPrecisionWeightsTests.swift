@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Tensors
 import LanguageModels
 
@@ -52,16 +53,16 @@ import LanguageModels
     @Test func gpt2InBFloat16EqualsTheRoundedFloatModel() throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory("gpt2"))
         let original = try TransformerModel.load(checkpoint)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try original.save(to: directory, configuration: checkpoint.configuration, dtype: .bfloat16)
-        let loaded = try TransformerModel.load(Checkpoint(directory: directory))
-        #expect(Self.matrices(loaded).allSatisfy { if case .halfPrecision = $0 { true } else { false } })
-        let rounded = original.mappingParameters { _, tensor in
-            Tensor(shape: tensor.shape, scalars: HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: tensor.scalars)))
+        try withTemporaryDirectory { directory in
+            try original.save(to: directory, configuration: checkpoint.configuration, dtype: .bfloat16)
+            let loaded = try TransformerModel.load(Checkpoint(directory: directory))
+            #expect(Self.matrices(loaded).allSatisfy { if case .halfPrecision = $0 { true } else { false } })
+            let rounded = original.mappingParameters { _, tensor in
+                Tensor(shape: tensor.shape, scalars: HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: tensor.scalars)))
+            }
+            let ids = (try Fixtures.reference("gpt2")["batch"] as! [String: Any])["input_ids"] as! [[Int]]
+            #expect(loaded.forward(TokenBatch(ids)) == rounded.forward(TokenBatch(ids)))
         }
-        let ids = (try Fixtures.reference("gpt2")["batch"] as! [String: Any])["input_ids"] as! [[Int]]
-        #expect(loaded.forward(TokenBatch(ids)) == rounded.forward(TokenBatch(ids)))
     }
 
     /// 16-bit matrices count their stored bytes, 16-bit vectors (norm gains) and fp32 tensors 4 bytes per element.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// What Phi and OLMo (v1) checkpoints load to (fixtures by scripts/make_family_fixtures.py; their logits, block
@@ -72,13 +73,13 @@ import LanguageModels
 
     /// A model whose norms were changed (trained) no longer fits OLMo's or Phi's layout: saving says so.
     @Test func savingRefusesNormsTheLayoutCannotHold() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        for name in ["olmo_clip", "phi_qk"] {
-            let configuration = try ModelConfiguration(contentsOf: Fixtures.directory(name))
-            let model = try Fixtures.model(name)
-            model.blocks[1].ln2!.weight = model.blocks[1].ln2!.weight * 1.5
-            #expect(throws: SavingError.self) { try model.save(to: directory, configuration: configuration) }
+        try withTemporaryDirectory { directory in
+            for name in ["olmo_clip", "phi_qk"] {
+                let configuration = try ModelConfiguration(contentsOf: Fixtures.directory(name))
+                let model = try Fixtures.model(name)
+                model.blocks[1].ln2!.weight = model.blocks[1].ln2!.weight * 1.5
+                #expect(throws: SavingError.self) { try model.save(to: directory, configuration: configuration) }
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Tensors
 import LanguageModels
 
@@ -7,11 +8,11 @@ import LanguageModels
 @Suite struct SafetensorsHeaderTests {
     /// Writes `bytes` to a temporary file, opens it, and returns the file.
     private func open(_ bytes: Data) throws -> SafetensorsFile {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("model.safetensors")
-        try bytes.write(to: url)
-        return try SafetensorsFile(contentsOf: url)
+        return try withTemporaryDirectory { directory in
+            let url = directory.appendingPathComponent("model.safetensors")
+            try bytes.write(to: url)
+            return try SafetensorsFile(contentsOf: url)
+        }
     }
 
     private func float32Bytes(_ values: [Float]) -> [UInt8] {

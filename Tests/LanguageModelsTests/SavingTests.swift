@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// The safetensors writer, config.json encoding, Hugging Face export and random initialization.
@@ -7,30 +8,30 @@ import LanguageModels
     static let denseFamilies = ["gpt2", "llama_gqa", "llama_bf16", "llama_untied", "mistral", "qwen2", "qwen3"]
 
     @Test func writerRoundTripsThroughTheReader() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let a = Tensor(shape: [2, 3], scalars: [1, -2.5, 3e-8, 65504, -0, 0.1])
-        let b = Tensor(shape: [3], scalars: [1, 0.333333, -7])
-        var writer = SafetensorsWriter(metadata: ["format": "pt", "note": "x"])
-        writer.add(a, named: "a")
-        writer.add(b, named: "b.half", as: .float16)
-        writer.add(b, named: "b.brain", as: .bfloat16)
-        writer.add(Tensor.zeros([0, 4]), named: "empty")
-        let url = directory.appendingPathComponent("w.safetensors")
-        try writer.write(to: url)
+        try withTemporaryDirectory { directory in
+            let a = Tensor(shape: [2, 3], scalars: [1, -2.5, 3e-8, 65504, -0, 0.1])
+            let b = Tensor(shape: [3], scalars: [1, 0.333333, -7])
+            var writer = SafetensorsWriter(metadata: ["format": "pt", "note": "x"])
+            writer.add(a, named: "a")
+            writer.add(b, named: "b.half", as: .float16)
+            writer.add(b, named: "b.brain", as: .bfloat16)
+            writer.add(Tensor.zeros([0, 4]), named: "empty")
+            let url = directory.appendingPathComponent("w.safetensors")
+            try writer.write(to: url)
 
-        let bytes = try Data(contentsOf: url)
-        let headerSize = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        #expect((8 + headerSize) % 8 == 0, "data section must start 8-byte aligned")
-        let file = try SafetensorsFile(contentsOf: url)
-        #expect(file.metadata == ["format": "pt", "note": "x"])
-        #expect(try file.tensor(named: "a") == a)
-        #expect(try file.info(named: "b.half").dtype == .float16)
-        #expect(try file.tensor(named: "b.half").scalars == HalfPrecision.floats(fromFloat16Bits: HalfPrecision.float16Bits(from: b.scalars)))
-        #expect(try file.tensor(named: "b.brain").scalars == HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: b.scalars)))
-        #expect(try file.tensor(named: "empty").shape == [0, 4])
-        // No temporary file is left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["w.safetensors"])
+            let bytes = try Data(contentsOf: url)
+            let headerSize = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            #expect((8 + headerSize) % 8 == 0, "data section must start 8-byte aligned")
+            let file = try SafetensorsFile(contentsOf: url)
+            #expect(file.metadata == ["format": "pt", "note": "x"])
+            #expect(try file.tensor(named: "a") == a)
+            #expect(try file.info(named: "b.half").dtype == .float16)
+            #expect(try file.tensor(named: "b.half").scalars == HalfPrecision.floats(fromFloat16Bits: HalfPrecision.float16Bits(from: b.scalars)))
+            #expect(try file.tensor(named: "b.brain").scalars == HalfPrecision.floats(fromBFloat16Bits: HalfPrecision.bfloat16Bits(from: b.scalars)))
+            #expect(try file.tensor(named: "empty").shape == [0, 4])
+            // No temporary file is left behind.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["w.safetensors"])
+        }
     }
 
     @Test(arguments: denseFamilies) func configJSONRoundTrips(name: String) throws {
@@ -80,19 +81,19 @@ import LanguageModels
     @Test(arguments: denseFamilies) func exportReloadsToIdenticalLogits(name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
         let model = try TransformerModel.load(checkpoint)
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try model.save(to: directory, configuration: checkpoint.configuration)
-        let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
-        let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2, 8, 1, 8]])
-        #expect(reloaded.forward(batch) == model.forward(batch), "\(name): exported logits differ")
-        let names = try WeightStore(directory: directory).tensorNames
-        #expect(names.contains("lm_head.weight") == !checkpoint.configuration.tiedEmbeddings)
-        // The export uses the checkpoint's own names (bf16 weights widen exactly, so values match too).
-        #expect(Set(names).isSubset(of: Set(checkpoint.weights.tensorNames)))
-        for tensorName in names {
-            #expect(try WeightStore(directory: directory).tensor(named: tensorName) == checkpoint.weights.tensor(named: tensorName),
-                    "\(name): \(tensorName)")
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
+            let reloaded = try TransformerModel.load(Checkpoint(directory: directory))
+            let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2, 8, 1, 8]])
+            #expect(reloaded.forward(batch) == model.forward(batch), "\(name): exported logits differ")
+            let names = try WeightStore(directory: directory).tensorNames
+            #expect(names.contains("lm_head.weight") == !checkpoint.configuration.tiedEmbeddings)
+            // The export uses the checkpoint's own names (bf16 weights widen exactly, so values match too).
+            #expect(Set(names).isSubset(of: Set(checkpoint.weights.tensorNames)))
+            for tensorName in names {
+                #expect(try WeightStore(directory: directory).tensor(named: tensorName) == checkpoint.weights.tensor(named: tensorName),
+                        "\(name): \(tensorName)")
+            }
         }
     }
 

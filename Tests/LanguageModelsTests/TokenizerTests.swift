@@ -2,6 +2,7 @@ import Foundation
 import LanguageModels
 import Tensors
 import Testing
+import TestScratch
 
 /// Reference results computed by the Hugging Face `tokenizers` library (and, for BOS/EOS/PAD,
 /// `transformers`) with scripts/make_tokenizer_fixtures.py.
@@ -452,17 +453,15 @@ private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> Tokeniz
     }
 
     @Test func missingFilesAreReported() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tokenizer-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let expectedPath = directory.appendingPathComponent("tokenizer.json").path
-        #expect(throws: TokenizerError.missingFile(path: expectedPath)) {
-            try loadTokenizer(from: directory)
+        try withTemporaryDirectory { directory in
+            let expectedPath = directory.appendingPathComponent("tokenizer.json").path
+            #expect(throws: TokenizerError.missingFile(path: expectedPath)) {
+                try loadTokenizer(from: directory)
+            }
+            // tokenizer_config.json is optional.
+            try tokenizerJSON().write(to: directory.appendingPathComponent("tokenizer.json"))
+            let tokenizer = try loadTokenizer(from: directory)
+            #expect(tokenizer.bosTokenID == 3)
         }
-        // tokenizer_config.json is optional.
-        try tokenizerJSON().write(to: directory.appendingPathComponent("tokenizer.json"))
-        let tokenizer = try loadTokenizer(from: directory)
-        #expect(tokenizer.bosTokenID == 3)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// AdamW, the schedule, clipping, the loss, the trainer, checkpoints and resumption.
@@ -79,21 +80,21 @@ import LanguageModels
         let trainer = try Trainer(model: model, configuration: Toy.configuration, examples: Toy.examples, options: options,
                                   tokenizer: Toy.vocabulary.tokenizerFiles)
         var losses: [Float] = []
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let checkpoint = directory.appendingPathComponent("run")
-        try trainer.train(checkpointDirectory: checkpoint) { losses.append($0.loss) }
-        #expect(losses.count == 50)
-        let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
-        #expect(last < 0.5 * first, "loss fell from \(first) to only \(last)")
+        try withTemporaryDirectory { directory in
+            let checkpoint = directory.appendingPathComponent("run")
+            try trainer.train(checkpointDirectory: checkpoint) { losses.append($0.loss) }
+            #expect(losses.count == 50)
+            let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+            #expect(last < 0.5 * first, "loss fell from \(first) to only \(last)")
 
-        let reloaded = try TransformerModel.load(Checkpoint(directory: checkpoint))
-        let batch = TokenBatch(Toy.examples.prefix(3).map { Array($0.tokens.prefix(6)) })
-        #expect(reloaded.forward(batch) == trainer.model.forward(batch))
-        let files = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoint.path))
-        #expect(files == ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                          "optimizer.safetensors", "trainer_state.json"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run"], "no staging directory is left")
+            let reloaded = try TransformerModel.load(Checkpoint(directory: checkpoint))
+            let batch = TokenBatch(Toy.examples.prefix(3).map { Array($0.tokens.prefix(6)) })
+            #expect(reloaded.forward(batch) == trainer.model.forward(batch))
+            let files = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoint.path))
+            #expect(files == ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                              "optimizer.safetensors", "trainer_state.json"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["run"], "no staging directory is left")
+        }
     }
 
     @Test func resumingContinuesExactlyAsAnUninterruptedRun() throws {
@@ -102,17 +103,17 @@ import LanguageModels
         let straight = try Trainer(model: model, configuration: Toy.configuration, examples: Toy.examples, options: options)
         try straight.train()
 
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var halfway = options
-        halfway.steps = 3
-        let first = try Trainer(model: model, configuration: Toy.configuration, examples: Toy.examples, options: halfway)
-        try first.train(checkpointDirectory: directory)
-        let resumed = try Trainer(resumingFrom: directory, examples: Toy.examples, options: options)
-        #expect(resumed.completedSteps == 3)
-        try resumed.train()
-        #expect(resumed.model.parameters.map(\.tensor) == straight.model.parameters.map(\.tensor))
-        #expect(resumed.optimizer.secondMoments == straight.optimizer.secondMoments)
+        try withTemporaryDirectory { directory in
+            var halfway = options
+            halfway.steps = 3
+            let first = try Trainer(model: model, configuration: Toy.configuration, examples: Toy.examples, options: halfway)
+            try first.train(checkpointDirectory: directory)
+            let resumed = try Trainer(resumingFrom: directory, examples: Toy.examples, options: options)
+            #expect(resumed.completedSteps == 3)
+            try resumed.train()
+            #expect(resumed.model.parameters.map(\.tensor) == straight.model.parameters.map(\.tensor))
+            #expect(resumed.optimizer.secondMoments == straight.optimizer.secondMoments)
+        }
     }
 
     @Test func trainerRejectsBadExamples() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Tensors
 import LanguageModels
 
@@ -68,48 +69,49 @@ import LanguageModels
         }
     }
 
-    /// A copy of the sharded fixture whose index or shards are then damaged.
-    private func damagedShardedCopy(_ damage: (URL, inout [String: Any]) throws -> Void) throws -> URL {
-        let directory = try temporaryDirectory()
-        let source = Fixtures.directory("llama_sharded")
-        for file in try FileManager.default.contentsOfDirectory(atPath: source.path) {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+    /// Runs `body` on a copy of the sharded fixture whose index or shards `damage` damaged.
+    private func withDamagedShardedCopy(_ damage: (URL, inout [String: Any]) throws -> Void, _ body: (URL) -> Void) throws {
+        try withTemporaryDirectory { directory in
+            let source = Fixtures.directory("llama_sharded")
+            for file in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+            }
+            let indexURL = directory.appendingPathComponent("model.safetensors.index.json")
+            var index = try JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as! [String: Any]
+            try damage(directory, &index)
+            try JSONSerialization.data(withJSONObject: index).write(to: indexURL)
+            body(directory)
         }
-        let indexURL = directory.appendingPathComponent("model.safetensors.index.json")
-        var index = try JSONSerialization.jsonObject(with: Data(contentsOf: indexURL)) as! [String: Any]
-        try damage(directory, &index)
-        try JSONSerialization.data(withJSONObject: index).write(to: indexURL)
-        return directory
     }
 
     @Test func missingShardIsReported() throws {
-        let directory = try damagedShardedCopy { directory, index in
+        try withDamagedShardedCopy({ directory, index in
             let map = index["weight_map"] as! [String: String]
             try FileManager.default.removeItem(at: directory.appendingPathComponent(map["model.norm.weight"]!))
-        }
-        defer { try? FileManager.default.removeItem(at: directory) }
-        expectLoadingError(containing: ["model.safetensors.index.json", "shard 'model-0000", "is missing: no file at"]) {
-            _ = try WeightStore(directory: directory)
+        }) { directory in
+            expectLoadingError(containing: ["model.safetensors.index.json", "shard 'model-0000", "is missing: no file at"]) {
+                _ = try WeightStore(directory: directory)
+            }
         }
     }
 
     @Test func tensorListedInTheIndexButAbsentIsReported() throws {
-        let directory = try damagedShardedCopy { _, index in
+        try withDamagedShardedCopy({ _, index in
             var map = index["weight_map"] as! [String: String]
             map["model.layers.0.extra.weight"] = map["model.norm.weight"]
             index["weight_map"] = map
-        }
-        defer { try? FileManager.default.removeItem(at: directory) }
-        expectLoadingError(containing: ["weight_map puts 'model.layers.0.extra.weight' in shard 'model-0000", "has no tensor of that name"]) {
-            _ = try WeightStore(directory: directory)
+        }) { directory in
+            expectLoadingError(containing: ["weight_map puts 'model.layers.0.extra.weight' in shard 'model-0000", "has no tensor of that name"]) {
+                _ = try WeightStore(directory: directory)
+            }
         }
     }
 
     @Test func emptyDirectoryIsReported() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        expectLoadingError(containing: [directory.path, "no checkpoint found", "model.safetensors.index.json"]) {
-            _ = try WeightStore(directory: directory)
+        try withTemporaryDirectory { directory in
+            expectLoadingError(containing: [directory.path, "no checkpoint found", "model.safetensors.index.json"]) {
+                _ = try WeightStore(directory: directory)
+            }
         }
     }
 

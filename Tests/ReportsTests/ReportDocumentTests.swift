@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Reports
 
 @Suite struct ReportDocumentTests {
@@ -24,23 +25,25 @@ import Reports
     }
 
     @Test func writeCreatesTheDirectoryReplacesAndLeavesNoTemporaryFile() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("report-write-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let url = root.appendingPathComponent("nested/dir/report.html")
-        try ReportDocument(title: "first").write(to: url)
-        #expect(try String(contentsOf: url, encoding: .utf8).contains("<h1>first</h1>"))
-        try ReportDocument(title: "second").write(to: url)
-        let text = try String(contentsOf: url, encoding: .utf8)
-        #expect(text.contains("<h1>second</h1>") && !text.contains("first"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["report.html"])
+        try withTemporaryDirectory { scratch in
+            let root = scratch.appendingPathComponent("report-write")
+            let url = root.appendingPathComponent("nested/dir/report.html")
+            try ReportDocument(title: "first").write(to: url)
+            #expect(try String(contentsOf: url, encoding: .utf8).contains("<h1>first</h1>"))
+            try ReportDocument(title: "second").write(to: url)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(text.contains("<h1>second</h1>") && !text.contains("first"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["report.html"])
+        }
     }
 
     @Test func unwritablePathNamesTheFile() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("report-blocked-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try Data("a file".utf8).write(to: root)
-        let url = root.appendingPathComponent("report.html")       // its directory is a file
-        #expect(throws: ReportError.self) { try ReportDocument(title: "x").write(to: url) }
-        do { try ReportDocument(title: "x").write(to: url) } catch { #expect("\(error)".contains(url.path)) }
+        try withTemporaryDirectory { scratch in
+            let root = scratch.appendingPathComponent("report-blocked")
+            try Data("a file".utf8).write(to: root)
+            let url = root.appendingPathComponent("report.html")       // its directory is a file
+            #expect(throws: ReportError.self) { try ReportDocument(title: "x").write(to: url) }
+            do { try ReportDocument(title: "x").write(to: url) } catch { #expect("\(error)".contains(url.path)) }
+        }
     }
 }

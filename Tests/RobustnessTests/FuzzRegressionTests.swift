@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import Circuits
 
 /// Inputs found by the fuzzers (scripts/fuzz.sh) that crashed, hung or exhausted memory, minimized; each
@@ -19,7 +20,7 @@ import Circuits
         let graph = ComputationGraph(layerCount: shape.layers, headCount: shape.heads,
                                      keyValueHeadCount: shape.keyValueHeads, hasMLPs: shape.mlps)
         let circuit = Circuit(graph: graph, edges: Set(graph.edges.prefix(2)))
-        let read = try Circuit.read(from: try temporaryFile(circuit.jsonData(), named: "circuit.json"))
+        let read = try withTemporaryFile(circuit.jsonData(), named: "circuit.json") { try Circuit.read(from: $0) }
         #expect(read.graph.edges == graph.edges && read.edges == circuit.edges)
     }
 
@@ -67,24 +68,16 @@ import Circuits
     }
 
     private func circuitReadError(_ json: String) throws -> String {
-        let url = try temporaryFile(Data(json.utf8), named: "circuit.json")
-        do {
-            _ = try Circuit.read(from: url)
-        } catch let error as CircuitError {
-            let message = error.description
-            #expect(message.hasPrefix(url.path + ": "))
-            return message
+        try withTemporaryFile(Data(json.utf8), named: "circuit.json") { url in
+            do {
+                _ = try Circuit.read(from: url)
+            } catch let error as CircuitError {
+                let message = error.description
+                #expect(message.hasPrefix(url.path + ": "))
+                return message
+            }
+            Issue.record("\(json) was read without an error")
+            return ""
         }
-        Issue.record("\(json) was read without an error")
-        return ""
     }
-}
-
-/// Writes `data` to `name` in a fresh temporary directory.
-func temporaryFile(_ data: Data, named name: String) throws -> URL {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("interp-robustness-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let url = directory.appendingPathComponent(name)
-    try data.write(to: url)
-    return url
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestScratch
 import LanguageModels
 
 /// How many mutated inputs parsed and how many were refused with a proper error.
@@ -60,12 +61,11 @@ func fuzz(_ target: String, iterations: Int = 3_000, mentioning subject: String,
 /// written to `fileName` in a temporary directory, and errors must name that file's path.
 func fuzz(_ target: String, iterations: Int = 3_000, fileName: String,
           sourceLocation: SourceLocation = #_sourceLocation, _ parse: (URL) throws -> Void) throws -> SmokeOutcome {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("interp-smoke-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let url = directory.appendingPathComponent(fileName)
-    return try fuzz(target, iterations: iterations, mentioning: url.path, sourceLocation: sourceLocation) { data in
-        try data.write(to: url)
-        try parse(url)
+    try withTemporaryDirectory { directory in
+        let url = directory.appendingPathComponent(fileName)
+        return try fuzz(target, iterations: iterations, mentioning: url.path, sourceLocation: sourceLocation) { data in
+            try data.write(to: url)
+            try parse(url)
+        }
     }
 }
