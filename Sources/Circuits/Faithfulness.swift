@@ -23,12 +23,15 @@ extension EdgePatching {
         faithfulness(ofEdgeSets: [circuit.edges])[0]
     }
 
-    /// The normalized metric of several circuits, evaluated in batched passes.
+    /// The normalized metric of several circuits, evaluated in batched passes: NaN for every circuit when the
+    /// clean and all-patched values (nearly) coincide (``faithfulnessSpan``; check it first).
     public func faithfulness(ofEdgeSets sets: [Set<ComputationGraph.Edge>]) -> [Float] {
         let masks = sets.map { EdgeMask(graph: graph, edges: $0).complement(in: graph) }
-        let span = cleanValue - corruptedValue
-        return metrics(masks).map { span == 0 ? 0 : ($0 - corruptedValue) / span }
+        return metrics(masks).map(faithfulnessSpan.fraction)
     }
+
+    /// m(N) − m(∅), the clean value minus the value with every edge patched, which faithfulness divides by.
+    public var faithfulnessSpan: MetricSpan { MetricSpan(zero: corruptedValue, one: cleanValue) }
 
     /// Faithfulness of the top-n circuits of `scores` for each size in `sizes` (pruned when `prune`), with
     /// the areas under the curve over the edge fraction (integrated as MIB does), the empty graph counting 0 and

@@ -21,10 +21,9 @@ public struct PathPatchingResult: Codable {
     public let cleanValue: Float
     public let corruptedValue: Float
     /// `(value − clean) / (corrupted − clean)`: the fraction of the full corruption's effect that flows
-    /// through these paths.
+    /// through these paths; NaN when clean and corrupted (nearly) coincide (``MetricSpan/isDegenerate``).
     public var effect: Float {
-        let span = corruptedValue - cleanValue
-        return span == 0 ? 0 : (value - cleanValue) / span
+        MetricSpan(zero: cleanValue, one: corruptedValue).fraction(value)
     }
 }
 

@@ -46,11 +46,14 @@ public struct PatchingResult: Codable {
     public var tensor: Tensor { Tensor(shape: shape, scalars: values) }
 
     /// `(v − corrupted) / (clean − corrupted)`: 1 where the patch fully restores (denoising) or keeps the
-    /// clean behaviour, 0 where it leaves the corrupted behaviour.
+    /// clean behaviour, 0 where it leaves the corrupted behaviour; NaN when clean and corrupted (nearly) coincide
+    /// (``MetricSpan/isDegenerate``).
     public var normalized: [Float] {
-        let span = cleanValue - corruptedValue
-        return values.map { span == 0 ? 0 : ($0 - corruptedValue) / span }
+        values.map(span.fraction)
     }
+
+    /// The clean − corrupted difference that ``normalized`` divides by.
+    public var span: MetricSpan { MetricSpan(zero: corruptedValue, one: cleanValue) }
 
     /// The `n` entries of largest |effect| (distance from the unpatched run's value), largest first.
     public func top(_ n: Int) -> [(labels: [String], value: Float)] {

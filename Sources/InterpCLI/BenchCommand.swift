@@ -59,9 +59,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "GEMM kernel for the gemm suite: automatic, portable, avx2 or avx512.")
     var path: GEMM.Path = .automatic
 
-    @Option(help: ArgumentHelp("Arithmetic of products with the --model's bf16 and fp16 weights (see `interp run --help`).",
-                               valueName: "float32|bf16"))
-    var compute: ComputePrecision = .float32
+    @OptionGroup var loading: ModelLoadingOptions
 
     @Option(help: "ACDC threshold τ of the complete run on the attention-only model (KL metric).")
     var acdcThreshold: Float = 0.01
@@ -101,7 +99,7 @@ struct BenchCommand: ParsableCommand {
         func loaded() throws -> ModelBench {
             if let models { return models }
             BenchLog.note("loading \(model!) ...")
-            let loaded = ModelBench(model: try LanguageModel.load(from: URL(fileURLWithPath: model!), computePrecision: compute).model,
+            let loaded = ModelBench(model: try loading.load(from: URL(fileURLWithPath: model!)).model,
                                     report: report)
             models = loaded
             return loaded
@@ -124,7 +122,7 @@ struct BenchCommand: ParsableCommand {
                 if acdcEdgeSamples > 0 { try circuits.acdcEdgeTests(samples: acdcEdgeSamples) }
                 if acdcModelExamples > 0 { try circuits.acdcModelRun(examples: acdcModelExamples, threshold: acdcThreshold) }
                 if acdcAttentionOnlyRun { try circuits.acdcFullRun(threshold: acdcThreshold) }
-            case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!), compute: compute).run()
+            case .memory: try MemoryBench(report: report, directory: URL(fileURLWithPath: model!), loading: loading).run()
             case .all: break
             }
         }
@@ -136,7 +134,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The bfloat16 kernels and their blocks when `--compute bf16`.
     private var computeNote: String {
-        guard compute == .bfloat16 else { return "" }
+        guard loading.compute == .bfloat16 else { return "" }
         guard GEMM.bfloat16DotProductsAvailable else { return ", bf16 compute widened (no AVX512-BF16)" }
         let blocking = GEMM.bfloat16Blocking
         return ", bf16 compute vdpbf16ps (MC \(blocking.rows), KC \(blocking.depth), NC \(blocking.columns))"

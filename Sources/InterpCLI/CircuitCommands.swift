@@ -6,6 +6,9 @@ import Foundation
 enum AblationArgument: String, ExpressibleByArgument, CaseIterable {
     case corrupted, counterfactual, zero, mean, meanPositional = "mean-positional"
 
+    /// Whether removed edges carry the corrupted run's outputs (zero and mean ablations ignore the corrupted prompts).
+    var readsCorruptedPrompts: Bool { self == .corrupted || self == .counterfactual }
+
     func source(_ pairs: PromptPairs) -> EdgePatching.Source {
         switch self {
         case .corrupted, .counterfactual: return .corrupted
@@ -25,8 +28,14 @@ struct CircuitOptions: ParsableArguments {
         """)
     var ablation: AblationArgument = .corrupted
 
+    /// Edge patching of the pairs; refused when the clean and all-patched metrics (nearly) coincide, as
+    /// faithfulness and the normalized figures divide by their difference.
     func patching(_ lm: LanguageModel, _ pairs: PromptPairs, defaultMetric: MetricKind, positions: PositionBuckets? = nil) throws -> EdgePatching {
-        try EdgePatching(model: lm.model, pairs: pairs, source: ablation.source(pairs), positions: positions, metric: metric ?? defaultMetric)
+        let patching = try EdgePatching(model: lm.model, pairs: pairs, source: ablation.source(pairs), positions: positions,
+                                        metric: metric ?? defaultMetric)
+        try patching.faithfulnessSpan.check(metric: (metric ?? defaultMetric).rawValue,
+                                            zeroLabel: "with every edge patched (--ablation \(ablation.rawValue))")
+        return patching
     }
 }
 
@@ -49,7 +58,7 @@ struct PathPatchCommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let patching = try circuit.patching(lm, try pairs.pairs(for: lm), defaultMetric: .logitDiff)
+        let patching = try circuit.patching(lm, try pairs.pairs(for: lm, counterfactual: circuit.ablation.readsCorruptedPrompts), defaultMetric: .logitDiff)
         let results = try patching.pathPatchingSweep(senders: senders, receivers: receivers)
         if output.json { return try Output.json(["paths": results.flatMap { $0 }]) }
         print("metric \(patching.metric.name): clean \(Output.number(patching.cleanValue)), corrupted \(Output.number(patching.corruptedValue))")
@@ -97,7 +106,7 @@ struct ACDCCommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let prompts = try pairs.pairs(for: lm)
+        let prompts = try pairs.pairs(for: lm, counterfactual: circuit.ablation.readsCorruptedPrompts)
         let patching = try circuit.patching(lm, prompts, defaultMetric: .kl, positions: try positions.buckets(prompts))
         var summaries: [CircuitSummary] = []
         for threshold in thresholds {
@@ -166,7 +175,7 @@ struct EAPCommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let prompts = try pairs.pairs(for: lm)
+        let prompts = try pairs.pairs(for: lm, counterfactual: circuit.ablation.readsCorruptedPrompts)
         let patching = try circuit.patching(lm, prompts, defaultMetric: .logitDiff, positions: try positions.buckets(prompts))
         let method = try EdgeAttributionMethod(name: self.method ?? (igSteps == nil ? "eap" : "eap-ig-inputs"), steps: igSteps)
         let scores = try patching.edgeAttribution(method, progress: ProgressBar("EAP", forced: output.progress).reporter)
@@ -221,7 +230,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let found = try Circuit.read(from: URL(fileURLWithPath: circuit))
-        let prompts = try pairs.pairs(for: lm)
+        let prompts = try pairs.pairs(for: lm, counterfactual: circuitOptions.ablation.readsCorruptedPrompts)
         let patching = try circuitOptions.patching(lm, prompts, defaultMetric: .logitDiff,
                                                    positions: try positions.buckets(prompts, circuit: found.graph, file: circuit))
         guard found.graph.layerCount == patching.graph.layerCount, found.graph.headCount == patching.graph.headCount,

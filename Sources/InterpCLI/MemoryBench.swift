@@ -9,14 +9,14 @@ import Tensors
 struct MemoryBench {
     let report: BenchReport
     let directory: URL
-    /// The arithmetic of products with the checkpoint's 16-bit weights.
-    var compute: ComputePrecision = .float32
+    /// `--compute` and `--memory-limit`.
+    let loading: ModelLoadingOptions
 
     func run() throws {
         ProcessStatus.resetPeak()
         let baseline = ProcessStatus.kilobytes("VmRSS") ?? 0
         var model: TransformerModel?
-        let loadSeconds = try BenchTimer.seconds { model = try LanguageModel.load(from: directory, computePrecision: compute).model }
+        let loadSeconds = try BenchTimer.seconds { model = try loading.load(from: directory).model }
         let afterLoad = ProcessStatus.kilobytes("VmRSS") ?? 0
         let tokens = BenchInputs.tokens(batch: 1, length: 16, vocabulary: model!.vocabularySize)
         let forwardSeconds = BenchTimer.seconds { _ = model!.forward(tokens) }

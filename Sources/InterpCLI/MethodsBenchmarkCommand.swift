@@ -19,10 +19,14 @@ struct MethodsBenchmarkCommand: ParsableCommand {
     @Option(help: "Prompt pairs of the task (1-24).") var examples = 8
     @Option(help: ArgumentHelp("A known-circuit model directory (interp train --recipe known-circuit).", valueName: "dir"))
     var model: String?
+    @OptionGroup var loading: ModelLoadingOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if !(1...24).contains(examples) { throw ValidationError("--examples must be 1 to 24") }
+        if model == nil && loading.compute != .float32 {
+            throw ValidationError("--compute \(loading.compute) needs --model DIR: the planted model is built in float32")
+        }
     }
 
     func run() throws {
@@ -50,7 +54,7 @@ struct MethodsBenchmarkCommand: ParsableCommand {
             return (patching, PlantedCircuit.trueEdges(in: patching.graph), "planted induction circuit")
         }
         let directory = URL(fileURLWithPath: model)
-        let lm = try LanguageModel.load(from: directory)
+        let lm = try loading.load(from: directory)
         let taskURL = directory.appendingPathComponent("task.json")
         let task = try TaskFile(contentsOf: taskURL)
         let pairs = try TaskFile(task: task.task, examples: Array(task.examples.prefix(examples))).promptPairs(for: lm, source: taskURL.path)

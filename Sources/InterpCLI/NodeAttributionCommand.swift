@@ -28,7 +28,7 @@ struct NodeAttributionCommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let patching = try circuit.patching(lm, try pairs.pairs(for: lm), defaultMetric: .logitDiff)
+        let patching = try circuit.patching(lm, try pairs.pairs(for: lm, counterfactual: circuit.ablation.readsCorruptedPrompts), defaultMetric: .logitDiff)
         let method = try EdgeAttributionMethod(name: self.method ?? (igSteps == nil ? "eap" : "eap-ig-inputs"), steps: igSteps)
         let progress = ProgressBar("EAP", forced: output.progress).reporter
         let ranked: [(name: String, score: Float)]

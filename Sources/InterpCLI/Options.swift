@@ -9,6 +9,18 @@ struct ModelOptions: ParsableArguments {
                                                     valueName: "dir|file.gguf"))
     var model: String?
 
+    @OptionGroup var loading: ModelLoadingOptions
+
+    /// Loads the model, or the embedded default model, after checking its weights against `--memory-limit`.
+    func load() throws -> LanguageModel {
+        ProgressBar.showLongForwardPasses()
+        return try loading.load(from: model.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.directory)
+    }
+}
+
+/// `--memory-limit` and `--compute`: how a model is loaded, the same on every command that loads one (with
+/// ``ModelOptions``, or with a `--model` of its own such as `bench` and `methods-benchmark`).
+struct ModelLoadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Refuse a model whose weights would take more than this many GB of memory (bf16/fp16 "
                                + "and quantized weights count as stored: they stay so); what is left is the budget of "
                                + "cached activations and of edge patching's sender outputs.", valueName: "GB"))
@@ -27,9 +39,9 @@ struct ModelOptions: ParsableArguments {
         if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be positive, got \(memoryLimit)") }
     }
 
-    /// Loads the model, or the embedded default model, after checking its weights against `--memory-limit`.
-    func load() throws -> LanguageModel {
-        let directory = model.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.directory
+    /// Loads the model at `directory` (a directory or a .gguf file) with `--compute`, after checking its weights
+    /// against `--memory-limit` (whose remainder becomes the activation cache's budget).
+    func load(from directory: URL) throws -> LanguageModel {
         if let memoryLimit, let weights = try? WeightStore(directory: directory) {
             let needed = Double(weights.residentByteCount) / 1e9
             guard needed <= memoryLimit else {
@@ -38,8 +50,6 @@ struct ModelOptions: ParsableArguments {
             }
             ActivationCache.defaultByteLimit = Int((memoryLimit - needed) * 1e9)
         }
-        ProgressBar.showLongForwardPasses()
-        guard model != nil || compute != .float32 else { return try EmbeddedModel.load() }
         return try LanguageModel.load(from: directory, computePrecision: compute)
     }
 }
@@ -73,8 +83,18 @@ struct PairOptions: ParsableArguments {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
-    /// The prompt pairs, tokenized.
-    func pairs(for lm: LanguageModel) throws -> PromptPairs {
+    /// The prompt pairs, tokenized. With `counterfactual` (patching from the corrupted run), a task whose every
+    /// corrupted prompt is its clean prompt is refused, and one where some are gets a warning on standard error
+    /// (``PromptPairs/checkCounterfactuals(source:)``).
+    func pairs(for lm: LanguageModel, counterfactual: Bool = true) throws -> PromptPairs {
+        let pairs = try tokenized(for: lm)
+        if counterfactual, let warning = try pairs.checkCounterfactuals(source: task ?? "--clean/--corrupted") {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        return pairs
+    }
+
+    private func tokenized(for lm: LanguageModel) throws -> PromptPairs {
         var file: TaskFile
         if let task {
             file = try TaskFile(contentsOf: URL(fileURLWithPath: task))
@@ -115,8 +135,6 @@ enum EmbeddedModel {
     static var directory: URL {
         Bundle.module.url(forResource: "DefaultModel", withExtension: nil)!
     }
-
-    static func load() throws -> LanguageModel { try LanguageModel.load(from: directory) }
 
     /// The task file shipped with the default model.
     static var task: URL { directory.appendingPathComponent("task.json") }

@@ -52,7 +52,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let prompts = try pairs.pairs(for: lm)
+        let prompts = try pairs.pairs(for: lm, counterfactual: circuit.ablation.readsCorruptedPrompts)
         let patching = try circuit.patching(lm, prompts, defaultMetric: .kl, positions: try positions.buckets(prompts))
         let edgeCount = patching.graph.edges.count
         let target = targetEdges ?? targetSparsity.map { Int(((1 - $0) * Double(edgeCount)).rounded()) }

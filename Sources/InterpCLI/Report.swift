@@ -8,6 +8,7 @@ enum Report {
     }
 
     static func emit(_ results: [PatchingResult], normalized: Bool, html: String?, json: Bool) throws {
+        if normalized { try results.forEach { try $0.span.check(metric: $0.metric) } }
         if let html { try Views.write(patching: results, normalized: normalized, to: html) }
         if json { return try Output.json(results.count == 1 ? AnyEncodable(results[0]) : AnyEncodable(results)) }
         for result in results {

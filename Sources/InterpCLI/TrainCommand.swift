@@ -23,7 +23,9 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Writes a Hugging Face directory (config.json, model.safetensors, tokenizer.json) that transformers also loads,
         plus the held-out task files (<task>.json; task.json is the first task's). Checkpoints go to OUT/checkpoint and
-        an interrupted run continues from there with --resume. The embedded default model is:
+        an interrupted run continues from there with --resume. Training computes and saves in float32 (weights,
+        gradients, optimizer moments) and loads no 16-bit model: it has no --model, --compute or --memory-limit.
+        The embedded default model is:
           interp train --out Sources/InterpCLI/Resources/DefaultModel
         """)
 

@@ -188,8 +188,8 @@ extension TaskFile {
     /// Position labels present in every example become ``PromptPairs/positionLabels``.
     ///
     /// - Parameter tokenName: names a token id in errors (its vocabulary entry).
-    /// - Throws: ``TaskFileError`` naming the example and field whose answer is not one token (with its pieces,
-    ///   and the spelling that is one token when adding or removing the leading space gives one), or whose
+    /// - Throws: ``TaskFileError`` naming the example and field whose answer is not one token (explained by
+    ///   ``OneTokenAnswer/explanation(of:ids:encode:tokenName:)``), or whose
     ///   answer and wrong answer are the same token; ``PromptPairsError``.
     public func promptPairs(encodePrompt: (String) throws -> [Int], encodeAnswer: (String) throws -> [Int],
                             padID: Int = 0, tokenName: (Int) -> String = { "#\($0)" }) throws -> PromptPairs {
@@ -199,19 +199,18 @@ extension TaskFile {
         func single(_ text: TaskText, _ field: String, _ index: Int) throws -> Int {
             let ids = try text.tokens(encodeAnswer)
             guard ids.count != 1 else { return ids[0] }
-            var message = "example \(index): '\(field)' is \(ids.count) tokens, not one"
-            if case .text(let string) = text {
-                message = "example \(index): '\(field)' \(quoted(string)) is \(ids.count) tokens [\(ids.map { quoted(tokenName($0)) }.joined(separator: ", "))], not one"
-                if let hint = oneTokenSpelling(of: string, encodeAnswer: encodeAnswer, tokenName: tokenName) { message += "; \(hint)" }
+            guard case .text(let string) = text else {
+                throw TaskFileError("example \(index): '\(field)' is \(ids.count) tokens, not one")
             }
-            throw TaskFileError(message)
+            throw TaskFileError("example \(index): '\(field)' "
+                                + OneTokenAnswer.explanation(of: string, ids: ids, encode: encodeAnswer, tokenName: tokenName))
         }
         let labels = examples.first?.positions.map { Set($0.keys) } ?? []
         let shared = examples.reduce(labels) { $0.intersection($1.positions?.keys.map { $0 } ?? []) }
         let answers = try examples.enumerated().map { try single($1.answer, "answer", $0) }
         let wrongs = try examples.enumerated().map { try single($1.wrong, "wrong", $0) }
         if let i = answers.indices.first(where: { answers[$0] == wrongs[$0] }) {
-            throw TaskFileError("example \(i): 'answer' and 'wrong' are the same token \(quoted(tokenName(answers[i]))) (#\(answers[i])): "
+            throw TaskFileError("example \(i): 'answer' and 'wrong' are the same token \(OneTokenAnswer.quoted(tokenName(answers[i]))) (#\(answers[i])): "
                                 + "their logit difference is always 0")
         }
         return try PromptPairs(
@@ -221,22 +220,6 @@ extension TaskFile {
             positionLabels: Dictionary(uniqueKeysWithValues: shared.map { label in (label, examples.map { $0.positions![label]! }) }),
             padID: padID)
     }
-
-    /// When `text` with its leading whitespace removed, or with a leading space added, is one token: a hint
-    /// naming that spelling (tokenizers that mark word starts themselves, such as SentencePiece's `▁`, encode
-    /// `" Mary"` as `["▁", "▁Mary"]`).
-    private func oneTokenSpelling(of text: String, encodeAnswer: (String) throws -> [Int],
-                                  tokenName: (Int) -> String) -> String? {
-        let trimmed = String(text.drop(while: { $0.isWhitespace }))
-        let alternative = trimmed == text ? " " + text : trimmed
-        guard !alternative.isEmpty, let ids = try? encodeAnswer(alternative), ids.count == 1 else { return nil }
-        return "\(quoted(alternative)) is one token \(quoted(tokenName(ids[0])))"
-    }
-}
-
-/// `text` in double quotes with control characters escaped, as error messages show tokens and answers.
-fileprivate func quoted(_ text: String) -> String {
-    "\"" + text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
 }
 
 extension TaskFile {
@@ -281,7 +264,7 @@ extension TaskFile {
                 let name = lm.tokenizer.idToToken(id) ?? "#\(id)"
                 guard case .text(let string) = text, !string.allSatisfy(\.isWhitespace), !string.contains(name),
                       lm.tokenizer.decode([id], skipSpecialTokens: true).isEmpty else { continue }
-                throw TaskFileError("example \(i): '\(field)' \(quoted(string)) encodes to the special token \(quoted(name)) (#\(id)), "
+                throw TaskFileError("example \(i): '\(field)' \(OneTokenAnswer.quoted(string)) encodes to the special token \(OneTokenAnswer.quoted(name)) (#\(id)), "
                                     + "not a token of its own (a word the tokenizer does not know?)")
             }
         }

@@ -68,7 +68,9 @@ public struct LanguageModel {
         }
         let ids = try tokenizer.encode(text, addSpecialTokens: false)
         guard ids.count == 1 else {
-            throw PromptError.notSingleToken(text: text, pieces: ids.map { tokenizer.idToToken($0) ?? "#\($0)" })
+            throw PromptError.notSingleToken(text: text, explanation: OneTokenAnswer.explanation(
+                of: text, ids: ids, encode: { try tokenizer.encode($0, addSpecialTokens: false) },
+                tokenName: { tokenizer.idToToken($0) ?? "#\($0)" }))
         }
         return ids[0]
     }
@@ -83,15 +85,16 @@ public struct LanguageModel {
 public enum PromptError: Error, CustomStringConvertible, Equatable {
     case empty
     case tooLong(tokens: Int, contextLength: Int)
-    case notSingleToken(text: String, pieces: [String])
+    /// `explanation` lists the pieces and the one-token spelling (``OneTokenAnswer/explanation(of:ids:encode:tokenName:)``).
+    case notSingleToken(text: String, explanation: String)
     case tokenOutOfRange(id: Int, vocabularySize: Int)
 
     public var description: String {
         switch self {
         case .empty: return "the prompt is empty"
         case let .tooLong(tokens, context): return "the prompt has \(tokens) tokens but the model's context is \(context)"
-        case let .notSingleToken(text, pieces):
-            return "answer \"\(text)\" is not a single token: it encodes to \(pieces.count) tokens \(pieces); use a one-token answer or #id"
+        case let .notSingleToken(_, explanation):
+            return "answer \(explanation); use a one-token answer or #id"
         case let .tokenOutOfRange(id, vocab):
             return "token id \(id) is outside the model's vocabulary of \(vocab) (does tokenizer.json belong to this model?)"
         }
