@@ -109,6 +109,7 @@ public struct CircuitStudy {
             .attribute([.residPre, .headOut])
 
         let kl = try EdgePatching(model: model, pairs: pairs, metric: .kl)
+        try kl.faithfulnessSpan.check(metric: "kl", zeroLabel: "with every edge patched")
         let onCandidates = options.acdcOnCandidates && options.targetFaithfulness != nil
         var acdcResult: ACDCResult?
         if !onCandidates {
@@ -117,6 +118,7 @@ public struct CircuitStudy {
         }
         step("EAP-IG")
         let edges = kl.measured(by: .logitDiff)
+        try edges.faithfulnessSpan.check(metric: "logit_diff", zeroLabel: "with every edge patched")
         let scores = try edges.edgeAttribution(.eapIGInputs(steps: options.igSteps), progress: ProgressReporter { update in
             progress.report("EAP-IG", done: update.done, total: update.total, unit: "steps")
         })

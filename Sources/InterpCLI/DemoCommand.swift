@@ -39,6 +39,7 @@ struct DemoCommand: ParsableCommand {
         let taskURL = task.map { URL(fileURLWithPath: $0) } ?? EmbeddedModel.task
         let taskFile = try TaskFile(contentsOf: taskURL)
         let pairs = try taskFile.promptPairs(for: lm, source: taskURL.path)
+        try PairOptions.checkCounterfactuals(pairs, source: taskURL.path)
         var options = CircuitStudy.Options()
         options.acdcThreshold = threshold
         options.eapEdges = edges

@@ -88,10 +88,15 @@ struct PairOptions: ParsableArguments {
     /// (``PromptPairs/checkCounterfactuals(source:)``).
     func pairs(for lm: LanguageModel, counterfactual: Bool = true) throws -> PromptPairs {
         let pairs = try tokenized(for: lm)
-        if counterfactual, let warning = try pairs.checkCounterfactuals(source: task ?? "--clean/--corrupted") {
+        if counterfactual { try Self.checkCounterfactuals(pairs, source: task ?? "--clean/--corrupted") }
+        return pairs
+    }
+
+    /// Refuses pairs whose every corrupted prompt is the clean one, and warns on standard error when some are.
+    static func checkCounterfactuals(_ pairs: PromptPairs, source: String) throws {
+        if let warning = try pairs.checkCounterfactuals(source: source) {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
-        return pairs
     }
 
     private func tokenized(for lm: LanguageModel) throws -> PromptPairs {

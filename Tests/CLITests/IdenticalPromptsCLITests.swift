@@ -19,7 +19,7 @@ import TestScratch
     @Test func everyExampleIdenticalIsRefusedByName() throws {
         try withTemporaryDirectory { directory in
             let task = try Self.task(in: directory, identical: [0, 1, 2, 3])
-            for command in [["eap"], ["patch", "--component", "resid_pre"]] {
+            for command in [["eap"], ["patch", "--component", "resid_pre"], ["demo", "--out", directory.appendingPathComponent("report").path]] {
                 let result = try CLI.run(command + ["--task", task])
                 #expect(result.status != 0, "\(command)")
                 #expect(result.standardError.contains("\(task): the corrupted prompt of every example (examples 0, 1, 2, 3) is its clean prompt"),
