@@ -94,7 +94,7 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
         case .empty: return "the prompt is empty"
         case let .tooLong(tokens, context): return "the prompt has \(tokens) tokens but the model's context is \(context)"
         case let .notSingleToken(_, explanation):
-            return "answer \(explanation); use a one-token answer or #id"
+            return "\(explanation); it must be one token (or a token id written #id)"
         case let .tokenOutOfRange(id, vocab):
             return "token id \(id) is outside the model's vocabulary of \(vocab) (does tokenizer.json belong to this model?)"
         }
