@@ -4,8 +4,9 @@ import Tensors
 /// build from it as from a safetensors checkpoint.
 ///
 /// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
-/// matrices stay in their stored type (dense when F32, ``HalfPrecisionMatrix`` computing in ``computePrecision`` when
-/// F16 or BF16, packed ``GGUFMatrix`` when quantized); and for the `llama`
+/// matrices stay in their stored type, read in place from the mapped file (dense `Float` copies when F32,
+/// ``HalfPrecisionMatrix`` computing in ``computePrecision`` when F16 or BF16, packed ``GGUFMatrix`` when quantized;
+/// the rows that are reordered, below, are copies in the stored type); and for the `llama`
 /// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
@@ -82,8 +83,12 @@ public struct GGUFWeights: WeightSource {
         guard info.shape == shape else {
             throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(module).weight): expected shape \(shape), found \(info.shape)")
         }
-        let matrix = try file.matrix(named: stored, rowOrder: rowOrder(stored, rows: shape[0]))
-        if matrix.type == .f32 { return .dense(matrix.dequantized()) }
+        let order = rowOrder(stored, rows: shape[0])
+        if info.type == .f32 {
+            let values = try file.tensor(named: stored)
+            return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
+        }
+        let matrix = try file.matrix(named: stored, rowOrder: order)
         guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
         halfPrecision.computePrecision = computePrecision
         return .halfPrecision(halfPrecision)
