@@ -6,12 +6,13 @@ import Tensors
 /// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
 /// matrices stay in their stored type, read in place from the mapped file (dense `Float` copies when F32,
 /// ``HalfPrecisionMatrix`` computing in ``computePrecision`` when F16 or BF16, packed ``GGUFMatrix`` when quantized;
-/// the rows that are reordered, below, are copies in the stored type); and for the `llama`
-/// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
+/// the rows that are reordered, below, are copies in the stored type); and for the `llama` and `olmo`
+/// architectures the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
 /// minus 1 (as transformers' `Gemma2TensorProcessor` does), and Gemma-2/3's four block norms take llama.cpp's names
-/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`).
+/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`). Phi's `self_attn.dense`, `mlp.fc1`, `mlp.fc2`
+/// and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`, `ffn_down` and `output_norm`.
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -31,13 +32,13 @@ public struct GGUFWeights: WeightSource {
         self.computePrecision = computePrecision
         architecture = try file.string("general.architecture") ?? ""
         normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
-        let permuted = architecture == "llama"
+        let permuted = architecture == "llama" || architecture == "olmo"
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
     static func ggufName(_ name: String, architecture: String = "llama") -> String? {
-        let global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
+        var global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
         var perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
@@ -46,6 +47,12 @@ public struct GGUFWeights: WeightSource {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
             perLayer["post_feedforward_layernorm"] = "post_ffw_norm"
+        }
+        if architecture == "phi2" {
+            global["model.final_layernorm"] = "output_norm"
+            perLayer["self_attn.dense"] = "attn_output"
+            perLayer["mlp.fc1"] = "ffn_up"
+            perLayer["mlp.fc2"] = "ffn_down"
         }
         var parts = name.split(separator: ".").map(String.init)
         let suffix = ["weight", "bias"].contains(parts.last) ? parts.removeLast() : nil
@@ -110,6 +117,8 @@ public struct GGUFWeights: WeightSource {
         guard let heads = permutedHeads else { return nil }
         let parts = stored.split(separator: ".")
         guard parts.count == 4, parts[2] == "attn_q" || parts[2] == "attn_k" else { return nil }
+        // convert_hf_to_gguf permutes llama's q/k biases too, but only OLMo's weights.
+        if architecture == "olmo" && parts[3] == "bias" { return nil }
         let width = heads.width, half = heads.width / 2
         precondition(rows == (parts[2] == "attn_q" ? heads.query : heads.keyValue) * width, "checked by the shape")
         return (0..<rows).map { row in
