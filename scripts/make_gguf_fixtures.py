@@ -29,7 +29,8 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   (dequantized by gguf-py, norms minus 1 as transformers' Gemma2TensorProcessor does). Token ids from
   transformers' tokenizer rebuilt from each file. `python3 scripts/make_gguf_fixtures.py gemma` rewrites only these.
 - phi2.gguf, olmo.gguf: a tiny random Phi (parallel block, partial rotary, biases everywhere) and OLMo (no norm
-  weights, q/k/v clipping, q/k rows permuted) written as convert_hf_to_gguf writes `phi2` and `olmo` files.
+  weights, q/k/v clipping, q/k rows permuted) written as convert_hf_to_gguf writes `phi2` and `olmo` files;
+  phi2-fused-qkv.gguf: a Phi whose q, k and v are one `attn_qkv` tensor, as older phi-2 conversions store them.
   transformers' GGUF loader reads neither, so phi2_olmo_reference.json and phi2_olmo_reference_logits.safetensors
   hold the logits of the transformers models they were made from, with the values the files store (dequantized by
   gguf-py). `python3 scripts/make_gguf_fixtures.py phi2-olmo` rewrites only these.
@@ -511,11 +512,13 @@ PHI2_OLMO_TYPES = {
 }
 
 
-def write_phi2_or_olmo(file_name, architecture, model, config):
+def write_phi2_or_olmo(file_name, architecture, model, config, fused_qkv=False):
     """The file convert_hf_to_gguf writes for a Phi (`Phi2Model`) or OLMo (`OlmoModel`) checkpoint: llama.cpp's
     tensor names and metadata (phi2: `attention.layer_norm_epsilon`, `rope.dimension_count` the rotated part of each
     head, feed_forward_length 4 * embedding_length, no rope base; olmo: LayerNorm epsilon 1e-5, `clamp_kqv`, q/k rows
-    permuted as for llama); returns the state dict of the values a reader recovers (q/k rows un-permuted)."""
+    permuted as for llama); with `fused_qkv`, q, k and v (weights and biases) stored as one Q8_0 `attn_qkv` with their
+    rows in that order, as conversions of phi-2's original checkpoint did. Returns the state dict of the values a reader
+    recovers (q/k rows un-permuted)."""
     rng = np.random.default_rng(11)
     writer = GGUFWriter(os.path.join(OUT, file_name), architecture)
     writer.add_name(f"tiny-{architecture}")
@@ -537,7 +540,7 @@ def write_phi2_or_olmo(file_name, architecture, model, config):
         writer.add_layer_norm_eps(1e-5)
         writer.add_clamp_kqv(config.clip_qkv)
     names, types = PHI2_OLMO_NAMES[architecture], PHI2_OLMO_TYPES[architecture]
-    stored = {}
+    entries, pending = [], {}  # entries: (gguf name, short name, values, [(hf name, rows)])
     for hf_name, parameter in model.state_dict().items():
         parts = hf_name.split(".")
         if parts[1] == "layers":
@@ -547,23 +550,36 @@ def write_phi2_or_olmo(file_name, architecture, model, config):
             short = names[".".join(parts[:-1])]
             gguf_name = f"{short}.{parts[-1]}"
         values = parameter.float().numpy()
+        if fused_qkv and short in ("attn_q", "attn_k", "attn_v"):
+            group = pending.setdefault((parts[2], parts[-1]), [])
+            group.append((hf_name, values))
+            if len(group) == 3:
+                entries.append((f"blk.{parts[2]}.attn_qkv.{parts[-1]}", "attn_qkv",
+                                np.concatenate([v for _, v in group]), [(n, v.shape[0]) for n, v in group]))
+            continue
+        entries.append((gguf_name, short, values, [(hf_name, values.shape[0])]))
+    stored = {}
+    for gguf_name, short, values, sources in entries:
         permutation = {"attn_q": heads, "attn_k": kv_heads}.get(short) if architecture == "olmo" else None
         if permutation and values.ndim == 2:
             values = llama_permute(values, permutation)
-        qtype = Q.F32 if values.ndim == 1 else types[short]
+        qtype = Q.F32 if values.ndim == 1 else Q.Q8_0 if short == "attn_qkv" else types[short]
         data, raw = encode(rng, values, qtype)
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
         read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
         if permutation and values.ndim == 2:
             read_back = read_back.reshape(permutation, read_back.shape[0] // permutation // 2, 2, -1) \
                 .swapaxes(1, 2).reshape(read_back.shape)
-        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(read_back))
+        start = 0
+        for hf_name, rows in sources:
+            stored[hf_name] = torch.from_numpy(np.ascontiguousarray(read_back[start:start + rows]))
+            start += rows
     finish(writer)
     return stored
 
 
 def make_phi2_olmo_models():
-    """phi2.gguf and olmo.gguf with the logits of the transformers models they were written from, holding the values
+    """phi2.gguf, olmo.gguf and phi2-fused-qkv.gguf with the logits of the transformers models they were written from, holding the values
     the files store (transformers' GGUF loader reads neither architecture)."""
     size = len(vocabulary(load_tokenizer_json("llama2"))[0])
     configs = {
@@ -577,12 +593,13 @@ def make_phi2_olmo_models():
             tie_word_embeddings=False),
     }
     reference, logits = {}, {}
-    for seed, (architecture, config) in enumerate(configs.items()):
+    cases = [("phi2.gguf", "phi2", False), ("olmo.gguf", "olmo", False), ("phi2-fused-qkv.gguf", "phi2", True)]
+    for seed, (name, architecture, fused_qkv) in enumerate(cases):
+        config = configs[architecture]
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(config).float().eval()
         randomize(model, 40 + seed)
-        name = f"{architecture}.gguf"
-        model.load_state_dict(write_phi2_or_olmo(name, architecture, model, config))
+        model.load_state_dict(write_phi2_or_olmo(name, architecture, model, config, fused_qkv))
         ids = np.random.default_rng(50 + seed).integers(0, size, size=(2, 7)).tolist()
         with torch.no_grad():
             values = model(input_ids=torch.tensor(ids)).logits.float().numpy()

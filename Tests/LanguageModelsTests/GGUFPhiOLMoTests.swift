@@ -3,11 +3,12 @@ import Testing
 import Tensors
 import LanguageModels
 
-/// `phi2` and `olmo` GGUF files written as convert_hf_to_gguf writes them (scripts/make_gguf_fixtures.py phi2-olmo):
+/// `phi2` and `olmo` GGUF files written as convert_hf_to_gguf writes them, and a `phi2` file with q, k and v fused
+/// in `attn_qkv` as older conversions stored them (scripts/make_gguf_fixtures.py phi2-olmo):
 /// logits equal those of transformers' `PhiForCausalLM` / `OlmoForCausalLM` holding the values the files store
 /// (transformers' GGUF loader reads neither architecture).
 @Suite struct GGUFPhiOLMoTests {
-    @Test(arguments: ["phi2.gguf", "olmo.gguf"]) func logitsMatchTransformers(name: String) throws {
+    @Test(arguments: ["phi2.gguf", "olmo.gguf", "phi2-fused-qkv.gguf"]) func logitsMatchTransformers(name: String) throws {
         let url = GGUFTests.directory.appendingPathComponent(name)
         let lm = try LanguageModel.load(from: url)
         let reference = try JSONSerialization.jsonObject(
@@ -31,6 +32,25 @@ import LanguageModels
         let olmo = try ModelConfiguration(gguf: try GGUFTests.file("olmo.gguf"))
         #expect(olmo.family == .olmo && olmo.clipQKV == 2 && olmo.nKVHeads == 2 && olmo.activation == .silu)
         #expect(!olmo.attentionQKVBias && !olmo.tiedEmbeddings && olmo.normEpsilon == 1e-5)
+    }
+
+    /// A fused `attn_qkv` gives q, k and v as row blocks read in place, and their biases as slices.
+    @Test func fusedQueryKeyValueRowsAreReadInPlace() throws {
+        let file = try GGUFTests.file("phi2-fused-qkv.gguf")
+        let weights = try GGUFWeights(file: file, configuration: try ModelConfiguration(gguf: file))
+        let fused = try file.matrix(named: "blk.1.attn_qkv.weight")
+        let base = try file.withUnsafeBytes(ofTensor: "blk.1.attn_qkv.weight") { $0.baseAddress! }
+        let biases = try file.tensor(named: "blk.1.attn_qkv.bias")
+        for (index, part) in ["q_proj", "k_proj", "v_proj"].enumerated() {
+            let module = "model.layers.1.self_attn.\(part)"
+            #expect(weights.has("\(module).weight") && weights.has("\(module).bias"))
+            guard case .gguf(let matrix) = try weights.weightMatrix(module: module, shape: [64, 64], quantization: nil) else {
+                Issue.record("\(module): expected a packed Q8_0 matrix"); continue
+            }
+            #expect(matrix.withUnsafePackedBytes { $0.baseAddress } == base + index * 64 * fused.bytesPerRow)
+            #expect(matrix.dequantized() == fused.dequantized().slice(axis: 0, (index * 64)..<(index * 64 + 64)))
+            #expect(try weights.tensor(named: "\(module).bias", shape: [64]) == biases.slice(axis: 0, (index * 64)..<(index * 64 + 64)))
+        }
     }
 
     /// OLMo's q/k rows are stored permuted (as for llama) and read back in Hugging Face's order, as a copy.

@@ -37,12 +37,21 @@ public struct GGUFMatrix: RowDequantizedMatrix {
     /// Bytes per row.
     public var bytesPerRow: Int { columnCount / type.blockSize * type.bytesPerBlock }
 
-    /// Whether the packed rows are read in place from a mapped file rather than held in a copy.
+    /// Whether the packed rows are read in place (from a mapped file, or another matrix's rows) rather than held in a
+    /// copy of their own.
     public var isBorrowed: Bool { storage.isBorrowed }
 
     /// Calls `body` with the packed rows (row `r` at byte `r * bytesPerRow`); the bytes must not escape `body`.
     public func withUnsafePackedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(storage) { try body(storage.bytes) }
+    }
+
+    /// The rows `range` as a matrix reading this one's bytes in place (no copy; the rows of a fused projection).
+    public func rowBlock(_ range: Range<Int>) -> GGUFMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "rows \(range) out of range 0..<\(rowCount)")
+        let bytes = UnsafeRawBufferPointer(rebasing: storage.bytes[(range.lowerBound * bytesPerRow)..<(range.upperBound * bytesPerRow)])
+        return GGUFMatrix(rowCount: range.count, columnCount: columnCount, type: type,
+                          storage: GGUFPackedBytes(borrowing: bytes, owner: storage))
     }
 
     /// Whether both matrices read the same stored bytes (tied embeddings), without comparing them.

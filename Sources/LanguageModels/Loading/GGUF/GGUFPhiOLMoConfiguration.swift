@@ -7,14 +7,10 @@ extension ModelConfiguration {
     /// rotary), `rope.freq_base` (default 10000; the converter writes none), GELU with the tanh approximation, the
     /// parallel block, biases on every projection and on the unembedding, no q/k permutation.
     ///
-    /// Older conversions fuse q, k and v into `attn_qkv`; those files are refused with an error naming the tensor.
+    /// Older conversions fuse q, k and v into `attn_qkv` (taken apart by ``GGUFWeights``).
     init(phi2GGUF file: GGUFFile) throws {
         let shape = try GGUFDecoderShape(file, architecture: "phi2", defaultContext: 2048, epsilonKey: "layer_norm_epsilon",
                                          partialRotary: true)
-        if file.has("blk.0.attn_qkv.weight") {
-            throw LoadingError("\(file.url.path): tensor 'blk.0.attn_qkv.weight': phi2 files with fused q/k/v projections "
-                               + "(older conversions) are not supported; convert with separate attn_q, attn_k and attn_v")
-        }
         self.init(
             family: .phi, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
             dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,

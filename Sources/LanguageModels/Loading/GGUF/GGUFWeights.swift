@@ -12,7 +12,8 @@ import Tensors
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
 /// minus 1 (as transformers' `Gemma2TensorProcessor` does), and Gemma-2/3's four block norms take llama.cpp's names
 /// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`). Phi's `self_attn.dense`, `mlp.fc1`, `mlp.fc2`
-/// and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`, `ffn_down` and `output_norm`.
+/// and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`, `ffn_down` and `output_norm`; a `phi2` file's
+/// fused `attn_qkv` gives q, k and v as row blocks read in place.
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -22,6 +23,8 @@ public struct GGUFWeights: WeightSource {
     let architecture: String
     /// Whether norm weights are stored as `1 + weight` (Gemma).
     let normsStoredPlusOne: Bool
+    /// Rows of the query and of the key (and value) projections, for taking apart a fused `attn_qkv`.
+    let projectionRows: (query: Int, keyValue: Int)
     /// The arithmetic of products with the F16 and BF16 matrices (quantized ones always compute in `Float`).
     public var computePrecision: ComputePrecision
 
@@ -34,6 +37,7 @@ public struct GGUFWeights: WeightSource {
         normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
         let permuted = architecture == "llama" || architecture == "olmo"
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
+        projectionRows = (configuration.nHeads * configuration.dHead, configuration.nKVHeads * configuration.dHead)
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
@@ -69,10 +73,14 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func has(_ name: String) -> Bool {
-        Self.ggufName(name, architecture: architecture).map(file.has) ?? false
+        fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
     }
 
     public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        if let part = fusedQKVPart(name) {
+            _ = try checkedFusedInfo(part, name: name, shape: shape)
+            return try file.tensor(named: part.stored).slice(axis: 0, part.rows)
+        }
         let stored = try storedName(name)
         let info = try file.info(named: stored)
         guard info.shape == shape else {
@@ -85,6 +93,11 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        if let part = fusedQKVPart("\(module).weight") {
+            let info = try checkedFusedInfo(part, name: "\(module).weight", shape: shape)
+            if info.type == .f32 { return .dense(try file.tensor(named: part.stored).slice(axis: 0, part.rows)) }
+            return halfPrecisionOrPacked(try file.matrix(named: part.stored).rowBlock(part.rows))
+        }
         let stored = try storedName("\(module).weight")
         let info = try file.info(named: stored)
         guard info.shape == shape else {
@@ -95,10 +108,39 @@ public struct GGUFWeights: WeightSource {
             let values = try file.tensor(named: stored)
             return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
         }
-        let matrix = try file.matrix(named: stored, rowOrder: order)
+        return halfPrecisionOrPacked(try file.matrix(named: stored, rowOrder: order))
+    }
+
+    /// F16 and BF16 matrices as 16-bit matrices computing in ``computePrecision``; others packed.
+    private func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
         guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
         halfPrecision.computePrecision = computePrecision
         return .halfPrecision(halfPrecision)
+    }
+
+    /// For the q, k or v weight or bias of a `phi2` file that stores them fused (`blk.N.attn_qkv`, rows q then k
+    /// then v, as conversions of phi-2's original checkpoint did), the fused tensor and this part's rows.
+    private func fusedQKVPart(_ name: String) -> (stored: String, rows: Range<Int>)? {
+        guard architecture == "phi2" else { return nil }
+        let parts = name.split(separator: ".")
+        guard parts.count == 6, parts[0] == "model", parts[1] == "layers", parts[3] == "self_attn",
+              let index = ["q_proj", "k_proj", "v_proj"].firstIndex(of: String(parts[4])) else { return nil }
+        let (layer, suffix) = (parts[2], parts[5])
+        let fused = "blk.\(layer).attn_qkv.\(suffix)"
+        guard !file.has("blk.\(layer).attn_q.\(suffix)"), file.has(fused) else { return nil }
+        let (q, kv) = projectionRows
+        let rows = [0..<q, q..<(q + kv), (q + kv)..<(q + 2 * kv)][index]
+        return (fused, rows)
+    }
+
+    /// The description of a fused q/k/v tensor, checked to hold q, k and v rows of `shape`'s width.
+    private func checkedFusedInfo(_ part: (stored: String, rows: Range<Int>), name: String, shape: [Int]) throws -> GGUFTensorInfo {
+        let info = try file.info(named: part.stored)
+        let expected = [projectionRows.query + 2 * projectionRows.keyValue] + shape.dropFirst()
+        guard info.shape == expected, shape.first == part.rows.count else {
+            throw LoadingError("\(file.url.path): tensor '\(part.stored)' (fused q/k/v, for \(name)): expected shape \(expected), found \(info.shape)")
+        }
+        return info
     }
 
     private func storedName(_ name: String) throws -> String {
