@@ -28,6 +28,12 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   are those of the transformers model the file was made from, with its weights replaced by the file's values
   (dequantized by gguf-py, norms minus 1 as transformers' Gemma2TensorProcessor does). Token ids from
   transformers' tokenizer rebuilt from each file. `python3 scripts/make_gguf_fixtures.py gemma` rewrites only these.
+- phi2.gguf, olmo.gguf: a tiny random Phi (parallel block, partial rotary, biases everywhere) and OLMo (no norm
+  weights, q/k/v clipping, q/k rows permuted) written as convert_hf_to_gguf writes `phi2` and `olmo` files;
+  phi2-fused-qkv.gguf: a Phi whose q, k and v are one `attn_qkv` tensor, as older phi-2 conversions store them.
+  transformers' GGUF loader reads neither, so phi2_olmo_reference.json and phi2_olmo_reference_logits.safetensors
+  hold the logits of the transformers models they were made from, with the values the files store (dequantized by
+  gguf-py). `python3 scripts/make_gguf_fixtures.py phi2-olmo` rewrites only these.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -490,6 +496,120 @@ def make_gemma_models():
     with open(os.path.join(OUT, "gemma_reference.json"), "w", encoding="utf-8") as file:
         json.dump(reference, file, ensure_ascii=False)
 
+PHI2_OLMO_NAMES = {
+    "phi2": {"model.embed_tokens": "token_embd", "model.final_layernorm": "output_norm", "lm_head": "output",
+             "input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.dense": "attn_output", "mlp.fc1": "ffn_up", "mlp.fc2": "ffn_down"},
+    "olmo": {"model.embed_tokens": "token_embd", "lm_head": "output", "self_attn.q_proj": "attn_q",
+             "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"},
+}
+PHI2_OLMO_TYPES = {
+    "phi2": {"token_embd": Q.Q8_0, "output": Q.Q5_0, "attn_q": Q.F16, "attn_k": Q.Q8_0, "attn_v": Q.BF16,
+             "attn_output": Q.Q4_0, "ffn_up": Q.Q5_1, "ffn_down": Q.Q4_K},
+    "olmo": {"token_embd": Q.Q8_0, "output": Q.F16, "attn_q": Q.Q4_0, "attn_k": Q.Q8_0, "attn_v": Q.F16,
+             "attn_output": Q.BF16, "ffn_gate": Q.Q5_0, "ffn_up": Q.Q4_1, "ffn_down": Q.Q5_K},
+}
+
+
+def write_phi2_or_olmo(file_name, architecture, model, config, fused_qkv=False):
+    """The file convert_hf_to_gguf writes for a Phi (`Phi2Model`) or OLMo (`OlmoModel`) checkpoint: llama.cpp's
+    tensor names and metadata (phi2: `attention.layer_norm_epsilon`, `rope.dimension_count` the rotated part of each
+    head, feed_forward_length 4 * embedding_length, no rope base; olmo: LayerNorm epsilon 1e-5, `clamp_kqv`, q/k rows
+    permuted as for llama); with `fused_qkv`, q, k and v (weights and biases) stored as one Q8_0 `attn_qkv` with their
+    rows in that order, as conversions of phi-2's original checkpoint did. Returns the state dict of the values a reader
+    recovers (q/k rows un-permuted)."""
+    rng = np.random.default_rng(11)
+    writer = GGUFWriter(os.path.join(OUT, file_name), architecture)
+    writer.add_name(f"tiny-{architecture}")
+    assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
+    heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    if architecture == "phi2":
+        assert config.intermediate_size == 4 * config.hidden_size
+        writer.add_feed_forward_length(4 * config.hidden_size)
+        writer.add_layer_norm_eps(config.layer_norm_eps)
+        writer.add_rope_dimension_count(int(config.rope_parameters["partial_rotary_factor"] * config.hidden_size) // heads)
+    else:
+        writer.add_feed_forward_length(config.intermediate_size)
+        writer.add_rope_freq_base(config.rope_parameters["rope_theta"])
+        writer.add_layer_norm_eps(1e-5)
+        writer.add_clamp_kqv(config.clip_qkv)
+    names, types = PHI2_OLMO_NAMES[architecture], PHI2_OLMO_TYPES[architecture]
+    entries, pending = [], {}  # entries: (gguf name, short name, values, [(hf name, rows)])
+    for hf_name, parameter in model.state_dict().items():
+        parts = hf_name.split(".")
+        if parts[1] == "layers":
+            short = names[".".join(parts[3:-1])]
+            gguf_name = f"blk.{parts[2]}.{short}.{parts[-1]}"
+        else:
+            short = names[".".join(parts[:-1])]
+            gguf_name = f"{short}.{parts[-1]}"
+        values = parameter.float().numpy()
+        if fused_qkv and short in ("attn_q", "attn_k", "attn_v"):
+            group = pending.setdefault((parts[2], parts[-1]), [])
+            group.append((hf_name, values))
+            if len(group) == 3:
+                entries.append((f"blk.{parts[2]}.attn_qkv.{parts[-1]}", "attn_qkv",
+                                np.concatenate([v for _, v in group]), [(n, v.shape[0]) for n, v in group]))
+            continue
+        entries.append((gguf_name, short, values, [(hf_name, values.shape[0])]))
+    stored = {}
+    for gguf_name, short, values, sources in entries:
+        permutation = {"attn_q": heads, "attn_k": kv_heads}.get(short) if architecture == "olmo" else None
+        if permutation and values.ndim == 2:
+            values = llama_permute(values, permutation)
+        qtype = Q.F32 if values.ndim == 1 else Q.Q8_0 if short == "attn_qkv" else types[short]
+        data, raw = encode(rng, values, qtype)
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
+        if permutation and values.ndim == 2:
+            read_back = read_back.reshape(permutation, read_back.shape[0] // permutation // 2, 2, -1) \
+                .swapaxes(1, 2).reshape(read_back.shape)
+        start = 0
+        for hf_name, rows in sources:
+            stored[hf_name] = torch.from_numpy(np.ascontiguousarray(read_back[start:start + rows]))
+            start += rows
+    finish(writer)
+    return stored
+
+
+def make_phi2_olmo_models():
+    """phi2.gguf, olmo.gguf and phi2-fused-qkv.gguf with the logits of the transformers models they were written from, holding the values
+    the files store (transformers' GGUF loader reads neither architecture)."""
+    size = len(vocabulary(load_tokenizer_json("llama2"))[0])
+    configs = {
+        "phi2": transformers.PhiConfig(
+            vocab_size=size, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+            max_position_embeddings=64, partial_rotary_factor=0.5, layer_norm_eps=1e-5, hidden_act="gelu_new",
+            tie_word_embeddings=False),
+        "olmo": transformers.OlmoConfig(
+            vocab_size=size, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=64, rope_theta=10000.0, clip_qkv=2.0,
+            tie_word_embeddings=False),
+    }
+    reference, logits = {}, {}
+    cases = [("phi2.gguf", "phi2", False), ("olmo.gguf", "olmo", False), ("phi2-fused-qkv.gguf", "phi2", True)]
+    for seed, (name, architecture, fused_qkv) in enumerate(cases):
+        config = configs[architecture]
+        torch.manual_seed(0)
+        model = transformers.AutoModelForCausalLM.from_config(config).float().eval()
+        randomize(model, 40 + seed)
+        model.load_state_dict(write_phi2_or_olmo(name, architecture, model, config, fused_qkv))
+        ids = np.random.default_rng(50 + seed).integers(0, size, size=(2, 7)).tolist()
+        with torch.no_grad():
+            values = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+        assert values.std(axis=-1).min() > 0.5, "logits too close to uniform"
+        logits[name] = np.ascontiguousarray(values)
+        reference[name] = {"input_ids": ids}
+    save_file(logits, os.path.join(OUT, "phi2_olmo_reference_logits.safetensors"))
+    with open(os.path.join(OUT, "phi2_olmo_reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file)
+
 
 def add_tiny_sentencepiece(writer):
     tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "<0x41>", "<0xC3>", "<0xA9>", "<x>"]
@@ -568,12 +688,16 @@ def main():
     if sys.argv[1:] == ["gemma"]:
         make_gemma_models()
         return
+    if sys.argv[1:] == ["phi2-olmo"]:
+        make_phi2_olmo_models()
+        return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     make_fuzz_seeds()
     make_quants()
     make_models()
     make_gemma_models()
+    make_phi2_olmo_models()
 
 
 if __name__ == "__main__":

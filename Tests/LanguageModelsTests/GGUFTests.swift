@@ -62,7 +62,7 @@ import LanguageModels
         let weights = try GGUFWeights(file: file, configuration: configuration)
         let down = try weights.weightMatrix(module: "model.layers.0.mlp.down_proj", shape: [64, 256], quantization: nil)
         guard case .gguf(let matrix) = down else { Issue.record("expected a packed GGUF matrix"); return }
-        #expect(matrix.type == .q2_K && matrix.packed.count == 64 * 84)
+        #expect(matrix.type == .q2_K && matrix.withUnsafePackedBytes(\.count) == 64 * 84)
         let mix = file.quantizationMix
         #expect(Set(mix.shares.map(\.type.name)) == ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K"])
         #expect(mix.shares.reduce(0) { $0 + $1.tensorCount } == file.tensorInfos.count)

@@ -76,7 +76,7 @@ public enum WeightMatrix {
         switch (self, other) {
         case let (.dense(a), .dense(b)): return address(a.scalars) == address(b.scalars)
         case let (.quantized(a), .quantized(b)): return address(a.packed) == address(b.packed)
-        case let (.gguf(a), .gguf(b)): return address(a.packed) == address(b.packed)
+        case let (.gguf(a), .gguf(b)): return a.sharesStorage(with: b)
         case let (.halfPrecision(a), .halfPrecision(b)): return a.sharesStorage(with: b)
         default: return false
         }

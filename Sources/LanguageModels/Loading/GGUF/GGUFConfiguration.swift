@@ -3,7 +3,7 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi2", "olmo"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
     /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
@@ -17,6 +17,14 @@ extension ModelConfiguration {
         }
         if let version = GemmaVersion(ggufArchitecture: architecture) {
             self = try Self(gemmaGGUF: file, version: version)
+            return
+        }
+        if architecture == "phi2" {
+            self = try Self(phi2GGUF: file)
+            return
+        }
+        if architecture == "olmo" {
+            self = try Self(olmoGGUF: file)
             return
         }
         let variant: LlamaVariant
@@ -47,7 +55,8 @@ extension ModelConfiguration {
 
     /// The rotary embedding: `rope.freq_base`, linear scaling (`rope.scaling.type` `linear` or the older
     /// `rope.scale_linear`), or Llama 3's schedule recovered from the `rope_freqs.weight` factors llama.cpp stores.
-    static func rotary(_ file: GGUFFile, architecture a: String, dHead: Int) throws -> RotaryEmbedding {
+    /// `rotaryDimensions` (default: the head size) are the rotated dimensions of each head.
+    static func rotary(_ file: GGUFFile, architecture a: String, dHead: Int, rotaryDimensions: Int? = nil) throws -> RotaryEmbedding {
         let base = try file.number("\(a).rope.freq_base") ?? 10_000
         guard base > 0 else { throw file.metadataError("\(a).rope.freq_base", "must be positive, found \(base)") }
         let type = try file.string("\(a).rope.scaling.type") ?? (try file.number("\(a).rope.scale_linear") != nil ? "linear" : "none")
@@ -59,11 +68,13 @@ extension ModelConfiguration {
             guard let factor = try file.number(factorKey), factor > 0 else {
                 throw file.metadataError(factorKey, "must be present and positive for linear rope scaling")
             }
-            if factor != 1 { return RotaryEmbedding(headDim: dHead, base: base, scaling: .linear(factor: factor)) }
+            if factor != 1 {
+                return RotaryEmbedding(headDim: dHead, rotaryDim: rotaryDimensions, base: base, scaling: .linear(factor: factor))
+            }
         default:
             throw file.metadataError("\(a).rope.scaling.type", "'\(type)' is not supported (supported: none, linear)")
         }
-        guard file.has("rope_freqs.weight") else { return RotaryEmbedding(headDim: dHead, base: base) }
+        guard file.has("rope_freqs.weight") else { return RotaryEmbedding(headDim: dHead, rotaryDim: rotaryDimensions, base: base) }
         return try llama3Rotary(file, architecture: a, dHead: dHead, base: base)
     }
 

@@ -1,21 +1,26 @@
 import Foundation
 
 /// The shape every decoder GGUF file states under `<architecture>.*` (as transformers' GGUF loader reads it): block
-/// count, widths, heads, head size, vocabulary, context length and RMSNorm epsilon, checked with errors naming the
-/// file and the key.
+/// count, widths, heads, head size, rotated dimensions, vocabulary, context length and norm epsilon, checked with
+/// errors naming the file and the key.
 struct GGUFDecoderShape {
     let layers: Int
     let dModel: Int
     let heads: Int
     let kvHeads: Int
     let dHead: Int
+    /// The rotated dimensions of each head (`rope.dimension_count`, default the head size).
+    let rotaryDimensions: Int
     let dMLP: Int
     let vocabulary: Int
     let context: Int
     let epsilon: Double
 
     /// Reads the shape of `file` under the `architecture` prefix; `defaultContext` when `context_length` is absent.
-    init(_ file: GGUFFile, architecture a: String, defaultContext: Int) throws {
+    /// The norm epsilon is `attention.<epsilonKey>` (RMSNorm's by default); `partialRotary` allows
+    /// `rope.dimension_count` below the head size.
+    init(_ file: GGUFFile, architecture a: String, defaultContext: Int, epsilonKey: String = "layer_norm_rms_epsilon",
+         partialRotary: Bool = false) throws {
         layers = try file.positiveInteger("\(a).block_count")
         dModel = try file.positiveInteger("\(a).embedding_length")
         heads = try file.uniformInteger("\(a).attention.head_count", layers: layers) ?? 0
@@ -36,14 +41,19 @@ struct GGUFDecoderShape {
         if let valueLength = try file.integer("\(a).attention.value_length"), valueLength != dHead {
             throw file.metadataError("\(a).attention.value_length", "\(valueLength) differs from the key length \(dHead); not supported")
         }
-        if let rotated = try file.integer("\(a).rope.dimension_count"), rotated != dHead {
+        let rotated = try file.integer("\(a).rope.dimension_count")
+        if let rotated, rotated != dHead, !partialRotary {
             throw file.metadataError("\(a).rope.dimension_count", "\(rotated) rotates part of each \(dHead)-wide head; partial rotary is not supported for \(a)")
         }
+        if let rotated, !(rotated > 0 && rotated % 2 == 0 && rotated <= dHead) {
+            throw file.metadataError("\(a).rope.dimension_count", "\(rotated) must be positive, even and at most the head size \(dHead)")
+        }
+        rotaryDimensions = rotated ?? dHead
         vocabulary = try Self.vocabularySize(file, architecture: a)
         context = try file.integer("\(a).context_length") ?? defaultContext
         guard context > 0 else { throw file.metadataError("\(a).context_length", "must be positive, found \(context)") }
-        guard let epsilon = try file.number("\(a).attention.layer_norm_rms_epsilon"), epsilon > 0 else {
-            throw file.metadataError("\(a).attention.layer_norm_rms_epsilon", "must be present and positive")
+        guard let epsilon = try file.number("\(a).attention.\(epsilonKey)"), epsilon > 0 else {
+            throw file.metadataError("\(a).attention.\(epsilonKey)", "must be present and positive")
         }
         self.epsilon = epsilon
     }

@@ -3,8 +3,10 @@ import Tensors
 
 /// A memory-mapped llama.cpp GGUF file with a validated header: metadata and tensor index.
 ///
-/// Opening a file maps it and checks the header (see ``GGUFHeader``); reading a tensor copies only its bytes.
-/// Quantized matrices stay packed (``matrix(named:rowOrder:)``); other tensors are dequantized to `Float`.
+/// Opening a file maps it and checks the header (see ``GGUFHeader``). Matrices of every type stay in their stored
+/// type and read the mapped file in place (``matrix(named:rowOrder:)``; the file stays mapped while any of them
+/// lives, even after this object is gone), so their pages are loaded when first touched; other tensors are
+/// dequantized to `Float` (``tensor(named:)``).
 ///
 /// ```swift
 /// let file = try GGUFFile(contentsOf: URL(fileURLWithPath: "model.Q4_K_M.gguf"))
@@ -61,45 +63,49 @@ public final class GGUFFile: @unchecked Sendable {
         let info = try info(named: name)
         let columns = info.dimensions[0]
         let rows = columns == 0 ? 0 : info.elementCount / columns
-        let matrix = GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, packed: try bytes(of: info))
+        defer { mapping.releasePages(fileRange(of: info)) }
+        let matrix = GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: borrowedBytes(of: info))
         return matrix.dequantized().reshaped(info.shape)
     }
 
-    /// A two-dimensional tensor kept packed, `[ne[1], ne[0]]`; `rowOrder[r]`, when given, is the stored row that
-    /// becomes row `r` (to undo a permutation of rows made at conversion).
+    /// A two-dimensional tensor kept in its stored type, `[ne[1], ne[0]]`, reading the mapped file in place;
+    /// `rowOrder[r]`, when given, is the stored row that becomes row `r` (to undo a permutation of rows made at
+    /// conversion): such a matrix is a copy in the stored type, and the mapped pages it was copied from are released.
     public func matrix(named name: String, rowOrder: [Int]? = nil) throws -> GGUFMatrix {
         let info = try info(named: name)
         guard info.dimensions.count == 2 else {
             throw LoadingError("\(url.path): tensor '\(name)' has \(info.dimensions.count) dimensions \(info.shape), expected a matrix")
         }
         let (rows, columns) = (info.dimensions[1], info.dimensions[0])
-        var packed = try bytes(of: info)
-        if let rowOrder {
-            precondition(rowOrder.count == rows, "rowOrder has \(rowOrder.count) entries for \(rows) rows")
-            let rowBytes = info.dataRange.count / Swift.max(rows, 1)
-            let stored = packed
-            stored.withUnsafeBytes { source in
-                packed.withUnsafeMutableBytes { destination in
-                    for (row, storedRow) in rowOrder.enumerated() {
-                        destination.baseAddress!.advanced(by: row * rowBytes)
-                            .copyMemory(from: source.baseAddress! + storedRow * rowBytes, byteCount: rowBytes)
-                    }
-                }
+        guard let rowOrder else {
+            return GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: borrowedBytes(of: info))
+        }
+        precondition(rowOrder.count == rows, "rowOrder has \(rowOrder.count) entries for \(rows) rows")
+        let stored = UnsafeRawBufferPointer(rebasing: mapping.bytes[fileRange(of: info)])
+        let rowBytes = info.dataRange.count / Swift.max(rows, 1)
+        defer { mapping.releasePages(fileRange(of: info)) }
+        let reordered = GGUFPackedBytes(count: stored.count) { destination in
+            for (row, storedRow) in rowOrder.enumerated() {
+                destination.baseAddress!.advanced(by: row * rowBytes)
+                    .copyMemory(from: stored.baseAddress! + storedRow * rowBytes, byteCount: rowBytes)
             }
         }
-        return GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, packed: packed)
+        return GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: reordered)
     }
 
     /// Calls `body` with the raw bytes of a tensor; the bytes must not escape `body`.
     public func withUnsafeBytes<Result>(ofTensor name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
         let info = try info(named: name)
-        return try body(UnsafeRawBufferPointer(rebasing: mapping.bytes[(dataStart + info.dataRange.lowerBound)..<(dataStart + info.dataRange.upperBound)]))
+        return try body(UnsafeRawBufferPointer(rebasing: mapping.bytes[fileRange(of: info)]))
     }
 
-    /// A copy of a tensor's bytes; the mapped pages are then released (see ``MappedFile/releasePages(_:)``).
-    private func bytes(of info: GGUFTensorInfo) throws -> [UInt8] {
-        let range = (dataStart + info.dataRange.lowerBound)..<(dataStart + info.dataRange.upperBound)
-        defer { mapping.releasePages(range) }
-        return [UInt8](mapping.bytes[range])
+    /// The bytes of a tensor in the mapped file, read in place; they keep the file mapped while they live.
+    private func borrowedBytes(of info: GGUFTensorInfo) -> GGUFPackedBytes {
+        GGUFPackedBytes(borrowing: UnsafeRawBufferPointer(rebasing: mapping.bytes[fileRange(of: info)]), owner: mapping)
+    }
+
+    /// Where a tensor's bytes lie in the file (the header checked that they lie inside it).
+    private func fileRange(of info: GGUFTensorInfo) -> Range<Int> {
+        (dataStart + info.dataRange.lowerBound)..<(dataStart + info.dataRange.upperBound)
     }
 }

@@ -4,13 +4,16 @@ import Tensors
 /// build from it as from a safetensors checkpoint.
 ///
 /// Names are translated to llama.cpp's (`model.layers.3.self_attn.q_proj.weight` is `blk.3.attn_q.weight`);
-/// matrices stay in their stored type (dense when F32, ``HalfPrecisionMatrix`` computing in ``computePrecision`` when
-/// F16 or BF16, packed ``GGUFMatrix`` when quantized); and for the `llama`
-/// architecture the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
+/// matrices stay in their stored type, read in place from the mapped file (dense `Float` copies when F32,
+/// ``HalfPrecisionMatrix`` computing in ``computePrecision`` when F16 or BF16, packed ``GGUFMatrix`` when quantized;
+/// the rows that are reordered, below, are copies in the stored type); and for the `llama` and `olmo`
+/// architectures the rows of the query and key projections (weights and biases) are put back in Hugging Face's order,
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
 /// minus 1 (as transformers' `Gemma2TensorProcessor` does), and Gemma-2/3's four block norms take llama.cpp's names
-/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`).
+/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`). Phi's `self_attn.dense`, `mlp.fc1`, `mlp.fc2`
+/// and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`, `ffn_down` and `output_norm`; a `phi2` file's
+/// fused `attn_qkv` gives q, k and v as row blocks read in place.
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -20,6 +23,8 @@ public struct GGUFWeights: WeightSource {
     let architecture: String
     /// Whether norm weights are stored as `1 + weight` (Gemma).
     let normsStoredPlusOne: Bool
+    /// Rows of the query and of the key (and value) projections, for taking apart a fused `attn_qkv`.
+    let projectionRows: (query: Int, keyValue: Int)
     /// The arithmetic of products with the F16 and BF16 matrices (quantized ones always compute in `Float`).
     public var computePrecision: ComputePrecision
 
@@ -30,13 +35,14 @@ public struct GGUFWeights: WeightSource {
         self.computePrecision = computePrecision
         architecture = try file.string("general.architecture") ?? ""
         normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
-        let permuted = architecture == "llama"
+        let permuted = architecture == "llama" || architecture == "olmo"
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
+        projectionRows = (configuration.nHeads * configuration.dHead, configuration.nKVHeads * configuration.dHead)
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
     static func ggufName(_ name: String, architecture: String = "llama") -> String? {
-        let global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
+        var global = ["model.embed_tokens": "token_embd", "lm_head": "output", "model.norm": "output_norm"]
         var perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
@@ -45,6 +51,12 @@ public struct GGUFWeights: WeightSource {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
             perLayer["post_feedforward_layernorm"] = "post_ffw_norm"
+        }
+        if architecture == "phi2" {
+            global["model.final_layernorm"] = "output_norm"
+            perLayer["self_attn.dense"] = "attn_output"
+            perLayer["mlp.fc1"] = "ffn_up"
+            perLayer["mlp.fc2"] = "ffn_down"
         }
         var parts = name.split(separator: ".").map(String.init)
         let suffix = ["weight", "bias"].contains(parts.last) ? parts.removeLast() : nil
@@ -61,10 +73,14 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func has(_ name: String) -> Bool {
-        Self.ggufName(name, architecture: architecture).map(file.has) ?? false
+        fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
     }
 
     public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        if let part = fusedQKVPart(name) {
+            _ = try checkedFusedInfo(part, name: name, shape: shape)
+            return try file.tensor(named: part.stored).slice(axis: 0, part.rows)
+        }
         let stored = try storedName(name)
         let info = try file.info(named: stored)
         guard info.shape == shape else {
@@ -77,16 +93,54 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        if let part = fusedQKVPart("\(module).weight") {
+            let info = try checkedFusedInfo(part, name: "\(module).weight", shape: shape)
+            if info.type == .f32 { return .dense(try file.tensor(named: part.stored).slice(axis: 0, part.rows)) }
+            return halfPrecisionOrPacked(try file.matrix(named: part.stored).rowBlock(part.rows))
+        }
         let stored = try storedName("\(module).weight")
         let info = try file.info(named: stored)
         guard info.shape == shape else {
             throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(module).weight): expected shape \(shape), found \(info.shape)")
         }
-        let matrix = try file.matrix(named: stored, rowOrder: rowOrder(stored, rows: shape[0]))
-        if matrix.type == .f32 { return .dense(matrix.dequantized()) }
+        let order = rowOrder(stored, rows: shape[0])
+        if info.type == .f32 {
+            let values = try file.tensor(named: stored)
+            return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
+        }
+        return halfPrecisionOrPacked(try file.matrix(named: stored, rowOrder: order))
+    }
+
+    /// F16 and BF16 matrices as 16-bit matrices computing in ``computePrecision``; others packed.
+    private func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
         guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
         halfPrecision.computePrecision = computePrecision
         return .halfPrecision(halfPrecision)
+    }
+
+    /// For the q, k or v weight or bias of a `phi2` file that stores them fused (`blk.N.attn_qkv`, rows q then k
+    /// then v, as conversions of phi-2's original checkpoint did), the fused tensor and this part's rows.
+    private func fusedQKVPart(_ name: String) -> (stored: String, rows: Range<Int>)? {
+        guard architecture == "phi2" else { return nil }
+        let parts = name.split(separator: ".")
+        guard parts.count == 6, parts[0] == "model", parts[1] == "layers", parts[3] == "self_attn",
+              let index = ["q_proj", "k_proj", "v_proj"].firstIndex(of: String(parts[4])) else { return nil }
+        let (layer, suffix) = (parts[2], parts[5])
+        let fused = "blk.\(layer).attn_qkv.\(suffix)"
+        guard !file.has("blk.\(layer).attn_q.\(suffix)"), file.has(fused) else { return nil }
+        let (q, kv) = projectionRows
+        let rows = [0..<q, q..<(q + kv), (q + kv)..<(q + 2 * kv)][index]
+        return (fused, rows)
+    }
+
+    /// The description of a fused q/k/v tensor, checked to hold q, k and v rows of `shape`'s width.
+    private func checkedFusedInfo(_ part: (stored: String, rows: Range<Int>), name: String, shape: [Int]) throws -> GGUFTensorInfo {
+        let info = try file.info(named: part.stored)
+        let expected = [projectionRows.query + 2 * projectionRows.keyValue] + shape.dropFirst()
+        guard info.shape == expected, shape.first == part.rows.count else {
+            throw LoadingError("\(file.url.path): tensor '\(part.stored)' (fused q/k/v, for \(name)): expected shape \(expected), found \(info.shape)")
+        }
+        return info
     }
 
     private func storedName(_ name: String) throws -> String {
@@ -105,6 +159,8 @@ public struct GGUFWeights: WeightSource {
         guard let heads = permutedHeads else { return nil }
         let parts = stored.split(separator: ".")
         guard parts.count == 4, parts[2] == "attn_q" || parts[2] == "attn_k" else { return nil }
+        // convert_hf_to_gguf permutes llama's q/k biases too, but only OLMo's weights.
+        if architecture == "olmo" && parts[3] == "bias" { return nil }
         let width = heads.width, half = heads.width / 2
         precondition(rows == (parts[2] == "attn_q" ? heads.query : heads.keyValue) * width, "checked by the shape")
         return (0..<rows).map { row in

@@ -1,0 +1,47 @@
+import Foundation
+
+extension ModelConfiguration {
+    /// The configuration of a `phi2` GGUF file (Phi-1, Phi-1.5, Phi-2 as convert_hf_to_gguf's `Phi2Model` writes
+    /// them), read as llama.cpp reads it: the shape as for every architecture (``GGUFDecoderShape``) with the
+    /// LayerNorm epsilon `attention.layer_norm_epsilon`, `rope.dimension_count` rotated dimensions per head (partial
+    /// rotary), `rope.freq_base` (default 10000; the converter writes none), GELU with the tanh approximation, the
+    /// parallel block, biases on every projection and on the unembedding, no q/k permutation.
+    ///
+    /// Older conversions fuse q, k and v into `attn_qkv` (taken apart by ``GGUFWeights``).
+    init(phi2GGUF file: GGUFFile) throws {
+        let shape = try GGUFDecoderShape(file, architecture: "phi2", defaultContext: 2048, epsilonKey: "layer_norm_epsilon",
+                                         partialRotary: true)
+        self.init(
+            family: .phi, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
+            dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
+            normEpsilon: Float(shape.epsilon), activation: .geluTanh,
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "phi2", dHead: shape.dHead,
+                                                      rotaryDimensions: shape.rotaryDimensions)),
+            attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: !file.has("output.weight"),
+            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
+            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            dtype: file.quantizationMix.dominantType?.name, parallelResidual: true)
+    }
+
+    /// The configuration of an `olmo` GGUF file (OLMo v1 as convert_hf_to_gguf's `OlmoModel` writes it), read as
+    /// llama.cpp reads it: the shape as for every architecture with the epsilon of the weightless LayerNorms
+    /// `attention.layer_norm_epsilon`, q/k/v clipped to `attention.clamp_kqv` when present, SiLU-gated MLP, rotary
+    /// positions (`rope.freq_base`), q/k rows permuted as for `llama` (undone by ``GGUFWeights``), attention biases
+    /// when `blk.0.attn_q.bias` (and `blk.0.attn_output.bias`) are present, tied embeddings without `output.weight`.
+    init(olmoGGUF file: GGUFFile) throws {
+        let shape = try GGUFDecoderShape(file, architecture: "olmo", defaultContext: 2048, epsilonKey: "layer_norm_epsilon")
+        let clip = try file.number("olmo.attention.clamp_kqv")
+        if let clip, !(clip > 0) { throw file.metadataError("olmo.attention.clamp_kqv", "must be positive, found \(clip)") }
+        let bias = file.has("blk.0.attn_q.bias")
+        self.init(
+            family: .olmo, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
+            dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
+            normEpsilon: Float(shape.epsilon), activation: .silu,
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo", dHead: shape.dHead)),
+            attentionQKVBias: bias, attentionOutputBias: file.has("blk.0.attn_output.bias"), mlpBias: false,
+            tiedEmbeddings: !file.has("output.weight"),
+            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
+            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            dtype: file.quantizationMix.dominantType?.name, clipQKV: clip.map { Float($0) })
+    }
+}
