@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Tensors
 import LanguageModels
+import TestScratch
 
 /// GGUF matrices read the mapped file in place: their bytes are the file's (no copy), they outlive the
 /// ``GGUFFile`` object, data at odd addresses (a file aligned to 1 byte) is copied with the same values, and a
@@ -80,19 +81,19 @@ import LanguageModels
             for bits in HalfPrecision.bits(from: halfValues, format: format) {
                 withUnsafeBytes(of: bits.littleEndian) { bytes.data.append(contentsOf: $0) }
             }
-            let url = try temporaryDirectory().appendingPathComponent("odd.gguf")
-            try bytes.data.write(to: url)
-
-            let file = try GGUFFile(contentsOf: url)
+            let file = try withTemporaryFile(bytes.data, named: "odd.gguf") { try GGUFFile(contentsOf: $0) }
             #expect(Int(bitPattern: try Self.address(file, "h")) % 2 == 1)
             let half = try file.matrix(named: "h").halfPrecisionMatrix()!
             #expect(half.format == format && half.shape == [2, 4])
             #expect(UnsafeRawPointer(half.withUnsafeBits { $0.baseAddress }) != (try Self.address(file, "h")))
             #expect(half.floats().scalars == halfValues)
             let q8 = try file.matrix(named: "q")
-            #expect(q8.isBorrowed && q8.dequantized().scalars == q8Codes.map { Float($0) * Float(q8Scale) })
             let x = Tensor(shape: [1, 32], scalars: (0..<32).map { Float($0 % 5) })
-            #expect(q8.matmulTransposed(x).scalars == [zip(x.scalars, q8Codes).reduce(Float(0)) { $0 + $1.0 * Float($1.1) * Float(q8Scale) }])
+            let weights: [Float] = q8Codes.map { Float($0) * Float(q8Scale) }
+            var dot: Float = 0
+            for (value, weight) in zip(x.scalars, weights) { dot += value * weight }
+            #expect(q8.isBorrowed && q8.dequantized().scalars == weights)
+            #expect(q8.matmulTransposed(x).scalars == [dot])
         }
     }
 
@@ -101,9 +102,10 @@ import LanguageModels
         let source = GGUFTests.directory.appendingPathComponent("quants.gguf")
         let file = try GGUFFile(contentsOf: source)
         let last = file.tensorInfos.values.max { $0.dataRange.upperBound < $1.dataRange.upperBound }!
-        let url = try temporaryDirectory().appendingPathComponent("truncated.gguf")
         // The padding after the last tensor is shorter than the alignment: this cuts 7 bytes of the tensor itself.
-        try Data(contentsOf: source).dropLast(file.alignment + 7).write(to: url)
-        expectLoadingError(containing: [url.path, "tensor '\(last.name)'", "past the end of the"]) { _ = try GGUFFile(contentsOf: url) }
+        let truncated = try Data(contentsOf: source).dropLast(file.alignment + 7)
+        try withTemporaryFile(truncated, named: "truncated.gguf") { url in
+            expectLoadingError(containing: [url.path, "tensor '\(last.name)'", "past the end of the"]) { _ = try GGUFFile(contentsOf: url) }
+        }
     }
 }
