@@ -11,7 +11,7 @@
 extension LanguageModel {
     /// Direct logit attribution of a prompt's next token: the predicted one by default (`targetToken: nil`).
     public func directLogitAttribution(text: String, targetToken: String? = nil, position: Int = -1) throws -> DirectLogitAttribution {
-        let target = try targetToken.map { LogitTarget.token(try singleToken($0)) } ?? .predicted
+        let target = try targetToken.map { LogitTarget.token(try singleToken($0, role: "the target token")) } ?? .predicted
         return try model.directLogitAttribution(TokenBatch([try tokens(text)]), target: target, position: position)
     }
 
@@ -20,8 +20,8 @@ extension LanguageModel {
     public func pair(clean: String, corrupted: String, answer: String? = nil, wrong: String? = nil) throws -> PromptPairs {
         let c = try tokens(clean), x = try tokens(corrupted)
         func predicted(_ ids: [Int]) -> Int { model.forward(TokenBatch([ids]), logitPositions: .last).argmax() }
-        return try PromptPairs(clean: [c], corrupted: [x], answers: [try answer.map(singleToken) ?? predicted(c)],
-                               wrongs: [try wrong.map(singleToken) ?? predicted(x)], padID: tokenizer.padTokenID ?? 0)
+        return try PromptPairs(clean: [c], corrupted: [x], answers: [try answer.map { try singleToken($0, role: "the answer") } ?? predicted(c)],
+                               wrongs: [try wrong.map { try singleToken($0, role: "the wrong answer") } ?? predicted(x)], padID: tokenizer.padTokenID ?? 0)
     }
 
     /// Activation patching of one component (denoising by default).

@@ -65,7 +65,7 @@ struct LensCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let ids = try lm.tokens(prompt)
-        let target = try self.target.map { try lm.singleToken($0) }
+        let target = try self.target.map { try lm.singleToken($0, role: "--target") }
         try checkPosition(position, length: ids.count)
         let lens = try lm.model.logitLens(TokenBatch([ids]), position: position, topK: topK, target: target)
         let rows = lens.layers.map { layer in
@@ -116,9 +116,9 @@ struct DLACommand: ParsableCommand {
         try checkPosition(position, length: ids.count)
         let logitTarget: LogitTarget
         if let answer, let wrong {
-            logitTarget = .difference(answer: try lm.singleToken(answer), wrong: try lm.singleToken(wrong))
+            logitTarget = .difference(answer: try lm.singleToken(answer, role: "--answer"), wrong: try lm.singleToken(wrong, role: "--wrong"))
         } else if let target {
-            logitTarget = .token(try lm.singleToken(target))
+            logitTarget = .token(try lm.singleToken(target, role: "--target"))
         } else {
             logitTarget = .predicted
         }

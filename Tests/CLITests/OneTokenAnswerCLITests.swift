@@ -12,7 +12,7 @@ import Testing
     @Test func dlaAnswerNamesTheOneTokenSpelling() throws {
         let result = try CLI.run(["dla", "--model", Self.model, "--prompt", "the cat", "--answer", "the", "--wrong", " cat"])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("answer " + Self.explanation), "\(result.standardError)")
+        #expect(result.standardError.contains("--answer: " + Self.explanation), "\(result.standardError)")
     }
 
     @Test func inlinePairAnswerNamesTheOneTokenSpelling() throws {

@@ -60,15 +60,15 @@ public struct LanguageModel {
     }
 
     /// The id of a text that must be exactly one token (an answer such as `" Paris"`), or a token id
-    /// written as `#123`.
-    public func singleToken(_ text: String) throws -> Int {
+    /// written as `#123`; `role` names the value in the error when it is several tokens (`"--answer"`).
+    public func singleToken(_ text: String, role: String = "the answer") throws -> Int {
         if text.hasPrefix("#"), let id = Int(text.dropFirst()) {
             guard id >= 0 && id < model.vocabularySize else { throw PromptError.tokenOutOfRange(id: id, vocabularySize: model.vocabularySize) }
             return id
         }
         let ids = try tokenizer.encode(text, addSpecialTokens: false)
         guard ids.count == 1 else {
-            throw PromptError.notSingleToken(text: text, explanation: OneTokenAnswer.explanation(
+            throw PromptError.notSingleToken(text: text, role: role, explanation: OneTokenAnswer.explanation(
                 of: text, ids: ids, encode: { try tokenizer.encode($0, addSpecialTokens: false) },
                 tokenName: { tokenizer.idToToken($0) ?? "#\($0)" }))
         }
@@ -86,15 +86,15 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
     case empty
     case tooLong(tokens: Int, contextLength: Int)
     /// `explanation` lists the pieces and the one-token spelling (``OneTokenAnswer/explanation(of:ids:encode:tokenName:)``).
-    case notSingleToken(text: String, explanation: String)
+    case notSingleToken(text: String, role: String, explanation: String)
     case tokenOutOfRange(id: Int, vocabularySize: Int)
 
     public var description: String {
         switch self {
         case .empty: return "the prompt is empty"
         case let .tooLong(tokens, context): return "the prompt has \(tokens) tokens but the model's context is \(context)"
-        case let .notSingleToken(_, explanation):
-            return "\(explanation); it must be one token (or a token id written #id)"
+        case let .notSingleToken(_, role, explanation):
+            return "\(role): \(explanation); it must be one token (or a token id written #id)"
         case let .tokenOutOfRange(id, vocab):
             return "token id \(id) is outside the model's vocabulary of \(vocab) (does tokenizer.json belong to this model?)"
         }
