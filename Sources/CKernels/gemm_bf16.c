@@ -11,7 +11,7 @@
 //     The 16 dot products of a 4 x 4 tile are reduced together, in the order of `_mm512_reduce_add_ps`.
 //   - More rows: the BLIS loop nest of gemm.c with an 8 x 48 register tile (24 accumulators). B is packed per
 //     KC x NC slab with pairs of depths interleaved (for each pair, 48 columns of (even, odd) elements: the
-//     layout vdpbf16ps reads), A per MC x KC block as pairs to broadcast, rounded to bfloat16 as it is packed.
+//     layout vdpbf16ps reads), A per MC x KC block as rows of pairs to broadcast, rounded to bfloat16 as it is packed.
 //     KC, MC and NC come from this CPU's L2 and L3 sizes at first use, the depth split into equal blocks.
 // Anything else (no AVX512-BF16 or no OS zmm support, A stored transposed, B not transposed, a path other than
 // AVX-512 requested, or INTERP_BF16_WIDENED set) rounds op(A) to bfloat16 into a Float32 buffer and runs the
@@ -205,31 +205,19 @@ static inline __attribute__((always_inline)) CK_BF16 __m512i round32(const float
 }
 
 /// Packs rows [ic, ic + mc) x depth pairs [pc, pc + kcp) of A into micro-panels of MR rows (zero-padded):
-/// dst[p * MR + i] holds the rounded pair (A[i][2p], A[i][2p + 1]) of the panel's row i. Each step rounds 32
-/// pairs of the panel's 8 rows (16 pairs per register, two registers per row) and transposes them in registers:
-/// register q then holds pair q of every row in its low half and pair 16 + q in its high half.
+/// dst[i * kcp + p] holds the rounded pair (A[i][2p], A[i][2p + 1]) of the panel's row i. The rows stay rows
+/// (the micro-kernel broadcasts each pair from its row), so packing only rounds 32 values to 16 pairs per step;
+/// transposing them to pair-major order cost as much again (4-8% of the product when N is a few hundred).
 static CK_BF16 void pack_a_pairs(const ck_sgemm_args *g, long ic, long mc, long pc, long kcp, uint32_t *dst) {
-    _Static_assert(MR == 8, "the transposition packs 8 rows");
     long depth = min_long(2 * kcp, g->k - 2 * pc);
     for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kcp) {
         long rows = min_long(MR, mc - i0);
-        for (long q0 = 0; q0 < kcp; q0 += 32) {
-            __m512 block[16];
-            for (int i = 0; i < MR; i++) {
-                if (i < rows) {
-                    const float *row = g->a + (ic + i0 + i) * g->lda + 2 * (pc + q0);
-                    block[i] = _mm512_castsi512_ps(round32(row, depth - 2 * q0));
-                    block[MR + i] = _mm512_castsi512_ps(round32(row + 32, depth - 2 * q0 - 32));
-                } else {
-                    block[i] = block[MR + i] = _mm512_setzero_ps();
-                }
-            }
-            ck_avx512_transpose16(block);
-            for (long q = 0; q < 16; q++) {
-                __m512i pairs = _mm512_castps_si512(block[q]);
-                if (q0 + q < kcp) _mm256_storeu_si256((__m256i *)(dst + (q0 + q) * MR), _mm512_castsi512_si256(pairs));
-                if (q0 + 16 + q < kcp)
-                    _mm256_storeu_si256((__m256i *)(dst + (q0 + 16 + q) * MR), _mm512_extracti64x4_epi64(pairs, 1));
+        for (long i = 0; i < MR; i++) {
+            uint32_t *out = dst + i * kcp;
+            const float *row = g->a + (ic + i0 + i) * g->lda + 2 * pc;
+            for (long q0 = 0; q0 < kcp; q0 += 16) {
+                __m512i pairs = i < rows ? round32(row + 2 * q0, depth - 2 * q0) : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(out + q0, mask16(kcp - q0), pairs);
             }
         }
     }
@@ -289,7 +277,8 @@ static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long 
 
 // MARK: - Blocked kernel (8 x 48 tiles)
 
-/// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels.
+/// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels (A's rows `kcp`
+/// pairs apart, B's pairs NR columns apart).
 static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
     long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr, float alpha, float beta,
     int partial) {
@@ -300,10 +289,9 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
         __m512bh bv[NV];
         for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + v * 16);
         for (int i = 0; i < MR; i++) {
-            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * kcp + p]);
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
         }
-        a += MR;
         b += NR;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
