@@ -7,10 +7,11 @@
 //   - Few rows of A (decode, short prompts) with B a torch Linear weight [N, K]: dot products of rows. Pairs of
 //     depths are adjacent in a row of A (rounded to bfloat16 once) and in a row of B, so each weight is read
 //     where it is, once; 4 rows of B stay in L1 while every row of A passes (float16 rows are first rounded to
-//     bfloat16 into an L1 buffer, once per 4 rows).
+//     bfloat16 into an L1 buffer, once per 4 rows), and the next 4 are prefetched when B does not fit in L3.
+//     The 16 dot products of a 4 x 4 tile are reduced together, in the order of `_mm512_reduce_add_ps`.
 //   - More rows: the BLIS loop nest of gemm.c with an 8 x 48 register tile (24 accumulators). B is packed per
 //     KC x NC slab with pairs of depths interleaved (for each pair, 48 columns of (even, odd) elements: the
-//     layout vdpbf16ps reads), A per MC x KC block as pairs to broadcast, rounded to bfloat16 as it is packed.
+//     layout vdpbf16ps reads), A per MC x KC block as rows of pairs to broadcast, rounded to bfloat16 as it is packed.
 //     KC, MC and NC come from this CPU's L2 and L3 sizes at first use, the depth split into equal blocks.
 // Anything else (no AVX512-BF16 or no OS zmm support, A stored transposed, B not transposed, a path other than
 // AVX-512 requested, or INTERP_BF16_WIDENED set) rounds op(A) to bfloat16 into a Float32 buffer and runs the
@@ -146,10 +147,13 @@ static pthread_once_t blocking_once = PTHREAD_ONCE_INIT;
 /// Bytes of L2 given to the block of A, and of L3 to the slab of B (see `fit_blocking`); bytes of L2 given to the
 /// slab of B when the rows fit one block of A (`bf16_blocked`).
 static long a_block_bytes, b_slab_bytes, l2_slab_bytes;
+/// This CPU's share of L3 in bytes: a B larger than that is read from memory.
+static long l3_share_bytes;
 
-/// The largest depth block: the KC x NR micro-panel of B (4 bytes per pair and column) takes an eighth of L2,
-/// every tile of the A block streaming it from there (on Zen 4, KC 768 runs 20% faster than KC 256 from L1d:
-/// C tiles are loaded and stored once per depth block); the MC x KC block of A takes half of L2 (re-read for
+/// The largest depth block: the KC x NR micro-panel of B (4 bytes per pair and column) takes a sixth of L2,
+/// every tile of the A block streaming it from there (on Zen 4, KC 768 runs 20% faster than KC 256 from L1d,
+/// and a depth of 3072 runs 3-4% faster in 2 blocks of 1536 than in 3 of 1024: C tiles are loaded and stored
+/// once per depth block); the MC x KC block of A takes half of L2 (re-read for
 /// each micro-panel of B); the KC x NC slab of B half of this CPU's share of L3 (re-read for each block of A).
 /// Shares are per logical CPU sharing the cache (`ck_cpu_caches_detected`).
 static void fit_blocking(void) {
@@ -158,7 +162,8 @@ static void fit_blocking(void) {
     a_block_bytes = l2 / 2;
     l2_slab_bytes = l2 / 4;
     b_slab_bytes = l3 / 2;
-    long kcp = clamp_long(l2 / 8 / (NR * 4) / 16 * 16, 64, 512);
+    l3_share_bytes = l3;
+    long kcp = clamp_long(l2 / 6 / (NR * 4) / 16 * 16, 64, 1024);
     fitted_blocking.kcp = kcp;
     fitted_blocking.mc = clamp_long(a_block_bytes / (kcp * 4) / MR * MR, MR * 8, 1024);
     fitted_blocking.nc = clamp_long(b_slab_bytes / (kcp * 4) / NR * NR, NR * 8, NR * 256);
@@ -200,31 +205,19 @@ static inline __attribute__((always_inline)) CK_BF16 __m512i round32(const float
 }
 
 /// Packs rows [ic, ic + mc) x depth pairs [pc, pc + kcp) of A into micro-panels of MR rows (zero-padded):
-/// dst[p * MR + i] holds the rounded pair (A[i][2p], A[i][2p + 1]) of the panel's row i. Each step rounds 32
-/// pairs of the panel's 8 rows (16 pairs per register, two registers per row) and transposes them in registers:
-/// register q then holds pair q of every row in its low half and pair 16 + q in its high half.
+/// dst[i * kcp + p] holds the rounded pair (A[i][2p], A[i][2p + 1]) of the panel's row i. The rows stay rows
+/// (the micro-kernel broadcasts each pair from its row), so packing only rounds 32 values to 16 pairs per step;
+/// transposing them to pair-major order cost as much again (4-8% of the product when N is a few hundred).
 static CK_BF16 void pack_a_pairs(const ck_sgemm_args *g, long ic, long mc, long pc, long kcp, uint32_t *dst) {
-    _Static_assert(MR == 8, "the transposition packs 8 rows");
     long depth = min_long(2 * kcp, g->k - 2 * pc);
     for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kcp) {
         long rows = min_long(MR, mc - i0);
-        for (long q0 = 0; q0 < kcp; q0 += 32) {
-            __m512 block[16];
-            for (int i = 0; i < MR; i++) {
-                if (i < rows) {
-                    const float *row = g->a + (ic + i0 + i) * g->lda + 2 * (pc + q0);
-                    block[i] = _mm512_castsi512_ps(round32(row, depth - 2 * q0));
-                    block[MR + i] = _mm512_castsi512_ps(round32(row + 32, depth - 2 * q0 - 32));
-                } else {
-                    block[i] = block[MR + i] = _mm512_setzero_ps();
-                }
-            }
-            ck_avx512_transpose16(block);
-            for (long q = 0; q < 16; q++) {
-                __m512i pairs = _mm512_castps_si512(block[q]);
-                if (q0 + q < kcp) _mm256_storeu_si256((__m256i *)(dst + (q0 + q) * MR), _mm512_castsi512_si256(pairs));
-                if (q0 + 16 + q < kcp)
-                    _mm256_storeu_si256((__m256i *)(dst + (q0 + 16 + q) * MR), _mm512_extracti64x4_epi64(pairs, 1));
+        for (long i = 0; i < MR; i++) {
+            uint32_t *out = dst + i * kcp;
+            const float *row = g->a + (ic + i0 + i) * g->lda + 2 * pc;
+            for (long q0 = 0; q0 < kcp; q0 += 16) {
+                __m512i pairs = i < rows ? round32(row + 2 * q0, depth - 2 * q0) : _mm512_setzero_si512();
+                _mm512_mask_storeu_epi32(out + q0, mask16(kcp - q0), pairs);
             }
         }
     }
@@ -284,7 +277,8 @@ static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long 
 
 // MARK: - Blocked kernel (8 x 48 tiles)
 
-/// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels.
+/// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels (A's rows `kcp`
+/// pairs apart, B's pairs NR columns apart).
 static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
     long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr, float alpha, float beta,
     int partial) {
@@ -295,10 +289,9 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
         __m512bh bv[NV];
         for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + v * 16);
         for (int i = 0; i < MR; i++) {
-            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * kcp + p]);
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], ai, bv[v]);
         }
-        a += MR;
         b += NR;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -385,16 +378,39 @@ static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
 
 // MARK: - Row-dot-product kernel (few rows, B read in place)
 
+/// The sums of the 16 lanes of each accumulator acc[r][c], lane 4r + c, added in the order of
+/// `_mm512_reduce_add_ps` (lanes i and i + 8, then i + 4, i + 2, i + 1) for all 16 at once: each step adds
+/// two halves of pairs of registers, so 45 operations instead of 16 separate reductions.
+static inline __attribute__((always_inline)) CK_BF16 __m512 reduce16(__m512 acc[4][4]) {
+    __m512 x[16], s1[8], s2[4], s3[2];
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++) x[4 * c + r] = acc[r][c];
+    for (int i = 0; i < 8; i++)
+        s1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x44),
+                              _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; i++)
+        s2[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s1[2 * i], s1[2 * i + 1], 0x88),
+                              _mm512_shuffle_f32x4(s1[2 * i], s1[2 * i + 1], 0xDD));
+    for (int i = 0; i < 2; i++)
+        s3[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(s2[2 * i]), _mm512_castps_pd(s2[2 * i + 1]))),
+                              _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(s2[2 * i]), _mm512_castps_pd(s2[2 * i + 1]))));
+    return _mm512_add_ps(_mm512_shuffle_ps(s3[0], s3[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(s3[0], s3[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 /// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times the bfloat16 rows
 /// `w` of B (columns [j0, j0 + S) of C), stored for the rows and columns that exist.
 static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
-    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, const uint16_t *const *w) {
+    const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, const uint16_t *const *w,
+    const uint16_t *next) {
     enum { S = 4 };
     long k = g->k, full = k / 32 * 32, tail = k - full;
     __m512 acc[4][S];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
     for (long p = 0; p < full; p += 32) {
+        if (next)
+            for (int c = 0; c < S; c++) _mm_prefetch((const char *)(next + c * g->ldb + p), _MM_HINT_T0);
         __m512bh wv[S];
         for (int c = 0; c < S; c++) wv[c] = (__m512bh)_mm512_loadu_si512(w[c] + p);
         for (int r = 0; r < R; r++) {
@@ -411,18 +427,26 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
             for (int c = 0; c < S; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
         }
     }
+    for (int r = R; r < 4; r++)
+        for (int c = 0; c < S; c++) acc[r][c] = _mm512_setzero_ps();
+    float sums[16];
+    _mm512_storeu_ps(sums, reduce16(acc));
+    long columns = min_long(S, g->n - j0);
+    __mmask16 mask = mask16(columns);
+    __m512 va = _mm512_set1_ps(g->alpha), vb = _mm512_set1_ps(g->beta);
     for (int r = 0; r < R; r++) {
         float *ci = g->c + (i0 + r) * g->ldc + j0;
-        for (int c = 0; c < S && j0 + c < g->n; c++) {
-            float dot = g->alpha * _mm512_reduce_add_ps(acc[r][c]);
-            ci[c] = g->beta == 0 ? dot : dot + g->beta * ci[c];
-        }
+        __m512 dot = _mm512_mul_ps(va, _mm512_maskz_loadu_ps(mask, sums + 4 * r));
+        if (g->beta != 0) dot = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci), dot);
+        _mm512_mask_storeu_ps(ci, mask, dot);
     }
 }
 
 /// Every row of A against B, 4 rows of B (columns of C) at a time: bfloat16 B is read in place; float16 B is rounded
 /// to bfloat16 once per 4 rows into a buffer (4 x `stride`, in L1) that every row of A then reads.
 static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
+    pthread_once(&blocking_once, fit_blocking);
+    int prefetch = g->n * g->ldb * (long)sizeof(uint16_t) > l3_share_bytes;
     long m = g->m, n = g->n, k = g->k, stride = round_up(k, 32);
     uint16_t *a16 = (uint16_t *)ck_gemm_thread_workspace(1, (size_t)((m + 4) * stride / 2));
     uint16_t *rounded_b = a16 + m * stride;
@@ -445,11 +469,15 @@ static CK_BF16 void bf16_rows(const ck_sgemm_args *g) {
             w[c] = rounded_b + c * stride;
         }
         long i0 = 0;
-        for (; i0 + 4 <= m; i0 += 4) bf16_dot_tile(g, a16, stride, i0, j0, 4, w);
+        // When B is larger than this CPU's share of L3 (read from memory), the first tile of each group of 4 rows
+        // of B prefetches the next group: the hardware prefetcher leaves the 4 interleaved streams waiting on
+        // memory (18% of the time of a 16-row unembedding on Zen 4); when B is cached, the prefetches only cost.
+        const uint16_t *next = prefetch && j0 + 8 <= n ? g->b16 + (j0 + 4) * g->ldb : NULL;
+        for (; i0 + 4 <= m; i0 += 4, next = NULL) bf16_dot_tile(g, a16, stride, i0, j0, 4, w, next);
         switch (m - i0) {
-        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3, w); break;
-        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2, w); break;
-        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1, w); break;
+        case 3: bf16_dot_tile(g, a16, stride, i0, j0, 3, w, next); break;
+        case 2: bf16_dot_tile(g, a16, stride, i0, j0, 2, w, next); break;
+        case 1: bf16_dot_tile(g, a16, stride, i0, j0, 1, w, next); break;
         default: break;
         }
     }

@@ -110,6 +110,15 @@ import Tensors
         }
     }
 
+    /// A few rows against a B of 18 MB (more than most CPUs' share of L3, where the row-dot-product kernel prefetches
+    /// the next rows of B), with partial 4-row and 4-column tiles.
+    @Test(arguments: GEMM.BFloat16Kernel.allCases)
+    func fewRowsAgainstALargeWeight(kernel: GEMM.BFloat16Kernel) {
+        let outcome = Self.run(m: 7, n: 8195, k: 1100, transposeB: true, kernel: kernel, beta: 0.5)
+        #expect(outcome.worstError < 1e-6, "\(kernel) 7x8195x1100: \(outcome.worstError)")
+        #expect(outcome.paddingUntouched)
+    }
+
     /// ``HalfPrecisionMatrix/matmulTransposed(_:)`` follows the matrix's ``ComputePrecision``; float16
     /// matrices and the backward product (`matmul`) stay `Float`.
     @Test func matrixProductsFollowTheirComputePrecision() {
