@@ -19,7 +19,6 @@ Then, for example:
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -32,7 +31,7 @@ from safetensors import safe_open
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_gguf_fixtures import llama_permute  # noqa: E402
-from make_quantized_bench_model import add_vocabulary, gguf_name  # noqa: E402
+from make_quantized_bench_model import add_llama_hyperparameters, add_vocabulary, gguf_name  # noqa: E402
 
 TYPES = {"f16": Q.F16, "bf16": Q.BF16, "q8_0": Q.Q8_0, "q4_0": Q.Q4_0}
 
@@ -44,25 +43,6 @@ def tensors(directory):
         with safe_open(os.path.join(directory, shard), framework="pt") as f:
             for name in sorted(f.keys()):
                 yield name, f.get_tensor(name).to(torch.float32).numpy()
-
-
-def llama3_rope_factors(config):
-    """The per-frequency factors convert_hf_to_gguf writes as `rope_freqs.weight` for Llama 3 rope scaling."""
-    scaling = config["rope_scaling"]
-    dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
-    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
-    original = scaling["original_max_position_embeddings"]
-    factors = []
-    for i in range(0, dim, 2):
-        wavelength = 2 * math.pi * config["rope_theta"] ** (i / dim)
-        if wavelength < original / high:
-            factors.append(1.0)
-        elif wavelength > original / low:
-            factors.append(factor)
-        else:
-            smooth = (original / wavelength - low) / (high - low)
-            factors.append(1 / ((1 - smooth) / factor + smooth))
-    return np.array(factors, dtype=np.float32)
 
 
 def to_bfloat16_bits(values):
@@ -79,19 +59,8 @@ def convert(directory, output, type_name):
     writer = GGUFWriter(path, "llama")
     writer.add_name(os.path.basename(path))
     add_vocabulary(writer, config["vocab_size"])
+    add_llama_hyperparameters(writer, config)
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(kv_heads)
-    writer.add_rope_dimension_count(config.get("head_dim") or config["hidden_size"] // heads)
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_vocab_size(config["vocab_size"])
-    if (config.get("rope_scaling") or {}).get("rope_type") == "llama3":
-        writer.add_tensor("rope_freqs.weight", llama3_rope_factors(config))
     for name, value in tensors(directory):
         target = gguf_name(name)
         permutation = {"attn_q": heads, "attn_k": kv_heads}.get(target.split(".")[-2])

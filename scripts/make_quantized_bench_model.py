@@ -27,6 +27,7 @@ Then, for example:
 """
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -115,6 +116,42 @@ def add_vocabulary(writer, size):
     writer.add_add_bos_token(True)
 
 
+def llama3_rope_factors(config):
+    """The per-frequency factors convert_hf_to_gguf writes as `rope_freqs.weight` for Llama 3 rope scaling."""
+    scaling = config["rope_scaling"]
+    dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    original = scaling["original_max_position_embeddings"]
+    factors = []
+    for i in range(0, dim, 2):
+        wavelength = 2 * math.pi * config["rope_theta"] ** (i / dim)
+        if wavelength < original / high:
+            factors.append(1.0)
+        elif wavelength > original / low:
+            factors.append(factor)
+        else:
+            smooth = (original / wavelength - low) / (high - low)
+            factors.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(factors, dtype=np.float32)
+
+
+def add_llama_hyperparameters(writer, config):
+    """The `llama.*` metadata of a Hugging Face Llama config, and `rope_freqs.weight` for Llama 3 rope scaling."""
+    heads = config["num_attention_heads"]
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    writer.add_rope_dimension_count(config.get("head_dim") or config["hidden_size"] // heads)
+    writer.add_rope_freq_base(config["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+    if (config.get("rope_scaling") or {}).get("rope_type") == "llama3":
+        writer.add_tensor("rope_freqs.weight", llama3_rope_factors(config))
+
+
 def gguf_name(name):
     parts = name.split(".")
     if parts[1] == "layers":
@@ -131,17 +168,8 @@ def write_gguf(output, model, config, values, fmt):
     writer.add_custom_alignment(64)
     writer.add_name(f"{model}-{fmt}")
     add_vocabulary(writer, config["vocab_size"])
+    add_llama_hyperparameters(writer, config)
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-    writer.add_context_length(config["max_position_embeddings"])
-    writer.add_embedding_length(config["hidden_size"])
-    writer.add_block_count(config["num_hidden_layers"])
-    writer.add_feed_forward_length(config["intermediate_size"])
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(kv_heads)
-    writer.add_rope_dimension_count(config["head_dim"])
-    writer.add_rope_freq_base(config["rope_theta"])
-    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
-    writer.add_vocab_size(config["vocab_size"])
     rng, twin = np.random.default_rng(1), {}
     for name, value in values.items():
         target = gguf_name(name)

@@ -46,6 +46,15 @@ enum Fixtures {
 }
 
 /// JSON numbers (nested arrays) as a flat Float array.
+/// Expects `logits` to equal `expected` (same count) within `1e-4` of the logit scale (the largest |expected|, at
+/// least 1), naming `label` and the worst difference when they do not.
+func expectLogits(_ logits: Tensor, match expected: [Float], _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(logits.count == expected.count, sourceLocation: sourceLocation)
+    let scale = Swift.max(1, expected.map(Swift.abs).max() ?? 0)
+    let worst = zip(logits.scalars, expected).map { Swift.abs($0 - $1) }.max() ?? .infinity
+    #expect(worst <= 1e-4 * scale, "\(label): max |Δ logits| = \(worst) at logit scale \(scale)", sourceLocation: sourceLocation)
+}
+
 func flatFloats(_ value: Any) -> [Float] {
     if let array = value as? [Any] { return array.flatMap(flatFloats) }
     return [(value as! NSNumber).floatValue]
