@@ -701,7 +701,7 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
     else g.b16 = args->b16 + b_offset;
     g.c = args->c + row_begin * args->ldc + col_begin;
     if (args->compute != CK_COMPUTE_F32 && args->b_type != CK_ELEMENT_F32 && args->alpha != 0 && g.m > 0 && g.n > 0 && g.k > 0) {
-        ck_bf16_compute_block(&g);
+        ck_bf16_compute_block(&g, args->m);
         return;
     }
     const kernel_config *cfg = config_for(args->path);

@@ -491,11 +491,11 @@ void ck_bf16_blocking(long *mc, long *kc, long *nc) { *mc = *kc = *nc = 0; }
 
 // MARK: - Dispatch
 
-void ck_bf16_compute_block(const ck_sgemm_args *g) {
+void ck_bf16_compute_block(const ck_sgemm_args *g, long product_rows) {
 #ifdef CK_BF16_X86
     if (g->compute == CK_COMPUTE_BF16 && g->transpose_b && !g->transpose_a && ck_bf16_dot_available()
         && ck_gemm_resolve_path(g->path) == CK_GEMM_PATH_AVX512) {
-        if (g->m <= rows_kernel_max_rows) bf16_rows(g);
+        if (product_rows <= rows_kernel_max_rows) bf16_rows(g);
         else bf16_blocked(g);
         return;
     }

@@ -10,8 +10,10 @@
 float *ck_gemm_thread_workspace(int slot, size_t count);
 
 /// The product of `g` (already narrowed to one rectangle, with m, n, k > 0 and alpha != 0) when B is bfloat16 or
-/// float16 and `g->compute` asks for bfloat16 compute (gemm_bf16.c).
-void ck_bf16_compute_block(const ck_sgemm_args *g);
+/// float16 and `g->compute` asks for bfloat16 compute (gemm_bf16.c). `product_rows` is the row count of the whole
+/// product the rectangle belongs to: the kernel is chosen from it, so that every split of a product runs the same
+/// kernel (the same summation order) on every element.
+void ck_bf16_compute_block(const ck_sgemm_args *g, long product_rows);
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
