@@ -89,3 +89,15 @@ uint32_t ck_wait_word_wait(ck_wait_word *word, uint32_t reference, int until_equ
         if (satisfied(value, reference, until_equal)) return value;
     }
 }
+
+uint64_t ck_chunk_counter_load(const ck_chunk_counter *counter) {
+    return __atomic_load_n(&counter->value, __ATOMIC_ACQUIRE);
+}
+
+void ck_chunk_counter_store(ck_chunk_counter *counter, uint64_t value) {
+    __atomic_store_n(&counter->value, value, __ATOMIC_SEQ_CST);
+}
+
+int ck_chunk_counter_claim(ck_chunk_counter *counter, uint64_t observed) {
+    return __atomic_compare_exchange_n(&counter->value, &observed, observed + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}

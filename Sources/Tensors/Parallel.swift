@@ -44,7 +44,7 @@ public enum Parallel {
             return
         }
         defer { releaseRegion() }
-        pool.run(count: count, threads: threads, body)
+        pool.run(count: count, chunks: threads, body)
     }
 
     /// Marks a region of `count` items as running and returns the pool (with at least `threads - 1` workers)

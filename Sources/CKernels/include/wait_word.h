@@ -29,6 +29,22 @@ uint32_t ck_wait_word_add(ck_wait_word *word, uint32_t delta);
 // that value: spins (with the CPU's pause instruction) for at most `spin_nanoseconds`, then sleeps.
 uint32_t ck_wait_word_wait(ck_wait_word *word, uint32_t reference, int until_equal, long spin_nanoseconds);
 
+// The chunk counter of a parallel region: its generation (high 32 bits), its chunk count (next 16) and the next
+// unclaimed chunk (low 16). Threads claim chunks by compare-and-swap, so a claim succeeds only while the region it
+// read is still the current one and has chunks left.
+typedef struct {
+    uint64_t value;
+} ck_chunk_counter;
+
+// The current value (acquire).
+uint64_t ck_chunk_counter_load(const ck_chunk_counter *counter);
+
+// Publishes a new value (release: writes made before are visible to a thread that loads it).
+void ck_chunk_counter_store(ck_chunk_counter *counter, uint64_t value);
+
+// Replaces `observed` by `observed + 1` if the counter still holds it; returns 1 on success, 0 otherwise.
+int ck_chunk_counter_claim(ck_chunk_counter *counter, uint64_t observed);
+
 #ifdef __cplusplus
 }
 #endif
