@@ -3,7 +3,8 @@ import Foundation
 /// The shared worker pool of the tensor kernels.
 ///
 /// Work is split statically: `forEach(count)` hands item `i` to the same chunk every time, and callers
-/// make items independent, so results never depend on timing or on the number of threads.
+/// make items independent, so results never depend on timing or on the number of threads (which thread runs
+/// a chunk does: the caller takes the chunks of a worker that has not started yet).
 ///
 /// The workers are started on the first parallel region and live as long as the process. Between regions
 /// they spin on a shared word for at most ``spinDuration``, so that back-to-back regions (a forward pass runs
