@@ -1,10 +1,14 @@
-import Dispatch
 import Foundation
 
 /// The shared worker pool of the tensor kernels.
 ///
 /// Work is split statically: `forEach(count)` hands item `i` to the same chunk every time, and callers
-/// make items independent, so results never depend on timing or on the number of threads.
+/// make items independent, so results never depend on timing or on the number of threads (which thread runs
+/// a chunk does: the caller takes the chunks of a worker that has not started yet).
+///
+/// The workers are started on the first parallel region and live as long as the process. Between regions
+/// they spin on a shared word for at most ``spinDuration``, so that back-to-back regions (a forward pass runs
+/// hundreds) start without a wake-up, then sleep until the next region, so an idle process uses no CPU.
 ///
 /// Only one parallel region runs at a time. A region started while another is running (a parallel
 /// kernel called from inside a parallel loop, or from another thread) runs serially on the calling
@@ -18,6 +22,10 @@ public enum Parallel {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var configuredThreadCount = ProcessInfo.processInfo.activeProcessorCount
     nonisolated(unsafe) private static var regionIsActive = false
+    nonisolated(unsafe) private static var pool: WorkerPool?
+
+    /// How long a worker, and a region's caller waiting for its workers, spins before going to sleep: 50 µs.
+    public static let spinDuration: Duration = .microseconds(50)
 
     /// The number of threads a parallel region uses (at least 1). Defaults to the number of active cores.
     public static var threadCount: Int {
@@ -32,26 +40,26 @@ public enum Parallel {
     ///
     /// `body` must be safe to call concurrently for different indices.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        let threads = claimRegion(for: count)
-        guard threads > 1 else {
+        guard let (pool, threads) = claimRegion(for: count) else {
             for i in 0..<count { body(i) }
             return
         }
         defer { releaseRegion() }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: threads) { chunk in
-                for i in (count * chunk / threads)..<(count * (chunk + 1) / threads) { body(i) }
-            }
-        }
+        pool.run(count: count, chunks: threads, body)
     }
 
-    /// Marks a region of `count` items as running and returns its thread count; returns 1 (and marks
-    /// nothing) when the region should run serially.
-    private static func claimRegion(for count: Int) -> Int {
+    /// Marks a region of `count` items as running and returns the pool (with at least `threads - 1` workers)
+    /// and its thread count; returns nil (and marks nothing) when the region should run serially.
+    private static func claimRegion(for count: Int) -> (WorkerPool, Int)? {
         lock.withLock {
-            guard count > 1, configuredThreadCount > 1, !regionIsActive else { return 1 }
+            guard count > 1, configuredThreadCount > 1, !regionIsActive else { return nil }
             regionIsActive = true
-            return min(count, configuredThreadCount)
+            let threads = min(count, configuredThreadCount)
+            let spin = spinDuration.components
+            let pool = pool ?? WorkerPool(spinNanoseconds: Int(spin.seconds) * 1_000_000_000 + Int(spin.attoseconds / 1_000_000_000))
+            Parallel.pool = pool
+            pool.ensureWorkers(threads - 1)
+            return (pool, threads)
         }
     }
 

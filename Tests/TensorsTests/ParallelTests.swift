@@ -27,6 +27,29 @@ import Foundation
         #expect(counts.values == Array(repeating: 1, count: 12))
     }
 
+    @Test func manyBackToBackRegionsComplete() {
+        let counts = Counts(64)
+        for _ in 0..<5000 { Parallel.forEach(64) { counts.add($0) } }
+        #expect(counts.values == Array(repeating: 5000, count: 64))
+    }
+
+    @Test func regionsStartedFromSeveralThreadsComplete() {
+        let counts = Counts(37)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<300 { Parallel.forEach(37) { counts.add($0) } }
+        }
+        #expect(counts.values == Array(repeating: 1200, count: 37))
+    }
+
+    @Test func moreThreadsThanCoresStartMoreWorkers() {
+        let threads = Parallel.threadCount
+        defer { Parallel.threadCount = threads }
+        Parallel.threadCount = 2 * ProcessInfo.processInfo.activeProcessorCount + 1
+        let counts = Counts(101)
+        for _ in 0..<100 { Parallel.forEach(101) { counts.add($0) } }
+        #expect(counts.values == Array(repeating: 100, count: 101))
+    }
+
     @Test func threadCountIsPositive() {
         #expect(Parallel.threadCount >= 1)
     }

@@ -6,3 +6,4 @@
 #include "halfprecision.h"
 #include "nn.h"
 #include "quantdot.h"
+#include "wait_word.h"
