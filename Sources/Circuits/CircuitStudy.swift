@@ -58,6 +58,14 @@ public struct CircuitStudy {
     public let acdcThreshold: Float
     /// Whether ACDC ran on the targeted EAP-IG circuit's edges only.
     public let acdcOnCandidates: Bool
+    /// Where the ACDC circuit stands against the faithfulness target, in one plain sentence; nil without a target.
+    /// ACDC's faithfulness is on its own metric (KL), the target's on the logit difference of EAP-IG's search.
+    public var acdcTargetSummary: String? {
+        guard let target = eapTarget?.target else { return nil }
+        if acdcFaithfulness >= target { return "reaches the \(target) target" }
+        if acdcOnCandidates { return "below the \(target) target even at τ \(acdcThreshold) on the EAP-IG circuit's edges" }
+        return "below the \(target) target at this τ (on the EAP-IG circuit's edges, --acdc-on-candidates halves τ until it reaches it)"
+    }
     public let eap: Circuit
     public let eapFaithfulness: Float
     public let curve: FaithfulnessCurve

@@ -74,7 +74,7 @@ struct DemoCommand: ParsableCommand {
         }
         print("""
         \(lm.directory.lastPathComponent) on \(taskFile.task): accuracy \(Output.number(100 * study.accuracy, digits: 1))%, mean logit difference \(Output.number(study.meanLogitDifference, digits: 2)) over \(study.pairs.count) examples
-        ACDC (τ=\(study.acdcThreshold), KL\(study.acdcOnCandidates ? ", on the EAP-IG circuit's edges" : "")): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3)) (\(study.acdcTests) edges tested)
+        ACDC (τ=\(study.acdcThreshold), KL\(study.acdcOnCandidates ? ", on the EAP-IG circuit's edges" : "")): \(acdc.edges.count) of \(acdc.graph.edges.count) edges, faithfulness \(Output.number(study.acdcFaithfulness, digits: 3))\(study.acdcTargetSummary.map { ", " + $0 } ?? "") (\(study.acdcTests) edges tested)
         EAP-IG (\(study.eapTarget?.summary ?? "top \(edges)")): \(eap.edges.count) edges after pruning, faithfulness \(Output.number(study.eapFaithfulness, digits: 3)); area under the faithfulness curve \(Output.number(study.curve.area, digits: 3))
         Heads and their roles:
         """)

@@ -54,7 +54,8 @@ enum Views {
             paragraphs: [
                 "The model answers \(String(format: "%.1f", 100 * study.accuracy))% of \(study.pairs.count) examples correctly "
                     + "(mean logit difference \(String(format: "%.2f", study.meanLogitDifference))).",
-                "ACDC keeps \(study.acdc.edges.count) of \(edges) edges with faithfulness \(String(format: "%.3f", study.acdcFaithfulness)); "
+                "ACDC keeps \(study.acdc.edges.count) of \(edges) edges with faithfulness \(String(format: "%.3f", study.acdcFaithfulness))"
+                    + (study.acdcTargetSummary.map { ", " + $0 } ?? "") + "; "
                     + "EAP-IG's top edges keep \(study.eap.edges.count) with faithfulness \(String(format: "%.3f", study.eapFaithfulness)).",
             ] + study.roles.prefix(8).map { "\($0.head) — \($0.role)." },
             details: [("model", lm.directory.path), ("task", task), ("first example", lm.tokenizer.decode(firstIDs, skipSpecialTokens: true)),

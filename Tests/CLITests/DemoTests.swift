@@ -31,6 +31,21 @@ import TestScratch
         }
     }
 
+    /// The ACDC line says plainly whether its circuit reaches the faithfulness target: on the embedded model it does
+    /// at the default τ; at a τ that removes every edge (faithfulness 0) it does not, and the line says how to lower τ.
+    @Test func acdcLineSaysWhetherItReachesTheTarget() throws {
+        try withTemporaryDirectory { directory in
+            let reached = try CLI.run(["demo", "--out", directory.path])
+            #expect(reached.status == 0, "\(reached.standardError)")
+            let acdcLine = { (output: String) in output.split(separator: "\n").first { $0.hasPrefix("ACDC") }.map(String.init) ?? "" }
+            #expect(acdcLine(reached.standardOutput).contains("reaches the 0.8 target"), "\(reached.standardOutput)")
+            let missed = try CLI.run(["demo", "--threshold", "1000", "--out", directory.path])
+            #expect(missed.status == 0, "\(missed.standardError)")
+            #expect(acdcLine(missed.standardOutput).contains("0 of "), "\(missed.standardOutput)")
+            #expect(acdcLine(missed.standardOutput).contains("below the 0.8 target at this τ"), "\(missed.standardOutput)")
+        }
+    }
+
     /// `--timings` lists every study step, then the report and the total, on standard error.
     @Test func timingsNameEveryStep() throws {
         try withTemporaryDirectory { directory in
