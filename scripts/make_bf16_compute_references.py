@@ -66,34 +66,28 @@ def logits_json(description, ids, logits, **extra):
     return result
 
 
-def write_bf16_model(name):
+def write_model_reference(name, round_operands):
+    """bf16_compute.json of the checkpoint fixture `name`: transformers in bfloat16, or (`round_operands`) in float32
+    with every nn.Linear computing on bfloat16-rounded input and weight."""
     directory = os.path.join(MODELS, name)
     with open(os.path.join(directory, "reference.json")) as handle:
         ids = json.load(handle)["batch"]["input_ids"]
-    model = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.bfloat16)
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        directory, dtype=torch.float32 if round_operands else torch.bfloat16)
     model.eval()
+    count = round_linears(model) if round_operands else 0
     with torch.no_grad():
         logits = model(torch.tensor(ids)).logits.float()
-    description = f"transformers {transformers.__version__} logits of {name} computed in bfloat16 (dtype=torch.bfloat16, CPU)"
+    if round_operands:
+        description = (f"transformers {transformers.__version__} logits of the 16-bit checkpoint {name} in float32, its "
+                       f"{count} nn.Linear computing on bfloat16-rounded input and weight")
+    else:
+        description = (f"transformers {transformers.__version__} logits of {name} computed in bfloat16 "
+                       "(dtype=torch.bfloat16, CPU)")
     with open(os.path.join(directory, "bf16_compute.json"), "w") as handle:
         json.dump(logits_json(description, ids, logits), handle)
-    print(name, "logits", tuple(logits.shape), "max |logit|", float(logits.abs().max()))
-
-
-def write_rounded_operands_model(name):
-    directory = os.path.join(MODELS, name)
-    with open(os.path.join(directory, "reference.json")) as handle:
-        ids = json.load(handle)["batch"]["input_ids"]
-    model = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
-    model.eval()
-    count = round_linears(model)
-    with torch.no_grad():
-        logits = model(torch.tensor(ids)).logits
-    description = (f"transformers {transformers.__version__} logits of the 16-bit checkpoint {name} in float32, its "
-                   f"{count} nn.Linear computing on bfloat16-rounded input and weight")
-    with open(os.path.join(directory, "bf16_compute.json"), "w") as handle:
-        json.dump(logits_json(description, ids, logits), handle)
-    print(name, count, "linears rounded; logits", tuple(logits.shape), "max |logit|", float(logits.abs().max()))
+    print(name, f"{count} linears rounded;" if round_operands else "", "logits", tuple(logits.shape),
+          "max |logit|", float(logits.abs().max()))
 
 
 def llama_half_types(name):
@@ -159,10 +153,10 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     if len(sys.argv) > 1:
         for fixture in sys.argv[1:]:
-            write_rounded_operands_model(fixture)
+            write_model_reference(fixture, round_operands=True)
         sys.exit(0)
     for fixture in ["llama_bf16", "phi3_bf16"]:
-        write_bf16_model(fixture)
+        write_model_reference(fixture, round_operands=False)
     for fixture in ["qwen2_fp16", "gpt_neox_fp16", "phi_tied_bf16", "olmo_gqa_bf16"]:
-        write_rounded_operands_model(fixture)
+        write_model_reference(fixture, round_operands=True)
     write_llama_half()
