@@ -93,12 +93,11 @@ public struct Metric {
     }
 
     /// This metric rescaled so that the corrupted run scores 0 and the clean run 1:
-    /// `(m(run) − m(corrupted)) / (m(clean) − m(corrupted))`.
+    /// `(m(run) − m(corrupted)) / (m(clean) − m(corrupted))`; NaN when that span is degenerate (``MetricSpan``).
     public func normalized(clean: Float, corrupted: Float) -> Metric {
-        let span = clean - corrupted
-        return Metric(name: name + "_normalized", higherIsBetter: true) { logits in
-            (self(logits) - corrupted) / (span == 0 ? 1 : span)
-        }
+        let span = MetricSpan(zero: corrupted, one: clean)
+        let divisor = span.isDegenerate ? Float.nan : clean - corrupted
+        return Metric(name: name + "_normalized", higherIsBetter: true) { logits in (self(logits) - corrupted) / divisor }
     }
 }
 

@@ -42,5 +42,8 @@ import Interp
         let result = PatchingResult(component: "resid_pre", axes: [.init(name: "layer", labels: ["0", "1"])], values: [3, 3], metric: "logit_diff", direction: "denoising",
                                     cleanValue: 3, corruptedValue: 3)
         #expect(result.normalized.allSatisfy { $0.isNaN })
+        let total = Metric(name: "total") { $0.sum() }, logits = Tensor(shape: [1, 2], scalars: [1, 2])
+        #expect(total.normalized(clean: 4, corrupted: 2)(logits).item == 0.5)
+        #expect(total.normalized(clean: 3, corrupted: 3)(logits).item.isNaN)
     }
 }
