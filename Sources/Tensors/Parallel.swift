@@ -55,8 +55,7 @@ public enum Parallel {
             guard count > 1, configuredThreadCount > 1, !regionIsActive else { return nil }
             regionIsActive = true
             let threads = min(count, configuredThreadCount)
-            let spin = spinDuration.components
-            let pool = pool ?? WorkerPool(spinNanoseconds: Int(spin.seconds) * 1_000_000_000 + Int(spin.attoseconds / 1_000_000_000))
+            let pool = pool ?? WorkerPool(spinNanoseconds: Int(spinDuration / .nanoseconds(1)))
             Parallel.pool = pool
             pool.ensureWorkers(threads - 1)
             return (pool, threads)
