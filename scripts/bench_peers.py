@@ -324,11 +324,38 @@ def forward_comparison(args):
         print_forward_table(args, models, samples, loads, torch.__version__)
 
 
+CPU_FLAGS_OF_INTEREST = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+                         "amx_tile", "amx_bf16", "amx_int8"]
+
+
+def cpu_description():
+    """The CPU the figures were taken on: model name, family/model, logical CPUs and which GEMM-relevant flags it has
+    (from /proc/cpuinfo; "unknown" elsewhere)."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return "unknown CPU"
+    flags = set(fields.get("flags", "").split())
+    present = [flag for flag in CPU_FLAGS_OF_INTEREST if flag in flags]
+    absent = [flag for flag in CPU_FLAGS_OF_INTEREST if flag not in flags]
+    return (f"{fields.get('model name', 'unknown CPU')} (family {fields.get('cpu family', '?')}, model "
+            f"{fields.get('model', '?')}), {os.cpu_count()} logical CPUs; has {' '.join(present) or 'none of'}"
+            f"{'; lacks ' + ' '.join(absent) if absent else ''}")
+
+
 def print_forward_table(args, models, samples, loads, torch_version, directories=None, threads=2):
     """The medians so far (printed after every round, so that an interrupted run still reports) and the JSON."""
     rounds = len(loads)
+    cpu = cpu_description()
     print(f"\nPyTorch {torch_version} ({threads} threads, the checkpoint's dtype) and interp, interleaved, medians of "
-          f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}", flush=True)
+          f"{rounds} rounds; load average at the rounds' starts: {', '.join(f'{x:.1f}' for x in loads)}\nCPU: {cpu}",
+          flush=True)
     for directory in directories or args.forward:
         print(f"\n{directory} ({models[directory][1]})")
         modes = [mode for mode in samples[directory] if mode != "torch" and samples[directory][mode]]
@@ -345,7 +372,7 @@ def print_forward_table(args, models, samples, loads, torch_version, directories
             print(line, flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"load": loads, "samples": samples}, f, indent=2)
+            json.dump({"cpu": cpu, "load": loads, "samples": samples}, f, indent=2)
 
 
 def main():
@@ -418,6 +445,7 @@ def main():
         rows.append((tl_name, "TL", tl[tl_name][0], None, ours[our_name]["median"], ours[our_name]["best"]))
 
     print(f"\nSide by side on {args.model} (torch {torch.__version__}, 2 threads; times in seconds)")
+    print(f"CPU: {cpu_description()}")
     print(f"{'workload':34} {'peer':9} {'peer median':>12} {'peer best':>10} {'interp median':>14} {'interp best':>12} {'speed-up':>9}")
     for name, peer, peer_median, peer_best, our_median, our_best in rows:
         ratio = peer_median / our_median if our_median else float("nan")
