@@ -494,8 +494,20 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
     // when one key-value matrix serves them all (batch 1, one key-value head).
     long product_rows = a->batch * a->kv_heads == 1 ? a->heads * a->queries : a->queries;
     float *scores = malloc(sizeof(float) * (a->queries > 0 ? a->queries : 1) * (keys > 0 ? keys : 1));
+    // The visible keys of every block of one batch row's mask, found once for all its heads.
+    long blocks = (a->queries + ATTENTION_BLOCK_ROWS - 1) / ATTENTION_BLOCK_ROWS;
+    long *visible = malloc(sizeof(long) * 2 * (blocks > 0 ? blocks : 1));
+    const float *visible_mask = 0;
     for (long item = begin; item < end; item++) {
         long head = item % a->heads, b = item / a->heads, kv = head / group;
+        const float *batch_mask = a->mask ? a->mask + b * a->mask_batch : 0;
+        if (batch_mask && batch_mask != visible_mask) {
+            for (long block = 0, first = 0; block < blocks; block++, first += ATTENTION_BLOCK_ROWS) {
+                long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
+                visible_keys(batch_mask + first * keys, rows, keys, &visible[2 * block], &visible[2 * block + 1]);
+            }
+            visible_mask = batch_mask;
+        }
         const float *q = a->q + b * a->q_batch + head * a->q_head;
         const float *k = a->k + b * a->k_batch + kv * a->k_head;
         const float *v = a->v + b * a->v_batch + kv * a->v_head;
@@ -503,9 +515,9 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
         ck_sgemm_args qk = attention_product(1, product_rows, keys, d, q, a->q_pos, k, a->k_pos, scores, keys);
         for (long first = 0; first < a->queries; first += ATTENTION_BLOCK_ROWS) {
             long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
-            const float *mask = a->mask ? a->mask + b * a->mask_batch + first * keys : 0;
-            long low = 0, high = keys;
-            if (mask) visible_keys(mask, rows, keys, &low, &high);
+            const float *mask = batch_mask ? batch_mask + first * keys : 0;
+            long block_index = first / ATTENTION_BLOCK_ROWS;
+            long low = mask ? visible[2 * block_index] : 0, high = mask ? visible[2 * block_index + 1] : keys;
             if (high <= low) {
                 for (long r = first; r < first + rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
                 continue;
@@ -521,6 +533,7 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
             ck_sgemm_block(&pv, first, first + rows, 0, d);
         }
     }
+    free(visible);
     free(scores);
 }
 
