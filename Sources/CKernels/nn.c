@@ -7,6 +7,8 @@
 // Each kernel body is written once with 8-lane clang vectors and instantiated twice: an AVX2+FMA copy
 // chosen at run time on x86-64 CPUs that have it, and a portable copy (SSE2 on x86-64, NEON on arm64).
 // Rows of any length are walked 8 lanes at a time; the last partial block is padded with a neutral value.
+// The activations and softmax add an AVX-512 copy that takes whole 16-lane blocks with the same per-lane
+// operations (and the same 8-lane sums), so it gives the AVX2 copy's results bit for bit.
 
 typedef float v8 __attribute__((ext_vector_type(8)));
 typedef int v8i __attribute__((ext_vector_type(8)));
