@@ -7,6 +7,8 @@
 // Each kernel body is written once with 8-lane clang vectors and instantiated twice: an AVX2+FMA copy
 // chosen at run time on x86-64 CPUs that have it, and a portable copy (SSE2 on x86-64, NEON on arm64).
 // Rows of any length are walked 8 lanes at a time; the last partial block is padded with a neutral value.
+// The activations and softmax add an AVX-512 copy that takes whole 16-lane blocks with the same per-lane
+// operations (and the same 8-lane sums), so it gives the AVX2 copy's results bit for bit.
 
 typedef float v8 __attribute__((ext_vector_type(8)));
 typedef int v8i __attribute__((ext_vector_type(8)));
@@ -50,53 +52,68 @@ INLINE float max8(v8 v) {
     return m;
 }
 
-/// e^x (Cephes polynomial, about 1 ulp); exactly 0 below the smallest normal result, finite above 88.
-INLINE v8 exp8(v8 x) {
-    const float lowest = -87.3365447504f, highest = 88.0f;
-    v8i underflows = x < lowest;
-    x = __builtin_elementwise_min(__builtin_elementwise_max(x, (v8)lowest), (v8)highest);
-    v8 fx = x * 1.44269504088896341f + 0.5f;
-    v8 n = __builtin_convertvector(__builtin_convertvector(fx, v8i), v8);  // truncated; floor it below
-    n -= (v8)((v8i)(v8)1.0f & (n > fx));
-    v8 r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    v8 p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    v8i twoToN = (__builtin_convertvector(n, v8i) + 127) << 23;
-    v8 result = p * (v8)twoToN;
-    return (v8)((v8i)result & ~underflows);
+static const float sqrtTwoOverPi = 0.7978845608028654f, geluCubic = 0.044715f;
+
+// The elementwise math (exp, sigmoid, tanh, Φ, the activations) at 8 lanes (exp8, activation8, ...) and at 16
+// (exp16, ..., for the AVX-512 bodies of the elementwise kernels): the same operations on every lane.
+#define VEC v8
+#define VECI v8i
+#define WIDTH 8
+#include "nn_vector_math.h"
+#undef VEC
+#undef VECI
+#undef WIDTH
+
+typedef float v16 __attribute__((ext_vector_type(16)));
+typedef int v16i __attribute__((ext_vector_type(16)));
+#define VEC v16
+#define VECI v16i
+#define WIDTH 16
+#include "nn_vector_math.h"
+#undef VEC
+#undef VECI
+#undef WIDTH
+
+// The 16-lane helpers that the AVX-512 bodies call take pointers, not vectors: a 16-float vector passed by value
+// between functions compiled for different targets would change the calling convention.
+
+/// y[0..<16] = activation(x[0..<16]) (times u[0..<16] when `u` is not NULL).
+INLINE void activation16_block(nn_activation kind, const float *x, const float *u, float *y) {
+    v16 v;
+    __builtin_memcpy(&v, x, sizeof v);
+    v = activation16(kind, v);
+    if (u) {
+        v16 up;
+        __builtin_memcpy(&up, u, sizeof up);
+        v *= up;
+    }
+    __builtin_memcpy(y, &v, sizeof v);
 }
 
-INLINE v8 sigmoid8(v8 x) { return 1.0f / (1.0f + exp8(-x)); }
-
-INLINE v8 tanh8(v8 x) { return 1.0f - 2.0f / (exp8(2.0f * x) + 1.0f); }
-
-/// Lanes of `a` where `condition` is set, of `b` elsewhere.
-INLINE v8 select8(v8i condition, v8 a, v8 b) { return (v8)((condition & (v8i)a) | (~condition & (v8i)b)); }
-
-/// Φ(x), the standard normal CDF, from Abramowitz & Stegun 7.1.26 for erfc (absolute error below 1e-7);
-/// the tail below 0 is computed directly, so it keeps its relative accuracy.
-INLINE v8 normal_cdf8(v8 x) {
-    v8 z = __builtin_elementwise_abs(x) * 0.7071067811865476f;
-    v8 t = 1.0f / (1.0f + 0.3275911f * z);
-    v8 poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-    v8 tail = 0.5f * poly * exp8(-z * z);
-    return select8(x >= 0.0f, 1.0f - tail, tail);
+/// y[0..<16] = exp(x[0..<16] - m), added to `total` as two 8-lane halves in order.
+INLINE void exp16_block(const float *x, float m, float *y, v8 *total) {
+    v16 v;
+    __builtin_memcpy(&v, x, sizeof v);
+    v16 e = exp16(v - m);
+    __builtin_memcpy(y, &e, sizeof e);
+    *total += e.lo;
+    *total += e.hi;
 }
 
 // MARK: Softmax
 
-INLINE void softmax_rows(const float *x, float *y, long rows, long n) {
+/// Softmax of each row. With `wide` (a constant; only in bodies compiled for AVX-512) the exponentials of whole
+/// 16-lane blocks are computed 16 at a time and added to the 8-lane total as their two halves, in order: the same
+/// operations on every element and the same sum as the 8-lane loop.
+INLINE void softmax_rows_of_width(const float *x, float *y, long rows, long n, int wide) {
     for (long r = 0; r < rows; r++, x += n, y += n) {
         v8 highest = -INFINITY;
         for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
         float m = max8(highest);
         v8 total = 0.0f;
-        for (long i = 0; i < n; i += 8) {
+        long i = 0;
+        for (; wide && m != -INFINITY && i + 16 <= n; i += 16) exp16_block(x + i, m, y + i, &total);
+        for (; i < n; i += 8) {
             long k = lanes(i, n);
             v8 e = m == -INFINITY ? 0.0f : exp8(load(x + i, k, -INFINITY) - m);
             store(y + i, e, k);
@@ -106,6 +123,8 @@ INLINE void softmax_rows(const float *x, float *y, long rows, long n) {
         for (long i = 0; i < n; i += 8) store(y + i, load(y + i, lanes(i, n), 0) * inverse, lanes(i, n));
     }
 }
+
+INLINE void softmax_rows(const float *x, float *y, long rows, long n) { softmax_rows_of_width(x, y, rows, n, 0); }
 
 INLINE void softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n) {
     for (long r = 0; r < rows; r++, y += n, gy += n, gx += n) {
@@ -257,19 +276,6 @@ INLINE void rms_norm_backward_rows(const float *x, const float *scale, const flo
 
 // MARK: Activations
 
-static const float sqrtTwoOverPi = 0.7978845608028654f, geluCubic = 0.044715f;
-
-INLINE v8 activation(nn_activation kind, v8 x) {
-    switch (kind) {
-    case NN_GELU_ERF: return x * normal_cdf8(x);
-    case NN_GELU_TANH: return 0.5f * x * (1.0f + tanh8(sqrtTwoOverPi * (x + geluCubic * x * x * x)));
-    case NN_SILU: return x * sigmoid8(x);
-    case NN_SIGMOID: return sigmoid8(x);
-    case NN_RELU: return __builtin_elementwise_max(x, (v8)0.0f);
-    }
-    return x;
-}
-
 INLINE v8 activation_derivative(nn_activation kind, v8 x) {
     switch (kind) {
     case NN_GELU_ERF: {
@@ -293,13 +299,13 @@ INLINE v8 activation_derivative(nn_activation kind, v8 x) {
 }
 
 INLINE void activation_forward(nn_activation kind, const float *x, float *y, long count) {
-    for (long i = 0; i < count; i += 8) store(y + i, activation(kind, load(x + i, lanes(i, count), 0)), lanes(i, count));
+    for (long i = 0; i < count; i += 8) store(y + i, activation8(kind, load(x + i, lanes(i, count), 0)), lanes(i, count));
 }
 
 INLINE void gated_activation_forward(nn_activation kind, const float *x, const float *u, float *y, long count) {
     for (long i = 0; i < count; i += 8) {
         long k = lanes(i, count);
-        store(y + i, activation(kind, load(x + i, k, 0)) * load(u + i, k, 0), k);
+        store(y + i, activation8(kind, load(x + i, k, 0)) * load(u + i, k, 0), k);
     }
 }
 
@@ -307,6 +313,47 @@ INLINE void activation_backward(nn_activation kind, const float *x, const float 
     for (long i = 0; i < count; i += 8) {
         long k = lanes(i, count);
         store(gx + i, load(gy + i, k, 0) * activation_derivative(kind, load(x + i, k, 0)), k);
+    }
+}
+
+// MARK: Elementwise arithmetic
+
+INLINE v8 binary(nn_binary_op op, v8 a, v8 b) {
+    switch (op) {
+    case NN_ADD: return a + b;
+    case NN_SUBTRACT: return a - b;
+    case NN_MULTIPLY: return a * b;
+    case NN_DIVIDE: return a / b;
+    }
+    return a;
+}
+
+INLINE void binary_rows(nn_binary_op op, const float *a, const float *b, long b_stride, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++, a += n, b += b_stride, y += n) {
+        for (long i = 0; i < n; i += 8) {
+            long k = lanes(i, n);
+            store(y + i, binary(op, load(a + i, k, 0), load(b + i, k, 1)), k);
+        }
+    }
+}
+
+// MARK: Rotary embedding
+
+INLINE void rotary_rows(const float *x, const float *cos, const float *sin, float *y, long tokens, long heads,
+                        long head_dim, long rotary_dim, float direction) {
+#pragma clang fp contract(off)
+    long half = rotary_dim / 2;
+    for (long t = 0; t < tokens; t++, cos += rotary_dim, sin += rotary_dim) {
+        for (long h = 0; h < heads; h++, x += head_dim, y += head_dim) {
+            for (long i = 0; i < half; i += 8) {
+                long k = lanes(i, half);
+                v8 x1 = load(x + i, k, 0), x2 = load(x + half + i, k, 0);
+                v8 c = load(cos + i, k, 0), s = direction * load(sin + i, k, 0);
+                store(y + i, x1 * c - x2 * s, k);
+                store(y + half + i, x2 * c + x1 * s, k);
+            }
+            for (long i = rotary_dim; i < head_dim; i++) y[i] = x[i];
+        }
     }
 }
 
@@ -353,7 +400,7 @@ enum { ATTENTION_BLOCK_ROWS = 32 };
 /// order are those of the unfused `scores * scale`, `softCapped`, `+ mask`, `softmax`; `begin` is a multiple
 /// of 8, so every entry sits in the same lane as in a softmax over the whole row.
 INLINE void attention_softmax_rows(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
-                                   float scale, float softcap) {
+                                   float scale, float softcap, int wide) {
 #pragma clang fp contract(off)
     for (long r = 0; r < rows; r++) {
         float *x = s + r * ld;
@@ -372,7 +419,7 @@ INLINE void attention_softmax_rows(float *s, long ld, const float *mask, long ma
                 store(x + i, t, k);
             }
         }
-        softmax_rows(x, x, 1, n);
+        softmax_rows_of_width(x, x, 1, n, wide);
     }
 }
 
@@ -380,19 +427,30 @@ INLINE void attention_softmax_rows(float *s, long ld, const float *mask, long ma
 __attribute__((target("avx2,fma"))) static void attention_softmax_rows_avx2(float *s, long ld, const float *mask,
                                                                            long mask_ld, long rows, long n,
                                                                            float scale, float softcap) {
-    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap, 0);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void attention_softmax_rows_avx512(float *s, long ld,
+                                                                                     const float *mask, long mask_ld,
+                                                                                     long rows, long n, float scale,
+                                                                                     float softcap) {
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap, 1);
 }
 #endif
 
 static void attention_softmax_dispatch(float *s, long ld, const float *mask, long mask_ld, long rows, long n,
                                        float scale, float softcap) {
 #if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+        attention_softmax_rows_avx512(s, ld, mask, mask_ld, rows, n, scale, softcap);
+        return;
+    }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         attention_softmax_rows_avx2(s, ld, mask, mask_ld, rows, n, scale, softcap);
         return;
     }
 #endif
-    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap);
+    attention_softmax_rows(s, ld, mask, mask_ld, rows, n, scale, softcap, 0);
 }
 
 long nn_attention_item_count(const nn_attention_args *a) { return a->batch * a->heads; }
@@ -438,8 +496,20 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
     // when one key-value matrix serves them all (batch 1, one key-value head).
     long product_rows = a->batch * a->kv_heads == 1 ? a->heads * a->queries : a->queries;
     float *scores = malloc(sizeof(float) * (a->queries > 0 ? a->queries : 1) * (keys > 0 ? keys : 1));
+    // The visible keys of every block of one batch row's mask, found once for all its heads.
+    long blocks = (a->queries + ATTENTION_BLOCK_ROWS - 1) / ATTENTION_BLOCK_ROWS;
+    long *visible = malloc(sizeof(long) * 2 * (blocks > 0 ? blocks : 1));
+    const float *visible_mask = 0;
     for (long item = begin; item < end; item++) {
         long head = item % a->heads, b = item / a->heads, kv = head / group;
+        const float *batch_mask = a->mask ? a->mask + b * a->mask_batch : 0;
+        if (batch_mask && batch_mask != visible_mask) {
+            for (long block = 0, first = 0; block < blocks; block++, first += ATTENTION_BLOCK_ROWS) {
+                long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
+                visible_keys(batch_mask + first * keys, rows, keys, &visible[2 * block], &visible[2 * block + 1]);
+            }
+            visible_mask = batch_mask;
+        }
         const float *q = a->q + b * a->q_batch + head * a->q_head;
         const float *k = a->k + b * a->k_batch + kv * a->k_head;
         const float *v = a->v + b * a->v_batch + kv * a->v_head;
@@ -447,9 +517,9 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
         ck_sgemm_args qk = attention_product(1, product_rows, keys, d, q, a->q_pos, k, a->k_pos, scores, keys);
         for (long first = 0; first < a->queries; first += ATTENTION_BLOCK_ROWS) {
             long rows = a->queries - first < ATTENTION_BLOCK_ROWS ? a->queries - first : ATTENTION_BLOCK_ROWS;
-            const float *mask = a->mask ? a->mask + b * a->mask_batch + first * keys : 0;
-            long low = 0, high = keys;
-            if (mask) visible_keys(mask, rows, keys, &low, &high);
+            const float *mask = batch_mask ? batch_mask + first * keys : 0;
+            long block_index = first / ATTENTION_BLOCK_ROWS;
+            long low = mask ? visible[2 * block_index] : 0, high = mask ? visible[2 * block_index + 1] : keys;
             if (high <= low) {
                 for (long r = first; r < first + rows; r++) for (long i = 0; i < d; i++) z[r * a->z_pos + i] = 0.0f;
                 continue;
@@ -465,6 +535,7 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
             ck_sgemm_block(&pv, first, first + rows, 0, d);
         }
     }
+    free(visible);
     free(scores);
 }
 
@@ -481,12 +552,47 @@ void nn_attention(const nn_attention_args *a, long begin, long end) {
             body args;                                                              \
         }                                                                           \
     }
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/// `activation_forward` and `gated_activation_forward` on whole 16-lane blocks, then the 8-lane bodies on the rest:
+/// every element gets the same bits as from the 8-lane bodies alone.
+AVX512 static void activation_forward_avx512(nn_activation kind, const float *x, float *y, long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) activation16_block(kind, x + i, 0, y + i);
+    activation_forward(kind, x + i, y + i, count - i);
+}
+
+AVX512 static void gated_activation_forward_avx512(nn_activation kind, const float *x, const float *u, float *y,
+                                                   long count) {
+    long i = 0;
+    for (; i + 16 <= count; i += 16) activation16_block(kind, x + i, u + i, y + i);
+    gated_activation_forward(kind, x + i, u + i, y + i, count - i);
+}
+
+AVX512 static void softmax_rows_avx512(const float *x, float *y, long rows, long n) {
+    softmax_rows_of_width(x, y, rows, n, 1);
+}
+
+/// DISPATCH with an AVX-512 body `body##_avx512` tried first.
+#define DISPATCH_WIDE(name, body, params, args)                                        \
+    __attribute__((target("avx2,fma"))) static void body##_avx2 params { body args; } \
+    void name params {                                                                 \
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {      \
+            body##_avx512 args;                                                        \
+        } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {  \
+            body##_avx2 args;                                                          \
+        } else {                                                                       \
+            body args;                                                                 \
+        }                                                                              \
+    }
 #else
 #define DISPATCH(name, body, params, args) \
     void name params { body args; }
+#define DISPATCH_WIDE DISPATCH
 #endif
 
-DISPATCH(nn_softmax_rows, softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
+DISPATCH_WIDE(nn_softmax_rows, softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
 DISPATCH(nn_softmax_backward_rows, softmax_backward_rows,
          (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
 DISPATCH(nn_log_softmax_rows, log_softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
@@ -510,10 +616,10 @@ DISPATCH(nn_rms_norm_backward_rows, rms_norm_backward_rows,
          (const float *x, const float *scale, const float *weight, const float *gy, float *gx, float *gweight,
           long rows, long n),
          (x, scale, weight, gy, gx, gweight, rows, n))
-DISPATCH(nn_activation_forward, activation_forward, (nn_activation kind, const float *x, float *y, long count),
-         (kind, x, y, count))
-DISPATCH(nn_gated_activation_forward, gated_activation_forward,
-         (nn_activation kind, const float *x, const float *u, float *y, long count), (kind, x, u, y, count))
+DISPATCH_WIDE(nn_activation_forward, activation_forward, (nn_activation kind, const float *x, float *y, long count),
+              (kind, x, y, count))
+DISPATCH_WIDE(nn_gated_activation_forward, gated_activation_forward,
+              (nn_activation kind, const float *x, const float *u, float *y, long count), (kind, x, u, y, count))
 DISPATCH(nn_activation_backward, activation_backward,
          (nn_activation kind, const float *x, const float *gy, float *gx, long count), (kind, x, gy, gx, count))
 DISPATCH(nn_weighted_sums, weighted_sums,
@@ -522,3 +628,10 @@ DISPATCH(nn_weighted_sums, weighted_sums,
           long row_stride, float *out),
          (shared, shared_weights, shared_count, terms, term_weights, row_start, rows, length, segment, segment_stride,
           row_stride, out))
+DISPATCH(nn_binary_rows, binary_rows,
+         (nn_binary_op op, const float *a, const float *b, long b_stride, float *y, long rows, long n),
+         (op, a, b, b_stride, y, rows, n))
+DISPATCH(nn_rotary_rows, rotary_rows,
+         (const float *x, const float *cos, const float *sin, float *y, long tokens, long heads, long head_dim,
+          long rotary_dim, float direction),
+         (x, cos, sin, y, tokens, heads, head_dim, rotary_dim, direction))

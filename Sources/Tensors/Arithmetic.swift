@@ -1,21 +1,22 @@
+import CKernels
 import RealModule
 
 /// Broadcasting elementwise arithmetic, all differentiable.
 extension Tensor {
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        lhs.zipped(with: rhs, +).recorded(from: [lhs, rhs]) { g in [g, g] }
+        lhs.zipped(with: rhs, NN_ADD, +).recorded(from: [lhs, rhs]) { g in [g, g] }
     }
 
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-        lhs.zipped(with: rhs, -).recorded(from: [lhs, rhs]) { g in [g, -g] }
+        lhs.zipped(with: rhs, NN_SUBTRACT, -).recorded(from: [lhs, rhs]) { g in [g, -g] }
     }
 
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
-        lhs.zipped(with: rhs, *).recorded(from: [lhs, rhs]) { g in [g * rhs.detached, g * lhs.detached] }
+        lhs.zipped(with: rhs, NN_MULTIPLY, *).recorded(from: [lhs, rhs]) { g in [g * rhs.detached, g * lhs.detached] }
     }
 
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
-        lhs.zipped(with: rhs, /).recorded(from: [lhs, rhs]) { g in
+        lhs.zipped(with: rhs, NN_DIVIDE, /).recorded(from: [lhs, rhs]) { g in
             let r = rhs.detached
             return [g / r, -(g * lhs.detached) / (r * r)]
         }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Rotary position embeddings in the Hugging Face Llama convention (`rotate_half`, non-interleaved):
@@ -155,24 +156,18 @@ public struct RotaryEmbedding: Sendable, Equatable {
 
     /// `x` rotated by the angles in the tables (or by their negatives when `inverse`), without recording.
     private func rotated(_ x: Tensor, _ cosines: Tensor, _ sines: Tensor, inverse: Bool) -> Tensor {
-        let heads = x.shape[2], half = rotaryDim / 2, headDim = headDim, rotaryDim = rotaryDim
+        let tokens = x.shape[0] * x.shape[1], heads = x.shape[2], headDim = headDim, rotaryDim = rotaryDim
         let direction: Float = inverse ? -1 : 1
+        guard x.count > 0 else { return x.detached }
         return Tensor.build(shape: x.shape) { out in
             x.scalars.withUnsafeBufferPointer { src in
                 cosines.scalars.withUnsafeBufferPointer { cos in
                     sines.scalars.withUnsafeBufferPointer { sin in
-                        for token in 0..<(x.shape[0] * x.shape[1]) {
-                            let table = token * rotaryDim
-                            for head in 0..<heads {
-                                let base = (token * heads + head) * headDim
-                                for i in 0..<half {
-                                    let x1 = src[base + i], x2 = src[base + half + i]
-                                    let c = cos[table + i], s = direction * sin[table + i]
-                                    out[base + i] = x1 * c - x2 * s
-                                    out[base + half + i] = x2 * c + x1 * s
-                                }
-                                for i in rotaryDim..<headDim { out[base + i] = src[base + i] }
-                            }
+                        // Tokens are independent: each range of them is rotated alone.
+                        Parallel.forRanges(tokens, work: x.count) { range in
+                            let element = range.lowerBound * heads * headDim, table = range.lowerBound * rotaryDim
+                            nn_rotary_rows(src.baseAddress! + element, cos.baseAddress! + table, sin.baseAddress! + table,
+                                           out.baseAddress! + element, range.count, heads, headDim, rotaryDim, direction)
                         }
                     }
                 }

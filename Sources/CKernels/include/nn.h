@@ -1,8 +1,9 @@
 #pragma once
-// Row kernels for softmax, norms and activations.
+// Row kernels for softmax, norms, activations, elementwise arithmetic and rotary embeddings.
 //
 // Every function works on `rows` contiguous rows of `n` floats. Each picks an AVX2+FMA body at run
 // time when the CPU has it and a portable body otherwise; both give the same results up to rounding.
+// The activations and softmax also have an AVX-512 body, used first, that gives the AVX2 body's bits.
 
 /// y = softmax(x) per row, max-subtracted. A row whose entries are all -inf gives all zeros.
 void nn_softmax_rows(const float *x, float *y, long rows, long n);
@@ -46,6 +47,25 @@ void nn_activation_forward(nn_activation kind, const float *x, float *y, long co
 void nn_gated_activation_forward(nn_activation kind, const float *x, const float *u, float *y, long count);
 /// gx = gy * f'(x) for `count` elements.
 void nn_activation_backward(nn_activation kind, const float *x, const float *gy, float *gx, long count);
+
+/// Elementwise binary operations.
+typedef enum {
+    NN_ADD = 0,
+    NN_SUBTRACT = 1,
+    NN_MULTIPLY = 2,
+    NN_DIVIDE = 3,
+} nn_binary_op;
+
+/// y = a op b for `rows` rows of `n` floats: row r of `a` and `y` starts at r * n, row r of `b` at r * b_stride
+/// (0: one row of `b` for all rows, a bias). Each element is the single IEEE operation, as a scalar loop gives it.
+void nn_binary_rows(nn_binary_op op, const float *a, const float *b, long b_stride, float *y, long rows, long n);
+
+/// Rotary embedding (rotate_half convention) of `tokens` tokens of `heads` heads of `head_dim` floats each:
+/// with `half = rotary_dim / 2`, `y[i] = x[i] c - x[half + i] s` and `y[half + i] = x[half + i] c + x[i] s` for
+/// `i < half`, where `c = cos[t][i]` and `s = direction * sin[t][i]` from the tables of token t (`rotary_dim`
+/// floats a token); dimensions from `rotary_dim` on are copied. No multiply-add is fused.
+void nn_rotary_rows(const float *x, const float *cos, const float *sin, float *y, long tokens, long heads,
+                    long head_dim, long rotary_dim, float direction);
 
 /// Sparse weighted sums of vectors read where they are, for `r < rows`, `x < length`:
 /// out(r, x) = Σ_i shared_weights[i] * shared[i][x] + Σ_{row_start[r] <= j < row_start[r + 1]} term_weights[j] * terms[j][x],
