@@ -21,11 +21,17 @@ import Tensors
     /// A 48 MB block is above glibc's largest adaptive mmap threshold (32 MB), so by default it is mapped afresh
     /// and faulted in on every allocation; with the policy the second allocation reuses the first one's pages (on
     /// a worker thread too: its arena heap holds blocks up to 64 MB).
+    ///
+    /// Tests running at the same time may share this thread's arena and take the freed block between the two
+    /// allocations, so the pair is tried up to three times; without the policy every try faults every page.
     @Test func freedLargeBlockIsReusedWithoutPageFaults() {
         #expect(AllocatorPolicy.keepLargeBlocks())
         let count = 12 << 20, pages = count * MemoryLayout<Float>.size / 4096
-        _ = Self.faultsOfFreshTensor(count: count)
-        let again = Self.faultsOfFreshTensor(count: count)
-        #expect(again < pages / 10, "\(again) page faults re-allocating a block of \(pages) pages")
+        var tries: [Int] = []
+        while tries.count < 3, tries.last.map({ $0 >= pages / 10 }) ?? true {
+            _ = Self.faultsOfFreshTensor(count: count)
+            tries.append(Self.faultsOfFreshTensor(count: count))
+        }
+        #expect(tries.last! < pages / 10, "\(tries) page faults re-allocating a block of \(pages) pages")
     }
 }
