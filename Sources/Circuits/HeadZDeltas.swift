@@ -19,11 +19,15 @@ struct HeadZDeltas {
     /// `current z − source z`, `[variants · batch·pos, heads, dHead]`; the delta is this through W_O with sign −1.
     let values: Tensor
     private let output: WeightMatrix
+    /// The output differences kept for the later receivers of the pass.
+    private let kept: KeptHeadDifferences
 
     /// The deltas of layer `layer`'s heads from this pass's `hook_z` (`[variants · batch, pos, heads, dHead]`)
     /// and the source's (`[batch, pos, heads, dHead]`).
-    init(layer: Int, firstSender: Int, attention: Attention, current z: Tensor, source: Tensor, variants: Int) {
+    init(layer: Int, firstSender: Int, attention: Attention, current z: Tensor, source: Tensor, variants: Int,
+         kept: KeptHeadDifferences) {
         self.layer = layer
+        self.kept = kept
         self.firstSender = firstSender
         heads = attention.heads
         self.variants = variants
@@ -41,15 +45,48 @@ struct HeadZDeltas {
         return z.matmul(output.columns((head * headDim)..<((head + 1) * headDim)), transposeOther: true).reshaped([-1])
     }
 
-    /// Adds to `mix` every head of the layer with its weights per row (`weights(sender)`, already signed for a
-    /// delta `source − current`), the outputs computed only for heads with a nonzero weight, then folds `mix` into
-    /// its sums so that the outputs are released before the next layer's are computed.
-    func add(to mix: inout Tensor.WeightedSums, variant: Int, weights: (_ sender: Int) -> [Float]) {
-        let used = senders.map { (sender: $0, weights: weights($0)) }.filter { $0.weights.contains { $0 != 0 } }
-        guard !used.isEmpty else { return }
-        for (sender, headWeights) in used {
-            mix.add(.init(outputDifference(head: sender - firstSender, variant: variant)), weights: headWeights.map { -$0 })
+    /// Adds to each of `mixes` every head of the layer with its weights per row (`weights[m](sender)`, already signed
+    /// for a delta `source − current`), the outputs computed only for heads with a nonzero weight in some mix, once
+    /// for all the mixes, then folds each mix that weighs a head into its sums so that the outputs are released
+    /// before the next layer's are computed. Each mix gets the same operations as when it is the only one.
+    func add(to mixes: inout [Tensor.WeightedSums], variant: Int, weights: [(_ sender: Int) -> [Float]]) {
+        let used = weights.map { weights in
+            Dictionary(uniqueKeysWithValues: senders.map { ($0, weights($0)) }.filter { $0.1.contains { $0 != 0 } })
         }
-        mix.fold()
+        guard used.contains(where: { !$0.isEmpty }) else { return }
+        for sender in senders where used.contains(where: { $0[sender] != nil }) {
+            let difference = Tensor.VectorView(kept.difference(sender: sender, variant: variant) {
+                outputDifference(head: sender - firstSender, variant: variant)
+            })
+            for m in mixes.indices {
+                if let headWeights = used[m][sender] { mixes[m].add(difference, weights: headWeights.map { -$0 }) }
+            }
+        }
+        for m in mixes.indices where !used[m].isEmpty { mixes[m].fold() }
+    }
+}
+
+/// The head output differences (``HeadZDeltas/outputDifference(head:variant:)``) of one patched pass, each computed
+/// once and kept for every later receiver group that weighs it, up to ``EdgePatching/keptHeadDifferenceByteLimit``
+/// bytes (the earliest heads, which the most later receivers read); beyond it they are recomputed when read.
+/// A kept difference is the very tensor a recomputation gives, so the mixes are the same either way.
+final class KeptHeadDifferences {
+    private var kept: [Int: [Int: Tensor]] = [:]
+    private var bytesLeft: Int
+
+    init(byteLimit: Int) {
+        bytesLeft = byteLimit
+    }
+
+    /// Sender `sender`'s difference in variant `variant`: the kept one, or `compute()`'s, kept while bytes are left.
+    func difference(sender: Int, variant: Int, compute: () -> Tensor) -> Tensor {
+        if let known = kept[sender]?[variant] { return known }
+        let difference = compute()
+        let bytes = difference.count * MemoryLayout<Float>.size
+        if bytes <= bytesLeft {
+            kept[sender, default: [:]][variant] = difference
+            bytesLeft -= bytes
+        }
+        return difference
     }
 }

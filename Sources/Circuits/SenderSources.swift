@@ -70,6 +70,11 @@ extension EdgePatching {
     /// `hook_z`, see ``SenderSources``): 256 MB by default; 0 always keeps them compact.
     nonisolated(unsafe) public static var sourceByteLimit = 256 << 20
 
+    /// The bytes of head output differences a patched pass with compact sources keeps for its later receivers
+    /// instead of recomputing them through W_O for each receiver group (see ``HeadZDeltas``): 256 MB by default;
+    /// 0 recomputes every one. The results are the same either way.
+    nonisolated(unsafe) public static var keptHeadDifferenceByteLimit = 256 << 20
+
     /// The senders' outputs on `batch`, like ``senderOutputs(model:batch:graph:)``, compact when they would take
     /// more than ``sourceByteLimit`` bytes, with the residual at each point a receiver reads and the logits at
     /// each example's last token.

@@ -21,7 +21,9 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Run ACDC on the targeted EAP-IG circuit's edges only, halving τ until it reaches the target too.")
     var acdcOnCandidates = false
     @Option(help: "Examples used by the analyses.") var examples = 24
-    @Flag(help: "Print each step's wall-clock time on standard error at the end.") var timings = false
+    @Flag(help: "Print each step's wall-clock and CPU time on standard error at the end.") var timings = false
+    @Option(help: "Worker threads (default: all active cores); with --threads 1, --timings' CPU times are the work itself.")
+    var threads: Int?
     @OptionGroup var view: CircuitViewOptions
     @OptionGroup var output: OutputOptions
 
@@ -29,9 +31,11 @@ struct DemoCommand: ParsableCommand {
         if model.model != nil && task == nil { throw ValidationError("with --model, give --task FILE too") }
         if threshold < 0 { throw ValidationError("--threshold must not be negative") }
         if edges < 1 || examples < 1 { throw ValidationError("--edges and --examples must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
+        if let threads { Parallel.threadCount = threads }
         let started = Date()
         let times = StepTimes()
         times.enter("loading the model and task")

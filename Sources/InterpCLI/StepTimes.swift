@@ -1,13 +1,14 @@
 import Circuits
 import Foundation
 
-/// The wall-clock time of each step of a long command (`interp demo --timings`): a step runs from the first
+/// The wall-clock and CPU time of each step of a long command (`interp demo --timings`): a step runs from the first
 /// progress update naming it to the first naming another step, or to ``finish()``; a step entered again (after a
 /// nested one) adds to its first entry.
 final class StepTimes: @unchecked Sendable {
-    private(set) var steps: [(name: String, seconds: Double)] = []
+    private(set) var steps: [(name: String, seconds: Double, cpuSeconds: Double)] = []
     private var current: String?
     private var started = Date()
+    private var startedCPU = 0.0
 
     /// Starts `step` (ending the current one) unless it is the current one.
     func enter(_ step: String) {
@@ -15,16 +16,18 @@ final class StepTimes: @unchecked Sendable {
         finish()
         current = step
         started = Date()
+        startedCPU = BenchTimer.processCPUSeconds()
     }
 
     /// Ends the current step.
     func finish() {
         guard let current else { return }
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = Date().timeIntervalSince(started), cpuSeconds = BenchTimer.processCPUSeconds() - startedCPU
         if let i = steps.firstIndex(where: { $0.name == current }) {
             steps[i].seconds += seconds
+            steps[i].cpuSeconds += cpuSeconds
         } else {
-            steps.append((current, seconds))
+            steps.append((current, seconds, cpuSeconds))
         }
         self.current = nil
     }
@@ -37,10 +40,13 @@ final class StepTimes: @unchecked Sendable {
         }
     }
 
-    /// One line per step, then the total.
+    /// One line per step (wall-clock seconds, then the process's CPU seconds over all threads), then the totals.
     var summary: String {
         let width = steps.map(\.name.count).max() ?? 0
-        let lines = steps.map { "  \($0.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%7.1f", $0.seconds)) s" }
-        return (["Step times:"] + lines + ["  total \(String(format: "%.1f", steps.map(\.seconds).reduce(0, +))) s"]).joined(separator: "\n")
+        func times(_ wall: Double, _ cpu: Double) -> String { String(format: "%7.1f s  (CPU %.1f s)", wall, cpu) }
+        let lines = steps.map { "  \($0.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(times($0.seconds, $0.cpuSeconds))" }
+        let total = "  \("total".padding(toLength: width, withPad: " ", startingAt: 0))  "
+            + times(steps.map(\.seconds).reduce(0, +), steps.map(\.cpuSeconds).reduce(0, +))
+        return (["Step times:"] + lines + [total]).joined(separator: "\n")
     }
 }

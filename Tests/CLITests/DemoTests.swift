@@ -46,17 +46,23 @@ import TestScratch
         }
     }
 
-    /// `--timings` lists every study step, then the report and the total, on standard error.
+    /// `--timings` lists every study step, then the report and the total, on standard error, each with its CPU time.
     @Test func timingsNameEveryStep() throws {
         try withTemporaryDirectory { directory in
-            let result = try CLI.run(["demo", "--timings", "--out", directory.path])
+            let result = try CLI.run(["demo", "--timings", "--threads", "1", "--out", directory.path])
             #expect(result.status == 0, "\(result.standardError)")
             let lines = result.standardError.split(separator: "\n").map(String.init)
             for step in ["loading the model and task", "predictions", "activation patching", "ACDC", "EAP-IG", "faithfulness",
                          "path patching and head roles", "writing the report", "total"] {
-                #expect(lines.contains { $0.hasPrefix("  \(step) ") }, "\(step) missing from \(lines)")
+                #expect(lines.contains { $0.hasPrefix("  \(step) ") && $0.contains(" s  (CPU ") }, "\(step) missing from \(lines)")
             }
         }
+    }
+
+    @Test func zeroThreadsAreRefused() throws {
+        let result = try CLI.run(["demo", "--threads", "0"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("--threads must be at least 1"), "\(result.standardError)")
     }
 
     @Test func malformedTaskFileNamesTheExampleAndField() throws {

@@ -43,4 +43,31 @@ extension CompactSourcesTests {
             #expect(zSpace.patchedLogits([masks[i]]).maxAbsDifference(literal) < 1e-4 * scale, "\(edges.count) edges: literal pass")
         }
     }
+
+    /// A patched pass keeps its heads' output differences for the later receivers up to a byte limit
+    /// (``EdgePatching/keptHeadDifferenceByteLimit``): keeping none, some or all gives the same logits bit for bit,
+    /// for several masks per pass (each variant reads its own differences).
+    @Test(arguments: [true, false]) func keptHeadDifferencesGiveTheRecomputedLogits(llama: Bool) throws {
+        let model = TestModels.make(llama: llama, layers: 3, heads: 4, kvHeads: llama ? 2 : nil)
+        let pairs = try Self.mixedLengthPairs()
+        let patching = try Self.withSourceLimit(0) { try EdgePatching(model: model, pairs: pairs, metric: .kl) }
+        let graph = patching.graph
+        var generator = SeededGenerator(seed: 11)
+        let masks = [0.05, 0.3, 0.7].map { fraction in
+            EdgeMask(graph: graph, edges: graph.edges.filter { _ in Double.random(in: 0..<1, using: &generator) < fraction })
+                .complement(in: graph)
+        }
+        func logits(keeping limit: Int) -> Tensor {
+            let saved = EdgePatching.keptHeadDifferenceByteLimit
+            EdgePatching.keptHeadDifferenceByteLimit = limit
+            defer { EdgePatching.keptHeadDifferenceByteLimit = saved }
+            return patching.patchedLogits(masks)
+        }
+        let recomputed = logits(keeping: 0)
+        // One head's difference in one variant: [batch·pos, dModel] floats.
+        let oneDifference = pairs.count * pairs.length * model.dModel * MemoryLayout<Float>.size
+        for limit in [3 * oneDifference, Int.max] {
+            #expect(logits(keeping: limit).scalars == recomputed.scalars, "keeping \(limit) bytes")
+        }
+    }
 }
