@@ -50,6 +50,10 @@ typedef struct {
     microkernel full;
     /// Handles partial tiles (fewer rows or columns).
     microkernel edge;
+    /// A narrower tile (same MR and blocking) for products whose columns pad less to it (`for_columns`): its
+    /// width, 0 if none, and its kernels.
+    long narrow_nr;
+    microkernel narrow_full, narrow_edge;
     /// Packs a transposed B micro-panel faster than the generic loop, or NULL.
     pack_transposed_panel pack_transposed;
     /// Packs a block of A (not transposed) faster than the generic loop, or NULL.
@@ -58,8 +62,9 @@ typedef struct {
     void (*dot_transposed)(const ck_sgemm_args *g);
 } kernel_config;
 
-/// Problems with at most this many rows read B in place instead of packing it: packing costs as
-/// much as the few micro-kernel passes over each B panel would gain.
+/// Rectangles of C with at most this many rows read B in place instead of packing it: packing costs as
+/// much as the few micro-kernel passes over each B panel would gain (as for attention's 32-row blocks of a taller
+/// value product).
 static const long in_place_b_max_rows = 64;
 
 /// Problems with B stored transposed (a torch Linear weight) and at most this many rows use the
@@ -101,7 +106,7 @@ static void portable_edge(long kc, const float *a, const float *b, long b_stride
 }
 
 static const kernel_config portable_config = {
-    PORTABLE_MR, PORTABLE_NR, 0, 256, 2048, portable_full, portable_edge, NULL, NULL, NULL,
+    PORTABLE_MR, PORTABLE_NR, 0, 256, 2048, portable_full, portable_edge, 0, NULL, NULL, NULL, NULL, NULL,
 };
 
 #ifdef CK_X86
@@ -164,13 +169,14 @@ static CK_AVX2 void avx2_edge(long kc, const float *a, const float *b, long b_st
 }
 
 static const kernel_config avx2_config = {
-    AVX2_MR, AVX2_NR, 0, 256, 3072, avx2_full, avx2_edge, NULL, NULL, NULL,
+    AVX2_MR, AVX2_NR, 0, 256, 3072, avx2_full, avx2_edge, 0, NULL, NULL, NULL, NULL, NULL,
 };
 
-// MARK: - AVX-512 micro-kernel (8 x 48: 24 accumulators in zmm registers)
+// MARK: - AVX-512 micro-kernels (8 x 48: 24 accumulators in zmm registers; 8 x 32 for narrow products)
 
 #define CK_AVX512 __attribute__((target("avx512f,fma")))
-enum { AVX512_MR = 8, AVX512_NV = 3, AVX512_NR = AVX512_NV * 16 };
+enum { AVX512_MR = 8, AVX512_NV = 3, AVX512_NR = AVX512_NV * 16, AVX512_NARROW_NV = 2,
+       AVX512_NARROW_NR = AVX512_NARROW_NV * 16 };
 
 static inline __attribute__((always_inline)) CK_AVX512 __mmask16 avx512_mask(long remaining) {
     if (remaining >= 16) return 0xFFFF;
@@ -178,21 +184,23 @@ static inline __attribute__((always_inline)) CK_AVX512 __mmask16 avx512_mask(lon
     return (__mmask16)((1u << remaining) - 1);
 }
 
+/// An 8 x (16 `nv`) tile (`nv` is a constant after inlining): every element of C is the same chain of fused
+/// multiply-adds over k ascending whatever `nv` is, so tiles of either width give the same bits.
 static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
     long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-    long mr, long nr, float alpha, float beta, int partial) {
+    long mr, long nr, float alpha, float beta, int partial, int nv) {
     __m512 acc[AVX512_MR][AVX512_NV];
     __mmask16 mask[AVX512_NV];
-    for (int v = 0; v < AVX512_NV; v++) mask[v] = avx512_mask(nr - v * 16);
+    for (int v = 0; v < nv; v++) mask[v] = avx512_mask(nr - v * 16);
     for (int i = 0; i < AVX512_MR; i++)
-        for (int v = 0; v < AVX512_NV; v++) acc[i][v] = _mm512_setzero_ps();
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     for (long p = 0; p < kc; p++) {
         __m512 bv[AVX512_NV];
-        for (int v = 0; v < AVX512_NV; v++)
+        for (int v = 0; v < nv; v++)
             bv[v] = partial ? _mm512_maskz_loadu_ps(mask[v], b + v * 16) : _mm512_loadu_ps(b + v * 16);
         for (int i = 0; i < AVX512_MR; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
-            for (int v = 0; v < AVX512_NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += AVX512_MR;
         b += b_stride;
@@ -201,7 +209,7 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
     for (int i = 0; i < AVX512_MR; i++) {
         if (i >= mr) break;
         float *ci = c + i * ldc;
-        for (int v = 0; v < AVX512_NV; v++) {
+        for (int v = 0; v < nv; v++) {
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
             if (partial) {
                 if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + v * 16), r);
@@ -216,12 +224,22 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
 
 static CK_AVX512 void avx512_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
                                   long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0);
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0, AVX512_NV);
 }
 
 static CK_AVX512 void avx512_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
                                   long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1);
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1, AVX512_NV);
+}
+
+static CK_AVX512 void avx512_narrow_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                                         long mr, long nr, float alpha, float beta) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0, AVX512_NARROW_NV);
+}
+
+static CK_AVX512 void avx512_narrow_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
+                                         long mr, long nr, float alpha, float beta) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1, AVX512_NARROW_NV);
 }
 
 /// 16 elements of B from element `index` on, widened to Float32 (`type` is a constant after inlining).
@@ -365,9 +383,11 @@ static CK_AVX512 void avx512_dot_transposed(const ck_sgemm_args *g) {
 }
 
 // Tile and depth block measured on AMD Zen 5 (48 KiB L1d, 1 MiB L2): 8 x 48 tiles, KC 384; MC comes from this
-// CPU's L2 (`fitted_to_caches`).
+// CPU's L2 (`fitted_to_caches`). The 8 x 32 tile serves narrow products such as attention's score blocks of 32,
+// 64 or 128 keys and its value products of head size 64, which 8 x 48 tiles pad by an eighth to a half.
 static const kernel_config avx512_config = {
     AVX512_MR, AVX512_NR, 0, 384, 3072, avx512_full, avx512_edge,
+    AVX512_NARROW_NR, avx512_narrow_full, avx512_narrow_edge,
     avx512_pack_transposed, avx512_pack_rows, avx512_dot_transposed,
 };
 
@@ -589,7 +609,8 @@ static void scale_c(const ck_sgemm_args *g) {
     }
 }
 
-/// Whether the micro-kernel reads B where it is (row-major, not transposed, Float32) instead of packing it.
+/// Whether the micro-kernel reads B where it is (row-major, not transposed, Float32) instead of packing it, for the
+/// rectangle `g`. Either way every element of C gets the same operations.
 static int reads_b_in_place(const ck_sgemm_args *g) {
     return !g->transpose_b && g->b_type == CK_ELEMENT_F32 && g->m <= in_place_b_max_rows;
 }
@@ -622,6 +643,19 @@ static const float *b_block(const ck_sgemm_args *g, const kernel_config *cfg, in
     pack_b(g, offset, kc, nc, cfg->nr, cfg->pack_transposed, b_packed);
     *stride = cfg->nr;
     return b_packed;
+}
+
+/// `cfg`, or `cfg` with its narrow tile when that pads `n` columns at least a tenth less (the narrow tile loads B
+/// and broadcasts A for fewer multiply-adds, so it pays only where the wide tile wastes much on padding). Every
+/// element of C gets the same operations from either tile.
+static kernel_config for_columns(const kernel_config *cfg, long n) {
+    kernel_config chosen = *cfg;
+    if (cfg->narrow_nr > 0 && round_up(n, cfg->narrow_nr) * 10 <= round_up(n, cfg->nr) * 9) {
+        chosen.nr = cfg->narrow_nr;
+        chosen.full = cfg->narrow_full;
+        chosen.edge = cfg->narrow_edge;
+    }
+    return chosen;
 }
 
 /// The micro-kernels over rows [ic, ic + mc) x columns [jc, jc + nc) of C for one depth block of `kc`, from the
@@ -710,7 +744,8 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
         cfg->dot_transposed(&g);
         return;
     }
-    gemm_serial(&g, cfg, reads_b_in_place(args));
+    kernel_config tiles = for_columns(cfg, g.n);
+    gemm_serial(&g, &tiles, reads_b_in_place(&g));
 }
 
 void ck_sgemm(const ck_sgemm_args *args) { ck_sgemm_block(args, 0, args->m, 0, args->n); }
