@@ -8,17 +8,18 @@ import Foundation
 /// minimizes `(overhead + k) / E(k)` for the recent keep rate, an exponentially weighted average with a
 /// prior of one kept edge in ten. Only speed depends on it, never a decision.
 ///
-/// A pass also holds every recomputed node's output and receiver input once per variant, and its cost follows
-/// that memory (about a millisecond per megabyte on a 30-layer model, where a test deep in the graph touches
-/// ~200 MB): a batch larger than ``memoryBudget`` runs slower per variant than one at a time, because the
-/// allocator hands the excess back to the system and faults it in again on every pass (see `AllocatorPolicy`,
-/// which keeps 512 MB) and the working set outgrows every cache. So the size is also capped at the budget over
-/// the last pass's bytes per variant, and the first pass, whose bytes are unknown, tests one edge.
+/// A pass also holds every recomputed node's output and receiver input once per variant: 100–220 MB per variant
+/// for a test deep in a 30-layer graph (smollm2-135m shape, 10x15). A batch holding more than ``memoryBudget``
+/// runs slower per variant than one at a time (measured 1.2–2.5x there at 4–18 variants): the allocator hands
+/// memory beyond what it retains back to the system and faults it in again on every pass (see `AllocatorPolicy`,
+/// which the CLI sets to keep 512 MB), and the working set outgrows every cache. So the size is also capped at
+/// the budget over the last pass's bytes per variant, and the first pass, whose bytes are unknown, tests one edge.
 public struct ACDCBatchSize: Sendable {
     public let maximum: Int
     /// Relative cost of a pass beyond its variants, in variants.
     public var overhead: Double = 1
-    /// The most bytes of tensors a pass should hold.
+    /// The most bytes of tensors a pass should hold: half of what the CLI's allocator retains, leaving room for
+    /// the run's own state.
     public var memoryBudget = 256 << 20
     private var bytesPerVariant: Int?
     private var keptWeight = 0.1, testedWeight = 1.0
