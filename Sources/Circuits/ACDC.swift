@@ -7,7 +7,8 @@ public struct ACDCOptions: Sendable {
     /// Test heads and MLPs as units (all of a node's outgoing edges at once) instead of single edges.
     public var nodeLevel: Bool
     /// The most upcoming edges tested in one batched pass (edge level). 1 tests one edge at a time; above 1 the
-    /// batch size adapts to the observed keep rate (see ``ACDCBatchSize``). Decisions do not depend on it.
+    /// batch size adapts to the observed keep rate and the memory a pass holds (see ``ACDCBatchSize``). Decisions do
+    /// not depend on it.
     public var maxBatchSize: Int
 
     public init(threshold: Float, absoluteValue: Bool = false, nodeLevel: Bool = false, maxBatchSize: Int = 32) {
@@ -109,6 +110,7 @@ extension EdgePatching {
                 let slots = Array(stride(from: state.sender, through: 0, by: -1).lazy
                     .filter { removed[$0 / positions, r, $0 % positions] == 0 }.prefix(size))
                 let trial = run.test(slots: slots, receiver: r)
+                batchSize.record(bytes: trial.bytes, variants: slots.count)
                 var accepted: Int?
                 for (i, s) in slots.enumerated() {
                     state.sender = s - 1

@@ -83,6 +83,12 @@ struct IncrementalPatching {
         fileprivate let inputs: [Int: Tensor], offsets: [Int: Tensor]
         /// `[variants·batch, 1, d]`: the logits' input at the read positions.
         fileprivate let readInputs: Tensor
+
+        /// The bytes of the tensors the trial holds (its cost follows them; see ``ACDCBatchSize``).
+        var bytes: Int {
+            (inputs.values.map(\.count).reduce(0, +) + offsets.values.map(\.count).reduce(0, +) + readInputs.count)
+                * MemoryLayout<Float>.stride
+        }
     }
 
     /// The metric with the edges `slots[0...i] → receiver` also patched, for every i (one batched pass); a slot
