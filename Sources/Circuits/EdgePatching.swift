@@ -222,22 +222,15 @@ public struct EdgePatching {
                                    (.vInput(l), receivers.values)]
                 .filter { _, range in masks.contains { $0.selectsAny(into: range, senders: allSenders) } }
             if !attentionGroups.isEmpty {
-                // The groups read one residual stream: the first hook computes every group's inputs together.
-                var residual = Tensor.zeros([0]), inputs: [HookPoint: Tensor] = [:]
+                var residual = Tensor.zeros([0])
                 hooks.add(.residPre(l)) { x, _ in
                     residual = x
                     return x
                 }
-                for (point, _) in attentionGroups {
+                for (point, range) in attentionGroups {
                     hooks.add(point) { _, _ in
-                        if inputs.isEmpty {
-                            let computed = self.receiverInputs(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta,
-                                                               groups: attentionGroups.map { ReceiverGroup(receivers: $0.1, perHead: true) },
-                                                               current: residual)
-                            inputs = Dictionary(uniqueKeysWithValues: zip(attentionGroups.map(\.0), computed))
-                            residual = Tensor.zeros([0])
-                        }
-                        return inputs.removeValue(forKey: point)!
+                        self.receiverInput(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta, receivers: range,
+                                           perHead: true, current: residual)
                     }
                 }
             }
@@ -303,128 +296,70 @@ public struct EdgePatching {
         return residual.gather(positions: Array(Array(repeating: pairs.readPositions.map { $0 - start }, count: variants).joined()))
     }
 
-    /// One group of receivers reading one residual point (a block's queries, keys or values, its MLP, or the
-    /// logits): their inputs are `[.., receivers, d]` when `perHead`, else `[.., d]`.
-    struct ReceiverGroup {
-        let receivers: Range<Int>
-        let perHead: Bool
-    }
-
-    /// The inputs of the receivers `receivers` (one ``ReceiverGroup``) for every variant:
-    /// `[variants * batch, pos, receivers, d]` when `perHead`, else `[variants * batch, pos, d]`. `current` is the
-    /// residual stream the group reads in this run, `[variants * batch, pos, d]`.
-    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], baseDelta: BaseDeltas = .none,
-                       receivers: Range<Int>, perHead: Bool, current: Tensor) -> Tensor {
-        receiverInputs(masks, deltas: deltas, zDeltas: zDeltas, baseDelta: baseDelta,
-                       groups: [ReceiverGroup(receivers: receivers, perHead: perHead)], current: current)[0]
-    }
-
-    /// The inputs of the receiver groups `groups`, all reading the residual stream `current`
-    /// (`[variants * batch, pos, d]` in this run), for every variant: per group `[variants * batch, pos, receivers, d]`
-    /// when per head, else `[variants * batch, pos, d]`.
+    /// The inputs of the receivers `receivers` (one group reading one residual point: a block's queries, keys or
+    /// values, its MLP, or the logits), for every variant: `[variants * batch, pos, receivers, d]` when
+    /// `perHead`, else `[variants * batch, pos, d]`. `current` is the residual stream the group reads in this
+    /// run, `[variants * batch, pos, d]`.
     ///
     /// A receiver's input is the sum of its senders' outputs, so it is computed from whichever side needs
     /// fewer deltas: `current + Σ_{patched s} delta_s`, or ``allPatchedInputs`` `− Σ_{unpatched s} delta_s`
     /// (ACDC's receivers are mostly patched once visited). The vectors are read in place by one weighted-sum
     /// kernel; those with one weight for every receiver are summed once, and zero weights cost nothing. Heads
     /// held in z space (`zDeltas`, their `deltas` entries nil) are mixed through W_O a layer at a time, computed
-    /// only where a receiver's weight on them is nonzero, and once per variant for all the groups (a block's
-    /// queries, keys and values share them); each group's sums are the same, operation for operation, as when it
-    /// is computed alone.
+    /// only where a receiver's weight on them is nonzero, and once per pass for all the receiver groups that read
+    /// them, within ``keptHeadDifferenceByteLimit`` (``KeptHeadDifferences``).
     ///
     /// After a clean prefix (``cleanPrefix``) every tensor covers the later positions only, and the deltas of
     /// senders before the pass's first block come from `baseDelta`, sliced when first weighed.
-    func receiverInputs(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], baseDelta: BaseDeltas = .none,
-                        groups: [ReceiverGroup], current: Tensor) -> [Tensor] {
+    func receiverInput(_ masks: [EdgeMask], deltas: [SenderDelta?], zDeltas: [HeadZDeltas] = [], baseDelta: BaseDeltas = .none,
+                       receivers: Range<Int>, perHead: Bool, current: Tensor) -> Tensor {
         let length = pairs.length - cleanPrefix.length
-        let size = pairs.count * length * model.dModel
-        /// One weighted sum: group `group`'s inputs with the edges `selected(s, r)` patched, kept at the positions of
-        /// `buckets` only when given (a position-aware graph whose buckets read different masks).
-        struct Mix {
-            let group: Int
-            let buckets: [Int]?
-            let selected: (_ sender: Int, _ receiver: Int) -> Float
-        }
-        /// Variant `v`'s sums of `mixes`, `[rows, size]` each (interleaved every `d` for per-head groups).
-        func mixed(variant v: Int, _ mixes: [Mix]) -> [Tensor] {
-            var sums: [Tensor.WeightedSums] = [], weightsOf: [(Int) -> [Float]] = [], senderCounts: [Int] = []
-            for mix in mixes {
-                let receivers = groups[mix.group].receivers, rows = receivers.count, selected = mix.selected
-                let senders = graph.upstreamCount(of: receivers.lowerBound)
-                let allPatched = cleanPrefix.later(allPatchedInput(of: receivers.lowerBound))
-                // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
-                let fromAllPatched = receivers.map { r in
-                    let patched = (0..<senders).reduce(0) { $0 + (selected($1, r) != 0 ? 1 : 0) }
-                    return senders - patched < patched
-                }
-                var sum = Tensor.WeightedSums(rows: rows, length: size)
-                sum.add(Tensor.VectorView(current, offset: v * size), weights: fromAllPatched.map { $0 ? 0 : 1 })
-                sum.add(Tensor.VectorView(allPatched), weights: fromAllPatched.map { $0 ? 1 : 0 })
-                /// Sender `s`'s weight per receiver for its delta `source − current`.
-                let weights = { (s: Int) -> [Float] in
-                    zip(receivers, fromAllPatched).map { r, fromPatched in fromPatched ? selected(s, r) - 1 : selected(s, r) }
-                }
-                for s in 0..<senders {
-                    let senderWeights = weights(s)
-                    guard let delta = deltas[s] ?? (senderWeights.contains { $0 != 0 } ? baseDelta[s] : nil) else { continue }
-                    sum.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)),
-                            weights: senderWeights.map { $0 * delta.sign })
-                }
-                sums.append(sum)
-                weightsOf.append(weights)
-                senderCounts.append(senders)
+        let size = pairs.count * length * model.dModel, rows = receivers.count
+        let senders = graph.upstreamCount(of: receivers.lowerBound)
+        let allPatched = cleanPrefix.later(allPatchedInput(of: receivers.lowerBound))
+        /// Variant `v`'s inputs with the edges `selected(s, r)` patched.
+        func mixed(variant v: Int, _ selected: (_ sender: Int, _ receiver: Int) -> Float) -> Tensor {
+            // Per receiver: whether it starts from the all-patched input (fewer unpatched than patched senders).
+            let fromAllPatched = receivers.map { r in
+                let patched = (0..<senders).reduce(0) { $0 + (selected($1, r) != 0 ? 1 : 0) }
+                return senders - patched < patched
             }
-            for layer in zDeltas {
-                let readers = mixes.indices.filter { layer.firstSender < senderCounts[$0] }
-                guard !readers.isEmpty else { continue }
-                var layerSums = readers.map { sums[$0] }
-                layer.add(to: &layerSums, variant: v, weights: readers.map { weightsOf[$0] })
-                for (i, m) in readers.enumerated() { sums[m] = layerSums[i] }
+            var mix = Tensor.WeightedSums(rows: rows, length: size)
+            mix.add(Tensor.VectorView(current, offset: v * size), weights: fromAllPatched.map { $0 ? 0 : 1 })
+            mix.add(Tensor.VectorView(allPatched), weights: fromAllPatched.map { $0 ? 1 : 0 })
+            /// Sender `s`'s weight per receiver for its delta `source − current`.
+            func weights(_ s: Int) -> [Float] {
+                zip(receivers, fromAllPatched).map { r, fromPatched in fromPatched ? selected(s, r) - 1 : selected(s, r) }
             }
-            return zip(mixes, sums).map { $1.result(interleaving: groups[$0.group].perHead ? model.dModel : nil) }
+            for s in 0..<senders {
+                let senderWeights = weights(s)
+                guard let delta = deltas[s] ?? (senderWeights.contains { $0 != 0 } ? baseDelta[s] : nil) else { continue }
+                mix.add(Tensor.VectorView(delta.values, offset: delta.offset + (delta.perVariant ? v * size : 0)),
+                        weights: senderWeights.map { $0 * delta.sign })
+            }
+            for layer in zDeltas where layer.firstSender < senders {
+                layer.add(to: &mix, variant: v, weights: weights)
+            }
+            return mix.result(interleaving: perHead ? model.dModel : nil)
         }
-        var perVariant = groups.map { _ in [Tensor]() }
-        for v in 0..<masks.count {
+        let perVariant = (0..<masks.count).map { v in
             let mask = masks[v]
-            var mixes: [Mix] = []
-            for (g, group) in groups.enumerated() {
-                guard positionBuckets != nil else {
-                    mixes.append(Mix(group: g, buckets: nil) { mask[$0, $1] })
-                    continue
-                }
-                // Position-aware: each token position reads the mix of its bucket's mask; buckets with one mask share a mix.
-                let senders = graph.upstreamCount(of: group.receivers.lowerBound)
-                var bucketSets: [[Float]: [Int]] = [:]
-                for b in 0..<graph.positionCount {
-                    bucketSets[(0..<senders).flatMap { s in group.receivers.map { mask[s, $0, b] } }, default: []].append(b)
-                }
-                guard bucketSets.count > 1 else {
-                    mixes.append(Mix(group: g, buckets: nil) { mask[$0, $1, 0] })
-                    continue
-                }
-                for buckets in bucketSets.values.sorted(by: { $0[0] < $1[0] }) {
-                    mixes.append(Mix(group: g, buckets: buckets) { mask[$0, $1, buckets[0]] })
-                }
+            guard let buckets = positionBuckets else { return mixed(variant: v) { mask[$0, $1] } }
+            // Position-aware: each token position reads the mix of its bucket's mask; buckets with one mask share a mix.
+            var groups: [[Float]: [Int]] = [:]
+            for b in 0..<graph.positionCount {
+                groups[(0..<senders).flatMap { s in receivers.map { mask[s, $0, b] } }, default: []].append(b)
             }
-            let sums = mixed(variant: v, mixes)
-            for g in groups.indices {
-                let parts = zip(mixes, sums).filter { $0.0.group == g }
-                guard let buckets = positionBuckets, parts[0].0.buckets != nil else {
-                    perVariant[g].append(parts[0].1)
-                    continue
-                }
-                // The buckets are disjoint, so at each position one term is its mix and the others add zeros.
-                let kept = parts.map { mix, sum in
-                    sum.reshaped([pairs.count, length, -1]) * buckets.indicator(where: mix.buckets!.contains)
-                }
-                perVariant[g].append(kept.dropFirst().reduce(kept[0], +))
+            guard groups.count > 1 else { return mixed(variant: v) { mask[$0, $1, 0] } }
+            // The buckets are disjoint, so at each position one term is its mix and the others add zeros.
+            let parts = groups.values.sorted { $0[0] < $1[0] }.map { bucketsOfMix in
+                mixed(variant: v) { mask[$0, $1, bucketsOfMix[0]] }.reshaped([pairs.count, length, -1])
+                    * buckets.indicator(where: bucketsOfMix.contains)
             }
+            return parts.dropFirst().reduce(parts[0], +)
         }
-        return groups.indices.map { g in
-            let mixed = masks.count == 1 ? perVariant[g][0] : Tensor.concatenate(perVariant[g].map { $0.reshaped([-1]) }, axis: 0)
-            let rows = groups[g].receivers.count
-            return mixed.reshaped(groups[g].perHead ? [masks.count * pairs.count, length, rows, model.dModel] : current.shape)
-        }
+        let mixed = masks.count == 1 ? perVariant[0] : Tensor.concatenate(perVariant.map { $0.reshaped([-1]) }, axis: 0)
+        return mixed.reshaped(perHead ? [masks.count * pairs.count, length, rows, model.dModel] : current.shape)
     }
 }
 

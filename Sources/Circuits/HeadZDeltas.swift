@@ -45,24 +45,19 @@ struct HeadZDeltas {
         return z.matmul(output.columns((head * headDim)..<((head + 1) * headDim)), transposeOther: true).reshaped([-1])
     }
 
-    /// Adds to each of `mixes` every head of the layer with its weights per row (`weights[m](sender)`, already signed
-    /// for a delta `source − current`), the outputs computed only for heads with a nonzero weight in some mix, once
-    /// for all the mixes, then folds each mix that weighs a head into its sums so that the outputs are released
-    /// before the next layer's are computed. Each mix gets the same operations as when it is the only one.
-    func add(to mixes: inout [Tensor.WeightedSums], variant: Int, weights: [(_ sender: Int) -> [Float]]) {
-        let used = weights.map { weights in
-            Dictionary(uniqueKeysWithValues: senders.map { ($0, weights($0)) }.filter { $0.1.contains { $0 != 0 } })
-        }
-        guard used.contains(where: { !$0.isEmpty }) else { return }
-        for sender in senders where used.contains(where: { $0[sender] != nil }) {
-            let difference = Tensor.VectorView(kept.difference(sender: sender, variant: variant) {
+    /// Adds to `mix` every head of the layer with its weights per row (`weights(sender)`, already signed for a
+    /// delta `source − current`), the outputs computed (or taken from `kept`) only for heads with a nonzero weight,
+    /// then folds `mix` into its sums so that the outputs are released before the next layer's are computed.
+    func add(to mix: inout Tensor.WeightedSums, variant: Int, weights: (_ sender: Int) -> [Float]) {
+        let used = senders.map { (sender: $0, weights: weights($0)) }.filter { $0.weights.contains { $0 != 0 } }
+        guard !used.isEmpty else { return }
+        for (sender, headWeights) in used {
+            let difference = kept.difference(sender: sender, variant: variant) {
                 outputDifference(head: sender - firstSender, variant: variant)
-            })
-            for m in mixes.indices {
-                if let headWeights = used[m][sender] { mixes[m].add(difference, weights: headWeights.map { -$0 }) }
             }
+            mix.add(.init(difference), weights: headWeights.map { -$0 })
         }
-        for m in mixes.indices where !used[m].isEmpty { mixes[m].fold() }
+        mix.fold()
     }
 }
 
