@@ -27,11 +27,12 @@
 #define CK_X86 1
 #endif
 
-/// Computes an MR x NR tile: C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kc` steps.
+/// Computes an MR x NR tile: C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kc` steps, then adds `bias[j]` to
+/// column j when `bias` is not NULL (the last depth block of a product with a bias).
 /// `a` is a packed micro-panel (element (i, p) at a[p * MR + i]); element (p, j) of B is at
 /// b[p * b_stride + j]. Only the first `nr` columns of B are read, so B may be unpadded.
 typedef void (*microkernel)(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                            long mr, long nr, float alpha, float beta);
+                            long mr, long nr, float alpha, float beta, const float *bias);
 
 /// Packs an NR-column micro-panel of op(B) from B stored transposed, widened to Float32:
 /// dst[p * nr + j] = B[offset + j * ldb + p] for p < kc, j < nr (all NR columns present).
@@ -80,7 +81,7 @@ static const long dot_transposed_max_rows = CK_DOT_MAX_ROWS;
 enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
 
 static inline void portable_tile(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                                 long mr, long nr, float alpha, float beta, long columns) {
+                                 long mr, long nr, float alpha, float beta, const float *bias, long columns) {
     float acc[PORTABLE_MR][PORTABLE_NR] = {{0}};
     for (long p = 0; p < kc; p++) {
         const float *bp = b + p * b_stride;
@@ -91,18 +92,21 @@ static inline void portable_tile(long kc, const float *a, const float *b, long b
     }
     for (long i = 0; i < mr; i++) {
         float *ci = c + i * ldc;
-        for (long j = 0; j < nr; j++) ci[j] = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
+        for (long j = 0; j < nr; j++) {
+            float value = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * ci[j];
+            ci[j] = bias ? ck_add_bias(value, bias[j]) : value;
+        }
     }
 }
 
 static void portable_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                          long mr, long nr, float alpha, float beta) {
-    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, PORTABLE_NR);
+                          long mr, long nr, float alpha, float beta, const float *bias) {
+    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, PORTABLE_NR);
 }
 
 static void portable_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                          long mr, long nr, float alpha, float beta) {
-    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, nr);
+                          long mr, long nr, float alpha, float beta, const float *bias) {
+    portable_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, nr);
 }
 
 static const kernel_config portable_config = {
@@ -124,7 +128,7 @@ static inline __attribute__((always_inline)) CK_AVX2 __m256i avx2_mask(long rema
 
 static inline __attribute__((always_inline)) CK_AVX2 void avx2_tile(
     long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-    long mr, long nr, float alpha, float beta, int partial) {
+    long mr, long nr, float alpha, float beta, const float *bias, int partial) {
     __m256 acc[AVX2_MR][AVX2_NV];
     __m256i mask[AVX2_NV];
     for (int v = 0; v < AVX2_NV; v++) mask[v] = avx2_mask(nr - v * 8);
@@ -149,9 +153,11 @@ static inline __attribute__((always_inline)) CK_AVX2 void avx2_tile(
             __m256 r = _mm256_mul_ps(va, acc[i][v]);
             if (partial) {
                 if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(ci + v * 8, mask[v]), r);
+                if (bias) r = ck_avx2_add_bias(r, bias + v * 8, mask[v]);
                 _mm256_maskstore_ps(ci + v * 8, mask[v], r);
             } else {
                 if (beta != 0) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + v * 8), r);
+                if (bias) r = ck_avx2_add_bias(r, bias + v * 8, _mm256_set1_epi32(-1));
                 _mm256_storeu_ps(ci + v * 8, r);
             }
         }
@@ -159,13 +165,13 @@ static inline __attribute__((always_inline)) CK_AVX2 void avx2_tile(
 }
 
 static CK_AVX2 void avx2_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                              long mr, long nr, float alpha, float beta) {
-    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0);
+                              long mr, long nr, float alpha, float beta, const float *bias) {
+    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 0);
 }
 
 static CK_AVX2 void avx2_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                              long mr, long nr, float alpha, float beta) {
-    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1);
+                              long mr, long nr, float alpha, float beta, const float *bias) {
+    avx2_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 1);
 }
 
 static const kernel_config avx2_config = {
@@ -188,7 +194,7 @@ static inline __attribute__((always_inline)) CK_AVX512 __mmask16 avx512_mask(lon
 /// multiply-adds over k ascending whatever `nv` is, so tiles of either width give the same bits.
 static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
     long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-    long mr, long nr, float alpha, float beta, int partial, int nv) {
+    long mr, long nr, float alpha, float beta, const float *bias, int partial, int nv) {
     __m512 acc[AVX512_MR][AVX512_NV];
     __mmask16 mask[AVX512_NV];
     for (int v = 0; v < nv; v++) mask[v] = avx512_mask(nr - v * 16);
@@ -213,9 +219,11 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
             if (partial) {
                 if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + v * 16), r);
+                if (bias) r = ck_avx512_add_bias(r, bias + v * 16, mask[v]);
                 _mm512_mask_storeu_ps(ci + v * 16, mask[v], r);
             } else {
                 if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + v * 16), r);
+                if (bias) r = ck_avx512_add_bias(r, bias + v * 16, 0xFFFF);
                 _mm512_storeu_ps(ci + v * 16, r);
             }
         }
@@ -223,23 +231,23 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_tile(
 }
 
 static CK_AVX512 void avx512_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                                  long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0, AVX512_NV);
+                                  long mr, long nr, float alpha, float beta, const float *bias) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 0, AVX512_NV);
 }
 
 static CK_AVX512 void avx512_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                                  long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1, AVX512_NV);
+                                  long mr, long nr, float alpha, float beta, const float *bias) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 1, AVX512_NV);
 }
 
 static CK_AVX512 void avx512_narrow_full(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                                         long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 0, AVX512_NARROW_NV);
+                                         long mr, long nr, float alpha, float beta, const float *bias) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 0, AVX512_NARROW_NV);
 }
 
 static CK_AVX512 void avx512_narrow_edge(long kc, const float *a, const float *b, long b_stride, float *c, long ldc,
-                                         long mr, long nr, float alpha, float beta) {
-    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, 1, AVX512_NARROW_NV);
+                                         long mr, long nr, float alpha, float beta, const float *bias) {
+    avx512_tile(kc, a, b, b_stride, c, ldc, mr, nr, alpha, beta, bias, 1, AVX512_NARROW_NV);
 }
 
 /// 16 elements of B from element `index` on, widened to Float32 (`type` is a constant after inlining).
@@ -367,7 +375,8 @@ static inline __attribute__((always_inline)) CK_AVX512 void avx512_dot_transpose
                 float *ci = g->c + (i0 + r) * g->ldc + j0;
                 for (int c = 0; c < S && j0 + c < n; c++) {
                     float dot = g->alpha * _mm512_reduce_add_ps(acc[r][c]);
-                    ci[c] = g->beta == 0 ? dot : dot + g->beta * ci[c];
+                    float value = g->beta == 0 ? dot : dot + g->beta * ci[c];
+                    ci[c] = g->bias ? ck_add_bias(value, g->bias[j0 + c]) : value;
                 }
             }
         }
@@ -601,11 +610,14 @@ static void pack_b(const ck_sgemm_args *g, long offset, long kc, long nc, long n
 
 // MARK: - Driver
 
-/// C = beta * C for an M x N block (used when there is nothing to multiply).
+/// C = beta * C (plus the bias) for an M x N block (used when there is nothing to multiply).
 static void scale_c(const ck_sgemm_args *g) {
     for (long i = 0; i < g->m; i++) {
         float *ci = g->c + i * g->ldc;
-        for (long j = 0; j < g->n; j++) ci[j] = g->beta == 0 ? 0 : g->beta * ci[j];
+        for (long j = 0; j < g->n; j++) {
+            float value = g->beta == 0 ? 0 : g->beta * ci[j];
+            ci[j] = g->bias ? ck_add_bias(value, g->bias[j]) : value;
+        }
     }
 }
 
@@ -659,9 +671,10 @@ static kernel_config for_columns(const kernel_config *cfg, long n) {
 }
 
 /// The micro-kernels over rows [ic, ic + mc) x columns [jc, jc + nc) of C for one depth block of `kc`, from the
-/// packed A block and the B block (`b_stride` as returned by `b_block`; `b_in_place` when it is B itself).
+/// packed A block and the B block (`b_stride` as returned by `b_block`; `b_in_place` when it is B itself); `last`
+/// when it is the last depth block, which adds the bias.
 static void macro_kernel(const ck_sgemm_args *g, const kernel_config *cfg, long ic, long mc, long jc, long nc, long kc,
-                         const float *a_packed, const float *b, long b_stride, int b_in_place, float beta) {
+                         const float *a_packed, const float *b, long b_stride, int b_in_place, float beta, int last) {
     long mr = cfg->mr, nr = cfg->nr;
     for (long jr = 0; jr < nc; jr += nr) {
         long columns = min_long(nr, nc - jr);
@@ -670,7 +683,8 @@ static void macro_kernel(const ck_sgemm_args *g, const kernel_config *cfg, long 
             long rows = min_long(mr, mc - ir);
             float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
             microkernel kernel = rows == mr && columns == nr ? cfg->full : cfg->edge;
-            kernel(kc, a_packed + ir * kc, b_panel, b_stride, c_tile, g->ldc, rows, columns, g->alpha, beta);
+            const float *bias = last && g->bias ? g->bias + jc + jr : NULL;
+            kernel(kc, a_packed + ir * kc, b_panel, b_stride, c_tile, g->ldc, rows, columns, g->alpha, beta, bias);
         }
     }
 }
@@ -705,7 +719,7 @@ static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_
             for (long jc = 0; jc < n; jc += nc_block) {
                 long nc = min_long(nc_block, n - jc);
                 const float *b = b_block(g, cfg, b_in_place, jc, nc, pc, kc, b_packed, &b_stride);
-                macro_kernel(g, cfg, 0, m, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta);
+                macro_kernel(g, cfg, 0, m, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta, pc + kc == k);
             }
         }
         return;
@@ -719,7 +733,7 @@ static void gemm_serial(const ck_sgemm_args *g, const kernel_config *cfg, int b_
             for (long ic = 0; ic < m; ic += mc_block) {
                 long mc = min_long(mc_block, m - ic);
                 pack_a(g, cfg, g->transpose_a ? g->a + pc * g->lda + ic : g->a + ic * g->lda + pc, mc, kc, a_packed);
-                macro_kernel(g, cfg, ic, mc, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta);
+                macro_kernel(g, cfg, ic, mc, jc, nc, kc, a_packed, b, b_stride, b_in_place, beta, pc + kc == k);
             }
         }
     }
@@ -734,6 +748,7 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
     if (args->b_type == CK_ELEMENT_F32) g.b = args->b + b_offset;
     else g.b16 = args->b16 + b_offset;
     g.c = args->c + row_begin * args->ldc + col_begin;
+    if (args->bias) g.bias = args->bias + col_begin;
     if (args->compute != CK_COMPUTE_F32 && args->b_type != CK_ELEMENT_F32 && args->alpha != 0 && g.m > 0 && g.n > 0 && g.k > 0) {
         ck_bf16_compute_block(&g, args->m);
         return;

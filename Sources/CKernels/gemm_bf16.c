@@ -289,10 +289,10 @@ static CK_BF16 void pack_b_pairs(const ck_sgemm_args *g, long jc, long nc, long 
 // MARK: - Blocked kernel (8 x 48 tiles)
 
 /// C[0..<mr, 0..<nr] = alpha * A·B + beta * C over `kcp` depth pairs, from packed micro-panels (A's rows `kcp`
-/// pairs apart, B's pairs NR columns apart).
+/// pairs apart, B's pairs NR columns apart), then plus `bias[j]` in column j when `bias` is not NULL.
 static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
     long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr, float alpha, float beta,
-    int partial) {
+    const float *bias, int partial) {
     __m512 acc[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
@@ -313,33 +313,35 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_tile(
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
             __mmask16 mask = partial ? mask16(nr - v * 16) : 0xFFFF;
             if (beta != 0) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci + v * 16), r);
+            if (bias) r = ck_avx512_add_bias(r, bias + v * 16, mask);
             _mm512_mask_storeu_ps(ci + v * 16, mask, r);
         }
     }
 }
 
 static CK_BF16 void bf16_full(long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr,
-                              float alpha, float beta) {
-    bf16_tile(kcp, a, b, c, ldc, mr, NR, alpha, beta, 0);
+                              float alpha, float beta, const float *bias) {
+    bf16_tile(kcp, a, b, c, ldc, mr, NR, alpha, beta, bias, 0);
 }
 
 static CK_BF16 void bf16_edge(long kcp, const uint32_t *a, const uint32_t *b, float *c, long ldc, long mr, long nr,
-                              float alpha, float beta) {
-    bf16_tile(kcp, a, b, c, ldc, mr, nr, alpha, beta, 1);
+                              float alpha, float beta, const float *bias) {
+    bf16_tile(kcp, a, b, c, ldc, mr, nr, alpha, beta, bias, 1);
 }
 
 /// The micro-kernels over rows [ic, ic + mc) x columns [jc, jc + nc) of C for `kcp` depth pairs, from the packed
-/// A block and B slab.
+/// A block and B slab; `last` when they are the last depth pairs, which add the bias.
 static CK_BF16 void bf16_macro_kernel(const ck_sgemm_args *g, long ic, long mc, long jc, long nc, long kcp,
-                                      const uint32_t *a_packed, const uint32_t *b_packed, float beta) {
+                                      const uint32_t *a_packed, const uint32_t *b_packed, float beta, int last) {
     for (long jr = 0; jr < nc; jr += NR) {
         long columns = min_long(NR, nc - jr);
         const uint32_t *b_panel = b_packed + jr * kcp;
         for (long ir = 0; ir < mc; ir += MR) {
             long rows = min_long(MR, mc - ir);
             float *c_tile = g->c + (ic + ir) * g->ldc + jc + jr;
-            if (columns == NR) bf16_full(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, g->alpha, beta);
-            else bf16_edge(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, columns, g->alpha, beta);
+            const float *bias = last && g->bias ? g->bias + jc + jr : NULL;
+            if (columns == NR) bf16_full(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, g->alpha, beta, bias);
+            else bf16_edge(kcp, a_packed + ir * kcp, b_panel, c_tile, g->ldc, rows, columns, g->alpha, beta, bias);
         }
     }
 }
@@ -367,7 +369,7 @@ static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
             for (long jc = 0; jc < n; jc += nc_block) {
                 long nc = min_long(nc_block, n - jc);
                 pack_b_pairs(g, jc, nc, pc, kcp, b_packed);
-                bf16_macro_kernel(g, 0, m, jc, nc, kcp, a_packed, b_packed, beta);
+                bf16_macro_kernel(g, 0, m, jc, nc, kcp, a_packed, b_packed, beta, pc + kcp == pairs);
             }
         }
         return;
@@ -381,7 +383,7 @@ static CK_BF16 void bf16_blocked(const ck_sgemm_args *g) {
             for (long ic = 0; ic < m; ic += mc_block) {
                 long mc = min_long(mc_block, m - ic);
                 pack_a_pairs(g, ic, mc, pc, kcp, a_packed);
-                bf16_macro_kernel(g, ic, mc, jc, nc, kcp, a_packed, b_packed, beta);
+                bf16_macro_kernel(g, ic, mc, jc, nc, kcp, a_packed, b_packed, beta, pc + kcp == pairs);
             }
         }
     }
@@ -410,7 +412,7 @@ static inline __attribute__((always_inline)) CK_BF16 __m512 reduce16(__m512 acc[
 }
 
 /// Rows [i0, i0 + R) of A (bfloat16, rows `stride` apart, zero-padded to a multiple of 32) times the bfloat16 rows
-/// `w` of B (columns [j0, j0 + S) of C), stored for the rows and columns that exist.
+/// `w` of B (columns [j0, j0 + S) of C), plus the bias, stored for the rows and columns that exist.
 static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
     const ck_sgemm_args *g, const uint16_t *a16, long stride, long i0, long j0, int R, const uint16_t *const *w,
     const uint16_t *next) {
@@ -449,6 +451,7 @@ static inline __attribute__((always_inline)) CK_BF16 void bf16_dot_tile(
         float *ci = g->c + (i0 + r) * g->ldc + j0;
         __m512 dot = _mm512_mul_ps(va, _mm512_maskz_loadu_ps(mask, sums + 4 * r));
         if (g->beta != 0) dot = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci), dot);
+        if (g->bias) dot = ck_avx512_add_bias(dot, g->bias + j0, mask);
         _mm512_mask_storeu_ps(ci, mask, dot);
     }
 }

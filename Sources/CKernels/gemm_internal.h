@@ -15,8 +15,32 @@ float *ck_gemm_thread_workspace(int slot, size_t count);
 /// kernel (the same summation order) on every element.
 void ck_bf16_compute_block(const ck_sgemm_args *g, long product_rows);
 
+// The bias of `ck_sgemm_args` is added to finished values by these helpers: their additions are never contracted
+// with the multiply that produced the value (the file-wide -ffp-contract would otherwise fuse `alpha * sum + bias`),
+// so adding the bias in the epilogue gives the bits of adding it afterwards.
+
+/// `value + bias`, rounded once.
+static inline float ck_add_bias(float value, float bias) {
+#pragma clang fp contract(off)
+    return value + bias;
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+/// `value` plus the 8 values of `bias` in `mask` (the other lanes plus zero), each rounded once.
+static inline __attribute__((always_inline, target("avx2"))) __m256 ck_avx2_add_bias(__m256 value, const float *bias,
+                                                                                     __m256i mask) {
+#pragma clang fp contract(off)
+    return (__m256)((__v8sf)value + (__v8sf)_mm256_maskload_ps(bias, mask));
+}
+
+/// `value` plus the 16 values of `bias` in `mask` (the other lanes plus zero), each rounded once.
+static inline __attribute__((always_inline, target("avx512f"))) __m512 ck_avx512_add_bias(__m512 value, const float *bias,
+                                                                                        __mmask16 mask) {
+#pragma clang fp contract(off)
+    return (__m512)((__v16sf)value + (__v16sf)_mm512_maskz_loadu_ps(mask, bias));
+}
 
 /// Transposes a 16 x 16 block of 32-bit lanes in registers: rows[i] lane j becomes rows[j] lane i.
 static inline __attribute__((always_inline, target("avx512f"))) void ck_avx512_transpose16(__m512 rows[16]) {

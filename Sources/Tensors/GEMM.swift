@@ -55,19 +55,23 @@ public enum GEMM {
     /// `C[m x n] = alpha·op(A)·op(B) + beta·C`. `op(A)` is `m x k` (A is stored `k x m` when `transposeA`),
     /// `op(B)` is `k x n` (B is stored `n x k` when `transposeB`); `lda`, `ldb`, `ldc` are row strides in
     /// elements. When `beta` is 0, C is only written.
+    ///
+    /// With `bias` (`n` values), `bias[j]` is added to every element of column j as the kernel stores the finished
+    /// value: the same bits as adding it in a separate pass afterwards, without that pass over C.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, path: Path = .automatic
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, path: Path = .automatic
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative: \(m) x \(n) x \(k)")
         precondition(lda >= (transposeA ? m : k) && ldb >= (transposeB ? k : n) && ldc >= n,
                      "GEMM leading dimension too small: lda \(lda), ldb \(ldb), ldc \(ldc) for \(m) x \(n) x \(k)")
-        let problem = ck_sgemm_args(
+        var problem = ck_sgemm_args(
             transpose_a: transposeA ? 1 : 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k,
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path.cValue)
+        problem.bias = bias
         run([problem])
     }
 
@@ -98,13 +102,14 @@ public enum GEMM {
     ///
     /// With `compute` ``ComputePrecision/bfloat16``, op(A) is rounded to bfloat16 as it is packed (float16 B as
     /// well, as it is read) and the products of pairs are accumulated in `Float` (`bfloat16Kernel` picks the
-    /// kernel): the `Float` product of the rounded A and B up to summation order.
+    /// kernel): the `Float` product of the rounded A and B up to summation order. `bias` is added as by
+    /// ``multiply(m:n:k:a:lda:transposeA:b:ldb:transposeB:c:ldc:alpha:beta:bias:path:)``.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
         b bits: UnsafePointer<UInt16>, format: HalfPrecision.Format, ldb: Int, transposeB: Bool = false,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0, path: Path = .automatic,
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil, path: Path = .automatic,
         compute: ComputePrecision = .float32, bfloat16Kernel: BFloat16Kernel = .automatic
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative: \(m) x \(n) x \(k)")
@@ -116,6 +121,7 @@ public enum GEMM {
         problem.b_type = format.elementType
         problem.b16 = bits
         problem.compute = compute == .bfloat16 && bfloat16Kernel == .widened ? CK_COMPUTE_BF16_WIDENED : compute.cValue
+        problem.bias = bias
         run([problem])
     }
 
@@ -141,11 +147,11 @@ public enum GEMM {
 }
 
 extension ck_sgemm_args {
-    /// A problem whose B is Float32 (`b_type` `CK_ELEMENT_F32`).
+    /// A problem whose B is Float32 (`b_type` `CK_ELEMENT_F32`), without a bias.
     init(transpose_a: Int32, transpose_b: Int32, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>?, lda: Int,
          b: UnsafePointer<Float>?, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>?, ldc: Int, path: ck_gemm_path) {
         self.init(transpose_a: transpose_a, transpose_b: transpose_b, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, path: path, b_type: CK_ELEMENT_F32, b16: nil,
-                  compute: CK_COMPUTE_F32)
+                  compute: CK_COMPUTE_F32, bias: nil)
     }
 }

@@ -143,12 +143,16 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
         }
     }
 
-    /// `x · Wᵀ` for `x` of shape `[..., columnCount]`, giving `[..., rowCount]` (as `torch.nn.Linear` without
-    /// bias; differentiable in `x`). One GEMM that widens W as it packs or reads it.
-    public func matmulTransposed(_ x: Tensor) -> Tensor {
+    /// `x · Wᵀ + bias` for `x` of shape `[..., columnCount]`, giving `[..., rowCount]` (as `torch.nn.Linear`;
+    /// differentiable in `x` and `bias`). One GEMM that widens W as it packs or reads it and adds the bias (`[rowCount]`)
+    /// as it stores each finished element: the bits of the product followed by `+ bias`.
+    public func matmulTransposed(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
         precondition(x.shape.last == columnCount, "matmulTransposed needs [..., \(columnCount)], got \(x.shape)")
-        let result = product(x, outputs: rowCount, depth: columnCount, transposed: true, compute: computePrecision)
-        return result.recorded(from: [x]) { gradient in [self.matmul(gradient.detached)] }
+        precondition(bias == nil || bias!.shape == [rowCount], "bias must be [\(rowCount)], got \(bias!.shape)")
+        let result = product(x, outputs: rowCount, depth: columnCount, transposed: true, compute: computePrecision, bias: bias)
+        return result.recorded(from: [x] + (bias.map { [$0] } ?? [])) { gradient in
+            [self.matmul(gradient.detached), gradient]
+        }
     }
 
     /// `y · W` for `y` of shape `[..., rowCount]`, giving `[..., columnCount]` (differentiable in `y`).
@@ -162,21 +166,22 @@ public struct HalfPrecisionMatrix: @unchecked Sendable {
         return result.recorded(from: [y]) { gradient in [self.matmulTransposed(gradient.detached)] }
     }
 
-    /// `x · op(W)` with `x` `[..., depth]` as one `(rows) x depth x outputs` GEMM.
-    private func product(_ x: Tensor, outputs: Int, depth: Int, transposed: Bool, compute: ComputePrecision) -> Tensor {
+    /// `x · op(W) (+ bias)` with `x` `[..., depth]` as one `(rows) x depth x outputs` GEMM.
+    private func product(_ x: Tensor, outputs: Int, depth: Int, transposed: Bool, compute: ComputePrecision,
+                         bias: Tensor? = nil) -> Tensor {
         let rows = x.count / Swift.max(depth, 1)
         let shape = Array(x.shape.dropLast()) + [outputs]
         guard rows > 0 && outputs > 0 else { return Tensor.zeros(shape) }
+        guard depth > 0 else { return bias.map { $0.detached.broadcast(to: shape) } ?? Tensor.zeros(shape) }
         return Tensor.build(shape: shape) { out in
             x.scalars.withUnsafeBufferPointer { a in
                 withUnsafeBits { bits in
-                    if depth == 0 {
-                        out.initialize(repeating: 0)
-                        return
+                    (bias?.scalars ?? []).withUnsafeBufferPointer { biasValues in
+                        GEMM.multiply(m: rows, n: outputs, k: depth, a: a.baseAddress!, lda: depth,
+                                      b: bits.baseAddress!, format: format, ldb: columnCount, transposeB: transposed,
+                                      c: out.baseAddress!, ldc: outputs, bias: bias == nil ? nil : biasValues.baseAddress,
+                                      compute: compute)
                     }
-                    GEMM.multiply(m: rows, n: outputs, k: depth, a: a.baseAddress!, lda: depth,
-                                  b: bits.baseAddress!, format: format, ldb: columnCount, transposeB: transposed,
-                                  c: out.baseAddress!, ldc: outputs, compute: compute)
                 }
             }
         }

@@ -2,43 +2,51 @@ import CKernels
 
 /// Matrix products. `[..., m, k] x [..., k, n] -> [..., m, n]`, batch axes broadcast.
 extension Tensor {
-    /// The matrix product of the last two axes, optionally transposing either operand first.
+    /// The matrix product of the last two axes, optionally transposing either operand first, plus `bias` (`[n]`,
+    /// broadcast over the rows) when given.
     ///
     /// Transposes are not materialized: the GEMM kernel reads the operands in place. When `other` has no
     /// batch axes (a weight matrix), all of `self`'s rows go through one product, so `x [batch, tokens, in]`
-    /// times `W` is a single `(batch·tokens) x in x out` GEMM.
+    /// times `W` is a single `(batch·tokens) x in x out` GEMM. The bias is added as the kernel stores each finished
+    /// element, which gives the bits of `matmul` followed by `+ bias` without a second pass over the result.
     ///
     /// ```swift
-    /// let y = x.matmul(weight, transposeOther: true)   // x · Wᵀ, as torch.nn.Linear
+    /// let y = x.matmul(weight, transposeOther: true, bias: b)   // x · Wᵀ + b, as torch.nn.Linear
     /// ```
-    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false, bias: Tensor? = nil) -> Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs rank >= 2, got \(shape) and \(other.shape)")
         let m = shape[rank - (transposeSelf ? 1 : 2)], k = shape[rank - (transposeSelf ? 2 : 1)]
         let otherK = other.shape[other.rank - (transposeOther ? 1 : 2)]
         let n = other.shape[other.rank - (transposeOther ? 2 : 1)]
         precondition(otherK == k, "matmul inner dimensions differ: \(shape)\(transposeSelf ? "ᵀ" : "") x "
                      + "\(other.shape)\(transposeOther ? "ᵀ" : "")")
+        precondition(bias == nil || bias!.shape == [n], "matmul bias must be [\(n)], got \(bias!.shape)")
         let selfBatch = Array(shape.dropLast(2)), otherBatch = Array(other.shape.dropLast(2))
         let batch = Broadcast.shape(selfBatch, otherBatch)
         let result = Tensor.build(shape: batch + [m, n]) { out in
             scalars.withUnsafeBufferPointer { a in
                 other.scalars.withUnsafeBufferPointer { b in
-                    let base = ck_sgemm_args(
-                        transpose_a: transposeSelf ? 1 : 0, transpose_b: transposeOther ? 1 : 0,
-                        m: m, n: n, k: k, alpha: 1, a: a.baseAddress, lda: transposeSelf ? m : k,
-                        b: b.baseAddress, ldb: transposeOther ? k : n, beta: 0, c: out.baseAddress, ldc: n,
-                        path: CK_GEMM_PATH_AUTOMATIC)
-                    GEMM.run(Tensor.batchProblems(base, selfBatch: selfBatch, otherBatch: otherBatch, batch: batch))
+                    (bias?.scalars ?? []).withUnsafeBufferPointer { biasValues in
+                        var base = ck_sgemm_args(
+                            transpose_a: transposeSelf ? 1 : 0, transpose_b: transposeOther ? 1 : 0,
+                            m: m, n: n, k: k, alpha: 1, a: a.baseAddress, lda: transposeSelf ? m : k,
+                            b: b.baseAddress, ldb: transposeOther ? k : n, beta: 0, c: out.baseAddress, ldc: n,
+                            path: CK_GEMM_PATH_AUTOMATIC)
+                        base.bias = bias == nil ? nil : biasValues.baseAddress
+                        GEMM.run(Tensor.batchProblems(base, selfBatch: selfBatch, otherBatch: otherBatch, batch: batch))
+                    }
                 }
             }
         }
         let a = detached, b = other.detached
         // Only tracked operands get a gradient: activations times a constant weight (every layer when taking
-        // gradients with respect to activations) then cost one GEMM backwards instead of two.
+        // gradients with respect to activations) then cost one GEMM backwards instead of two. The bias's gradient
+        // is the output gradient, which the tape sums over the rows.
         let selfTracked = isTracked, otherTracked = other.isTracked
-        return result.recorded(from: [self, other]) { g in
+        return result.recorded(from: [self, other] + (bias.map { [$0] } ?? [])) { g in
             [selfTracked ? Tensor.matmulGradientOfSelf(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil,
-             otherTracked ? Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil]
+             otherTracked ? Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil,
+             g]
         }
     }
 

@@ -31,23 +31,27 @@ import Tensors
             b = arithmetic == .float32 ? raw : HalfPrecision.floats(fromBFloat16Bits: bits)
         }
 
-        /// C computed as `parts` parts, one after the other (each as one thread of the pool computes it).
-        func product(parts: Int) -> [Float] {
-            var c = [Float](repeating: .nan, count: m * n)
+        /// C = alpha·A·op(B) + beta·`initial` (+ `bias` in every row) computed as `parts` parts, one after the other
+        /// (each as one thread of the pool computes it); C starts as NaN without `initial`.
+        func product(parts: Int, alpha: Float = 1, beta: Float = 0, initial: [Float]? = nil, bias: [Float]? = nil) -> [Float] {
+            var c = initial ?? [Float](repeating: .nan, count: m * n)
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     bits.withUnsafeBufferPointer { bits in
-                        c.withUnsafeMutableBufferPointer { c in
-                            var args = ck_sgemm_args(
-                                transpose_a: 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k, alpha: 1,
-                                a: a.baseAddress, lda: k, b: b.baseAddress, ldb: ldb, beta: 0, c: c.baseAddress, ldc: n,
-                                path: CK_GEMM_PATH_AUTOMATIC, b_type: CK_ELEMENT_F32, b16: nil, compute: CK_COMPUTE_F32)
-                            if arithmetic != .float32 {
-                                args.b_type = CK_ELEMENT_BF16
-                                args.b16 = bits.baseAddress
-                                args.compute = arithmetic == .bfloat16 ? CK_COMPUTE_BF16 : CK_COMPUTE_BF16_WIDENED
+                        (bias ?? []).withUnsafeBufferPointer { biasValues in
+                            c.withUnsafeMutableBufferPointer { c in
+                                var args = ck_sgemm_args(
+                                    transpose_a: 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k, alpha: alpha,
+                                    a: a.baseAddress, lda: k, b: b.baseAddress, ldb: ldb, beta: beta, c: c.baseAddress,
+                                    ldc: n, path: CK_GEMM_PATH_AUTOMATIC, b_type: CK_ELEMENT_F32, b16: nil,
+                                    compute: CK_COMPUTE_F32, bias: bias == nil ? nil : biasValues.baseAddress)
+                                if arithmetic != .float32 {
+                                    args.b_type = CK_ELEMENT_BF16
+                                    args.b16 = bits.baseAddress
+                                    args.compute = arithmetic == .bfloat16 ? CK_COMPUTE_BF16 : CK_COMPUTE_BF16_WIDENED
+                                }
+                                for part in 0..<parts { ck_sgemm_part(&args, part, parts) }
                             }
-                            for part in 0..<parts { ck_sgemm_part(&args, part, parts) }
                         }
                     }
                 }

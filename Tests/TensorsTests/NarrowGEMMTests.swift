@@ -26,7 +26,7 @@ import Tensors
                         transpose_a: 0, transpose_b: transposeB ? 1 : 0, m: m, n: n, k: k, alpha: 1,
                         a: a.baseAddress, lda: k, b: b.baseAddress, ldb: transposeB ? k : n, beta: 0,
                         c: c.baseAddress, ldc: n, path: CK_GEMM_PATH_AUTOMATIC, b_type: CK_ELEMENT_F32, b16: nil,
-                        compute: CK_COMPUTE_F32)
+                        compute: CK_COMPUTE_F32, bias: nil)
                     if rows == 0..<m {
                         for part in 0..<parts { ck_sgemm_part(&whole, part, parts) }
                     } else {

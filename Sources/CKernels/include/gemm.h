@@ -76,6 +76,10 @@ typedef struct {
     const uint16_t *b16;
     /// The arithmetic when `b_type` is `CK_ELEMENT_BF16` or `CK_ELEMENT_F16`.
     ck_compute_type compute;
+    /// N Float32 values added to every row of C after the product, or NULL: element (i, j) of C becomes
+    /// `(alpha * op(A)·op(B) + beta * C)[i][j] + bias[j]`, the sum rounded as it is finished and then the bias added
+    /// (one rounding each, never fused), so the result equals adding the bias to the product afterwards, bit for bit.
+    const float *bias;
 } ck_sgemm_args;
 
 /// Whether `CK_COMPUTE_BF16` runs the AVX512-BF16 kernels here: the CPU has AVX512-BF16 and AVX512-BW (cpuid),

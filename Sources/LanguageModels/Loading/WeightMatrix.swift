@@ -30,14 +30,19 @@ public enum WeightMatrix {
         }
     }
 
-    /// `x · Wᵀ` for `x` of shape `[..., in]`, giving `[..., out]` (as `torch.nn.Linear` without bias).
-    public func matmulTransposed(_ x: Tensor) -> Tensor {
+    /// `x · Wᵀ + bias` for `x` of shape `[..., in]`, giving `[..., out]` (as `torch.nn.Linear`; no bias when nil).
+    /// Dense and 16-bit weights add the bias inside the GEMM (the same bits as adding it afterwards).
+    public func matmulTransposed(_ x: Tensor, bias: Tensor? = nil) -> Tensor {
         switch self {
-        case .dense(let tensor): return x.matmul(tensor, transposeOther: true)
-        case .quantized(let matrix): return matrix.matmulTransposed(x)
-        case .gguf(let matrix): return matrix.matmulTransposed(x)
-        case .halfPrecision(let matrix): return matrix.matmulTransposed(x)
+        case .dense(let tensor): return x.matmul(tensor, transposeOther: true, bias: bias)
+        case .halfPrecision(let matrix): return matrix.matmulTransposed(x, bias: bias)
+        case .quantized(let matrix): return adding(bias, to: matrix.matmulTransposed(x))
+        case .gguf(let matrix): return adding(bias, to: matrix.matmulTransposed(x))
         }
+    }
+
+    private func adding(_ bias: Tensor?, to product: Tensor) -> Tensor {
+        bias.map { product + $0 } ?? product
     }
 
     /// The rows at `indices` (an embedding lookup), `[indices.count, in]`.

@@ -31,9 +31,7 @@ public struct Linear {
     /// Applies the map to the last axis of `x`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let rows = x.reshaped([-1, inputSize])
-        var y = matrix.matmulTransposed(rows)
-        if let bias { y = y + bias }
-        return y.reshaped(Array(x.shape.dropLast()) + [outputSize])
+        return matrix.matmulTransposed(rows, bias: bias).reshaped(Array(x.shape.dropLast()) + [outputSize])
     }
 
     /// Applies a different slice of the map to each group: `x` is `[..., groups, in]` and group `g`
