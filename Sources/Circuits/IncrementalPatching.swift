@@ -3,8 +3,9 @@ import Tensors
 
 /// Edge patching that follows a graph losing edges, as ACDC does: the outputs of the nodes that differ from
 /// the clean run and the current inputs of the receivers are kept, and a test recomputes only the nodes the
-/// tested edges reach through the edges that remain (one head or MLP at a time; all heads of a layer at once
-/// behind a post-attention norm, whose divisor they share), then the logits at the read positions.
+/// tested edges reach through the edges that remain (an MLP alone; the heads of a layer together, behind a
+/// post-attention norm all of them since they share its divisor, else those reached, one attention pass per
+/// key-value head), then the logits at the read positions.
 ///
 /// A node is recomputed only where its inputs changed (``ChangedPositions``): an MLP at the changed positions, a
 /// head in the rows with a changed query, key or value position that reaches a query up to the read position;
@@ -284,6 +285,7 @@ struct IncrementalPatching {
         let unpatched = (0..<upstream).filter { remains($0, receiver) }
         let allPatched = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
         guard patching.positionBuckets == nil else {
+            // Position-aware: each term is kept at the buckets where its edge remains (a mask per position).
             var shared = allPatched
             for s in unpatched where offsets[s] == nil {
                 shared = shared - keptWhereRemaining(atRead ? readDelta(s) : delta(s), sender: s, receiver: receiver, atRead: atRead)
