@@ -84,17 +84,24 @@ extension Tensor {
     /// This `[rows, positions, width]` tensor with the cells at `flatIndices` (`row · positions + position`)
     /// replaced by the rows of `values` (`[flatIndices.count, width]` in any shape), in order. Not recorded.
     func replacingCells(_ flatIndices: [Int], with values: Tensor) -> Tensor {
+        repeatedAlongBatch(1, replacingCells: flatIndices, with: values)
+    }
+
+    /// ``repeatedAlongBatch(_:)`` with the cells at `flatIndices` of the result replaced by the rows of `values`, in
+    /// one copy. Not recorded.
+    func repeatedAlongBatch(_ times: Int, replacingCells flatIndices: [Int], with values: Tensor) -> Tensor {
         let width = shape[rank - 1]
         precondition(values.count == flatIndices.count * width, "\(flatIndices.count) cells of \(width) need \(flatIndices.count * width) values")
-        var scalars = self.scalars
-        scalars.withUnsafeMutableBufferPointer { out in
+        return Tensor.build(shape: [shape[0] * times] + shape.dropFirst()) { out in
+            scalars.withUnsafeBufferPointer { block in
+                for copy in 0..<times { (out.baseAddress! + copy * count).update(from: block.baseAddress!, count: count) }
+            }
             values.scalars.withUnsafeBufferPointer { src in
                 for (i, cell) in flatIndices.enumerated() {
                     (out.baseAddress! + cell * width).update(from: src.baseAddress! + i * width, count: width)
                 }
             }
         }
-        return Tensor(shape: shape, scalars: scalars)
     }
 
     /// The cells `flatIndices` (`row · positions + position`) of this `[rows, positions, width]` tensor, `[1, n, width]`.

@@ -3,8 +3,9 @@ import Tensors
 
 /// Edge patching that follows a graph losing edges, as ACDC does: the outputs of the nodes that differ from
 /// the clean run and the current inputs of the receivers are kept, and a test recomputes only the nodes the
-/// tested edges reach through the edges that remain (one head or MLP at a time; all heads of a layer at once
-/// behind a post-attention norm, whose divisor they share), then the logits at the read positions.
+/// tested edges reach through the edges that remain (an MLP alone; the heads of a layer together, behind a
+/// post-attention norm all of them since they share its divisor, else those reached, one attention pass per
+/// key-value head), then the logits at the read positions.
 ///
 /// A node is recomputed only where its inputs changed (``ChangedPositions``): an MLP at the changed positions, a
 /// head in the rows with a changed query, key or value position that reaches a query up to the read position;
@@ -65,7 +66,8 @@ struct IncrementalPatching {
                 for receiver in graph.inputs(of: graph.senders[n]) { values.append(baseInput(graph.index(of: receiver))) }
                 inputs.append(values)
             }
-            for (n, value) in zip(coupled, offsets(of: coupled, inputs: inputs, changed: everywhere, variants: 1)) {
+            let nodes = Array(coupled)
+            for (n, value) in zip(nodes, offsets(of: nodes, inputs: inputs, changed: nodes.map { _ in everywhere }, variants: 1)) {
                 changedOffsets[n] = value
             }
         }
@@ -126,14 +128,11 @@ struct IncrementalPatching {
         }
         var pending = Set(graph.nodes(reading: graph.receivers[r]).map { graph.index(of: $0) })
         while let first = pending.min() {
-            // Heads sharing a post-attention norm are recomputed together (all of them are pending by now: only
-            // earlier nodes add them).
-            let coupled = patching.coupledNodes(of: first)
-            pending.subtract(coupled)
-            guard coupled.contains(where: isRead) else { continue }
-            var nodeInputs: [[Tensor]] = []
-            var changed = unchanged
-            for node in coupled {
+            let (visited, nodes) = recomputed(with: first, pending: pending)
+            pending.subtract(visited)
+            guard !nodes.isEmpty else { continue }
+            var nodeInputs: [[Tensor]] = [], nodeChanges: [ChangedPositions] = []
+            for node in nodes {
                 var values: [Tensor] = [], changes: [ChangedPositions] = []
                 for receiver in graph.inputs(of: graph.senders[node]) {
                     let input = graph.index(of: receiver)
@@ -153,20 +152,25 @@ struct IncrementalPatching {
                     changes.append(inputChanges[input]!)
                 }
                 nodeInputs.append(values)
+                var changed = changes[0]
                 if case let .head(l, _) = graph.senders[node] {
                     // A changed query, or a changed key or value that a query attends to.
                     var keysAndValues = changes[1]
                     keysAndValues.formUnion(changes[2])
-                    changed.formUnion(changes[0])
                     changed.formUnion(keysAndValues.attended(slidingWindow: patching.model.blocks[l].attention.slidingWindow))
-                } else {
-                    changed.formUnion(changes[0])
                 }
+                nodeChanges.append(changed.upToRead(pairs.readPositions))
             }
-            changed = changed.upToRead(pairs.readPositions)
-            for (node, value) in zip(coupled, self.offsets(of: coupled, inputs: nodeInputs, changed: changed, variants: variants)) {
+            if patching.coupledNodes(of: first).count > 1 {
+                // Heads sharing a post-attention norm's divisor are recomputed wherever one of them changes.
+                var union = unchanged
+                for changed in nodeChanges { union.formUnion(changed) }
+                nodeChanges = nodeChanges.map { _ in union }
+            }
+            for (i, value) in self.offsets(of: nodes, inputs: nodeInputs, changed: nodeChanges, variants: variants).enumerated() {
+                let node = nodes[i]
                 offsets[node] = value
-                offsetChanges[node] = changed
+                offsetChanges[node] = nodeChanges[i]
                 for next in graph.receivers.indices where graph.upstreamCount(of: next) > node && remains(node, next) {
                     pending.formUnion(graph.nodes(reading: graph.receivers[next]).map { graph.index(of: $0) })
                 }
@@ -210,6 +214,19 @@ struct IncrementalPatching {
     mutating func removeUnread(sender: Int, position: Int, receiver: Int) {
         removed[sender, receiver, position] = 1
         receiverInputs[receiver] = nil
+    }
+
+    /// The pending nodes visited with `first`, the earliest pending one, and those of them recomputed: heads
+    /// sharing a post-attention norm all together when one of them is read; other heads with the pending heads of
+    /// their layer, those read recomputed in one attention pass per key-value head; an MLP alone, when read. All
+    /// of a layer's heads that a test reaches are pending by then (only earlier nodes add them).
+    private func recomputed(with first: Int, pending: Set<Int>) -> (visited: [Int], recomputed: [Int]) {
+        let graph = patching.graph, coupled = Array(patching.coupledNodes(of: first))
+        if coupled.count > 1 { return (coupled, coupled.contains(where: isRead) ? coupled : []) }
+        guard case let .head(l, _) = graph.senders[first] else { return (coupled, coupled.filter(isRead)) }
+        let firstHead = graph.index(of: .head(layer: l, head: 0))
+        let heads = (firstHead..<(firstHead + graph.headCount)).filter(pending.contains)
+        return (heads, heads.filter(isRead))
     }
 
     /// Whether anything reads the node's output through an edge that remains (else its output cannot matter; a
@@ -266,66 +283,135 @@ struct IncrementalPatching {
     private func recomputedInput(_ receiver: Int, offsets: [Int: Tensor], variants: Int) -> Tensor {
         let upstream = patching.graph.upstreamCount(of: receiver), atRead = receiver == patching.graph.receivers.count - 1
         let unpatched = (0..<upstream).filter { remains($0, receiver) }
-        var shared = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
-        for s in unpatched where offsets[s] == nil {
-            shared = shared - keptWhereRemaining(atRead ? readDelta(s) : delta(s), sender: s, receiver: receiver, atRead: atRead)
+        let allPatched = atRead ? readAllPatched : patching.allPatchedInput(of: receiver)
+        guard patching.positionBuckets == nil else {
+            // Position-aware: each term is kept at the buckets where its edge remains (a mask per position).
+            var shared = allPatched
+            for s in unpatched where offsets[s] == nil {
+                shared = shared - keptWhereRemaining(atRead ? readDelta(s) : delta(s), sender: s, receiver: receiver, atRead: atRead)
+            }
+            var value = shared.repeatedAlongBatch(variants)
+            for s in unpatched {
+                guard let offset = offsets[s] else { continue }
+                value = value + keptWhereRemaining(offset, sender: s, receiver: receiver, atRead: atRead)
+            }
+            return value
         }
-        var value = shared.repeatedAlongBatch(variants)
+        // The same additions in the same order, in one pass without intermediate tensors (− delta = current offset).
+        let size = allPatched.count, every = [Float](repeating: 1, count: variants)
+        var sums = Tensor.WeightedSums(rows: variants, length: size)
+        sums.add(.init(allPatched), weights: every)
+        for s in unpatched where offsets[s] == nil {
+            if let offset = changedOffsets[s] {
+                sums.add(.init(atRead ? offset.gather(positions: patching.pairs.readPositions) : offset), weights: every)
+            } else {
+                sums.add(atRead ? .init(readBaseDeltas[s]) : patching.baseDelta(s), weights: every.map { -$0 })
+            }
+        }
         for s in unpatched {
             guard let offset = offsets[s] else { continue }
-            value = value + keptWhereRemaining(offset, sender: s, receiver: receiver, atRead: atRead)
+            for v in 0..<variants {
+                sums.add(.init(offset, offset: v * size), weights: (0..<variants).map { $0 == v ? 1 : 0 })
+            }
         }
-        return value
+        return sums.result().reshaped([variants * allPatched.shape[0]] + allPatched.shape.dropFirst())
     }
 
     /// The metric of each variant from the logits' inputs `[variants·batch, 1, d]`.
     private func metrics(_ read: Tensor, variants: Int) -> [Float] { patching.variantMetrics(read: read, variants: variants) }
 
-    /// The output − source output `[variants·batch, pos, d]` of coupled nodes (``EdgePatching/coupledNodes(of:)``)
-    /// whose inputs are `inputs`: recomputed at the `changed` positions, the current one elsewhere. An MLP is
-    /// recomputed at those positions only; a head in the rows that have one (attention reads every key), and
-    /// every head of a layer with a post-attention norm at once, their shared divisor coming from all heads'
-    /// results. Each row's values depend only on its own inputs, so batched and one-at-a-time tests agree.
-    private func offsets(of nodes: Range<Int>, inputs: [[Tensor]], changed: ChangedPositions, variants: Int) -> [Tensor] {
-        let current = nodes.map { currentOffset($0).repeatedAlongBatch(variants) }
-        guard !changed.isEmpty else { return current }
-        let model = patching.model, pairs = patching.pairs, length = pairs.length
-        let cells = changed.flatIndices
-        let outputs: [Tensor]
-        switch patching.graph.senders[nodes.lowerBound] {
+    /// The output − source output `[variants·batch, pos, d]` of `nodes` (one MLP, the heads of one layer sharing a
+    /// post-attention norm, or other heads of one layer) whose inputs are `inputs`: recomputed at each node's
+    /// `changed` positions, the current one elsewhere. An MLP is recomputed at those positions only; heads in the
+    /// rows that have one (attention reads every key): heads sharing a post-attention norm all at once, their
+    /// shared divisor coming from all heads' results (and their `changed` positions the same), other heads in one
+    /// attention pass per key-value head, whose keys and values are projected once. Each row's values depend only
+    /// on its own inputs, so batched and one-at-a-time tests agree.
+    private func offsets(of nodes: [Int], inputs: [[Tensor]], changed: [ChangedPositions], variants: Int) -> [Tensor] {
+        let model = patching.model
+        switch patching.graph.senders[nodes[0]] {
         case .input:
             preconditionFailure("the input node has no inputs to patch")
         case let .mlp(l):
-            outputs = [model.blocks[l].mlpOutput(inputs[0][0].cells(cells))!]
-        case let .head(l, h):
-            let rows = changed.changedRows
-            let local = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($0.element, $0.offset) })
-            let localCells = cells.map { local[$0 / length]! * length + $0 % length }
-            let block = model.blocks[l]
-            let batch = TokenBatch(tokens: rows.map { pairs.clean.tokens[$0 % pairs.count] },
-                                   mask: rows.map { pairs.clean.mask[$0 % pairs.count] })
-            let context = AttentionContext(batch: batch), mask = context.additiveMask(slidingWindow: block.attention.slidingWindow)
-            let rowInputs = inputs.map { $0.map { $0.indexSelect(axis: 0, rows) } }
-            if nodes.count == 1 {
-                let result = block.headResult(h, queryInput: rowInputs[0][0], keyInput: rowInputs[0][1], valueInput: rowInputs[0][2],
-                                              context: context, mask: mask)
-                outputs = [result.cells(localCells)]
-            } else {
-                let grouping = patching.graph.grouping
-                // Each key-value head's inputs are those of its first query head.
-                let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
-                let results = block.headResults(queryInputs: Tensor.stack(rowInputs.map { $0[0] }, axis: 2),
-                                                keyInputs: Tensor.stack(groupHeads.map { rowInputs[$0][1] }, axis: 2),
-                                                valueInputs: Tensor.stack(groupHeads.map { rowInputs[$0][2] }, axis: 2),
-                                                context: context, mask: mask)
-                let written = block.headSenderOutputs(results: results)
-                outputs = (0..<nodes.count).map { written.select(axis: 2, $0).cells(localCells) }
+            return [offset(of: nodes[0], changed: changed[0], variants: variants) { cells, _ in
+                model.blocks[l].mlpOutput(inputs[0][0].cells(cells))!
+            }]
+        case let .head(l, _) where model.blocks[l].headsShareNorm:
+            let grouping = patching.graph.grouping, block = model.blocks[l]
+            var written: Tensor?
+            return nodes.indices.map { i in
+                offset(of: nodes[i], changed: changed[i], variants: variants) { _, localCells in
+                    if written == nil {
+                        let (context, mask, rows) = headPass(layer: l, changed: changed[i])
+                        let rowInputs = inputs.map { $0.map { $0.indexSelect(axis: 0, rows) } }
+                        // Each key-value head's inputs are those of its first query head.
+                        let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
+                        let results = block.headResults(queryInputs: Tensor.stack(rowInputs.map { $0[0] }, axis: 2),
+                                                        keyInputs: Tensor.stack(groupHeads.map { rowInputs[$0][1] }, axis: 2),
+                                                        valueInputs: Tensor.stack(groupHeads.map { rowInputs[$0][2] }, axis: 2),
+                                                        context: context, mask: mask)
+                        written = block.headSenderOutputs(results: results)
+                    }
+                    return written!.select(axis: 2, i).cells(localCells)
+                }
             }
+        case let .head(l, _):
+            // The heads of each key-value head in one pass over the rows where one of them changes; they share their
+            // key and value inputs (those receivers belong to the key-value head).
+            let graph = patching.graph, block = model.blocks[l]
+            let heads = nodes.map { node -> Int in
+                guard case let .head(_, h) = graph.senders[node] else { preconditionFailure("\(graph.senders[node]) is not a head") }
+                return h
+            }
+            var values = [Tensor?](repeating: nil, count: nodes.count)
+            for group in 0..<graph.grouping.keyValueHeads {
+                let members = nodes.indices.filter { graph.grouping.keyValueHead(of: heads[$0]) == group && !changed[$0].isEmpty }
+                guard !members.isEmpty else { continue }
+                var union = changed[members[0]]
+                for i in members.dropFirst() { union.formUnion(changed[i]) }
+                let (context, mask, rows) = headPass(layer: l, changed: union)
+                let local = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($0.element, $0.offset) })
+                // The results only at the cells where one of the heads changed (each head's among them).
+                let length = patching.pairs.length, unionCells = union.flatIndices
+                let results = block.headResults(members.map { heads[$0] },
+                                                queryInputs: Tensor.stack(members.map { inputs[$0][0].indexSelect(axis: 0, rows) }, axis: 2),
+                                                keyInput: inputs[members[0]][1].indexSelect(axis: 0, rows),
+                                                valueInput: inputs[members[0]][2].indexSelect(axis: 0, rows),
+                                                context: context, mask: mask,
+                                                cells: unionCells.map { local[$0 / length]! * length + $0 % length })
+                let position = Dictionary(uniqueKeysWithValues: unionCells.enumerated().map { ($0.element, $0.offset) })
+                for (j, i) in members.enumerated() {
+                    values[i] = offset(of: nodes[i], changed: changed[i], variants: variants, localRows: local) { cells, _ in
+                        results.select(axis: 1, j).indexSelect(axis: 0, cells.map { position[$0]! })
+                    }
+                }
+            }
+            return nodes.indices.map { values[$0] ?? currentOffset(nodes[$0]).repeatedAlongBatch(variants) }
         }
+    }
+
+    /// A node's output − source output `[variants·batch, pos, d]`: the current one, with the cells at `changed`
+    /// replaced by `output(cells, localCells)` − source output there, `output` giving the node's output
+    /// `[1, cells, d]` at the flat cells (`row · length + position`) of a pass over all rows, or their cells
+    /// in a pass over the rows `localRows` (each row's index in it; by default the changed rows).
+    private func offset(of node: Int, changed: ChangedPositions, variants: Int, localRows: [Int: Int]? = nil,
+                        _ output: (_ cells: [Int], _ localCells: [Int]) -> Tensor) -> Tensor {
+        guard !changed.isEmpty else { return currentOffset(node).repeatedAlongBatch(variants) }
+        let pairs = patching.pairs, length = pairs.length, cells = changed.flatIndices
+        let local = localRows ?? Dictionary(uniqueKeysWithValues: changed.changedRows.enumerated().map { ($0.element, $0.offset) })
+        let localCells = cells.map { local[$0 / length]! * length + $0 % length }
         let sourceCells = cells.map { (($0 / length) % pairs.count) * length + $0 % length }
-        return zip(nodes, zip(current, outputs)).map { node, pair in
-            pair.0.replacingCells(cells, with: pair.1 - patching.sourceOutputs[node].cells(sourceCells))
-        }
+        return currentOffset(node).repeatedAlongBatch(variants, replacingCells: cells,
+                                                      with: output(cells, localCells) - patching.sourceOutputs[node].cells(sourceCells))
+    }
+
+    /// An attention pass of layer `layer` over the rows with a changed position: its context and mask, and the rows.
+    private func headPass(layer: Int, changed: ChangedPositions) -> (context: AttentionContext, mask: Tensor, rows: [Int]) {
+        let pairs = patching.pairs, rows = changed.changedRows
+        let batch = TokenBatch(tokens: rows.map { pairs.clean.tokens[$0 % pairs.count] },
+                               mask: rows.map { pairs.clean.mask[$0 % pairs.count] })
+        let context = AttentionContext(batch: batch)
+        return (context, context.additiveMask(slidingWindow: patching.model.blocks[layer].attention.slidingWindow), rows)
     }
 
     /// Receiver `r`'s current input `[batch, pos, d]`, computed once and then kept up to date.

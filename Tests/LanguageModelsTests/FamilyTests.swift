@@ -128,6 +128,16 @@ import LanguageModels
                 block.headResult($0, queryInput: residPre, keyInput: residPre, valueInput: residPre, context: context, mask: mask)
             }
             #expect(results[0].maxAbsDifference(cached[n.result]!.select(axis: 2, 0)) < 1e-5, "\(name) layer \(l) headResult")
+            // The query heads of each key-value head in one pass give the forward pass's results too.
+            for group in 0..<block.attention.keyValueHeads {
+                let heads = Array(block.attention.grouping.queryHeads(of: group))
+                let grouped = block.headResults(heads, queryInputs: Tensor.stack(heads.map { _ in residPre }, axis: 2),
+                                                keyInput: residPre, valueInput: residPre, context: context, mask: mask)
+                for (i, h) in heads.enumerated() {
+                    #expect(grouped.select(axis: 2, i).maxAbsDifference(cached[n.result]!.select(axis: 2, h)) < 1e-5,
+                            "\(name) layer \(l) headResults of heads \(heads)")
+                }
+            }
             var summed = results.dropFirst().reduce(results[0], +)
             if let bias = block.attention.output.bias { summed = summed + bias }
             if let post = block.postAttentionNorm {

@@ -48,17 +48,25 @@ public struct Attention {
     /// This attention reduced to query head `head` and its key-value head, without the output bias: its
     /// output is that head's write into the residual stream. Nil when the q/k norms span the heads (the
     /// head's query then depends on every head's projection).
-    func restricted(toHead head: Int) -> Attention? {
+    func restricted(toHead head: Int) -> Attention? { restricted(toHeads: [head]) }
+
+    /// This attention reduced to the query heads `heads` (in that order), which share one key-value head, and
+    /// that key-value head, without the output bias: its ``headResults(_:)`` are those heads' writes into the
+    /// residual stream. Nil when the q/k norms span the heads.
+    func restricted(toHeads heads: [Int]) -> Attention? {
         guard !normsSpanHeads || (queryNorm == nil && keyNorm == nil) else { return nil }
-        let group = grouping.keyValueHead(of: head)
-        func block(_ linear: Linear, _ index: Int) -> Linear {
-            let range = (index * headDim)..<((index + 1) * headDim)
-            return Linear(weight: linear.matrix.rows(Array(range)), bias: linear.bias?.slice(axis: 0, range))
+        let group = grouping.keyValueHead(of: heads[0])
+        precondition(heads.allSatisfy { grouping.keyValueHead(of: $0) == group }, "heads \(heads) do not share a key-value head")
+        func block(_ linear: Linear, _ indices: [Int]) -> Linear {
+            let rows = indices.flatMap { ($0 * headDim)..<(($0 + 1) * headDim) }
+            return Linear(weight: linear.matrix.rows(rows), bias: linear.bias?.indexSelect(axis: 0, rows))
         }
-        let outputColumns = output.matrix.columns((head * headDim)..<((head + 1) * headDim))
-        return Attention(query: block(query, head), key: block(key, group), value: block(value, group),
+        let outputColumns = heads.count == 1
+            ? output.matrix.columns((heads[0] * headDim)..<((heads[0] + 1) * headDim))
+            : Tensor.concatenate(heads.map { output.matrix.columns(($0 * headDim)..<(($0 + 1) * headDim)) }, axis: 1)
+        return Attention(query: block(query, heads), key: block(key, [group]), value: block(value, [group]),
                          output: Linear(weight: outputColumns), queryNorm: queryNorm, keyNorm: keyNorm, rotary: rotary,
-                         heads: 1, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow,
+                         heads: heads.count, keyValueHeads: 1, headDim: headDim, scale: scale, slidingWindow: slidingWindow,
                          softcap: softcap, clip: clip)
     }
 
@@ -109,6 +117,21 @@ public struct Attention {
                                mask: Tensor, cache: inout LayerKeyValueCache?, hooks: ForwardHooks?,
                                names: BlockHookNames, queryPositions: [[Int]]? = nil) -> Tensor {
         let batch = queryInput.shape[0], length = queryInput.shape[1]
+        let z = headOutputs(queryInput: queryInput, keyInput: keyInput, valueInput: valueInput, context: context, mask: mask,
+                            cache: &cache, hooks: hooks, names: names, queryPositions: queryPositions)
+        if hooks.wants(names.result) {
+            let hooked = hooks.apply(names.result, headResults(z))
+            let summed = hooked.sum(axis: 2)
+            return output.bias.map { summed + $0 } ?? summed
+        }
+        return output(z.reshaped([batch, length, heads * headDim]))
+    }
+
+    /// The heads' outputs before the output projection, `hook_z` (`[batch, queries, heads, headDim]`), of
+    /// ``callAsFunction(queryInput:keyInput:valueInput:context:mask:cache:hooks:names:queryPositions:)``.
+    func headOutputs(queryInput: Tensor, keyInput: Tensor, valueInput: Tensor, context: AttentionContext, mask: Tensor,
+                     cache: inout LayerKeyValueCache?, hooks: ForwardHooks?, names: BlockHookNames,
+                     queryPositions: [[Int]]? = nil) -> Tensor {
         // As in TransformerLens, hook_q/hook_k see the projections before the q/k norms.
         var q = clipped(normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q))
         var k = clipped(normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k))
@@ -125,13 +148,7 @@ public struct Attention {
             cache = layerCache
             layout = .headMajor
         }
-        let z = hooks.apply(names.z, attend(q, keys, values, layout: layout, mask: mask, hooks: hooks, names: names))
-        if hooks.wants(names.result) {
-            let hooked = hooks.apply(names.result, headResults(z))
-            let summed = hooked.sum(axis: 2)
-            return output.bias.map { summed + $0 } ?? summed
-        }
-        return output(z.reshaped([batch, length, heads * headDim]))
+        return hooks.apply(names.z, attend(q, keys, values, layout: layout, mask: mask, hooks: hooks, names: names))
     }
 
     /// `z` `[batch, pos, heads, headDim]` from queries `[batch, pos, heads, headDim]` and keys and values in

@@ -155,6 +155,28 @@ public struct TransformerBlock {
         return attention.headResults(hooks.cached[names.z]!).select(axis: 2, head)
     }
 
+    /// ``headResult(_:queryInput:keyInput:valueInput:context:mask:)`` for query heads `heads` that share one
+    /// key-value head, in one attention pass: each head reads its own query input (`queryInputs`,
+    /// `[batch, pos, heads.count, dModel]`), all of them the key and value inputs `[batch, pos, dModel]`, whose keys
+    /// and values are projected once (when the q/k norms span the heads, one pass per head). Returns
+    /// `[batch, pos, heads.count, dModel]`, or with `cells` (flat `row · pos + position` indices) only those,
+    /// `[cells.count, heads.count, dModel]`.
+    public func headResults(_ heads: [Int], queryInputs: Tensor, keyInput: Tensor, valueInput: Tensor,
+                            context: AttentionContext, mask: Tensor, cells: [Int]? = nil) -> Tensor {
+        guard let group = attention.restricted(toHeads: heads) else {
+            let results = Tensor.stack(heads.indices.map {
+                headResult(heads[$0], queryInput: queryInputs.select(axis: 2, $0), keyInput: keyInput, valueInput: valueInput,
+                           context: context, mask: mask)
+            }, axis: 2)
+            return cells.map { results.reshaped([-1, heads.count, results.shape[3]]).indexSelect(axis: 0, $0) } ?? results
+        }
+        var cache: LayerKeyValueCache?
+        let z = group.headOutputs(queryInput: attentionNorm(queryInputs, hooks: nil), keyInput: attentionNorm(keyInput, hooks: nil),
+                                  valueInput: attentionNorm(valueInput, hooks: nil), context: context, mask: mask, cache: &cache,
+                                  hooks: nil, names: names)
+        return group.headResults(cells.map { z.reshaped([-1, heads.count, attention.headDim]).indexSelect(axis: 0, $0) } ?? z)
+    }
+
     /// The MLP's write into the residual stream (`hook_mlp_out`: `ln2`, the MLP and the post-MLP norm) for the
     /// MLP input `[batch, pos, dModel]` — `resid_mid`, or `resid_pre` in a ``parallelResidual`` block — or nil in
     /// an attention-only block.
