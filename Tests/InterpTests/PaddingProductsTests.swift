@@ -64,6 +64,14 @@ import TestModels
         Self.expectSameValues(Self.llama, lengths: [16, 14, 12, 10, 15, 13], hooks: hooks)
     }
 
+    /// Gemma-2 blocks (a sliding window of 4 in layer 0, soft-capping, post-norms), every block and the last one read
+    /// at the read positions.
+    @Test func gemma2Blocks() throws {
+        let model = try TestModels.gemma2SlidingWindowCase().model
+        Self.expectSameValues(model, lengths: [12, 9, 7])
+        Self.expectSameValues(model, lengths: [12, 9, 7], readOnly: true)
+    }
+
     /// The last block read at one position per sequence: 6 read rows filled up to 65 of 80 (packed products), and
     /// 3 of 20 (row-dot products), also with hooks in the last block.
     @Test func lastBlockAtTheReadPositions() {

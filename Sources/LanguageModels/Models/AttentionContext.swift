@@ -44,7 +44,7 @@ public struct AttentionContext {
     }
 
     /// `needed` rows in place of the `count` rows of a full product (the rows of `candidates`, or all), or nil when
-    /// that leaves nothing out. Products of fewer rows give each row the same bits unless they cross the GEMM's
+    /// that leaves nothing out (or nothing in). Products of fewer rows give each row the same bits unless they cross the GEMM's
     /// row-dot bound (``GEMM/sameResults(rows:otherRows:)``); then other rows are added up to just above it.
     private func rows(_ needed: [Int], fillingUpTo count: Int, from candidates: [Int]? = nil) -> [Int]? {
         var rows = needed
@@ -53,7 +53,7 @@ public struct AttentionContext {
             let fill = (candidates ?? Array(0..<count)).lazy.filter { !kept.contains($0) }.prefix(GEMM.rowDotMaxRows + 1 - rows.count)
             rows = (rows + fill).sorted()
         }
-        return rows.count < count ? rows : nil
+        return rows.isEmpty || rows.count >= count ? nil : rows
     }
 
     /// The rows of ``computedRows`` when `input` (`[batch, queries, ...]`) holds this pass's query rows.
