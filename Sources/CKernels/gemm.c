@@ -765,6 +765,8 @@ void ck_sgemm_block(const ck_sgemm_args *args, long row_begin, long row_end, lon
 
 void ck_sgemm(const ck_sgemm_args *args) { ck_sgemm_block(args, 0, args->m, 0, args->n); }
 
+long ck_sgemm_row_dot_max_rows(void) { return dot_transposed_max_rows; }
+
 void ck_sgemm_part(const ck_sgemm_args *args, long part, long parts) {
     const kernel_config *cfg = config_for(args->path);
     long row_units = (args->m + cfg->mr - 1) / cfg->mr;

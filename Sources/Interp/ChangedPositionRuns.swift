@@ -100,11 +100,16 @@ struct ChangedPositionRuns {
         let positions = start..<(rows.map { read[$0] }.max()! + 1)
         let later = TokenBatch(tokens: rows.map { Array(batch.tokens[$0][positions]) }, mask: rows.map { Array(batch.mask[$0][positions]) })
         let prefix = start > 0 ? keyValues.prefix(rows: rows, length: start, fromLayer: layer) : nil
-        let context = AttentionContext(batch: later, pastMask: prefix?.mask, pastPositions: prefix?.nextPositions)
+        // A row's positions after its read position are padding: their products are skipped (see runBlocks below).
+        let context = AttentionContext(batch: later, pastMask: prefix?.mask, pastPositions: prefix?.nextPositions).skippingPaddingProducts()
         let residual = runs.residuals[layer].indexSelect(axis: 0, rows).slice(axis: 1, positions)
-        let final = model.runBlocks(layer..<model.layerCount, residual: residual, context: context,
-                                    hooks: hooks(Pass(variants: items.map(\.variant), rows: rows, positions: positions)), cache: prefix)
-        return logitsAtRead(final.gather(positions: rows.map { read[$0] - start }))
+        let passHooks = hooks(Pass(variants: items.map(\.variant), rows: rows, positions: positions))
+        let last = model.layerCount - 1, readPositions = rows.map { read[$0] - start }
+        let beforeLast = model.runBlocks(layer..<last, residual: residual, context: context, hooks: passHooks, cache: prefix)
+        // The last block's output is read at the read positions only.
+        let lastContext = context.readingOutputs(atRows: readPositions.enumerated().map { $0.offset * positions.count + $0.element })
+        let final = model.runBlocks(last..<model.layerCount, residual: beforeLast, context: lastContext, hooks: passHooks, cache: prefix)
+        return logitsAtRead(final.gather(positions: readPositions))
     }
 
     /// The metric of the cached run's read logits with the rows of `computed` (by example: the logits of

@@ -49,6 +49,17 @@ public enum GEMM {
         }
     }
 
+    /// Whether Float32 products of `rows` and `otherRows` rows of A (same B, same path) give every row the same
+    /// bits: the kernel depends on the row count only through the row-dot-product kernel of products with few rows
+    /// and B stored transposed (`ck_sgemm_row_dot_max_rows`), so this holds when both counts are on the same side
+    /// of its bound. Lets a caller leave out rows it does not read without changing the others.
+    public static func sameResults(rows: Int, otherRows: Int) -> Bool {
+        (rows <= rowDotMaxRows) == (otherRows <= rowDotMaxRows)
+    }
+
+    /// The most rows of A a Float32 product with B stored transposed may have to take the row-dot-product kernel.
+    public static var rowDotMaxRows: Int { ck_sgemm_row_dot_max_rows() }
+
     /// Products smaller than this many multiply-adds run on the calling thread: waking the pool costs more.
     static let parallelThreshold = 1 << 18
 

@@ -104,6 +104,12 @@ void ck_gemm_blocking(ck_gemm_path path, long *mc, long *kc, long *nc);
 /// Computes the whole product on the calling thread.
 void ck_sgemm(const ck_sgemm_args *args);
 
+/// The most rows of A a Float32 product with B stored transposed may have to take the row-dot-product kernel
+/// (fewer memory passes, another summation order). Every other choice of ck_sgemm gives each element of C the
+/// same operations whatever the row count, so two such products of m and m' rows agree element for element
+/// when m and m' are on the same side of this bound.
+long ck_sgemm_row_dot_max_rows(void);
+
 /// Computes part `part` of `parts` of the product: C is split into a static grid of `parts` rectangles
 /// aligned to the micro-kernel's tile, so calling every part (on any threads, in any order) computes the
 /// whole product with the same result as `ck_sgemm`.

@@ -74,16 +74,18 @@ public struct Attention {
     ///
     /// `input` is either the shared normalized residual `[batch, pos, d]` or one input per head
     /// `[batch, pos, groups, d]` (split inputs, for edge-level interventions).
-    func project(_ input: Tensor, with linear: Linear, groups: Int) -> Tensor {
+    /// With `rows` (``AttentionContext/computedRows`` or ``AttentionContext/outputRows``), a dense projection runs on
+    /// those rows of `[batch, pos, d]` only.
+    func project(_ input: Tensor, with linear: Linear, groups: Int, rows: [Int]? = nil) -> Tensor {
         if input.rank == 4 { return linear.grouped(input, groups: groups) }
-        return linear(input).reshaped([input.shape[0], input.shape[1], groups, headDim])
+        return input.onRows(linear.isDense ? rows : nil) { linear($0) }.reshaped([input.shape[0], input.shape[1], groups, headDim])
     }
 
     /// Projects and normalizes queries or keys: `[batch, pos, groups, headDim]`, calling `hookName` on the
     /// projection before the norm (as TransformerLens' hook_q / hook_k).
     func normalizedProjection(_ input: Tensor, with linear: Linear, norm: Normalization?, groups: Int,
-                              hooks: ForwardHooks?, hookName: String) -> Tensor {
-        let projected = hooks.apply(hookName, project(input, with: linear, groups: groups))
+                              hooks: ForwardHooks?, hookName: String, rows: [Int]? = nil) -> Tensor {
+        let projected = hooks.apply(hookName, project(input, with: linear, groups: groups, rows: rows))
         guard let norm else { return projected }
         guard normsSpanHeads else { return norm.normalize(projected) }
         let shape = projected.shape
@@ -124,7 +126,7 @@ public struct Attention {
             let summed = hooked.sum(axis: 2)
             return output.bias.map { summed + $0 } ?? summed
         }
-        return output(z.reshaped([batch, length, heads * headDim]))
+        return z.reshaped([batch, length, heads * headDim]).onRows(output.isDense ? context.outputRows(of: queryInput) : nil) { output($0) }
     }
 
     /// The heads' outputs before the output projection, `hook_z` (`[batch, queries, heads, headDim]`), of
@@ -133,9 +135,12 @@ public struct Attention {
                      cache: inout LayerKeyValueCache?, hooks: ForwardHooks?, names: BlockHookNames,
                      queryPositions: [[Int]]? = nil) -> Tensor {
         // As in TransformerLens, hook_q/hook_k see the projections before the q/k norms.
-        var q = clipped(normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q))
-        var k = clipped(normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k))
-        let v = clipped(hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads)))
+        let queryRows = context.outputRows(of: queryInput)
+        var q = clipped(normalizedProjection(queryInput, with: query, norm: queryNorm, groups: heads, hooks: hooks, hookName: names.q,
+                                             rows: queryRows))
+        var k = clipped(normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k,
+                                             rows: context.computedRows(of: keyInput)))
+        let v = clipped(hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads, rows: context.computedRows(of: valueInput))))
         if let rotary {
             q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))

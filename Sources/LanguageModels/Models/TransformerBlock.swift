@@ -57,12 +57,12 @@ public struct TransformerBlock {
         }
         let attnOut = hooks.apply(names.attnOut, attended)
         if parallelResidual, let mlp {
-            let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residPre), hooks: hooks))
+            let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residPre), context: context, hooks: hooks))
             return hooks.apply(names.residPost, residPre + attnOut + mlpOut)
         }
         let residMid = hooks.apply(names.residMid, residPre + attnOut)
         guard let mlp else { return hooks.apply(names.residPost, residMid) }
-        let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), hooks: hooks))
+        let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), context: context, hooks: hooks))
         return hooks.apply(names.residPost, residMid + mlpOut)
     }
 
@@ -98,6 +98,16 @@ public struct TransformerBlock {
     public var mlpInputPoint: HookPoint { parallelResidual ? .residPre(layer) : .residMid(layer) }
 
     /// `ln2`, the MLP and the post-MLP norm on the MLP's input: the MLP's write into the residual stream.
+    /// With ``AttentionContext/outputRows`` or ``AttentionContext/computedRows``, a dense MLP whose inner points no
+    /// hook wants runs on those rows only.
+    private func feedForward(_ mlp: FeedForward, _ input: Tensor, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
+        let inner = [names.ln2Scale, names.ln2Normalized, names.mlpPre, names.mlpPreLinear, names.mlpPost, names.ln2PostScale,
+                     names.ln2PostNormalized]
+        let dense = mlp.input.isDense && mlp.output.isDense && mlp.gate?.isDense != false
+        let rows = dense && !inner.contains(where: { hooks.wants($0) }) ? context.outputRows(of: input) : nil
+        return input.onRows(rows) { feedForward(mlp, $0, hooks: hooks) }
+    }
+
     private func feedForward(_ mlp: FeedForward, _ input: Tensor, hooks: ForwardHooks?) -> Tensor {
         let normalized = ln2.map { $0(input, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized) } ?? input
         let output = mlp(normalized, hooks: hooks, names: names)
