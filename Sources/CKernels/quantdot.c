@@ -516,5 +516,6 @@ void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row
 long ck_quant_dot_max_rows(long columns) {
     long l2 = ck_cache_share(ck_cpu_caches_detected()->l2);
     long rows = l2 / 2 / (4 * (columns > 0 ? columns : 1));
-    return rows < 4 ? 4 : (rows > 256 ? 256 : rows);
+    long most = ck_sgemm_row_dot_max_rows();
+    return rows < 4 ? 4 : (rows > most ? most : rows);
 }

@@ -28,7 +28,8 @@ public enum FusedQuantizedProduct {
     public static let ggufTypeIDs: Set<UInt32> = [2, 3, 6, 7, 8, 10, 11, 12, 13, 14]
 
     /// The most activation rows for which the fused product is used at depth `depth` (from this CPU's L2 size:
-    /// the rows must stay in half of it while every tile of weight rows passes; 4 to 256).
+    /// the rows must stay in half of it while every tile of weight rows passes; at least 4, at most
+    /// ``GEMM/rowDotMaxRows``, where the Float32 product of a transposed weight also stops taking dot products).
     public static func maximumRows(depth: Int) -> Int { ck_quant_dot_max_rows(depth) }
 
     /// The kernel `path` runs as for fused products here (`INTERP_QUANT_PORTABLE` included).

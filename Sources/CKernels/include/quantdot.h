@@ -61,9 +61,12 @@ void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row
 
 /// The largest number of activation rows for which the fused product is used rather than dequantizing blocks of
 /// rows for the Float32 GEMM, for depth `columns`: the activation rows (4 bytes per column) must fit in half of
-/// this CPU's share of L2 (`ck_cpu_caches_detected`), since they are re-read for every tile of weight rows.
-/// Between 4 and 256. (Measured on a Zen 4 core with 1 MB of L2, depth 576 and 1536: the fused product was 10-35%
-/// faster up to 128 rows and slower once the rows outgrew the L2.)
+/// this CPU's share of L2 (`ck_cpu_caches_detected`), since they are re-read for every tile of weight rows, and
+/// they are at most the rows for which a Float32 product with a transposed B takes the row-dot-product kernel
+/// (`ck_sgemm_row_dot_max_rows`): the fused kernel is that kernel's quantized counterpart, and beyond it the packed
+/// GEMM outruns dot products while decoding a block of weight rows is shared by all the rows. At least 4.
+/// (Zen 5, 150 rows at depth 576 and 1536, MLX 4-bit and Q4_K: the SmolLM2-135M-shape forward at 10x15 took 8-12%
+/// less CPU time dequantizing blocks than with the fused kernel, which the earlier bound of 256 rows had chosen.)
 long ck_quant_dot_max_rows(long columns);
 
 /// The kernel `path` resolves to for fused products ("avx512", "avx2" or "portable"), `INTERP_QUANT_PORTABLE`
