@@ -337,22 +337,21 @@ struct IncrementalPatching {
                 model.blocks[l].mlpOutput(inputs[0][0].cells(cells))!
             }]
         case let .head(l, _) where model.blocks[l].headsShareNorm:
+            // Every head's `changed` is the same here (their union).
+            guard !changed[0].isEmpty else { return nodes.map { currentOffset($0).repeatedAlongBatch(variants) } }
             let grouping = patching.graph.grouping, block = model.blocks[l]
-            var written: Tensor?
+            let (context, mask, rows) = headPass(layer: l, changed: changed[0])
+            let rowInputs = inputs.map { $0.map { $0.indexSelect(axis: 0, rows) } }
+            // Each key-value head's inputs are those of its first query head.
+            let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
+            let results = block.headResults(queryInputs: Tensor.stack(rowInputs.map { $0[0] }, axis: 2),
+                                            keyInputs: Tensor.stack(groupHeads.map { rowInputs[$0][1] }, axis: 2),
+                                            valueInputs: Tensor.stack(groupHeads.map { rowInputs[$0][2] }, axis: 2),
+                                            context: context, mask: mask)
+            let written = block.headSenderOutputs(results: results)
             return nodes.indices.map { i in
                 offset(of: nodes[i], changed: changed[i], variants: variants) { _, localCells in
-                    if written == nil {
-                        let (context, mask, rows) = headPass(layer: l, changed: changed[i])
-                        let rowInputs = inputs.map { $0.map { $0.indexSelect(axis: 0, rows) } }
-                        // Each key-value head's inputs are those of its first query head.
-                        let groupHeads = (0..<grouping.keyValueHeads).map { grouping.queryHeads(of: $0).first! }
-                        let results = block.headResults(queryInputs: Tensor.stack(rowInputs.map { $0[0] }, axis: 2),
-                                                        keyInputs: Tensor.stack(groupHeads.map { rowInputs[$0][1] }, axis: 2),
-                                                        valueInputs: Tensor.stack(groupHeads.map { rowInputs[$0][2] }, axis: 2),
-                                                        context: context, mask: mask)
-                        written = block.headSenderOutputs(results: results)
-                    }
-                    return written!.select(axis: 2, i).cells(localCells)
+                    written.select(axis: 2, i).cells(localCells)
                 }
             }
         case let .head(l, _):

@@ -45,8 +45,8 @@ extension Tensor {
         let selfTracked = isTracked, otherTracked = other.isTracked
         return result.recorded(from: [self, other] + (bias.map { [$0] } ?? [])) { g in
             [selfTracked ? Tensor.matmulGradientOfSelf(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil,
-             otherTracked ? Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil,
-             g]
+             otherTracked ? Tensor.matmulGradientOfOther(a, b, g, transposeSelf: transposeSelf, transposeOther: transposeOther) : nil]
+                + (bias == nil ? [] : [g])
         }
     }
 
