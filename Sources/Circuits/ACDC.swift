@@ -87,10 +87,7 @@ extension EdgePatching {
         var testsThisRun = 0
         while state.receiver >= 0 {
             let r = state.receiver
-            let reached = r == graph.receivers.count - 1 || graph.nodes(reading: graph.receivers[r]).contains { node in
-                coupledNodes(of: graph.index(of: node)).contains { state.alive.contains($0) }
-            }
-            if !reached {
+            if !isReached(receiver: r, alive: state.alive) {
                 for slot in stride(from: state.sender, through: 0, by: -1) {
                     run.removeUnread(sender: slot / positions, position: slot % positions, receiver: r)
                     state.markRemoved(slot: slot, receiver: r, in: graph)
@@ -138,6 +135,14 @@ extension EdgePatching {
         }
         checkpoint?(state)
         return (result(state: state, options: options), state)
+    }
+
+    /// Whether ACDC tests the edges into receiver `r`: it is the logits, or its node (or a node sharing its
+    /// post-attention norm) has a kept outgoing edge, i.e. is in `alive`. Else they are removed untested.
+    func isReached(receiver r: Int, alive: Set<Int>) -> Bool {
+        r == graph.receivers.count - 1 || graph.nodes(reading: graph.receivers[r]).contains { node in
+            coupledNodes(of: graph.index(of: node)).contains(where: alive.contains)
+        }
     }
 
     private func result(state: ACDCState, options: ACDCOptions) -> ACDCResult {
@@ -213,7 +218,9 @@ public struct ACDCState: Codable, Equatable {
 
     /// A state that resumes ACDC at `edge` as if every edge ACDC visits before it (those into later
     /// receivers, and into the same receiver from later senders) had been decided: removed when `removed`
-    /// selects it, kept otherwise. Use it to start from a hand-made graph or to time tests deep in a run.
+    /// selects it, kept otherwise, except that edges into a receiver that nothing kept reads are removed, as
+    /// ACDC removes them untested (so the state is one a run can reach). Use it to start from a hand-made graph
+    /// or to time tests deep in a run.
     public init(patching: EdgePatching, options: ACDCOptions, removed: EdgeMask, resumingAt edge: ComputationGraph.Edge) {
         let graph = patching.graph
         self.init(start: patching, options: options)
@@ -221,10 +228,11 @@ public struct ACDCState: Codable, Equatable {
         receiver = graph.index(of: edge.receiver)
         sender = graph.index(of: edge.sender) * positions + (edge.position ?? 0)
         var decided = EdgeMask(graph: graph)
-        for r in receiver..<graph.receivers.count {
+        for r in stride(from: graph.receivers.count - 1, through: receiver, by: -1) {
+            let reached = patching.isReached(receiver: r, alive: alive)
             for slot in (r == receiver ? sender + 1 : 0)..<(graph.upstreamCount(of: r) * positions) {
                 let (s, p) = (slot / positions, slot % positions)
-                if removed[s, r, p] != 0 { decided[s, r, p] = 1 } else { alive.insert(s) }
+                if removed[s, r, p] != 0 || !reached { decided[s, r, p] = 1 } else { alive.insert(s) }
             }
         }
         self.removed = decided.values

@@ -89,6 +89,32 @@ import Circuits
         }
     }
 
+    /// A state rebuilt from a run's tested decisions alone (``ACDCState/init(patching:options:removed:resumingAt:)``)
+    /// is the run's own state: edges into receivers that nothing kept reads, which the run removed untested, are
+    /// removed in it too, and the same senders are alive.
+    @Test func stateRebuiltFromTestedDecisions() throws {
+        let pairs = try Self.pairs()
+        let patching = try EdgePatching(model: TestModels.make(llama: true, layers: 3, kvHeads: 2), pairs: pairs, metric: .kl)
+        let graph = patching.graph, options = ACDCOptions(threshold: 0.02, maxBatchSize: 1)
+        var saved: [ACDCState] = []
+        _ = try patching.acdcEdges(options, checkpointInterval: 7, checkpoint: { saved.append($0) })
+        let midRun = saved.filter { $0.receiver >= 0 && $0.sender >= 0 }
+        var untestedRemovals = 0
+        for state in midRun {
+            let testedRemoved = Set(state.effects.filter { $0.value < options.threshold }.map { graph.edges[$0.key] })
+            let next = graph.edges.first {
+                graph.index(of: $0.receiver) == state.receiver && graph.index(of: $0.sender) == state.sender
+            }!
+            let rebuilt = ACDCState(patching: patching, options: options, removed: EdgeMask(graph: graph, edges: testedRemoved),
+                                    resumingAt: next)
+            #expect(rebuilt.removed == state.removed, "after \(state.tested) tests")
+            #expect(rebuilt.alive == state.alive, "after \(state.tested) tests")
+            #expect(Swift.abs(rebuilt.current - state.current) < 1e-5, "after \(state.tested) tests")
+            untestedRemovals = Swift.max(untestedRemovals, state.removed.filter { $0 != 0 }.count - testedRemoved.count)
+        }
+        #expect(midRun.count >= 3 && untestedRemovals > 0)
+    }
+
     /// ACDC on a candidate subgraph tests only the candidates, keeps a subset of them, and batched equals one at a time.
     @Test func candidateSubgraph() throws {
         let pairs = try Self.pairs()
