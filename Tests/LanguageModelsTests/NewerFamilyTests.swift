@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+import TestScratch
+import Tensors
+import LanguageModels
+
+/// OLMo-3, SmolLM3 and the Gemma-3 multimodal wrapper beyond what ``FamilyTests`` compares with transformers:
+/// transformers' defaults and layouts, malformed files refused by name, and the wrapper's text-only loading.
+@Suite struct NewerFamilyTests {
+    static func configuration(_ name: String, _ edit: (inout [String: Any]) -> Void) throws -> ModelConfiguration {
+        try ModelConfiguration(json: FamilyConfigurationErrorTests.edited(name, edit))
+    }
+
+    @Test func refusesMalformedConfigs() throws {
+        let types = ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
+        let cases: [(String, (inout [String: Any]) -> Void, [String])] = [
+            ("olmo3", { $0["layer_types"] = ["sliding_attention", "full_attention"] }, ["layer_types", "2 entries for 4 layers"]),
+            ("olmo3", { $0["layer_types"] = Array(types.dropLast()) + ["chunked_attention"] }, ["layer_types[3]", "'chunked_attention'"]),
+            ("olmo3", { $0["sliding_window"] = NSNull() }, ["sliding_window is null", "layer 0 is a sliding_attention layer"]),
+            ("olmo3", { $0["sliding_window"] = 0 }, ["sliding_window must be positive"]),
+            ("olmo3", { $0["rope_parameters"] = ["rope_type": "default", "rope_theta": 10000.0] },
+             ["rope_parameters must be keyed by layer type"]),
+            ("olmo3", { $0["rope_parameters"] = ["full_attention": ["rope_type": "default", "rope_theta": 10000.0]] },
+             ["rope_scaling is not supported next to rope_parameters.full_attention"]),
+            ("olmo3", { $0["rope_scaling"] = ["rope_type": "default", "partial_rotary_factor": 0.5] },
+             ["rope_scaling.partial_rotary_factor", "OLMo-3 rotates whole heads"]),
+            ("olmo3", { $0["rope_scaling"] = ["rope_type": "longrope", "factor": 2.0] }, ["rope_scaling.rope_type", "'longrope'"]),
+            ("smollm3", { $0["no_rope_layers"] = [1, 0] }, ["no_rope_layers", "2 entries for 4 layers"]),
+            ("smollm3", { $0["no_rope_layers"] = [1, 2, 1, 1] }, ["no_rope_layers[1]", "must be 0 (NoPE) or 1 (rotary), found 2"]),
+            ("smollm3", { $0["no_rope_layer_interval"] = 0 }, ["no_rope_layer_interval must be positive"]),
+            ("smollm3", { $0["layer_types"] = types; $0["sliding_window"] = NSNull() }, ["sliding_window is null", "layer 0"]),
+            ("smollm3", { $0["rope_parameters"] = ["rope_type": "default", "partial_rotary_factor": 0.5] },
+             ["partial_rotary_factor", "rotates whole heads"]),
+            ("gemma3_multimodal", { $0.removeValue(forKey: "text_config") }, ["text_config is missing"]),
+            ("gemma3_multimodal", { $0["text_config"] = ["model_type": "llama"] }, ["text_config.model_type", "'llama' is not gemma3_text"]),
+            ("gemma3_multimodal", { Self.editText(&$0) { $0["hidden_size"] = "wide" } }, ["text_config:", "hidden_size"]),
+            ("gemma3_multimodal", { Self.editText(&$0) { $0["sliding_window"] = 0 } }, ["text_config", "sliding_window must be positive"]),
+            ("gemma3_multimodal", { Self.editText(&$0) { $0["num_hidden_layers"] = 0 } }, ["text_config: num_hidden_layers must be positive"]),
+        ]
+        for (name, edit, fragments) in cases {
+            let data = try FamilyConfigurationErrorTests.edited(name, edit)
+            expectLoadingError(containing: ["config.json"] + fragments) { _ = try ModelConfiguration(json: data) }
+        }
+    }
+
+    static func editText(_ object: inout [String: Any], _ edit: (inout [String: Any]) -> Void) {
+        var text = object["text_config"] as! [String: Any]
+        edit(&text)
+        object["text_config"] = text
+    }
+
+    /// transformers' Olmo3Config without layer_types, sliding_window and rotary fields: every fourth layer full,
+    /// window 4096, base 500000 everywhere; rope_parameters keyed by layer type (as transformers 5 writes it)
+    /// decodes like the fixture's older layout.
+    @Test func olmo3DefaultsAndLayoutsFollowTransformers() throws {
+        let bare = try Self.configuration("olmo3") {
+            for key in ["layer_types", "sliding_window", "rope_theta", "rope_scaling", "num_hidden_layers"] { $0.removeValue(forKey: key) }
+            $0["num_hidden_layers"] = 8
+        }
+        #expect(bare.slidingWindows == [4096, 4096, 4096, nil, 4096, 4096, 4096, nil])
+        #expect(bare.rotary(layer: 0)?.base == 500_000 && bare.rotary(layer: 3)?.base == 500_000)
+        #expect(bare.normEpsilon == 1e-6 && !bare.tiedEmbeddings && bare.qkNorm)
+
+        let fixture = try ModelConfiguration(contentsOf: Fixtures.directory("olmo3"))
+        let newer = try Self.configuration("olmo3") {
+            let scaling = $0.removeValue(forKey: "rope_scaling") as! [String: Any]
+            let theta = $0.removeValue(forKey: "rope_theta")!
+            $0["rope_parameters"] = ["full_attention": scaling.merging(["rope_theta": theta]) { $1 },
+                                     "sliding_attention": ["rope_type": "default", "rope_theta": 500000.0]]
+            $0["layer_types"] = ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
+        }
+        #expect(newer == fixture)
+        #expect(fixture.optionsInForce.contains("sliding window 4 on layers 0,1,2"))
+        #expect(fixture.optionsInForce.contains("q/k norms over all heads"))
+    }
+
+    /// Explicit no_rope_layers and layer_types decode like the interval they follow from; transformers' SmolLM3
+    /// defaults (4 key-value heads, tied embeddings, base 2000000, a NoPE layer every 4th, no windows).
+    @Test func smolLM3ListsAndDefaultsFollowTransformers() throws {
+        let fixture = try ModelConfiguration(contentsOf: Fixtures.directory("smollm3"))
+        #expect(fixture.noRotaryLayers == [1, 3] && fixture.slidingWindows == [nil, 4, nil, 4])
+        let explicit = try Self.configuration("smollm3") {
+            $0["no_rope_layers"] = [1, 0, 1, 0, 1, 1]
+            $0["layer_types"] = ["full_attention", "sliding_attention", "full_attention", "sliding_attention"]
+            $0["no_rope_layer_interval"] = 3
+        }
+        #expect(explicit == fixture)
+        let unwindowed = try Self.configuration("smollm3") { $0["use_sliding_window"] = false }
+        #expect(unwindowed.slidingWindows == [nil, nil, nil, nil] && unwindowed.noRotaryLayers == [1, 3])
+
+        let bare = try Self.configuration("smollm3") {
+            for key in ["num_key_value_heads", "tie_word_embeddings", "rope_parameters", "no_rope_layer_interval",
+                        "use_sliding_window", "sliding_window", "max_position_embeddings"] { $0.removeValue(forKey: key) }
+            $0["num_attention_heads"] = 8
+        }
+        #expect(bare.nKVHeads == 4 && bare.tiedEmbeddings && bare.maxPositions == 32_768)
+        #expect(bare.noRotaryLayers == [3] && bare.slidingWindows == [nil, nil, nil, nil])
+        #expect(bare.rotary(layer: 0)?.base == 2_000_000 && bare.rotary(layer: 3) == nil)
+        #expect(fixture.optionsInForce.contains("no rotary (NoPE) on layers 1,3"))
+    }
+
+    /// The wrapper's language model is the gemma3_text model its text_config describes, with transformers'
+    /// Gemma3TextConfig defaults for the fields the hub's files leave out and the wrapper's tied embeddings and
+    /// EOS ids.
+    @Test func gemma3WrapperDescribesItsTextModel() throws {
+        let wrapper = try ModelConfiguration(contentsOf: Fixtures.directory("gemma3_multimodal"))
+        #expect(wrapper.family == .gemma(.gemma3Text) && wrapper.multimodalWrapper == "gemma3")
+        #expect(wrapper.nHeads == 8 && wrapper.nKVHeads == 4 && wrapper.dHead == 8 && wrapper.tiedEmbeddings)
+        #expect(wrapper.eosTokenIDs == [2, 3] && wrapper.bosTokenIDs == [1])
+        #expect(wrapper.slidingWindows == [4, nil])
+        #expect(wrapper.rotary(layer: 0)?.base == 10_000 && wrapper.rotary(layer: 1)?.scaling == .linear(factor: 4))
+        #expect(wrapper.optionsInForce.first == "language model of a gemma3 multimodal checkpoint (vision tower not loaded)")
+        #expect(ModelConfiguration.supportedModelTypes.contains("gemma3"))
+    }
+
+    /// A weight source that records the names looked up.
+    final class RecordingWeights: WeightSource {
+        let base: WeightStore
+        var names: [String] = []
+        init(_ base: WeightStore) { self.base = base }
+        func has(_ name: String) -> Bool { base.has(name) }
+        func tensor(named name: String, shape: [Int]) throws -> Tensor {
+            names.append(name)
+            return try base.tensor(named: name, shape: shape)
+        }
+        func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+            names.append(module)
+            return try base.weightMatrix(module: module, shape: shape, quantization: quantization)
+        }
+    }
+
+    /// Only the language model's tensors are read; the vision tower's and projector's are not.
+    @Test func gemma3WrapperReadsOnlyTheLanguageModel() throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.directory("gemma3_multimodal"))
+        #expect(checkpoint.weights.tensorNames.contains { $0.hasPrefix("vision_tower.") })
+        let recording = RecordingWeights(checkpoint.weights)
+        _ = try TransformerModel.build(checkpoint.configuration, weights: recording)
+        #expect(!recording.names.isEmpty && recording.names.allSatisfy { $0.hasPrefix("language_model.model.") })
+    }
+
+    /// The layout transformers 5 writes (`model.language_model.*`, `model.vision_tower.*`) loads to the same logits
+    /// as the hub layout of the fixture.
+    @Test func gemma3WrapperReadsTheTransformers5Layout() throws {
+        let hub = try Checkpoint(directory: Fixtures.directory("gemma3_multimodal"))
+        try withTemporaryDirectory { directory in
+            var writer = SafetensorsWriter(metadata: ["format": "pt"])
+            for name in hub.weights.tensorNames {
+                let renamed = name.hasPrefix("language_model.model.")
+                    ? "model.language_model." + name.dropFirst("language_model.model.".count) : "model." + name
+                writer.add(try hub.weights.tensor(named: name), named: renamed)
+            }
+            try writer.write(to: directory.appendingPathComponent("model.safetensors"))
+            try FileManager.default.copyItem(at: Fixtures.directory("gemma3_multimodal").appendingPathComponent("config.json"),
+                                             to: directory.appendingPathComponent("config.json"))
+            let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6]])
+            let newer = try TransformerModel.load(Checkpoint(directory: directory)).forward(batch)
+            #expect(newer == (try TransformerModel.load(hub).forward(batch)))
+        }
+    }
+
+    /// Saving the wrapper's language model writes a text-only gemma3_text checkpoint with the same logits.
+    @Test func gemma3WrapperSavesItsTextModel() throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.directory("gemma3_multimodal"))
+        let model = try TransformerModel.load(checkpoint)
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
+            var expected = checkpoint.configuration
+            expected.multimodalWrapper = nil
+            expected.dtype = "float32"
+            #expect(try ModelConfiguration(contentsOf: directory) == expected)
+            let batch = TokenBatch([[3, 1, 4, 1, 5, 9, 2, 6]])
+            #expect(try TransformerModel.load(Checkpoint(directory: directory)).forward(batch) == model.forward(batch))
+        }
+    }
+}
