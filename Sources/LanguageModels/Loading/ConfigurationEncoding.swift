@@ -28,6 +28,8 @@ extension ModelConfiguration {
         }
         var explicit = ["bos_token_id", "eos_token_id"]
         if case .llama = family { explicit.append("sliding_window") }
+        // SmolLM3's default padding id (128004) would fall outside a small vocabulary; no padding id is recorded.
+        if family == .llama(.smollm3) { explicit.append("pad_token_id") }
         for key in explicit where object[key] == nil { object[key] = NSNull() }
         return Self.withDecimalPoints(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
     }
