@@ -173,3 +173,17 @@ import LanguageModels
         }
     }
 }
+
+extension NewerFamilyTests {
+    /// SmolLM3's NoPE layers publish and fire no rotary hook points; the others do.
+    @Test func noPELayersHaveNoRotaryHooks() throws {
+        let model = try Fixtures.model("smollm3")
+        let hooks = ForwardHooks()
+        hooks.cache { $0.contains("hook_rot_") }
+        _ = model.forward(TokenBatch([[5, 6, 7, 8]]), hooks: hooks)
+        for l in 0..<4 {
+            let name = "blocks.\(l).attn.hook_rot_q"
+            #expect(model.hookNames.contains(name) == (l % 2 == 0) && (hooks.cached[name] != nil) == (l % 2 == 0), "\(name)")
+        }
+    }
+}

@@ -4,8 +4,9 @@ extension ModelConfiguration {
     /// The Hugging Face `config.json` of this configuration, as transformers and ``init(json:source:)`` read it.
     ///
     /// GPT-2 configurations become `model_type: gpt2` (``GPT2ConfigFile``), Llama-family ones their variant's
-    /// layout (``LlamaConfigFile``), GPT-NeoX, Gemma, Phi-3 and OLMo-2 ones their `config.json` as transformers 5
-    /// writes it. Every field that decides the architecture is written explicitly, so that
+    /// layout (``LlamaConfigFile``; SmolLM3 with `no_rope_layers` and `layer_types`), GPT-NeoX, Gemma, Phi-3, OLMo-2,
+    /// OLMo-3, Phi and OLMo ones their `config.json` as transformers 5 writes it (the language model of a multimodal
+    /// Gemma-3 as a text-only `gemma3_text`). Every field that decides the architecture is written explicitly, so that
     /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`,
     /// a model without BOS/EOS ids says `null` rather than inheriting transformers' 50256 or 1/2).
     ///

@@ -139,7 +139,7 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// `query_pre_attn_scalar`); nil for `dHead`.
     public var queryPreAttentionScalar: Double?
     /// The rotary settings of the sliding-window layers when they differ from ``positionEncoding``'s (Gemma-3's
-    /// `rope_local_base_freq`); nil when every layer rotates alike.
+    /// `rope_local_base_freq`, OLMo-3's `rope_parameters.sliding_attention`); nil when every layer rotates alike.
     public var slidingWindowRotary: RotaryEmbedding?
     /// The layers whose attention rotates neither queries nor keys (SmolLM3's NoPE layers, `no_rope_layers[l] == 0`);
     /// empty when every layer rotates.

@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 extension ModelConfiguration {
-    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3, OLMo-2, Phi or OLMo configuration, in the
+    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3, OLMo-2, OLMo-3, Phi or OLMo configuration, in the
     /// layout transformers 5 writes (`rope_parameters`, `layer_types`), every field that decides the architecture
     /// explicit (Gemma-2's absent soft-capping is written `null`, since an absent key means 50 and 30).
     ///
