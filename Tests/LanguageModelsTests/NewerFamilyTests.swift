@@ -187,3 +187,19 @@ extension NewerFamilyTests {
         }
     }
 }
+
+extension NewerFamilyTests {
+    /// A `smollm3` GGUF file as convert_hf_to_gguf writes it (scripts/make_gguf_fixtures.py smollm3): the 4th layer
+    /// without rotary, as llama.cpp places it, and q/k rows un-permuted; logits equal those of transformers'
+    /// SmolLM3ForCausalLM the file was written from.
+    @Test func smolLM3GGUFMatchesTransformers() throws {
+        let url = GGUFTests.directory.appendingPathComponent("smollm3.gguf")
+        let lm = try LanguageModel.load(from: url)
+        #expect(lm.configuration.family == .llama(.smollm3) && lm.configuration.noRotaryLayers == [3])
+        #expect(lm.configuration.tiedEmbeddings && lm.configuration.nKVHeads == 2 && lm.configuration.rotary(layer: 0)?.base == 500)
+        let reference = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: GGUFTests.directory.appendingPathComponent("smollm3_reference.json"))) as! [String: Any]
+        let ids = reference["input_ids"] as! [[Int]]
+        expectLogits(lm.model.forward(TokenBatch(ids)), match: flatFloats(reference["logits"]!), "smollm3.gguf")
+    }
+}
