@@ -203,3 +203,71 @@ extension NewerFamilyTests {
         expectLogits(lm.model.forward(TokenBatch(ids)), match: flatFloats(reference["logits"]!), "smollm3.gguf")
     }
 }
+
+extension NewerFamilyTests {
+    /// The config.json layouts of allenai/Olmo-3-7B, HuggingFaceTB/SmolLM3-3B and google/gemma-3-4b-it (their
+    /// architecture fields; the long per-layer lists are built here) decode to what transformers 5.25 derives from
+    /// them (`Olmo3Config`, `SmolLM3Config`, `Gemma3Config.from_dict`): OLMo-3's YaRN on the full-attention layers
+    /// only, SmolLM3's NoPE layers 3, 7, ..., 35 and no windows, Gemma-3's 8/4 heads of 256 and 1024-token windows
+    /// on five layers of six from the defaults of a sparse text_config.
+    @Test func realCheckpointLayoutsDecodeAsTransformersReadsThem() throws {
+        func decode(_ json: String, _ edit: (inout [String: Any]) -> Void = { _ in }) throws -> ModelConfiguration {
+            var object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+            edit(&object)
+            return try ModelConfiguration(json: JSONSerialization.data(withJSONObject: object))
+        }
+        let olmo = try decode(#"""
+            {"architectures":["Olmo3ForCausalLM"],"model_type":"olmo3","attention_bias":false,"eos_token_id":100257,
+            "pad_token_id":100277,"hidden_act":"silu","hidden_size":4096,"intermediate_size":11008,
+            "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":32,"max_position_embeddings":65536,
+            "rms_norm_eps":1e-06,"sliding_window":4096,"rope_theta":500000,
+            "rope_scaling":{"attention_factor":1.2079441541679836,"beta_fast":32,"beta_slow":1,"factor":8.0,
+            "original_max_position_embeddings":8192,"rope_type":"yarn"},"tie_word_embeddings":false,"vocab_size":100278,
+            "torch_dtype":"bfloat16"}
+            """#) {
+            $0["layer_types"] = (0..<32).map { ($0 + 1) % 4 == 0 ? "full_attention" : "sliding_attention" }
+        }
+        #expect(olmo.family == .olmo3 && olmo.nKVHeads == 32 && olmo.maxPositions == 65_536 && !olmo.tiedEmbeddings)
+        #expect(olmo.slidingWindows == (0..<32).map { ($0 + 1) % 4 == 0 ? nil : 4096 })
+        let full = olmo.rotary(layer: 3)!, sliding = olmo.rotary(layer: 0)!
+        #expect(full.base == 500_000 && sliding.base == 500_000 && sliding.scaling == .none)
+        guard case .yarn(let factor, let original, _, _, _, let attentionFactor) = full.scaling else {
+            Issue.record("OLMo-3's full-attention layers use YaRN, found \(full.scaling)")
+            return
+        }
+        #expect(factor == 8 && original == 8192 && attentionFactor == 1.2079441541679836)
+
+        let smol = try decode(#"""
+            {"architectures":["SmolLM3ForCausalLM"],"model_type":"smollm3","hidden_size":2048,"num_hidden_layers":36,
+            "num_attention_heads":16,"num_key_value_heads":4,"intermediate_size":11008,"vocab_size":128256,
+            "max_position_embeddings":65536,"rope_theta":5000000.0,"rope_scaling":null,"rms_norm_eps":1e-06,
+            "tie_word_embeddings":true,"no_rope_layer_interval":4,"use_sliding_window":false,"sliding_window":null,
+            "max_window_layers":28,"bos_token_id":128000,"eos_token_id":128012,"pad_token_id":128004,
+            "torch_dtype":"bfloat16"}
+            """#) {
+            $0["no_rope_layers"] = (0..<36).map { ($0 + 1) % 4 != 0 ? 1 : 0 }
+            $0["layer_types"] = Array(repeating: "full_attention", count: 36)
+        }
+        #expect(smol.family == .llama(.smollm3) && smol.noRotaryLayers == Set(stride(from: 3, to: 36, by: 4)))
+        #expect(smol.slidingWindows.allSatisfy { $0 == nil } && smol.rotary(layer: 0)?.base == 5_000_000)
+        #expect(smol.nKVHeads == 4 && smol.tiedEmbeddings && smol.eosTokenIDs == [128_012] && smol.dHead == 128)
+
+        let gemma = try decode(#"""
+            {"architectures":["Gemma3ForConditionalGeneration"],"boi_token_index":255999,"eoi_token_index":256000,
+            "eos_token_id":[1,106],"image_token_index":262144,"initializer_range":0.02,"mm_tokens_per_image":256,
+            "model_type":"gemma3","text_config":{"hidden_size":2560,"intermediate_size":10240,
+            "model_type":"gemma3_text","num_hidden_layers":34,"rope_scaling":{"factor":8.0,"rope_type":"linear"},
+            "sliding_window":1024},"torch_dtype":"bfloat16","transformers_version":"4.50.0.dev0",
+            "vision_config":{"hidden_size":1152,"image_size":896,"intermediate_size":4304,
+            "model_type":"siglip_vision_model","num_attention_heads":16,"num_hidden_layers":27,"patch_size":14,
+            "vision_use_head":false}}
+            """#)
+        #expect(gemma.family == .gemma(.gemma3Text) && gemma.multimodalWrapper == "gemma3")
+        #expect(gemma.nHeads == 8 && gemma.nKVHeads == 4 && gemma.dHead == 256 && gemma.vocabularySize == 262_208)
+        #expect(gemma.nLayers == 34 && gemma.dModel == 2560 && gemma.maxPositions == 131_072 && gemma.tiedEmbeddings)
+        #expect(gemma.queryPreAttentionScalar == 256 && gemma.eosTokenIDs == [1, 106] && gemma.activation == .geluTanh)
+        #expect(gemma.slidingWindows == (0..<34).map { ($0 + 1) % 6 == 0 ? nil : 1024 })
+        #expect(gemma.rotary(layer: 5)?.base == 1_000_000 && gemma.rotary(layer: 5)?.scaling == .linear(factor: 8))
+        #expect(gemma.rotary(layer: 0)?.base == 10_000 && gemma.rotary(layer: 0)?.scaling == RotaryEmbedding.Scaling.none)
+    }
+}
