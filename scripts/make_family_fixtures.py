@@ -68,8 +68,19 @@ SEQUENCE = 12
 SHORT = 7
 
 
+def base_model(model):
+    """The decoder stack: `gpt_neox`, `model`, or a multimodal wrapper's `model.language_model`."""
+    if hasattr(model, "gpt_neox"):
+        return model.gpt_neox
+    return model.model.language_model if hasattr(model.model, "language_model") else model.model
+
+
 def layers(model):
-    return model.gpt_neox.layers if hasattr(model, "gpt_neox") else model.model.layers
+    return base_model(model).layers
+
+
+def text_config(model):
+    return model.config.get_text_config()
 
 
 def run(model, input_ids, attention_mask=None, position_ids=None):
@@ -111,24 +122,34 @@ def references(model, seed):
 
 def inverse_frequencies(model, layer_index):
     """The inverse frequencies layer `layer_index` rotates with, as transformers computed them."""
-    base = model.gpt_neox if hasattr(model, "gpt_neox") else model.model
-    rotary = base.rotary_emb
-    layer_types = getattr(model.config, "layer_types", None)
+    rotary = base_model(model).rotary_emb
+    layer_types = getattr(text_config(model), "layer_types", None)
     if hasattr(rotary, "layer_types") and layer_types is not None:
         return getattr(rotary, f"{layer_types[layer_index]}_inv_freq")
     return rotary.inv_freq
 
 
+def sliding_window(config, attention, index):
+    """The window of layer `index` as transformers' attention mask applies it (SmolLM3's attention attribute is
+    only what flash attention reads; the mask follows `layer_types`)."""
+    if config.model_type == "phi3":
+        return config.sliding_window
+    if config.model_type == "smollm3":
+        return config.sliding_window if config.layer_types[index] == "sliding_attention" else None
+    return getattr(attention, "sliding_window", None)
+
+
 def derived_config(model):
-    config = model.config
+    """Per layer: the window, the score scale and the rotary inverse frequencies (null for SmolLM3's NoPE layers)."""
+    config = text_config(model)
     per_layer = []
     for index, layer in enumerate(layers(model)):
         attention = layer.attention if hasattr(layer, "attention") else layer.self_attn
+        rotates = getattr(attention, "use_rope", True)
         per_layer.append({
-            "sliding_window": getattr(attention, "sliding_window", None)
-            if config.model_type != "phi3" else config.sliding_window,
+            "sliding_window": sliding_window(config, attention, index),
             "scaling": attention.scaling,
-            "inverse_frequencies": rounded(inverse_frequencies(model, index).numpy(), 9),
+            "inverse_frequencies": rounded(inverse_frequencies(model, index).numpy(), 9) if rotates else None,
         })
     return {"model_type": config.model_type, "vocab_size": config.vocab_size, "layers": per_layer}
 
@@ -321,13 +342,135 @@ def sweep_regressions():
         json.dump(reference, handle, separators=(",", ":"))
 
 
+def olmo3_older_layout(config):
+    """OLMo-3 config.json with the older rope_theta and rope_scaling and no layer_types. transformers applies both
+    to the full-attention layers only; the sliding-window layers keep the default base 500000 (rope_theta is
+    consumed by the full-attention layers)."""
+    parameters = config.pop("rope_parameters")
+    full = dict(parameters["full_attention"])
+    assert parameters["sliding_attention"] == {"rope_type": "default", "rope_theta": 500000.0}
+    config["rope_theta"] = full.pop("rope_theta")
+    config["rope_scaling"] = full
+    config.pop("layer_types")
+
+
+def smollm3_derived_layout(config):
+    """SmolLM3 config.json without no_rope_layers and layer_types: both follow from no_rope_layer_interval and
+    use_sliding_window (sliding windows on the NoPE layers)."""
+    config.pop("no_rope_layers")
+    config.pop("layer_types")
+
+
+def hub_multimodal_layout(directory, text_defaults):
+    """Rewrites a saved Gemma3ForConditionalGeneration into the layout of the google/gemma-3-*-it checkpoints
+    (written by transformers 4.50): tensors `language_model.model.*`, `vision_tower.*`, `multi_modal_projector.*`,
+    and a text_config holding only what differs from Gemma3TextConfig's defaults, in the older rotary layout."""
+    from safetensors.torch import load_file, save_file
+    path = os.path.join(directory, "model.safetensors")
+    tensors = load_file(path)
+    renamed = {}
+    for name, tensor in tensors.items():
+        if name.startswith("model.language_model."):
+            name = "language_model.model." + name[len("model.language_model."):]
+        elif name.startswith("model."):
+            name = name[len("model."):]
+        elif name.startswith("lm_head."):
+            name = "language_model." + name
+        renamed[name] = tensor
+    save_file(renamed, path, metadata={"format": "pt"})
+    config_path = os.path.join(directory, "config.json")
+    with open(config_path) as handle:
+        config = json.load(handle)
+    text = config["text_config"]
+    gemma3_older_layout(text)
+    defaults = dict(Gemma3TextConfig().to_dict(), rope_theta=1000000.0, rope_local_base_freq=10000.0)
+    for key in list(text):
+        if key in defaults and defaults[key] == text[key] and key != "model_type":
+            del text[key]
+    for key in text_defaults:
+        assert key not in text, f"{key} should be left to its default"
+    config["torch_dtype"] = config.pop("dtype")
+    with open(config_path, "w") as handle:
+        json.dump(config, handle, indent=2, sort_keys=True)
+
+
+def save_gemma3_multimodal(name, description, seed):
+    """A tiny Gemma3ForConditionalGeneration (SigLIP tower of one layer) in the hub checkpoints' layout, with
+    references from the text path (input_ids only)."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig
+    text = Gemma3TextConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, head_dim=8,
+                            max_position_embeddings=64, query_pre_attn_scalar=16, sliding_window=4,
+                            sliding_window_pattern=2, bos_token_id=1, eos_token_id=2, pad_token_id=0,
+                            rope_parameters={"full_attention": {"rope_type": "linear", "factor": 4.0,
+                                                                "rope_theta": 1000000.0},
+                                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=16, patch_size=4)
+    config = Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=4, image_token_index=250,
+                          boi_token_index=248, eoi_token_index=249, eos_token_id=[2, 3])
+    model = Gemma3ForConditionalGeneration._from_config(config, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    directory = os.path.join(ROOT, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory)
+    os.remove(os.path.join(directory, "generation_config.json"))
+    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    # 8 query heads, 4 key-value heads, head_dim 8: left to Gemma3TextConfig's defaults (num_attention_heads 8,
+    # num_key_value_heads 4), as the hub's text_config leaves most fields.
+    hub_multimodal_layout(directory, ["num_attention_heads", "num_key_value_heads", "rope_theta",
+                                      "rope_local_base_freq", "rms_norm_eps"])
+    reloaded = Gemma3ForConditionalGeneration.from_pretrained(directory, attn_implementation="eager",
+                                                              dtype=torch.float32).eval()
+    probe = torch.tensor([list(range(1, SEQUENCE + 1))])
+    with torch.no_grad():
+        assert torch.allclose(reloaded(input_ids=probe).logits, model(input_ids=probe).logits, atol=1e-5), \
+            f"{name}: the hub layout loads differently"
+    assert model.config.text_config.num_attention_heads == 8 and model.config.text_config.num_key_value_heads == 4
+    reference = {"description": description, "config": derived_config(model)}
+    reference.update(references(model, seed + 100))
+    with open(os.path.join(directory, "reference.json"), "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+
+
+def newer_families():
+    """OLMo-3, SmolLM3 and the Gemma-3 multimodal wrapper (its text model)."""
+    from transformers import Olmo3Config, Olmo3ForCausalLM, SmolLM3Config, SmolLM3ForCausalLM
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_attention_heads=4, bos_token_id=1,
+                 eos_token_id=2, pad_token_id=0)
+    save(Olmo3ForCausalLM, Olmo3Config(**small, num_hidden_layers=4, num_key_value_heads=2, max_position_embeddings=64,
+                                       rms_norm_eps=1e-6, sliding_window=4,
+                                       rope_parameters={"full_attention": {"rope_type": "yarn", "factor": 4.0,
+                                                                           "original_max_position_embeddings": 16,
+                                                                           "rope_theta": 10000.0},
+                                                        "sliding_attention": {"rope_type": "default",
+                                                                              "rope_theta": 500000.0}}),
+         "olmo3", "OLMo-3 (older rotary layout, no layer_types): OLMo-2's block, sliding window 4 on layers 0-2 "
+         "(every 4th layer full), YaRN (factor 4, original context 16) and base 10000 on the full layer only, base "
+         "500000 on the sliding layers, 2 KV heads", 218, rewrite=olmo3_older_layout)
+    save(SmolLM3ForCausalLM, SmolLM3Config(**small, num_hidden_layers=4, num_key_value_heads=2,
+                                           max_position_embeddings=64, no_rope_layer_interval=2,
+                                           use_sliding_window=True, sliding_window=4,
+                                           rope_parameters={"rope_type": "linear", "factor": 2.0, "rope_theta": 500.0}),
+         "smollm3", "SmolLM3: NoPE layers 1 and 3 (no_rope_layer_interval 2), sliding window 4 on the NoPE layers, "
+         "rope base 500 with linear scaling 2, 2 KV heads, tied embeddings (no_rope_layers and layer_types derived)",
+         219, rewrite=smollm3_derived_layout)
+    save_gemma3_multimodal("gemma3_multimodal", "Gemma-3 multimodal wrapper (model_type gemma3, hub tensor layout "
+                           "language_model.model.*, a one-layer SigLIP tower that is not loaded), text model: 8 query "
+                           "and 4 KV heads by default, head_dim 8, sliding window 4 every other layer, linear scaling "
+                           "4 on the global layers; references from input_ids only", 220)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["sweep"]:
         sweep_regressions()
     elif sys.argv[1:] == ["phi_olmo"]:
         phi_olmo()
+    elif sys.argv[1:] == ["newer"]:
+        newer_families()
     else:
         main()
         sweep_regressions()
         phi_olmo()
+        newer_families()

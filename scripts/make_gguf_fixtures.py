@@ -34,6 +34,11 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   transformers' GGUF loader reads neither, so phi2_olmo_reference.json and phi2_olmo_reference_logits.safetensors
   hold the logits of the transformers models they were made from, with the values the files store (dequantized by
   gguf-py). `python3 scripts/make_gguf_fixtures.py phi2-olmo` rewrites only these.
+- smollm3.gguf: a tiny random SmolLM3 (4 layers: the 4th a NoPE layer, as llama.cpp hard-codes for `smollm3`, which
+  has no metadata key for it; tied embeddings, grouped-query heads) written as convert_hf_to_gguf writes it (the
+  `llama` conversion: q/k rows permuted), F32 tensors. transformers' GGUF loader does not read `smollm3`, so
+  smollm3_reference.json holds the ids and logits of the transformers model the file was written from.
+  `python3 scripts/make_gguf_fixtures.py smollm3` rewrites only these.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -611,6 +616,28 @@ def make_phi2_olmo_models():
         json.dump(reference, file)
 
 
+def make_smollm3_model():
+    """smollm3.gguf and smollm3_reference.json (see the module docstring)."""
+    size = len(vocabulary(load_tokenizer_json("llama2"))[0])
+    config = transformers.SmolLM3Config(
+        vocab_size=size, hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, no_rope_layer_interval=4,
+        rope_parameters={"rope_type": "default", "rope_theta": 500.0}, tie_word_embeddings=True, pad_token_id=0,
+        bos_token_id=1, eos_token_id=2)
+    assert config.no_rope_layers == [1, 1, 1, 0]
+    torch.manual_seed(0)
+    model = transformers.SmolLM3ForCausalLM(config).float().eval()
+    randomize(model, 60)
+    write_model("smollm3.gguf", "smollm3", model, config, lambda name: Q.F32,
+                lambda writer: add_sentencepiece_vocabulary(writer, "llama2"), permute=True)
+    ids = np.random.default_rng(61).integers(0, size, size=(2, 7)).tolist()
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+    assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
+    with open(os.path.join(OUT, "smollm3_reference.json"), "w", encoding="utf-8") as file:
+        json.dump({"input_ids": ids, "logits": logits.round(6).tolist()}, file, separators=(",", ":"))
+
+
 def add_tiny_sentencepiece(writer):
     tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "<0x41>", "<0xC3>", "<0xA9>", "<x>"]
     types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * 5 + [TokenType.BYTE] * 3 + [TokenType.USER_DEFINED]
@@ -691,6 +718,9 @@ def main():
     if sys.argv[1:] == ["phi2-olmo"]:
         make_phi2_olmo_models()
         return
+    if sys.argv[1:] == ["smollm3"]:
+        make_smollm3_model()
+        return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     make_fuzz_seeds()
@@ -698,6 +728,7 @@ def main():
     make_models()
     make_gemma_models()
     make_phi2_olmo_models()
+    make_smollm3_model()
 
 
 if __name__ == "__main__":

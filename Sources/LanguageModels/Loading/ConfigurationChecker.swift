@@ -36,6 +36,24 @@ struct ConfigurationChecker {
         return (keyValueHeads, hiddenSize / heads)
     }
 
+    /// Per layer, `window` for a `sliding_attention` entry of `layer_types` and nil for `full_attention`; throws
+    /// for a count other than `layers`, another type, or a sliding layer without a window.
+    func slidingWindows(layerTypes: [String], window: Int?, layers: Int) throws -> [Int?] {
+        guard layerTypes.count == layers else {
+            throw error("layer_types", "has \(layerTypes.count) entries for \(layers) layers")
+        }
+        if let window { try requirePositive(window, "sliding_window") }
+        return try layerTypes.enumerated().map { index, type in
+            switch type {
+            case "full_attention": return nil
+            case "sliding_attention":
+                guard let window else { throw error("sliding_window", "is null, but layer \(index) is a sliding_attention layer") }
+                return window
+            default: throw error("layer_types[\(index)]", "'\(type)' is not supported (full_attention, sliding_attention)")
+            }
+        }
+    }
+
     /// The activation named by a Hugging Face `hidden_act` / `activation_function` value.
     func activation(_ name: String, field: String) throws -> Activation {
         guard let activation = Activation(huggingFaceName: name) else {

@@ -4,8 +4,9 @@ extension ModelConfiguration {
     /// The Hugging Face `config.json` of this configuration, as transformers and ``init(json:source:)`` read it.
     ///
     /// GPT-2 configurations become `model_type: gpt2` (``GPT2ConfigFile``), Llama-family ones their variant's
-    /// layout (``LlamaConfigFile``), GPT-NeoX, Gemma, Phi-3 and OLMo-2 ones their `config.json` as transformers 5
-    /// writes it. Every field that decides the architecture is written explicitly, so that
+    /// layout (``LlamaConfigFile``; SmolLM3 with `no_rope_layers` and `layer_types`), GPT-NeoX, Gemma, Phi-3, OLMo-2,
+    /// OLMo-3, Phi and OLMo ones their `config.json` as transformers 5 writes it (the language model of a multimodal
+    /// Gemma-3 as a text-only `gemma3_text`). Every field that decides the architecture is written explicitly, so that
     /// neither reader falls back to a default (a Mistral model without a window says `"sliding_window": null`,
     /// a model without BOS/EOS ids says `null` rather than inheriting transformers' 50256 or 1/2).
     ///
@@ -24,10 +25,12 @@ extension ModelConfiguration {
         switch family {
         case .gpt2: object = try JSONSerialization.jsonObject(with: encoder.encode(GPT2ConfigFile(self))) as! [String: Any]
         case .llama: object = try JSONSerialization.jsonObject(with: encoder.encode(LlamaConfigFile(self))) as! [String: Any]
-        case .gptNeoX, .gemma, .phi3, .olmo2, .phi, .olmo: object = try familyConfigObject()
+        case .gptNeoX, .gemma, .phi3, .olmo2, .olmo3, .phi, .olmo: object = try familyConfigObject()
         }
         var explicit = ["bos_token_id", "eos_token_id"]
         if case .llama = family { explicit.append("sliding_window") }
+        // SmolLM3's default padding id (128004) would fall outside a small vocabulary; no padding id is recorded.
+        if family == .llama(.smollm3) { explicit.append("pad_token_id") }
         for key in explicit where object[key] == nil { object[key] = NSNull() }
         return Self.withDecimalPoints(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
     }
@@ -82,9 +85,10 @@ extension LlamaConfigFile {
         try c.require(c.scalesAttentionByHeadDimension && !c.scalesAttentionByInverseLayerIndex,
                       "model_type \(name) scales attention by 1/sqrt(head_dim) only")
         try c.require(c.qkNorm == (variant == .qwen3), "model_type \(name) \(variant == .qwen3 ? "needs" : "has no") query/key norms")
-        try c.require(variant == .llama || !c.mlpBias, "model_type \(name) has no MLP biases")
+        try c.require(variant == .llama || variant == .smollm3 || !c.mlpBias, "model_type \(name) has no MLP biases")
+        try c.require(variant == .smollm3 || c.noRotaryLayers.isEmpty, "model_type \(name) rotates every layer (no NoPE layers)")
         switch variant {
-        case .llama, .qwen3:
+        case .llama, .qwen3, .smollm3:
             try c.require(c.attentionQKVBias == c.attentionOutputBias,
                           "model_type \(name) has biases on all attention projections or on none")
         case .mistral:
@@ -103,8 +107,9 @@ extension LlamaConfigFile {
         ropeScaling = Self.ropeScaling(rotary.scaling)
         maxPositionEmbeddings = c.maxPositions
         tieWordEmbeddings = c.tiedEmbeddings
-        attentionBias = variant == .llama || variant == .qwen3 ? c.attentionQKVBias : nil
-        mlpBias = variant == .llama ? c.mlpBias : nil
+        attentionBias = [.llama, .qwen3, .smollm3].contains(variant) ? c.attentionQKVBias : nil
+        mlpBias = variant == .llama || variant == .smollm3 ? c.mlpBias : nil
+        if variant == .smollm3 { noRopeLayers = (0..<c.nLayers).map { c.noRotaryLayers.contains($0) ? 0 : 1 } }
         hiddenAct = c.activation.huggingFaceName
         try setSlidingWindows(c, variant: variant)
         bosTokenId = c.bosTokenIDs.isEmpty ? nil : TokenIDList(c.bosTokenIDs)
@@ -118,6 +123,7 @@ extension LlamaConfigFile {
         case .mistral: return "MistralForCausalLM"
         case .qwen2: return "Qwen2ForCausalLM"
         case .qwen3: return "Qwen3ForCausalLM"
+        case .smollm3: return "SmolLM3ForCausalLM"
         }
     }
 
@@ -151,10 +157,10 @@ extension LlamaConfigFile {
             try c.require(window == nil || c.slidingWindows.allSatisfy { $0 != nil },
                           "model_type mistral applies its sliding window to every layer or to none")
             slidingWindow = window
-        case .qwen2, .qwen3:
+        case .qwen2, .qwen3, .smollm3:
             useSlidingWindow = window != nil
             slidingWindow = window
-            if window != nil {
+            if window != nil || variant == .smollm3 {
                 layerTypes = c.slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
             }
         }

@@ -3,7 +3,7 @@ import Foundation
 extension ModelConfiguration {
     /// The `config.json` layouts by `model_type`.
     public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue) + ["gpt_neox"]
-        + GemmaVersion.allCases.map(\.rawValue) + ["phi3", "olmo2", "phi", "olmo"]
+        + GemmaVersion.allCases.map(\.rawValue) + ["gemma3", "phi3", "olmo2", "olmo3", "phi", "olmo"]
 
     /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
     public init(contentsOf url: URL) throws {
@@ -40,10 +40,14 @@ extension ModelConfiguration {
                 self = try decoder.decode(GPTNeoXConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where GemmaVersion(rawValue: name) != nil:
                 self = try decoder.decode(GemmaConfigFile.self, from: data).modelConfiguration(source: source)
+            case "gemma3":
+                self = try Gemma3MultimodalConfigFile(json: data, source: source).modelConfiguration(source: source)
             case "phi3":
                 self = try decoder.decode(Phi3ConfigFile.self, from: data).modelConfiguration(source: source)
             case "olmo2":
                 self = try decoder.decode(OLMo2ConfigFile.self, from: data).modelConfiguration(source: source)
+            case "olmo3":
+                self = try decoder.decode(OLMo3ConfigFile.self, from: data).modelConfiguration(source: source)
             case "phi":
                 self = try decoder.decode(PhiConfigFile.self, from: data).modelConfiguration(source: source)
             case "olmo":

@@ -3,6 +3,9 @@ extension ModelConfiguration {
     /// soft-capping, norms, MLP and embedding details that tell members of a family apart.
     public var optionsInForce: [String] {
         var options: [String] = []
+        if let multimodalWrapper {
+            options.append("language model of a \(multimodalWrapper) multimodal checkpoint (vision tower not loaded)")
+        }
         switch positionEncoding {
         case .learned:
             options.append("learned positions")
@@ -10,7 +13,12 @@ extension ModelConfiguration {
             let part = rotary.rotaryDim == rotary.headDim ? "" : " on \(rotary.rotaryDim) of \(rotary.headDim) head dimensions"
             options.append("rotary\(part), base \(rotary.base)\(rotary.scaling == .none ? "" : ", scaling \(rotary.scaling)")")
         }
-        if let local = slidingWindowRotary { options.append("sliding-window layers rotate with base \(local.base)") }
+        if let local = slidingWindowRotary {
+            options.append("sliding-window layers rotate with base \(local.base)\(local.scaling == .none ? "" : ", scaling \(local.scaling)")")
+        }
+        if !noRotaryLayers.isEmpty {
+            options.append("no rotary (NoPE) on layers \(noRotaryLayers.sorted().map(String.init).joined(separator: ","))")
+        }
         let windowed = slidingWindows.enumerated().compactMap { layer, window in window.map { (layer, $0) } }
         if let (_, window) = windowed.first {
             let layers = windowed.count == nLayers ? "every layer" : "layers \(windowed.map { String($0.0) }.joined(separator: ","))"
@@ -21,7 +29,7 @@ extension ModelConfiguration {
         case .gemma(let version):
             options.append("embeddings x sqrt(d_model), norms x (1 + weight)")
             if version != .gemma { options.append("post-attention and post-MLP norms") }
-        case .olmo2:
+        case .olmo2, .olmo3:
             options.append("no pre-norms: post-attention and post-MLP norms")
         case .olmo:
             options.append("LayerNorms without gain or bias")
@@ -30,7 +38,7 @@ extension ModelConfiguration {
         default:
             break
         }
-        if qkNorm { options.append(family == .olmo2 ? "q/k norms over all heads" : "per-head q/k norms") }
+        if qkNorm { options.append(family == .olmo2 || family == .olmo3 ? "q/k norms over all heads" : "per-head q/k norms") }
         if let clipQKV { options.append("q, k, v clamped to ±\(clipQKV)") }
         if let queryPreAttentionScalar { options.append("scores scaled by query_pre_attn_scalar \(queryPreAttentionScalar)^-1/2") }
         if let attentionSoftcap { options.append("attention soft-cap \(attentionSoftcap)") }

@@ -224,7 +224,7 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
     }
 }
 
-/// Gemma's `rope_parameters`: one set for every layer (Gemma 1 and 2) or one per layer type (Gemma 3).
+/// Gemma's `rope_parameters`: one set for every layer (Gemma 1 and 2) or one per layer type (Gemma 3; OLMo-3 too).
 public enum GemmaRopeParameters: Codable, Equatable, Sendable {
     case shared(RopeParametersFile)
     case perLayerType(fullAttention: RopeParametersFile?, slidingAttention: RopeParametersFile?)

@@ -1,4 +1,4 @@
-/// The `config.json` of a Hugging Face `llama`, `mistral`, `qwen2` or `qwen3` model, field for field.
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `qwen2`, `qwen3` or `smollm3` model, field for field.
 ///
 /// Absent optional fields take Hugging Face's defaults when normalized (``modelConfiguration(source:)``).
 /// Rotary settings may come in the older layout (`rope_theta`, `rope_scaling`) or the newer one
@@ -28,6 +28,10 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var useSlidingWindow: Bool?
     public var maxWindowLayers: Int?
     public var layerTypes: [String]?
+    /// SmolLM3: per layer, 1 for a layer that rotates and 0 for a NoPE layer (at least one entry per layer).
+    public var noRopeLayers: [Int]?
+    /// SmolLM3: without `no_rope_layers`, every `no_rope_layer_interval`-th layer is a NoPE layer (default 4).
+    public var noRopeLayerInterval: Int?
     public var bosTokenId: TokenIDList?
     public var eosTokenId: TokenIDList?
     public var torchDtype: String?
@@ -59,6 +63,8 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case useSlidingWindow = "use_sliding_window"
         case maxWindowLayers = "max_window_layers"
         case layerTypes = "layer_types"
+        case noRopeLayers = "no_rope_layers"
+        case noRopeLayerInterval = "no_rope_layer_interval"
         case bosTokenId = "bos_token_id"
         case eosTokenId = "eos_token_id"
         case torchDtype = "torch_dtype"
@@ -71,20 +77,21 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     ///
     /// The variant decides what Hugging Face's implementation decides: Qwen2 always has q/k/v biases and no
     /// output bias, Mistral and Qwen2/3 have no MLP biases, Qwen3 normalizes queries and keys per head, and
-    /// only Mistral and Qwen2/3 have sliding windows.
+    /// only Mistral, Qwen2/3 and SmolLM3 have sliding windows. SmolLM3 leaves rotary out of its NoPE layers and
+    /// defaults to tied embeddings, 4 key-value heads and rotary base 2000000.
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
-            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, qwen2, qwen3)")
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, qwen2, qwen3, smollm3)")
         }
         let (kvHeads, dHead) = try checker.decoderShape(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
-            keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
+            keyValueHeads: numKeyValueHeads ?? (variant == .smollm3 ? 4 : numAttentionHeads), headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? Self.defaultMaxPositions(variant)
 
         let qkvBias: Bool, outputBias: Bool
         switch variant {
-        case .llama, .qwen3: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
+        case .llama, .qwen3, .smollm3: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
         case .mistral: (qkvBias, outputBias) = (false, false)
         case .qwen2: (qkvBias, outputBias) = (true, false)
         }
@@ -93,13 +100,15 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
             nKVHeads: kvHeads, dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize,
             maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? 1e-6),
             activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
-            positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions, checker: checker)),
+            positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions,
+                                                          defaultBase: variant == .smollm3 ? 2_000_000 : 10_000, checker: checker)),
             attentionQKVBias: qkvBias, attentionOutputBias: outputBias,
-            mlpBias: variant == .llama ? (mlpBias ?? false) : false,
-            qkNorm: variant == .qwen3, tiedEmbeddings: tieWordEmbeddings ?? false,
+            mlpBias: variant == .llama || variant == .smollm3 ? (mlpBias ?? false) : false,
+            qkNorm: variant == .qwen3, tiedEmbeddings: tieWordEmbeddings ?? (variant == .smollm3),
             slidingWindows: try slidingWindows(variant, checker: checker),
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
-            quantization: try checker.quantization(quantization, quantizationConfig)
+            quantization: try checker.quantization(quantization, quantizationConfig),
+            noRotaryLayers: variant == .smollm3 ? try smolLM3NoRotaryLayers(checker: checker) : []
         )
     }
 
@@ -107,11 +116,12 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         switch variant {
         case .llama: return 2048
         case .mistral: return 131_072
-        case .qwen2, .qwen3: return 32_768
+        case .qwen2, .qwen3, .smollm3: return 32_768
         }
     }
 
-    private func rotaryEmbedding(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws -> RotaryEmbedding {
+    private func rotaryEmbedding(dHead: Int, maxPositions: Int, defaultBase: Double,
+                                 checker: ConfigurationChecker) throws -> RotaryEmbedding {
         let parameters = ropeParameters ?? ropeScaling
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
@@ -119,7 +129,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
         return try checker.rotaryEmbedding(parameters, field: ropeParameters != nil ? "rope_parameters" : "rope_scaling",
-                                           theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
+                                           theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
                                            headDim: dHead, maxPositions: maxPositions)
     }
 
@@ -129,6 +139,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case .llama: return Array(repeating: nil, count: numHiddenLayers)
         case .mistral: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
+        case .smollm3: return try smolLM3SlidingWindows(checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
         try checker.requirePositive(window, "sliding_window")
@@ -137,16 +148,35 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
             let firstSliding = maxWindowLayers ?? 28
             return (0..<numHiddenLayers).map { $0 >= firstSliding ? window : nil }
         }
-        guard layerTypes.count == numHiddenLayers else {
-            throw checker.error("layer_types", "has \(layerTypes.count) entries for \(numHiddenLayers) layers")
+        return try checker.slidingWindows(layerTypes: layerTypes, window: window, layers: numHiddenLayers)
+    }
+
+    /// SmolLM3's NoPE layers: the zeros of `no_rope_layers`, or every `no_rope_layer_interval`-th layer.
+    private func smolLM3NoRotaryLayers(checker: ConfigurationChecker) throws -> Set<Int> {
+        guard let noRopeLayers else {
+            let interval = noRopeLayerInterval ?? 4
+            try checker.requirePositive(interval, "no_rope_layer_interval")
+            return Set((0..<numHiddenLayers).filter { ($0 + 1) % interval == 0 })
         }
-        return try layerTypes.enumerated().map { index, type in
-            switch type {
-            case "full_attention": return nil
-            case "sliding_attention": return window
-            default: throw checker.error("layer_types[\(index)]", "'\(type)' is not supported (full_attention, sliding_attention)")
-            }
+        guard noRopeLayers.count >= numHiddenLayers else {
+            throw checker.error("no_rope_layers", "has \(noRopeLayers.count) entries for \(numHiddenLayers) layers")
         }
+        if let (index, value) = noRopeLayers.enumerated().first(where: { $0.element != 0 && $0.element != 1 }) {
+            throw checker.error("no_rope_layers[\(index)]", "must be 0 (NoPE) or 1 (rotary), found \(value)")
+        }
+        return Set((0..<numHiddenLayers).filter { noRopeLayers[$0] == 0 })
+    }
+
+    /// SmolLM3's windows, where transformers' attention mask applies them: on the `sliding_attention` entries of
+    /// `layer_types`, which by default are the NoPE layers when `use_sliding_window` is set and `sliding_window`
+    /// is not null.
+    private func smolLM3SlidingWindows(checker: ConfigurationChecker) throws -> [Int?] {
+        let types = try layerTypes ?? {
+            let noPE = try smolLM3NoRotaryLayers(checker: checker)
+            let slides = useSlidingWindow == true && slidingWindow != nil
+            return (0..<numHiddenLayers).map { slides && noPE.contains($0) ? "sliding_attention" : "full_attention" }
+        }()
+        return try checker.slidingWindows(layerTypes: types, window: slidingWindow, layers: numHiddenLayers)
     }
 }
 

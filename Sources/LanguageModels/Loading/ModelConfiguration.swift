@@ -3,7 +3,7 @@ import Foundation
 /// The architecture of a decoder-only language model, normalized from a Hugging Face `config.json`.
 ///
 /// Model code reads only this description; the per-family `config.json` layouts (``GPT2ConfigFile``,
-/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``, ``PhiConfigFile``, ``OLMoConfigFile``) are decoded and checked on the way in, and any option this library does not implement
+/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``, ``OLMo3ConfigFile``, ``PhiConfigFile``, ``OLMoConfigFile``, ``Gemma3MultimodalConfigFile``) are decoded and checked on the way in, and any option this library does not implement
 /// is refused with an error naming the field rather than approximated.
 ///
 /// ```swift
@@ -26,6 +26,9 @@ public struct ModelConfiguration: Equatable, Sendable {
         case phi3
         /// OLMo-2: norms after attention and MLP instead of before, q/k RMSNorm over the whole projection.
         case olmo2
+        /// OLMo-3: OLMo-2's block with sliding-window layers (``slidingWindows``) that rotate with settings of their
+        /// own (``slidingWindowRotary``).
+        case olmo3
         /// Phi-1, Phi-1.5, Phi-2: attention and MLP in parallel off one LayerNorm, partial rotary, biases
         /// everywhere (the unembedding too), optional per-head q/k LayerNorms.
         case phi
@@ -41,6 +44,7 @@ public struct ModelConfiguration: Equatable, Sendable {
             case .gemma(let version): return version.rawValue
             case .phi3: return "phi3"
             case .olmo2: return "olmo2"
+            case .olmo3: return "olmo3"
             case .phi: return "phi"
             case .olmo: return "olmo"
             }
@@ -62,6 +66,8 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// The members of the Llama family, which differ only in options recorded in the configuration.
     public enum LlamaVariant: String, CaseIterable, Sendable {
         case llama, mistral, qwen2, qwen3
+        /// SmolLM3: Llama with NoPE layers (``ModelConfiguration/noRotaryLayers``) and optional sliding windows.
+        case smollm3
     }
 
     /// How token positions enter the model.
@@ -133,8 +139,15 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// `query_pre_attn_scalar`); nil for `dHead`.
     public var queryPreAttentionScalar: Double?
     /// The rotary settings of the sliding-window layers when they differ from ``positionEncoding``'s (Gemma-3's
-    /// `rope_local_base_freq`); nil when every layer rotates alike.
+    /// `rope_local_base_freq`, OLMo-3's `rope_parameters.sliding_attention`); nil when every layer rotates alike.
     public var slidingWindowRotary: RotaryEmbedding?
+    /// The layers whose attention rotates neither queries nor keys (SmolLM3's NoPE layers, `no_rope_layers[l] == 0`);
+    /// empty when every layer rotates.
+    public var noRotaryLayers: Set<Int>
+    /// The `model_type` of the multimodal checkpoint whose language model this is (`gemma3` for
+    /// Gemma3ForConditionalGeneration), nil for a text-only checkpoint. Only the language model is read; its
+    /// tensors carry the wrapper's prefix (see ``TransformerModel/build(_:weights:source:)``).
+    public var multimodalWrapper: String?
 
     /// Creates a configuration; `nKVHeads` defaults to `nHeads`, `dHead` to `dModel / nHeads`.
     public init(
@@ -145,7 +158,8 @@ public struct ModelConfiguration: Equatable, Sendable {
         scalesAttentionByHeadDimension: Bool = true, scalesAttentionByInverseLayerIndex: Bool = false,
         bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil,
         parallelResidual: Bool = false, attentionSoftcap: Float? = nil, finalLogitSoftcap: Float? = nil,
-        queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil, clipQKV: Float? = nil
+        queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil, clipQKV: Float? = nil,
+        noRotaryLayers: Set<Int> = [], multimodalWrapper: String? = nil
     ) {
         precondition(dHead != nil || dModel % nHeads == 0, "dModel \(dModel) is not a multiple of nHeads \(nHeads)")
         precondition(nHeads % (nKVHeads ?? nHeads) == 0, "nHeads \(nHeads) is not a multiple of nKVHeads \(nKVHeads ?? nHeads)")
@@ -180,6 +194,8 @@ public struct ModelConfiguration: Equatable, Sendable {
         self.queryPreAttentionScalar = queryPreAttentionScalar
         self.slidingWindowRotary = slidingWindowRotary
         self.clipQKV = clipQKV
+        self.noRotaryLayers = noRotaryLayers
+        self.multimodalWrapper = multimodalWrapper
     }
 
     /// The normalization layer type of the family.
@@ -193,9 +209,9 @@ public struct ModelConfiguration: Equatable, Sendable {
         return Float(Double(dModel).squareRoot())
     }
 
-    /// The rotary settings of layer `layer`, nil with learned positions.
+    /// The rotary settings of layer `layer`, nil with learned positions and on NoPE layers (``noRotaryLayers``).
     public func rotary(layer: Int) -> RotaryEmbedding? {
-        guard case .rotary(let rotary) = positionEncoding else { return nil }
+        guard case .rotary(let rotary) = positionEncoding, !noRotaryLayers.contains(layer) else { return nil }
         return slidingWindows[layer] != nil ? slidingWindowRotary ?? rotary : rotary
     }
 

@@ -1,10 +1,10 @@
-/// Builds the Llama family from a checkpoint: Llama, Mistral, Qwen2 and Qwen3 differ only in options that
+/// Builds the Llama family from a checkpoint: Llama, Mistral, Qwen2, Qwen3 and SmolLM3 differ only in options that
 /// ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
-/// scaling, tied embeddings). MLX-quantized weights stay packed.
+/// scaling, NoPE layers, tied embeddings). MLX-quantized weights stay packed.
 enum LlamaLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
-        guard case .rotary(let rotary) = c.positionEncoding else {
+        guard case .rotary = c.positionEncoding else {
             throw LoadingError("\(source): a Llama-family model needs rotary positions")
         }
         func matrix(_ module: String, _ shape: [Int]) throws -> WeightMatrix {
@@ -26,7 +26,7 @@ enum LlamaLoader {
                 output: try linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
                 queryNorm: c.qkNorm ? try rmsNorm(p + "self_attn.q_norm.weight", c.dHead) : nil,
                 keyNorm: c.qkNorm ? try rmsNorm(p + "self_attn.k_norm.weight", c.dHead) : nil,
-                rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
+                rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
             let mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: c.mlpBias),
                                   gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: c.mlpBias),
@@ -55,8 +55,19 @@ extension TransformerModel {
 
     /// Builds a model of `configuration` from named tensors in Hugging Face layout (a checkpoint's
     /// ``WeightStore``, ``NamedTensors`` in memory, ...); `source` names the configuration in errors.
+    ///
+    /// The language model of a multimodal checkpoint (``ModelConfiguration/multimodalWrapper``) is read under the
+    /// wrapper's prefix (``MultimodalLanguageModelWeights``); its other tensors are not read.
     public static func build(_ configuration: ModelConfiguration, weights: some WeightSource,
                              source: String = "config.json") throws -> TransformerModel {
+        guard configuration.multimodalWrapper == nil else {
+            return try buildLanguageModel(configuration, weights: MultimodalLanguageModelWeights(weights), source: source)
+        }
+        return try buildLanguageModel(configuration, weights: weights, source: source)
+    }
+
+    private static func buildLanguageModel(_ configuration: ModelConfiguration, weights: some WeightSource,
+                                           source: String) throws -> TransformerModel {
         switch configuration.family {
         case .gpt2: return try GPT2Loader.build(configuration, weights: weights)
         case .llama: return try LlamaLoader.build(configuration, weights: weights, source: source)
@@ -70,7 +81,7 @@ extension TransformerModel {
         case .gptNeoX: return try GPTNeoXLoader.build(configuration, weights: weights, source: source)
         case .gemma: return try GemmaLoader.build(configuration, weights: weights, source: source)
         case .phi3: return try Phi3Loader.build(configuration, weights: weights, source: source)
-        case .olmo2: return try OLMo2Loader.build(configuration, weights: weights, source: source)
+        case .olmo2, .olmo3: return try OLMo2Loader.build(configuration, weights: weights, source: source)
         case .phi: return try PhiLoader.build(configuration, weights: weights, source: source)
         case .olmo: return try OLMoLoader.build(configuration, weights: weights, source: source)
         }

@@ -1,10 +1,11 @@
 /// Builds OLMo-2 from a checkpoint: the Llama names, but no norms before attention and MLP — their outputs are
 /// normalized instead (`post_attention_layernorm`, `post_feedforward_layernorm`) — and q/k RMSNorms over the
-/// whole projection (`[heads × headDim]`) before the split into heads.
+/// whole projection (`[heads × headDim]`) before the split into heads. OLMo-3 adds sliding-window layers with rotary
+/// settings of their own (``ModelConfiguration/rotary(layer:)``).
 enum OLMo2Loader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
-        guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): an OLMo-2 model needs rotary positions") }
+        guard case .rotary = c.positionEncoding else { throw LoadingError("\(source): an OLMo-2 model needs rotary positions") }
         func rmsNorm(_ module: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .rmsNorm, weight: try w.tensor(named: module + ".weight", shape: [size]), epsilon: c.normEpsilon)
         }
@@ -16,8 +17,8 @@ enum OLMo2Loader {
                 value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
                 output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
                 queryNorm: try rmsNorm(p + "self_attn.q_norm", q), keyNorm: try rmsNorm(p + "self_attn.k_norm", kv),
-                normsSpanHeads: true, rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
-                scale: c.attentionScale(layer: l))
+                normsSpanHeads: true, rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads,
+                headDim: c.dHead, scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
             let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
                                   gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
                                   output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)

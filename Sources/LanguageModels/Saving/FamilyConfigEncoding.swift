@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 extension ModelConfiguration {
-    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3, OLMo-2, Phi or OLMo configuration, in the
+    /// The `config.json` object of a GPT-NeoX, Gemma (1, 2, 3 text), Phi-3, OLMo-2, OLMo-3, Phi or OLMo configuration, in the
     /// layout transformers 5 writes (`rope_parameters`, `layer_types`), every field that decides the architecture
     /// explicit (Gemma-2's absent soft-capping is written `null`, since an absent key means 50 and 30).
     ///
@@ -23,11 +23,13 @@ extension ModelConfiguration {
         // No padding id is recorded; null keeps Phi-3's default (32000) from falling outside a small vocabulary.
         object["pad_token_id"] = NSNull()
         try require(!scalesAttentionByInverseLayerIndex, "model_type \(family.modelType) does not scale attention by layer")
+        try require(noRotaryLayers.isEmpty, "model_type \(family.modelType) rotates every layer (no NoPE layers)")
         switch family {
         case .gptNeoX: try addGPTNeoXFields(&object, rotary)
         case .gemma(let version): try addGemmaFields(&object, rotary, version: version)
         case .phi3: try addPhi3Fields(&object, rotary)
         case .olmo2: try addOLMo2Fields(&object, rotary)
+        case .olmo3: try addOLMo3Fields(&object, rotary)
         case .phi: try addPhiFields(&object, rotary)
         case .olmo: try addOLMoFields(&object, rotary)
         case .gpt2, .llama: preconditionFailure("written by GPT2ConfigFile / LlamaConfigFile")
@@ -108,6 +110,25 @@ extension ModelConfiguration {
         object["hidden_act"] = activation.huggingFaceName
         object["attention_bias"] = attentionQKVBias
         object["rope_parameters"] = try ropeParameters(rotary, partial: false)
+    }
+
+    /// OLMo-2's fields, the windows as `layer_types` and the rotary settings per layer type.
+    private func addOLMo3Fields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {
+        try require(qkNorm && queryPreAttentionScalar == nil && attentionSoftcap == nil && finalLogitSoftcap == nil,
+                    "model_type olmo3 has q/k norms and no soft-capping")
+        try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
+        let windows = Set(slidingWindows.compactMap { $0 })
+        try require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
+        object["architectures"] = ["Olmo3ForCausalLM"]
+        object["num_key_value_heads"] = nKVHeads
+        if !headsSpanModel { object["head_dim"] = dHead }
+        object["rms_norm_eps"] = normEpsilonForJSON
+        object["hidden_act"] = activation.huggingFaceName
+        object["attention_bias"] = attentionQKVBias
+        object["sliding_window"] = windows.first as Any? ?? NSNull()
+        object["layer_types"] = slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+        object["rope_parameters"] = ["full_attention": try ropeParameters(rotary, partial: false),
+                                     "sliding_attention": try ropeParameters(slidingWindowRotary ?? rotary, partial: false)]
     }
 
     private func addPhiFields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {

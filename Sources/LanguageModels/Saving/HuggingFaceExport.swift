@@ -29,7 +29,7 @@ extension TransformerModel {
         case .gptNeoX: addGPTNeoXTensors(add)
         case .gemma(let version): addGemmaTensors(add, version: version)
         case .phi3: addPhi3Tensors(add)
-        case .olmo2: addOLMo2Tensors(add)
+        case .olmo2, .olmo3: addOLMo2Tensors(add)
         case .phi: try addPhiTensors(add)
         case .olmo: try addOLMoTensors(add)
         }

@@ -3,7 +3,7 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi2", "olmo"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "olmo"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
     /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
@@ -32,6 +32,7 @@ extension ModelConfiguration {
         case "llama": variant = try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama
         case "qwen2": variant = .qwen2
         case "qwen3": variant = .qwen3
+        case "smollm3": variant = .smollm3
         default:
             throw file.metadataError("general.architecture", "'\(architecture)' is not supported yet (supported: \(Self.supportedGGUFArchitectures.joined(separator: ", ")))")
         }
@@ -50,7 +51,14 @@ extension ModelConfiguration {
             slidingWindows: Array(repeating: variant == .mistral ? window : nil, count: shape.layers),
             bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
             eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
-            dtype: file.quantizationMix.dominantType?.name)
+            dtype: file.quantizationMix.dominantType?.name,
+            noRotaryLayers: variant == .smollm3 ? Self.llamaCppNoRotaryLayers(count: shape.layers) : [])
+    }
+
+    /// SmolLM3's NoPE layers as llama.cpp places them: no metadata key says which; llama.cpp leaves rotary out of
+    /// every 4th layer (`n_no_rope_layer_step = 4`), transformers' default `no_rope_layer_interval`.
+    static func llamaCppNoRotaryLayers(count: Int) -> Set<Int> {
+        Set((0..<count).filter { ($0 + 1) % 4 == 0 })
     }
 
     /// The rotary embedding: `rope.freq_base`, linear scaling (`rope.scaling.type` `linear` or the older
