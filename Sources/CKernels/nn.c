@@ -138,16 +138,46 @@ INLINE void softmax_backward_rows(const float *y, const float *gy, float *gx, lo
     }
 }
 
-/// logsumexp of the `n` values at `x` (−∞ when every value is −∞).
-INLINE float log_sum_exp(const float *x, long n) {
+/// exp(x[0..<16] - m) added to `total` as two 8-lane halves in order.
+INLINE void exp16_sum_block(const float *x, float m, v8 *total) {
+    v16 v;
+    __builtin_memcpy(&v, x, sizeof v);
+    v16 e = exp16(v - m);
+    *total += e.lo;
+    *total += e.hi;
+}
+
+/// The largest of the `n` values at `x`; with `wide`, 16 at a time (the same value: a maximum has no order).
+INLINE float max_of_width(const float *x, long n, int wide) {
     v8 highest = -INFINITY;
-    for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
-    float m = max8(highest);
+    long i = 0;
+    if (wide && n >= 16) {
+        v16 wideHighest;
+        __builtin_memcpy(&wideHighest, x, sizeof wideHighest);
+        for (i = 16; i + 16 <= n; i += 16) {
+            v16 v;
+            __builtin_memcpy(&v, x + i, sizeof v);
+            wideHighest = __builtin_elementwise_max(wideHighest, v);
+        }
+        highest = __builtin_elementwise_max(wideHighest.lo, wideHighest.hi);
+    }
+    for (; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+    return max8(highest);
+}
+
+/// logsumexp of the `n` values at `x` (−∞ when every value is −∞). With `wide` (as in `softmax_rows_of_width`) the
+/// exponentials of whole 16-lane blocks are computed 16 at a time and added as their two halves: the same sum.
+INLINE float log_sum_exp_of_width(const float *x, long n, int wide) {
+    float m = max_of_width(x, n, wide);
     if (m == -INFINITY) return m;
     v8 total = 0.0f;
-    for (long i = 0; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
+    long i = 0;
+    for (; wide && i + 16 <= n; i += 16) exp16_sum_block(x + i, m, &total);
+    for (; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
     return m + logf(sum8(total));
 }
+
+INLINE float log_sum_exp(const float *x, long n) { return log_sum_exp_of_width(x, n, 0); }
 
 INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
     for (long r = 0; r < rows; r++, x += n, y += n) {
@@ -157,9 +187,12 @@ INLINE void log_softmax_rows(const float *x, float *y, long rows, long n) {
 }
 
 /// KL(p ‖ softmax(x)) per row: Σ_i p_i · (log p_i − (x_i − logsumexp(x))), with the log-softmax of `log_softmax_rows`.
-INLINE void kl_divergence_rows(const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n) {
+/// With `wide`, the logsumexp 16 at a time (`log_sum_exp_of_width`): the same bits. (The terms stay 8 at a time:
+/// adding the halves of 16-lane terms in order changed last bits of ACDC effects on the SmolLM2-135M shape.)
+INLINE void kl_divergence_rows_of_width(const float *x, const float *ref_log, const float *ref_p, float *out, long rows,
+                                        long n, int wide) {
     for (long r = 0; r < rows; r++, x += n, ref_log += n, ref_p += n) {
-        float shift = log_sum_exp(x, n);
+        float shift = log_sum_exp_of_width(x, n, wide);
         v8 divergence = 0.0f;
         for (long i = 0; i < n; i += 8) {
             long k = lanes(i, n);
@@ -167,6 +200,10 @@ INLINE void kl_divergence_rows(const float *x, const float *ref_log, const float
         }
         out[r] = sum8(divergence);
     }
+}
+
+INLINE void kl_divergence_rows(const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n) {
+    kl_divergence_rows_of_width(x, ref_log, ref_p, out, rows, n, 0);
 }
 
 INLINE void log_softmax_backward_rows(const float *y, const float *gy, float *gx, long rows, long n) {
@@ -574,6 +611,11 @@ AVX512 static void softmax_rows_avx512(const float *x, float *y, long rows, long
     softmax_rows_of_width(x, y, rows, n, 1);
 }
 
+AVX512 static void kl_divergence_rows_avx512(const float *x, const float *ref_log, const float *ref_p, float *out,
+                                             long rows, long n) {
+    kl_divergence_rows_of_width(x, ref_log, ref_p, out, rows, n, 1);
+}
+
 /// DISPATCH with an AVX-512 body `body##_avx512` tried first.
 #define DISPATCH_WIDE(name, body, params, args)                                        \
     __attribute__((target("avx2,fma"))) static void body##_avx2 params { body args; } \
@@ -596,7 +638,7 @@ DISPATCH_WIDE(nn_softmax_rows, softmax_rows, (const float *x, float *y, long row
 DISPATCH(nn_softmax_backward_rows, softmax_backward_rows,
          (const float *y, const float *gy, float *gx, long rows, long n), (y, gy, gx, rows, n))
 DISPATCH(nn_log_softmax_rows, log_softmax_rows, (const float *x, float *y, long rows, long n), (x, y, rows, n))
-DISPATCH(nn_kl_divergence_rows, kl_divergence_rows,
+DISPATCH_WIDE(nn_kl_divergence_rows, kl_divergence_rows,
          (const float *x, const float *ref_log, const float *ref_p, float *out, long rows, long n),
          (x, ref_log, ref_p, out, rows, n))
 DISPATCH(nn_log_softmax_backward_rows, log_softmax_backward_rows,

@@ -113,10 +113,11 @@ struct ACDCCommand: ParsableCommand {
             let bar = ProgressBar("ACDC τ=\(threshold)", forced: output.progress)
             let options = ACDCOptions(threshold: threshold, absoluteValue: absolute, nodeLevel: nodes)
             let result: ACDCResult
-            if let save: (ACDCState) -> Void = checkpoints.saver() {
+            if let writer: CheckpointWriter<ACDCState> = checkpoints.writer() {
                 let saved = try checkpoints.saved(ACDCState.self, kind: "an ACDC checkpoint")
-                result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: save,
+                result = try patching.acdcEdges(options, resumingFrom: saved, checkpoint: writer.offer,
                                                 progress: { bar.update($0, of: $1, unit: "tests") }).result
+                writer.finish()
             } else {
                 result = patching.acdc(options) { bar.update($0, of: $1, unit: options.nodeLevel ? "nodes" : "tests") }
             }

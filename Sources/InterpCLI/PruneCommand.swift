@@ -11,7 +11,7 @@ struct PruneCommand: ParsableCommand {
         --sampler hard-concrete is edge pruning (Bhaskar et al. 2024: hard concrete masks, L0 penalty); --sampler ugs is \
         MIB's uniform gradient sampling baseline (Li & Janson 2024). The loss is the metric (KL to the clean run by \
         default; negated when higher is better) plus λ·(expected edge count). Runs are deterministic under --seed; with \
-        --checkpoint the state is saved every 50 steps and a rerun continues from it (--resume). --target-edges N or \
+        --checkpoint the state is saved every 50 steps (at most once every 5 seconds) and a rerun continues from it (--resume). --target-edges N or \
         --target-sparsity f makes λ a Lagrange multiplier (edge pruning's targeted sparsity): it rises while more than \
         the target are kept and falls while fewer are; the circuit is then exactly the target's number of highest mask \
         logits (not pruned further). --positions IO,S1,S2,END or --per-position learns one mask per positional edge.
@@ -61,7 +61,10 @@ struct PruneCommand: ParsableCommand {
                                               targetEdges: target, multiplierLearningRate: multiplierLearningRate)
         let saved = try checkpoints.saved(MaskOptimizationState.self, kind: "a mask optimization checkpoint")
         let bar = ProgressBar("prune", forced: output.progress)
-        let result = try patching.optimizeMasks(options, resumingFrom: saved, checkpoint: checkpoints.saver(), progress: { bar.update($0, of: $1, unit: "steps") })
+        let writer: CheckpointWriter<MaskOptimizationState>? = checkpoints.writer()
+        let result = try patching.optimizeMasks(options, resumingFrom: saved, checkpoint: writer.map { $0.offer },
+                                                progress: { bar.update($0, of: $1, unit: "steps") })
+        writer?.finish()
         let chosen = topN.map { Circuit.top(result.scores, count: $0) } ?? result.circuit
         // A target count is exact: its edges are not pruned to the paths from input to logits.
         var found = target != nil && topN == nil ? chosen : chosen.pruned()

@@ -87,3 +87,21 @@ import TestScratch
         }
     }
 }
+
+/// `interp acdc --checkpoint`: the finished run leaves its final state, and resuming from it gives the same circuit.
+@Suite struct ACDCCheckpointCLITests {
+    @Test func acdcResumesFromItsFinalCheckpoint() throws {
+        try withTemporaryDirectory { directory in
+            let task = EmbeddedModelPath.directory + "/task.json"
+            let state = directory.appendingPathComponent("acdc.json").path
+            let arguments = ["acdc", "--task", task, "--limit", "2", "--threshold", "0.05", "--checkpoint", state, "--json"]
+            let first = try CLI.run(arguments)
+            #expect(first.status == 0, "\(first.standardError)")
+            let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state))) as? [String: Any])
+            #expect(saved["receiver"] as? Int == -1, "the final state is saved")
+            let resumed = try CLI.run(arguments + ["--resume"])
+            #expect(resumed.status == 0, "\(resumed.standardError)")
+            #expect(resumed.standardOutput == first.standardOutput)
+        }
+    }
+}

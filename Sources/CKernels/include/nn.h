@@ -3,7 +3,7 @@
 //
 // Every function works on `rows` contiguous rows of `n` floats. Each picks an AVX2+FMA body at run
 // time when the CPU has it and a portable body otherwise; both give the same results up to rounding.
-// The activations and softmax also have an AVX-512 body, used first, that gives the AVX2 body's bits.
+// The activations, softmax and KL divergence also have an AVX-512 body, used first, that gives the AVX2 body's bits.
 
 /// y = softmax(x) per row, max-subtracted. A row whose entries are all -inf gives all zeros.
 void nn_softmax_rows(const float *x, float *y, long rows, long n);
