@@ -659,16 +659,16 @@ PHI3_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "
               "post_attention_layernorm": "ffn_norm", "mlp.gate_up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def write_phi3(file_name, model, config, matrix_type):
+def write_phi3(file_name, model, config, tensor_types, directory=OUT):
     """The file convert_hf_to_gguf writes for a Phi-3 checkpoint (`Phi3MiniModel`): llama.cpp's names with q/k/v
     fused in `attn_qkv` and gate/up in `ffn_up` (rows as in Hugging Face's `qkv_proj` and `gate_up_proj`, nothing
     permuted), `rope.dimension_count` = int(partial_rotary_factor * hidden_size) // heads,
     `rope.scaling.original_context_length`, `attention.sliding_window` (0 when absent), and for LongRoPE the
     `rope_scaling.attn_factor` and the `rope_factors_long` / `rope_factors_short` tensors. Matrices are stored as
-    `matrix_type`, norms and rope factors as F32; no `output.weight` when the embeddings are tied. Returns the state
-    dict of the values a reader recovers."""
+    `tensor_types(gguf name)`, norms and rope factors as F32; no `output.weight` when the embeddings are tied.
+    Returns the state dict of the values a reader recovers."""
     rng = np.random.default_rng(12)
-    writer = GGUFWriter(os.path.join(OUT, file_name), "phi3")
+    writer = GGUFWriter(os.path.join(directory, file_name), "phi3")
     writer.add_name("tiny-phi3")
     assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
     rope = config.rope_parameters
@@ -699,7 +699,7 @@ def write_phi3(file_name, model, config, matrix_type):
         else:
             gguf_name = f"{PHI3_NAMES['.'.join(parts[:-1])]}.{parts[-1]}"
         values = parameter.float().numpy()
-        data, raw = encode(rng, values, Q.F32 if values.ndim == 1 else matrix_type)
+        data, raw = encode(rng, values, Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
         stored[hf_name] = torch.from_numpy(np.ascontiguousarray(stored_values(data, raw).reshape(values.shape).astype(np.float32)))
     finish(writer)
@@ -723,7 +723,7 @@ def make_phi3_models():
     randomize(model, 70)
     reference, logits = {}, {}
     for seed, (name, matrix_type) in enumerate([("phi3.gguf", Q.F32), ("phi3-f16.gguf", Q.F16), ("phi3-q8_0.gguf", Q.Q8_0)]):
-        write_phi3(name, model, config, matrix_type)
+        write_phi3(name, model, config, lambda _: matrix_type)
         # pad_token_id: Phi3Config defaults to 32000, outside the tiny vocabulary; it does not touch the logits.
         loaded = transformers.AutoModelForCausalLM.from_pretrained(OUT, gguf_file=name, dtype=torch.float32,
                                                                    pad_token_id=0).eval()
@@ -748,7 +748,7 @@ def make_phi3_models():
     model = transformers.Phi3ForCausalLM(long_config).float().eval()
     randomize(model, 76)
     name = "phi3-longrope.gguf"
-    model.load_state_dict(write_phi3(name, model, long_config, Q.Q8_0), strict=False)
+    model.load_state_dict(write_phi3(name, model, long_config, lambda _: Q.Q8_0), strict=False)
     model.tie_weights()
     reference[name] = []
     for index, length in enumerate([7, 24]):
@@ -770,14 +770,15 @@ GPT2_TYPES = {"token_embd": Q.F16, "position_embd": Q.F32, "output": Q.Q8_0, "at
               "ffn_up": Q.Q8_0, "ffn_down": Q.F32}
 
 
-def write_gpt2(file_name, model, config, separate_output):
+def write_gpt2(file_name, model, config, separate_output, tensor_types=lambda name: GPT2_TYPES[name.split(".")[-2]],
+               directory=OUT):
     """The file convert_hf_to_gguf writes for a GPT-2 checkpoint (`GPT2Model`): llama.cpp's names, the `Conv1D`
     weights transposed to `[out, in]` (c_attn stays fused as `attn_qkv`, with its bias), `position_embd`,
     `attention.layer_norm_epsilon`, feed_forward_length 4 * embedding_length; with `separate_output` an
-    `output.weight` (the converter writes a copy of the embedding; here a Q8_0 one), else none (tied). Types per
-    GPT2_TYPES, vectors F32."""
+    `output.weight` (the converter writes a copy of the embedding; here a Q8_0 one), else none (tied). Matrices as
+    `tensor_types(gguf name)` (default: by GPT2_TYPES), vectors F32."""
     rng = np.random.default_rng(14)
-    writer = GGUFWriter(os.path.join(OUT, file_name), "gpt2")
+    writer = GGUFWriter(os.path.join(directory, file_name), "gpt2")
     writer.add_name("tiny-gpt2")
     assert add_byte_level_vocabulary(writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False) == config.vocab_size
     writer.add_block_count(config.n_layer)
@@ -799,7 +800,7 @@ def write_gpt2(file_name, model, config, separate_output):
         values = parameter.float().numpy()
         if short in ("attn_qkv", "attn_output", "ffn_up", "ffn_down") and values.ndim == 2:
             values = values.T
-        data, raw = encode(rng, np.ascontiguousarray(values), Q.F32 if values.ndim == 1 else GPT2_TYPES[short])
+        data, raw = encode(rng, np.ascontiguousarray(values), Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
     finish(writer)
 
