@@ -50,7 +50,12 @@ extension ModelConfiguration {
     /// (`post_attention_norm`, `post_ffw_norm`) and over the whole q and k projections (`attn_q_norm`, `attn_k_norm`),
     /// SiLU-gated MLP, rotary positions (`rope.freq_base`), q/k rows as Hugging Face stores them (not permuted),
     /// attention biases when `blk.0.attn_q.bias` is present, tied embeddings without `output.weight`.
+    ///
+    /// OLMo-3 files, which convert_hf_to_gguf also writes as `olmo2`, are refused by their `attention.sliding_window`.
     init(olmo2GGUF file: GGUFFile) throws {
+        if let window = try file.integer("olmo2.attention.sliding_window") {
+            throw file.metadataError("olmo2.attention.sliding_window", "\(window): sliding-window layers (an OLMo-3 file) are not supported yet")
+        }
         let shape = try GGUFDecoderShape(file, architecture: "olmo2", defaultContext: 4096)
         let bias = file.has("blk.0.attn_q.bias")
         self.init(
