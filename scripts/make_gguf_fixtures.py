@@ -39,6 +39,21 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   `llama` conversion: q/k rows permuted), F32 tensors. transformers' GGUF loader does not read `smollm3`, so
   smollm3_reference.json holds the ids and logits of the transformers model the file was written from.
   `python3 scripts/make_gguf_fixtures.py smollm3` rewrites only these.
+- phi3.gguf, phi3-f16.gguf, phi3-q8_0.gguf: one tiny random Phi-3 (grouped-query heads, untied output) written as
+  convert_hf_to_gguf writes `phi3` files (fused attn_qkv and ffn_up = gate_up_proj, nothing permuted), its matrices in
+  F32, F16 and Q8_0; phi3-longrope.gguf: a Phi-4-mini-like one (partial rotary 0.5, LongRoPE factors as
+  rope_factors_long/short tensors, original context 16, tied embeddings, Q8_0). phi3_reference.json and
+  phi3_reference_logits.safetensors: logits of transformers loading the first three files (`from_pretrained(dir,
+  gguf_file=...)`); transformers' GGUF loader reads neither `rope.dimension_count` nor the rope factors, so
+  phi3-longrope.gguf's are those of the transformers model it was written from holding the file's values, on a
+  7-token pass (short factors) and a 24-token one (long factors). `python3 scripts/make_gguf_fixtures.py phi3`.
+- gpt2.gguf, gpt2-tied.gguf: a tiny random GPT-2 written as convert_hf_to_gguf writes `gpt2` files (Conv1D weights
+  transposed, fused attn_qkv with its bias, position_embd), F32/F16/Q8_0 matrices, with a separate Q8_0 output.weight
+  or none; gpt2_reference.json and gpt2_reference_logits.safetensors: logits of transformers loading each file.
+  `python3 scripts/make_gguf_fixtures.py gpt2`.
+- olmo2.gguf: the Hugging Face fixture models/olmo2 written as convert_hf_to_gguf writes `olmo2` files, F32, with a
+  placeholder byte vocabulary of its size; its logits are that fixture's reference.json (transformers' GGUF loader
+  does not read `olmo2`). `python3 scripts/make_gguf_fixtures.py olmo2`.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -52,6 +67,7 @@ metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms)
 """
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -63,7 +79,7 @@ import transformers
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFWriter, TokenType
 from gguf.quants import dequantize, quantize
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -638,6 +654,235 @@ def make_smollm3_model():
         json.dump({"input_ids": ids, "logits": logits.round(6).tolist()}, file, separators=(",", ":"))
 
 
+PHI3_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "lm_head": "output",
+              "input_layernorm": "attn_norm", "self_attn.qkv_proj": "attn_qkv", "self_attn.o_proj": "attn_output",
+              "post_attention_layernorm": "ffn_norm", "mlp.gate_up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def write_phi3(file_name, model, config, tensor_types, directory=OUT):
+    """The file convert_hf_to_gguf writes for a Phi-3 checkpoint (`Phi3MiniModel`): llama.cpp's names with q/k/v
+    fused in `attn_qkv` and gate/up in `ffn_up` (rows as in Hugging Face's `qkv_proj` and `gate_up_proj`, nothing
+    permuted), `rope.dimension_count` = int(partial_rotary_factor * hidden_size) // heads,
+    `rope.scaling.original_context_length`, `attention.sliding_window` (0 when absent), and for LongRoPE the
+    `rope_scaling.attn_factor` and the `rope_factors_long` / `rope_factors_short` tensors. Matrices are stored as
+    `tensor_types(gguf name)`, norms and rope factors as F32; no `output.weight` when the embeddings are tied.
+    Returns the state dict of the values a reader recovers."""
+    rng = np.random.default_rng(12)
+    writer = GGUFWriter(os.path.join(directory, file_name), "phi3")
+    writer.add_name("tiny-phi3")
+    assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
+    rope = config.rope_parameters
+    original = config.original_max_position_embeddings
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_rope_scaling_orig_ctx_len(original)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_rope_dimension_count(int(rope["partial_rotary_factor"] * config.hidden_size) // config.num_attention_heads)
+    writer.add_rope_freq_base(rope["rope_theta"])
+    writer.add_sliding_window(config.sliding_window or 0)
+    if rope["rope_type"] == "longrope":
+        scale = config.max_position_embeddings / original
+        writer.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(original)) if scale > 1 else 1.0)
+        writer.add_tensor("rope_factors_long.weight", np.array(rope["long_factor"], dtype=np.float32))
+        writer.add_tensor("rope_factors_short.weight", np.array(rope["short_factor"], dtype=np.float32))
+    stored = {}
+    for hf_name, parameter in model.state_dict().items():
+        if hf_name == "lm_head.weight" and config.tie_word_embeddings:
+            continue
+        parts = hf_name.split(".")
+        if parts[1] == "layers":
+            gguf_name = f"blk.{parts[2]}.{PHI3_NAMES['.'.join(parts[3:-1])]}.{parts[-1]}"
+        else:
+            gguf_name = f"{PHI3_NAMES['.'.join(parts[:-1])]}.{parts[-1]}"
+        values = parameter.float().numpy()
+        data, raw = encode(rng, values, Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(stored_values(data, raw).reshape(values.shape).astype(np.float32)))
+    finish(writer)
+    return stored
+
+
+def make_phi3_models():
+    """phi3.gguf (F32), phi3-f16.gguf (F16) and phi3-q8_0.gguf (Q8_0 matrices): one tiny random Phi-3 (grouped-query
+    heads, untied output), with the logits of transformers loading each file (`from_pretrained(dir, gguf_file=...)`).
+    phi3-longrope.gguf: a Phi-4-mini-like Phi-3 (partial rotary 0.5, LongRoPE with original context 16, tied
+    embeddings, Q8_0 matrices); transformers' GGUF loader reads neither `rope.dimension_count` nor the rope
+    factors, so its logits are those of the transformers model it was written from, holding the file's values, on a
+    short pass (short factors) and one longer than the original context (long factors)."""
+    size = len(vocabulary(load_tokenizer_json("llama2"))[0])
+    common = dict(vocab_size=size, hidden_size=32, intermediate_size=64, num_hidden_layers=2, max_position_embeddings=64,
+                  rms_norm_eps=1e-5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    config = transformers.Phi3Config(num_attention_heads=4, num_key_value_heads=2, rope_theta=10000.0,
+                                      tie_word_embeddings=False, **common)
+    torch.manual_seed(0)
+    model = transformers.Phi3ForCausalLM(config).float().eval()
+    randomize(model, 70)
+    reference, logits = {}, {}
+    for seed, (name, matrix_type) in enumerate([("phi3.gguf", Q.F32), ("phi3-f16.gguf", Q.F16), ("phi3-q8_0.gguf", Q.Q8_0)]):
+        write_phi3(name, model, config, lambda _: matrix_type)
+        # pad_token_id: Phi3Config defaults to 32000, outside the tiny vocabulary; it does not touch the logits.
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(OUT, gguf_file=name, dtype=torch.float32,
+                                                                   pad_token_id=0).eval()
+        ids = np.random.default_rng(71 + seed).integers(0, size, size=(2, 7)).tolist()
+        with torch.no_grad():
+            values = loaded(input_ids=torch.tensor(ids)).logits.float().numpy()
+        assert values.std(axis=-1).min() > 0.5, "logits too close to uniform"
+        if matrix_type == Q.F32:  # the file holds the model it was written from
+            with torch.no_grad():
+                source = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+            assert np.abs(source - values).max() < 1e-4, "transformers reads phi3.gguf as another model"
+        logits[f"{name}/0"] = np.ascontiguousarray(values)
+        reference[name] = [{"input_ids": ids}]
+
+    rng = np.random.default_rng(75)
+    long_config = transformers.Phi3Config(
+        num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True, original_max_position_embeddings=16,
+        rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+                         "short_factor": rng.uniform(1, 2, 4).tolist(), "long_factor": rng.uniform(2, 8, 4).tolist()},
+        **common)
+    torch.manual_seed(0)
+    model = transformers.Phi3ForCausalLM(long_config).float().eval()
+    randomize(model, 76)
+    name = "phi3-longrope.gguf"
+    model.load_state_dict(write_phi3(name, model, long_config, lambda _: Q.Q8_0), strict=False)
+    model.tie_weights()
+    reference[name] = []
+    for index, length in enumerate([7, 24]):
+        ids = np.random.default_rng(77 + index).integers(0, size, size=(1, length)).tolist()
+        with torch.no_grad():
+            values = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+        assert values.std(axis=-1).min() > 0.5, "logits too close to uniform"
+        logits[f"{name}/{index}"] = np.ascontiguousarray(values)
+        reference[name].append({"input_ids": ids})
+    save_file(logits, os.path.join(OUT, "phi3_reference_logits.safetensors"))
+    with open(os.path.join(OUT, "phi3_reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file)
+
+
+GPT2_NAMES = {"transformer.wte": "token_embd", "transformer.wpe": "position_embd", "transformer.ln_f": "output_norm",
+              "lm_head": "output", "ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output",
+              "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+GPT2_TYPES = {"token_embd": Q.F16, "position_embd": Q.F32, "output": Q.Q8_0, "attn_qkv": Q.Q8_0, "attn_output": Q.F16,
+              "ffn_up": Q.Q8_0, "ffn_down": Q.F32}
+
+
+def write_gpt2(file_name, model, config, separate_output, tensor_types=lambda name: GPT2_TYPES[name.split(".")[-2]],
+               directory=OUT):
+    """The file convert_hf_to_gguf writes for a GPT-2 checkpoint (`GPT2Model`): llama.cpp's names, the `Conv1D`
+    weights transposed to `[out, in]` (c_attn stays fused as `attn_qkv`, with its bias), `position_embd`,
+    `attention.layer_norm_epsilon`, feed_forward_length 4 * embedding_length; with `separate_output` an
+    `output.weight` (the converter writes a copy of the embedding; here a Q8_0 one), else none (tied). Matrices as
+    `tensor_types(gguf name)` (default: by GPT2_TYPES), vectors F32."""
+    rng = np.random.default_rng(14)
+    writer = GGUFWriter(os.path.join(directory, file_name), "gpt2")
+    writer.add_name("tiny-gpt2")
+    assert add_byte_level_vocabulary(writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False) == config.vocab_size
+    writer.add_block_count(config.n_layer)
+    writer.add_context_length(config.n_ctx)
+    writer.add_embedding_length(config.n_embd)
+    writer.add_feed_forward_length(4 * config.n_embd)
+    writer.add_head_count(config.n_head)
+    writer.add_layer_norm_eps(config.layer_norm_epsilon)
+    for hf_name, parameter in model.state_dict().items():
+        if hf_name.endswith((".attn.bias", ".attn.masked_bias")) or (hf_name == "lm_head.weight" and not separate_output):
+            continue
+        parts = hf_name.split(".")
+        if parts[1] == "h":
+            short = GPT2_NAMES[".".join(parts[3:-1])]
+            gguf_name = f"blk.{parts[2]}.{short}.{parts[-1]}"
+        else:
+            short = GPT2_NAMES[".".join(parts[:-1])]
+            gguf_name = f"{short}.{parts[-1]}"
+        values = parameter.float().numpy()
+        if short in ("attn_qkv", "attn_output", "ffn_up", "ffn_down") and values.ndim == 2:
+            values = values.T
+        data, raw = encode(rng, np.ascontiguousarray(values), Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+    finish(writer)
+
+
+def make_gpt2_models():
+    """gpt2.gguf (separate Q8_0 output.weight, mixed F32/F16/Q8_0 matrices) and gpt2-tied.gguf (no output.weight):
+    one tiny random GPT-2 with the byte-level gpt2 vocabulary, with the logits of transformers loading each file
+    (`from_pretrained(dir, gguf_file=...)`) in gpt2_reference.json / gpt2_reference_logits.safetensors."""
+    size = len(vocabulary(load_tokenizer_json("gpt2"))[0])
+    config = transformers.GPT2Config(vocab_size=size, n_embd=32, n_layer=2, n_head=4, n_positions=32, n_ctx=32,
+                                     layer_norm_epsilon=1e-5, bos_token_id=0, eos_token_id=0)
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(config).float().eval()
+    randomize(model, 80)
+    generator = torch.Generator().manual_seed(80)
+    with torch.no_grad():  # LayerNorm gains near 1 (randomize knows norms by the word "norm", GPT-2's are ln_*)
+        for name, parameter in model.named_parameters():
+            if ".ln_" in name and name.endswith(".weight"):
+                parameter.copy_(1 + 0.2 * torch.randn(parameter.shape, generator=generator))
+    reference, logits = {}, {}
+    for seed, (name, separate_output) in enumerate([("gpt2.gguf", True), ("gpt2-tied.gguf", False)]):
+        write_gpt2(name, model, config, separate_output)
+        # transformers reads `context_length` as n_ctx only, leaving n_positions (the rows of wpe) at 1024.
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(OUT, gguf_file=name, dtype=torch.float32,
+                                                                   n_positions=config.n_positions).eval()
+        ids = np.random.default_rng(81 + seed).integers(0, size, size=(2, 9)).tolist()
+        with torch.no_grad():
+            values = loaded(input_ids=torch.tensor(ids)).logits.float().numpy()
+        assert values.std(axis=-1).min() > 0.5, "logits too close to uniform"
+        logits[name] = np.ascontiguousarray(values)
+        reference[name] = {"input_ids": ids}
+    save_file(logits, os.path.join(OUT, "gpt2_reference_logits.safetensors"))
+    with open(os.path.join(OUT, "gpt2_reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file)
+
+
+OLMO2_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "lm_head": "output",
+               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+               "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+               "post_attention_layernorm": "post_attention_norm", "post_feedforward_layernorm": "post_ffw_norm",
+               "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def make_olmo2_model():
+    """olmo2.gguf: the Hugging Face fixture Tests/LanguageModelsTests/Fixtures/models/olmo2 written as
+    convert_hf_to_gguf writes `olmo2` files (`Olmo2Model`: llama.cpp's names, post_attention_norm / post_ffw_norm,
+    attn_q_norm / attn_k_norm over the whole projection, nothing permuted), every tensor F32, so that its logits are
+    that fixture's reference.json (transformers' GGUF loader does not read `olmo2`). Its vocabulary is a placeholder
+    of the fixture's size (a SentencePiece `llama` one: <unk> <s> </s> and byte pieces), the fixture's WordLevel
+    tokenizer having no GGUF form."""
+    source = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "olmo2")
+    with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    weights = load_file(os.path.join(source, "model.safetensors"))
+    writer = GGUFWriter(os.path.join(OUT, "olmo2.gguf"), "olmo2")
+    writer.add_name("tiny-olmo2")
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{byte:02X}>" for byte in range(config["vocab_size"] - 3)]
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * len(tokens))
+    writer.add_token_types([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.BYTE] * (len(tokens) - 3))
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_eos_token_id(config["eos_token_id"])
+    writer.add_vocab_size(config["vocab_size"])
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    for hf_name, values in weights.items():
+        parts = hf_name.split(".")
+        if parts[1] == "layers":
+            gguf_name = f"blk.{parts[2]}.{OLMO2_NAMES['.'.join(parts[3:-1])]}.{parts[-1]}"
+        else:
+            gguf_name = f"{OLMO2_NAMES['.'.join(parts[:-1])]}.{parts[-1]}"
+        writer.add_tensor(gguf_name, values.astype(np.float32))
+    finish(writer)
+
+
 def add_tiny_sentencepiece(writer):
     tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "<0x41>", "<0xC3>", "<0xA9>", "<x>"]
     types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * 5 + [TokenType.BYTE] * 3 + [TokenType.USER_DEFINED]
@@ -721,6 +966,15 @@ def main():
     if sys.argv[1:] == ["smollm3"]:
         make_smollm3_model()
         return
+    if sys.argv[1:] == ["phi3"]:
+        make_phi3_models()
+        return
+    if sys.argv[1:] == ["gpt2"]:
+        make_gpt2_models()
+        return
+    if sys.argv[1:] == ["olmo2"]:
+        make_olmo2_model()
+        return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     make_fuzz_seeds()
@@ -729,6 +983,9 @@ def main():
     make_gemma_models()
     make_phi2_olmo_models()
     make_smollm3_model()
+    make_phi3_models()
+    make_gpt2_models()
+    make_olmo2_model()
 
 
 if __name__ == "__main__":

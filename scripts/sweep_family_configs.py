@@ -24,9 +24,9 @@ real positions ≤ 1e-4 × max(1, max |logit|) for fp32 checkpoints and 1e-3 × 
 A configuration `interp` refuses counts as "refused" when the error names the file and a config.json field that
 the configuration sets (e.g. `config.json: rope_scaling.rope_type 'yarn' is not supported ...`); any other error,
 crash, hang (60 s) or mismatch is a failure, printed with the options that differ from the family's defaults.
-`--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3) with the `gguf` package
-(llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, a random mix of F32, F16,
-BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
+`--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3, phi3, gpt2) with the `gguf`
+package (llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, phi3's and gpt2's
+fused attn_qkv, a random mix of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
 dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (olmoe, ...) are checked to be
 refused by name.
 
@@ -446,7 +446,8 @@ def config_diff(config_class, saved, base):
 # GGUF.
 
 def gguf_model(family, r, seed, directory):
-    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3) into `directory`; returns (file, config)."""
+    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3, phi3, gpt2) into `directory`; returns (file,
+    config, the keyword arguments transformers' GGUF loading needs: the config values it does not read from the file)."""
     import make_gguf_fixtures as g
     from gguf import GGMLQuantizationType as Q
     types = [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
@@ -470,6 +471,24 @@ def gguf_model(family, r, seed, directory):
         else:
             add = lambda w: g.add_byte_level_vocabulary(w, "qwen2", "qwen2", "<|endoftext|>", "<|im_end|>", False)
         g.write_model(file_name, family, model, config, tensor_types, add, permute=family == "llama", directory=directory)
+    elif family == "phi3":
+        size = len(g.vocabulary(g.load_tokenizer_json("llama2"))[0])
+        kwargs = dict(vocab_size=size, hidden_size=n_heads * 32 * r.choice([1, 2]), intermediate_size=32 * r.choice([2, 3]),
+                      num_hidden_layers=r.choice([1, 2]), num_attention_heads=n_heads, num_key_value_heads=kv,
+                      max_position_embeddings=128, rms_norm_eps=r.choice([1e-5, 1e-6]),
+                      rope_theta=r.choice([10000.0, 1e6]), tie_word_embeddings=r.random() < 0.5, pad_token_id=0)
+        model = transformers.Phi3ForCausalLM(transformers.Phi3Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        g.write_phi3(file_name, model, model.config, tensor_types, directory=directory)
+        return file_name, kwargs, {"pad_token_id": 0}
+    elif family == "gpt2":
+        size = len(g.vocabulary(g.load_tokenizer_json("gpt2"))[0])
+        kwargs = dict(vocab_size=size, n_embd=n_heads * 16 * r.choice([1, 2]), n_layer=r.choice([1, 2]), n_head=n_heads,
+                      n_positions=128, n_ctx=128, layer_norm_epsilon=r.choice([1e-5, 1e-6]))
+        model = transformers.GPT2LMHeadModel(transformers.GPT2Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        g.write_gpt2(file_name, model, model.config, r.random() < 0.5, tensor_types, directory=directory)
+        return file_name, kwargs, {"n_positions": 128}
     else:
         size = g.add_gemma_vocabulary(g.GGUFWriter(os.devnull, "gemma"))
         head_dim = 32
@@ -481,7 +500,7 @@ def gguf_model(family, r, seed, directory):
         model = AutoModelForCausalLM.from_config(config).float().eval()
         randomize(model, seed)
         g.write_gemma(file_name, family, model, config, tensor_types=tensor_types, directory=directory)
-    return file_name, kwargs
+    return file_name, kwargs, {}
 
 
 def sweep_gguf(interp, families, count, seed, work, rows, failures):
@@ -493,8 +512,9 @@ def sweep_gguf(interp, families, count, seed, work, rows, failures):
             directory = os.path.join(work, f"gguf-{family}-{index}")
             os.makedirs(directory, exist_ok=True)
             try:
-                file_name, kwargs = gguf_model(family, r, 1000 + index, directory)
-                model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32).eval()
+                file_name, kwargs, load_kwargs = gguf_model(family, r, 1000 + index, directory)
+                model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32,
+                                                             **load_kwargs).eval()
             except Exception as error:  # transformers cannot load what we wrote: not our bug, but say so
                 print(f"  gguf {family} #{index}: skipped, transformers cannot load it: {error}", file=sys.stderr)
                 continue
@@ -651,7 +671,7 @@ def main():
                                  config_diff(config_class, saved, base), directory))
         rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}"))
     if arguments.gguf:
-        sweep_gguf(arguments.interp, ["llama", "qwen2", "gemma2", "gemma3"], arguments.gguf, arguments.seed, work, rows,
+        sweep_gguf(arguments.interp, ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2"], arguments.gguf, arguments.seed, work, rows,
                    failures)
 
     if arguments.tokenizers:

@@ -57,4 +57,15 @@ import LanguageModels
         let restored = try weights.weightMatrix(module: "model.layers.0.self_attn.k_proj", shape: [32, 64], quantization: nil)
         #expect(restored.dequantized() == stored.reshaped([2, 8, 2, 64]).transposed(1, 2).reshaped([32, 64]))
     }
+
+    /// olmo2.gguf holds the Hugging Face fixture models/olmo2 in F32, written as convert_hf_to_gguf writes `olmo2`
+    /// (scripts/make_gguf_fixtures.py olmo2): its logits are that fixture's reference, transformers'
+    /// `Olmo2ForCausalLM` (transformers' GGUF loader does not read `olmo2`).
+    @Test func olmo2LogitsMatchTheHuggingFaceFixture() throws {
+        let lm = try LanguageModel.load(from: GGUFTests.directory.appendingPathComponent("olmo2.gguf"))
+        let c = lm.configuration
+        #expect(c.family == .olmo2 && c.qkNorm && c.nKVHeads == 2 && !c.tiedEmbeddings && c.normEpsilon == 1e-6)
+        let batch = try Fixtures.reference("olmo2")["batch"] as! [String: Any]
+        expectLogits(lm.model.forward(TokenBatch(batch["input_ids"] as! [[Int]])), match: flatFloats(batch["logits"]!), "olmo2.gguf")
+    }
 }

@@ -3,7 +3,7 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "olmo"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "phi3", "olmo", "olmo2", "gpt2"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
     /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
@@ -21,6 +21,18 @@ extension ModelConfiguration {
         }
         if architecture == "phi2" {
             self = try Self(phi2GGUF: file)
+            return
+        }
+        if architecture == "phi3" {
+            self = try Self(phi3GGUF: file)
+            return
+        }
+        if architecture == "olmo2" {
+            self = try Self(olmo2GGUF: file)
+            return
+        }
+        if architecture == "gpt2" {
+            self = try Self(gpt2GGUF: file)
             return
         }
         if architecture == "olmo" {

@@ -44,4 +44,29 @@ extension ModelConfiguration {
             eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
             dtype: file.quantizationMix.dominantType?.name, clipQKV: clip.map { Float($0) })
     }
+
+    /// The configuration of an `olmo2` GGUF file (OLMo-2 as convert_hf_to_gguf's `Olmo2Model` writes it), read as
+    /// llama.cpp reads it: the shape as for every architecture, RMSNorms after attention and after the MLP
+    /// (`post_attention_norm`, `post_ffw_norm`) and over the whole q and k projections (`attn_q_norm`, `attn_k_norm`),
+    /// SiLU-gated MLP, rotary positions (`rope.freq_base`), q/k rows as Hugging Face stores them (not permuted),
+    /// attention biases when `blk.0.attn_q.bias` is present, tied embeddings without `output.weight`.
+    ///
+    /// OLMo-3 files, which convert_hf_to_gguf also writes as `olmo2`, are refused by their `attention.sliding_window`.
+    init(olmo2GGUF file: GGUFFile) throws {
+        if let window = try file.integer("olmo2.attention.sliding_window") {
+            throw file.metadataError("olmo2.attention.sliding_window", "\(window): sliding-window layers (an OLMo-3 file) are not supported yet")
+        }
+        let shape = try GGUFDecoderShape(file, architecture: "olmo2", defaultContext: 4096)
+        let bias = file.has("blk.0.attn_q.bias")
+        self.init(
+            family: .olmo2, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
+            dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
+            normEpsilon: Float(shape.epsilon), activation: .silu,
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo2", dHead: shape.dHead)),
+            attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
+            tiedEmbeddings: !file.has("output.weight"),
+            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
+            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            dtype: file.quantizationMix.dominantType?.name)
+    }
 }

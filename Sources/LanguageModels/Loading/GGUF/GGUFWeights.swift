@@ -11,9 +11,12 @@ import Tensors
 /// undoing the interleaving of the two rotary halves of each head that `convert_hf_to_gguf.py` applies. For Gemma
 /// (`gemma`, `gemma2`, `gemma3`) the norm weights, which `convert_hf_to_gguf.py` stores as `1 + weight`, are read back
 /// minus 1 (as transformers' `Gemma2TensorProcessor` does), and Gemma-2/3's four block norms take llama.cpp's names
-/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`). Phi's `self_attn.dense`, `mlp.fc1`, `mlp.fc2`
-/// and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`, `ffn_down` and `output_norm`; a `phi2` file's
-/// fused `attn_qkv` gives q, k and v as row blocks read in place.
+/// (`post_attention_norm`, `ffn_norm` before the MLP, `post_ffw_norm`; OLMo-2's two post-norms too). Phi's
+/// `self_attn.dense`, `mlp.fc1`, `mlp.fc2` and `model.final_layernorm` are `phi2`'s `attn_output`, `ffn_up`,
+/// `ffn_down` and `output_norm`; a `phi2` file's fused `attn_qkv` gives q, k and v as row blocks read in place. Phi-3's fused `self_attn.qkv_proj` and
+/// `mlp.gate_up_proj` are `phi3`'s `attn_qkv` and `ffn_up` (rows in the same order). GPT-2's `transformer.wte`,
+/// `transformer.wpe`, `transformer.h.N.attn.c_attn` (fused q/k/v), ... are `gpt2`'s `token_embd`, `position_embd`,
+/// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``).
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -47,7 +50,7 @@ public struct GGUFWeights: WeightSource {
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
                         "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"]
-        if architecture == "gemma2" || architecture == "gemma3" {
+        if ["gemma2", "gemma3", "olmo2"].contains(architecture) {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
             perLayer["post_feedforward_layernorm"] = "post_ffw_norm"
@@ -58,11 +61,25 @@ public struct GGUFWeights: WeightSource {
             perLayer["mlp.fc1"] = "ffn_up"
             perLayer["mlp.fc2"] = "ffn_down"
         }
+        if architecture == "phi3" {
+            perLayer["self_attn.qkv_proj"] = "attn_qkv"
+            perLayer["mlp.gate_up_proj"] = "ffn_up"
+        }
         var parts = name.split(separator: ".").map(String.init)
+        var layerPath = ["model", "layers"]
+        if architecture == "gpt2" {
+            // With or without the `transformer.` prefix (both checkpoint styles GPT2Loader reads).
+            if parts.first == "transformer" { parts.removeFirst() }
+            layerPath = ["h"]
+            global = ["wte": "token_embd", "wpe": "position_embd", "ln_f": "output_norm", "lm_head": "output"]
+            perLayer = ["ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
+                        "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"]
+        }
         let suffix = ["weight", "bias"].contains(parts.last) ? parts.removeLast() : nil
         let module: String
-        if parts.count > 3, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
-           let mapped = perLayer[parts[3...].joined(separator: ".")] {
+        let n = layerPath.count
+        if parts.count > n + 1, Array(parts[..<n]) == layerPath, let layer = Int(parts[n]),
+           let mapped = perLayer[parts[(n + 1)...].joined(separator: ".")] {
             module = "blk.\(layer).\(mapped)"
         } else if let mapped = global[parts.joined(separator: ".")] {
             module = mapped
@@ -109,6 +126,13 @@ public struct GGUFWeights: WeightSource {
             return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
         }
         return halfPrecisionOrPacked(try file.matrix(named: stored, rowOrder: order))
+    }
+
+    /// GPT-2's `Conv1D` weight `name`, which convert_hf_to_gguf stores transposed, `[out, in]` like every other
+    /// matrix: read as ``weightMatrix(module:shape:quantization:)`` reads a Linear weight (in place, in its type).
+    public func conv1DWeight(named name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
+        guard name.hasSuffix(".weight") else { throw LoadingError("\(file.url.path): '\(name)' is not a Conv1D weight name") }
+        return try weightMatrix(module: String(name.dropLast(".weight".count)), shape: [outputs, inputs], quantization: nil)
     }
 
     /// F16 and BF16 matrices as 16-bit matrices computing in ``computePrecision``; others packed.
