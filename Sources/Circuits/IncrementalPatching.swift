@@ -16,8 +16,10 @@ import Tensors
 /// prefix at once (variant i = the current graph with the first i + 1 edges also patched). Every variant
 /// patches the same receiver, so the same nodes are visited for all of them, in passes of
 /// `variants × batch` rows, and each row's changed positions are its own. Committing variant j keeps its node
-/// outputs and receiver inputs; each update is the same arithmetic whatever the batch size, so batched and
-/// one-at-a-time runs give the same values.
+/// outputs and receiver inputs; each update is the same arithmetic whatever the batch size, except that a
+/// product's last bits depend on whether its row count is above the GEMM's row-dot bound (``GEMM/sameResults(rows:otherRows:)``),
+/// so batched and one-at-a-time runs agree to about 1e-7 and make the same decisions unless an effect is that
+/// close to τ.
 ///
 /// In a position-aware graph an edge is tested at one position bucket (its delta added at that bucket's token
 /// positions only); a node counts as read, and an edge as remaining, when it is at some position.

@@ -156,12 +156,13 @@ extension Tensor {
         let result = Tensor.build(shape: outShape) { out in
             var dst = out.baseAddress!
             guard out.count > 0 else { return }
-            for o in 0..<outer {
-                for (p, part) in parts.enumerated() where blocks[p] > 0 {
-                    part.scalars.withUnsafeBufferPointer { src in
-                        dst.update(from: src.baseAddress! + o * blocks[p], count: blocks[p])
+            let copied = parts.indices.filter { blocks[$0] > 0 }
+            withBaseAddresses(copied.map { parts[$0] }) { sources in
+                for o in 0..<outer {
+                    for (source, p) in zip(sources, copied) {
+                        dst.update(from: source + o * blocks[p], count: blocks[p])
+                        dst += blocks[p]
                     }
-                    dst += blocks[p]
                 }
             }
         }

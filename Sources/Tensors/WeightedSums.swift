@@ -96,7 +96,7 @@ extension Tensor {
 }
 
 /// Calls `body` with the base address of each tensor's scalars, valid for the duration of the call.
-private func withBaseAddresses<Result>(_ tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> Result) -> Result {
+func withBaseAddresses<Result>(_ tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> Result) -> Result {
     var addresses: [UnsafePointer<Float>] = []
     addresses.reserveCapacity(tensors.count)
     func nest(_ index: Int) -> Result {

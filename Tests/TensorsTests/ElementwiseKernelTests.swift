@@ -50,6 +50,18 @@ import Tensors
         expectSameFloats(withOneAndTwoThreads { a / b }.scalars, reference(a, b, /))
     }
 
+    /// Leading axes of size 1 on either side broadcast as usual (the result has the larger rank) and take the row
+    /// kernel: each element is still the one IEEE operation.
+    @Test(arguments: [([37, 13], [1, 37, 13], [1, 37, 13]), ([1, 1, 40, 9], [9], [1, 1, 40, 9]),
+                      ([3, 21], [1, 1, 21], [1, 3, 21]), ([1, 5, 11], [5, 11], [1, 5, 11])])
+    func leadingUnitAxesBroadcast(shape: [Int], otherShape: [Int], resultShape: [Int]) {
+        let a = Tensor.random(shape, in: -4...4, seed: 23), b = Tensor.random(otherShape, in: -4...4, seed: 24)
+        let difference = withOneAndTwoThreads { a - b }
+        #expect(difference.shape == resultShape)
+        expectSameFloats(difference.scalars, reference(a, b, -))
+        expectSameFloats(withOneAndTwoThreads { a * b }.scalars, reference(a, b, *))
+    }
+
     @Test func arithmeticGradientsAreUnchanged() {
         let a = Tensor.random([6, 11], seed: 31), b = Tensor.random([11], in: 1...2, seed: 32)
         let g = Tensor.random([6, 11], seed: 33)
