@@ -87,15 +87,21 @@ extension ModelConfiguration {
         case .longRoPE(_, _, let context, _): original = context
         default: try require(false, "model_type phi3 is written with default or longrope rotary embeddings only")
         }
-        object["architectures"] = ["Phi3ForCausalLM"]
-        object["num_key_value_heads"] = nKVHeads
-        if !headsSpanModel { object["head_dim"] = dHead }
-        object["rms_norm_eps"] = normEpsilonForJSON
-        object["hidden_act"] = activation.huggingFaceName
+        addRMSNormDecoderFields(&object, architecture: "Phi3ForCausalLM")
         object["original_max_position_embeddings"] = original
         object["partial_rotary_factor"] = Double(rotary.rotaryDim) / Double(rotary.headDim)
         object["rope_parameters"] = try ropeParameters(rotary, partial: true)
         object["sliding_window"] = slidingWindows[0] as Any? ?? NSNull()
+    }
+
+    /// The fields Phi-3 and OLMo-2/3 write alike: the model class, key-value heads, head size (when the heads do
+    /// not span the model), norm epsilon and activation.
+    private func addRMSNormDecoderFields(_ object: inout [String: Any], architecture: String) {
+        object["architectures"] = [architecture]
+        object["num_key_value_heads"] = nKVHeads
+        if !headsSpanModel { object["head_dim"] = dHead }
+        object["rms_norm_eps"] = normEpsilonForJSON
+        object["hidden_act"] = activation.huggingFaceName
     }
 
     private func addOLMo2Fields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {
@@ -103,11 +109,7 @@ extension ModelConfiguration {
                     "model_type olmo2 has q/k norms and no soft-capping")
         try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
         try requireNoWindows()
-        object["architectures"] = ["Olmo2ForCausalLM"]
-        object["num_key_value_heads"] = nKVHeads
-        if !headsSpanModel { object["head_dim"] = dHead }
-        object["rms_norm_eps"] = normEpsilonForJSON
-        object["hidden_act"] = activation.huggingFaceName
+        addRMSNormDecoderFields(&object, architecture: "Olmo2ForCausalLM")
         object["attention_bias"] = attentionQKVBias
         object["rope_parameters"] = try ropeParameters(rotary, partial: false)
     }
@@ -119,11 +121,7 @@ extension ModelConfiguration {
         try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
         let windows = Set(slidingWindows.compactMap { $0 })
         try require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
-        object["architectures"] = ["Olmo3ForCausalLM"]
-        object["num_key_value_heads"] = nKVHeads
-        if !headsSpanModel { object["head_dim"] = dHead }
-        object["rms_norm_eps"] = normEpsilonForJSON
-        object["hidden_act"] = activation.huggingFaceName
+        addRMSNormDecoderFields(&object, architecture: "Olmo3ForCausalLM")
         object["attention_bias"] = attentionQKVBias
         object["sliding_window"] = windows.first as Any? ?? NSNull()
         object["layer_types"] = slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
