@@ -19,36 +19,25 @@ extension ModelConfiguration {
             self = try Self(gemmaGGUF: file, version: version)
             return
         }
-        if architecture == "phi2" {
-            self = try Self(phi2GGUF: file)
-            return
-        }
-        if architecture == "phi3" {
-            self = try Self(phi3GGUF: file)
-            return
-        }
-        if architecture == "olmo2" {
-            self = try Self(olmo2GGUF: file)
-            return
-        }
-        if architecture == "gpt2" {
-            self = try Self(gpt2GGUF: file)
-            return
-        }
-        if architecture == "olmo" {
-            self = try Self(olmoGGUF: file)
-            return
-        }
-        let variant: LlamaVariant
         switch architecture {
-        case "llama": variant = try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama
-        case "qwen2": variant = .qwen2
-        case "qwen3": variant = .qwen3
-        case "smollm3": variant = .smollm3
+        case "llama": self = try Self(llamaGGUF: file, variant: try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama)
+        case "qwen2": self = try Self(llamaGGUF: file, variant: .qwen2)
+        case "qwen3": self = try Self(llamaGGUF: file, variant: .qwen3)
+        case "smollm3": self = try Self(llamaGGUF: file, variant: .smollm3)
+        case "phi2": self = try Self(phi2GGUF: file)
+        case "phi3": self = try Self(phi3GGUF: file)
+        case "olmo": self = try Self(olmoGGUF: file)
+        case "olmo2": self = try Self(olmo2GGUF: file)
+        case "gpt2": self = try Self(gpt2GGUF: file)
         default:
             throw file.metadataError("general.architecture", "'\(architecture)' is not supported yet (supported: \(Self.supportedGGUFArchitectures.joined(separator: ", ")))")
         }
-        let a = architecture
+    }
+
+    /// The configuration of a Llama-family GGUF file (`llama`, also Mistral when it has a sliding window; `qwen2`,
+    /// `qwen3`, `smollm3`).
+    private init(llamaGGUF file: GGUFFile, variant: LlamaVariant) throws {
+        let a = variant == .mistral ? "llama" : variant.rawValue
         let shape = try GGUFDecoderShape(file, architecture: a, defaultContext: 2048)
         let window = try file.integer("\(a).attention.sliding_window")
         if let window, window <= 0 { throw file.metadataError("\(a).attention.sliding_window", "must be positive, found \(window)") }
@@ -61,8 +50,7 @@ extension ModelConfiguration {
             attentionQKVBias: variant == .qwen2 || has("blk.0.attn_q.bias"), attentionOutputBias: has("blk.0.attn_output.bias"),
             mlpBias: has("blk.0.ffn_up.bias"), qkNorm: variant == .qwen3, tiedEmbeddings: !has("output.weight"),
             slidingWindows: Array(repeating: variant == .mistral ? window : nil, count: shape.layers),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name,
             noRotaryLayers: variant == .smollm3 ? Self.llamaCppNoRotaryLayers(count: shape.layers) : [])
     }

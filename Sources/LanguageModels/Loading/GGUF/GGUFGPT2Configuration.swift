@@ -16,8 +16,7 @@ extension ModelConfiguration {
             vocabularySize: shape.vocabulary, maxPositions: shape.context, normEpsilon: Float(shape.epsilon),
             activation: .geluTanh, positionEncoding: .learned, attentionQKVBias: true, attentionOutputBias: true,
             mlpBias: true, tiedEmbeddings: !file.has("output.weight"),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name)
     }
 }

@@ -54,8 +54,7 @@ extension ModelConfiguration {
             positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: shape.dHead)),
             attentionQKVBias: bias, attentionOutputBias: file.has("blk.0.attn_output.bias"), mlpBias: false,
             qkNorm: version == .gemma3Text, tiedEmbeddings: !file.has("output.weight"), slidingWindows: windows,
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name,
             attentionSoftcap: attentionSoftcap, finalLogitSoftcap: finalSoftcap,
             queryPreAttentionScalar: version == .gemma ? nil : queryScalar, slidingWindowRotary: local)

@@ -11,6 +11,12 @@ extension GGUFFile {
         return integer
     }
 
+    /// The special token `tokenizer.ggml.<kind>_token_id` (`bos`, `eos`) as a configuration records it: one ID, or
+    /// none when absent.
+    func specialTokenIDs(_ kind: String) throws -> [Int] {
+        try integer("tokenizer.ggml.\(kind)_token_id").map { [$0] } ?? []
+    }
+
     /// An integer value that must be present and positive.
     public func positiveInteger(_ key: String) throws -> Int {
         guard let value = try integer(key) else { throw metadataError(key, "is missing") }

@@ -28,8 +28,7 @@ extension ModelConfiguration {
             dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
             normEpsilon: Float(shape.epsilon), activation: .silu, positionEncoding: .rotary(rotary),
             attentionQKVBias: false, attentionOutputBias: false, mlpBias: false, tiedEmbeddings: !file.has("output.weight"),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name)
     }
 

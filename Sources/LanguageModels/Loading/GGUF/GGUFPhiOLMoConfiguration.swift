@@ -18,8 +18,7 @@ extension ModelConfiguration {
             positionEncoding: .rotary(try Self.rotary(file, architecture: "phi2", dHead: shape.dHead,
                                                       rotaryDimensions: shape.rotaryDimensions)),
             attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: !file.has("output.weight"),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name, parallelResidual: true)
     }
 
@@ -40,8 +39,7 @@ extension ModelConfiguration {
             positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo", dHead: shape.dHead)),
             attentionQKVBias: bias, attentionOutputBias: file.has("blk.0.attn_output.bias"), mlpBias: false,
             tiedEmbeddings: !file.has("output.weight"),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name, clipQKV: clip.map { Float($0) })
     }
 
@@ -65,8 +63,7 @@ extension ModelConfiguration {
             positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo2", dHead: shape.dHead)),
             attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
             tiedEmbeddings: !file.has("output.weight"),
-            bosTokenIDs: try file.integer("tokenizer.ggml.bos_token_id").map { [$0] } ?? [],
-            eosTokenIDs: try file.integer("tokenizer.ggml.eos_token_id").map { [$0] } ?? [],
+            bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name)
     }
 }
