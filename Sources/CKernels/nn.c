@@ -90,14 +90,32 @@ INLINE void activation16_block(nn_activation kind, const float *x, const float *
     __builtin_memcpy(y, &v, sizeof v);
 }
 
-/// y[0..<16] = exp(x[0..<16] - m), added to `total` as two 8-lane halves in order.
-INLINE void exp16_block(const float *x, float m, float *y, v8 *total) {
+/// exp(x[0..<16] - m), added to `total` as two 8-lane halves in order (the 8-lane loop's sum) and returned.
+INLINE v16 exp16_summed(const float *x, float m, v8 *total) {
     v16 v;
     __builtin_memcpy(&v, x, sizeof v);
     v16 e = exp16(v - m);
-    __builtin_memcpy(y, &e, sizeof e);
     *total += e.lo;
     *total += e.hi;
+    return e;
+}
+
+/// The largest of the `n` values at `x`; with `wide`, 16 at a time (the same value: a maximum has no order).
+INLINE float max_of_width(const float *x, long n, int wide) {
+    v8 highest = -INFINITY;
+    long i = 0;
+    if (wide && n >= 16) {
+        v16 wideHighest;
+        __builtin_memcpy(&wideHighest, x, sizeof wideHighest);
+        for (i = 16; i + 16 <= n; i += 16) {
+            v16 v;
+            __builtin_memcpy(&v, x + i, sizeof v);
+            wideHighest = __builtin_elementwise_max(wideHighest, v);
+        }
+        highest = __builtin_elementwise_max(wideHighest.lo, wideHighest.hi);
+    }
+    for (; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
+    return max8(highest);
 }
 
 // MARK: Softmax
@@ -107,12 +125,13 @@ INLINE void exp16_block(const float *x, float m, float *y, v8 *total) {
 /// operations on every element and the same sum as the 8-lane loop.
 INLINE void softmax_rows_of_width(const float *x, float *y, long rows, long n, int wide) {
     for (long r = 0; r < rows; r++, x += n, y += n) {
-        v8 highest = -INFINITY;
-        for (long i = 0; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
-        float m = max8(highest);
+        float m = max_of_width(x, n, wide);
         v8 total = 0.0f;
         long i = 0;
-        for (; wide && m != -INFINITY && i + 16 <= n; i += 16) exp16_block(x + i, m, y + i, &total);
+        for (; wide && m != -INFINITY && i + 16 <= n; i += 16) {
+            v16 e = exp16_summed(x + i, m, &total);
+            __builtin_memcpy(y + i, &e, sizeof e);
+        }
         for (; i < n; i += 8) {
             long k = lanes(i, n);
             v8 e = m == -INFINITY ? 0.0f : exp8(load(x + i, k, -INFINITY) - m);
@@ -138,33 +157,6 @@ INLINE void softmax_backward_rows(const float *y, const float *gy, float *gx, lo
     }
 }
 
-/// exp(x[0..<16] - m) added to `total` as two 8-lane halves in order.
-INLINE void exp16_sum_block(const float *x, float m, v8 *total) {
-    v16 v;
-    __builtin_memcpy(&v, x, sizeof v);
-    v16 e = exp16(v - m);
-    *total += e.lo;
-    *total += e.hi;
-}
-
-/// The largest of the `n` values at `x`; with `wide`, 16 at a time (the same value: a maximum has no order).
-INLINE float max_of_width(const float *x, long n, int wide) {
-    v8 highest = -INFINITY;
-    long i = 0;
-    if (wide && n >= 16) {
-        v16 wideHighest;
-        __builtin_memcpy(&wideHighest, x, sizeof wideHighest);
-        for (i = 16; i + 16 <= n; i += 16) {
-            v16 v;
-            __builtin_memcpy(&v, x + i, sizeof v);
-            wideHighest = __builtin_elementwise_max(wideHighest, v);
-        }
-        highest = __builtin_elementwise_max(wideHighest.lo, wideHighest.hi);
-    }
-    for (; i < n; i += 8) highest = __builtin_elementwise_max(highest, load(x + i, lanes(i, n), -INFINITY));
-    return max8(highest);
-}
-
 /// logsumexp of the `n` values at `x` (−∞ when every value is −∞). With `wide` (as in `softmax_rows_of_width`) the
 /// exponentials of whole 16-lane blocks are computed 16 at a time and added as their two halves: the same sum.
 INLINE float log_sum_exp_of_width(const float *x, long n, int wide) {
@@ -172,7 +164,7 @@ INLINE float log_sum_exp_of_width(const float *x, long n, int wide) {
     if (m == -INFINITY) return m;
     v8 total = 0.0f;
     long i = 0;
-    for (; wide && i + 16 <= n; i += 16) exp16_sum_block(x + i, m, &total);
+    for (; wide && i + 16 <= n; i += 16) (void)exp16_summed(x + i, m, &total);
     for (; i < n; i += 8) total += exp8(load(x + i, lanes(i, n), -INFINITY) - m);
     return m + logf(sum8(total));
 }
