@@ -44,15 +44,17 @@ import LanguageModels
         }
     }
 
-    @Test func refusesQuantizedNewFamilies() throws {
+    /// An MLX checkpoint whose config.json claims another bit width than its packed words hold names the tensor and
+    /// the width the words imply (here Phi-3's fused `qkv_proj`, stored at 6 bits).
+    @Test func mlxBitWidthDisagreeingWithTheWordsNamesTheTensor() throws {
         try withTemporaryDirectory { directory in
-            for file in ["model.safetensors", "tokenizer.json"] {
-                try FileManager.default.copyItem(at: Fixtures.directory("olmo2").appendingPathComponent(file),
-                                                 to: directory.appendingPathComponent(file))
+            try FileManager.default.copyItem(at: Fixtures.directory("phi3_mlx_q6").appendingPathComponent("model.safetensors"),
+                                             to: directory.appendingPathComponent("model.safetensors"))
+            let config = try Self.edited("phi3_mlx_q6") {
+                for key in ["quantization", "quantization_config"] { $0[key] = ["group_size": 32, "bits": 4] }
             }
-            try Self.edited("olmo2") { $0["quantization"] = ["group_size": 32, "bits": 4] }
-                .write(to: directory.appendingPathComponent("config.json"))
-            expectLoadingError(containing: ["MLX-quantized olmo2 checkpoints are not supported"]) {
+            try config.write(to: directory.appendingPathComponent("config.json"))
+            expectLoadingError(containing: ["model.layers.0.self_attn.qkv_proj.weight", "that would be 6 bits"]) {
                 _ = try TransformerModel.load(Checkpoint(directory: directory))
             }
         }

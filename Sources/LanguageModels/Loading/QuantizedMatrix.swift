@@ -58,6 +58,20 @@ public struct QuantizedMatrix: RowDequantizedMatrix {
         }
     }
 
+    /// The rows at `indices`, in that order, still packed (a copy of their codes, scales and biases): the parts of a
+    /// fused projection (Phi-3's `qkv_proj`, GPT-NeoX's per-head `query_key_value`) stay quantized.
+    public func rowSelection(_ indices: [Int]) -> QuantizedMatrix {
+        func gather<T>(_ values: [T], _ width: Int) -> [T] {
+            indices.flatMap { row -> ArraySlice<T> in
+                precondition(row >= 0 && row < rowCount, "row \(row) out of range 0..<\(rowCount)")
+                return values[(row * width)..<((row + 1) * width)]
+            }
+        }
+        return QuantizedMatrix(rowCount: indices.count, columnCount: columnCount, bits: bits, groupSize: groupSize,
+                               packed: gather(packed, wordsPerRow), scales: gather(scales, groupsPerRow),
+                               biases: gather(biases, groupsPerRow))
+    }
+
     /// Writes row `row`'s values in `columns` to `destination`.
     public func dequantizeRow(_ row: Int, columns: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         let mask = UInt64(1) << UInt64(bits) - 1

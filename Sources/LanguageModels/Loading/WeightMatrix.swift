@@ -65,13 +65,14 @@ public enum WeightMatrix {
         }
     }
 
-    /// The rows `range` in the stored form (a view for 16-bit matrices; converted to `Float` when quantized).
+    /// The rows `range` in the stored form: a view for 16-bit and GGUF matrices, a copy of the packed rows for
+    /// MLX-quantized ones (the parts of a fused projection, e.g. Phi-3's `qkv_proj`, stay quantized).
     public func rowBlock(_ range: Range<Int>) -> WeightMatrix {
         switch self {
         case .dense(let tensor): return .dense(tensor.slice(axis: 0, range))
-        case .quantized(let matrix): return .dense(matrix.rows(Array(range)))
+        case .quantized(let matrix): return .quantized(matrix.rowSelection(Array(range)))
         case .halfPrecision(let matrix): return .halfPrecision(matrix.rowBlock(range))
-        case .gguf(let matrix): return .dense(matrix.rows(Array(range)))
+        case .gguf(let matrix): return .gguf(matrix.rowBlock(range))
         }
     }
 

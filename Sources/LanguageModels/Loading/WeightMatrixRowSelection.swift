@@ -2,7 +2,7 @@ import Tensors
 
 extension WeightMatrix {
     /// The rows at `indices`, in that order, in the stored form where it has one: 16-bit rows are copied as 16-bit
-    /// bits (no widening), dense rows stay `Float`, quantized and GGUF rows are dequantized. Used to take q, k and v
+    /// bits (no widening), dense rows stay `Float`, quantized and GGUF rows stay packed. Used to take q, k and v
     /// apart from a fused projection whose parts are interleaved (GPT-NeoX's per-head `query_key_value`).
     public func rowSelection(_ indices: [Int]) -> WeightMatrix {
         switch self {
@@ -22,8 +22,10 @@ extension WeightMatrix {
             var selected = HalfPrecisionMatrix(rowCount: indices.count, columnCount: columns, format: matrix.format, bits: bits)
             selected.computePrecision = matrix.computePrecision
             return .halfPrecision(selected)
-        case .quantized, .gguf:
-            return .dense(rows(indices))
+        case .quantized(let matrix):
+            return .quantized(matrix.rowSelection(indices))
+        case .gguf(let matrix):
+            return .gguf(matrix.rowSelection(indices))
         }
     }
 }

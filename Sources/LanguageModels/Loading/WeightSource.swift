@@ -19,10 +19,22 @@ extension WeightSource {
         .dense(try tensor(named: name, shape: [inputs, outputs]).transposed())
     }
 
-    /// The unquantized Linear module `module`: its `[outputs, inputs]` weight and, with `bias`, its `module.bias`.
-    func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-        Linear(matrix: try weightMatrix(module: module, shape: [outputs, inputs], quantization: nil),
+    /// The Linear module `module`: its `[outputs, inputs]` weight (MLX-quantized when the checkpoint stores it so,
+    /// under `quantization`) and, with `bias`, its `module.bias`.
+    func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool,
+                quantization: MLXQuantization?) throws -> Linear {
+        Linear(matrix: try weightMatrix(module: module, shape: [outputs, inputs], quantization: quantization),
                bias: bias ? try tensor(named: module + ".bias", shape: [outputs]) : nil)
+    }
+
+    /// The token embedding `[vocabulary, d]` and the unembedding: the same matrix when `configuration` ties them,
+    /// the module `unembedding` otherwise; each MLX-quantized when stored so.
+    func embeddings(_ configuration: ModelConfiguration, embedding: String,
+                    unembedding: String) throws -> (WeightMatrix, WeightMatrix) {
+        let shape = [configuration.vocabularySize, configuration.dModel]
+        let tokens = try weightMatrix(module: embedding, shape: shape, quantization: configuration.quantization)
+        guard !configuration.tiedEmbeddings else { return (tokens, tokens) }
+        return (tokens, try weightMatrix(module: unembedding, shape: shape, quantization: configuration.quantization))
     }
 }
 

@@ -5,22 +5,25 @@
 /// The fused weight is `[heads × 3 × headDim, d]` interleaved per head: head `h`'s query rows are
 /// `3h·headDim ..< (3h+1)·headDim`, its key rows the next `headDim`, its value rows the next (transformers views
 /// the projection as `[..., heads, 3·headDim]` and chunks the last axis in three). Matrices stay in the stored dtype
-/// (a 16-bit fused projection is split into 16-bit q, k and v).
+/// (a 16-bit fused projection is split into 16-bit q, k and v, an MLX-quantized one into packed parts).
+///
+/// mlx-lm stores the same modules as `model.h.N.*`, `model.embed_in`, `model.final_layer_norm` and `model.embed_out`.
 enum GPTNeoXLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, heads = c.nHeads, dHead = c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): a GPT-NeoX model needs rotary positions") }
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor { try w.tensor(named: "gpt_neox." + name, shape: shape) }
+        let mlxLayout = !w.has("gpt_neox.embed_in.weight") && w.has("model.embed_in.weight")
+        let base = mlxLayout ? "model." : "gpt_neox.", layers = mlxLayout ? "model.h." : "gpt_neox.layers."
         func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(matrix: try w.weightMatrix(module: "gpt_neox." + module, shape: [outputs, inputs], quantization: nil),
-                   bias: bias ? try tensor(module + ".bias", [outputs]) : nil)
+            try w.linear(module, outputs, inputs, bias: bias, quantization: c.quantization)
         }
         func layerNorm(_ module: String) throws -> Normalization {
-            Normalization(kind: .layerNorm, weight: try tensor(module + ".weight", [d]), bias: try tensor(module + ".bias", [d]),
+            Normalization(kind: .layerNorm, weight: try w.tensor(named: module + ".weight", shape: [d]),
+                          bias: try w.tensor(named: module + ".bias", shape: [d]),
                           epsilon: c.normEpsilon)
         }
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
-            let p = "layers.\(l)."
+            let p = layers + "\(l)."
             let fused = try linear(p + "attention.query_key_value", 3 * d, d, bias: c.attentionQKVBias)
             func part(_ index: Int) -> Linear {
                 let rows: [Int] = (0..<heads).flatMap { (h: Int) -> Range<Int> in
@@ -39,11 +42,10 @@ enum GPTNeoXLoader {
                                     ln2: try layerNorm(p + "post_attention_layernorm"), mlp: mlp,
                                     parallelResidual: c.parallelResidual)
         }
-        let embedding = try w.weightMatrix(module: "gpt_neox.embed_in", shape: [c.vocabularySize, d], quantization: nil)
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try w.weightMatrix(module: "embed_out", shape: [c.vocabularySize, d], quantization: nil)
+        let (embedding, unembedding) = try w.embeddings(c, embedding: base + "embed_in",
+                                                         unembedding: (mlxLayout ? base : "") + "embed_out")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
-                                finalNorm: try layerNorm("final_layer_norm"), unembedding: unembedding,
+                                finalNorm: try layerNorm(base + "final_layer_norm"), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
     }
 }

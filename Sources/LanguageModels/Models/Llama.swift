@@ -7,12 +7,8 @@ enum LlamaLoader {
         guard case .rotary = c.positionEncoding else {
             throw LoadingError("\(source): a Llama-family model needs rotary positions")
         }
-        func matrix(_ module: String, _ shape: [Int]) throws -> WeightMatrix {
-            try w.weightMatrix(module: module, shape: shape, quantization: c.quantization)
-        }
         func linear(_ module: String, _ outputs: Int, _ inputs: Int, bias: Bool) throws -> Linear {
-            Linear(matrix: try matrix(module, [outputs, inputs]),
-                   bias: bias ? try w.tensor(named: "\(module).bias", shape: [outputs]) : nil)
+            try w.linear(module, outputs, inputs, bias: bias, quantization: c.quantization)
         }
         func rmsNorm(_ name: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .rmsNorm, weight: try w.tensor(named: name, shape: [size]), epsilon: c.normEpsilon)
@@ -35,9 +31,7 @@ enum LlamaLoader {
             return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm.weight", d), attention: attention,
                                     ln2: try rmsNorm(p + "post_attention_layernorm.weight", d), mlp: mlp)
         }
-        let embedding = try matrix("model.embed_tokens", [c.vocabularySize, d])
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try matrix("lm_head", [c.vocabularySize, d])
+        let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try rmsNorm("model.norm.weight", d), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
@@ -71,13 +65,6 @@ extension TransformerModel {
         switch configuration.family {
         case .gpt2: return try GPT2Loader.build(configuration, weights: weights)
         case .llama: return try LlamaLoader.build(configuration, weights: weights, source: source)
-        default: break
-        }
-        if configuration.quantization != nil {
-            throw LoadingError("\(source): MLX-quantized \(configuration.family.modelType) checkpoints are not supported (quantized: gpt2 and the Llama family)")
-        }
-        switch configuration.family {
-        case .gpt2, .llama: preconditionFailure("handled above")
         case .gptNeoX: return try GPTNeoXLoader.build(configuration, weights: weights, source: source)
         case .gemma: return try GemmaLoader.build(configuration, weights: weights, source: source)
         case .phi3: return try Phi3Loader.build(configuration, weights: weights, source: source)

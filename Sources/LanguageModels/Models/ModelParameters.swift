@@ -16,8 +16,8 @@ extension TransformerModel {
     /// `postAttentionNorm` / `postFeedForwardNorm`, when present), then `finalNorm.weight`,
     /// `finalNorm.bias`, `unembedding` (absent when tied) and `unembeddingBias`. Only present tensors are listed.
     ///
-    /// The model must not be MLX-quantized; 16-bit weights are widened to `Float` tensors (and a model built
-    /// from them by ``replacingParameters(_:)`` holds `Float` weights).
+    /// Quantized (MLX, GGUF) and 16-bit weights are listed as `Float` tensors, dequantized or widened (and a model
+    /// built from them by ``replacingParameters(_:)`` holds `Float` weights).
     ///
     /// ```swift
     /// let watched = model.parameters.map { tape.watch($0.tensor) }
@@ -53,9 +53,6 @@ extension TransformerModel {
             if var present = tensor { try map(name, &present); tensor = present }
         }
         func map(_ name: String, _ matrix: inout WeightMatrix) throws {
-            if case .quantized = matrix {
-                preconditionFailure("'\(name)' is quantized; parameters exist only for dense models")
-            }
             var tensor = matrix.dequantized()
             try map(name, &tensor)
             matrix = .dense(tensor)

@@ -15,20 +15,18 @@ enum OLMoLoader {
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
-                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
-                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
-                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias, quantization: c.quantization),
                 rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l), clip: c.clipQKV)
-            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
-                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
-                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
+            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false, quantization: c.quantization),
+                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false, quantization: c.quantization),
+                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false, quantization: c.quantization), activation: c.activation)
             return TransformerBlock(layer: l, ln1: norm, attention: attention, ln2: norm, mlp: mlp)
         }
-        let embedding = try w.weightMatrix(module: "model.embed_tokens", shape: [c.vocabularySize, d], quantization: nil)
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try w.weightMatrix(module: "lm_head", shape: [c.vocabularySize, d], quantization: nil)
+        let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks, finalNorm: norm,
                                 unembedding: unembedding, contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)
     }

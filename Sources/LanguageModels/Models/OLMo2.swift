@@ -12,24 +12,22 @@ enum OLMo2Loader {
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias),
-                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias),
-                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias),
-                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
+                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias, quantization: c.quantization),
                 queryNorm: try rmsNorm(p + "self_attn.q_norm", q), keyNorm: try rmsNorm(p + "self_attn.k_norm", kv),
                 normsSpanHeads: true, rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads,
                 headDim: c.dHead, scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
-            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false),
-                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false),
-                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false), activation: c.activation)
+            let mlp = FeedForward(input: try w.linear(p + "mlp.up_proj", c.dMLP, d, bias: false, quantization: c.quantization),
+                                  gate: try w.linear(p + "mlp.gate_proj", c.dMLP, d, bias: false, quantization: c.quantization),
+                                  output: try w.linear(p + "mlp.down_proj", d, c.dMLP, bias: false, quantization: c.quantization), activation: c.activation)
             return TransformerBlock(layer: l, ln1: nil, attention: attention, ln2: nil, mlp: mlp,
                                     postAttentionNorm: try rmsNorm(p + "post_attention_layernorm", d),
                                     postFeedForwardNorm: try rmsNorm(p + "post_feedforward_layernorm", d))
         }
         // Weights stay in their stored dtype (16-bit checkpoints are read in place).
-        let embedding = try w.weightMatrix(module: "model.embed_tokens", shape: [c.vocabularySize, d], quantization: nil)
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try w.weightMatrix(module: "lm_head", shape: [c.vocabularySize, d], quantization: nil)
+        let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try rmsNorm("model.norm", d), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)

@@ -16,22 +16,20 @@ enum PhiLoader {
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = Attention(
-                query: try w.linear(p + "self_attn.q_proj", q, d, bias: true),
-                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: true),
-                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: true),
-                output: try w.linear(p + "self_attn.dense", d, q, bias: true),
+                query: try w.linear(p + "self_attn.q_proj", q, d, bias: true, quantization: c.quantization),
+                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: true, quantization: c.quantization),
+                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: true, quantization: c.quantization),
+                output: try w.linear(p + "self_attn.dense", d, q, bias: true, quantization: c.quantization),
                 queryNorm: c.qkNorm ? try layerNorm(p + "self_attn.q_layernorm", c.dHead) : nil,
                 keyNorm: c.qkNorm ? try layerNorm(p + "self_attn.k_layernorm", c.dHead) : nil,
                 rotary: rotary, heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead, scale: c.attentionScale(layer: l))
-            let mlp = FeedForward(input: try w.linear(p + "mlp.fc1", c.dMLP, d, bias: true),
-                                  output: try w.linear(p + "mlp.fc2", d, c.dMLP, bias: true),
+            let mlp = FeedForward(input: try w.linear(p + "mlp.fc1", c.dMLP, d, bias: true, quantization: c.quantization),
+                                  output: try w.linear(p + "mlp.fc2", d, c.dMLP, bias: true, quantization: c.quantization),
                                   activation: c.activation)
             let norm = try layerNorm(p + "input_layernorm", d)
             return TransformerBlock(layer: l, ln1: norm, attention: attention, ln2: norm, mlp: mlp, parallelResidual: true)
         }
-        let embedding = try w.weightMatrix(module: "model.embed_tokens", shape: [c.vocabularySize, d], quantization: nil)
-        let unembedding = c.tiedEmbeddings
-            ? embedding : try w.weightMatrix(module: "lm_head", shape: [c.vocabularySize, d], quantization: nil)
+        let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try layerNorm("model.final_layernorm", d), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings,

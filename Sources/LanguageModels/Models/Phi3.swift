@@ -1,12 +1,13 @@
 /// Builds Phi-3 from a checkpoint: the Llama block and names, with the fused `qkv_proj` (query rows, then key
 /// rows, then value rows) and `gate_up_proj` (gate rows, then up rows) split on load, and partial rotary where
-/// configured. Matrices stay in the stored dtype: the parts of a 16-bit fused projection are row views of it.
+/// configured. Matrices stay in the stored dtype: the parts of a 16-bit fused projection are row views of it, those of
+/// an MLX-quantized one stay packed.
 enum Phi3Loader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
         guard let rotary = c.rotary(layer: 0) else { throw LoadingError("\(source): a Phi-3 model needs rotary positions") }
         func weight(_ module: String, _ outputs: Int, _ inputs: Int) throws -> WeightMatrix {
-            try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: nil)
+            try w.weightMatrix(module: module, shape: [outputs, inputs], quantization: c.quantization)
         }
         func rows(_ fused: WeightMatrix, _ start: Int, _ count: Int) -> Linear {
             Linear(matrix: fused.rowBlock(start..<(start + count)))
@@ -28,8 +29,7 @@ enum Phi3Loader {
             return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm"), attention: attention,
                                     ln2: try rmsNorm(p + "post_attention_layernorm"), mlp: mlp)
         }
-        let embedding = try weight("model.embed_tokens", c.vocabularySize, d)
-        let unembedding = c.tiedEmbeddings ? embedding : try weight("lm_head", c.vocabularySize, d)
+        let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
                                 finalNorm: try rmsNorm("model.norm"), unembedding: unembedding,
                                 contextLength: c.maxPositions, tiedEmbeddings: c.tiedEmbeddings)

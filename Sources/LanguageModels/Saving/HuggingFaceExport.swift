@@ -59,6 +59,7 @@ extension TransformerModel {
         }
         var saved = configuration
         saved.dtype = dtypeName
+        saved.quantization = nil    // quantized weights are written dequantized
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {

@@ -77,20 +77,11 @@ public final class GGUFFile: @unchecked Sendable {
             throw LoadingError("\(url.path): tensor '\(name)' has \(info.dimensions.count) dimensions \(info.shape), expected a matrix")
         }
         let (rows, columns) = (info.dimensions[1], info.dimensions[0])
-        guard let rowOrder else {
-            return GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: borrowedBytes(of: info))
-        }
+        let stored = GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: borrowedBytes(of: info))
+        guard let rowOrder else { return stored }
         precondition(rowOrder.count == rows, "rowOrder has \(rowOrder.count) entries for \(rows) rows")
-        let stored = UnsafeRawBufferPointer(rebasing: mapping.bytes[fileRange(of: info)])
-        let rowBytes = info.dataRange.count / Swift.max(rows, 1)
         defer { mapping.releasePages(fileRange(of: info)) }
-        let reordered = GGUFPackedBytes(count: stored.count) { destination in
-            for (row, storedRow) in rowOrder.enumerated() {
-                destination.baseAddress!.advanced(by: row * rowBytes)
-                    .copyMemory(from: stored.baseAddress! + storedRow * rowBytes, byteCount: rowBytes)
-            }
-        }
-        return GGUFMatrix(rowCount: rows, columnCount: columns, type: info.type, storage: reordered)
+        return stored.rowSelection(rowOrder)
     }
 
     /// Calls `body` with the raw bytes of a tensor; the bytes must not escape `body`.

@@ -54,6 +54,21 @@ public struct GGUFMatrix: RowDequantizedMatrix {
                           storage: GGUFPackedBytes(borrowing: bytes, owner: storage))
     }
 
+    /// The rows at `indices`, in that order, as a copy in the stored type (no dequantizing): to undo a permutation
+    /// of rows made at conversion, or to take apart a fused projection whose parts are interleaved.
+    public func rowSelection(_ indices: [Int]) -> GGUFMatrix {
+        let copy = withUnsafePackedBytes { stored in
+            GGUFPackedBytes(count: indices.count * bytesPerRow) { destination in
+                for (position, row) in indices.enumerated() {
+                    precondition(row >= 0 && row < rowCount, "row \(row) out of range 0..<\(rowCount)")
+                    destination.baseAddress!.advanced(by: position * bytesPerRow)
+                        .copyMemory(from: stored.baseAddress! + row * bytesPerRow, byteCount: bytesPerRow)
+                }
+            }
+        }
+        return GGUFMatrix(rowCount: indices.count, columnCount: columnCount, type: type, storage: copy)
+    }
+
     /// Whether both matrices read the same stored bytes (tied embeddings), without comparing them.
     public func sharesStorage(with other: GGUFMatrix) -> Bool {
         storage.bytes.baseAddress == other.storage.bytes.baseAddress && type == other.type && shape == other.shape

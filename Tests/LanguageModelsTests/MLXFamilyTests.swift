@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TestScratch
+import LanguageModels
+
+/// Checkpoints of every family quantized by mlx-lm's own converter (`mlx_lm.convert`, as mlx-community's are made;
+/// scripts/make_mlx_fixtures.py) against transformers running the same weights dequantized by `mx.dequantize`.
+@Suite struct MLXFamilyTests {
+    static let names = ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "gemma3_mlx_q3",
+                        "olmo2_mlx_q5", "olmo3_mlx_q2", "smollm3_mlx_q8", "qwen3_mlx_mixed"]
+
+    @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
+        let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
+        let logits = try Fixtures.model(name).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
+        expectLogits(logits, match: flatFloats(batch["logits"]!), name)
+    }
+
+    @Test(arguments: names) func leftPaddedLogitsMatchTransformers(name: String) throws {
+        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
+        let scale = Swift.max(1, flatFloats(padded["logits"]!).map(Swift.abs).max()!)
+        let worst = try Fixtures.paddedLogitsError(name)
+        #expect(worst <= 1e-4 * scale, "\(name): max |Δ logits| at real positions = \(worst) at logit scale \(scale)")
+    }
+
+    /// Every projection stays packed, the parts of fused ones (GPT-2's `c_attn`, GPT-NeoX's interleaved
+    /// `query_key_value`, Phi-3's `qkv_proj` and `gate_up_proj`) included, and so does the embedding table.
+    @Test(arguments: names) func projectionsStayPacked(name: String) throws {
+        let model = try Fixtures.model(name)
+        var matrices = [("embedding", model.tokenEmbedding)]
+        for (l, block) in model.blocks.enumerated() {
+            let attention = block.attention
+            matrices += [("\(l).q", attention.query.matrix), ("\(l).k", attention.key.matrix),
+                         ("\(l).v", attention.value.matrix), ("\(l).o", attention.output.matrix)]
+            if let mlp = block.mlp {
+                matrices += [("\(l).in", mlp.input.matrix), ("\(l).out", mlp.output.matrix)]
+                if let gate = mlp.gate { matrices.append(("\(l).gate", gate.matrix)) }
+            }
+        }
+        for (label, matrix) in matrices {
+            guard case .quantized = matrix else {
+                Issue.record("\(name): \(label) is not kept quantized")
+                continue
+            }
+        }
+    }
+
+    /// Export writes the weights dequantized, under transformers' names, with no `quantization` in config.json; the
+    /// reload computes the quantized model's logits (the same affine values, summed in another order).
+    @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4"])
+    func exportWritesDequantizedWeights(name: String) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
+        let model = try TransformerModel.load(checkpoint)
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
+            let reloaded = try Checkpoint(directory: directory)
+            #expect(reloaded.configuration.quantization == nil)
+            #expect(!reloaded.weights.tensorNames.contains { $0.hasSuffix(".scales") || $0.hasPrefix("model.h.") })
+            let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
+            let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
+            expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
+        }
+    }
+
+    /// mlx-lm's mixed_3_6 recipe writes per-module bit widths into config.json; each module keeps its own.
+    @Test func mixedRecipeKeepsEachModulesBits() throws {
+        let name = "qwen3_mlx_mixed"
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Fixtures.directory(name).appendingPathComponent("config.json"))) as! [String: Any]
+        let settings = config["quantization"] as! [String: Any]
+        func bits(_ module: String) -> Int { (settings[module] as! [String: Any])["bits"] as! Int }
+        let model = try Fixtures.model(name)
+        var widths = Set<Int>()
+        for (l, block) in model.blocks.enumerated() {
+            let p = "model.layers.\(l)."
+            for (module, linear) in [("self_attn.v_proj", block.attention.value), ("mlp.down_proj", block.mlp!.output),
+                                     ("self_attn.q_proj", block.attention.query)] {
+                guard case .quantized(let matrix) = linear.matrix else { Issue.record("\(p + module) not quantized"); continue }
+                #expect(matrix.bits == bits(p + module), "\(p + module)")
+                widths.insert(matrix.bits)
+            }
+        }
+        #expect(widths == [3, 6], "the recipe should mix 3- and 6-bit modules, found \(widths)")
+    }
+}
