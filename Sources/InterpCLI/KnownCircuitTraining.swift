@@ -44,7 +44,21 @@ extension TrainCommand {
         print("edge effects (logit difference): smallest true edge \(Output.number(abs(exact[weakest]))) "
               + "(\(patching.graph.name(of: weakest))), largest other edge \(Output.number(abs(exact[nearest]))) "
               + "(\(patching.graph.name(of: nearest)))")
+        warnUnlessCarried(faithfulness: faithfulness[0], circuitFile: output.appendingPathComponent("circuit.json").path,
+                          advice: "train longer (--steps) or with another --seed")
         print("trained \(options.steps) steps in \(Output.number(Float(Date().timeIntervalSince(started)), digits: 1)) s; "
               + "model, task.json and circuit.json in \(output.path)")
     }
+}
+
+/// The faithfulness a known-circuit model's designated edges must reach for them to count as its circuit.
+let knownCircuitFaithfulness: Float = 0.8
+
+/// Warns on standard error when a known-circuit model's designated edges (`circuitFile`) do not carry its task: the
+/// model then solves it another way (interchange training can sit on a plateau, for a number of steps that depends
+/// on the seed), so scoring methods by how well they recover those edges measures nothing.
+func warnUnlessCarried(faithfulness: Float, circuitFile: String, advice: String) {
+    guard !(faithfulness >= knownCircuitFaithfulness) else { return }
+    FileHandle.standardError.write(Data(("warning: the edges of \(circuitFile) reach faithfulness \(Output.number(faithfulness)) "
+        + "(below \(knownCircuitFaithfulness)): they are not this model's circuit; \(advice)\n").utf8))
 }

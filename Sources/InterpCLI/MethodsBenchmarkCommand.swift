@@ -66,6 +66,9 @@ struct MethodsBenchmarkCommand: ParsableCommand {
             guard let found = byName[name] else { throw CLIError("\(model)/circuit.json: edge \(name) is not in the model's graph") }
             return found
         }
+        warnUnlessCarried(faithfulness: patching.faithfulness(ofEdgeSets: [Set(edges)])[0],
+                          circuitFile: directory.appendingPathComponent("circuit.json").path,
+                          advice: "the AUROCs below do not measure recovering it")
         return (patching, Set(edges), "known-circuit model \(model)")
     }
 }

@@ -60,6 +60,20 @@ import TestScratch
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: String]])
             #expect(rows.count == 9)
             #expect(rows.first { $0["method"] == "exact" }?["auroc"] == "1.0000")
+            #expect(!trained.standardError.contains("warning") && !result.standardError.contains("warning"),
+                    "\(trained.standardError)\n\(result.standardError)")
+
+            // Designated edges that do not carry the task (one other head's write) are not the model's circuit.
+            let circuitURL = URL(fileURLWithPath: directory + "/circuit.json")
+            var circuit = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: circuitURL)) as? [String: Any])
+            var edges = try #require(circuit["edges"] as? [String: [String: Any]])
+            for name in edges.keys { edges[name]?["in_graph"] = name == "a0.h1->logits" }
+            circuit["edges"] = edges
+            try JSONSerialization.data(withJSONObject: circuit).write(to: circuitURL)
+            let misdesignated = try CLI.run(["methods-benchmark", "--model", directory, "--examples", "8"])
+            #expect(misdesignated.status == 0, "\(misdesignated.standardError)")
+            #expect(misdesignated.standardError.contains("circuit.json reach faithfulness")
+                    && misdesignated.standardError.contains("not this model's circuit"), "\(misdesignated.standardError)")
         }
     }
 
