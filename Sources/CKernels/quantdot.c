@@ -229,7 +229,8 @@ static void gguf_block(ck_quant_format format, int *values, int *bytes) {
 }
 
 /// The GGUF row `b` of `blocks` blocks of `format`, decoded into `out`. `path` (a constant where this is inlined)
-/// is the kernel whose target the decoders are compiled for; the i-quants' table lookups take SIMD shuffles there.
+/// is the kernel whose target the decoders are compiled for; the i-quants' table lookups and sign flips take SIMD
+/// versions there.
 CK_INLINE void decode_gguf_row(ck_quant_format format, const uint8_t *b, long blocks, float *out, ck_gemm_path path) {
     switch (format) {
     case CK_QUANT_Q4_0: for (long i = 0; i < blocks; i++) decode_q4_0(b + 18 * i, out + 32 * i); return;
@@ -242,15 +243,15 @@ CK_INLINE void decode_gguf_row(ck_quant_format format, const uint8_t *b, long bl
     case CK_QUANT_Q4_K: for (long i = 0; i < blocks; i++) decode_q4_K(b + 144 * i, out + 256 * i); return;
     case CK_QUANT_Q5_K: for (long i = 0; i < blocks; i++) decode_q5_K(b + 176 * i, out + 256 * i); return;
     case CK_QUANT_Q6_K: for (long i = 0; i < blocks; i++) decode_q6_K(b + 210 * i, out + 256 * i); return;
-    case CK_QUANT_IQ2_XXS: for (long i = 0; i < blocks; i++) decode_iq2_xxs(b + 66 * i, out + 256 * i); return;
-    case CK_QUANT_IQ2_XS: for (long i = 0; i < blocks; i++) decode_iq2_xs(b + 74 * i, out + 256 * i); return;
-    case CK_QUANT_IQ3_XXS: for (long i = 0; i < blocks; i++) decode_iq3_xxs(b + 98 * i, out + 256 * i); return;
-    case CK_QUANT_IQ1_S: for (long i = 0; i < blocks; i++) decode_iq1_s(b + 50 * i, out + 256 * i); return;
+    case CK_QUANT_IQ2_XXS: for (long i = 0; i < blocks; i++) decode_iq2_xxs(b + 66 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ2_XS: for (long i = 0; i < blocks; i++) decode_iq2_xs(b + 74 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ3_XXS: for (long i = 0; i < blocks; i++) decode_iq3_xxs(b + 98 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ1_S: for (long i = 0; i < blocks; i++) decode_iq1_s(b + 50 * i, out + 256 * i, path); return;
     case CK_QUANT_IQ4_NL: for (long i = 0; i < blocks; i++) decode_iq4_nl(b + 18 * i, out + 32 * i, path); return;
-    case CK_QUANT_IQ3_S: for (long i = 0; i < blocks; i++) decode_iq3_s(b + 110 * i, out + 256 * i); return;
-    case CK_QUANT_IQ2_S: for (long i = 0; i < blocks; i++) decode_iq2_s(b + 82 * i, out + 256 * i); return;
+    case CK_QUANT_IQ3_S: for (long i = 0; i < blocks; i++) decode_iq3_s(b + 110 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ2_S: for (long i = 0; i < blocks; i++) decode_iq2_s(b + 82 * i, out + 256 * i, path); return;
     case CK_QUANT_IQ4_XS: for (long i = 0; i < blocks; i++) decode_iq4_xs(b + 136 * i, out + 256 * i, path); return;
-    case CK_QUANT_IQ1_M: for (long i = 0; i < blocks; i++) decode_iq1_m(b + 56 * i, out + 256 * i); return;
+    case CK_QUANT_IQ1_M: for (long i = 0; i < blocks; i++) decode_iq1_m(b + 56 * i, out + 256 * i, path); return;
     default: return;
     }
 }
