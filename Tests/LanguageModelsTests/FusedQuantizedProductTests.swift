@@ -41,7 +41,9 @@ import LanguageModels
             }
             if type == .iq1_M {
                 let bits = Float16(Float.random(in: 0.001..<0.05, using: &generator)).bitPattern
-                for k in 0..<4 { bytes[start + 49 + 2 * k] = bytes[start + 49 + 2 * k] & 0x0F | UInt8((bits >> UInt16(4 * k)) & 0xF) << 4 }
+                for k in 0..<4 {
+                    bytes[start + 49 + 2 * k] = bytes[start + 49 + 2 * k] & 0x0F | UInt8((bits >> UInt16(4 * k)) & 0xF) << 4
+                }
             }
         }
         return GGUFMatrix(rowCount: rowCount, columnCount: blocks * type.blockSize, type: type, packed: bytes)
@@ -116,7 +118,8 @@ import LanguageModels
 
     @Test(arguments: [GGUFTensorType.iq4_NL, .iq4_XS, .iq3_S, .iq3_XXS, .iq2_S, .iq2_XS, .iq2_XXS, .iq1_S, .iq1_M])
     func iQuantsMatchTheDequantizedProduct(type: GGUFTensorType) {
-        // 5 output rows (a partial tile), 2 blocks of 256 columns (8 of 32 for IQ4_NL: 256 columns too).
+        // 5 output rows (a partial tile), 512 columns (2 blocks of 256, 16 of 32 for IQ4_NL). The i-quants have only
+        // the C decoders (checked against gguf-py by GGUFTests), so this checks the products.
         let blocks = 512 / type.blockSize
         Self.checkFusedProducts(of: Self.ggufMatrix(type, rowCount: 5, blocks: blocks, seed: UInt64(type.rawValue)), name: type.name)
     }

@@ -4,9 +4,9 @@ import Tensors
 ///
 /// Each function performs the same `Float` operations in the same order as `gguf.quants.dequantize` of the
 /// gguf Python package (scale products first, then one multiply and one add or subtract per value), so the
-/// values are bit-for-bit those of the reference. The i-quants (IQ4_NL, IQ4_XS and the grid-based IQ1_S ... IQ3_S) are
-/// decoded by the fused kernel's C decoders (``FusedQuantizedProduct/dequantize(weights:rowBytes:layout:outputs:depth:rowRange:into:)``),
-/// which hold their codebook grids.
+/// values are bit-for-bit those of the reference. The i-quants (IQ4_NL, IQ4_XS and the grid-based IQ1_S ... IQ3_S)
+/// are decoded by the fused kernel's C decoders, which hold their codebook grids
+/// (``FusedQuantizedProduct/dequantize(weights:rowBytes:layout:outputs:depth:rowRange:into:)``).
 enum GGUFBlockDecoding {
     /// Writes the `type.blockSize` values of the block at `block` to `out`.
     static func decode(_ type: GGUFTensorType, block: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
