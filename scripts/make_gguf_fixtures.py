@@ -989,6 +989,26 @@ def add_tiny_byte_level(writer):
     return len(tokens)
 
 
+def write_every_type_seed():
+    """Fuzz/Corpus/fuzz-gguf/every-type.gguf: a metadata value of every type and a one-row tensor of every tensor type.
+    `python3 scripts/make_gguf_fixtures.py every-type` rewrites only this seed."""
+    rng = np.random.default_rng(8)
+    writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
+    for index, (key, value, kind) in enumerate([
+            ("u8", 1, "uint8"), ("i8", -1, "int8"), ("u16", 2, "uint16"), ("i16", -2, "int16"), ("u32", 3, "uint32"),
+            ("i32", -3, "int32"), ("f32", 0.5, "float32"), ("b", True, "bool"), ("s", "é", "string"),
+            ("u64", 4, "uint64"), ("i64", -4, "int64"), ("f64", 0.25, "float64")]):
+        getattr(writer, f"add_{kind}")(f"test.{key}", value)
+    writer.add_array("test.nested", [[1, 2], [3]])
+    writer.add_array("test.strings", ["a", "b"])
+    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K,
+                  Q.Q6_K] + I_QUANTS:
+        columns = max(32, GGML_QUANT_SIZES[qtype][0])
+        data, raw = encode(rng, rng.standard_normal((1, columns)).astype(np.float32), qtype)
+        writer.add_tensor(qtype.name, data, raw_dtype=raw)
+    finish(writer)
+
+
 def make_fuzz_seeds():
     shutil.rmtree(SEEDS, ignore_errors=True)
     os.makedirs(SEEDS)
@@ -1011,20 +1031,7 @@ def make_fuzz_seeds():
     randomize(model, 9)
     write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
 
-    rng = np.random.default_rng(8)
-    writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
-    for index, (key, value, kind) in enumerate([
-            ("u8", 1, "uint8"), ("i8", -1, "int8"), ("u16", 2, "uint16"), ("i16", -2, "int16"), ("u32", 3, "uint32"),
-            ("i32", -3, "int32"), ("f32", 0.5, "float32"), ("b", True, "bool"), ("s", "é", "string"),
-            ("u64", 4, "uint64"), ("i64", -4, "int64"), ("f64", 0.25, "float64")]):
-        getattr(writer, f"add_{kind}")(f"test.{key}", value)
-    writer.add_array("test.nested", [[1, 2], [3]])
-    writer.add_array("test.strings", ["a", "b"])
-    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K]:
-        columns = 256 if qtype in K_QUANT_LAYOUT else 32
-        data, raw = encode(rng, rng.standard_normal((1, columns)).astype(np.float32), qtype)
-        writer.add_tensor(qtype.name, data, raw_dtype=raw)
-    finish(writer)
+    write_every_type_seed()
 
     with open(os.path.join(SEEDS, "tiny-llama.gguf"), "rb") as file:
         llama = file.read()
@@ -1058,6 +1065,9 @@ def main():
         return
     if sys.argv[1:] == ["iquants"]:
         make_iquants()
+        return
+    if sys.argv[1:] == ["every-type"]:
+        write_every_type_seed()
         return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
