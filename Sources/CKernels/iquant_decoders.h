@@ -118,10 +118,12 @@ CK_INLINE void decode_iq2_xxs(const uint8_t *b, float *out, ck_gemm_path path) {
 CK_INLINE void decode_iq2_xs(const uint8_t *b, float *out, ck_gemm_path path) {
     float d = half_to_float(b);
     const uint8_t *scales = b + 66;
-    for (int i = 0; i < 32; i++) {
-        uint16_t code = load_u16(b + 2 + 2 * i);
-        float db = d * (0.5f + (float)nibble_at(scales, i / 2)) * 0.25f;
-        signed_grid_8(ck_iq2xs_grid[code & 511], ck_iq2_ksigns[code >> 9], db, out + 8 * i, path);
+    for (int s = 0; s < 16; s++) {
+        float db = d * (0.5f + (float)nibble_at(scales, s)) * 0.25f;
+        for (int i = 2 * s; i < 2 * s + 2; i++) {
+            uint16_t code = load_u16(b + 2 + 2 * i);
+            signed_grid_8(ck_iq2xs_grid[code & 511], ck_iq2_ksigns[code >> 9], db, out + 8 * i, path);
+        }
     }
 }
 
@@ -130,10 +132,12 @@ CK_INLINE void decode_iq2_xs(const uint8_t *b, float *out, ck_gemm_path path) {
 CK_INLINE void decode_iq2_s(const uint8_t *b, float *out, ck_gemm_path path) {
     float d = half_to_float(b);
     const uint8_t *qs = b + 2, *signs = b + 34, *qh = b + 66, *scales = b + 74;
-    for (int i = 0; i < 32; i++) {
-        int index = qs[i] | ((qh[i / 4] >> (2 * (i & 3))) & 3) << 8;
-        float db = d * (0.5f + (float)nibble_at(scales, i / 2)) * 0.25f;
-        signed_grid_8(ck_iq2s_grid[index], signs[i], db, out + 8 * i, path);
+    for (int s = 0; s < 16; s++) {
+        float db = d * (0.5f + (float)nibble_at(scales, s)) * 0.25f;
+        for (int i = 2 * s; i < 2 * s + 2; i++) {
+            int index = qs[i] | ((qh[i / 4] >> (2 * (i & 3))) & 3) << 8;
+            signed_grid_8(ck_iq2s_grid[index], signs[i], db, out + 8 * i, path);
+        }
     }
 }
 
@@ -208,9 +212,11 @@ CK_INLINE void decode_iq1_m(const uint8_t *b, float *out, ck_gemm_path path) {
     uint16_t d_bits = (uint16_t)((s0 >> 12) | ((s1 & 0xF000) >> 8) | ((s2 & 0xF000) >> 4) | (s3 & 0xF000));
     uint8_t d_bytes[2] = {(uint8_t)(d_bits & 0xFF), (uint8_t)(d_bits >> 8)};
     float d = half_to_float(d_bytes);
-    for (int i = 0; i < 32; i++) {
-        int scale = (load_u16(b + 48 + 2 * (i / 8)) >> (3 * ((i / 2) & 3))) & 7;
-        int h = nibble_at(qh, i);
-        shifted_grid_8(ck_iq1s_grid[qs[i] | (h & 7) << 8], iq1_delta(h & 8), d * (float)(2 * scale + 1), out + 8 * i, path);
+    for (int s = 0; s < 16; s++) {
+        float dl = d * (float)(2 * ((load_u16(b + 48 + 2 * (s / 4)) >> (3 * (s & 3))) & 7) + 1);
+        for (int i = 2 * s; i < 2 * s + 2; i++) {
+            int h = nibble_at(qh, i);
+            shifted_grid_8(ck_iq1s_grid[qs[i] | (h & 7) << 8], iq1_delta(h & 8), dl, out + 8 * i, path);
+        }
     }
 }
