@@ -124,6 +124,29 @@ import LanguageModels
         Self.checkFusedProducts(of: Self.ggufMatrix(type, rowCount: 5, blocks: blocks, seed: UInt64(type.rawValue)), name: type.name)
     }
 
+    /// One-hot activation rows pick single weights out of the product (every other term is ±0), so each kernel
+    /// path's decoders are checked against gguf-py's values exactly (up to the sign of zero).
+    @Test(arguments: GGUFTests.iQuantNames)
+    func oneHotRowsReadGGUFPyValuesOnEveryPath(type: String) throws {
+        let matrix = try GGUFTests.file("iquants.gguf").matrix(named: type)
+        let expected = try SafetensorsFile(contentsOf: GGUFTests.directory.appendingPathComponent("iquants_expected.safetensors"))
+            .tensor(named: type).scalars
+        let depth = matrix.columnCount, outputs = matrix.rowCount
+        let identity = (0..<(depth * depth)).map { $0 / depth == $0 % depth ? Float(1) : 0 }
+        for path in Self.paths {
+            var picked = [Float](repeating: .nan, count: depth * outputs)
+            _ = matrix.withFusedLayout { weights, rowBytes, layout in
+                picked.withUnsafeMutableBufferPointer { y in
+                    FusedQuantizedProduct.multiplyTransposed(x: identity, rows: depth, weights: weights, rowBytes: rowBytes,
+                                                             layout: layout, outputs: outputs, depth: depth,
+                                                             into: y.baseAddress!, path: path)
+                }
+            }
+            let mismatches = (0..<(depth * outputs)).filter { picked[$0] != expected[($0 % outputs) * depth + $0 / outputs] }
+            #expect(mismatches.isEmpty, "\(type), \(path): \(mismatches.count) values differ from gguf-py")
+        }
+    }
+
     @Test(arguments: [GGUFTensorType.iq4_XS, .iq4_NL, .iq2_S])
     func threadCountsSplitTheRowsWithoutChangingTheProduct(type: GGUFTensorType) {
         // 203 output rows of 1024 columns, 3 activation rows: 623,616 multiply-adds, past GEMM's parallel threshold
