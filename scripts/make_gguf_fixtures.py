@@ -10,6 +10,13 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   Q5_K, Q6_K). F32 to Q5_1 are quantized from random values by `gguf.quants.quantize`; the package cannot
   quantize K-quants, so their blocks are random bytes with sane fp16 scales written into each block's `d`
   (and `dmin`) fields. quants_expected.safetensors holds `gguf.quants.dequantize` of each tensor.
+- iquants.gguf: one [3, 512] tensor per i-quant (IQ4_NL, IQ4_XS, IQ3_S, IQ3_XXS, IQ2_S, IQ2_XS, IQ2_XXS, IQ1_S,
+  IQ1_M), random bytes (codes, signs, sub-block scales) with each block's fp16 scale chosen for values of standard
+  deviation near 0.15 (the package cannot quantize them); iquants_expected.safetensors holds `gguf.quants.dequantize`
+  of each. llama-iquants.gguf: a tiny random Llama (hidden size 256, so that every matrix is whole 256-value blocks)
+  whose matrices are all i-quants, each type in at least one projection; its logits from transformers loading it
+  are added to reference.json and reference_logits.safetensors. `python3 scripts/make_gguf_fixtures.py
+  iquants` rewrites only these.
 - llama.gguf: a tiny random Llama (grouped-query heads, untied output) converted the way llama.cpp's
   convert_hf_to_gguf does (q/k rows permuted, llama.cpp tensor names and metadata, alignment 64), with a
   different tensor type per projection (F32 norms, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1; the down projections
@@ -76,6 +83,7 @@ import sys
 import numpy as np
 import torch
 import transformers
+from gguf import GGML_QUANT_SIZES
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFWriter, TokenType
 from gguf.quants import dequantize, quantize
@@ -95,6 +103,8 @@ K_QUANT_LAYOUT = {
     Q.Q5_K: (176, 0, 2, 63 * 31),
     Q.Q6_K: (210, 208, None, 128 * 32),
 }
+
+I_QUANTS = [Q.IQ4_NL, Q.IQ4_XS, Q.IQ3_S, Q.IQ3_XXS, Q.IQ2_S, Q.IQ2_XS, Q.IQ2_XXS, Q.IQ1_S, Q.IQ1_M]
 
 TEXTS = [
     "Hello world! The quick brown fox jumps over the lazy dog.",
@@ -118,6 +128,34 @@ def random_k_blocks(rng, qtype, rows, columns, target=0.25):
     return blocks.reshape(rows, -1)
 
 
+def with_iquant_scale(blocks, qtype, d):
+    """`blocks` ([..., bytes per block] uint8) with fp16 `d` ([...]) written as the block scale: the first two bytes,
+    or for IQ1_M the top nibbles of its four uint16 scales (low nibble of d first)."""
+    blocks = blocks.copy()
+    bits = d.astype(np.float16).view(np.uint16)
+    if qtype == Q.IQ1_M:
+        for k in range(4):
+            scales = blocks[..., 48 + 2 * k:50 + 2 * k].copy().view(np.uint16)[..., 0]
+            scales = (scales & 0x0FFF) | (((bits >> (4 * k)) & 0xF) << 12).astype(np.uint16)
+            blocks[..., 48 + 2 * k:50 + 2 * k] = scales.astype(np.uint16)[..., None].view(np.uint8)
+    else:
+        blocks[..., 0:2] = bits[..., None].view(np.uint8)
+    return blocks
+
+
+def random_iquant_blocks(rng, qtype, rows, columns, target=0.15):
+    """Random i-quant rows: random codes, signs and sub-block scales, each block's fp16 scale chosen so that the
+    values' standard deviation is near `target` (the package cannot quantize i-quants)."""
+    values_per_block, size = GGML_QUANT_SIZES[qtype]
+    count = columns // values_per_block
+    blocks = rng.integers(0, 256, size=(rows, count, size), dtype=np.uint8)
+    blocks = with_iquant_scale(blocks, qtype, np.ones((rows, count)))
+    unit = dequantize(blocks.reshape(rows * count, size), qtype).reshape(rows, count, values_per_block)
+    spread = np.maximum(unit.std(axis=-1), 1e-3)
+    blocks = with_iquant_scale(blocks, qtype, rng.uniform(0.7, 1.3, size=(rows, count)) * target / spread)
+    return blocks.reshape(rows, -1)
+
+
 def encode(rng, values, qtype):
     """(what GGUFWriter.add_tensor takes, its raw_dtype) for float32 `values` stored as `qtype`."""
     if qtype == Q.F32:
@@ -126,6 +164,8 @@ def encode(rng, values, qtype):
         return values.astype(np.float16), None
     if qtype in K_QUANT_LAYOUT:
         return random_k_blocks(rng, qtype, *values.shape), qtype
+    if qtype in I_QUANTS:
+        return random_iquant_blocks(rng, qtype, *values.shape), qtype
     return quantize(values, qtype), qtype
 
 
@@ -145,6 +185,47 @@ def make_quants():
         expected[qtype.name] = np.ascontiguousarray(stored_values(data, raw).reshape(3, 512).astype(np.float32))
     finish(writer)
     save_file(expected, os.path.join(OUT, "quants_expected.safetensors"))
+
+
+def make_iquants():
+    """iquants.gguf (one [3, 512] tensor per i-quant) with gguf-py's values, and llama-iquants.gguf (a tiny Llama
+    whose matrices are all i-quants) with the logits of transformers loading it."""
+    rng = np.random.default_rng(17)
+    writer = GGUFWriter(os.path.join(OUT, "iquants.gguf"), "quants")
+    expected = {}
+    for qtype in I_QUANTS:
+        data, raw = encode(rng, np.zeros((3, 512), dtype=np.float32), qtype)
+        writer.add_tensor(qtype.name, data, raw_dtype=raw)
+        expected[qtype.name] = np.ascontiguousarray(stored_values(data, raw).reshape(3, 512).astype(np.float32))
+    finish(writer)
+    save_file(expected, os.path.join(OUT, "iquants_expected.safetensors"))
+
+    vocabulary_size = len(vocabulary(load_tokenizer_json("llama2"))[0])
+    config = transformers.LlamaConfig(
+        vocab_size=vocabulary_size, hidden_size=256, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
+        tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config)
+    randomize(model, 5)
+    write_model("llama-iquants.gguf", "llama", model, config, llama_iquant_types,
+                lambda writer: add_sentencepiece_vocabulary(writer, "llama2"), permute=True)
+    logits = load_file(os.path.join(OUT, "reference_logits.safetensors"))
+    with open(os.path.join(OUT, "reference.json"), encoding="utf-8") as file:
+        reference = json.load(file)
+    reference["llama-iquants.gguf"] = {"logits": logits_reference(OUT, "llama-iquants.gguf", vocabulary_size, 6, logits)}
+    save_file(logits, os.path.join(OUT, "reference_logits.safetensors"))
+    with open(os.path.join(OUT, "reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file, ensure_ascii=False)
+
+
+def llama_iquant_types(name):
+    if not name.startswith("blk."):
+        return {"token_embd.weight": Q.IQ4_NL, "output.weight": Q.IQ4_XS}[name]
+    layer, kind = int(name.split(".")[1]), name.split(".")[2]
+    return {"attn_q": [Q.IQ4_XS, Q.IQ3_S], "attn_k": [Q.IQ4_NL, Q.IQ3_XXS], "attn_v": [Q.IQ2_S, Q.IQ4_XS],
+            "attn_output": [Q.IQ2_XS, Q.IQ4_NL], "ffn_gate": [Q.IQ2_XXS, Q.IQ4_XS], "ffn_up": [Q.IQ1_S, Q.IQ4_XS],
+            "ffn_down": [Q.IQ1_M, Q.IQ4_XS]}[kind][layer]
 
 
 def finish(writer):
@@ -908,6 +989,26 @@ def add_tiny_byte_level(writer):
     return len(tokens)
 
 
+def write_every_type_seed():
+    """Fuzz/Corpus/fuzz-gguf/every-type.gguf: a metadata value of every type and a one-row tensor of every tensor type.
+    `python3 scripts/make_gguf_fixtures.py every-type` rewrites only this seed."""
+    rng = np.random.default_rng(8)
+    writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
+    for index, (key, value, kind) in enumerate([
+            ("u8", 1, "uint8"), ("i8", -1, "int8"), ("u16", 2, "uint16"), ("i16", -2, "int16"), ("u32", 3, "uint32"),
+            ("i32", -3, "int32"), ("f32", 0.5, "float32"), ("b", True, "bool"), ("s", "é", "string"),
+            ("u64", 4, "uint64"), ("i64", -4, "int64"), ("f64", 0.25, "float64")]):
+        getattr(writer, f"add_{kind}")(f"test.{key}", value)
+    writer.add_array("test.nested", [[1, 2], [3]])
+    writer.add_array("test.strings", ["a", "b"])
+    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K,
+                  Q.Q6_K] + I_QUANTS:
+        columns = max(32, GGML_QUANT_SIZES[qtype][0])
+        data, raw = encode(rng, rng.standard_normal((1, columns)).astype(np.float32), qtype)
+        writer.add_tensor(qtype.name, data, raw_dtype=raw)
+    finish(writer)
+
+
 def make_fuzz_seeds():
     shutil.rmtree(SEEDS, ignore_errors=True)
     os.makedirs(SEEDS)
@@ -930,20 +1031,7 @@ def make_fuzz_seeds():
     randomize(model, 9)
     write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
 
-    rng = np.random.default_rng(8)
-    writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
-    for index, (key, value, kind) in enumerate([
-            ("u8", 1, "uint8"), ("i8", -1, "int8"), ("u16", 2, "uint16"), ("i16", -2, "int16"), ("u32", 3, "uint32"),
-            ("i32", -3, "int32"), ("f32", 0.5, "float32"), ("b", True, "bool"), ("s", "é", "string"),
-            ("u64", 4, "uint64"), ("i64", -4, "int64"), ("f64", 0.25, "float64")]):
-        getattr(writer, f"add_{kind}")(f"test.{key}", value)
-    writer.add_array("test.nested", [[1, 2], [3]])
-    writer.add_array("test.strings", ["a", "b"])
-    for qtype in [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K]:
-        columns = 256 if qtype in K_QUANT_LAYOUT else 32
-        data, raw = encode(rng, rng.standard_normal((1, columns)).astype(np.float32), qtype)
-        writer.add_tensor(qtype.name, data, raw_dtype=raw)
-    finish(writer)
+    write_every_type_seed()
 
     with open(os.path.join(SEEDS, "tiny-llama.gguf"), "rb") as file:
         llama = file.read()
@@ -975,6 +1063,12 @@ def main():
     if sys.argv[1:] == ["olmo2"]:
         make_olmo2_model()
         return
+    if sys.argv[1:] == ["iquants"]:
+        make_iquants()
+        return
+    if sys.argv[1:] == ["every-type"]:
+        write_every_type_seed()
+        return
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     make_fuzz_seeds()
@@ -986,6 +1080,7 @@ def main():
     make_phi3_models()
     make_gpt2_models()
     make_olmo2_model()
+    make_iquants()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ committed).
 Run (from the repository root; needs numpy, safetensors and gguf; downloads nothing):
 
     python3 scripts/make_quantized_bench_model.py [--output /tmp/interp-quant] [--model smollm2-135m-shape]
-        [--formats mlx4 mlx8 q8_0 q4_0 q4_k f16 bf16]
+        [--formats mlx4 mlx8 q8_0 q4_0 q4_k iq4_xs iq4_nl iq3_s ... iq1_m f16 bf16]
 
 For each format it writes, under --output:
   - `<model>-<format>`: the quantized checkpoint. `mlx4` / `mlx8`: a Hugging Face directory quantized by MLX's
@@ -13,7 +13,9 @@ For each format it writes, under --output:
     `q8_0`, `q4_0`: a llama.cpp GGUF file `model.gguf` quantized by `gguf.quants.quantize`, with q/k rows permuted
     as convert_hf_to_gguf does and a synthetic SentencePiece vocabulary of the model's size. `q4_k`: the same with
     every matrix whose rows are whole 256-value blocks Q4_K, the others Q5_0 (llama.cpp's fallback); gguf cannot
-    quantize K-quants, so their blocks are random codes with sane scales. `f16`, `bf16`: every matrix GGUF F16 or
+    quantize K-quants, so their blocks are random codes with sane scales. `iq4_xs`, `iq3_s`, ..., `iq1_m`: likewise
+    that i-quant, IQ4_NL where rows are not whole 256-value blocks (llama.cpp's fallback), random codes with scales
+    for values of std 0.02; `iq4_nl` everywhere. `f16`, `bf16`: every matrix GGUF F16 or
     BF16 (for `--compute bf16` against `--compute float32`).
   - `<model>-<format>-fp32`: a float32 Hugging Face directory holding the values a reader recovers from that file
     (dequantized here in numpy or by `gguf.quants.dequantize`, q/k rows un-permuted).
@@ -41,9 +43,12 @@ from safetensors.numpy import save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_bench_model import DEFAULT_MODEL, MODELS, blocks  # noqa: E402
 from make_fixtures import pack_codes  # noqa: E402
-from make_gguf_fixtures import K_QUANT_LAYOUT, llama_permute, random_k_blocks  # noqa: E402
+from make_gguf_fixtures import I_QUANTS, K_QUANT_LAYOUT, llama_permute, random_iquant_blocks, random_k_blocks  # noqa: E402
 
-GGUF_TYPES = {"q8_0": Q.Q8_0, "q4_0": Q.Q4_0, "q4_k": Q.Q4_K, "f16": Q.F16, "bf16": Q.BF16}
+GGUF_TYPES = {"q8_0": Q.Q8_0, "q4_0": Q.Q4_0, "q4_k": Q.Q4_K, "f16": Q.F16, "bf16": Q.BF16,
+              **{qtype.name.lower(): qtype for qtype in I_QUANTS}}
+# The type llama.cpp falls back to for matrices whose rows are not whole 256-value blocks.
+FALLBACK_TYPES = {Q.Q4_K: Q.Q5_0, **{qtype: Q.IQ4_NL for qtype in I_QUANTS if qtype != Q.IQ4_NL}}
 MLX_BITS = {"mlx4": 4, "mlx8": 8}
 GGUF_NAMES = {"embed_tokens": "token_embd", "norm": "output_norm", "lm_head": "output",
               "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -180,9 +185,13 @@ def write_gguf(output, model, config, values, fmt):
             writer.add_tensor(target, stored)
             twin[name] = value
             continue
-        kind_type = Q.Q5_0 if qtype in K_QUANT_LAYOUT and stored.shape[1] % 256 else qtype
-        data = random_k_blocks(rng, kind_type, *stored.shape, target=0.05) if kind_type in K_QUANT_LAYOUT \
-            else quantize(stored, kind_type)
+        kind_type = FALLBACK_TYPES[qtype] if qtype in FALLBACK_TYPES and stored.shape[1] % 256 else qtype
+        if kind_type in K_QUANT_LAYOUT:
+            data = random_k_blocks(rng, kind_type, *stored.shape, target=0.05)
+        elif kind_type in I_QUANTS:
+            data = random_iquant_blocks(rng, kind_type, *stored.shape, target=0.02)
+        else:
+            data = quantize(stored, kind_type)
         writer.add_tensor(target, data, raw_dtype=kind_type)
         recovered = dequantize(data, kind_type).reshape(stored.shape).astype(np.float32)
         if permutation:

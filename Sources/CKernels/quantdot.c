@@ -49,6 +49,8 @@ CK_INLINE float half_to_float(const uint8_t *b) {
     return value;
 }
 
+#include "iquant_decoders.h"
+
 CK_INLINE void decode_q8_0(const uint8_t *b, float *out) {
     float d = half_to_float(b);
     const int8_t *q = (const int8_t *)(b + 2);
@@ -213,12 +215,23 @@ static void gguf_block(ck_quant_format format, int *values, int *bytes) {
     case CK_QUANT_Q4_K: *values = 256; *bytes = 144; return;
     case CK_QUANT_Q5_K: *values = 256; *bytes = 176; return;
     case CK_QUANT_Q6_K: *values = 256; *bytes = 210; return;
+    case CK_QUANT_IQ2_XXS: *values = 256; *bytes = 66; return;
+    case CK_QUANT_IQ2_XS: *values = 256; *bytes = 74; return;
+    case CK_QUANT_IQ3_XXS: *values = 256; *bytes = 98; return;
+    case CK_QUANT_IQ1_S: *values = 256; *bytes = 50; return;
+    case CK_QUANT_IQ4_NL: *values = 32; *bytes = 18; return;
+    case CK_QUANT_IQ3_S: *values = 256; *bytes = 110; return;
+    case CK_QUANT_IQ2_S: *values = 256; *bytes = 82; return;
+    case CK_QUANT_IQ4_XS: *values = 256; *bytes = 136; return;
+    case CK_QUANT_IQ1_M: *values = 256; *bytes = 56; return;
     default: *values = 1; *bytes = 0; return;
     }
 }
 
-/// The GGUF row `b` of `blocks` blocks of `format`, decoded into `out`.
-CK_INLINE void decode_gguf_row(ck_quant_format format, const uint8_t *b, long blocks, float *out) {
+/// The GGUF row `b` of `blocks` blocks of `format`, decoded into `out`. `path` (a constant where this is inlined)
+/// is the kernel whose target the decoders are compiled for; the i-quants' table lookups and sign flips take SIMD
+/// versions there.
+CK_INLINE void decode_gguf_row(ck_quant_format format, const uint8_t *b, long blocks, float *out, ck_gemm_path path) {
     switch (format) {
     case CK_QUANT_Q4_0: for (long i = 0; i < blocks; i++) decode_q4_0(b + 18 * i, out + 32 * i); return;
     case CK_QUANT_Q4_1: for (long i = 0; i < blocks; i++) decode_q4_1(b + 20 * i, out + 32 * i); return;
@@ -230,6 +243,15 @@ CK_INLINE void decode_gguf_row(ck_quant_format format, const uint8_t *b, long bl
     case CK_QUANT_Q4_K: for (long i = 0; i < blocks; i++) decode_q4_K(b + 144 * i, out + 256 * i); return;
     case CK_QUANT_Q5_K: for (long i = 0; i < blocks; i++) decode_q5_K(b + 176 * i, out + 256 * i); return;
     case CK_QUANT_Q6_K: for (long i = 0; i < blocks; i++) decode_q6_K(b + 210 * i, out + 256 * i); return;
+    case CK_QUANT_IQ2_XXS: for (long i = 0; i < blocks; i++) decode_iq2_xxs(b + 66 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ2_XS: for (long i = 0; i < blocks; i++) decode_iq2_xs(b + 74 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ3_XXS: for (long i = 0; i < blocks; i++) decode_iq3_xxs(b + 98 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ1_S: for (long i = 0; i < blocks; i++) decode_iq1_s(b + 50 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ4_NL: for (long i = 0; i < blocks; i++) decode_iq4_nl(b + 18 * i, out + 32 * i, path); return;
+    case CK_QUANT_IQ3_S: for (long i = 0; i < blocks; i++) decode_iq3_s(b + 110 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ2_S: for (long i = 0; i < blocks; i++) decode_iq2_s(b + 82 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ4_XS: for (long i = 0; i < blocks; i++) decode_iq4_xs(b + 136 * i, out + 256 * i, path); return;
+    case CK_QUANT_IQ1_M: for (long i = 0; i < blocks; i++) decode_iq1_m(b + 56 * i, out + 256 * i, path); return;
     default: return;
     }
 }
@@ -266,19 +288,19 @@ CK_INLINE void decode_mlx_row(const ck_quant_matrix *w, long row, float *out) {
     }
 }
 
-CK_INLINE void decode_row(const ck_quant_matrix *w, long row, float *out) {
+CK_INLINE void decode_row(const ck_quant_matrix *w, long row, float *out, ck_gemm_path path) {
     if (w->format == CK_QUANT_MLX_AFFINE) {
         decode_mlx_row(w, row, out);
         return;
     }
     int values, bytes;
     gguf_block(w->format, &values, &bytes);
-    decode_gguf_row(w->format, w->packed + row * w->row_bytes, w->columns / values, out);
+    decode_gguf_row(w->format, w->packed + row * w->row_bytes, w->columns / values, out, path);
 }
 
 /// Rows r0 ..< r0 + count decoded into `tile` (row stride `columns`); the rest of the TILE_ROWS rows zeroed.
-CK_INLINE void decode_tile(const ck_quant_matrix *w, long r0, long count, float *tile) {
-    for (long t = 0; t < count; t++) decode_row(w, r0 + t, tile + t * w->columns);
+CK_INLINE void decode_tile(const ck_quant_matrix *w, long r0, long count, float *tile, ck_gemm_path path) {
+    for (long t = 0; t < count; t++) decode_row(w, r0 + t, tile + t * w->columns, path);
     for (long t = count; t < TILE_ROWS; t++) memset(tile + t * w->columns, 0, (size_t)w->columns * sizeof(float));
 }
 
@@ -306,7 +328,7 @@ static void dot_portable(const ck_quant_matrix *w, const float *x, long n, long 
                          long row_begin, long row_end, float *tile) {
     for (long r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
         long count = row_end - r0 < TILE_ROWS ? row_end - r0 : TILE_ROWS;
-        decode_tile(w, r0, count, tile);
+        decode_tile(w, r0, count, tile, CK_GEMM_PATH_PORTABLE);
         tile_portable(x, n, ldx, tile, w->columns, y + r0, ldy, count);
     }
 }
@@ -369,7 +391,7 @@ static CK_QUANT_AVX512 void dot_avx512(const ck_quant_matrix *w, const float *x,
     long k = w->columns;
     for (long r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
         long count = row_end - r0 < TILE_ROWS ? row_end - r0 : TILE_ROWS;
-        decode_tile(w, r0, count, tile);
+        decode_tile(w, r0, count, tile, CK_GEMM_PATH_AVX512);
         long i = 0;
         for (; i + 4 <= n; i += 4) tile_avx512(4, x + i * ldx, ldx, tile, k, y + i * ldy + r0, ldy, count);
         switch (n - i) {
@@ -436,7 +458,7 @@ static CK_QUANT_AVX2 void dot_avx2(const ck_quant_matrix *w, const float *x, lon
     long k = w->columns;
     for (long r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
         long count = row_end - r0 < TILE_ROWS ? row_end - r0 : TILE_ROWS;
-        decode_tile(w, r0, count, tile);
+        decode_tile(w, r0, count, tile, CK_GEMM_PATH_AVX2);
         long i = 0;
         for (; i + 2 <= n; i += 2) tile_avx2(2, x + i * ldx, ldx, tile, k, y + i * ldy + r0, ldy, count);
         if (i < n) tile_avx2(1, x + i * ldx, ldx, tile, k, y + i * ldy + r0, ldy, count);
@@ -494,10 +516,10 @@ void ck_quant_dot(const ck_quant_matrix *w, const float *x, long n, long ldx, fl
 
 #ifdef CK_QUANT_X86
 static CK_QUANT_AVX512 void dequantize_avx512(const ck_quant_matrix *w, long row_begin, long row_end, float *out) {
-    for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns);
+    for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns, CK_GEMM_PATH_AVX512);
 }
 static CK_QUANT_AVX2 void dequantize_avx2(const ck_quant_matrix *w, long row_begin, long row_end, float *out) {
-    for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns);
+    for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns, CK_GEMM_PATH_AVX2);
 }
 #endif
 
@@ -508,7 +530,7 @@ void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row
     case CK_GEMM_PATH_AVX2: dequantize_avx2(w, row_begin, row_end, out); return;
 #endif
     default:
-        for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns);
+        for (long r = row_begin; r < row_end; r++) decode_row(w, r, out + (r - row_begin) * w->columns, CK_GEMM_PATH_PORTABLE);
         return;
     }
 }

@@ -1,11 +1,13 @@
 import CKernels
 
 /// Fused dequantize-and-dot products `x · Wᵀ` of few activation rows with a quantized weight matrix (MLX affine
-/// codes, GGUF Q4_0 ... Q6_K), in the C kernel `ck_quant_dot`: four weight rows at a time are decoded once into a
-/// buffer that stays in cache and multiplied with every activation row (AVX-512 or AVX2 chosen at run time from the
-/// CPU, or portable C; `INTERP_QUANT_PORTABLE=1` forces portable C), split over ``Parallel`` by weight rows.
+/// codes, GGUF Q4_0 ... Q6_K and the i-quants IQ1_S ... IQ4_XS), in the C kernel `ck_quant_dot`: four weight rows
+/// at a time are decoded once into a buffer that stays in cache and multiplied with every activation row (AVX-512
+/// or AVX2 chosen at run time from the CPU, or portable C; `INTERP_QUANT_PORTABLE=1` forces portable C), split over
+/// ``Parallel`` by weight rows.
 ///
-/// The decoded weights equal the Swift decoders' values bit for bit; the kernels differ only in summation order.
+/// The decoded weights equal the Swift decoders' values bit for bit (the i-quants have only these decoders, checked
+/// against gguf-py); the kernels differ only in summation order.
 ///
 /// ```swift
 /// let layout = FusedQuantizedProduct.Layout.gguf(typeID: 12)      // Q4_K
@@ -20,12 +22,13 @@ public enum FusedQuantizedProduct {
         /// MLX affine codes of `bits` bits, little-endian bit stream per row, `scale · q + bias` with one `Float`
         /// scale and bias per `groupSize` columns (`outputs · depth / groupSize` of each, row-major).
         case mlxAffine(bits: Int, groupSize: Int, scales: UnsafePointer<Float>, biases: UnsafePointer<Float>)
-        /// A GGUF quantized type by its ggml id (`GGUFTensorType.rawValue`; Q4_0 ... Q6_K), each row whole blocks.
+        /// A GGUF quantized type by its ggml id (`GGUFTensorType.rawValue`; Q4_0 ... Q6_K, IQ1_S ... IQ4_XS), each row
+        /// whole blocks.
         case gguf(typeID: UInt32)
     }
 
     /// The ggml type ids the fused kernel reads.
-    public static let ggufTypeIDs: Set<UInt32> = [2, 3, 6, 7, 8, 10, 11, 12, 13, 14]
+    public static let ggufTypeIDs: Set<UInt32> = [2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 29]
 
     /// The most activation rows for which the fused product is used at depth `depth` (from this CPU's L2 size:
     /// the rows must stay in half of it while every tile of weight rows passes; at least 4, at most

@@ -152,8 +152,12 @@ struct GGUFBytes {
             bytes.data.append(Data(count: data))
             return bytes.data
         }
+        try expectError(file { $0.tensor("q", [256], type: 39, offset: 0) },
+                        containing: ["tensor 'q': tensor type 39 (MXFP4) is not supported", "IQ4_XS", "IQ1_M"])
+        try expectError(file { $0.tensor("q", [32], type: 23, offset: 0) },
+                        containing: ["tensor 'q': ne[0] 32 is not a multiple of the IQ4_XS block size 256"])
         try expectError(file { $0.tensor("q", [256], type: 16, offset: 0) },
-                        containing: ["tensor 'q': tensor type 16 (IQ2_XXS) is not supported"])
+                        containing: ["tensor 'q': IQ2_XXS [256] needs 66 bytes at offset 0, past the end of the 64-byte data section"])
         try expectError(file { $0.tensor("q", [16], type: 2, offset: 0) },
                         containing: ["tensor 'q': ne[0] 16 is not a multiple of the Q4_0 block size 32"])
         try expectError(file { $0.tensor("q", [4], type: 0, offset: 8) },

@@ -13,10 +13,14 @@ import LanguageModels
     }
 
     static let typeNames = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]
+    static let iQuantNames = ["IQ4_NL", "IQ4_XS", "IQ3_S", "IQ3_XXS", "IQ2_S", "IQ2_XS", "IQ2_XXS", "IQ1_S", "IQ1_M"]
 
-    @Test(arguments: typeNames) func everyTypeDequantizesExactlyAsGGUFPy(type: String) throws {
-        let file = try Self.file("quants.gguf")
-        let expected = try SafetensorsFile(contentsOf: Self.directory.appendingPathComponent("quants_expected.safetensors"))
+    /// (file, tensor type): quants.gguf holds the plain and K-quant types, iquants.gguf the i-quants.
+    static let typedTensors = typeNames.map { ("quants", $0) } + iQuantNames.map { ("iquants", $0) }
+
+    @Test(arguments: typedTensors) func everyTypeDequantizesExactlyAsGGUFPy(fileName: String, type: String) throws {
+        let file = try Self.file("\(fileName).gguf")
+        let expected = try SafetensorsFile(contentsOf: Self.directory.appendingPathComponent("\(fileName)_expected.safetensors"))
             .tensor(named: type)
         #expect(try file.info(named: type).type.name == type)
         let values = try file.tensor(named: type)
@@ -30,7 +34,7 @@ import LanguageModels
         #expect(matrix.matmulTransposed(x).maxAbsDifference(x.matmul(expected, transposeOther: true)) <= 1e-4)
     }
 
-    @Test(arguments: ["llama.gguf", "qwen2.gguf"]) func logitsMatchTransformersGGUFLoading(name: String) throws {
+    @Test(arguments: ["llama.gguf", "qwen2.gguf", "llama-iquants.gguf"]) func logitsMatchTransformersGGUFLoading(name: String) throws {
         let file = try Self.file(name)
         let configuration = try ModelConfiguration(gguf: file)
         let model = try TransformerModel.build(configuration, weights: try GGUFWeights(file: file, configuration: configuration))
@@ -62,6 +66,9 @@ import LanguageModels
         let mix = file.quantizationMix
         #expect(Set(mix.shares.map(\.type.name)) == ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K"])
         #expect(mix.shares.reduce(0) { $0 + $1.tensorCount } == file.tensorInfos.count)
+        let iQuantMix = try Self.file("llama-iquants.gguf").quantizationMix
+        #expect(Set(iQuantMix.shares.map(\.type.name)) == Set(Self.iQuantNames + ["F32"]))
+        #expect(iQuantMix.summary.contains("IQ4_XS 6 tensors"), "\(iQuantMix.summary)")
     }
 
     /// The q/k row order: a query matrix read through GGUFWeights equals the stored rows permuted back the way

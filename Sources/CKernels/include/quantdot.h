@@ -1,11 +1,12 @@
 #pragma once
 // Fused dequantize-and-dot products of few activation rows with a quantized weight matrix (MLX affine codes,
-// GGUF Q8_0 ... Q6_K): y[i, r] = sum_c x[i, c] * W[r, c]. Each weight row is decoded once per call (into a
-// buffer of a few rows that stays in cache) and multiplied with every activation row while it is hot, so the
-// packed matrix is read once and never held in Float32.
+// GGUF Q8_0 ... Q6_K and the i-quants IQ1_S ... IQ4_XS): y[i, r] = sum_c x[i, c] * W[r, c]. Each weight row is
+// decoded once per call (into a buffer of a few rows that stays in cache) and multiplied with every activation row
+// while it is hot, so the packed matrix is read once and never held in Float32.
 //
 // The decoders perform the same Float32 operations in the same order as the Swift ones (GGUFBlockDecoding,
-// QuantizedMatrix), so the decoded weights are identical; the dot products use AVX-512 or AVX2+FMA chosen at
+// QuantizedMatrix) and as gguf-py's (the i-quants, iquant_decoders.h, which the Swift side calls), so the decoded
+// weights are identical; the dot products use AVX-512 or AVX2+FMA chosen at
 // run time from the CPU (cpuid), or portable C, which differ only in summation order.
 
 #include "gemm.h"
@@ -31,6 +32,15 @@ typedef enum {
     CK_QUANT_Q4_K = 12,
     CK_QUANT_Q5_K = 13,
     CK_QUANT_Q6_K = 14,
+    CK_QUANT_IQ2_XXS = 16,
+    CK_QUANT_IQ2_XS = 17,
+    CK_QUANT_IQ3_XXS = 18,
+    CK_QUANT_IQ1_S = 19,
+    CK_QUANT_IQ4_NL = 20,
+    CK_QUANT_IQ3_S = 21,
+    CK_QUANT_IQ2_S = 22,
+    CK_QUANT_IQ4_XS = 23,
+    CK_QUANT_IQ1_M = 29,
 } ck_quant_format;
 
 /// A `rows x columns` quantized matrix. GGUF formats (ids as ggml's `ggml_type`) store each row as

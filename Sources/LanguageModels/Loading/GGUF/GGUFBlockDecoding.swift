@@ -1,8 +1,12 @@
+import Tensors
+
 /// Dequantization of one block of each GGUF tensor type into `Float`s, following ggml's block layouts.
 ///
 /// Each function performs the same `Float` operations in the same order as `gguf.quants.dequantize` of the
 /// gguf Python package (scale products first, then one multiply and one add or subtract per value), so the
-/// values are bit-for-bit those of the reference.
+/// values are bit-for-bit those of the reference. The i-quants (IQ4_NL, IQ4_XS and the grid-based IQ1_S ... IQ3_S)
+/// are decoded by the fused kernel's C decoders, which hold their codebook grids
+/// (``FusedQuantizedProduct/dequantize(weights:rowBytes:layout:outputs:depth:rowRange:into:)``).
 enum GGUFBlockDecoding {
     /// Writes the `type.blockSize` values of the block at `block` to `out`.
     static func decode(_ type: GGUFTensorType, block: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
@@ -21,6 +25,9 @@ enum GGUFBlockDecoding {
         case .q4_K: q4_K(b, out)
         case .q5_K: q5_K(b, out)
         case .q6_K: q6_K(b, out)
+        case .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .iq1_S, .iq1_M, .iq4_NL, .iq4_XS:
+            FusedQuantizedProduct.dequantize(weights: block, rowBytes: type.bytesPerBlock, layout: .gguf(typeID: type.rawValue),
+                                             outputs: 1, depth: type.blockSize, rowRange: 0..<1, into: out)
         }
     }
 

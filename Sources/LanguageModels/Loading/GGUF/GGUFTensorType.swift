@@ -1,7 +1,8 @@
 /// The element types of GGUF tensors that this library reads (ggml's `ggml_type` ids).
 ///
 /// Quantized types store a row as consecutive blocks of `blockSize` values, each `bytesPerBlock` bytes
-/// (the layouts of ggml's `block_q4_0`, `block_q4_K`, ...; `QK_K` = 256 for the K-quants).
+/// (the layouts of ggml's `block_q4_0`, `block_q4_K`, `block_iq4_xs`, ...; `QK_K` = 256 for the K- and i-quants
+/// other than IQ4_NL).
 public enum GGUFTensorType: UInt32, CaseIterable, Sendable {
     case f32 = 0
     case f16 = 1
@@ -15,14 +16,24 @@ public enum GGUFTensorType: UInt32, CaseIterable, Sendable {
     case q4_K = 12
     case q5_K = 13
     case q6_K = 14
+    case iq2_XXS = 16
+    case iq2_XS = 17
+    case iq3_XXS = 18
+    case iq1_S = 19
+    case iq4_NL = 20
+    case iq3_S = 21
+    case iq2_S = 22
+    case iq4_XS = 23
+    case iq1_M = 29
     case bf16 = 30
 
     /// Values per block (1 for the plain floating-point types).
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return 256
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_NL: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .iq1_S, .iq1_M, .iq4_XS:
+            return 256
         }
     }
 
@@ -41,6 +52,15 @@ public enum GGUFTensorType: UInt32, CaseIterable, Sendable {
         case .q4_K: return 144
         case .q5_K: return 176
         case .q6_K: return 210
+        case .iq2_XXS: return 66
+        case .iq2_XS: return 74
+        case .iq2_S: return 82
+        case .iq3_XXS: return 98
+        case .iq3_S: return 110
+        case .iq1_S: return 50
+        case .iq1_M: return 56
+        case .iq4_NL: return 18
+        case .iq4_XS: return 136
         }
     }
 
@@ -60,14 +80,22 @@ public enum GGUFTensorType: UInt32, CaseIterable, Sendable {
         case .q4_K: return "Q4_K"
         case .q5_K: return "Q5_K"
         case .q6_K: return "Q6_K"
+        case .iq2_XXS: return "IQ2_XXS"
+        case .iq2_XS: return "IQ2_XS"
+        case .iq2_S: return "IQ2_S"
+        case .iq3_XXS: return "IQ3_XXS"
+        case .iq3_S: return "IQ3_S"
+        case .iq1_S: return "IQ1_S"
+        case .iq1_M: return "IQ1_M"
+        case .iq4_NL: return "IQ4_NL"
+        case .iq4_XS: return "IQ4_XS"
         }
     }
 
     /// ggml's names of the type ids this library does not read, for error messages.
     static let unsupportedNames: [UInt32: String] = [
-        4: "Q4_2 (removed)", 5: "Q4_3 (removed)", 9: "Q8_1", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS",
-        19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64",
-        28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
+        4: "Q4_2 (removed)", 5: "Q4_3 (removed)", 9: "Q8_1", 15: "Q8_K", 24: "I8", 25: "I16", 26: "I32", 27: "I64",
+        28: "F64", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
     ]
 
     /// A description of a type id for errors: the name when known.
