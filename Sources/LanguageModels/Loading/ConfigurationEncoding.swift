@@ -25,7 +25,7 @@ extension ModelConfiguration {
         switch family {
         case .gpt2: object = try JSONSerialization.jsonObject(with: encoder.encode(GPT2ConfigFile(self))) as! [String: Any]
         case .llama: object = try JSONSerialization.jsonObject(with: encoder.encode(LlamaConfigFile(self))) as! [String: Any]
-        case .gptNeoX, .gemma, .phi3, .olmo2, .olmo3, .phi, .olmo: object = try familyConfigObject()
+        case .gptNeoX, .gemma, .phi3, .olmo2, .olmo3, .phi, .olmo, .olmoe: object = try familyConfigObject()
         }
         var explicit = ["bos_token_id", "eos_token_id"]
         if case .llama = family { explicit.append("sliding_window") }

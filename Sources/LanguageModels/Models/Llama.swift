@@ -84,6 +84,7 @@ extension TransformerModel {
         case .olmo2, .olmo3: return try OLMo2Loader.build(configuration, weights: weights, source: source)
         case .phi: return try PhiLoader.build(configuration, weights: weights, source: source)
         case .olmo: return try OLMoLoader.build(configuration, weights: weights, source: source)
+        case .olmoe: return try OLMoELoader.build(configuration, weights: weights, source: source)
         }
     }
 }

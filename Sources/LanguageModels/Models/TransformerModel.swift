@@ -65,7 +65,7 @@ public final class TransformerModel {
     public var vocabularySize: Int { unembedding.shape[0] }
     public var headCount: Int { blocks.first?.attention.heads ?? 0 }
     /// False for attention-only models.
-    public var hasMLPs: Bool { blocks.first?.mlp != nil }
+    public var hasMLPs: Bool { blocks.first?.hasMLP == true }
 
     /// The unembedding vector of a token, `[dModel]`: the residual direction its logit reads.
     public func unembeddingDirection(_ token: Int) -> Tensor {
@@ -255,7 +255,10 @@ extension TransformerModel {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
                 + size(a.queryNorm) + size(a.keyNorm) + size(block.postAttentionNorm) + size(block.postFeedForwardNorm)
-            if let mlp = block.mlp { total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output) }
+            for mlp in (block.mlp.map { [$0] } ?? []) + (block.mixture?.experts ?? []) {
+                total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output)
+            }
+            total += block.mixture.map { size($0.router) } ?? 0
         }
         return total
     }

@@ -32,6 +32,7 @@ extension TransformerModel {
         case .olmo2, .olmo3: addOLMo2Tensors(add)
         case .phi: try addPhiTensors(add)
         case .olmo: try addOLMoTensors(add)
+        case .olmoe: addOLMoETensors(add)
         }
         try checkRoundTrip(tensors, configuration: c)
         return tensors
