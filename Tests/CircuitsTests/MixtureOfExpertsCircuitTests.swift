@@ -5,7 +5,8 @@ import Circuits
 /// Edge-level discovery on OLMoE's mixture-of-experts MLP (the tiny olmoe fixtures): the MLP is one node whose
 /// recomputation re-routes its patched input. Checked: patching every edge gives the corrupted run and patching
 /// none the clean one; patching the edges into an MLP equals a literal run whose `hook_mlp_in` is patched; EAP and
-/// EAP-IG equal torch autograd through transformers' own MoE block (scripts/make_moe_references.py); ACDC runs.
+/// EAP-IG equal torch autograd through transformers' own MoE block (scripts/make_moe_references.py); ACDC's running
+/// metric equals a complete patched run; neuron scores are refused.
 @Suite struct MixtureOfExpertsCircuitTests {
     static let names = ["olmoe", "olmoe_norm_bf16"]
 
@@ -55,6 +56,18 @@ import Circuits
             let worst = zip(actual, expected).map { Swift.abs($0 - $1) }.max() ?? .infinity
             #expect(largest > 0.1 && worst <= 1e-4 * Swift.max(1, largest), "\(name) \(key): max |Δ| = \(worst), largest score \(largest)")
         }
+    }
+
+    /// Neuron scores refuse a mixture-of-experts MLP (its neurons belong to its experts), naming the layer.
+    @Test func neuronAttributionRefusesExperts() throws {
+        let patching = try EdgePatching(model: try Self.model("olmoe"), pairs: try Self.pairs("olmoe"), metric: .logitDiff)
+        do {
+            _ = try patching.neuronAttribution(try EdgeAttributionMethod(name: "eap", steps: nil))
+            Issue.record("neuron scores of a mixture of experts were computed")
+        } catch {
+            #expect("\(error)".contains("layer 0's MLP is a mixture of experts"), "\(error)")
+        }
+        #expect(try patching.nodeAttribution(try EdgeAttributionMethod(name: "eap", steps: nil)).values.count == patching.graph.senders.count)
     }
 
     /// ACDC's incremental runs agree with complete patched runs of the edges it removed.
