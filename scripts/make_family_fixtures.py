@@ -5,7 +5,7 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py            # everything
     python3 scripts/make_family_fixtures.py sweep      # only the sweep regressions below
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
-    python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE (mixture-of-experts) checkpoints (olmoe())
+    python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE checkpoints (olmoe()) and router_ties.json
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
@@ -365,6 +365,20 @@ def olmoe():
     olmoe_references(os.path.join(ROOT, "olmoe_norm_bf16"), 222)
 
 
+def router_ties():
+    """router_ties.json: torch.topk (CPU) of tie-heavy rows (values from a few multiples of 1/16, so exact in JSON), for
+    the expert counts and k of MoE routers, both of PyTorch's paths (partial sort when k * 64 <= n, else nth_element)."""
+    generator = np.random.default_rng(223)
+    cases = []
+    for n, k in [(8, 2), (6, 3), (4, 4), (64, 8), (60, 4), (128, 8), (64, 1), (128, 2), (256, 4), (3, 1), (16, 6)]:
+        for _ in range(40):
+            levels = generator.integers(0, 16, generator.integers(1, 5)) / 16
+            values = torch.tensor(generator.choice(levels, n), dtype=torch.float32)
+            cases.append({"values": values.tolist(), "k": k, "indices": torch.topk(values, k).indices.tolist()})
+    with open(os.path.join(FIXTURES, "router_ties.json"), "w") as handle:
+        json.dump(cases, handle, separators=(",", ":"))
+
+
 def sweep_regressions():
     """Checkpoints for what scripts/sweep_family_configs.py found wrong, and activations.json."""
     small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
@@ -525,9 +539,11 @@ if __name__ == "__main__":
         newer_families()
     elif sys.argv[1:] == ["olmoe"]:
         olmoe()
+        router_ties()
     else:
         main()
         sweep_regressions()
         phi_olmo()
         newer_families()
         olmoe()
+        router_ties()

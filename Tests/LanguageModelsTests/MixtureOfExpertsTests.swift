@@ -31,6 +31,20 @@ import LanguageModels
         }
     }
 
+    /// Equal probabilities are broken as torch.topk breaks them on the CPU (both of its paths), in order.
+    @Test func tiesAreBrokenAsTorchBreaksThem() throws {
+        let url = Fixtures.models.deletingLastPathComponent().appendingPathComponent("router_ties.json")
+        let cases = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: Any]]
+        #expect(cases.count > 400)
+        var lowerIndexFirstDiffers = 0
+        for (i, row) in cases.enumerated() {
+            let values = flatFloats(row["values"]!), k = row["k"] as! Int, expected = row["indices"] as! [Int]
+            #expect(RouterTopK.indices(values, k: k) == expected, "case \(i): \(values.count) values, k \(k)")
+            if Tensor(shape: [values.count], scalars: values).topK(k).indices[0] != expected { lowerIndexFirstDiffers += 1 }
+        }
+        #expect(lowerIndexFirstDiffers > 100, "the cases do not exercise torch's tie-breaking")
+    }
+
     /// The hook points: logits and probabilities over every expert, the chosen weights (summing to 1 when the
     /// model renormalizes them), each expert's rows only for its tokens, and `hook_mlp_out` equal to a dense
     /// construction from those hooks and the weights (every expert on every token, masked by the routing).

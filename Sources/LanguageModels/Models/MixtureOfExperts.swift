@@ -62,10 +62,13 @@ public struct MixtureOfExperts {
         return Tensor.scatterAddingRows(parts, rowCount: tokens, width: width).reshaped(leading + [width])
     }
 
-    /// The chosen experts, `k` per token, best first (flat, token-major): the `k` most probable, the lower index first
-    /// among equal probabilities; or, when a hook replaces `hook_expert_indices`, the hook's.
+    /// The chosen experts, `k` per token, best first (flat, token-major): the `k` most probable, equal probabilities
+    /// broken as `torch.topk` breaks them (``RouterTopK``); or, when a hook replaces `hook_expert_indices`, the hook's.
     private func routing(_ probabilities: Tensor, leading: [Int], hooks: ForwardHooks?, name: String) -> [Int] {
-        let chosen = probabilities.detached.topK(expertsPerToken).indices.flatMap { $0 }
+        let n = experts.count
+        let chosen = probabilities.scalars.withUnsafeBufferPointer { values in
+            (0..<(values.count / n)).flatMap { RouterTopK.indices(values[($0 * n)..<(($0 + 1) * n)], k: expertsPerToken) }
+        }
         guard hooks.wants(name) else { return chosen }
         let hooked = hooks.apply(name, Tensor(shape: leading + [expertsPerToken], scalars: chosen.map(Float.init)))
         precondition(hooked.count == chosen.count, "\(name) must keep its shape \(leading + [expertsPerToken]), got \(hooked.shape)")
