@@ -5,7 +5,7 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py            # everything
     python3 scripts/make_family_fixtures.py sweep      # only the sweep regressions below
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
-    python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE checkpoints (olmoe()) and router_ties.json
+    python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE and Mixtral checkpoints (olmoe()) and router_ties.json
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
@@ -26,7 +26,7 @@ reference.json holds, from transformers in fp32 eval mode with attn_implementati
     block_outputs ([n_layers] x [2, T, d_model], each block's output by forward hooks);
   - "padded": the second prompt shorter and left-padded (pad id 0): input_ids, attention_mask, the position ids
     passed explicitly (counting from the first real token) and logits.
-The OLMoE checkpoints' reference.json also holds "routing" (per layer, the batch's chosen experts [2, T, k] from
+The OLMoE and Mixtral checkpoints' reference.json also holds "routing" (per layer, the batch's chosen experts [2, T, k] from
 transformers' router) and "gradients" (torch autograd of the metric logits[:, -1, 5] - logits[:, -1, 9] summed over
 the batch, with respect to each block's input of the mixture-of-experts MLP, resid_mid [2, T, d_model], and the
 first block's router weight [experts, d_model]).
@@ -49,6 +49,8 @@ from transformers import (
     GemmaForCausalLM,
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
+    MixtralConfig,
+    MixtralForCausalLM,
     Olmo2Config,
     Olmo2ForCausalLM,
     OlmoeConfig,
@@ -139,7 +141,7 @@ def inverse_frequencies(model, layer_index):
 def sliding_window(config, attention, index):
     """The window of layer `index` as transformers' attention mask applies it (SmolLM3's attention attribute is
     only what flash attention reads; the mask follows `layer_types`)."""
-    if config.model_type == "phi3":
+    if config.model_type in ("phi3", "mixtral"):
         return config.sliding_window
     if config.model_type == "smollm3":
         return config.sliding_window if config.layer_types[index] == "sliding_attention" else None
@@ -319,9 +321,10 @@ def phi_olmo():
 
 
 def olmoe_references(directory, seed):
-    """Adds the routing and the autograd gradients (see the docstring) to an OLMoE checkpoint's reference.json."""
+    """Adds the routing and the autograd gradients (see the docstring) to an OLMoE or Mixtral checkpoint's
+    reference.json."""
     torch.set_grad_enabled(True)
-    model = OlmoeForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
     path = os.path.join(directory, "reference.json")
     with open(path) as handle:
         reference = json.load(handle)
@@ -348,7 +351,8 @@ def olmoe_references(directory, seed):
 
 
 def olmoe():
-    """OLMoE: a mixture-of-experts MLP after OLMo-2-style whole-projection q/k norms, optional clip_qkv."""
+    """OLMoE (a mixture-of-experts MLP after OLMo-2-style whole-projection q/k norms, optional clip_qkv) and Mixtral
+    (Mistral's block with a mixture of experts)."""
     torch.set_grad_enabled(False)
     small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=16, num_attention_heads=4, bos_token_id=1,
                  eos_token_id=2, pad_token_id=0, num_hidden_layers=3, max_position_embeddings=64)
@@ -363,6 +367,13 @@ def olmoe():
          "olmoe_norm_bf16", "OLMoE saved in bfloat16, 3 of 6 experts per token, top-k probabilities renormalized, "
          "no clipping, tied embeddings, one KV head per query head", 222, dtype=torch.bfloat16)
     olmoe_references(os.path.join(ROOT, "olmoe_norm_bf16"), 222)
+    save(MixtralForCausalLM, MixtralConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=16, num_attention_heads=4,
+                                           num_key_value_heads=2, num_hidden_layers=2, max_position_embeddings=64,
+                                           bos_token_id=1, eos_token_id=2, pad_token_id=0, num_local_experts=5,
+                                           num_experts_per_tok=2, sliding_window=5, tie_word_embeddings=False),
+         "mixtral", "Mixtral: Mistral's block (sliding window 5, 2 KV heads) with 2 of 5 experts per token, probabilities "
+         "renormalized, untied", 224)
+    olmoe_references(os.path.join(ROOT, "mixtral"), 224)
 
 
 def router_ties():

@@ -7,12 +7,12 @@ Not part of CI (it needs Python and takes minutes); the bugs it finds get commit
     python3 scripts/sweep_family_configs.py                        # 4 configs per family, seed 0
     python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
 
-For each family (gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo, olmoe) it draws
+For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo, olmoe) it draws
 N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
 rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
 windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, Phi's q/k LayerNorms,
-OLMo's clip_qkv, OLMoE's expert counts, experts per token and norm_topk_prob, activations, norm
+OLMo's clip_qkv, OLMoE's and Mixtral's expert counts, experts per token (and OLMoE's norm_topk_prob), activations, norm
 epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
@@ -124,6 +124,13 @@ def draw_mistral(r):
                   sliding_window=r.choice([None, 2, 3, 5, 100]))
     if head_dim:
         config["head_dim"] = head_dim
+    return config
+
+
+def draw_mixtral(r):
+    config = draw_mistral(r)
+    experts = r.choice([2, 3, 5, 8])
+    config.update(num_local_experts=experts, num_experts_per_tok=r.randint(1, experts))
     return config
 
 
@@ -269,6 +276,7 @@ FAMILIES = {
     "gpt2": (transformers.GPT2Config, draw_gpt2),
     "llama": (transformers.LlamaConfig, draw_llama),
     "mistral": (transformers.MistralConfig, draw_mistral),
+    "mixtral": (transformers.MixtralConfig, draw_mixtral),
     "qwen2": (transformers.Qwen2Config, draw_qwen2),
     "qwen3": (transformers.Qwen3Config, draw_qwen3),
     "gemma": (transformers.GemmaConfig, draw_gemma),

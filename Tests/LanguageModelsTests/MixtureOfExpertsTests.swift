@@ -3,11 +3,11 @@ import Testing
 import Tensors
 import LanguageModels
 
-/// OLMoE's mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`; logits, KV cache, block
+/// OLMoE's and Mixtral's mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`; logits, KV cache, block
 /// structure and export are in FamilyTests and FamilySavingTests): the routing against transformers' router, the
 /// hook points, gradients against torch autograd, and config errors.
 @Suite struct MixtureOfExpertsTests {
-    static let names = ["olmoe", "olmoe_norm_bf16"]
+    static let names = ["olmoe", "olmoe_norm_bf16", "mixtral"]
 
     static func batch(_ name: String) throws -> TokenBatch {
         TokenBatch((try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]])
@@ -166,6 +166,9 @@ import LanguageModels
         #expect(normalized.mixture == ModelConfiguration.Mixture(experts: 6, expertsPerToken: 3, normalizesTopK: true))
         #expect(normalized.tiedEmbeddings && normalized.clipQKV == nil)
         #expect(try Fixtures.model("olmoe").blocks[0].mixture!.experts[0].input.matrix.shape == [16, 32])
+        let mixtral = try ModelConfiguration(contentsOf: Fixtures.directory("mixtral"))
+        #expect(mixtral.family == .llama(.mixtral) && mixtral.slidingWindows == [5, 5] && mixtral.normEpsilon == 1e-5)
+        #expect(mixtral.mixture == ModelConfiguration.Mixture(experts: 5, expertsPerToken: 2, normalizesTopK: true))
     }
 
     /// Malformed OLMoE configurations are refused naming the field.

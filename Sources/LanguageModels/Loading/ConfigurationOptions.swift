@@ -33,15 +33,14 @@ extension ModelConfiguration {
             options.append("no pre-norms: post-attention and post-MLP norms")
         case .olmo:
             options.append("LayerNorms without gain or bias")
-        case .olmoe:
-            if let mixture {
-                options.append("mixture of experts: \(mixture.expertsPerToken) of \(mixture.experts) experts per token"
-                               + (mixture.normalizesTopK ? ", weights renormalized" : ""))
-            }
         case .phi:
             options.append("one LayerNorm feeds attention and MLP, unembedding bias")
         default:
             break
+        }
+        if let mixture {
+            options.append("mixture of experts: \(mixture.expertsPerToken) of \(mixture.experts) experts per token"
+                           + (mixture.normalizesTopK ? ", weights renormalized" : ""))
         }
         if qkNorm { options.append([.olmo2, .olmo3, .olmoe].contains(family) ? "q/k norms over all heads" : "per-head q/k norms") }
         if let clipQKV { options.append("q, k, v clamped to ±\(clipQKV)") }

@@ -70,6 +70,9 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// The members of the Llama family, which differ only in options recorded in the configuration.
     public enum LlamaVariant: String, CaseIterable, Sendable {
         case llama, mistral, qwen2, qwen3
+        /// Mixtral: Mistral's block with a mixture-of-experts MLP (``ModelConfiguration/mixture``) whose chosen
+        /// experts' probabilities are always renormalized.
+        case mixtral
         /// SmolLM3: Llama with NoPE layers (``ModelConfiguration/noRotaryLayers``) and optional sliding windows.
         case smollm3
     }
