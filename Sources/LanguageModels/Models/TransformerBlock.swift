@@ -110,7 +110,8 @@ public struct TransformerBlock {
 
     /// `ln2`, the MLP and the post-MLP norm on the MLP's input: the MLP's write into the residual stream.
     /// With ``AttentionContext/outputRows`` or ``AttentionContext/computedRows``, a dense MLP whose inner points no
-    /// hook wants runs on those rows only (a mixture of experts always does: its tokens are routed one by one).
+    /// hook wants runs on those rows only. A mixture of experts does whatever its weights' type: its tokens are routed
+    /// one by one, and its products' row counts (each expert's tokens) differ between row sets anyway.
     private func feedForward(_ input: Tensor, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
         let inner = [names.ln2Scale, names.ln2Normalized, names.mlpPre, names.mlpPreLinear, names.mlpPost, names.ln2PostScale,
                      names.ln2PostNormalized, names.routerLogits, names.expertWeights, names.expertIndices, names.topKWeights]
