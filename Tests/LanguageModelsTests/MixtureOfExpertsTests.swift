@@ -62,6 +62,7 @@ import LanguageModels
                 #expect(model.hookNames.contains(point.name))
             }
             #expect(!model.hookNames.contains(HookPoint.mlpPost(l).name))
+            #expect(try model.hookNameResolver.resolve("blocks.\(l).mlp.experts.\(experts - 1).hook_post") == "blocks.\(l).mlp.experts.\(experts - 1).hook_post")
             let logits = hooks.cached[names.routerLogits]!, probabilities = hooks.cached[names.expertWeights]!
             #expect(logits.shape == [2, 12, experts])
             #expect(probabilities.maxAbsDifference(logits.softmax(axis: -1)) < 1e-6)

@@ -228,8 +228,15 @@ extension TransformerModel {
         return points + [.finalScale, .finalNormalized]
     }
 
-    /// The canonical names of ``hookPoints``.
-    public var hookNames: [String] { hookPoints.map(\.name) }
+    /// The canonical names of ``hookPoints`` and, after each mixture-of-experts block's router points, its experts'
+    /// `blocks.L.mlp.experts.E.hook_gate` / `hook_pre` / `hook_post`: these have no ``HookPoint`` (they hold only the
+    /// tokens routed to the expert) and are called only when some are.
+    public var hookNames: [String] {
+        hookPoints.flatMap { point -> [String] in
+            guard point.kind == .topKWeights, let layer = point.layer, let mixture = blocks[layer].mixture else { return [point.name] }
+            return [point.name] + mixture.expertHookNames.flatMap { [$0.gate, $0.input, $0.post] }
+        }
+    }
 
     /// Whether this model calls `point`.
     public func has(_ point: HookPoint) -> Bool {
