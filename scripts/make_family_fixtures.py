@@ -5,6 +5,7 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py            # everything
     python3 scripts/make_family_fixtures.py sweep      # only the sweep regressions below
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
+    python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE and Mixtral checkpoints (olmoe()) and router_ties.json
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
@@ -25,6 +26,10 @@ reference.json holds, from transformers in fp32 eval mode with attn_implementati
     block_outputs ([n_layers] x [2, T, d_model], each block's output by forward hooks);
   - "padded": the second prompt shorter and left-padded (pad id 0): input_ids, attention_mask, the position ids
     passed explicitly (counting from the first real token) and logits.
+The OLMoE and Mixtral checkpoints' reference.json also holds "routing" (per layer, the batch's chosen experts [2, T, k] from
+transformers' router) and "gradients" (torch autograd of the metric logits[:, -1, 5] - logits[:, -1, 9] summed over
+the batch, with respect to each block's input of the mixture-of-experts MLP, resid_mid [2, T, d_model], and the
+first block's router weight [experts, d_model]).
 """
 
 import copy
@@ -44,8 +49,12 @@ from transformers import (
     GemmaForCausalLM,
     GPTNeoXConfig,
     GPTNeoXForCausalLM,
+    MixtralConfig,
+    MixtralForCausalLM,
     Olmo2Config,
     Olmo2ForCausalLM,
+    OlmoeConfig,
+    OlmoeForCausalLM,
     OlmoConfig,
     OlmoForCausalLM,
     PhiConfig,
@@ -132,7 +141,7 @@ def inverse_frequencies(model, layer_index):
 def sliding_window(config, attention, index):
     """The window of layer `index` as transformers' attention mask applies it (SmolLM3's attention attribute is
     only what flash attention reads; the mask follows `layer_types`)."""
-    if config.model_type == "phi3":
+    if config.model_type in ("phi3", "mixtral"):
         return config.sliding_window
     if config.model_type == "smollm3":
         return config.sliding_window if config.layer_types[index] == "sliding_attention" else None
@@ -311,6 +320,76 @@ def phi_olmo():
          dtype=torch.bfloat16)
 
 
+def olmoe_references(directory, seed):
+    """Adds the routing and the autograd gradients (see the docstring) to an OLMoE or Mixtral checkpoint's
+    reference.json."""
+    torch.set_grad_enabled(True)
+    model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
+    path = os.path.join(directory, "reference.json")
+    with open(path) as handle:
+        reference = json.load(handle)
+    input_ids = torch.tensor(reference["batch"]["input_ids"])
+    mids, routing = [], []
+    def keep_mid(module, args):
+        args[0].retain_grad()
+        mids.append(args[0])
+    def keep_routing(module, args, output):
+        routing.append(output[2].reshape(input_ids.shape[0], input_ids.shape[1], -1).tolist())
+    hooks = [layer.post_attention_layernorm.register_forward_pre_hook(keep_mid) for layer in model.model.layers]
+    hooks += [layer.mlp.gate.register_forward_hook(keep_routing) for layer in model.model.layers]
+    logits = model(input_ids=input_ids).logits
+    metric = (logits[:, -1, 5] - logits[:, -1, 9]).sum()
+    metric.backward()
+    for hook in hooks:
+        hook.remove()
+    reference["routing"] = routing
+    reference["gradients"] = {"metric": metric.item(), "resid_mid": [rounded(m.grad.numpy()) for m in mids],
+                              "router_0": rounded(model.model.layers[0].mlp.gate.weight.grad.numpy())}
+    with open(path, "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+    torch.set_grad_enabled(False)
+
+
+def olmoe():
+    """OLMoE (a mixture-of-experts MLP after OLMo-2-style whole-projection q/k norms, optional clip_qkv) and Mixtral
+    (Mistral's block with a mixture of experts)."""
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=16, num_attention_heads=4, bos_token_id=1,
+                 eos_token_id=2, pad_token_id=0, num_hidden_layers=3, max_position_embeddings=64)
+    save(OlmoeForCausalLM, OlmoeConfig(**small, num_key_value_heads=2, num_experts=8, num_experts_per_tok=2,
+                                       norm_topk_prob=False, clip_qkv=1.5, tie_word_embeddings=False,
+                                       rope_parameters={"rope_type": "default", "rope_theta": 500.0}),
+         "olmoe", "OLMoE, 3 layers, 2 of 8 experts per token, top-k probabilities not renormalized, clip_qkv 1.5, "
+         "2 KV heads, untied, rope base 500", 221)
+    olmoe_references(os.path.join(ROOT, "olmoe"), 221)
+    save(OlmoeForCausalLM, OlmoeConfig(**small, num_experts=6, num_experts_per_tok=3, norm_topk_prob=True,
+                                       tie_word_embeddings=True),
+         "olmoe_norm_bf16", "OLMoE saved in bfloat16, 3 of 6 experts per token, top-k probabilities renormalized, "
+         "no clipping, tied embeddings, one KV head per query head", 222, dtype=torch.bfloat16)
+    olmoe_references(os.path.join(ROOT, "olmoe_norm_bf16"), 222)
+    save(MixtralForCausalLM, MixtralConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=16, num_attention_heads=4,
+                                           num_key_value_heads=2, num_hidden_layers=2, max_position_embeddings=64,
+                                           bos_token_id=1, eos_token_id=2, pad_token_id=0, num_local_experts=5,
+                                           num_experts_per_tok=2, sliding_window=5, tie_word_embeddings=False),
+         "mixtral", "Mixtral: Mistral's block (sliding window 5, 2 KV heads) with 2 of 5 experts per token, probabilities "
+         "renormalized, untied", 224)
+    olmoe_references(os.path.join(ROOT, "mixtral"), 224)
+
+
+def router_ties():
+    """router_ties.json: torch.topk (CPU) of tie-heavy rows (values from a few multiples of 1/16, so exact in JSON), for
+    the expert counts and k of MoE routers, both of PyTorch's paths (partial sort when k * 64 <= n, else nth_element)."""
+    generator = np.random.default_rng(223)
+    cases = []
+    for n, k in [(8, 2), (6, 3), (4, 4), (64, 8), (60, 4), (128, 8), (64, 1), (128, 2), (256, 4), (3, 1), (16, 6)]:
+        for _ in range(40):
+            levels = generator.integers(0, 16, generator.integers(1, 5)) / 16
+            values = torch.tensor(generator.choice(levels, n), dtype=torch.float32)
+            cases.append({"values": values.tolist(), "k": k, "indices": torch.topk(values, k).indices.tolist()})
+    with open(os.path.join(FIXTURES, "router_ties.json"), "w") as handle:
+        json.dump(cases, handle, separators=(",", ":"))
+
+
 def sweep_regressions():
     """Checkpoints for what scripts/sweep_family_configs.py found wrong, and activations.json."""
     small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=4, bos_token_id=1,
@@ -469,8 +548,13 @@ if __name__ == "__main__":
         phi_olmo()
     elif sys.argv[1:] == ["newer"]:
         newer_families()
+    elif sys.argv[1:] == ["olmoe"]:
+        olmoe()
+        router_ties()
     else:
         main()
         sweep_regressions()
         phi_olmo()
         newer_families()
+        olmoe()
+        router_ties()

@@ -7,12 +7,12 @@ Not part of CI (it needs Python and takes minutes); the bugs it finds get commit
     python3 scripts/sweep_family_configs.py                        # 4 configs per family, seed 0
     python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
 
-For each family (gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo) it draws
+For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo, olmoe) it draws
 N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
 rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
 windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, Phi's q/k LayerNorms,
-OLMo's clip_qkv, activations, norm
+OLMo's clip_qkv, OLMoE's and Mixtral's expert counts, experts per token (and OLMoE's norm_topk_prob), activations, norm
 epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
@@ -27,8 +27,8 @@ crash, hang (60 s) or mismatch is a failure, printed with the options that diffe
 `--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3, phi3, gpt2) with the `gguf`
 package (llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, phi3's and gpt2's
 fused attn_qkv, a random mix of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
-dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (olmoe, ...) are checked to be
-refused by name.
+dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (REFUSED_FAMILIES) are checked to
+be refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
 `type` or `rope_type`, torch_dtype) before either side reads them.
@@ -124,6 +124,13 @@ def draw_mistral(r):
                   sliding_window=r.choice([None, 2, 3, 5, 100]))
     if head_dim:
         config["head_dim"] = head_dim
+    return config
+
+
+def draw_mixtral(r):
+    config = draw_mistral(r)
+    experts = r.choice([2, 3, 5, 8])
+    config.update(num_local_experts=experts, num_experts_per_tok=r.randint(1, experts))
     return config
 
 
@@ -258,14 +265,18 @@ def draw_olmo(r):
 
 def draw_olmoe(r):
     hidden, n, kv, _ = heads(r, allow_head_dim=False)
-    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, num_experts=4,
-                num_experts_per_tok=2)
+    experts = r.choice([2, 4, 6, 8])
+    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                attention_bias=r.random() < 0.3, clip_qkv=r.choice([None, None, 0.5, 2.0, 8.0]), rope_parameters=rope(r),
+                num_experts=experts, num_experts_per_tok=r.randint(1, experts), norm_topk_prob=r.random() < 0.5,
+                rms_norm_eps=r.choice([1e-5, 1e-6]))
 
 
 FAMILIES = {
     "gpt2": (transformers.GPT2Config, draw_gpt2),
     "llama": (transformers.LlamaConfig, draw_llama),
     "mistral": (transformers.MistralConfig, draw_mistral),
+    "mixtral": (transformers.MixtralConfig, draw_mixtral),
     "qwen2": (transformers.Qwen2Config, draw_qwen2),
     "qwen3": (transformers.Qwen3Config, draw_qwen3),
     "gemma": (transformers.GemmaConfig, draw_gemma),
@@ -276,10 +287,10 @@ FAMILIES = {
     "olmo2": (transformers.Olmo2Config, draw_olmo2),
     "phi": (transformers.PhiConfig, draw_phi),
     "olmo": (transformers.OlmoConfig, draw_olmo),
-    # transformers loads these; interp must refuse them by model_type.
     "olmoe": (transformers.OlmoeConfig, draw_olmoe),
 }
-REFUSED_FAMILIES = {"olmoe"}
+# Model-types transformers loads and interp must refuse by model_type (none at present).
+REFUSED_FAMILIES = set()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -68,11 +68,14 @@ extension EdgePatching {
     /// as for ``nodeAttribution(_:progress:)``; always patched from the corrupted prompts. `[layer][neuron]`.
     ///
     /// - Throws: ``CircuitError/invalidArgument(_:)`` for exact and information flow routes (gradient methods only),
-    ///   or a model without MLPs.
+    ///   or a model without MLPs or with mixture-of-experts MLPs (whose neurons belong to their experts).
     public func neuronAttribution(_ method: EdgeAttributionMethod, progress: ProgressReporter = .silent) throws -> [[Float]] {
         guard positionBuckets == nil else { throw CircuitError.invalidArgument("node and neuron scores are for plain graphs; drop --positions / --per-position") }
         try method.validate()
         guard graph.hasMLPs else { throw CircuitError.invalidArgument("the model has no MLPs, so no neurons to score") }
+        if let block = model.blocks.first(where: { $0.mixture != nil }) {
+            throw CircuitError.invalidArgument("layer \(block.layer)'s MLP is a mixture of experts, whose neurons belong to its experts (blocks.\(block.layer).mlp.experts.E.hook_post); score its node instead")
+        }
         guard let runs = method.gradientRuns(graph, nodeLevel: true) else {
             throw CircuitError.invalidArgument("neuron scores come from gradients; \(method.name) is not a gradient method")
         }

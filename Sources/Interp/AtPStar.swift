@@ -72,9 +72,9 @@ public struct AtPStar {
             for (kind, count) in groups {
                 nodes += (0..<count).flatMap { i in positions.map { AttributionNode(kind: kind, layer: l, index: i, position: $0) } }
             }
-            guard let mlp = block.mlp else { continue }
+            guard block.hasMLP else { continue }
             nodes += positions.map { AttributionNode(kind: .mlp, layer: l, position: $0) }
-            if options.neurons {
+            if options.neurons, let mlp = block.mlp {
                 nodes += (0..<mlp.output.inputSize).flatMap { n in positions.map { AttributionNode(kind: .neuron, layer: l, index: n, position: $0) } }
             }
         }
@@ -153,9 +153,9 @@ public struct AtPStar {
                                        AttributionNode(kind: .query, layer: l).point(rotary: rotary),
                                        AttributionNode(kind: .key, layer: l).point(rotary: rotary)]
             if options.qkFix { points.append(.pattern(l)) }
-            if block.mlp != nil {
+            if block.hasMLP {
                 points.append(.mlpOut(l))
-                if options.neurons { points.append(.mlpPost(l)) }
+                if options.neurons && block.mlp != nil { points.append(.mlpPost(l)) }
             }
             return points.map(\.name)
         }
@@ -206,6 +206,10 @@ public struct AtPStar {
 
     /// The QK fix needs the queries and keys as they enter the dot product: a hook after any q/k norm.
     func checkSupported() throws {
+        if options.neurons, let block = model.blocks.first(where: { $0.mixture != nil }) {
+            throw AtPStarError.unsupported(layer: block.layer,
+                                           reason: "has a mixture-of-experts MLP, whose neurons belong to its experts (no per-layer hook_post); its MLP node is attributed without neurons")
+        }
         guard options.qkFix else { return }
         for block in model.blocks {
             let a = block.attention

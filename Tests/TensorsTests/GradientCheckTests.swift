@@ -83,6 +83,9 @@ let gradientCases: [String: (inputs: [Tensor], f: ([Tensor]) -> Tensor)] = [
     "slice": ([r([2, 5, 3], 1)], { $0[0].slice(axis: 1, 1..<4) }),
     "select": ([r([2, 5, 3], 1)], { $0[0].select(axis: -1, 1) }),
     "indexSelect": ([r([4, 3], 1)], { $0[0].indexSelect(axis: 0, [3, 0, 3]) }),
+    "scatterAddingRows": ([r([3, 2], 1), r([2, 2], 2)], {
+        Tensor.scatterAddingRows([(rows: [4, 0, 4], values: $0[0]), (rows: [0, 2], values: $0[1])], rowCount: 5, width: 2)
+    }),
     "concatenate": ([r([2, 3], 1), r([2, 2], 2)], { Tensor.concatenate([$0[0], $0[1], $0[0]], axis: 1) }),
     "stack": ([r([2, 3], 1), r([2, 3], 2)], { Tensor.stack($0, axis: 2) }),
     "broadcast": ([r([3, 1], 1)], { $0[0].broadcast(to: [2, 3, 4]) }),

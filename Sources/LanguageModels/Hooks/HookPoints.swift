@@ -25,6 +25,12 @@ public struct HookPoint: Hashable, Sendable, CustomStringConvertible {
         case attnOut = "hook_attn_out", residMid = "hook_resid_mid", mlpIn = "hook_mlp_in"
         case ln2Scale = "ln2.hook_scale", ln2Normalized = "ln2.hook_normalized"
         case mlpPre = "mlp.hook_pre", mlpPreLinear = "mlp.hook_pre_linear", mlpPost = "mlp.hook_post"
+        /// A mixture-of-experts MLP's router: its logits `[batch, pos, experts]`; their softmax (TransformerLens'
+        /// `hook_expert_weights`, every expert's probability); the chosen experts `[batch, pos, k]` (indices held as
+        /// floats, best first); and the weights that scale the chosen experts' outputs `[batch, pos, k]` (renormalized
+        /// to sum to 1 when the model normalizes its top-k probabilities).
+        case routerLogits = "mlp.hook_router_logits", expertWeights = "mlp.hook_expert_weights"
+        case expertIndices = "mlp.hook_expert_indices", topKWeights = "mlp.hook_topk_weights"
         case ln2PostScale = "ln2_post.hook_scale", ln2PostNormalized = "ln2_post.hook_normalized"
         case mlpOut = "hook_mlp_out", residPost = "hook_resid_post"
         case finalScale = "ln_final.hook_scale", finalNormalized = "ln_final.hook_normalized"
@@ -102,6 +108,10 @@ public struct HookPoint: Hashable, Sendable, CustomStringConvertible {
     public static func mlpPre(_ l: Int) -> HookPoint { HookPoint(.mlpPre, layer: l) }
     public static func mlpPreLinear(_ l: Int) -> HookPoint { HookPoint(.mlpPreLinear, layer: l) }
     public static func mlpPost(_ l: Int) -> HookPoint { HookPoint(.mlpPost, layer: l) }
+    public static func routerLogits(_ l: Int) -> HookPoint { HookPoint(.routerLogits, layer: l) }
+    public static func expertWeights(_ l: Int) -> HookPoint { HookPoint(.expertWeights, layer: l) }
+    public static func expertIndices(_ l: Int) -> HookPoint { HookPoint(.expertIndices, layer: l) }
+    public static func topKWeights(_ l: Int) -> HookPoint { HookPoint(.topKWeights, layer: l) }
     public static func mlpOut(_ l: Int) -> HookPoint { HookPoint(.mlpOut, layer: l) }
     public static func residPost(_ l: Int) -> HookPoint { HookPoint(.residPost, layer: l) }
     public static func ln1PostScale(_ l: Int) -> HookPoint { HookPoint(.ln1PostScale, layer: l) }
@@ -136,6 +146,8 @@ public struct BlockHookNames: Sendable {
     public let q, k, v, rotQ, rotK, attnScores, pattern, z, result: String
     public let qInput, kInput, vInput: String
     public let attnOut, mlpIn, mlpPre, mlpPreLinear, mlpPost, mlpOut: String
+    /// A mixture-of-experts MLP's router points.
+    public let routerLogits, expertWeights, expertIndices, topKWeights: String
 
     public init(layer l: Int) {
         residPre = HookPoint.residPre(l).name; residMid = HookPoint.residMid(l).name; residPost = HookPoint.residPost(l).name
@@ -151,6 +163,8 @@ public struct BlockHookNames: Sendable {
         attnOut = HookPoint.attnOut(l).name; mlpIn = HookPoint.mlpIn(l).name
         mlpPre = HookPoint.mlpPre(l).name; mlpPreLinear = HookPoint.mlpPreLinear(l).name; mlpPost = HookPoint.mlpPost(l).name
         mlpOut = HookPoint.mlpOut(l).name
+        routerLogits = HookPoint.routerLogits(l).name; expertWeights = HookPoint.expertWeights(l).name
+        expertIndices = HookPoint.expertIndices(l).name; topKWeights = HookPoint.topKWeights(l).name
     }
 }
 

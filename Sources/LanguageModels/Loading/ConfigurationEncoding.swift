@@ -25,7 +25,7 @@ extension ModelConfiguration {
         switch family {
         case .gpt2: object = try JSONSerialization.jsonObject(with: encoder.encode(GPT2ConfigFile(self))) as! [String: Any]
         case .llama: object = try JSONSerialization.jsonObject(with: encoder.encode(LlamaConfigFile(self))) as! [String: Any]
-        case .gptNeoX, .gemma, .phi3, .olmo2, .olmo3, .phi, .olmo: object = try familyConfigObject()
+        case .gptNeoX, .gemma, .phi3, .olmo2, .olmo3, .phi, .olmo, .olmoe: object = try familyConfigObject()
         }
         var explicit = ["bos_token_id", "eos_token_id"]
         if case .llama = family { explicit.append("sliding_window") }
@@ -91,14 +91,18 @@ extension LlamaConfigFile {
         case .llama, .qwen3, .smollm3:
             try c.require(c.attentionQKVBias == c.attentionOutputBias,
                           "model_type \(name) has biases on all attention projections or on none")
-        case .mistral:
-            try c.require(!c.attentionQKVBias && !c.attentionOutputBias, "model_type mistral has no attention biases")
+        case .mistral, .mixtral:
+            try c.require(!c.attentionQKVBias && !c.attentionOutputBias, "model_type \(name) has no attention biases")
         case .qwen2:
             try c.require(c.attentionQKVBias && !c.attentionOutputBias,
                           "model_type qwen2 has q/k/v biases and no output bias")
         }
+        try c.require((c.mixture != nil) == (variant == .mixtral), "model_type \(name) \(variant == .mixtral ? "needs" : "has no") mixture of experts")
+        try c.require(c.mixture?.normalizesTopK != false, "model_type mixtral always renormalizes its chosen experts' probabilities")
         self.init(modelType: name, hiddenSize: c.dModel, intermediateSize: c.dMLP, numHiddenLayers: c.nLayers,
                   numAttentionHeads: c.nHeads, vocabSize: c.vocabularySize)
+        numLocalExperts = c.mixture?.experts
+        numExpertsPerTok = c.mixture?.expertsPerToken
         architectures = [Self.architecture(variant)]
         numKeyValueHeads = c.nKVHeads
         headDim = c.dHead
@@ -121,6 +125,7 @@ extension LlamaConfigFile {
         switch variant {
         case .llama: return "LlamaForCausalLM"
         case .mistral: return "MistralForCausalLM"
+        case .mixtral: return "MixtralForCausalLM"
         case .qwen2: return "Qwen2ForCausalLM"
         case .qwen3: return "Qwen3ForCausalLM"
         case .smollm3: return "SmolLM3ForCausalLM"
@@ -153,9 +158,9 @@ extension LlamaConfigFile {
         switch variant {
         case .llama:
             try c.require(window == nil, "model_type llama has no sliding windows")
-        case .mistral:
+        case .mistral, .mixtral:
             try c.require(window == nil || c.slidingWindows.allSatisfy { $0 != nil },
-                          "model_type mistral applies its sliding window to every layer or to none")
+                          "model_type \(variant.rawValue) applies its sliding window to every layer or to none")
             slidingWindow = window
         case .qwen2, .qwen3, .smollm3:
             useSlidingWindow = window != nil

@@ -3,7 +3,7 @@ import Foundation
 extension ModelConfiguration {
     /// The `config.json` layouts by `model_type`.
     public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue) + ["gpt_neox"]
-        + GemmaVersion.allCases.map(\.rawValue) + ["gemma3", "phi3", "olmo2", "olmo3", "phi", "olmo"]
+        + GemmaVersion.allCases.map(\.rawValue) + ["gemma3", "phi3", "olmo2", "olmo3", "phi", "olmo", "olmoe"]
 
     /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
     public init(contentsOf url: URL) throws {
@@ -52,6 +52,8 @@ extension ModelConfiguration {
                 self = try decoder.decode(PhiConfigFile.self, from: data).modelConfiguration(source: source)
             case "olmo":
                 self = try decoder.decode(OLMoConfigFile.self, from: data).modelConfiguration(source: source)
+            case "olmoe":
+                self = try decoder.decode(OLMoEConfigFile.self, from: data).modelConfiguration(source: source)
             case let name?:
                 throw LoadingError("\(source): model_type '\(name)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
             case nil:

@@ -38,7 +38,11 @@ extension ModelConfiguration {
         default:
             break
         }
-        if qkNorm { options.append(family == .olmo2 || family == .olmo3 ? "q/k norms over all heads" : "per-head q/k norms") }
+        if let mixture {
+            options.append("mixture of experts: \(mixture.expertsPerToken) of \(mixture.experts) experts per token"
+                           + (mixture.normalizesTopK ? ", weights renormalized" : ""))
+        }
+        if qkNorm { options.append([.olmo2, .olmo3, .olmoe].contains(family) ? "q/k norms over all heads" : "per-head q/k norms") }
         if let clipQKV { options.append("q, k, v clamped to ±\(clipQKV)") }
         if let queryPreAttentionScalar { options.append("scores scaled by query_pre_attn_scalar \(queryPreAttentionScalar)^-1/2") }
         if let attentionSoftcap { options.append("attention soft-cap \(attentionSoftcap)") }

@@ -1,4 +1,6 @@
-/// The `config.json` of a Hugging Face `llama`, `mistral`, `qwen2`, `qwen3` or `smollm3` model, field for field.
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3` or `smollm3` model, field for field.
+///
+/// Mixtral's `router_aux_loss_coef` and `router_jitter_noise` concern training only and are not read.
 ///
 /// Absent optional fields take Hugging Face's defaults when normalized (``modelConfiguration(source:)``).
 /// Rotary settings may come in the older layout (`rope_theta`, `rope_scaling`) or the newer one
@@ -25,6 +27,9 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var mlpBias: Bool?
     public var hiddenAct: String?
     public var slidingWindow: Int?
+    /// Mixtral: experts per layer (default 8) and experts per token (default 2).
+    public var numLocalExperts: Int?
+    public var numExpertsPerTok: Int?
     public var useSlidingWindow: Bool?
     public var maxWindowLayers: Int?
     public var layerTypes: [String]?
@@ -60,6 +65,8 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case mlpBias = "mlp_bias"
         case hiddenAct = "hidden_act"
         case slidingWindow = "sliding_window"
+        case numLocalExperts = "num_local_experts"
+        case numExpertsPerTok = "num_experts_per_tok"
         case useSlidingWindow = "use_sliding_window"
         case maxWindowLayers = "max_window_layers"
         case layerTypes = "layer_types"
@@ -82,7 +89,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
-            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, qwen2, qwen3, smollm3)")
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, mixtral, qwen2, qwen3, smollm3)")
         }
         let (kvHeads, dHead) = try checker.decoderShape(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
@@ -92,13 +99,22 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         let qkvBias: Bool, outputBias: Bool
         switch variant {
         case .llama, .qwen3, .smollm3: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
-        case .mistral: (qkvBias, outputBias) = (false, false)
+        case .mistral, .mixtral: (qkvBias, outputBias) = (false, false)
         case .qwen2: (qkvBias, outputBias) = (true, false)
+        }
+        var mixture: ModelConfiguration.Mixture?
+        if variant == .mixtral {
+            let experts = numLocalExperts ?? 8, perToken = numExpertsPerTok ?? 2
+            try checker.requirePositive(experts, "num_local_experts")
+            guard perToken >= 1 && perToken <= experts else {
+                throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_local_experts \(experts)")
+            }
+            mixture = ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: true)
         }
         return ModelConfiguration(
             family: .llama(variant), dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads,
             nKVHeads: kvHeads, dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize,
-            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? 1e-6),
+            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? (variant == .mixtral ? 1e-5 : 1e-6)),
             activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
             positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions,
                                                           defaultBase: variant == .smollm3 ? 2_000_000 : 10_000, checker: checker)),
@@ -108,14 +124,14 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
             slidingWindows: try slidingWindows(variant, checker: checker),
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
             quantization: try checker.quantization(quantization, quantizationConfig),
-            noRotaryLayers: variant == .smollm3 ? try smolLM3NoRotaryLayers(checker: checker) : []
+            noRotaryLayers: variant == .smollm3 ? try smolLM3NoRotaryLayers(checker: checker) : [], mixture: mixture
         )
     }
 
     private static func defaultMaxPositions(_ variant: ModelConfiguration.LlamaVariant) -> Int {
         switch variant {
         case .llama: return 2048
-        case .mistral: return 131_072
+        case .mistral, .mixtral: return 131_072
         case .qwen2, .qwen3, .smollm3: return 32_768
         }
     }
@@ -137,13 +153,13 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         let window: Int?
         switch variant {
         case .llama: return Array(repeating: nil, count: numHiddenLayers)
-        case .mistral: window = slidingWindow
+        case .mistral, .mixtral: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
         case .smollm3: return try smolLM3SlidingWindows(checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
         try checker.requirePositive(window, "sliding_window")
-        if variant == .mistral { return Array(repeating: window, count: numHiddenLayers) }
+        if variant == .mistral || variant == .mixtral { return Array(repeating: window, count: numHiddenLayers) }
         guard let layerTypes else {
             let firstSliding = maxWindowLayers ?? 28
             return (0..<numHiddenLayers).map { $0 >= firstSliding ? window : nil }

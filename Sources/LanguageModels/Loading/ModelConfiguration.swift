@@ -34,6 +34,9 @@ public struct ModelConfiguration: Equatable, Sendable {
         case phi
         /// OLMo (v1): the Llama block with LayerNorms that have neither gain nor bias, optional q/k/v clipping.
         case olmo
+        /// OLMoE: a mixture-of-experts MLP (``ModelConfiguration/mixture``) in a pre-norm block whose attention has
+        /// OLMo-2's q/k RMSNorms over the whole projection and optional q/k/v clipping.
+        case olmoe
 
         /// The `model_type` of `config.json`.
         public var modelType: String {
@@ -47,6 +50,7 @@ public struct ModelConfiguration: Equatable, Sendable {
             case .olmo3: return "olmo3"
             case .phi: return "phi"
             case .olmo: return "olmo"
+            case .olmoe: return "olmoe"
             }
         }
     }
@@ -66,8 +70,26 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// The members of the Llama family, which differ only in options recorded in the configuration.
     public enum LlamaVariant: String, CaseIterable, Sendable {
         case llama, mistral, qwen2, qwen3
+        /// Mixtral: Mistral's block with a mixture-of-experts MLP (``ModelConfiguration/mixture``) whose chosen
+        /// experts' probabilities are always renormalized.
+        case mixtral
         /// SmolLM3: Llama with NoPE layers (``ModelConfiguration/noRotaryLayers``) and optional sliding windows.
         case smollm3
+    }
+
+    /// The shape of a mixture-of-experts MLP: each token is routed to ``expertsPerToken`` of ``experts`` gated MLPs
+    /// of width ``ModelConfiguration/dMLP``.
+    public struct Mixture: Equatable, Sendable {
+        /// The number of experts per layer (`num_experts`).
+        public var experts: Int
+        /// The experts each token is routed to (`num_experts_per_tok`).
+        public var expertsPerToken: Int
+        /// Whether the chosen experts' probabilities are renormalized to sum to 1 (`norm_topk_prob`).
+        public var normalizesTopK: Bool
+
+        public init(experts: Int, expertsPerToken: Int, normalizesTopK: Bool) {
+            self.experts = experts; self.expertsPerToken = expertsPerToken; self.normalizesTopK = normalizesTopK
+        }
     }
 
     /// How token positions enter the model.
@@ -148,6 +170,8 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// Gemma3ForConditionalGeneration), nil for a text-only checkpoint. Only the language model is read; its
     /// tensors carry the wrapper's prefix (see ``TransformerModel/build(_:weights:source:)``).
     public var multimodalWrapper: String?
+    /// The mixture-of-experts MLP's shape (OLMoE), nil for a dense MLP.
+    public var mixture: Mixture?
 
     /// Creates a configuration; `nKVHeads` defaults to `nHeads`, `dHead` to `dModel / nHeads`.
     public init(
@@ -159,7 +183,7 @@ public struct ModelConfiguration: Equatable, Sendable {
         bosTokenIDs: [Int] = [], eosTokenIDs: [Int] = [], dtype: String? = nil, quantization: MLXQuantization? = nil,
         parallelResidual: Bool = false, attentionSoftcap: Float? = nil, finalLogitSoftcap: Float? = nil,
         queryPreAttentionScalar: Double? = nil, slidingWindowRotary: RotaryEmbedding? = nil, clipQKV: Float? = nil,
-        noRotaryLayers: Set<Int> = [], multimodalWrapper: String? = nil
+        noRotaryLayers: Set<Int> = [], multimodalWrapper: String? = nil, mixture: Mixture? = nil
     ) {
         precondition(dHead != nil || dModel % nHeads == 0, "dModel \(dModel) is not a multiple of nHeads \(nHeads)")
         precondition(nHeads % (nKVHeads ?? nHeads) == 0, "nHeads \(nHeads) is not a multiple of nKVHeads \(nKVHeads ?? nHeads)")
@@ -196,6 +220,7 @@ public struct ModelConfiguration: Equatable, Sendable {
         self.clipQKV = clipQKV
         self.noRotaryLayers = noRotaryLayers
         self.multimodalWrapper = multimodalWrapper
+        self.mixture = mixture
     }
 
     /// The normalization layer type of the family.

@@ -15,15 +15,23 @@ public struct FeedForward {
     /// Hook points as TransformerLens names them: `hook_pre` is the activation's input (the gate's output
     /// in a gated MLP), `hook_pre_linear` the up projection, `hook_post` what the output projection reads.
     public func callAsFunction(_ x: Tensor, hooks: ForwardHooks?, names: BlockHookNames) -> Tensor {
+        gate == nil
+            ? callAsFunction(x, hooks: hooks, gateName: names.mlpPre, inputName: names.mlpPre, postName: names.mlpPost)
+            : callAsFunction(x, hooks: hooks, gateName: names.mlpPre, inputName: names.mlpPreLinear, postName: names.mlpPost)
+    }
+
+    /// The MLP with its hook points named: `gateName` the gate's output (gated MLPs only), `inputName` the input
+    /// projection's output, `postName` what the output projection reads.
+    func callAsFunction(_ x: Tensor, hooks: ForwardHooks?, gateName: String, inputName: String, postName: String) -> Tensor {
         let post: Tensor
         if let gate {
-            let pre = hooks.apply(names.mlpPre, gate(x))
-            let linear = hooks.apply(names.mlpPreLinear, input(x))
+            let pre = hooks.apply(gateName, gate(x))
+            let linear = hooks.apply(inputName, input(x))
             post = activation.gated(pre, linear)
         } else {
-            post = activation(hooks.apply(names.mlpPre, input(x)))
+            post = activation(hooks.apply(inputName, input(x)))
         }
-        return output(hooks.apply(names.mlpPost, post))
+        return output(hooks.apply(postName, post))
     }
 }
 

@@ -1,6 +1,6 @@
-/// Builds the Llama family from a checkpoint: Llama, Mistral, Qwen2, Qwen3 and SmolLM3 differ only in options that
-/// ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
-/// scaling, NoPE layers, tied embeddings). MLX-quantized weights stay packed.
+/// Builds the Llama family from a checkpoint: Llama, Mistral, Mixtral, Qwen2, Qwen3 and SmolLM3 differ only in options
+/// that ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
+/// scaling, NoPE layers, tied embeddings, Mixtral's mixture of experts). MLX-quantized weights stay packed.
 enum LlamaLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
@@ -24,12 +24,25 @@ enum LlamaLoader {
                 keyNorm: c.qkNorm ? try rmsNorm(p + "self_attn.k_norm.weight", c.dHead) : nil,
                 rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
-            let mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: c.mlpBias),
+            var mlp: FeedForward?, mixture: MixtureOfExperts?
+            if let shape = c.mixture {
+                // Mixtral: the router `block_sparse_moe.gate`, experts' w1 (gate), w3 (up), w2 (down).
+                let m = p + "block_sparse_moe."
+                let experts = try (0..<shape.experts).map { e in
+                    FeedForward(input: try linear(m + "experts.\(e).w3", c.dMLP, d, bias: false),
+                                gate: try linear(m + "experts.\(e).w1", c.dMLP, d, bias: false),
+                                output: try linear(m + "experts.\(e).w2", d, c.dMLP, bias: false), activation: c.activation)
+                }
+                mixture = MixtureOfExperts(layer: l, router: try linear(m + "gate", shape.experts, d, bias: false), experts: experts,
+                                           expertsPerToken: shape.expertsPerToken, normalizesTopK: shape.normalizesTopK)
+            } else {
+                mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: c.mlpBias),
                                   gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: c.mlpBias),
                                   output: try linear(p + "mlp.down_proj", d, c.dMLP, bias: c.mlpBias),
                                   activation: c.activation)
+            }
             return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm.weight", d), attention: attention,
-                                    ln2: try rmsNorm(p + "post_attention_layernorm.weight", d), mlp: mlp)
+                                    ln2: try rmsNorm(p + "post_attention_layernorm.weight", d), mlp: mlp, mixture: mixture)
         }
         let (embedding, unembedding) = try w.embeddings(c, embedding: "model.embed_tokens", unembedding: "lm_head")
         return TransformerModel(tokenEmbedding: embedding, positionEmbedding: nil, blocks: blocks,
@@ -71,6 +84,7 @@ extension TransformerModel {
         case .olmo2, .olmo3: return try OLMo2Loader.build(configuration, weights: weights, source: source)
         case .phi: return try PhiLoader.build(configuration, weights: weights, source: source)
         case .olmo: return try OLMoLoader.build(configuration, weights: weights, source: source)
+        case .olmoe: return try OLMoELoader.build(configuration, weights: weights, source: source)
         }
     }
 }

@@ -91,6 +91,15 @@ extension TransformerModel {
                 try map(p + "mlp.output", &mlp.output)
                 blocks[l].mlp = mlp
             }
+            if var mixture = blocks[l].mixture {
+                try map(p + "mixture.router", &mixture.router)
+                for e in mixture.experts.indices {
+                    try map(p + "mixture.experts.\(e).input", &mixture.experts[e].input)
+                    if var gate = mixture.experts[e].gate { try map(p + "mixture.experts.\(e).gate", &gate); mixture.experts[e].gate = gate }
+                    try map(p + "mixture.experts.\(e).output", &mixture.experts[e].output)
+                }
+                blocks[l].mixture = mixture
+            }
         }
         try map("finalNorm", &finalNorm)
         if tiedEmbeddings { unembedding = embedding } else { try map("unembedding", &unembedding) }

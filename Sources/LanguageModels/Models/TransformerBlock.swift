@@ -19,8 +19,11 @@ public struct TransformerBlock {
     /// The MLP's input norm; nil in an attention-only block or when the MLP reads the residual stream itself.
     public var ln2: Normalization?
     public var attention: Attention
-    /// The MLP; nil in an attention-only block.
+    /// The MLP; nil in an attention-only block or when the MLP is a ``mixture``.
     public var mlp: FeedForward?
+    /// The mixture-of-experts MLP (OLMoE) in place of a dense ``mlp``; it is the block's MLP node everywhere (its
+    /// input `hook_mlp_in`, its write `hook_mlp_out`).
+    public var mixture: MixtureOfExperts?
     /// Whether attention and MLP read the same `resid_pre` (GPT-NeoX / Pythia's parallel block).
     public var parallelResidual: Bool
     /// Applied to the attention output before the residual add (Gemma-2/3 `post_attention_layernorm`).
@@ -33,11 +36,13 @@ public struct TransformerBlock {
     public let names: BlockHookNames
 
     public init(layer: Int, ln1: Normalization?, attention: Attention, ln2: Normalization?, mlp: FeedForward?,
-                parallelResidual: Bool = false, postAttentionNorm: Normalization? = nil,
+                mixture: MixtureOfExperts? = nil, parallelResidual: Bool = false, postAttentionNorm: Normalization? = nil,
                 postFeedForwardNorm: Normalization? = nil) {
-        precondition(mlp != nil || (ln2 == nil && postFeedForwardNorm == nil), "an MLP norm needs its MLP")
-        precondition(mlp != nil || !parallelResidual, "a parallel block needs an MLP")
-        self.ln1 = ln1; self.attention = attention; self.ln2 = ln2; self.mlp = mlp
+        precondition(mlp == nil || mixture == nil, "a block has a dense MLP or a mixture of experts, not both")
+        let hasMLP = mlp != nil || mixture != nil
+        precondition(hasMLP || (ln2 == nil && postFeedForwardNorm == nil), "an MLP norm needs its MLP")
+        precondition(hasMLP || !parallelResidual, "a parallel block needs an MLP")
+        self.ln1 = ln1; self.attention = attention; self.ln2 = ln2; self.mlp = mlp; self.mixture = mixture
         self.parallelResidual = parallelResidual
         self.postAttentionNorm = postAttentionNorm; self.postFeedForwardNorm = postFeedForwardNorm
         self.layer = layer
@@ -56,13 +61,13 @@ public struct TransformerBlock {
                                          normalizedName: names.ln1PostNormalized)
         }
         let attnOut = hooks.apply(names.attnOut, attended)
-        if parallelResidual, let mlp {
-            let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residPre), context: context, hooks: hooks))
+        if parallelResidual {
+            let mlpOut = hooks.apply(names.mlpOut, feedForward(hooks.apply(names.mlpIn, residPre), context: context, hooks: hooks))
             return hooks.apply(names.residPost, residPre + attnOut + mlpOut)
         }
         let residMid = hooks.apply(names.residMid, residPre + attnOut)
-        guard let mlp else { return hooks.apply(names.residPost, residMid) }
-        let mlpOut = hooks.apply(names.mlpOut, feedForward(mlp, hooks.apply(names.mlpIn, residMid), context: context, hooks: hooks))
+        guard hasMLP else { return hooks.apply(names.residPost, residMid) }
+        let mlpOut = hooks.apply(names.mlpOut, feedForward(hooks.apply(names.mlpIn, residMid), context: context, hooks: hooks))
         return hooks.apply(names.residPost, residMid + mlpOut)
     }
 
@@ -77,18 +82,24 @@ public struct TransformerBlock {
         if postAttentionNorm != nil { points += [.ln1PostScale(l), .ln1PostNormalized(l)] }
         points.append(.attnOut(l))
         if !parallelResidual { points.append(.residMid(l)) }
-        if let mlp {
+        if hasMLP {
             points.append(.mlpIn(l))
             if ln2 != nil { points += [.ln2Scale(l), .ln2Normalized(l)] }
-            points.append(.mlpPre(l))
-            if mlp.gate != nil { points.append(.mlpPreLinear(l)) }
-            points.append(.mlpPost(l))
+            if mixture != nil { points += [.routerLogits(l), .expertWeights(l), .expertIndices(l), .topKWeights(l)] }
+            if let mlp {
+                points.append(.mlpPre(l))
+                if mlp.gate != nil { points.append(.mlpPreLinear(l)) }
+                points.append(.mlpPost(l))
+            }
             if postFeedForwardNorm != nil { points += [.ln2PostScale(l), .ln2PostNormalized(l)] }
             points.append(.mlpOut(l))
         }
         points.append(.residPost(l))
         return points
     }
+
+    /// Whether the block has an MLP, dense or a mixture of experts (false in an attention-only block).
+    public var hasMLP: Bool { mlp != nil || mixture != nil }
 
     /// Whether the MLP reads this block's attention output (`resid_mid`); false in a parallel block, whose MLP
     /// reads the block input like the heads do. This decides which senders feed the MLP in a circuit graph.
@@ -99,18 +110,20 @@ public struct TransformerBlock {
 
     /// `ln2`, the MLP and the post-MLP norm on the MLP's input: the MLP's write into the residual stream.
     /// With ``AttentionContext/outputRows`` or ``AttentionContext/computedRows``, a dense MLP whose inner points no
-    /// hook wants runs on those rows only.
-    private func feedForward(_ mlp: FeedForward, _ input: Tensor, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
+    /// hook wants runs on those rows only. A mixture of experts does whatever its weights' type: its tokens are routed
+    /// one by one, and its products' row counts (each expert's tokens) differ between row sets anyway.
+    private func feedForward(_ input: Tensor, context: AttentionContext, hooks: ForwardHooks?) -> Tensor {
         let inner = [names.ln2Scale, names.ln2Normalized, names.mlpPre, names.mlpPreLinear, names.mlpPost, names.ln2PostScale,
-                     names.ln2PostNormalized]
-        let dense = mlp.input.isDense && mlp.output.isDense && mlp.gate?.isDense != false
-        let rows = dense && !inner.contains(where: { hooks.wants($0) }) ? context.outputRows(of: input) : nil
-        return input.onRows(rows) { feedForward(mlp, $0, hooks: hooks) }
+                     names.ln2PostNormalized, names.routerLogits, names.expertWeights, names.expertIndices, names.topKWeights]
+        let dense = mlp.map { $0.input.isDense && $0.output.isDense && $0.gate?.isDense != false } ?? true
+        let expertHooked = mixture?.expertHookNames.contains { hooks.wants($0.gate) || hooks.wants($0.input) || hooks.wants($0.post) } ?? false
+        let rows = dense && !expertHooked && !inner.contains(where: { hooks.wants($0) }) ? context.outputRows(of: input) : nil
+        return input.onRows(rows) { feedForward($0, hooks: hooks) }
     }
 
-    private func feedForward(_ mlp: FeedForward, _ input: Tensor, hooks: ForwardHooks?) -> Tensor {
+    private func feedForward(_ input: Tensor, hooks: ForwardHooks?) -> Tensor {
         let normalized = ln2.map { $0(input, hooks: hooks, scaleName: names.ln2Scale, normalizedName: names.ln2Normalized) } ?? input
-        let output = mlp(normalized, hooks: hooks, names: names)
+        let output = mixture.map { $0(normalized, hooks: hooks, names: names) } ?? mlp!(normalized, hooks: hooks, names: names)
         guard let postFeedForwardNorm else { return output }
         return postFeedForwardNorm(output, hooks: hooks, scaleName: names.ln2PostScale, normalizedName: names.ln2PostNormalized)
     }
@@ -191,7 +204,7 @@ public struct TransformerBlock {
     /// MLP input `[batch, pos, dModel]` — `resid_mid`, or `resid_pre` in a ``parallelResidual`` block — or nil in
     /// an attention-only block.
     public func mlpOutput(_ input: Tensor) -> Tensor? {
-        mlp.map { feedForward($0, input, hooks: nil) }
+        hasMLP ? feedForward(input, hooks: nil) : nil
     }
 
     /// The hook points (the query, key and value projections' outputs) whose gradients

@@ -65,7 +65,7 @@ public final class TransformerModel {
     public var vocabularySize: Int { unembedding.shape[0] }
     public var headCount: Int { blocks.first?.attention.heads ?? 0 }
     /// False for attention-only models.
-    public var hasMLPs: Bool { blocks.first?.mlp != nil }
+    public var hasMLPs: Bool { blocks.first?.hasMLP == true }
 
     /// The unembedding vector of a token, `[dModel]`: the residual direction its logit reads.
     public func unembeddingDirection(_ token: Int) -> Tensor {
@@ -228,8 +228,15 @@ extension TransformerModel {
         return points + [.finalScale, .finalNormalized]
     }
 
-    /// The canonical names of ``hookPoints``.
-    public var hookNames: [String] { hookPoints.map(\.name) }
+    /// The canonical names of ``hookPoints`` and, after each mixture-of-experts block's router points, its experts'
+    /// `blocks.L.mlp.experts.E.hook_gate` / `hook_pre` / `hook_post`: these have no ``HookPoint`` (they hold only the
+    /// tokens routed to the expert) and are called only when some are.
+    public var hookNames: [String] {
+        hookPoints.flatMap { point -> [String] in
+            guard point.kind == .topKWeights, let layer = point.layer, let mixture = blocks[layer].mixture else { return [point.name] }
+            return [point.name] + mixture.expertHookNames.flatMap { [$0.gate, $0.input, $0.post] }
+        }
+    }
 
     /// Whether this model calls `point`.
     public func has(_ point: HookPoint) -> Bool {
@@ -255,7 +262,10 @@ extension TransformerModel {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
                 + size(a.queryNorm) + size(a.keyNorm) + size(block.postAttentionNorm) + size(block.postFeedForwardNorm)
-            if let mlp = block.mlp { total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output) }
+            for mlp in (block.mlp.map { [$0] } ?? []) + (block.mixture?.experts ?? []) {
+                total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output)
+            }
+            total += block.mixture.map { size($0.router) } ?? 0
         }
         return total
     }

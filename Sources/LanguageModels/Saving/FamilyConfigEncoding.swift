@@ -32,6 +32,7 @@ extension ModelConfiguration {
         case .olmo3: try addOLMo3Fields(&object, rotary)
         case .phi: try addPhiFields(&object, rotary)
         case .olmo: try addOLMoFields(&object, rotary)
+        case .olmoe: try addOLMoEFields(&object, rotary)
         case .gpt2, .llama: preconditionFailure("written by GPT2ConfigFile / LlamaConfigFile")
         }
         return object
@@ -155,6 +156,22 @@ extension ModelConfiguration {
         object["hidden_act"] = activation.huggingFaceName
         object["attention_bias"] = attentionQKVBias
         object["clip_qkv"] = clipQKV.map { Double("\($0)")! as Any } ?? NSNull()
+        object["rope_parameters"] = try ropeParameters(rotary, partial: false)
+    }
+
+    /// OLMoE's fields: the decoder's, q/k/v clipping and the experts' shape.
+    private func addOLMoEFields(_ object: inout [String: Any], _ rotary: RotaryEmbedding) throws {
+        try require(qkNorm && headsSpanModel && queryPreAttentionScalar == nil && attentionSoftcap == nil && finalLogitSoftcap == nil,
+                    "model_type olmoe has q/k norms, hidden_size / heads wide heads and no soft-capping")
+        try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
+        try requireNoWindows()
+        guard let mixture else { throw SavingError("config.json: model_type olmoe needs its experts' shape") }
+        addRMSNormDecoderFields(&object, architecture: "OlmoeForCausalLM")
+        object["attention_bias"] = attentionQKVBias
+        object["clip_qkv"] = clipQKV.map { Double("\($0)")! as Any } ?? NSNull()
+        object["num_experts"] = mixture.experts
+        object["num_experts_per_tok"] = mixture.expertsPerToken
+        object["norm_topk_prob"] = mixture.normalizesTopK
         object["rope_parameters"] = try ropeParameters(rotary, partial: false)
     }
 

@@ -97,4 +97,27 @@ extension TransformerModel {
         add("model.norm.weight", finalNorm.weight)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
     }
+
+    /// OLMoE's tensors: the Llama layout's attention and norms, the whole-projection q/k norms, and per block the
+    /// router `mlp.gate` and each expert's `mlp.experts.E.{gate,up,down}_proj`.
+    func addOLMoETensors(_ add: (String, Tensor?) -> Void) {
+        add("model.embed_tokens.weight", tokenEmbedding.dequantized())
+        for (l, block) in blocks.enumerated() {
+            let p = "model.layers.\(l)."
+            add(p + "input_layernorm.weight", block.ln1?.weight)
+            Self.addLlamaLayoutAttention(add, block: block, prefix: p)
+            add(p + "self_attn.q_norm.weight", block.attention.queryNorm?.weight)
+            add(p + "self_attn.k_norm.weight", block.attention.keyNorm?.weight)
+            add(p + "post_attention_layernorm.weight", block.ln2?.weight)
+            guard let mixture = block.mixture else { continue }
+            Self.addLinear(add, p + "mlp.gate", mixture.router)
+            for (e, expert) in mixture.experts.enumerated() {
+                Self.addLinear(add, p + "mlp.experts.\(e).gate_proj", expert.gate)
+                Self.addLinear(add, p + "mlp.experts.\(e).up_proj", expert.input)
+                Self.addLinear(add, p + "mlp.experts.\(e).down_proj", expert.output)
+            }
+        }
+        add("model.norm.weight", finalNorm.weight)
+        if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
+    }
 }

@@ -32,6 +32,7 @@ extension TransformerModel {
         case .olmo2, .olmo3: addOLMo2Tensors(add)
         case .phi: try addPhiTensors(add)
         case .olmo: try addOLMoTensors(add)
+        case .olmoe: addOLMoETensors(add)
         }
         try checkRoundTrip(tensors, configuration: c)
         return tensors
@@ -149,8 +150,17 @@ extension TransformerModel {
         addLinear(add, p + "self_attn.o_proj", a.output)
     }
 
-    /// One block's gated MLP under the Llama layout's names (`mlp.{gate,up,down}_proj`).
+    /// One block's gated MLP under the Llama layout's names (`mlp.{gate,up,down}_proj`), or Mixtral's mixture of experts
+    /// (`block_sparse_moe.gate`, `block_sparse_moe.experts.E.{w1,w3,w2}`).
     static func addLlamaLayoutMLP(_ add: (String, Tensor?) -> Void, block: TransformerBlock, prefix p: String) {
+        if let mixture = block.mixture {
+            addLinear(add, p + "block_sparse_moe.gate", mixture.router)
+            for (e, expert) in mixture.experts.enumerated() {
+                addLinear(add, p + "block_sparse_moe.experts.\(e).w1", expert.gate)
+                addLinear(add, p + "block_sparse_moe.experts.\(e).w3", expert.input)
+                addLinear(add, p + "block_sparse_moe.experts.\(e).w2", expert.output)
+            }
+        }
         addLinear(add, p + "mlp.gate_proj", block.mlp?.gate)
         addLinear(add, p + "mlp.up_proj", block.mlp?.input)
         addLinear(add, p + "mlp.down_proj", block.mlp?.output)

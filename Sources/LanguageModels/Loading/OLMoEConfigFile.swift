@@ -1,0 +1,102 @@
+/// The `config.json` of a Hugging Face `olmoe` model (OLMoE-1B-7B), field for field.
+///
+/// `router_aux_loss_coef` and `output_router_logits` concern training only and are not read.
+public struct OLMoEConfigFile: Codable, Equatable, Sendable {
+    public var modelType: String
+    /// The model classes that load the file (`["OlmoeForCausalLM"]`); not read by this library.
+    public var architectures: [String]?
+    public var hiddenSize: Int
+    /// The width of each expert's MLP.
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int?
+    public var headDim: Int?
+    public var vocabSize: Int
+    public var hiddenAct: String?
+    public var maxPositionEmbeddings: Int?
+    public var rmsNormEps: Double?
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
+    public var clipQkv: Double?
+    public var ropeTheta: Double?
+    public var ropeScaling: RopeParametersFile?
+    public var ropeParameters: RopeParametersFile?
+    public var numExperts: Int?
+    public var numExpertsPerTok: Int?
+    public var normTopkProb: Bool?
+    public var bosTokenId: TokenIDList?
+    public var eosTokenId: TokenIDList?
+    public var torchDtype: String?
+    public var dtype: String?
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
+        case architectures
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads"
+        case headDim = "head_dim"
+        case vocabSize = "vocab_size"
+        case hiddenAct = "hidden_act"
+        case maxPositionEmbeddings = "max_position_embeddings"
+        case rmsNormEps = "rms_norm_eps"
+        case tieWordEmbeddings = "tie_word_embeddings"
+        case attentionBias = "attention_bias"
+        case clipQkv = "clip_qkv"
+        case ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling"
+        case ropeParameters = "rope_parameters"
+        case numExperts = "num_experts"
+        case numExpertsPerTok = "num_experts_per_tok"
+        case normTopkProb = "norm_topk_prob"
+        case bosTokenId = "bos_token_id"
+        case eosTokenId = "eos_token_id"
+        case torchDtype = "torch_dtype"
+        case dtype
+    }
+
+    /// The normalized description; throws naming `source` and the field for values this library does not support.
+    ///
+    /// Defaults are transformers' `OlmoeConfig`'s (64 experts, 8 per token, no top-k renormalization). transformers
+    /// sizes the key norm `hidden_size / num_attention_heads` per key-value head, so a `head_dim` other than that is
+    /// refused.
+    public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
+        let checker = ConfigurationChecker(source: source)
+        guard modelType == "olmoe" else { throw checker.error("model_type", "'\(modelType)' is not olmoe") }
+        let (kvHeads, dHead) = try checker.decoderShape(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
+            keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
+        if dHead * numAttentionHeads != hiddenSize {
+            throw checker.error("head_dim", "\(dHead) is not hidden_size / num_attention_heads (\(hiddenSize) / \(numAttentionHeads)), which OLMoE's q/k norms assume")
+        }
+        let experts = numExperts ?? 64, perToken = numExpertsPerTok ?? 8
+        try checker.requirePositive(experts, "num_experts")
+        guard perToken >= 1 && perToken <= experts else {
+            throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_experts \(experts)")
+        }
+        let maxPositions = maxPositionEmbeddings ?? 4096
+        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
+        let parameters = ropeScaling ?? ropeParameters
+        if let partial = parameters?.partialRotaryFactor, partial != 1 {
+            throw checker.error("\(field).partial_rotary_factor", "\(partial) is not supported: OLMoE rotates whole heads")
+        }
+        let rotary = try checker.rotaryEmbedding(
+            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
+            headDim: dHead, maxPositions: maxPositions)
+        if let clipQkv, !(clipQkv > 0) { throw checker.error("clip_qkv", "must be positive, found \(clipQkv)") }
+        let bias = attentionBias ?? false
+        return ModelConfiguration(
+            family: .olmoe, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
+            dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,
+            normEpsilon: Float(rmsNormEps ?? 1e-5), activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
+            positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
+            tiedEmbeddings: tieWordEmbeddings ?? false,
+            bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
+            clipQKV: clipQkv.map { Float($0) },
+            mixture: ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: normTopkProb ?? false)
+        )
+    }
+}
