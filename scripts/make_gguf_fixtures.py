@@ -159,6 +159,11 @@ def llama_permute(weights, heads):
     return weights.reshape(heads, 2, weights.shape[0] // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
 
+def llama_unpermute(weights, heads):
+    """The inverse of `llama_permute`."""
+    return weights.reshape(heads, weights.shape[0] // heads // 2, 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
 def randomize(model, seed):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -241,6 +246,9 @@ def add_byte_level_vocabulary(writer, name, pre, bos, eos, add_bos):
 
 
 def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT):
+    """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, smollm3): llama.cpp's names, q/k
+    rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
+    embeddings are tied. Returns the state dict of the values a reader recovers (q/k rows un-permuted)."""
     rng = np.random.default_rng(7)
     writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_custom_alignment(64)
@@ -263,6 +271,7 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
              "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
              "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
     heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    stored = {}
     for hf_name, parameter in model.state_dict().items():
         if hf_name == "lm_head.weight" and config.tie_word_embeddings:
             continue
@@ -281,7 +290,12 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
         qtype = Q.F32 if values.ndim == 1 else tensor_types(gguf_name)
         data, raw = encode(rng, values, qtype)
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
+        if permute and short in ("attn_q", "attn_k"):
+            read_back = llama_unpermute(read_back, heads if short == "attn_q" else kv_heads)
+        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(read_back))
     finish(writer)
+    return stored
 
 
 def llama_types(name):
@@ -844,18 +858,14 @@ OLMO2_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", 
                "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def make_olmo2_model():
-    """olmo2.gguf: the Hugging Face fixture Tests/LanguageModelsTests/Fixtures/models/olmo2 written as
-    convert_hf_to_gguf writes `olmo2` files (`Olmo2Model`: llama.cpp's names, post_attention_norm / post_ffw_norm,
-    attn_q_norm / attn_k_norm over the whole projection, nothing permuted), every tensor F32, so that its logits are
-    that fixture's reference.json (transformers' GGUF loader does not read `olmo2`). Its vocabulary is a placeholder
-    of the fixture's size (a SentencePiece `llama` one: <unk> <s> </s> and byte pieces), the fixture's WordLevel
-    tokenizer having no GGUF form."""
-    source = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "olmo2")
-    with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
-        config = json.load(file)
-    weights = load_file(os.path.join(source, "model.safetensors"))
-    writer = GGUFWriter(os.path.join(OUT, "olmo2.gguf"), "olmo2")
+def write_olmo2(file_name, config, weights, tensor_types, directory=OUT):
+    """The file convert_hf_to_gguf writes for an `olmo2` checkpoint (`Olmo2Model`: llama.cpp's names,
+    post_attention_norm / post_ffw_norm, attn_q_norm / attn_k_norm over the whole projection, nothing permuted) from
+    its config.json fields `config` and tensors `weights` (Hugging Face names), matrices as `tensor_types(gguf name)`,
+    vectors F32. Its vocabulary is a placeholder of the configuration's size (a SentencePiece `llama` one: <unk> <s>
+    </s> and byte pieces). Returns the state dict of the values a reader recovers."""
+    rng = np.random.default_rng(15)
+    writer = GGUFWriter(os.path.join(directory, file_name), "olmo2")
     writer.add_name("tiny-olmo2")
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{byte:02X}>" for byte in range(config["vocab_size"] - 3)]
     writer.add_tokenizer_model("llama")
@@ -873,14 +883,31 @@ def make_olmo2_model():
     writer.add_head_count_kv(config["num_key_value_heads"])
     writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
     writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    stored = {}
     for hf_name, values in weights.items():
+        if hf_name == "lm_head.weight" and config.get("tie_word_embeddings"):
+            continue
         parts = hf_name.split(".")
         if parts[1] == "layers":
             gguf_name = f"blk.{parts[2]}.{OLMO2_NAMES['.'.join(parts[3:-1])]}.{parts[-1]}"
         else:
             gguf_name = f"{OLMO2_NAMES['.'.join(parts[:-1])]}.{parts[-1]}"
-        writer.add_tensor(gguf_name, values.astype(np.float32))
+        values = values.astype(np.float32)
+        data, raw = encode(rng, values, Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(stored_values(data, raw).reshape(values.shape).astype(np.float32)))
     finish(writer)
+    return stored
+
+
+def make_olmo2_model():
+    """olmo2.gguf: the Hugging Face fixture Tests/LanguageModelsTests/Fixtures/models/olmo2 written by `write_olmo2`,
+    every tensor F32, so that its logits are that fixture's reference.json (transformers' GGUF loader does not read
+    `olmo2`; the fixture's WordLevel tokenizer has no GGUF form)."""
+    source = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "olmo2")
+    with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    write_olmo2("olmo2.gguf", config, load_file(os.path.join(source, "model.safetensors")), lambda name: Q.F32)
 
 
 def add_tiny_sentencepiece(writer):

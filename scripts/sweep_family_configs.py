@@ -256,6 +256,41 @@ def draw_olmo(r):
     return config
 
 
+def draw_olmo3(r):
+    config = draw_olmo2(r)
+    full = config.pop("rope_parameters")
+    sliding = rope(r, allowed=("default", "linear"))
+    config.update(sliding_window=r.choice([2, 3, 5, 100]),
+                  rope_parameters={"full_attention": full, "sliding_attention": sliding})
+    if r.random() < 0.5:
+        config["layer_types"] = layer_types(r, config["num_hidden_layers"])
+    return config
+
+
+def draw_smollm3(r):
+    config = draw_llama(r)
+    layers = config["num_hidden_layers"]
+    roll = r.random()
+    if roll < 0.4:
+        config["no_rope_layers"] = [r.choice([0, 1]) for _ in range(layers)]
+    elif roll < 0.8:
+        config["no_rope_layer_interval"] = r.choice([1, 2, 3, 4])
+    if r.random() < 0.5:
+        config.update(use_sliding_window=True, sliding_window=r.choice([2, 3, 5]))
+        if r.random() < 0.5:
+            config["layer_types"] = layer_types(r, layers)
+    return config
+
+
+def draw_gemma3(r):
+    """Gemma3ForConditionalGeneration: a gemma3_text model with a tiny SigLIP tower (never run: text only)."""
+    text = draw_gemma3_text(r)
+    vision = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=16,
+                  patch_size=8)
+    return dict(text_config=text, vision_config=vision, mm_tokens_per_image=4,
+                tie_word_embeddings=r.choice([True, False, text["tie_word_embeddings"]]))
+
+
 def draw_olmoe(r):
     hidden, n, kv, _ = heads(r, allow_head_dim=False)
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, num_experts=4,
@@ -276,10 +311,14 @@ FAMILIES = {
     "olmo2": (transformers.Olmo2Config, draw_olmo2),
     "phi": (transformers.PhiConfig, draw_phi),
     "olmo": (transformers.OlmoConfig, draw_olmo),
+    "olmo3": (transformers.Olmo3Config, draw_olmo3),
+    "smollm3": (transformers.SmolLM3Config, draw_smollm3),
+    "gemma3": (transformers.Gemma3Config, draw_gemma3),
     # transformers loads these; interp must refuse them by model_type.
     "olmoe": (transformers.OlmoeConfig, draw_olmoe),
 }
 REFUSED_FAMILIES = {"olmoe"}
+GGUF_FAMILIES = ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2", "smollm3", "olmo2"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -394,7 +433,13 @@ def older_layout(path, r):
     with open(path) as handle:
         config = json.load(handle)
     parameters = config.get("rope_parameters")
-    if isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
+    if config["model_type"] == "olmo3":
+        # Olmo-3-7B's layout: rope_theta, and rope_scaling for the full-attention layers only.
+        parameters = dict(config.pop("rope_parameters")["full_attention"])
+        config["rope_theta"] = parameters.pop("rope_theta")
+        kind = parameters.pop("rope_type", "default")
+        config["rope_scaling"] = None if kind == "default" else dict(parameters, rope_type=kind)
+    elif isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
         parameters = dict(parameters)
         config.pop("rope_parameters")
         config["rope_theta"] = parameters.pop("rope_theta")
@@ -410,6 +455,18 @@ def older_layout(path, r):
         json.dump(config, handle, indent=2)
 
 
+def hub_text_config(path):
+    """Rewrites a saved gemma3 config.json as the hub's checkpoints hold it: text_config keeps only the fields that
+    differ from Gemma3TextConfig's defaults."""
+    with open(path) as handle:
+        config = json.load(handle)
+    defaults = transformers.Gemma3TextConfig().to_dict()
+    config["text_config"] = {key: value for key, value in config["text_config"].items()
+                             if key == "model_type" or defaults.get(key, "<absent>") != value}
+    with open(path, "w") as handle:
+        json.dump(config, handle, indent=2)
+
+
 def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     config = config_class(**config_kwargs)
     model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").float().eval()
@@ -421,9 +478,12 @@ def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
     if r.random() < 0.3:
         older_layout(os.path.join(directory, "config.json"), r)
+    if config.model_type == "gemma3" and r.random() < 0.5:
+        hub_text_config(os.path.join(directory, "config.json"))
     reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
-    max_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions")
-    batch, padded, mask = inputs(r, config.vocab_size, max_positions)
+    text = config.get_text_config()
+    max_positions = getattr(text, "max_position_embeddings", None) or getattr(text, "n_positions")
+    batch, padded, mask = inputs(r, text.vocab_size, max_positions)
     reference = {"batch": transformers_logits(reloaded, batch), "left-padded": transformers_logits(reloaded, padded, mask),
                  "left-padded incremental": transformers_incremental(reloaded, padded, mask)}
     with open(os.path.join(directory, "config.json")) as handle:
@@ -446,8 +506,10 @@ def config_diff(config_class, saved, base):
 # GGUF.
 
 def gguf_model(family, r, seed, directory):
-    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3, phi3, gpt2) into `directory`; returns (file,
-    config, the keyword arguments transformers' GGUF loading needs: the config values it does not read from the file)."""
+    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3, phi3, gpt2, smollm3, olmo2) into `directory`;
+    returns (file, config, the keyword arguments transformers' GGUF loading needs: the config values it does not read
+    from the file). For smollm3 and olmo2, which transformers' GGUF loader does not read, the third value is instead
+    the transformers model written, holding the values the file stores (dequantized by gguf-py)."""
     import make_gguf_fixtures as g
     from gguf import GGMLQuantizationType as Q
     types = [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
@@ -455,6 +517,32 @@ def gguf_model(family, r, seed, directory):
     n_heads = r.choice([2, 4])
     kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
     file_name = f"{family}.gguf"
+    if family == "smollm3":
+        # llama.cpp leaves the rotary out of every 4th layer, transformers' default no_rope_layer_interval.
+        size = len(g.vocabulary(g.load_tokenizer_json("llama2"))[0])
+        kwargs = dict(vocab_size=size, hidden_size=n_heads * 16 * r.choice([1, 2]), intermediate_size=32 * r.choice([1, 2]),
+                      num_hidden_layers=r.choice([1, 3, 4, 5]), num_attention_heads=n_heads, num_key_value_heads=kv,
+                      max_position_embeddings=128, rms_norm_eps=r.choice([1e-5, 1e-6]),
+                      rope_parameters={"rope_type": "default", "rope_theta": r.choice([500.0, 2e6])},
+                      tie_word_embeddings=r.random() < 0.5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+        model = transformers.SmolLM3ForCausalLM(transformers.SmolLM3Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        stored = g.write_model(file_name, family, model, model.config, tensor_types,
+                               lambda w: g.add_sentencepiece_vocabulary(w, "llama2"), permute=True, directory=directory)
+        model.load_state_dict(stored, strict=False)
+        return file_name, kwargs, model
+    if family == "olmo2":
+        kwargs = dict(vocab_size=r.choice([64, 101, 259]), hidden_size=n_heads * 16 * r.choice([1, 2]),
+                      intermediate_size=32 * r.choice([1, 2]), num_hidden_layers=r.choice([1, 2, 3]),
+                      num_attention_heads=n_heads, num_key_value_heads=kv, max_position_embeddings=128,
+                      rms_norm_eps=r.choice([1e-5, 1e-6]), rope_parameters={"rope_type": "default", "rope_theta": r.choice([500.0, 5e5])},
+                      tie_word_embeddings=r.random() < 0.5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+        model = transformers.Olmo2ForCausalLM(transformers.Olmo2Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        weights = {name: value.numpy() for name, value in model.state_dict().items()}
+        model.load_state_dict(g.write_olmo2(file_name, model.config.to_dict(), weights, tensor_types, directory=directory),
+                              strict=False)
+        return file_name, kwargs, model
     if family in ("llama", "qwen2"):
         head_dim = 32 * r.choice([1, 2])
         vocab_name = "llama2" if family == "llama" else "qwen2"
@@ -512,9 +600,9 @@ def sweep_gguf(interp, families, count, seed, work, rows, failures):
             directory = os.path.join(work, f"gguf-{family}-{index}")
             os.makedirs(directory, exist_ok=True)
             try:
-                file_name, kwargs, load_kwargs = gguf_model(family, r, 1000 + index, directory)
-                model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32,
-                                                             **load_kwargs).eval()
+                file_name, kwargs, loaded = gguf_model(family, r, 1000 + index, directory)
+                model = loaded if isinstance(loaded, torch.nn.Module) else AutoModelForCausalLM.from_pretrained(
+                    directory, gguf_file=file_name, dtype=torch.float32, **loaded).eval()
             except Exception as error:  # transformers cannot load what we wrote: not our bug, but say so
                 print(f"  gguf {family} #{index}: skipped, transformers cannot load it: {error}", file=sys.stderr)
                 continue
@@ -624,6 +712,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated model_types")
     parser.add_argument("--gguf", type=int, default=0, help="random GGUF files per GGUF family")
+    parser.add_argument("--gguf-families", default=",".join(GGUF_FAMILIES), help="comma-separated GGUF architectures")
     parser.add_argument("--tokenizers", type=int, default=0, help="random texts per fixture tokenizer")
     parser.add_argument("--interp", default=os.path.join(ROOT, ".build", "release", "interp"))
     parser.add_argument("--keep", help="keep the checkpoints in this directory (default: a temporary one, deleted)")
@@ -671,7 +760,7 @@ def main():
                                  config_diff(config_class, saved, base), directory))
         rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}"))
     if arguments.gguf:
-        sweep_gguf(arguments.interp, ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2"], arguments.gguf, arguments.seed, work, rows,
+        sweep_gguf(arguments.interp, arguments.gguf_families.split(","), arguments.gguf, arguments.seed, work, rows,
                    failures)
 
     if arguments.tokenizers:
