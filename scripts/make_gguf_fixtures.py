@@ -63,7 +63,9 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
-metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), and truncated or lying variants.
+metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), a tiny SmolLM3, Phi-3 (fused
+attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection) and GPT-2 (fused attn_qkv with bias,
+position_embd), and truncated or lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
 """
 
 import json
@@ -673,7 +675,8 @@ PHI3_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "
               "post_attention_layernorm": "ffn_norm", "mlp.gate_up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def write_phi3(file_name, model, config, tensor_types, directory=OUT):
+def write_phi3(file_name, model, config, tensor_types, directory=OUT,
+               add_vocabulary=lambda writer: add_sentencepiece_vocabulary(writer, "llama2")):
     """The file convert_hf_to_gguf writes for a Phi-3 checkpoint (`Phi3MiniModel`): llama.cpp's names with q/k/v
     fused in `attn_qkv` and gate/up in `ffn_up` (rows as in Hugging Face's `qkv_proj` and `gate_up_proj`, nothing
     permuted), `rope.dimension_count` = int(partial_rotary_factor * hidden_size) // heads,
@@ -684,7 +687,7 @@ def write_phi3(file_name, model, config, tensor_types, directory=OUT):
     rng = np.random.default_rng(12)
     writer = GGUFWriter(os.path.join(directory, file_name), "phi3")
     writer.add_name("tiny-phi3")
-    assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
+    assert add_vocabulary(writer) == config.vocab_size
     rope = config.rope_parameters
     original = config.original_max_position_embeddings
     writer.add_context_length(config.max_position_embeddings)
@@ -785,20 +788,21 @@ GPT2_TYPES = {"token_embd": Q.F16, "position_embd": Q.F32, "output": Q.Q8_0, "at
 
 
 def write_gpt2(file_name, model, config, separate_output, tensor_types=lambda name: GPT2_TYPES[name.split(".")[-2]],
-               directory=OUT):
+               directory=OUT, add_vocabulary=lambda writer: add_byte_level_vocabulary(
+                   writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False)):
     """The file convert_hf_to_gguf writes for a GPT-2 checkpoint (`GPT2Model`): llama.cpp's names, the `Conv1D`
     weights transposed to `[out, in]` (c_attn stays fused as `attn_qkv`, with its bias), `position_embd`,
-    `attention.layer_norm_epsilon`, feed_forward_length 4 * embedding_length; with `separate_output` an
+    `attention.layer_norm_epsilon`, feed_forward_length n_inner (default 4 * embedding_length); with `separate_output` an
     `output.weight` (the converter writes a copy of the embedding; here a Q8_0 one), else none (tied). Matrices as
     `tensor_types(gguf name)` (default: by GPT2_TYPES), vectors F32."""
     rng = np.random.default_rng(14)
     writer = GGUFWriter(os.path.join(directory, file_name), "gpt2")
     writer.add_name("tiny-gpt2")
-    assert add_byte_level_vocabulary(writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False) == config.vocab_size
+    assert add_vocabulary(writer) == config.vocab_size
     writer.add_block_count(config.n_layer)
     writer.add_context_length(config.n_ctx)
     writer.add_embedding_length(config.n_embd)
-    writer.add_feed_forward_length(4 * config.n_embd)
+    writer.add_feed_forward_length(config.n_inner or 4 * config.n_embd)
     writer.add_head_count(config.n_head)
     writer.add_layer_norm_eps(config.layer_norm_epsilon)
     for hf_name, parameter in model.state_dict().items():
@@ -956,6 +960,25 @@ def make_fuzz_seeds():
     model = transformers.Gemma2ForCausalLM(config)
     randomize(model, 9)
     write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
+    config = transformers.SmolLM3Config(vocab_size=12, pad_token_id=0, bos_token_id=1, eos_token_id=2, **shape)
+    model = transformers.SmolLM3ForCausalLM(config)
+    randomize(model, 16)
+    write_model("tiny-smollm3.gguf", "smollm3", model, config, types, add_tiny_sentencepiece, permute=True, directory=SEEDS)
+    config = transformers.Phi3Config(vocab_size=12, pad_token_id=0, **shape)
+    model = transformers.Phi3ForCausalLM(config)
+    randomize(model, 17)
+    write_phi3("tiny-phi3.gguf", model, config, types, directory=SEEDS, add_vocabulary=add_tiny_sentencepiece)
+    config = transformers.Olmo2Config(vocab_size=12, pad_token_id=0, bos_token_id=1, eos_token_id=2, **shape)
+    model = transformers.Olmo2ForCausalLM(config)
+    randomize(model, 18)
+    write_olmo2("tiny-olmo2.gguf", config.to_dict(), {name: value.numpy() for name, value in model.state_dict().items()},
+                types, directory=SEEDS)
+    config = transformers.GPT2Config(vocab_size=8, n_embd=32, n_inner=32, n_layer=1, n_head=2, n_positions=16,
+                                     n_ctx=16, bos_token_id=6, eos_token_id=6)
+    model = transformers.GPT2LMHeadModel(config)
+    randomize(model, 19)
+    write_gpt2("tiny-gpt2.gguf", model, config, False, lambda name: Q.Q4_0, directory=SEEDS,
+               add_vocabulary=add_tiny_byte_level)
 
     rng = np.random.default_rng(8)
     writer = GGUFWriter(os.path.join(SEEDS, "every-type.gguf"), "llama")
@@ -998,6 +1021,9 @@ def main():
         return
     if sys.argv[1:] == ["gpt2"]:
         make_gpt2_models()
+        return
+    if sys.argv[1:] == ["fuzz-seeds"]:
+        make_fuzz_seeds()
         return
     if sys.argv[1:] == ["olmo2"]:
         make_olmo2_model()

@@ -24,6 +24,14 @@ import LanguageModels
         #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == 20)
     }
 
+    /// transformers' Gemma3ForConditionalGeneration soft-caps neither the logits nor the attention scores, whatever
+    /// its text_config says (Gemma3ForCausalLM does cap the logits).
+    @Test func gemma3MultimodalWrapperIgnoresSoftcapping() throws {
+        let configuration = try ModelConfiguration(contentsOf: Fixtures.directory("gemma3_multimodal_softcap"))
+        #expect(configuration.multimodalWrapper == "gemma3")
+        #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == nil)
+    }
+
     /// YaRN and LongRoPE: the scaling read from config.json, and LongRoPE's frequencies chosen per pass.
     @Test func rotaryScalingsAreRead() throws {
         let yarn = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_yarn")).rotary(layer: 0)!
