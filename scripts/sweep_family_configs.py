@@ -138,9 +138,11 @@ def qwen_windows(r, config):
 
 
 def draw_qwen2(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
                   hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r))
+    if head_dim:  # not a Qwen2Config field, but its attention and rotary read it from config.json
+        config["head_dim"] = head_dim
     qwen_windows(r, config)
     return config
 
@@ -196,14 +198,16 @@ def draw_gemma3_text(r):
 
 
 def draw_phi3(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
                   hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
                   partial_rotary_factor=r.choice([1.0, 1.0, 0.5, 0.75]), sliding_window=r.choice([None, 2, 3, 5]))
+    if head_dim:  # read from config.json by Phi-3's attention and rotary
+        config["head_dim"] = head_dim
     config["original_max_position_embeddings"] = config["max_position_embeddings"]
     theta = r.choice([10000.0, 250.0])
     if r.random() < 0.15:
-        half = (hidden // n) * config["partial_rotary_factor"] // 2
+        half = (head_dim or hidden // n) * config["partial_rotary_factor"] // 2
         config["rope_parameters"] = {"rope_type": "longrope", "rope_theta": theta, "short_factor": [1.0] * int(half),
                                      "long_factor": [2.0] * int(half)}
         config["original_max_position_embeddings"] = config["max_position_embeddings"] // 4
@@ -224,9 +228,12 @@ def draw_gpt_neox(r):
 
 
 def draw_olmo2(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
-    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                  rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+    if head_dim:  # read from config.json by OLMo-2's (and OLMo-3's) attention and rotary
+        config["head_dim"] = head_dim
+    return config
 
 
 def draw_gpt2(r):
