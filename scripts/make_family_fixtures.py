@@ -7,7 +7,8 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
     python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE and Mixtral checkpoints (olmoe()) and router_ties.json
 
-The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, and activations.json with
+The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, gemma3_multimodal_softcap,
+and activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
 scripts/sweep_family_configs.py found.
 
@@ -412,6 +413,10 @@ def sweep_regressions():
                                                         "original_max_position_embeddings": 8}),
          "qwen3_yarn", "Qwen3 with YaRN rotary scaling (factor 4, original context 8; was refused) and quick_gelu "
          "(was refused), head_dim 16", 213)
+    save_gemma3_multimodal("gemma3_multimodal_softcap", "Gemma-3 multimodal wrapper whose text_config sets "
+                           "final_logit_softcapping 2 and attn_logit_softcapping 5: Gemma3ForConditionalGeneration "
+                           "applies neither (interp soft-capped the logits)", 214, final_logit_softcapping=2.0,
+                           attn_logit_softcapping=5.0)
 
     x = torch.linspace(-12, 12, 97)
     names = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_python_tanh",
@@ -473,16 +478,17 @@ def hub_multimodal_layout(directory, text_defaults):
         json.dump(config, handle, indent=2, sort_keys=True)
 
 
-def save_gemma3_multimodal(name, description, seed):
+def save_gemma3_multimodal(name, description, seed, **text_options):
     """A tiny Gemma3ForConditionalGeneration (SigLIP tower of one layer) in the hub checkpoints' layout, with
-    references from the text path (input_ids only)."""
+    references from the text path (input_ids only); `text_options` are further Gemma3TextConfig fields."""
     from transformers import Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig
     text = Gemma3TextConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, head_dim=8,
                             max_position_embeddings=64, query_pre_attn_scalar=16, sliding_window=4,
                             sliding_window_pattern=2, bos_token_id=1, eos_token_id=2, pad_token_id=0,
                             rope_parameters={"full_attention": {"rope_type": "linear", "factor": 4.0,
                                                                 "rope_theta": 1000000.0},
-                                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})
+                                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+                            **text_options)
     vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
                                 image_size=16, patch_size=4)
     config = Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=4, image_token_index=250,

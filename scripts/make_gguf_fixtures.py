@@ -70,7 +70,9 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
-metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), and truncated or lying variants.
+metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), a tiny SmolLM3, Phi-3 (fused
+attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection) and GPT-2 (fused attn_qkv with bias,
+position_embd), and truncated or lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
 """
 
 import json
@@ -240,6 +242,11 @@ def llama_permute(weights, heads):
     return weights.reshape(heads, 2, weights.shape[0] // heads // 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
 
 
+def llama_unpermute(weights, heads):
+    """The inverse of `llama_permute`."""
+    return weights.reshape(heads, weights.shape[0] // heads // 2, 2, *weights.shape[1:]).swapaxes(1, 2).reshape(weights.shape)
+
+
 def randomize(model, seed):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -322,6 +329,9 @@ def add_byte_level_vocabulary(writer, name, pre, bos, eos, add_bos):
 
 
 def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT):
+    """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, smollm3): llama.cpp's names, q/k
+    rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
+    embeddings are tied. Returns the state dict of the values a reader recovers (q/k rows un-permuted)."""
     rng = np.random.default_rng(7)
     writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_custom_alignment(64)
@@ -344,6 +354,7 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
              "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
              "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
     heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    stored = {}
     for hf_name, parameter in model.state_dict().items():
         if hf_name == "lm_head.weight" and config.tie_word_embeddings:
             continue
@@ -362,7 +373,12 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
         qtype = Q.F32 if values.ndim == 1 else tensor_types(gguf_name)
         data, raw = encode(rng, values, qtype)
         writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        read_back = stored_values(data, raw).reshape(values.shape).astype(np.float32)
+        if permute and short in ("attn_q", "attn_k"):
+            read_back = llama_unpermute(read_back, heads if short == "attn_q" else kv_heads)
+        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(read_back))
     finish(writer)
+    return stored
 
 
 def llama_types(name):
@@ -740,7 +756,8 @@ PHI3_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "
               "post_attention_layernorm": "ffn_norm", "mlp.gate_up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def write_phi3(file_name, model, config, tensor_types, directory=OUT):
+def write_phi3(file_name, model, config, tensor_types, directory=OUT,
+               add_vocabulary=lambda writer: add_sentencepiece_vocabulary(writer, "llama2")):
     """The file convert_hf_to_gguf writes for a Phi-3 checkpoint (`Phi3MiniModel`): llama.cpp's names with q/k/v
     fused in `attn_qkv` and gate/up in `ffn_up` (rows as in Hugging Face's `qkv_proj` and `gate_up_proj`, nothing
     permuted), `rope.dimension_count` = int(partial_rotary_factor * hidden_size) // heads,
@@ -751,7 +768,7 @@ def write_phi3(file_name, model, config, tensor_types, directory=OUT):
     rng = np.random.default_rng(12)
     writer = GGUFWriter(os.path.join(directory, file_name), "phi3")
     writer.add_name("tiny-phi3")
-    assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
+    assert add_vocabulary(writer) == config.vocab_size
     rope = config.rope_parameters
     original = config.original_max_position_embeddings
     writer.add_context_length(config.max_position_embeddings)
@@ -852,20 +869,21 @@ GPT2_TYPES = {"token_embd": Q.F16, "position_embd": Q.F32, "output": Q.Q8_0, "at
 
 
 def write_gpt2(file_name, model, config, separate_output, tensor_types=lambda name: GPT2_TYPES[name.split(".")[-2]],
-               directory=OUT):
+               directory=OUT, add_vocabulary=lambda writer: add_byte_level_vocabulary(
+                   writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False)):
     """The file convert_hf_to_gguf writes for a GPT-2 checkpoint (`GPT2Model`): llama.cpp's names, the `Conv1D`
     weights transposed to `[out, in]` (c_attn stays fused as `attn_qkv`, with its bias), `position_embd`,
-    `attention.layer_norm_epsilon`, feed_forward_length 4 * embedding_length; with `separate_output` an
+    `attention.layer_norm_epsilon`, feed_forward_length n_inner (default 4 * embedding_length); with `separate_output` an
     `output.weight` (the converter writes a copy of the embedding; here a Q8_0 one), else none (tied). Matrices as
     `tensor_types(gguf name)` (default: by GPT2_TYPES), vectors F32."""
     rng = np.random.default_rng(14)
     writer = GGUFWriter(os.path.join(directory, file_name), "gpt2")
     writer.add_name("tiny-gpt2")
-    assert add_byte_level_vocabulary(writer, "gpt2", "gpt-2", "<|endoftext|>", "<|endoftext|>", False) == config.vocab_size
+    assert add_vocabulary(writer) == config.vocab_size
     writer.add_block_count(config.n_layer)
     writer.add_context_length(config.n_ctx)
     writer.add_embedding_length(config.n_embd)
-    writer.add_feed_forward_length(4 * config.n_embd)
+    writer.add_feed_forward_length(config.n_inner or 4 * config.n_embd)
     writer.add_head_count(config.n_head)
     writer.add_layer_norm_eps(config.layer_norm_epsilon)
     for hf_name, parameter in model.state_dict().items():
@@ -925,18 +943,14 @@ OLMO2_NAMES = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", 
                "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def make_olmo2_model():
-    """olmo2.gguf: the Hugging Face fixture Tests/LanguageModelsTests/Fixtures/models/olmo2 written as
-    convert_hf_to_gguf writes `olmo2` files (`Olmo2Model`: llama.cpp's names, post_attention_norm / post_ffw_norm,
-    attn_q_norm / attn_k_norm over the whole projection, nothing permuted), every tensor F32, so that its logits are
-    that fixture's reference.json (transformers' GGUF loader does not read `olmo2`). Its vocabulary is a placeholder
-    of the fixture's size (a SentencePiece `llama` one: <unk> <s> </s> and byte pieces), the fixture's WordLevel
-    tokenizer having no GGUF form."""
-    source = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "olmo2")
-    with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
-        config = json.load(file)
-    weights = load_file(os.path.join(source, "model.safetensors"))
-    writer = GGUFWriter(os.path.join(OUT, "olmo2.gguf"), "olmo2")
+def write_olmo2(file_name, config, weights, tensor_types, directory=OUT):
+    """The file convert_hf_to_gguf writes for an `olmo2` checkpoint (`Olmo2Model`: llama.cpp's names,
+    post_attention_norm / post_ffw_norm, attn_q_norm / attn_k_norm over the whole projection, nothing permuted) from
+    its config.json fields `config` and tensors `weights` (Hugging Face names), matrices as `tensor_types(gguf name)`,
+    vectors F32. Its vocabulary is a placeholder of the configuration's size (a SentencePiece `llama` one: <unk> <s>
+    </s> and byte pieces). Returns the state dict of the values a reader recovers."""
+    rng = np.random.default_rng(15)
+    writer = GGUFWriter(os.path.join(directory, file_name), "olmo2")
     writer.add_name("tiny-olmo2")
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{byte:02X}>" for byte in range(config["vocab_size"] - 3)]
     writer.add_tokenizer_model("llama")
@@ -954,14 +968,31 @@ def make_olmo2_model():
     writer.add_head_count_kv(config["num_key_value_heads"])
     writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
     writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    stored = {}
     for hf_name, values in weights.items():
+        if hf_name == "lm_head.weight" and config.get("tie_word_embeddings"):
+            continue
         parts = hf_name.split(".")
         if parts[1] == "layers":
             gguf_name = f"blk.{parts[2]}.{OLMO2_NAMES['.'.join(parts[3:-1])]}.{parts[-1]}"
         else:
             gguf_name = f"{OLMO2_NAMES['.'.join(parts[:-1])]}.{parts[-1]}"
-        writer.add_tensor(gguf_name, values.astype(np.float32))
+        values = values.astype(np.float32)
+        data, raw = encode(rng, values, Q.F32 if values.ndim == 1 else tensor_types(gguf_name))
+        writer.add_tensor(gguf_name, data, raw_dtype=raw)
+        stored[hf_name] = torch.from_numpy(np.ascontiguousarray(stored_values(data, raw).reshape(values.shape).astype(np.float32)))
     finish(writer)
+    return stored
+
+
+def make_olmo2_model():
+    """olmo2.gguf: the Hugging Face fixture Tests/LanguageModelsTests/Fixtures/models/olmo2 written by `write_olmo2`,
+    every tensor F32, so that its logits are that fixture's reference.json (transformers' GGUF loader does not read
+    `olmo2`; the fixture's WordLevel tokenizer has no GGUF form)."""
+    source = os.path.join(ROOT, "Tests", "LanguageModelsTests", "Fixtures", "models", "olmo2")
+    with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    write_olmo2("olmo2.gguf", config, load_file(os.path.join(source, "model.safetensors")), lambda name: Q.F32)
 
 
 def add_tiny_sentencepiece(writer):
@@ -1030,6 +1061,25 @@ def make_fuzz_seeds():
     model = transformers.Gemma2ForCausalLM(config)
     randomize(model, 9)
     write_gemma("tiny-gemma2.gguf", "gemma2", model, config, add_tiny_sentencepiece, lambda name: Q.Q4_0, directory=SEEDS)
+    config = transformers.SmolLM3Config(vocab_size=12, pad_token_id=0, bos_token_id=1, eos_token_id=2, **shape)
+    model = transformers.SmolLM3ForCausalLM(config)
+    randomize(model, 16)
+    write_model("tiny-smollm3.gguf", "smollm3", model, config, types, add_tiny_sentencepiece, permute=True, directory=SEEDS)
+    config = transformers.Phi3Config(vocab_size=12, pad_token_id=0, **shape)
+    model = transformers.Phi3ForCausalLM(config)
+    randomize(model, 17)
+    write_phi3("tiny-phi3.gguf", model, config, types, directory=SEEDS, add_vocabulary=add_tiny_sentencepiece)
+    config = transformers.Olmo2Config(vocab_size=12, pad_token_id=0, bos_token_id=1, eos_token_id=2, **shape)
+    model = transformers.Olmo2ForCausalLM(config)
+    randomize(model, 18)
+    write_olmo2("tiny-olmo2.gguf", config.to_dict(), {name: value.numpy() for name, value in model.state_dict().items()},
+                types, directory=SEEDS)
+    config = transformers.GPT2Config(vocab_size=8, n_embd=32, n_inner=32, n_layer=1, n_head=2, n_positions=16,
+                                     n_ctx=16, bos_token_id=6, eos_token_id=6)
+    model = transformers.GPT2LMHeadModel(config)
+    randomize(model, 19)
+    write_gpt2("tiny-gpt2.gguf", model, config, False, lambda name: Q.Q4_0, directory=SEEDS,
+               add_vocabulary=add_tiny_byte_level)
 
     write_every_type_seed()
 
@@ -1059,6 +1109,9 @@ def main():
         return
     if sys.argv[1:] == ["gpt2"]:
         make_gpt2_models()
+        return
+    if sys.argv[1:] == ["fuzz-seeds"]:
+        make_fuzz_seeds()
         return
     if sys.argv[1:] == ["olmo2"]:
         make_olmo2_model()

@@ -7,11 +7,14 @@ Not part of CI (it needs Python and takes minutes); the bugs it finds get commit
     python3 scripts/sweep_family_configs.py                        # 4 configs per family, seed 0
     python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
 
-For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo, olmoe) it draws
-N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
+For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo,
+olmo3, smollm3, olmoe, and the gemma3 multimodal wrapper Gemma3ForConditionalGeneration, whose text logits are compared)
+it draws N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
 rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
-windows shorter than the prompt and per-layer layer_types, soft-capping, parallel residuals, Phi's q/k LayerNorms,
+windows shorter than the prompt and per-layer layer_types, rotary settings per layer type (gemma3, olmo3: YaRN on
+the full-attention layers), SmolLM3's NoPE layers (no_rope_layers or no_rope_layer_interval), the hub's minimal
+gemma3 text_config and a wrapper tie_word_embeddings unlike text_config's, soft-capping, parallel residuals, Phi's q/k LayerNorms,
 OLMo's clip_qkv, OLMoE's and Mixtral's expert counts, experts per token (and OLMoE's norm_topk_prob), activations, norm
 epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
@@ -24,11 +27,13 @@ real positions ≤ 1e-4 × max(1, max |logit|) for fp32 checkpoints and 1e-3 × 
 A configuration `interp` refuses counts as "refused" when the error names the file and a config.json field that
 the configuration sets (e.g. `config.json: rope_scaling.rope_type 'yarn' is not supported ...`); any other error,
 crash, hang (60 s) or mismatch is a failure, printed with the options that differ from the family's defaults.
-`--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3, phi3, gpt2) with the `gguf`
-package (llama.cpp's tensor names, q/k rows permuted for llama, Gemma norms stored as 1 + weight, phi3's and gpt2's
-fused attn_qkv, a random mix of F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
-dequantizes with gguf-py. Model-types transformers knows and `interp` does not load (REFUSED_FAMILIES) are checked to
-be refused by name.
+`--gguf K` also writes K random GGUF files per GGUF family (llama, qwen2, gemma2, gemma3, phi3, gpt2, smollm3, olmo2;
+`--gguf-families` picks some) with the `gguf` package (llama.cpp's tensor names, q/k rows permuted for llama and
+smollm3, Gemma norms stored as 1 + weight, phi3's and gpt2's fused attn_qkv, olmo2's post-norms, a random mix of F32,
+F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1) and compares with transformers loading the file (`gguf_file=`), which
+dequantizes with gguf-py; transformers' GGUF loader reads neither smollm3 nor olmo2, so for those the reference is the
+transformers model the file was written from, holding the values gguf-py dequantizes from the file. Model-types transformers knows and `interp` does not load
+(REFUSED_FAMILIES) are checked to be refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
 `type` or `rope_type`, torch_dtype) before either side reads them.
@@ -39,6 +44,25 @@ Tests/LanguageModelsTests/Fixtures/tokenizers with `interp tokenize --json`, wit
 against the `tokenizers` library (`--families ""` skips the models).
 
 Prints a table: family, configurations tried, passed, refused with a clear error, failed.
+
+Session 28 (all at commit 15bb2dd's draws unless noted; refusals are unsupported activations such as mish or laplace,
+Phi's partial rotary of one dimension, gemma3 use_bidirectional_attention, and olmoe by model_type, which
+loads since the MoE merge of the same session):
+  -n 6 --seed 41 (every family)      101 tried, 87 passed, 12 refused, 2 failed: gemma3 wrapper with
+                                     final_logit_softcapping (Gemma3ForConditionalGeneration applies none; fixed,
+                                     fixture gemma3_multimodal_softcap); after the fix gemma3 6 tried, 4 passed, 2 refused
+  -n 6 --seed 97 (every family)      96 tried, 86 passed, 10 refused, 0 failed
+  -n 8 --seed 41 --families qwen2,phi3,olmo2,olmo3 and -n 8 --seed 97 --families qwen2 (head_dim drawn for these too)
+                                     40 tried, 37 passed, 3 refused, 0 failed
+  --gguf 4 --seed 53 --families ""   32 tried (4 per GGUF family), 32 passed
+  --tokenizers 300 --seed 11 --families ""   23 tokenizers x 300 texts: 6898 passed, 2 failed (wordpiece-bert,
+                                     wordpiece-cased: BertNormalizer's strip_accents dropped U+08DE / U+08D7, marks of
+                                     Unicode 9.0 that the library's Unicode 8.0 table keeps; fixed, StripAccentsTableTests)
+  after the fixes: -n 8 --seed 123 --families olmo3,smollm3,gemma3,gemma3_text --gguf 2 --gguf-families
+  smollm3,olmo2,gemma3: 32 tried, 30 passed, 2 refused, 0 failed; GGUF 6 tried, 6 passed;
+  --tokenizers 80 --seed 12 --families "": 1840 tried, 1840 passed
+scripts/fuzz.sh fuzz-gguf (with the new phi3, gpt2, olmo2 and smollm3 seeds): 150 s found a block_count of 2113929217
+that ran over 60 s (fixed: layer counts and widths are bounded, in config.json too); then 180 s, 74,798 inputs, none.
 """
 
 import argparse
@@ -145,9 +169,11 @@ def qwen_windows(r, config):
 
 
 def draw_qwen2(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
                   hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r))
+    if head_dim:  # not a Qwen2Config field, but its attention and rotary read it from config.json
+        config["head_dim"] = head_dim
     qwen_windows(r, config)
     return config
 
@@ -203,14 +229,16 @@ def draw_gemma3_text(r):
 
 
 def draw_phi3(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
+    hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
                   hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
                   partial_rotary_factor=r.choice([1.0, 1.0, 0.5, 0.75]), sliding_window=r.choice([None, 2, 3, 5]))
+    if head_dim:  # read from config.json by Phi-3's attention and rotary
+        config["head_dim"] = head_dim
     config["original_max_position_embeddings"] = config["max_position_embeddings"]
     theta = r.choice([10000.0, 250.0])
     if r.random() < 0.15:
-        half = (hidden // n) * config["partial_rotary_factor"] // 2
+        half = (head_dim or hidden // n) * config["partial_rotary_factor"] // 2
         config["rope_parameters"] = {"rope_type": "longrope", "rope_theta": theta, "short_factor": [1.0] * int(half),
                                      "long_factor": [2.0] * int(half)}
         config["original_max_position_embeddings"] = config["max_position_embeddings"] // 4
@@ -231,9 +259,12 @@ def draw_gpt_neox(r):
 
 
 def draw_olmo2(r):
-    hidden, n, kv, _ = heads(r, allow_head_dim=False)
-    return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+    hidden, n, kv, head_dim = heads(r)
+    config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
+                  rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+    if head_dim:  # read from config.json by OLMo-2's (and OLMo-3's) attention and rotary
+        config["head_dim"] = head_dim
+    return config
 
 
 def draw_gpt2(r):
@@ -263,6 +294,41 @@ def draw_olmo(r):
     return config
 
 
+def draw_olmo3(r):
+    config = draw_olmo2(r)
+    full = config.pop("rope_parameters")
+    sliding = rope(r, allowed=("default", "linear"))
+    config.update(sliding_window=r.choice([2, 3, 5, 100]),
+                  rope_parameters={"full_attention": full, "sliding_attention": sliding})
+    if r.random() < 0.5:
+        config["layer_types"] = layer_types(r, config["num_hidden_layers"])
+    return config
+
+
+def draw_smollm3(r):
+    config = draw_llama(r)
+    layers = config["num_hidden_layers"]
+    roll = r.random()
+    if roll < 0.4:
+        config["no_rope_layers"] = [r.choice([0, 1]) for _ in range(layers)]
+    elif roll < 0.8:
+        config["no_rope_layer_interval"] = r.choice([1, 2, 3, 4])
+    if r.random() < 0.5:
+        config.update(use_sliding_window=True, sliding_window=r.choice([2, 3, 5]))
+        if r.random() < 0.5:
+            config["layer_types"] = layer_types(r, layers)
+    return config
+
+
+def draw_gemma3(r):
+    """Gemma3ForConditionalGeneration: a gemma3_text model with a tiny SigLIP tower (never run: text only)."""
+    text = draw_gemma3_text(r)
+    vision = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, image_size=16,
+                  patch_size=8)
+    return dict(text_config=text, vision_config=vision, mm_tokens_per_image=4,
+                tie_word_embeddings=r.choice([True, False, text["tie_word_embeddings"]]))
+
+
 def draw_olmoe(r):
     hidden, n, kv, _ = heads(r, allow_head_dim=False)
     experts = r.choice([2, 4, 6, 8])
@@ -287,10 +353,14 @@ FAMILIES = {
     "olmo2": (transformers.Olmo2Config, draw_olmo2),
     "phi": (transformers.PhiConfig, draw_phi),
     "olmo": (transformers.OlmoConfig, draw_olmo),
+    "olmo3": (transformers.Olmo3Config, draw_olmo3),
+    "smollm3": (transformers.SmolLM3Config, draw_smollm3),
+    "gemma3": (transformers.Gemma3Config, draw_gemma3),
     "olmoe": (transformers.OlmoeConfig, draw_olmoe),
 }
 # Model-types transformers loads and interp must refuse by model_type (none at present).
 REFUSED_FAMILIES = set()
+GGUF_FAMILIES = ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2", "smollm3", "olmo2"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -405,7 +475,13 @@ def older_layout(path, r):
     with open(path) as handle:
         config = json.load(handle)
     parameters = config.get("rope_parameters")
-    if isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
+    if config["model_type"] == "olmo3":
+        # Olmo-3-7B's layout: rope_theta, and rope_scaling for the full-attention layers only.
+        parameters = dict(config.pop("rope_parameters")["full_attention"])
+        config["rope_theta"] = parameters.pop("rope_theta")
+        kind = parameters.pop("rope_type", "default")
+        config["rope_scaling"] = None if kind == "default" else dict(parameters, rope_type=kind)
+    elif isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
         parameters = dict(parameters)
         config.pop("rope_parameters")
         config["rope_theta"] = parameters.pop("rope_theta")
@@ -421,6 +497,18 @@ def older_layout(path, r):
         json.dump(config, handle, indent=2)
 
 
+def hub_text_config(path):
+    """Rewrites a saved gemma3 config.json as the hub's checkpoints hold it: text_config keeps only the fields that
+    differ from Gemma3TextConfig's defaults."""
+    with open(path) as handle:
+        config = json.load(handle)
+    defaults = transformers.Gemma3TextConfig().to_dict()
+    config["text_config"] = {key: value for key, value in config["text_config"].items()
+                             if key == "model_type" or defaults.get(key, "<absent>") != value}
+    with open(path, "w") as handle:
+        json.dump(config, handle, indent=2)
+
+
 def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     config = config_class(**config_kwargs)
     model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").float().eval()
@@ -432,9 +520,12 @@ def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
     if r.random() < 0.3:
         older_layout(os.path.join(directory, "config.json"), r)
+    if config.model_type == "gemma3" and r.random() < 0.5:
+        hub_text_config(os.path.join(directory, "config.json"))
     reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
-    max_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions")
-    batch, padded, mask = inputs(r, config.vocab_size, max_positions)
+    text = config.get_text_config()
+    max_positions = getattr(text, "max_position_embeddings", None) or getattr(text, "n_positions")
+    batch, padded, mask = inputs(r, text.vocab_size, max_positions)
     reference = {"batch": transformers_logits(reloaded, batch), "left-padded": transformers_logits(reloaded, padded, mask),
                  "left-padded incremental": transformers_incremental(reloaded, padded, mask)}
     with open(os.path.join(directory, "config.json")) as handle:
@@ -457,8 +548,10 @@ def config_diff(config_class, saved, base):
 # GGUF.
 
 def gguf_model(family, r, seed, directory):
-    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3, phi3, gpt2) into `directory`; returns (file,
-    config, the keyword arguments transformers' GGUF loading needs: the config values it does not read from the file)."""
+    """Writes a random GGUF of `family` (llama, qwen2, gemma2, gemma3, phi3, gpt2, smollm3, olmo2) into `directory`;
+    returns (file, config, the keyword arguments transformers' GGUF loading needs: the config values it does not read
+    from the file). For smollm3 and olmo2, which transformers' GGUF loader does not read, the third value is instead
+    the transformers model written, holding the values the file stores (dequantized by gguf-py)."""
     import make_gguf_fixtures as g
     from gguf import GGMLQuantizationType as Q
     types = [Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1]
@@ -466,6 +559,32 @@ def gguf_model(family, r, seed, directory):
     n_heads = r.choice([2, 4])
     kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
     file_name = f"{family}.gguf"
+    if family == "smollm3":
+        # llama.cpp leaves the rotary out of every 4th layer, transformers' default no_rope_layer_interval.
+        size = len(g.vocabulary(g.load_tokenizer_json("llama2"))[0])
+        kwargs = dict(vocab_size=size, hidden_size=n_heads * 16 * r.choice([1, 2]), intermediate_size=32 * r.choice([1, 2]),
+                      num_hidden_layers=r.choice([1, 3, 4, 5]), num_attention_heads=n_heads, num_key_value_heads=kv,
+                      max_position_embeddings=128, rms_norm_eps=r.choice([1e-5, 1e-6]),
+                      rope_parameters={"rope_type": "default", "rope_theta": r.choice([500.0, 2e6])},
+                      tie_word_embeddings=r.random() < 0.5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+        model = transformers.SmolLM3ForCausalLM(transformers.SmolLM3Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        stored = g.write_model(file_name, family, model, model.config, tensor_types,
+                               lambda w: g.add_sentencepiece_vocabulary(w, "llama2"), permute=True, directory=directory)
+        model.load_state_dict(stored, strict=False)
+        return file_name, kwargs, model
+    if family == "olmo2":
+        kwargs = dict(vocab_size=r.choice([64, 101, 259]), hidden_size=n_heads * 16 * r.choice([1, 2]),
+                      intermediate_size=32 * r.choice([1, 2]), num_hidden_layers=r.choice([1, 2, 3]),
+                      num_attention_heads=n_heads, num_key_value_heads=kv, max_position_embeddings=128,
+                      rms_norm_eps=r.choice([1e-5, 1e-6]), rope_parameters={"rope_type": "default", "rope_theta": r.choice([500.0, 5e5])},
+                      tie_word_embeddings=r.random() < 0.5, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+        model = transformers.Olmo2ForCausalLM(transformers.Olmo2Config(**kwargs)).float().eval()
+        randomize(model, seed)
+        weights = {name: value.numpy() for name, value in model.state_dict().items()}
+        model.load_state_dict(g.write_olmo2(file_name, model.config.to_dict(), weights, tensor_types, directory=directory),
+                              strict=False)
+        return file_name, kwargs, model
     if family in ("llama", "qwen2"):
         head_dim = 32 * r.choice([1, 2])
         vocab_name = "llama2" if family == "llama" else "qwen2"
@@ -523,9 +642,9 @@ def sweep_gguf(interp, families, count, seed, work, rows, failures):
             directory = os.path.join(work, f"gguf-{family}-{index}")
             os.makedirs(directory, exist_ok=True)
             try:
-                file_name, kwargs, load_kwargs = gguf_model(family, r, 1000 + index, directory)
-                model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=file_name, dtype=torch.float32,
-                                                             **load_kwargs).eval()
+                file_name, kwargs, loaded = gguf_model(family, r, 1000 + index, directory)
+                model = loaded if isinstance(loaded, torch.nn.Module) else AutoModelForCausalLM.from_pretrained(
+                    directory, gguf_file=file_name, dtype=torch.float32, **loaded).eval()
             except Exception as error:  # transformers cannot load what we wrote: not our bug, but say so
                 print(f"  gguf {family} #{index}: skipped, transformers cannot load it: {error}", file=sys.stderr)
                 continue
@@ -635,6 +754,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated model_types")
     parser.add_argument("--gguf", type=int, default=0, help="random GGUF files per GGUF family")
+    parser.add_argument("--gguf-families", default=",".join(GGUF_FAMILIES), help="comma-separated GGUF architectures")
     parser.add_argument("--tokenizers", type=int, default=0, help="random texts per fixture tokenizer")
     parser.add_argument("--interp", default=os.path.join(ROOT, ".build", "release", "interp"))
     parser.add_argument("--keep", help="keep the checkpoints in this directory (default: a temporary one, deleted)")
@@ -682,7 +802,7 @@ def main():
                                  config_diff(config_class, saved, base), directory))
         rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}"))
     if arguments.gguf:
-        sweep_gguf(arguments.interp, ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2"], arguments.gguf, arguments.seed, work, rows,
+        sweep_gguf(arguments.interp, arguments.gguf_families.split(","), arguments.gguf, arguments.seed, work, rows,
                    failures)
 
     if arguments.tokenizers:

@@ -24,6 +24,14 @@ import LanguageModels
         #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == 20)
     }
 
+    /// transformers' Gemma3ForConditionalGeneration soft-caps neither the logits nor the attention scores, whatever
+    /// its text_config says (Gemma3ForCausalLM does cap the logits).
+    @Test func gemma3MultimodalWrapperIgnoresSoftcapping() throws {
+        let configuration = try ModelConfiguration(contentsOf: Fixtures.directory("gemma3_multimodal_softcap"))
+        #expect(configuration.multimodalWrapper == "gemma3")
+        #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == nil)
+    }
+
     /// YaRN and LongRoPE: the scaling read from config.json, and LongRoPE's frequencies chosen per pass.
     @Test func rotaryScalingsAreRead() throws {
         let yarn = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_yarn")).rotary(layer: 0)!
@@ -60,5 +68,31 @@ import LanguageModels
             let tokenizer = try loadTokenizer(from: fixtures.appendingPathComponent(name))
             #expect(try tokenizer.encode(text, addSpecialTokens: false) == ids, "\(name)")
         }
+    }
+}
+
+/// The marks the tokenizers library drops (found by the sweep's random texts: U+08D7 and U+08DE, marks added in
+/// Unicode 9.0, were dropped by `BertNormalizer`'s strip_accents here and kept by the library, whose table for it is
+/// Unicode 8.0's). Every scalar that is a mark today or that the library drops, through each normalizer, against
+/// Fixtures/strip_accents.json (scripts/make_strip_accents_reference.py, from the tokenizers library).
+@Suite struct StripAccentsTableTests {
+    @Test(arguments: [("bert_strip_accents", #"{"type": "BertNormalizer", "clean_text": false, "handle_chinese_chars": false, "strip_accents": true, "lowercase": false}"#),
+                      ("strip_accents", #"{"type": "StripAccents"}"#)])
+    func marksDroppedAsTheTokenizersLibraryDrops(list: String, normalizer: String) throws {
+        let url = Fixtures.models.deletingLastPathComponent().appendingPathComponent("strip_accents.json")
+        let ranges = (try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: [[Int]]])[list]!
+        let dropped = Set(ranges.flatMap { $0[0]...$0[1] })
+        let tokenizer = try HuggingFaceTokenizer(tokenizerJSON: Data(#"""
+            {"normalizer": \#(normalizer), "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "ab": 1}, "unk_token": "[UNK]"}}
+            """#.utf8))
+        var mismatches: [String] = []
+        for value in 0..<0x110000 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let isMark = [.nonspacingMark, .spacingMark, .enclosingMark].contains(scalar.properties.generalCategory)
+            guard isMark || dropped.contains(value) else { continue }
+            let ours = try tokenizer.encode("a\(Character(scalar))b", addSpecialTokens: false) == [1]
+            if ours != dropped.contains(value) { mismatches.append(String(value, radix: 16)) }
+        }
+        #expect(mismatches.isEmpty, "\(list): U+\(mismatches.prefix(20))")
     }
 }

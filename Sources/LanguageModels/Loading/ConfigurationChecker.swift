@@ -11,23 +11,50 @@ struct ConfigurationChecker {
         guard value > 0 else { throw error(field, "must be positive, found \(value)") }
     }
 
-    /// The sizes every decoder family states with the same Hugging Face fields, validated: each positive, the
-    /// key-value heads dividing the heads, and the head size `head_dim`, or `hidden_size / num_attention_heads`
+    /// The most layers a configuration may state. The deepest released decoders have a few hundred; the per-layer
+    /// descriptions are built before any weight is read, so a corrupt count (billions) must stop here, not
+    /// exhaust memory.
+    static let maximumLayers = 65_536
+
+    /// The largest width a configuration may state (hidden and MLP sizes, heads, head size, vocabulary): far above
+    /// every released model, and small enough that the shapes derived from widths neither overflow nor allocate
+    /// tables (rotary frequencies) of billions of entries before the weights are read.
+    static let maximumWidth = 1 << 24
+
+    /// Checks a width: positive and at most ``maximumWidth``.
+    func requireWidth(_ value: Int, _ field: String) throws {
+        try requirePositive(value, field)
+        guard value <= Self.maximumWidth else {
+            throw error(field, "\(value) is more than \(Self.maximumWidth); the file is corrupt")
+        }
+    }
+
+    /// Checks a layer count: positive and at most ``maximumLayers``.
+    func requireLayerCount(_ layers: Int, _ field: String) throws {
+        try requirePositive(layers, field)
+        guard layers <= Self.maximumLayers else {
+            throw error(field, "\(layers) is more than \(Self.maximumLayers) layers; the file is corrupt")
+        }
+    }
+
+    /// The sizes every decoder family states with the same Hugging Face fields, validated: each positive and at most
+    /// ``maximumWidth`` (the layers at most ``maximumLayers``), the key-value heads dividing the heads, and the head size `head_dim`, or `hidden_size / num_attention_heads`
     /// when `headDim` is nil.
     ///
     /// - Returns: the number of key-value heads and the head size.
     func decoderShape(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, keyValueHeads: Int,
                       headDim: Int?, vocabularySize: Int) throws -> (keyValueHeads: Int, headDim: Int) {
         for (value, field) in [(hiddenSize, "hidden_size"), (intermediateSize, "intermediate_size"),
-                               (layers, "num_hidden_layers"), (heads, "num_attention_heads"), (vocabularySize, "vocab_size"),
+                               (heads, "num_attention_heads"), (vocabularySize, "vocab_size"),
                                (keyValueHeads, "num_key_value_heads")] {
-            try requirePositive(value, field)
+            try requireWidth(value, field)
         }
+        try requireLayerCount(layers, "num_hidden_layers")
         guard heads % keyValueHeads == 0 else {
             throw error("num_key_value_heads", "\(keyValueHeads) does not divide num_attention_heads \(heads)")
         }
         if let headDim {
-            try requirePositive(headDim, "head_dim")
+            try requireWidth(headDim, "head_dim")
             return (keyValueHeads, headDim)
         }
         guard hiddenSize % heads == 0 else {

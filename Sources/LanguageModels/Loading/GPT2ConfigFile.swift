@@ -58,10 +58,11 @@ public struct GPT2ConfigFile: Codable, Equatable, Sendable {
     /// computes in `Float`.
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
-        try checker.requirePositive(nEmbd, "n_embd")
-        try checker.requirePositive(nLayer, "n_layer")
-        try checker.requirePositive(nHead, "n_head")
-        try checker.requirePositive(vocabSize, "vocab_size")
+        try checker.requireWidth(nEmbd, "n_embd")
+        try checker.requireLayerCount(nLayer, "n_layer")
+        try checker.requireWidth(nHead, "n_head")
+        try checker.requireWidth(vocabSize, "vocab_size")
+        if let nInner { try checker.requireWidth(nInner, "n_inner") }
         guard nEmbd % nHead == 0 else {
             throw checker.error("n_embd", "\(nEmbd) is not a multiple of n_head \(nHead)")
         }

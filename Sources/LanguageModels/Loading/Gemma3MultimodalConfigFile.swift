@@ -49,10 +49,12 @@ public struct Gemma3MultimodalConfigFile: Equatable, Sendable {
     }
 
     /// The language model's normalized description; throws naming `source` and the field for values this library
-    /// does not support.
+    /// does not support. Without final logit soft-capping whatever `text_config.final_logit_softcapping` says:
+    /// transformers' Gemma3ForConditionalGeneration does not apply it (only Gemma3ForCausalLM does).
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         var configuration = try textConfig.modelConfiguration(source: "\(source): text_config")
         configuration.multimodalWrapper = "gemma3"
+        configuration.finalLogitSoftcap = nil
         return configuration
     }
 }

@@ -2,7 +2,8 @@
 /// `clean_text` drops NUL, U+FFFD and other-category scalars (controls, formats, private use;
 /// not unassigned ones; tab, newline and carriage return excepted) and turns whitespace into " ";
 /// `handle_chinese_chars` puts spaces around CJK ideographs; `strip_accents` (by default the
-/// value of `lowercase`) decomposes (NFD) and drops non-spacing marks; `lowercase` lowercases.
+/// value of `lowercase`) decomposes (NFD) and drops non-spacing marks (of the library's Unicode 8.0
+/// table); `lowercase` lowercases.
 struct BertNormalizer: TextNormalizer {
     let cleanText: Bool
     let handleChineseCharacters: Bool
@@ -37,7 +38,7 @@ struct BertNormalizer: TextNormalizer {
         var result = String(scalars)
         if stripAccents {
             result = String(scalars: UnicodeNormalizer(form: .nfd).normalize(result).unicodeScalars.filter {
-                $0.generalCategoryInTheTokenizersLibrary != .nonspacingMark || $0.isNewerThanTheTokenizersLibraryTables
+                !$0.isNonspacingMarkInTheTokenizersLibraryBertTable
             })
         }
         return lowercase ? LowercaseNormalizer().normalize(result) : result

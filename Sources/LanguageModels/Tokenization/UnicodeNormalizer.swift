@@ -86,8 +86,17 @@ extension Unicode.Scalar {
     var generalCategoryInTheTokenizersLibrary: Unicode.GeneralCategory {
         switch value {
         case 0x1734, 0x1171E: return .nonspacingMark
-        case 0x1CF2, 0x1CF3: return .spacingMark
+        case 0x1CF2, 0x1CF3, 0xA9BD: return .spacingMark
+        case 0x111C9: return .otherPunctuation
         default: return properties.generalCategory
         }
+    }
+
+    /// Whether the tokenizers library's `BertNormalizer` (`strip_accents`) drops the scalar as a non-spacing mark.
+    /// Its table is Unicode 8.0's, older than the library's other tables: no mark assigned in 9.0 or later, and the
+    /// Mongolian U+1885 and U+1886 (letters until 9.0) are kept (found by comparing every scalar with the library).
+    var isNonspacingMarkInTheTokenizersLibraryBertTable: Bool {
+        guard let age = properties.age, (age.major, age.minor) <= (8, 0), value != 0x1885, value != 0x1886 else { return false }
+        return generalCategoryInTheTokenizersLibrary == .nonspacingMark
     }
 }

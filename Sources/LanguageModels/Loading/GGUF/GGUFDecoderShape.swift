@@ -2,7 +2,8 @@ import Foundation
 
 /// The shape every decoder GGUF file states under `<architecture>.*` (as transformers' GGUF loader reads it): block
 /// count, widths, heads, head size, rotated dimensions, vocabulary, context length and norm epsilon, checked with
-/// errors naming the file and the key.
+/// errors naming the file and the key. The block count is at most ``ConfigurationChecker/maximumLayers`` and the widths
+/// at most ``ConfigurationChecker/maximumWidth``.
 struct GGUFDecoderShape {
     let layers: Int
     let dModel: Int
@@ -22,6 +23,9 @@ struct GGUFDecoderShape {
     init(_ file: GGUFFile, architecture a: String, defaultContext: Int, epsilonKey: String = "layer_norm_rms_epsilon",
          partialRotary: Bool = false) throws {
         layers = try file.positiveInteger("\(a).block_count")
+        guard layers <= ConfigurationChecker.maximumLayers else {
+            throw file.metadataError("\(a).block_count", "is \(layers), more than \(ConfigurationChecker.maximumLayers) layers; the file is corrupt")
+        }
         dModel = try file.positiveInteger("\(a).embedding_length")
         heads = try file.uniformInteger("\(a).attention.head_count", layers: layers) ?? 0
         guard heads > 0 else { throw file.metadataError("\(a).attention.head_count", "must be present and positive") }
@@ -56,6 +60,11 @@ struct GGUFDecoderShape {
             throw file.metadataError("\(a).attention.\(epsilonKey)", "must be present and positive")
         }
         self.epsilon = epsilon
+        for (value, key) in [(dModel, "embedding_length"), (heads, "attention.head_count"), (dHead, "attention.key_length"),
+                             (dMLP, "feed_forward_length"), (vocabulary, "vocab_size")]
+        where value > ConfigurationChecker.maximumWidth {
+            throw file.metadataError("\(a).\(key)", "gives \(value), more than \(ConfigurationChecker.maximumWidth); the file is corrupt")
+        }
     }
 
     /// `<arch>.vocab_size`, else the length of `tokenizer.ggml.tokens`, else the rows of `token_embd.weight`.
