@@ -8,7 +8,7 @@ import LanguageModels
 /// overflowed.
 @Suite struct CorruptSizeTests {
     static let families = ["gpt2", "llama_gqa", "mistral", "qwen2", "qwen3", "smollm3", "gpt_neox_parallel", "gemma", "gemma2",
-                           "gemma3", "gemma3_multimodal", "phi3", "olmo2", "olmo3", "phi_qk", "olmo_clip"]
+                           "gemma3", "gemma3_multimodal", "phi3", "olmo2", "olmo3", "phi_qk", "olmo_clip", "olmoe", "mixtral"]
 
     @Test(arguments: families) func billionsOfLayersAreRefused(name: String) throws {
         let field = name == "gpt2" ? "n_layer" : "num_hidden_layers"
@@ -29,6 +29,14 @@ import LanguageModels
             expectLoadingError(containing: ["config.json", "\(field) \(1 << 62) is more than 16777216"]) {
                 _ = try ModelConfiguration(json: data)
             }
+        }
+    }
+
+    @Test(arguments: [("olmoe", "num_experts"), ("mixtral", "num_local_experts")])
+    func billionsOfExpertsAreRefused(name: String, field: String) throws {
+        let data = try FamilyConfigurationErrorTests.edited(name) { $0[field] = 2_000_000_000 }
+        expectLoadingError(containing: ["config.json", "\(field) 2000000000 is more than 65536 experts"]) {
+            _ = try ModelConfiguration(json: data)
         }
     }
 

@@ -21,6 +21,18 @@ struct ConfigurationChecker {
     /// tables (rotary frequencies) of billions of entries before the weights are read.
     static let maximumWidth = 1 << 24
 
+    /// The most experts per layer a configuration may state: released mixtures have a few hundred; the experts are
+    /// described before their weights are read, so a corrupt count must stop here.
+    static let maximumExperts = 65_536
+
+    /// Checks a mixture's expert count (`field`): positive and at most ``maximumExperts``.
+    func requireExpertCount(_ experts: Int, _ field: String) throws {
+        try requirePositive(experts, field)
+        guard experts <= Self.maximumExperts else {
+            throw error(field, "\(experts) is more than \(Self.maximumExperts) experts; the file is corrupt")
+        }
+    }
+
     /// Checks a width: positive and at most ``maximumWidth``.
     func requireWidth(_ value: Int, _ field: String) throws {
         try requirePositive(value, field)

@@ -105,7 +105,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         var mixture: ModelConfiguration.Mixture?
         if variant == .mixtral {
             let experts = numLocalExperts ?? 8, perToken = numExpertsPerTok ?? 2
-            try checker.requirePositive(experts, "num_local_experts")
+            try checker.requireExpertCount(experts, "num_local_experts")
             guard perToken >= 1 && perToken <= experts else {
                 throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_local_experts \(experts)")
             }
