@@ -9,8 +9,10 @@ import CKernels
 /// heap (M_TRIM_THRESHOLD), so the next pass reuses pages that are already mapped. The library never sets it by
 /// itself: it changes the whole process, so the program decides (the `interp` CLI does at start-up).
 ///
-/// It covers allocations of the main thread and blocks up to glibc's arena heap size (64 MB) on other threads;
-/// larger blocks allocated on other threads are still mapped afresh. Elsewhere than glibc it does nothing.
+/// It covers allocations of the main thread. On other threads glibc serves blocks from heaps of at most 64 MB per
+/// thread arena: a larger block is still mapped afresh, and a block that does not fit the arena's current heap goes
+/// to a new one, which glibc unmaps whole once it is empty again whatever the trim threshold. Elsewhere than glibc it
+/// does nothing.
 ///
 /// ```swift
 /// AllocatorPolicy.keepLargeBlocks()   // first thing in main

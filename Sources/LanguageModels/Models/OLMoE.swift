@@ -4,7 +4,7 @@
 /// Weights stay in their stored dtype (16-bit checkpoints are read in place).
 enum OLMoELoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
-        let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
+        let d = c.dModel
         guard case .rotary = c.positionEncoding else { throw LoadingError("\(source): an OLMoE model needs rotary positions") }
         guard let shape = c.mixture else { throw LoadingError("\(source): an OLMoE model needs its experts' shape") }
         func rmsNorm(_ module: String, _ size: Int) throws -> Normalization {
@@ -12,22 +12,16 @@ enum OLMoELoader {
         }
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
-            let attention = Attention(
-                query: try w.linear(p + "self_attn.q_proj", q, d, bias: c.attentionQKVBias, quantization: c.quantization),
-                key: try w.linear(p + "self_attn.k_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
-                value: try w.linear(p + "self_attn.v_proj", kv, d, bias: c.attentionQKVBias, quantization: c.quantization),
-                output: try w.linear(p + "self_attn.o_proj", d, q, bias: c.attentionOutputBias, quantization: c.quantization),
-                queryNorm: try rmsNorm(p + "self_attn.q_norm", q), keyNorm: try rmsNorm(p + "self_attn.k_norm", kv),
-                normsSpanHeads: true, rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads,
-                headDim: c.dHead, scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l], clip: c.clipQKV)
+            let attention = try OLMo2Loader.attention(c, layer: l, weights: w)
             let experts = try (0..<shape.experts).map { e -> FeedForward in
                 let m = p + "mlp.experts.\(e)."
                 return FeedForward(input: try w.linear(m + "up_proj", c.dMLP, d, bias: false, quantization: c.quantization),
                                    gate: try w.linear(m + "gate_proj", c.dMLP, d, bias: false, quantization: c.quantization),
-                                   output: try w.linear(m + "down_proj", d, c.dMLP, bias: false, quantization: c.quantization), activation: c.activation)
+                                   output: try w.linear(m + "down_proj", d, c.dMLP, bias: false, quantization: c.quantization),
+                                   activation: c.activation)
             }
-            let mixture = MixtureOfExperts(layer: l, router: try w.linear(p + "mlp.gate", shape.experts, d, bias: false, quantization: c.quantization),
-                                           experts: experts, expertsPerToken: shape.expertsPerToken,
+            let router = try w.linear(p + "mlp.gate", shape.experts, d, bias: false, quantization: c.quantization)
+            let mixture = MixtureOfExperts(layer: l, router: router, experts: experts, expertsPerToken: shape.expertsPerToken,
                                            normalizesTopK: shape.normalizesTopK)
             return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm", d), attention: attention,
                                     ln2: try rmsNorm(p + "post_attention_layernorm", d), mlp: nil, mixture: mixture)
