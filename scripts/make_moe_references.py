@@ -29,7 +29,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_postnorm_references import ANSWERS, IG_STEPS, WRONGS, load, metric, rotate_half, scores  # noqa: E402
+from make_postnorm_references import ANSWERS, IG_STEPS, WRONGS, explicit_eap, load, rotate_half  # noqa: E402
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(REPO, "Tests", "CircuitsTests", "Fixtures", "moe")
@@ -93,21 +93,7 @@ def olmoe_forward(hf, tokens, watch=None, start=None):
 
 
 def olmoe_eap(hf, clean, corrupted, steps=None):
-    with torch.no_grad():
-        logits, currents = olmoe_forward(hf, clean)
-        _, sources = olmoe_forward(hf, corrupted)
-        difference = (logits - hf(clean).logits).abs().max().item()
-    assert difference < 1e-4, f"the explicit OLMoE forward differs from transformers' by {difference}"
-    gradients = {}
-    for k in range(steps or 1):
-        start = None if steps is None else sources[0] + k / steps * (currents[0] - sources[0])
-        watch = {}
-        with torch.enable_grad():
-            metric(olmoe_forward(hf, clean, watch, start if start is None else start.clone().requires_grad_(True))[0]).backward()
-        for key, value in watch.items():
-            gradients[key] = gradients.get(key, 0) + value.grad / (steps or 1)
-    c = hf.config
-    return scores(sources, currents, gradients, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads)
+    return explicit_eap(olmoe_forward, "OLMoE", hf, clean, corrupted, steps)
 
 
 def main():

@@ -233,22 +233,28 @@ def olmo2_forward(hf, tokens, watch=None, start=None):
     return hf.lm_head(m.norm(x)), outputs
 
 
-def olmo2_eap(hf, clean, corrupted, steps=None):
+def explicit_eap(forward, label, hf, clean, corrupted, steps=None):
+    """EAP (steps None) or EAP-IG scores from `forward`, an explicit split-input forward pass of `hf` (checked first
+    against transformers' own logits), with the gradients from torch autograd."""
     with torch.no_grad():
-        logits, currents = olmo2_forward(hf, clean)
-        _, sources = olmo2_forward(hf, corrupted)
+        logits, currents = forward(hf, clean)
+        _, sources = forward(hf, corrupted)
         difference = (logits - hf(clean).logits).abs().max().item()
-    assert difference < 1e-4, f"the explicit OLMo-2 forward differs from transformers' by {difference}"
+    assert difference < 1e-4, f"the explicit {label} forward differs from transformers' by {difference}"
     gradients = {}
     for k in range(steps or 1):
         start = None if steps is None else sources[0] + k / steps * (currents[0] - sources[0])
         watch = {}
         with torch.enable_grad():
-            metric(olmo2_forward(hf, clean, watch, start if start is None else start.clone().requires_grad_(True))[0]).backward()
+            metric(forward(hf, clean, watch, start if start is None else start.clone().requires_grad_(True))[0]).backward()
         for key, value in watch.items():
             gradients[key] = gradients.get(key, 0) + value.grad / (steps or 1)
     c = hf.config
     return scores(sources, currents, gradients, c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads)
+
+
+def olmo2_eap(hf, clean, corrupted, steps=None):
+    return explicit_eap(olmo2_forward, "OLMo-2", hf, clean, corrupted, steps)
 
 
 def main():

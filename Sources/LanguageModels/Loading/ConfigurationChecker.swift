@@ -103,6 +103,13 @@ struct ConfigurationChecker {
         return activation
     }
 
+    /// OLMo's `clip_qkv` (the bound q, k and v are clamped to): nil when absent, refused unless positive.
+    func clipQKV(_ value: Double?) throws -> Float? {
+        guard let value else { return nil }
+        guard value > 0 else { throw error("clip_qkv", "must be positive, found \(value)") }
+        return Float(value)
+    }
+
     /// The MLX settings from `quantization` (mlx-lm) or, failing that, `quantization_config`, validated.
     func quantization(_ quantization: MLXQuantization?, _ quantizationConfig: MLXQuantization?) throws -> MLXQuantization? {
         if let quantization {

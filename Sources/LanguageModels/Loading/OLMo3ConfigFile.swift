@@ -123,11 +123,8 @@ public struct OLMo3ConfigFile: Codable, Equatable, Sendable {
     private func rotaryEmbeddings(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws
         -> (full: RotaryEmbedding, sliding: RotaryEmbedding) {
         func rotary(_ parameters: RopeParametersFile?, _ field: String, theta: Double) throws -> RotaryEmbedding {
-            if let partial = parameters?.partialRotaryFactor, partial != 1 {
-                throw checker.error("\(field).partial_rotary_factor", "\(partial) is not supported: OLMo-3 rotates whole heads")
-            }
-            return try checker.rotaryEmbedding(parameters, field: field, theta: parameters?.ropeTheta ?? theta,
-                                               partialRotaryFactor: 1, headDim: dHead, maxPositions: maxPositions)
+            try checker.wholeHeadRotaryEmbedding(parameters, field: field, theta: theta, family: "OLMo-3", headDim: dHead,
+                                                 maxPositions: maxPositions)
         }
         let defaultBase = 500_000.0
         switch ropeParameters {

@@ -64,15 +64,9 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
-        let parameters = ropeScaling ?? ropeParameters
-        if let partial = parameters?.partialRotaryFactor, partial != 1 {
-            throw checker.error("\(field).partial_rotary_factor", "\(partial) is not supported: OLMo rotates whole heads")
-        }
-        let rotary = try checker.rotaryEmbedding(
-            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
-            headDim: dHead, maxPositions: maxPositions)
-        if let clipQkv, !(clipQkv > 0) { throw checker.error("clip_qkv", "must be positive, found \(clipQkv)") }
+        let rotary = try checker.wholeHeadRotaryEmbedding(
+            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            theta: ropeTheta ?? 10_000, family: "OLMo", headDim: dHead, maxPositions: maxPositions)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmo, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
@@ -81,7 +75,7 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
             positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false,
             tiedEmbeddings: tieWordEmbeddings ?? false,
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
-            quantization: try checker.quantization(quantization, quantizationConfig), clipQKV: clipQkv.map { Float($0) }
+            quantization: try checker.quantization(quantization, quantizationConfig), clipQKV: try checker.clipQKV(clipQkv)
         )
     }
 }

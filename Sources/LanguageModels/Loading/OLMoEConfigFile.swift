@@ -78,15 +78,9 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_experts \(experts)")
         }
         let maxPositions = maxPositionEmbeddings ?? 4096
-        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
-        let parameters = ropeScaling ?? ropeParameters
-        if let partial = parameters?.partialRotaryFactor, partial != 1 {
-            throw checker.error("\(field).partial_rotary_factor", "\(partial) is not supported: OLMoE rotates whole heads")
-        }
-        let rotary = try checker.rotaryEmbedding(
-            parameters, field: field, theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: 1,
-            headDim: dHead, maxPositions: maxPositions)
-        if let clipQkv, !(clipQkv > 0) { throw checker.error("clip_qkv", "must be positive, found \(clipQkv)") }
+        let rotary = try checker.wholeHeadRotaryEmbedding(
+            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmoe, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
@@ -95,7 +89,7 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
             tiedEmbeddings: tieWordEmbeddings ?? false,
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
-            clipQKV: clipQkv.map { Float($0) },
+            clipQKV: try checker.clipQKV(clipQkv),
             mixture: ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: normTopkProb ?? false)
         )
     }

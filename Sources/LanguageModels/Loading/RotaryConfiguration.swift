@@ -1,6 +1,17 @@
 import Foundation
 
 extension ConfigurationChecker {
+    /// The rotary embedding of a family whose transformers code rotates whole heads (`family`, in errors): a
+    /// `partial_rotary_factor` other than 1 is refused; `rope_theta` is the object's own, else `theta`.
+    func wholeHeadRotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, family: String,
+                                  headDim: Int, maxPositions: Int) throws -> RotaryEmbedding {
+        if let partial = parameters?.partialRotaryFactor, partial != 1 {
+            throw error("\(field).partial_rotary_factor", "\(partial) is not supported: \(family) rotates whole heads")
+        }
+        return try rotaryEmbedding(parameters, field: field, theta: parameters?.ropeTheta ?? theta, partialRotaryFactor: 1,
+                                   headDim: headDim, maxPositions: maxPositions)
+    }
+
     /// The rotary embedding that a `rope_parameters` / `rope_scaling` object (named `field` in errors) describes
     /// for heads of `headDim` dimensions, of which transformers rotates `int(headDim × partialRotaryFactor)`.
     ///
