@@ -194,8 +194,14 @@ def model_products(model):
         add("q", layer.self_attn.q_proj.weight)
         add("k", layer.self_attn.k_proj.weight)
         add("o", layer.self_attn.o_proj.weight)
-        add("mlp in", layer.mlp.up_proj.weight)
-        add("mlp out", layer.mlp.down_proj.weight)
+        if hasattr(layer.mlp, "experts"):  # a mixture (transformers stacks the experts): expert 0 and the router
+            gate_up = layer.mlp.experts.gate_up_proj[0]
+            add("expert in", gate_up[gate_up.shape[0] // 2:])
+            add("expert out", layer.mlp.experts.down_proj[0])
+            add("router", layer.mlp.gate.weight)
+        else:
+            add("mlp in", layer.mlp.up_proj.weight)
+            add("mlp out", layer.mlp.down_proj.weight)
     add("unembed", model.get_output_embeddings().weight)
     return [(name, torch.Tensor.contiguous(w)) for name, w in found]
 

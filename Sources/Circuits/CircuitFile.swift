@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 
 /// Circuits as files: JSON in the EAP-IG layout and Graphviz DOT.
 ///
@@ -87,7 +88,7 @@ extension Circuit {
     /// - Throws: ``CircuitError/invalidFile(path:reason:)`` naming the file and what is wrong.
     public static func read(from url: URL) throws -> Circuit {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(contentsOfFileOrStream: url) } catch {
             throw CircuitError.invalidFile(path: url.path, reason: "cannot be read (\(error.localizedDescription))")
         }
         let file: File

@@ -20,8 +20,8 @@ struct GEMMBench {
     }
 
     /// The products of `model`'s forward pass as it runs them (its weights in their stored format): every
-    /// distinct `[out, in]` projection and the unembedding, at 16, 150 and 1024 rows (the 1x16, 10x15 and
-    /// 8x128 forward passes). `scripts/bench_peers.py --forward` times `torch.matmul` at the same shapes.
+    /// distinct `[out, in]` projection (of a mixture: expert 0's and the router) and the unembedding, at 16, 150
+    /// and 1024 rows (the 1x16, 10x15 and 8x128 forward passes). `scripts/bench_peers.py --forward` times `torch.matmul` at the same shapes.
     func run(model: TransformerModel) {
         var matrices: [(String, WeightMatrix)] = []
         func add(_ name: String, _ matrix: WeightMatrix) {
@@ -32,6 +32,10 @@ struct GEMMBench {
             add(name, linear.matrix)
         }
         if let mlp = block.mlp { add("mlp in", mlp.input.matrix); add("mlp out", mlp.output.matrix) }
+        if let mixture = block.mixture {
+            add("expert in", mixture.experts[0].input.matrix); add("expert out", mixture.experts[0].output.matrix)
+            add("router", mixture.router.matrix)
+        }
         add("unembed", model.unembedding)
         var generator = SeededGenerator(seed: 1)
         for rows in [16, 150, 1024] {

@@ -30,7 +30,7 @@ struct LogitsCommand: ParsableCommand {
     func run() throws {
         let request: Input
         do {
-            request = try JSONDecoder().decode(Input.self, from: Data(contentsOf: URL(fileURLWithPath: input)))
+            request = try JSONDecoder().decode(Input.self, from: Data(contentsOfFileOrStream: URL(fileURLWithPath: input)))
         } catch {
             throw CLIError("\(input): not a JSON object with input_ids [[Int]] and an optional attention_mask (\(error))")
         }

@@ -37,6 +37,10 @@ final class ModelBench {
 
     func forward() {
         for (batch, length) in [(1, 16), (10, 15), (8, 128)] {
+            guard length <= model.contextLength else {
+                BenchLog.note("forward: forward \(batch)x\(length) left out: the model's context is \(model.contextLength) positions")
+                continue
+            }
             let tokens = BenchInputs.tokens(batch: batch, length: length, vocabulary: vocabulary)
             BenchLog.note("forward: forward \(batch)x\(length) ...")
             let samples = report.timer.measure { _ = model.forward(tokens) }

@@ -117,6 +117,22 @@ import Interp
         #expect(throws: TaskFileError.self) { try TaskFile(contentsOf: url) }
     }
 
+    /// A pipe (`--task <(jq …)`, `/dev/stdin`): Foundation's `Data(contentsOf:)` refused it with "Permission denied".
+    @Test func taskFileReadsFromAPipe() throws {
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("task-\(UUID().uuidString).json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        defer { try? FileManager.default.removeItem(at: fifo) }
+        let text = #"{"task": "t", "examples": [{"clean": "a", "corrupted": "b", "answer": " c", "wrong": " d"}]}"#
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: fifo.path) else { return }
+            handle.write(Data(text.utf8))
+            try? handle.close()
+        }
+        writer.start()
+        let file = try TaskFile(contentsOf: fifo)
+        #expect(file.task == "t" && file.examples.count == 1 && file.examples[0].wrong == .text(" d"))
+    }
+
     @Test func multiTokenAnswersAreRefused() {
         let file = TaskFile(task: "t", examples: [TaskExample(clean: .text("Mary"), corrupted: .text("John"), answer: .text(" Mary John"), wrong: .text(" John"))])
         let ids = Self.vocabulary.encode(" Mary John", addingBOS: false)

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 
 /// A task for the causal methods: examples of clean and corrupted prompts with the answer and a wrong answer.
 ///
@@ -33,7 +34,7 @@ public struct TaskFile: Codable, Equatable, Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try Data(contentsOfFileOrStream: url)
         } catch {
             throw TaskFileError("\(url.path): cannot read: \(error.localizedDescription)")
         }
