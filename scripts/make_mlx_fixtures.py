@@ -27,7 +27,8 @@ mlx-lm's own forward pass is not the reference: it reads some configurations dif
 weights mean the same to both.
 
 Writes Tests/LanguageModelsTests/Fixtures/models/<name>/: config.json and model.safetensors as mlx-lm wrote them,
-and reference.json.
+and reference.json; and Tests/TensorsTests/Fixtures/mlx_fp_codes.json, the values of the microscaling modes' codes
+and scales (see `code_values`).
 """
 
 import glob
@@ -91,7 +92,19 @@ MODELS = {
                                       num_hidden_layers=3),
                         3, 64, "mixed_3_6", "Qwen3 by mlx-lm's mixed_3_6 recipe: 3 bits, some modules 6 bits "
                                             "(per-module overrides in config.json), group 64"),
+    "llama_mlx_mxfp4": ("llama", dict(SMALL, num_key_value_heads=2, attention_bias=True),
+                        4, 32, None, "Llama at mxfp4 (E2M1 codes, E8M0 scales per 32 columns): GQA, attention bias"),
+    "qwen2_mlx_nvfp4": ("qwen2", dict(SMALL, num_key_value_heads=2, tie_word_embeddings=True),
+                        4, 16, None, "Qwen2 at nvfp4 (E2M1 codes, E4M3 scales per 16 columns): qkv bias, tied "
+                                     "quantized embedding"),
+    "mistral_mlx_mxfp8": ("mistral", dict(SMALL, num_key_value_heads=1, sliding_window=4),
+                          8, 32, None, "Mistral at mxfp8 (E4M3 codes, E8M0 scales per 32 columns): one key-value "
+                                       "head, sliding window 4"),
+    "llama_mlx_q1": ("llama", dict(SMALL, num_key_value_heads=4), 1, 32, None, "Llama at 1-bit affine, group 32"),
 }
+
+# mlx-lm's --q-mode of the models not in the (default) affine mode.
+MODES = {"llama_mlx_mxfp4": "mxfp4", "qwen2_mlx_nvfp4": "nvfp4", "mistral_mlx_mxfp8": "mxfp8"}
 
 
 def older_layout(config):
@@ -164,7 +177,8 @@ def transformers_name(model_type, name):
 
 
 def dequantized_tensors(directory):
-    """Every tensor of the converted checkpoint as float32: quantized modules by the affine rule in float32."""
+    """Every tensor of the converted checkpoint as float32: quantized modules by the affine rule in float32, or by
+    `mx.dequantize`'s microscaling rule (exact: an FP4 or FP8 value times a power of two or an FP8 scale)."""
     config = json.load(open(os.path.join(directory, "config.json")))
     settings = config["quantization"]
     stored = {}
@@ -177,10 +191,13 @@ def dequantized_tensors(directory):
             continue
         if name.endswith(".weight") and f"{module}.scales" in stored:
             override = settings.get(module)
-            group, bits = (override["group_size"], override["bits"]) if isinstance(override, dict) \
-                else (settings["group_size"], settings["bits"])
-            value = mx.dequantize(value, stored[f"{module}.scales"].astype(mx.float32),
-                                  stored[f"{module}.biases"].astype(mx.float32), group_size=group, bits=bits)
+            group, bits, mode = (override["group_size"], override["bits"], override.get("mode", "affine")) \
+                if isinstance(override, dict) else (settings["group_size"], settings["bits"], settings.get("mode", "affine"))
+            if mode == "affine":
+                value = mx.dequantize(value, stored[f"{module}.scales"].astype(mx.float32),
+                                      stored[f"{module}.biases"].astype(mx.float32), group_size=group, bits=bits)
+            else:
+                value = mx.dequantize(value, stored[f"{module}.scales"], group_size=group, bits=bits, mode=mode)
             quantized += 1
         tensors[name] = np.array(value.astype(mx.float32))
     return tensors, quantized
@@ -190,7 +207,8 @@ def make(name, model_type, options, bits, group, recipe, description, seed):
     work = tempfile.mkdtemp(prefix=f"mlx-{name}-")
     source, converted = os.path.join(work, "source"), os.path.join(work, "converted")
     model = source_model(model_type, options, seed, source)
-    convert(source, mlx_path=converted, quantize=True, q_bits=bits, q_group_size=group, quant_predicate=recipe)
+    convert(source, mlx_path=converted, quantize=True, q_bits=bits, q_group_size=group, quant_predicate=recipe,
+            q_mode=MODES.get(name, "affine"))
     tensors, quantized = dequantized_tensors(converted)
     state = {}
     for stored_name, value in tensors.items():
@@ -221,11 +239,28 @@ def make(name, model_type, options, bits, group, recipe, description, seed):
     print(f"{name}: {quantized} quantized modules, logit scale {np.abs(reference['batch']['logits']).max():.2f}")
 
 
+def code_values():
+    """Writes Tests/TensorsTests/Fixtures/mlx_fp_codes.json: the value of every FP8 E4M3 code (torch's
+    float8_e4m3fn), and MLX's own mxfp4 dequantization of every E2M1 code and of every E8M0 scale (NaN as null)."""
+    e4m3 = torch.arange(256, dtype=torch.uint8).view(torch.float8_e4m3fn).float().tolist()
+    low, high = (sum(code << (4 * i) for i, code in enumerate(range(first, first + 8))) for first in (0, 8))
+    words = mx.array([[low, high, low, high]], dtype=mx.uint32)      # one row of 32 codes: 0 ... 15 twice
+    e2m1 = np.array(mx.dequantize(words, mx.array([[127]], dtype=mx.uint8), mode="mxfp4").astype(mx.float32))[0, :16]
+    ones = mx.array([[sum(2 << (4 * i) for i in range(8))] * 4] * 255, dtype=mx.uint32)   # code 2 is 1.0
+    scales = mx.array(np.arange(255, dtype=np.uint8).reshape(255, 1))
+    e8m0 = np.array(mx.dequantize(ones, scales, mode="mxfp4").astype(mx.float32))[:, 0]
+    def finite(values):
+        return [None if np.isnan(v) else float(v) for v in values]
+    path = os.path.join(ROOT, "Tests/TensorsTests/Fixtures/mlx_fp_codes.json")
+    json.dump({"e4m3": finite(e4m3), "e2m1": finite(e2m1), "e8m0": finite(e8m0)}, open(path, "w"))
+
+
 def main():
     transformers.logging.set_verbosity_error()
     names = sys.argv[1:] or list(MODELS)
     for name in names:
         make(name, *MODELS[name], seed=100 + list(MODELS).index(name))
+    code_values()
 
 
 if __name__ == "__main__":

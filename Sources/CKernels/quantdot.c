@@ -288,9 +288,52 @@ CK_INLINE void decode_mlx_row(const ck_quant_matrix *w, long row, float *out) {
     }
 }
 
+/// FP4 E2M1 values by code: sign bit 3, two exponent bits (bias 1), one mantissa bit.
+static const float e2m1_values[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
+                                      -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
+float ck_fp4_e2m1_value(uint8_t code) { return e2m1_values[code & 15]; }
+
+CK_INLINE float e4m3_value(uint8_t code) {
+    uint32_t sign = (uint32_t)(code & 0x80) << 24, exponent = (code >> 3) & 15, mantissa = code & 7;
+    if (exponent == 15 && mantissa == 7) return __builtin_nanf("");
+    if (exponent == 0) return (sign ? -1.0f : 1.0f) * (float)mantissa * 0x1p-9f;     // mantissa / 8 * 2^-6
+    // (1 + mantissa / 8) * 2^(exponent - 7): the exponent rebiased to Float32's 127, the mantissa's 3 bits on top.
+    uint32_t bits = sign | (exponent + 120) << 23 | mantissa << 20;
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+float ck_fp8_e4m3_value(uint8_t code) { return e4m3_value(code); }
+
+/// Row `row` of an MLX FP-coded matrix (mxfp4 / nvfp4 E2M1 codes, mxfp8 E4M3 codes): `scale * value(q)` per group.
+CK_INLINE void decode_mlx_float_row(const ck_quant_matrix *w, long row, float *out) {
+    const uint8_t *bytes = w->packed + row * w->row_bytes;
+    long groups = w->columns / w->group_size, g_size = w->group_size;
+    const float *scales = w->scales + row * groups;
+    for (long g = 0; g < groups; g++) {
+        float scale = scales[g], *o = out + g * g_size;
+        if (w->format == CK_QUANT_MLX_E2M1) {
+            const uint8_t *q = bytes + g * g_size / 2;
+            for (long t = 0; t < g_size / 2; t++) {
+                o[2 * t] = scale * e2m1_values[q[t] & 15];
+                o[2 * t + 1] = scale * e2m1_values[q[t] >> 4];
+            }
+        } else {
+            const uint8_t *q = bytes + g * g_size;
+            for (long t = 0; t < g_size; t++) o[t] = scale * e4m3_value(q[t]);
+        }
+    }
+}
+
 CK_INLINE void decode_row(const ck_quant_matrix *w, long row, float *out, ck_gemm_path path) {
     if (w->format == CK_QUANT_MLX_AFFINE) {
         decode_mlx_row(w, row, out);
+        return;
+    }
+    if (w->format == CK_QUANT_MLX_E2M1 || w->format == CK_QUANT_MLX_E4M3) {
+        decode_mlx_float_row(w, row, out);
         return;
     }
     int values, bytes;

@@ -53,7 +53,8 @@ struct BenchTimer {
         return BenchSamples(seconds: samples, pageFaults: pageFaults)
     }
 
-    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+    /// One run of `body`, on this timer's clock (CPU time with ``cpuTime``, else wall-clock), without a warm-up.
+    func seconds(_ body: () throws -> Void) rethrows -> Double {
         try cpuTime ? Self.cpuSeconds(body) : Self.seconds(body)
     }
 

@@ -51,12 +51,12 @@ struct CircuitBench {
                 let options = ACDCOptions(threshold: 0.01, maxBatchSize: batch)
                 let state = ACDCState(patching: patching, options: options, removed: EdgeMask(graph: graph, edges: later),
                                       resumingAt: graph.edges[i])
-                let resume: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: 0) }
-                let tested: Double = try BenchTimer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: tests) }
+                let resume: Double = try report.timer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: 0) }
+                let tested: Double = try report.timer.seconds { _ = try patching.acdcEdges(options, resumingFrom: state, stopAfter: tests) }
                 costs[batch, default: []].append(Swift.max(0, tested - resume) / Double(tests))
             }
-            forwards.append(BenchTimer.seconds { _ = model.forward(pairs.clean) })
-            forwards.append(BenchTimer.seconds { _ = model.forward(pairs.clean) })
+            forwards.append(report.timer.seconds { _ = model.forward(pairs.clean) })
+            forwards.append(report.timer.seconds { _ = model.forward(pairs.clean) })
         }
         let forward = BenchSamples(seconds: forwards).median
         for (batch, label) in [(1, "one at a time"), (32, "batched")] {

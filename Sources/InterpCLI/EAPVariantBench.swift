@@ -15,7 +15,7 @@ extension CircuitBench {
             (.cleanCorrupted, "2 forward and backward passes"), (.informationFlowRoutes, "no pass: the cached clean run"),
         ]
         BenchLog.note("eap-variants: exact over \(edges) edges \(shape) (one run) ...")
-        let exact = try BenchTimer.seconds { _ = try patching.edgeAttribution(.exact) }
+        let exact = try report.timer.seconds { _ = try patching.edgeAttribution(.exact) }
         BenchLog.note("eap-variants: exact took \(exact) s (a forward of the batch: \(reference.seconds) s)")
         report.record("eap-variants", "exact over \(edges) edges \(shape)", value: exact, unit: "s", reference: (reference.name, reference.seconds),
                       detail: "one run; batched passes of \(Swift.max(1, patching.maxRowsPerPass / pairs.count)) edges from the receiving block on")
@@ -28,7 +28,7 @@ extension CircuitBench {
         for layer in 0...graph.layerCount {
             let into = graph.edges.filter { $0.receiver.layer(layerCount: graph.layerCount) == layer }
             let sample = Array(into.prefix(perPass))
-            masked += BenchTimer.seconds { _ = patching.metrics(sample.map { EdgeMask(graph: graph, edges: [$0]) }) }
+            masked += report.timer.seconds { _ = patching.metrics(sample.map { EdgeMask(graph: graph, edges: [$0]) }) }
                 * Double(into.count) / Double(sample.count)
         }
         BenchLog.note("eap-variants: one masked pass per edge, estimated \(masked) s")

@@ -54,7 +54,7 @@ struct GEMMBench {
     static func format(of matrix: WeightMatrix) -> String {
         switch matrix {
         case .dense: return "f32"
-        case .quantized(let quantized): return "q\(quantized.bits)"
+        case .quantized(let quantized): return quantized.mode == .affine ? "q\(quantized.bits)" : quantized.mode.rawValue
         case .halfPrecision(let half): return half.format == .bfloat16 ? "bf16" : "f16"
         case .gguf(let packed): return packed.type.name
         }

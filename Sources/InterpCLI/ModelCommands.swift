@@ -30,7 +30,7 @@ struct InfoCommand: ParsableCommand {
         let mix = try ggufMix(lm.directory)
         let info = Info(directory: lm.directory.path, family: family, layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKVHeads,
                         dModel: c.dModel, dHead: c.dHead, dMLP: c.dMLP, vocabulary: c.vocabularySize, contextLength: c.maxPositions,
-                        dtype: c.dtype ?? "float32", quantization: c.quantization.map { "MLX \($0.bits)-bit, group \($0.groupSize)" },
+                        dtype: c.dtype ?? "float32", quantization: c.quantization.map { q in q.defaultMode == .affine ? "MLX \(q.bits)-bit, group \(q.groupSize)" : "MLX \(q.defaultMode.rawValue)" },
                         parameters: parameters, hookPoints: lm.model.hookNames.count, options: c.optionsInForce,
                         ggufTensorTypes: mix?.shares.map { GGUFTensorTypeShare(type: $0.type.name, tensors: $0.tensorCount, bytes: $0.byteCount) })
         if output.json { return try Output.json(info) }

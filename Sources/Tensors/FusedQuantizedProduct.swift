@@ -1,7 +1,7 @@
 import CKernels
 
 /// Fused dequantize-and-dot products `x · Wᵀ` of few activation rows with a quantized weight matrix (MLX affine
-/// codes, GGUF Q4_0 ... Q6_K and the i-quants IQ1_S ... IQ4_XS), in the C kernel `ck_quant_dot`: four weight rows
+/// and floating-point codes, GGUF Q4_0 ... Q6_K and the i-quants IQ1_S ... IQ4_XS), in the C kernel `ck_quant_dot`: four weight rows
 /// at a time are decoded once into a buffer that stays in cache and multiplied with every activation row (AVX-512
 /// or AVX2 chosen at run time from the CPU, or portable C; `INTERP_QUANT_PORTABLE=1` forces portable C), split over
 /// ``Parallel`` by weight rows.
@@ -22,9 +22,36 @@ public enum FusedQuantizedProduct {
         /// MLX affine codes of `bits` bits, little-endian bit stream per row, `scale · q + bias` with one `Float`
         /// scale and bias per `groupSize` columns (`outputs · depth / groupSize` of each, row-major).
         case mlxAffine(bits: Int, groupSize: Int, scales: UnsafePointer<Float>, biases: UnsafePointer<Float>)
+        /// MLX floating-point codes (`codes`: E2M1 for mxfp4 / nvfp4, E4M3 for mxfp8), `scale · value(q)` with one
+        /// `Float` scale per `groupSize` columns.
+        case mlxFloat(codes: FloatCodes, groupSize: Int, scales: UnsafePointer<Float>)
         /// A GGUF quantized type by its ggml id (`GGUFTensorType.rawValue`; Q4_0 ... Q6_K, IQ1_S ... IQ4_XS), each row
         /// whole blocks.
         case gguf(typeID: UInt32)
+    }
+
+    /// The small floating-point formats of MLX's microscaling codes.
+    public enum FloatCodes: Sendable {
+        /// FP4 E2M1, two codes per byte (the low nibble first): ±0, 0.5, 1, 1.5, 2, 3, 4, 6.
+        case e2m1
+        /// FP8 E4M3 (`float8_e4m3fn`), one code per byte.
+        case e4m3
+
+        /// The value of `code`.
+        public func value(_ code: UInt8) -> Float {
+            switch self {
+            case .e2m1: ck_fp4_e2m1_value(code)
+            case .e4m3: ck_fp8_e4m3_value(code)
+            }
+        }
+
+        /// Bits per code.
+        public var bits: Int { self == .e2m1 ? 4 : 8 }
+
+        /// The value of an E8M0 scale (the mx modes' shared scale): `2^(code − 127)`, NaN for 255.
+        public static func e8m0Value(_ code: UInt8) -> Float {
+            code == 255 ? .nan : Float(sign: .plus, exponent: Int(code) - 127, significand: 1)
+        }
     }
 
     /// The ggml type ids the fused kernel reads.
@@ -83,6 +110,11 @@ public enum FusedQuantizedProduct {
             matrix.group_size = groupSize
             matrix.scales = scales
             matrix.biases = biases
+        case .mlxFloat(let codes, let groupSize, let scales):
+            matrix.format = codes == .e2m1 ? CK_QUANT_MLX_E2M1 : CK_QUANT_MLX_E4M3
+            matrix.bits = Int32(codes.bits)
+            matrix.group_size = groupSize
+            matrix.scales = scales
         case .gguf(let typeID):
             precondition(ggufTypeIDs.contains(typeID), "GGUF type id \(typeID) has no fused kernel")
             matrix.format = ck_quant_format(rawValue: typeID)

@@ -77,8 +77,8 @@ import LanguageModels
         #expect(q4.dtype == "float16")
         let quantization = try #require(q4.quantization)
         #expect(quantization.groupSize == 32 && quantization.bits == 4)
-        #expect(quantization.setting(forModule: "model.layers.0.mlp.down_proj") == .quantized(groupSize: 32, bits: 4))
-        #expect(quantization.setting(forModule: "model.layers.1.mlp.down_proj") == .quantized(groupSize: 64, bits: 8))
+        #expect(quantization.setting(forModule: "model.layers.0.mlp.down_proj") == .quantized(groupSize: 32, bits: 4, mode: .affine))
+        #expect(quantization.setting(forModule: "model.layers.1.mlp.down_proj") == .quantized(groupSize: 64, bits: 8, mode: .affine))
         let q8 = try ModelConfiguration(contentsOf: Fixtures.directory("llama_mlx_q8"))
         #expect(q8.quantization == MLXQuantization(groupSize: 64, bits: 8))
     }
@@ -148,9 +148,12 @@ import LanguageModels
             ("activation", { $0["hidden_act"] = "mish" }, ["hidden_act 'mish' is not supported"]),
             ("kv heads", { $0["num_key_value_heads"] = 3 }, ["num_key_value_heads 3 does not divide num_attention_heads 4"]),
             ("bits", { $0["quantization"] = ["group_size": 32, "bits": 7] }, ["quantization.bits 7 is not supported"]),
-            ("override bits", { $0["quantization"] = ["group_size": 32, "bits": 4, "model.layers.0.mlp.up_proj": ["group_size": 32, "bits": 1]] },
-             ["quantization.model.layers.0.mlp.up_proj.bits 1 is not supported"]),
-            ("mode", { $0["quantization"] = ["group_size": 32, "bits": 4, "mode": "mxfp4"] }, ["quantization.mode 'mxfp4' is not supported"]),
+            ("override bits", { $0["quantization"] = ["group_size": 32, "bits": 4, "model.layers.0.mlp.up_proj": ["group_size": 32, "bits": 7]] },
+             ["quantization.model.layers.0.mlp.up_proj.bits 7 is not supported"]),
+            ("mode", { $0["quantization"] = ["group_size": 32, "bits": 4, "mode": "fp3"] },
+             ["quantization.mode 'fp3' is not supported (supported: 'affine', 'mxfp4', 'mxfp8', 'nvfp4')"]),
+            ("mode's shape", { $0["quantization"] = ["group_size": 32, "bits": 4, "model.layers.0.mlp.up_proj": ["group_size": 32, "bits": 8, "mode": "nvfp4"]] },
+             ["quantization.model.layers.0.mlp.up_proj: mode 'nvfp4' stores 4-bit codes in groups of 16, not 8 bits in groups of 32"]),
             ("gptq", { $0["quantization_config"] = ["quant_method": "gptq", "bits": 4, "group_size": 128] },
              ["quantization_config.quant_method 'gptq' is not supported"]),
         ]

@@ -60,6 +60,25 @@ import LanguageModels
         }
     }
 
+    /// A config.json whose MLX mode disagrees with the stored tensors is refused naming the tensor: affine asks for
+    /// the biases an mxfp4 checkpoint has not, mxfp8 for twice its words, mxfp4 for the U8 scales of affine ones.
+    @Test func mlxModeDisagreeingWithTheTensorsNamesTheTensor() throws {
+        let cases: [(fixture: String, quantization: [String: Any], fragments: [String])] = [
+            ("llama_mlx_mxfp4", ["group_size": 32, "bits": 4], ["model.layers.0.self_attn.q_proj.biases"]),
+            ("llama_mlx_mxfp4", ["group_size": 32, "bits": 8, "mode": "mxfp8"], ["model.layers.0.self_attn.q_proj.weight", "that would be 4 bits"]),
+            ("phi_mlx_q4", ["group_size": 32, "bits": 4, "mode": "mxfp4"], ["model.layers.0.self_attn.q_proj.scales: mxfp4 scales must be U8"]),
+        ]
+        for (fixture, quantization, fragments) in cases {
+            try withTemporaryDirectory { directory in
+                try FileManager.default.copyItem(at: Fixtures.directory(fixture).appendingPathComponent("model.safetensors"),
+                                                 to: directory.appendingPathComponent("model.safetensors"))
+                let config = try Self.edited(fixture) { for key in ["quantization", "quantization_config"] { $0[key] = quantization } }
+                try config.write(to: directory.appendingPathComponent("config.json"))
+                expectLoadingError(containing: fragments) { _ = try TransformerModel.load(Checkpoint(directory: directory)) }
+            }
+        }
+    }
+
     /// transformers' defaults for absent keys: Gemma-2 soft-caps at 50 and 30 and slides every other layer by
     /// 4096; an explicit null turns an option off.
     @Test func gemma2DefaultsFollowTransformers() throws {

@@ -7,7 +7,8 @@ import LanguageModels
 /// scripts/make_mlx_fixtures.py) against transformers running the same weights dequantized by `mx.dequantize`.
 @Suite struct MLXFamilyTests {
     static let names = ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "gemma3_mlx_q3",
-                        "olmo2_mlx_q5", "olmo3_mlx_q2", "smollm3_mlx_q8", "qwen3_mlx_mixed"]
+                        "olmo2_mlx_q5", "olmo3_mlx_q2", "smollm3_mlx_q8", "qwen3_mlx_mixed", "llama_mlx_mxfp4",
+                        "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8", "llama_mlx_q1"]
 
     @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
         let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
@@ -46,7 +47,7 @@ import LanguageModels
 
     /// Export writes the weights dequantized, under transformers' names, with no `quantization` in config.json; the
     /// reload computes the quantized model's logits (the same affine values, summed in another order).
-    @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4"])
+    @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8"])
     func exportWritesDequantizedWeights(name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
         let model = try TransformerModel.load(checkpoint)
@@ -58,6 +59,22 @@ import LanguageModels
             let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
             let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
             expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
+        }
+    }
+
+    /// The microscaling modes keep their FP codes packed, with no biases, in the mode and group config.json gives.
+    @Test(arguments: ["llama_mlx_mxfp4", "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8"])
+    func microscalingModulesKeepTheirMode(name: String) throws {
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Fixtures.directory(name).appendingPathComponent("config.json"))) as! [String: Any]
+        let settings = config["quantization"] as! [String: Any]
+        let mode = settings["mode"] as! String, groupSize = settings["group_size"] as! Int
+        let model = try Fixtures.model(name)
+        for (l, block) in model.blocks.enumerated() {
+            for (label, linear) in [("q", block.attention.query), ("o", block.attention.output), ("down", block.mlp!.output)] {
+                guard case .quantized(let matrix) = linear.matrix else { Issue.record("\(name) \(l).\(label) not quantized"); continue }
+                #expect(matrix.mode.rawValue == mode && matrix.groupSize == groupSize && matrix.biases.isEmpty, "\(name) \(l).\(label)")
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Fused dequantize-and-dot products of few activation rows with a quantized weight matrix (MLX affine codes,
+// Fused dequantize-and-dot products of few activation rows with a quantized weight matrix (MLX affine and FP codes,
 // GGUF Q8_0 ... Q6_K and the i-quants IQ1_S ... IQ4_XS): y[i, r] = sum_c x[i, c] * W[r, c]. Each weight row is
 // decoded once per call (into a buffer of a few rows that stays in cache) and multiplied with every activation row
 // while it is hot, so the packed matrix is read once and never held in Float32.
@@ -22,6 +22,11 @@ typedef enum {
     /// MLX affine codes: a little-endian bit stream of `bits`-bit codes per row, `W = scale * q + bias` with one
     /// scale and bias (Float32) per `group_size` columns of a row.
     CK_QUANT_MLX_AFFINE = 0,
+    /// MLX mxfp4 and nvfp4: 4-bit FP4 E2M1 codes, two per byte (the low nibble first), `W = scale * value(q)` with
+    /// one Float32 scale per `group_size` columns of a row (widened from the checkpoint's E8M0 or E4M3 scales).
+    CK_QUANT_MLX_E2M1 = 1000,
+    /// MLX mxfp8: one FP8 E4M3 code per byte, `W = scale * value(q)` as for `CK_QUANT_MLX_E2M1`.
+    CK_QUANT_MLX_E4M3 = 1001,
     CK_QUANT_Q4_0 = 2,
     CK_QUANT_Q4_1 = 3,
     CK_QUANT_Q5_0 = 6,
@@ -51,8 +56,8 @@ typedef struct {
     /// Row `r` starts at `packed + r * row_bytes`.
     const uint8_t *packed;
     long row_bytes;
-    /// MLX only: bits per code (2, 3, 4, 5, 6 or 8), columns per group, and `rows * columns / group_size` scales
-    /// and biases (row-major).
+    /// MLX only: bits per code (1 to 8; 4 and 8 for the FP codes), columns per group, and `rows * columns /
+    /// group_size` scales and (affine only) biases, row-major.
     int bits;
     long group_size;
     const float *scales;
@@ -68,6 +73,13 @@ void ck_quant_dot(const ck_quant_matrix *w, const float *x, long n, long ldx, fl
 
 /// Writes rows [row_begin, row_end) of W, dequantized, to `out` (row stride `columns`).
 void ck_quant_dequantize_rows(const ck_quant_matrix *w, long row_begin, long row_end, float *out);
+
+/// The value of an FP8 E4M3 code (OCP's E4M3, as `float8_e4m3fn`: bias 7, subnormals, no infinities, NaN for
+/// 0x7F and 0xFF): MLX's mxfp8 codes and nvfp4 scales.
+float ck_fp8_e4m3_value(uint8_t code);
+
+/// The value of an FP4 E2M1 code (the low 4 bits: ±0, 0.5, 1, 1.5, 2, 3, 4, 6): MLX's mxfp4 and nvfp4 codes.
+float ck_fp4_e2m1_value(uint8_t code);
 
 /// The largest number of activation rows for which the fused product is used rather than dequantizing blocks of
 /// rows for the Float32 GEMM, for depth `columns`: the activation rows (4 bytes per column) must fit in half of

@@ -116,8 +116,8 @@ extension WeightStore {
         switch quantization.setting(forModule: module) {
         case .unquantized:
             throw LoadingError("\(module).scales: config.json's quantization marks \(module) unquantized, but the checkpoint has scales for it")
-        case .quantized(let groupSize, let bits):
-            return .quantized(try quantizedMatrix(module: module, shape: shape, groupSize: groupSize, bits: bits))
+        case .quantized(let groupSize, let bits, let mode):
+            return .quantized(try quantizedMatrix(module: module, shape: shape, groupSize: groupSize, bits: bits, mode: mode))
         }
     }
 
@@ -132,9 +132,11 @@ extension WeightStore {
         return .halfPrecision(stored.transposed())
     }
 
-    /// Reads `module.weight` (`U32` codes), `module.scales` and `module.biases` as a `[out, in]` matrix,
-    /// checking every shape against `shape`, `groupSize` and `bits`.
-    public func quantizedMatrix(module: String, shape: [Int], groupSize: Int, bits: Int) throws -> QuantizedMatrix {
+    /// Reads `module.weight` (`U32` codes), `module.scales` and (affine mode) `module.biases` as a `[out, in]`
+    /// matrix, checking every shape against `shape`, `groupSize` and `bits`; the microscaling modes' `U8` scales
+    /// (E8M0 for mxfp4 and mxfp8, E4M3 for nvfp4) are widened to `Float` exactly.
+    public func quantizedMatrix(module: String, shape: [Int], groupSize: Int, bits: Int,
+                                mode: MLXQuantization.Mode = .affine) throws -> QuantizedMatrix {
         precondition(shape.count == 2, "a quantized matrix is [out, in], got \(shape)")
         let (rows, columns) = (shape[0], shape[1])
         guard MLXQuantization.supportedBits.contains(bits), groupSize > 0, columns % groupSize == 0, columns * bits % 32 == 0 else {
@@ -147,13 +149,30 @@ extension WeightStore {
             let implied = found.count == 2 && columns > 0 ? " (that would be \(found[1] * 32 / columns) bits)" : ""
             throw LoadingError("\(weightName): expected packed shape \(packedShape) for \(shape) at \(bits) bits, found \(found)\(implied)")
         }
-        for part in ["scales", "biases"] {
+        for part in mode == .affine ? ["scales", "biases"] : ["scales"] {
             try checkShape(of: "\(module).\(part)", expected: [rows, columns / groupSize])
         }
+        if mode != .affine, has("\(module).global_scale") {
+            throw LoadingError("\(module).global_scale: \(mode.rawValue) weights with a global scale are not supported")
+        }
         return QuantizedMatrix(
-            rowCount: rows, columnCount: columns, bits: bits, groupSize: groupSize,
-            packed: try uint32Scalars(named: weightName),
-            scales: try floatScalars(named: "\(module).scales"), biases: try floatScalars(named: "\(module).biases")
+            rowCount: rows, columnCount: columns, bits: bits, groupSize: groupSize, mode: mode,
+            packed: try uint32Scalars(named: weightName), scales: try quantizationScales(module: module, mode: mode),
+            biases: mode == .affine ? try floatScalars(named: "\(module).biases") : []
         )
+    }
+
+    /// `module.scales` as `Float`: as stored in the affine mode, else decoded from `U8` E8M0 (`2^(code − 127)`,
+    /// NaN for 255) or E4M3 codes.
+    private func quantizationScales(module: String, mode: MLXQuantization.Mode) throws -> [Float] {
+        let name = "\(module).scales"
+        guard mode != .affine else { return try floatScalars(named: name) }
+        let dtype = try info(named: name).dtype
+        guard dtype == .uint8 else {
+            throw LoadingError("\(name): \(mode.rawValue) scales must be U8, found \(dtype.rawValue)")
+        }
+        return try file(holding: name).withUnsafeBytes(ofTensor: name) { bytes in
+            bytes.map { mode == .nvfp4 ? FusedQuantizedProduct.FloatCodes.e4m3.value($0) : FusedQuantizedProduct.FloatCodes.e8m0Value($0) }
+        }
     }
 }
