@@ -3,11 +3,12 @@ import Testing
 import Tensors
 import LanguageModels
 
-/// OLMoE's and Mixtral's mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`; logits, KV cache, block
-/// structure and export are in FamilyTests and FamilySavingTests): the routing against transformers' router, the
-/// hook points, gradients against torch autograd, and config errors.
+/// OLMoE's, Mixtral's and the Qwen mixtures' mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`
+/// and `qwen_moe`; logits, KV cache, block structure and export are in FamilyTests and FamilySavingTests): the routing
+/// against transformers' router, the hook points (the shared expert's too), gradients against torch autograd, and
+/// config errors.
 @Suite struct MixtureOfExpertsTests {
-    static let names = ["olmoe", "olmoe_norm_bf16", "mixtral"]
+    static let names = ["olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe"]
 
     static func batch(_ name: String) throws -> TokenBatch {
         TokenBatch((try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]])
@@ -16,11 +17,16 @@ import LanguageModels
     /// The chosen experts (as sets: transformers' order among the k is that of torch.topk) are transformers'.
     @Test(arguments: names) func routingMatchesTransformers(name: String) throws {
         let model = try Fixtures.model(name)
-        let expected = try Fixtures.reference(name)["routing"] as! [[[[Int]]]]
+        let expected = try Fixtures.reference(name)["routing"] as! [Any]
         let hooks = ForwardHooks()
         hooks.cache { $0.hasSuffix("hook_expert_indices") }
         _ = model.forward(try Self.batch(name), hooks: hooks)
-        for (l, layer) in expected.enumerated() {
+        #expect(expected.count == model.layerCount)
+        for (l, entry) in expected.enumerated() {
+            guard let layer = entry as? [[[Int]]] else {
+                #expect(model.blocks[l].mixture == nil && model.blocks[l].mlp != nil, "\(name) layer \(l) is dense in transformers")
+                continue
+            }
             let k = layer[0][0].count
             let ours = hooks.cached[HookPoint.expertIndices(l).name]!.scalars.map { Int($0) }
             let theirs = layer.flatMap { $0 }
@@ -56,7 +62,8 @@ import LanguageModels
         _ = model.forward(batch, hooks: hooks)
         let tokens = batch.tokens.count * batch.tokens[0].count
         for block in model.blocks {
-            let l = block.layer, mixture = try #require(block.mixture), names = block.names
+            guard let mixture = block.mixture else { continue }
+            let l = block.layer, names = block.names
             let experts = mixture.experts.count, k = mixture.expertsPerToken
             for point in [HookPoint.routerLogits(l), .expertWeights(l), .expertIndices(l), .topKWeights(l)] {
                 #expect(model.hookNames.contains(point.name))
@@ -84,6 +91,17 @@ import LanguageModels
                     (0..<k).first { indices[t * k + $0] == e }.map { weights.scalars[t * k + $0] } ?? 0
                 })
                 dense = dense + all * scale
+            }
+            if let shared = mixture.shared {
+                // The shared expert on every token, scaled by its gate's sigmoid.
+                let s = mixture.sharedExpertHookNames
+                for name in [s.gate, s.input, s.post, s.scale] { #expect(model.hookNames.contains(name)) }
+                let scale = hooks.cached[s.scale]!
+                #expect(scale.shape == [2, 12, 1])
+                #expect(scale.reshaped([tokens, 1]).maxAbsDifference(shared.gate(input).sigmoid()) < 1e-6)
+                #expect(hooks.cached[s.post]!.shape == [2, 12, shared.expert.input.outputSize])
+                let all = shared.expert.output(shared.expert.activation(shared.expert.gate!(input)) * shared.expert.input(input))
+                dense = dense + all * scale.reshaped([tokens, 1])
             }
             #expect(routed == tokens * k)
             for t in 0..<tokens {
@@ -132,7 +150,8 @@ import LanguageModels
         let model = try Fixtures.model(name)
         let batch = try Self.batch(name)
         let parameters = model.parameters
-        let routerIndex = try #require(parameters.firstIndex { $0.name == "blocks.0.mixture.router.weight" })
+        let routerLayer = reference["router_layer"] as! Int
+        let routerIndex = try #require(parameters.firstIndex { $0.name == "blocks.\(routerLayer).mixture.router.weight" })
         let (metric, gradients, router) = withGradients { tape -> (Float, [String: Tensor], Tensor) in
             let watchedRouter = tape.watch(parameters[routerIndex].tensor)
             var values = parameters.map(\.tensor)
@@ -153,7 +172,7 @@ import LanguageModels
             let worst = zip(ours, theirs).map { Swift.abs($0 - $1) }.max()!
             #expect(scale > 1e-3 && worst <= 1e-4 * scale, "\(name) layer \(l): max |Δ gradient| \(worst) at scale \(scale)")
         }
-        let theirs = flatFloats(reference["router_0"]!)
+        let theirs = flatFloats(reference["router"]!)
         let worst = zip(router.scalars, theirs).map { Swift.abs($0 - $1) }.max()!, scale = theirs.map(Swift.abs).max()!
         #expect(scale > 1e-3 && worst <= 1e-4 * scale, "\(name) router: max |Δ gradient| \(worst) at scale \(scale)")
     }
