@@ -6,6 +6,7 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py sweep      # only the sweep regressions below
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
     python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE and Mixtral checkpoints (olmoe()) and router_ties.json
+    python3 scripts/make_family_fixtures.py qwen_moe   # only the Qwen2-MoE and Qwen3-MoE checkpoints (qwen_moe())
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, gemma3_multimodal_softcap,
 and activations.json with
@@ -27,10 +28,10 @@ reference.json holds, from transformers in fp32 eval mode with attn_implementati
     block_outputs ([n_layers] x [2, T, d_model], each block's output by forward hooks);
   - "padded": the second prompt shorter and left-padded (pad id 0): input_ids, attention_mask, the position ids
     passed explicitly (counting from the first real token) and logits.
-The OLMoE and Mixtral checkpoints' reference.json also holds "routing" (per layer, the batch's chosen experts [2, T, k] from
-transformers' router) and "gradients" (torch autograd of the metric logits[:, -1, 5] - logits[:, -1, 9] summed over
-the batch, with respect to each block's input of the mixture-of-experts MLP, resid_mid [2, T, d_model], and the
-first block's router weight [experts, d_model]).
+The OLMoE, Mixtral and Qwen-MoE checkpoints' reference.json also holds "routing" (per layer, the batch's chosen experts
+[2, T, k] from transformers' router; null for a layer with a dense MLP) and "gradients" (torch autograd of the metric
+logits[:, -1, 5] - logits[:, -1, 9] summed over the batch, with respect to each block's input of the MLP, resid_mid
+[2, T, d_model], and the router weight [experts, d_model] of the first mixture layer, "router_layer").
 """
 
 import copy
@@ -62,8 +63,12 @@ from transformers import (
     PhiForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
+    Qwen2MoeConfig,
+    Qwen2MoeForCausalLM,
     Qwen3Config,
     Qwen3ForCausalLM,
+    Qwen3MoeConfig,
+    Qwen3MoeForCausalLM,
 )
 from transformers.activations import ACT2FN
 
@@ -322,7 +327,7 @@ def phi_olmo():
 
 
 def olmoe_references(directory, seed):
-    """Adds the routing and the autograd gradients (see the docstring) to an OLMoE or Mixtral checkpoint's
+    """Adds the routing and the autograd gradients (see the docstring) to an OLMoE, Mixtral or Qwen-MoE checkpoint's
     reference.json."""
     torch.set_grad_enabled(True)
     model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
@@ -337,15 +342,18 @@ def olmoe_references(directory, seed):
     def keep_routing(module, args, output):
         routing.append(output[2].reshape(input_ids.shape[0], input_ids.shape[1], -1).tolist())
     hooks = [layer.post_attention_layernorm.register_forward_pre_hook(keep_mid) for layer in model.model.layers]
-    hooks += [layer.mlp.gate.register_forward_hook(keep_routing) for layer in model.model.layers]
+    sparse = [l for l, layer in enumerate(model.model.layers) if hasattr(layer.mlp, "gate") and hasattr(layer.mlp, "experts")]
+    hooks += [model.model.layers[l].mlp.gate.register_forward_hook(keep_routing) for l in sparse]
     logits = model(input_ids=input_ids).logits
+    routing = [routing[sparse.index(l)] if l in sparse else None for l in range(len(model.model.layers))]
     metric = (logits[:, -1, 5] - logits[:, -1, 9]).sum()
     metric.backward()
     for hook in hooks:
         hook.remove()
     reference["routing"] = routing
     reference["gradients"] = {"metric": metric.item(), "resid_mid": [rounded(m.grad.numpy()) for m in mids],
-                              "router_0": rounded(model.model.layers[0].mlp.gate.weight.grad.numpy())}
+                              "router_layer": sparse[0],
+                              "router": rounded(model.model.layers[sparse[0]].mlp.gate.weight.grad.numpy())}
     with open(path, "w") as handle:
         json.dump(reference, handle, separators=(",", ":"))
     torch.set_grad_enabled(False)
@@ -375,6 +383,31 @@ def olmoe():
          "mixtral", "Mixtral: Mistral's block (sliding window 5, 2 KV heads) with 2 of 5 experts per token, probabilities "
          "renormalized, untied", 224)
     olmoe_references(os.path.join(ROOT, "mixtral"), 224)
+
+
+def qwen_moe():
+    """Qwen2-MoE (Qwen2's attention with q/k/v biases, a gated shared expert beside the routed ones) and Qwen3-MoE (Qwen3's
+    per-head q/k norms), with dense MLP layers among the mixtures."""
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=24, moe_intermediate_size=12, num_attention_heads=4,
+                 bos_token_id=1, eos_token_id=2, pad_token_id=0, max_position_embeddings=64)
+    save(Qwen2MoeForCausalLM, Qwen2MoeConfig(**small, num_key_value_heads=2, num_hidden_layers=3, num_experts=6,
+                                             num_experts_per_tok=2, norm_topk_prob=False, shared_expert_intermediate_size=20,
+                                             mlp_only_layers=[1], use_sliding_window=True, sliding_window=5,
+                                             max_window_layers=2, tie_word_embeddings=False,
+                                             rope_parameters={"rope_type": "default", "rope_theta": 1000.0}),
+         "qwen2_moe", "Qwen2-MoE, 3 layers: 2 of 6 experts per token (width 12, not renormalized) plus a shared expert "
+         "(width 20) in layers 0 and 2, a dense MLP (width 24) in layer 1 (mlp_only_layers); q/k/v biases, 2 KV heads, "
+         "untied, sliding window 5 in layer 0 (use_sliding_window, max_window_layers 2; config.json without layer_types, as "
+         "Qwen1.5-MoE's), rope base 1000", 225, rewrite=lambda config: config.pop("layer_types"))
+    olmoe_references(os.path.join(ROOT, "qwen2_moe"), 225)
+    save(Qwen3MoeForCausalLM, Qwen3MoeConfig(**small, num_key_value_heads=1, head_dim=16, num_hidden_layers=4,
+                                             num_experts=8, num_experts_per_tok=3, norm_topk_prob=True,
+                                             decoder_sparse_step=2, tie_word_embeddings=True),
+         "qwen3_moe", "Qwen3-MoE, 4 layers: 3 of 8 experts per token (width 12, renormalized) in layers 1 and 3 "
+         "(decoder_sparse_step 2), dense MLPs (width 24) in layers 0 and 2; per-head q/k norms, head_dim 16 with 4 heads "
+         "of a 32-wide model, 1 KV head, tied embeddings (config.json as transformers 5 writes it, experts as num_local_experts)", 226)
+    olmoe_references(os.path.join(ROOT, "qwen3_moe"), 226)
 
 
 def router_ties():
@@ -557,6 +590,8 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["olmoe"]:
         olmoe()
         router_ties()
+    elif sys.argv[1:] == ["qwen_moe"]:
+        qwen_moe()
     else:
         main()
         sweep_regressions()
@@ -564,3 +599,4 @@ if __name__ == "__main__":
         newer_families()
         olmoe()
         router_ties()
+        qwen_moe()

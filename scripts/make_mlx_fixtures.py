@@ -22,6 +22,9 @@ For each model below it
   4. records transformers' logits (fp32, eager attention) on a batch and on a left-padded batch (position ids
      counted from the first real token) in reference.json.
 
+The mixtures' experts, which mlx-lm stacks into `switch_mlp` modules with a leading expert axis, are fused back into
+transformers 5's `mlp.experts.gate_up_proj` / `down_proj` parameters for the reference.
+
 mlx-lm's own forward pass is not the reference: it reads some configurations differently from transformers
 (Gemma's embedding scale rounded to bfloat16, rope_parameters, sliding-window patterns), while the checkpoints'
 weights mean the same to both.
@@ -92,6 +95,21 @@ MODELS = {
                                       num_hidden_layers=3),
                         3, 64, "mixed_3_6", "Qwen3 by mlx-lm's mixed_3_6 recipe: 3 bits, some modules 6 bits "
                                             "(per-module overrides in config.json), group 64"),
+    # The mixtures: mlx-lm stacks each layer's experts into switch_mlp.{gate,up,down}_proj [experts, out, in].
+    "olmoe_mlx_q4": ("olmoe", dict(SMALL, num_key_value_heads=2, num_experts=4, num_experts_per_tok=2, pad_token_id=0),
+                     4, 32, None, "OLMoE at 4 bits, group 32: 2 of 4 experts stacked in mlp.switch_mlp"),
+    "mixtral_mlx_q4": ("mixtral", dict(SMALL, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2),
+                       4, 32, None, "Mixtral at 4 bits, group 32: 2 of 4 experts stacked in block_sparse_moe.switch_mlp"),
+    "qwen2_moe_mlx_q4": ("qwen2_moe", dict(SMALL, num_key_value_heads=2, num_experts=4, num_experts_per_tok=2,
+                                           moe_intermediate_size=32, shared_expert_intermediate_size=64),
+                         4, 32, None, "Qwen2-MoE at 4 bits, group 32: 2 of 4 experts stacked in mlp.switch_mlp, a "
+                                      "quantized shared expert and shared_expert_gate"),
+    "qwen3_moe_mlx_q4": ("qwen3_moe", dict(SMALL, hidden_size=64, num_key_value_heads=2, head_dim=16, num_hidden_layers=3,
+                                           num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+                                           norm_topk_prob=True, decoder_sparse_step=2),
+                         4, 64, None, "Qwen3-MoE at 4 bits, group 64: 2 of 4 experts stacked in mlp.switch_mlp in layer 1 "
+                                      "(decoder_sparse_step 2; layers 0 and 2 dense), routers at 8 bits (mlx-lm's "
+                                      "qwen3_moe quant_predicate)"),
     "llama_mlx_mxfp4": ("llama", dict(SMALL, num_key_value_heads=2, attention_bias=True),
                         4, 32, None, "Llama at mxfp4 (E2M1 codes, E8M0 scales per 32 columns): GQA, attention bias"),
     "qwen2_mlx_nvfp4": ("qwen2", dict(SMALL, num_key_value_heads=2, tie_word_embeddings=True),
@@ -121,6 +139,8 @@ def older_layout(config):
             holder["rope_scaling"] = parameters
         if "partial_rotary_factor" in parameters:
             holder["partial_rotary_factor"] = parameters["partial_rotary_factor"]
+    if config["model_type"] == "qwen3_moe" and "num_local_experts" in config:   # transformers 5's alias, not mlx-lm's
+        config["num_experts"] = config.pop("num_local_experts")
     if config["model_type"] == "gpt_neox":              # GPT-NeoX's own names for them
         config["rotary_emb_base"] = config.pop("rope_theta")
         config["rotary_pct"] = config.pop("partial_rotary_factor", 1.0)
@@ -176,6 +196,21 @@ def transformers_name(model_type, name):
     return name
 
 
+def fused_experts(state):
+    """mlx-lm's stacked experts (`{mlp,block_sparse_moe}.switch_mlp.{gate,up,down}_proj.weight`, [experts, out, in])
+    as transformers 5's parameters (`mlp.experts.gate_up_proj`, gate rows before up rows, and `mlp.experts.down_proj`),
+    and Mixtral's router `block_sparse_moe.gate` as `mlp.gate`."""
+    for name in [n for n in state if n.endswith(".switch_mlp.gate_proj.weight")]:
+        stacked = name.removesuffix("gate_proj.weight")
+        layer = name.split(".switch_mlp.")[0].rsplit(".", 1)[0]
+        gate, up = state.pop(name), state.pop(stacked + "up_proj.weight")
+        state[layer + ".mlp.experts.gate_up_proj"] = torch.cat([gate, up], 1)
+        state[layer + ".mlp.experts.down_proj"] = state.pop(stacked + "down_proj.weight")
+    for name in [n for n in state if ".block_sparse_moe.gate." in n]:
+        state[name.replace(".block_sparse_moe.gate.", ".mlp.gate.")] = state.pop(name)
+    return state
+
+
 def dequantized_tensors(directory):
     """Every tensor of the converted checkpoint as float32: quantized modules by the affine rule in float32, or by
     `mx.dequantize`'s microscaling rule (exact: an FP4 or FP8 value times a power of two or an FP8 scale)."""
@@ -216,7 +251,7 @@ def make(name, model_type, options, bits, group, recipe, description, seed):
         if model_type == "gpt2" and value.ndim == 2 and (".attn." in stored_name or ".mlp." in stored_name):
             value = value.T.contiguous()                  # back to Conv1D's [in, out]
         state[transformers_name(model_type, stored_name)] = value
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict(fused_experts(state), strict=False)
     tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
     assert set(missing) <= tied and not unexpected, f"{name}: missing {missing}, unexpected {unexpected}"
     model.tie_weights()

@@ -8,14 +8,15 @@ Not part of CI (it needs Python and takes minutes); the bugs it finds get commit
     python3 scripts/sweep_family_configs.py -n 20 --seed 7 --families llama,gemma2 --keep /tmp/sweep
 
 For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt_neox, olmo2, phi, olmo,
-olmo3, smollm3, olmoe, and the gemma3 multimodal wrapper Gemma3ForConditionalGeneration, whose text logits are compared)
+olmo3, smollm3, olmoe, qwen2_moe, qwen3_moe, and the gemma3 multimodal wrapper Gemma3ForConditionalGeneration, whose text logits are compared)
 it draws N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
 rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
 windows shorter than the prompt and per-layer layer_types, rotary settings per layer type (gemma3, olmo3: YaRN on
 the full-attention layers), SmolLM3's NoPE layers (no_rope_layers or no_rope_layer_interval), the hub's minimal
 gemma3 text_config and a wrapper tie_word_embeddings unlike text_config's, soft-capping, parallel residuals, Phi's q/k LayerNorms,
-OLMo's clip_qkv, OLMoE's and Mixtral's expert counts, experts per token (and OLMoE's norm_topk_prob), activations, norm
+OLMo's clip_qkv, OLMoE's, Mixtral's and Qwen-MoE's expert counts, experts per token (and norm_topk_prob), Qwen-MoE's
+expert widths, dense layers (decoder_sparse_step, mlp_only_layers) and Qwen2-MoE's shared expert, activations, norm
 epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
@@ -185,6 +186,30 @@ def draw_qwen3(r):
                   attention_bias=r.random() < 0.4, rope_parameters=rope(r))
     qwen_windows(r, config)
     return config
+
+
+def qwen_mixture(r, config, shared):
+    """Qwen-MoE's mixture fields: experts, per-token count, renormalization, widths, dense layers (decoder_sparse_step,
+    mlp_only_layers) and, for Qwen2-MoE, the shared expert."""
+    layers = config["num_hidden_layers"]
+    experts = r.choice([2, 4, 6, 8])
+    config.update(num_experts=experts, num_experts_per_tok=r.randint(1, experts), norm_topk_prob=r.random() < 0.5,
+                  moe_intermediate_size=r.choice([4, 8, 12, 20]), decoder_sparse_step=r.choice([1, 1, 2, 3]))
+    if r.random() < 0.4:
+        config["mlp_only_layers"] = sorted(r.sample(range(layers), r.randint(1, layers)))
+    if shared:
+        config["shared_expert_intermediate_size"] = r.choice([4, 8, 16, 24])
+    return config
+
+
+def draw_qwen2_moe(r):
+    config = draw_qwen2(r)
+    config["qkv_bias"] = r.random() < 0.8
+    return qwen_mixture(r, config, shared=True)
+
+
+def draw_qwen3_moe(r):
+    return qwen_mixture(r, draw_qwen3(r), shared=False)
 
 
 def gemma_common(r):
@@ -357,6 +382,8 @@ FAMILIES = {
     "smollm3": (transformers.SmolLM3Config, draw_smollm3),
     "gemma3": (transformers.Gemma3Config, draw_gemma3),
     "olmoe": (transformers.OlmoeConfig, draw_olmoe),
+    "qwen2_moe": (transformers.Qwen2MoeConfig, draw_qwen2_moe),
+    "qwen3_moe": (transformers.Qwen3MoeConfig, draw_qwen3_moe),
 }
 # Model-types transformers loads and interp must refuse by model_type (none at present).
 REFUSED_FAMILIES = set()

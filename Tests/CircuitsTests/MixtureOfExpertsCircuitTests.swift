@@ -2,13 +2,14 @@ import Foundation
 import Testing
 import Circuits
 
-/// Edge-level discovery on OLMoE's mixture-of-experts MLP (the tiny olmoe fixtures): the MLP is one node whose
+/// Edge-level discovery on OLMoE's and the Qwen mixtures' mixture-of-experts MLPs (the tiny olmoe and qwen*_moe fixtures;
+/// Qwen2-MoE's with its shared expert, both with dense MLP layers among the mixtures): the MLP is one node whose
 /// recomputation re-routes its patched input. Checked: patching every edge gives the corrupted run and patching
 /// none the clean one; patching the edges into an MLP equals a literal run whose `hook_mlp_in` is patched; EAP and
 /// EAP-IG equal torch autograd through transformers' own MoE block (scripts/make_moe_references.py); ACDC's running
 /// metric equals a complete patched run; neuron scores are refused.
 @Suite struct MixtureOfExpertsCircuitTests {
-    static let names = ["olmoe", "olmoe_norm_bf16"]
+    static let names = ["olmoe", "olmoe_norm_bf16", "qwen2_moe", "qwen3_moe"]
 
     static func model(_ name: String) throws -> TransformerModel {
         try PostNormTests.model(name)
@@ -65,8 +66,8 @@ import Circuits
     }
 
     /// ACDC's incremental runs agree with complete patched runs of the edges it removed.
-    @Test func acdcMetricEqualsPatchedRunOfItsRemovals() throws {
-        let patching = try EdgePatching(model: try Self.model("olmoe"), pairs: try Self.pairs("olmoe"), metric: .kl)
+    @Test(arguments: ["olmoe", "qwen2_moe"]) func acdcMetricEqualsPatchedRunOfItsRemovals(name: String) throws {
+        let patching = try EdgePatching(model: try Self.model(name), pairs: try Self.pairs(name), metric: .kl)
         let graph = patching.graph
         let (_, state) = try patching.acdcEdges(ACDCOptions(threshold: 0.002), resumingFrom: nil, stopAfter: 60)
         let removed = EdgeMask(graph: graph, values: state.removed)

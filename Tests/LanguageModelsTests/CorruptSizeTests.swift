@@ -8,7 +8,8 @@ import LanguageModels
 /// overflowed.
 @Suite struct CorruptSizeTests {
     static let families = ["gpt2", "llama_gqa", "mistral", "qwen2", "qwen3", "smollm3", "gpt_neox_parallel", "gemma", "gemma2",
-                           "gemma3", "gemma3_multimodal", "phi3", "olmo2", "olmo3", "phi_qk", "olmo_clip", "olmoe", "mixtral"]
+                           "gemma3", "gemma3_multimodal", "phi3", "olmo2", "olmo3", "phi_qk", "olmo_clip", "olmoe", "mixtral", "qwen2_moe",
+                           "qwen3_moe"]
 
     @Test(arguments: families) func billionsOfLayersAreRefused(name: String) throws {
         let field = name == "gpt2" ? "n_layer" : "num_hidden_layers"
@@ -32,7 +33,8 @@ import LanguageModels
         }
     }
 
-    @Test(arguments: [("olmoe", "num_experts"), ("mixtral", "num_local_experts")])
+    @Test(arguments: [("olmoe", "num_experts"), ("mixtral", "num_local_experts"), ("qwen2_moe", "num_experts"),
+                      ("qwen3_moe", "num_local_experts")])
     func billionsOfExpertsAreRefused(name: String, field: String) throws {
         let data = try FamilyConfigurationErrorTests.edited(name) { $0[field] = 2_000_000_000 }
         expectLoadingError(containing: ["config.json", "\(field) 2000000000 is more than 65536 experts"]) {

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 import LanguageModels
 
-/// GPT-NeoX, Gemma 1/2/3 (and Gemma-3's multimodal wrapper), Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE and Mixtral against transformers (fixtures by scripts/make_family_fixtures.py):
+/// GPT-NeoX, Gemma 1/2/3 (and Gemma-3's multimodal wrapper), Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE, Mixtral, Qwen2-MoE and Qwen3-MoE against transformers (fixtures by scripts/make_family_fixtures.py):
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
                            "phi3_bf16", "olmo2", "olmo2_mha", "gemma3_attn_softcap", "phi3_longrope", "qwen3_yarn",
                            "phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16", "olmo3", "smollm3", "gemma3_multimodal",
-                           "gemma3_multimodal_softcap", "olmoe", "olmoe_norm_bf16", "mixtral"]
+                           "gemma3_multimodal_softcap", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)

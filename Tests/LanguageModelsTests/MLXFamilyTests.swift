@@ -7,8 +7,9 @@ import LanguageModels
 /// scripts/make_mlx_fixtures.py) against transformers running the same weights dequantized by `mx.dequantize`.
 @Suite struct MLXFamilyTests {
     static let names = ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "gemma3_mlx_q3",
-                        "olmo2_mlx_q5", "olmo3_mlx_q2", "smollm3_mlx_q8", "qwen3_mlx_mixed", "llama_mlx_mxfp4",
-                        "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8", "llama_mlx_q1"]
+                        "olmo2_mlx_q5", "olmo3_mlx_q2", "smollm3_mlx_q8", "qwen3_mlx_mixed", "olmoe_mlx_q4", "mixtral_mlx_q4",
+                        "qwen2_moe_mlx_q4", "qwen3_moe_mlx_q4", "llama_mlx_mxfp4", "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8",
+                        "llama_mlx_q1"]
 
     @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
         let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
@@ -45,9 +46,60 @@ import LanguageModels
         }
     }
 
+    /// mlx-lm's stacked experts (`switch_mlp.{gate,up,down}_proj`, `[experts, out, in]`) become one matrix per expert,
+    /// each its block of the stack's packed rows; the routers and Qwen2-MoE's shared expert and gate stay packed too.
+    /// Qwen3-MoE's stacked `down_proj` (32 inputs, below mlx-lm's group of 64) is stored unquantized and read dense.
+    @Test(arguments: ["olmoe_mlx_q4", "mixtral_mlx_q4", "qwen2_moe_mlx_q4", "qwen3_moe_mlx_q4"])
+    func stackedExpertsStayPacked(name: String) throws {
+        let model = try Fixtures.model(name)
+        let mixtures = model.blocks.compactMap(\.mixture)
+        #expect(mixtures.count == (name == "qwen3_moe_mlx_q4" ? 1 : model.layerCount))
+        for mixture in mixtures {
+            var packed = [mixture.router.matrix]
+            for expert in mixture.experts { packed += [expert.gate!.matrix, expert.input.matrix] }
+            if let shared = mixture.shared { packed += [shared.gate.matrix, shared.expert.gate!.matrix, shared.expert.input.matrix, shared.expert.output.matrix] }
+            let downs = mixture.experts.map(\.output.matrix)
+            if name == "qwen3_moe_mlx_q4" {
+                #expect(downs.allSatisfy { if case .dense = $0 { true } else { false } })
+            } else {
+                packed += downs
+            }
+            for matrix in packed {
+                guard case .quantized(let quantized) = matrix else { Issue.record("\(name): a matrix is not kept quantized"); continue }
+                #expect(quantized.rowCount == matrix.shape[0])
+            }
+            #expect(mixture.experts.map { $0.gate!.matrix.shape[0] } == Array(repeating: mixture.experts[0].gate!.matrix.shape[0], count: mixture.experts.count))
+            #expect(mixture.experts[0].gate!.matrix.dequantized() != mixture.experts[1].gate!.matrix.dequantized())
+        }
+        #expect(model.parameterCount > 0)
+    }
+
+    /// A stacked expert module whose stored codes disagree with config.json's settings for it is refused naming it.
+    @Test(arguments: [(#"{"group_size": 32, "bits": 8}"#, "model.layers.0.mlp.switch_mlp.up_proj.weight: expected shape [4, 64, 8]"),
+                      ("false", "marks model.layers.0.mlp.switch_mlp.up_proj unquantized")])
+    func stackedExpertsDisagreeingWithTheirSettingsAreRefused(setting: String, message: String) throws {
+        let source = Fixtures.directory("olmoe_mlx_q4")
+        try withTemporaryDirectory { directory in
+            try FileManager.default.copyItem(at: source.appendingPathComponent("model.safetensors"),
+                                             to: directory.appendingPathComponent("model.safetensors"))
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
+            var quantization = config["quantization"] as! [String: Any]
+            quantization["model.layers.0.mlp.switch_mlp.up_proj"] = try JSONSerialization.jsonObject(with: Data(setting.utf8), options: .fragmentsAllowed)
+            config["quantization"] = quantization
+            try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
+            do {
+                _ = try TransformerModel.load(Checkpoint(directory: directory))
+                Issue.record("the checkpoint loaded")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+
     /// Export writes the weights dequantized, under transformers' names, with no `quantization` in config.json; the
     /// reload computes the quantized model's logits (the same affine values, summed in another order).
-    @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8"])
+    @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "mixtral_mlx_q4", "qwen2_moe_mlx_q4",
+                      "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8"])
     func exportWritesDequantizedWeights(name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
         let model = try TransformerModel.load(checkpoint)

@@ -3,11 +3,12 @@ import Testing
 import Tensors
 import LanguageModels
 
-/// OLMoE's and Mixtral's mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`; logits, KV cache, block
-/// structure and export are in FamilyTests and FamilySavingTests): the routing against transformers' router, the
-/// hook points, gradients against torch autograd, and config errors.
+/// OLMoE's, Mixtral's and the Qwen mixtures' mixture-of-experts MLP (fixtures by scripts/make_family_fixtures.py `olmoe`
+/// and `qwen_moe`; logits, KV cache, block structure and export are in FamilyTests and FamilySavingTests): the routing
+/// against transformers' router, the hook points (the shared expert's too), gradients against torch autograd, and
+/// config errors.
 @Suite struct MixtureOfExpertsTests {
-    static let names = ["olmoe", "olmoe_norm_bf16", "mixtral"]
+    static let names = ["olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe"]
 
     static func batch(_ name: String) throws -> TokenBatch {
         TokenBatch((try Fixtures.reference(name)["batch"] as! [String: Any])["input_ids"] as! [[Int]])
@@ -16,11 +17,16 @@ import LanguageModels
     /// The chosen experts (as sets: transformers' order among the k is that of torch.topk) are transformers'.
     @Test(arguments: names) func routingMatchesTransformers(name: String) throws {
         let model = try Fixtures.model(name)
-        let expected = try Fixtures.reference(name)["routing"] as! [[[[Int]]]]
+        let expected = try Fixtures.reference(name)["routing"] as! [Any]
         let hooks = ForwardHooks()
         hooks.cache { $0.hasSuffix("hook_expert_indices") }
         _ = model.forward(try Self.batch(name), hooks: hooks)
-        for (l, layer) in expected.enumerated() {
+        #expect(expected.count == model.layerCount)
+        for (l, entry) in expected.enumerated() {
+            guard let layer = entry as? [[[Int]]] else {
+                #expect(model.blocks[l].mixture == nil && model.blocks[l].mlp != nil, "\(name) layer \(l) is dense in transformers")
+                continue
+            }
             let k = layer[0][0].count
             let ours = hooks.cached[HookPoint.expertIndices(l).name]!.scalars.map { Int($0) }
             let theirs = layer.flatMap { $0 }
@@ -56,7 +62,8 @@ import LanguageModels
         _ = model.forward(batch, hooks: hooks)
         let tokens = batch.tokens.count * batch.tokens[0].count
         for block in model.blocks {
-            let l = block.layer, mixture = try #require(block.mixture), names = block.names
+            guard let mixture = block.mixture else { continue }
+            let l = block.layer, names = block.names
             let experts = mixture.experts.count, k = mixture.expertsPerToken
             for point in [HookPoint.routerLogits(l), .expertWeights(l), .expertIndices(l), .topKWeights(l)] {
                 #expect(model.hookNames.contains(point.name))
@@ -84,6 +91,17 @@ import LanguageModels
                     (0..<k).first { indices[t * k + $0] == e }.map { weights.scalars[t * k + $0] } ?? 0
                 })
                 dense = dense + all * scale
+            }
+            if let shared = mixture.shared {
+                // The shared expert on every token, scaled by its gate's sigmoid.
+                let s = mixture.sharedExpertHookNames
+                for name in [s.gate, s.input, s.post, s.scale] { #expect(model.hookNames.contains(name)) }
+                let scale = hooks.cached[s.scale]!
+                #expect(scale.shape == [2, 12, 1])
+                #expect(scale.reshaped([tokens, 1]).maxAbsDifference(shared.gate(input).sigmoid()) < 1e-6)
+                #expect(hooks.cached[s.post]!.shape == [2, 12, shared.expert.input.outputSize])
+                let all = shared.expert.output(shared.expert.activation(shared.expert.gate!(input)) * shared.expert.input(input))
+                dense = dense + all * scale.reshaped([tokens, 1])
             }
             #expect(routed == tokens * k)
             for t in 0..<tokens {
@@ -132,7 +150,8 @@ import LanguageModels
         let model = try Fixtures.model(name)
         let batch = try Self.batch(name)
         let parameters = model.parameters
-        let routerIndex = try #require(parameters.firstIndex { $0.name == "blocks.0.mixture.router.weight" })
+        let routerLayer = reference["router_layer"] as! Int
+        let routerIndex = try #require(parameters.firstIndex { $0.name == "blocks.\(routerLayer).mixture.router.weight" })
         let (metric, gradients, router) = withGradients { tape -> (Float, [String: Tensor], Tensor) in
             let watchedRouter = tape.watch(parameters[routerIndex].tensor)
             var values = parameters.map(\.tensor)
@@ -153,7 +172,7 @@ import LanguageModels
             let worst = zip(ours, theirs).map { Swift.abs($0 - $1) }.max()!
             #expect(scale > 1e-3 && worst <= 1e-4 * scale, "\(name) layer \(l): max |Δ gradient| \(worst) at scale \(scale)")
         }
-        let theirs = flatFloats(reference["router_0"]!)
+        let theirs = flatFloats(reference["router"]!)
         let worst = zip(router.scalars, theirs).map { Swift.abs($0 - $1) }.max()!, scale = theirs.map(Swift.abs).max()!
         #expect(scale > 1e-3 && worst <= 1e-4 * scale, "\(name) router: max |Δ gradient| \(worst) at scale \(scale)")
     }
@@ -189,5 +208,92 @@ import LanguageModels
         } catch {
             #expect("\(error)".contains(named), "\(error)")
         }
+    }
+}
+
+/// The Qwen mixtures' configuration: the fixtures' fields, transformers' defaults, and malformed fields named.
+@Suite struct QwenMixtureConfigurationTests {
+    @Test func fixturesReadTheirExpertsAndDenseLayers() throws {
+        let qwen2 = try ModelConfiguration(contentsOf: Fixtures.directory("qwen2_moe"))
+        #expect(qwen2.family == .llama(.qwen2MoE) && qwen2.attentionQKVBias && !qwen2.attentionOutputBias && !qwen2.qkNorm)
+        #expect(qwen2.mixture == ModelConfiguration.Mixture(experts: 6, expertsPerToken: 2, normalizesTopK: false, expertWidth: 12,
+                                                            sharedExpertWidth: 20, denseLayers: [1]))
+        #expect(qwen2.slidingWindows == [5, nil, nil] && qwen2.dMLP == 24 && !qwen2.tiedEmbeddings && qwen2.nKVHeads == 2)
+        #expect(qwen2.optionsInForce.contains("a gated shared expert of width 20"))
+        let model = try Fixtures.model("qwen2_moe")
+        #expect(model.blocks.map { $0.mixture == nil } == [false, true, false])
+        #expect(model.blocks[1].mlp!.input.outputSize == 24 && model.blocks[0].mixture!.experts[0].input.outputSize == 12)
+        #expect(model.blocks[0].mixture!.shared!.expert.input.outputSize == 20)
+        let qwen3 = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_moe"))
+        #expect(qwen3.family == .llama(.qwen3MoE) && qwen3.qkNorm && qwen3.tiedEmbeddings && qwen3.nKVHeads == 1 && qwen3.dHead == 16)
+        #expect(qwen3.mixture == ModelConfiguration.Mixture(experts: 8, expertsPerToken: 3, normalizesTopK: true, expertWidth: 12,
+                                                            denseLayers: [0, 2]))
+    }
+
+    static func minimal(_ modelType: String, _ extra: String = "") -> Data {
+        Data(#"{"model_type": "\#(modelType)", "hidden_size": 32, "intermediate_size": 24, "num_hidden_layers": 6, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 64\#(extra)}"#.utf8)
+    }
+
+    /// Absent fields take the defaults of transformers' Qwen2MoeConfig / Qwen3MoeConfig; layer l is dense when listed in
+    /// mlp_only_layers or when (l + 1) is not a multiple of decoder_sparse_step.
+    @Test func absentFieldsTakeTransformersDefaults() throws {
+        let qwen2 = try ModelConfiguration(json: Self.minimal("qwen2_moe"))
+        #expect(qwen2.mixture == ModelConfiguration.Mixture(experts: 60, expertsPerToken: 4, normalizesTopK: false, expertWidth: 1408,
+                                                            sharedExpertWidth: 5632))
+        #expect(qwen2.attentionQKVBias && qwen2.slidingWindows.allSatisfy { $0 == nil } && qwen2.normEpsilon == 1e-6)
+        let qwen3 = try ModelConfiguration(json: Self.minimal("qwen3_moe"))
+        #expect(qwen3.mixture == ModelConfiguration.Mixture(experts: 128, expertsPerToken: 8, normalizesTopK: false, expertWidth: 768))
+        #expect(!qwen3.attentionQKVBias && qwen3.maxPositions == 32_768)
+        let sparse = try ModelConfiguration(json: Self.minimal("qwen3_moe", #", "decoder_sparse_step": 3, "mlp_only_layers": [5, 40]"#))
+        #expect(sparse.mixture?.denseLayers == [0, 1, 3, 4, 5])
+        let windows = try ModelConfiguration(json: Self.minimal("qwen3_moe", #", "use_sliding_window": true, "sliding_window": 7"#))
+        #expect(windows.slidingWindows == Array(repeating: 7, count: 6))
+        let qwen2Windows = try ModelConfiguration(json: Self.minimal("qwen2_moe", #", "use_sliding_window": true, "sliding_window": 7, "max_window_layers": 4"#))
+        #expect(qwen2Windows.slidingWindows == [7, nil, 7, nil, nil, nil])
+        #expect(try ModelConfiguration(json: Self.minimal("qwen2_moe", #", "qkv_bias": false"#)).attentionQKVBias == false)
+    }
+
+    @Test(arguments: [
+        ("qwen2_moe", #""moe_intermediate_size": 0"#, "moe_intermediate_size"),
+        ("qwen2_moe", #""shared_expert_intermediate_size": -4"#, "shared_expert_intermediate_size"),
+        ("qwen2_moe", #""decoder_sparse_step": 0"#, "decoder_sparse_step"),
+        ("qwen2_moe", #""mlp_only_layers": "1""#, "mlp_only_layers"),
+        ("qwen2_moe", #""num_experts_per_tok": 7"#, "num_experts_per_tok"),
+        ("qwen2_moe", #""qkv_bias": "yes""#, "qkv_bias"),
+        ("qwen2_moe", #""layer_types": ["sliding_attention", "full_attention", "full_attention"], "use_sliding_window": false"#, "layer_types[0]"),
+        ("qwen2_moe", #""sliding_window": 0"#, "sliding_window"),
+        ("qwen3_moe", #""num_local_experts": 0"#, "num_local_experts"),
+        ("qwen3_moe", #""norm_topk_prob": 2"#, "norm_topk_prob"),
+        ("qwen3_moe", #""decoder_sparse_step": -2"#, "decoder_sparse_step"),
+    ]) func malformedConfigurationsNameTheField(name: String, field: String, named: String) throws {
+        let url = Fixtures.directory(name).appendingPathComponent("config.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let replacement = try JSONSerialization.jsonObject(with: Data("{\(field)}".utf8)) as! [String: Any]
+        object.merge(replacement) { $1 }
+        do {
+            _ = try ModelConfiguration(json: try JSONSerialization.data(withJSONObject: object), source: "config.json")
+            Issue.record("\(field) was accepted")
+        } catch {
+            #expect("\(error)".contains(named), "\(error)")
+        }
+    }
+
+    /// `hook_shared_expert_gate` scales the shared expert's output: zeroing it removes exactly that output from the MLP's.
+    @Test func sharedExpertGateHookScalesItsOutput() throws {
+        let model = try Fixtures.model("qwen2_moe")
+        let batch = TokenBatch([[5, 9, 14, 2, 77, 3]])
+        let block = model.blocks[2], mixture = try #require(block.mixture), shared = try #require(mixture.shared)
+        let plain = ForwardHooks()
+        plain.cache { _ in true }
+        _ = model.forward(batch, hooks: plain)
+        let zeroed = ForwardHooks()
+        zeroed.add(mixture.sharedExpertHookNames.scale) { scale, _ in Tensor.zeros(scale.shape) }
+        zeroed.cache([block.names.mlpOut])
+        _ = model.forward(batch, hooks: zeroed)
+        let input = block.ln2!(plain.cached[block.names.mlpIn]!, hooks: nil, scaleName: "", normalizedName: "")
+        let sharedOutput = shared.expert.output(plain.cached[mixture.sharedExpertHookNames.post]!)
+        let expected = plain.cached[block.names.mlpOut]! - sharedOutput * shared.gate(input).sigmoid()
+        #expect(zeroed.cached[block.names.mlpOut]!.maxAbsDifference(expected) < 1e-5)
+        #expect(sharedOutput.maxAbsDifference(Tensor.zeros(sharedOutput.shape)) > 0.1)
     }
 }

@@ -84,11 +84,12 @@ extension LlamaConfigFile {
                       "model_type \(name) rotates whole heads (rotary dimension \(rotary.rotaryDim) of head dimension \(c.dHead))")
         try c.require(c.scalesAttentionByHeadDimension && !c.scalesAttentionByInverseLayerIndex,
                       "model_type \(name) scales attention by 1/sqrt(head_dim) only")
-        try c.require(c.qkNorm == (variant == .qwen3), "model_type \(name) \(variant == .qwen3 ? "needs" : "has no") query/key norms")
+        let qkNorm = variant == .qwen3 || variant == .qwen3MoE
+        try c.require(c.qkNorm == qkNorm, "model_type \(name) \(qkNorm ? "needs" : "has no") query/key norms")
         try c.require(variant == .llama || variant == .smollm3 || !c.mlpBias, "model_type \(name) has no MLP biases")
         try c.require(variant == .smollm3 || c.noRotaryLayers.isEmpty, "model_type \(name) rotates every layer (no NoPE layers)")
         switch variant {
-        case .llama, .qwen3, .smollm3:
+        case .llama, .qwen3, .smollm3, .qwen3MoE:
             try c.require(c.attentionQKVBias == c.attentionOutputBias,
                           "model_type \(name) has biases on all attention projections or on none")
         case .mistral, .mixtral:
@@ -96,13 +97,12 @@ extension LlamaConfigFile {
         case .qwen2:
             try c.require(c.attentionQKVBias && !c.attentionOutputBias,
                           "model_type qwen2 has q/k/v biases and no output bias")
+        case .qwen2MoE:
+            try c.require(!c.attentionOutputBias, "model_type qwen2_moe has no output bias")
         }
-        try c.require((c.mixture != nil) == (variant == .mixtral), "model_type \(name) \(variant == .mixtral ? "needs" : "has no") mixture of experts")
-        try c.require(c.mixture?.normalizesTopK != false, "model_type mixtral always renormalizes its chosen experts' probabilities")
         self.init(modelType: name, hiddenSize: c.dModel, intermediateSize: c.dMLP, numHiddenLayers: c.nLayers,
                   numAttentionHeads: c.nHeads, vocabSize: c.vocabularySize)
-        numLocalExperts = c.mixture?.experts
-        numExpertsPerTok = c.mixture?.expertsPerToken
+        try setMixture(c, variant: variant)
         architectures = [Self.architecture(variant)]
         numKeyValueHeads = c.nKVHeads
         headDim = c.dHead
@@ -111,7 +111,8 @@ extension LlamaConfigFile {
         ropeScaling = Self.ropeScaling(rotary.scaling)
         maxPositionEmbeddings = c.maxPositions
         tieWordEmbeddings = c.tiedEmbeddings
-        attentionBias = [.llama, .qwen3, .smollm3].contains(variant) ? c.attentionQKVBias : nil
+        attentionBias = [.llama, .qwen3, .smollm3, .qwen3MoE].contains(variant) ? c.attentionQKVBias : nil
+        qkvBias = variant == .qwen2MoE ? c.attentionQKVBias : nil
         mlpBias = variant == .llama || variant == .smollm3 ? c.mlpBias : nil
         if variant == .smollm3 { noRopeLayers = (0..<c.nLayers).map { c.noRotaryLayers.contains($0) ? 0 : 1 } }
         hiddenAct = c.activation.huggingFaceName
@@ -129,7 +130,34 @@ extension LlamaConfigFile {
         case .qwen2: return "Qwen2ForCausalLM"
         case .qwen3: return "Qwen3ForCausalLM"
         case .smollm3: return "SmolLM3ForCausalLM"
+        case .qwen2MoE: return "Qwen2MoeForCausalLM"
+        case .qwen3MoE: return "Qwen3MoeForCausalLM"
         }
+    }
+
+    /// Writes the mixture's fields: Mixtral's `num_local_experts` (experts of `intermediate_size`, always renormalized,
+    /// in every layer), or the Qwen mixtures' `num_experts`, `moe_intermediate_size`, `norm_topk_prob`, the shared
+    /// expert (Qwen2-MoE only, where it is required) and the dense layers as `mlp_only_layers` (`decoder_sparse_step` 1).
+    private mutating func setMixture(_ c: ModelConfiguration, variant: ModelConfiguration.LlamaVariant) throws {
+        let name = variant.rawValue, mixed = [.mixtral, .qwen2MoE, .qwen3MoE].contains(variant)
+        try c.require((c.mixture != nil) == mixed, "model_type \(name) \(mixed ? "needs" : "has no") mixture of experts")
+        guard let mixture = c.mixture else { return }
+        numExpertsPerTok = mixture.expertsPerToken
+        guard variant != .mixtral else {
+            try c.require(mixture.normalizesTopK, "model_type mixtral always renormalizes its chosen experts' probabilities")
+            try c.require(mixture.expertWidth ?? c.dMLP == c.dMLP && mixture.sharedExpertWidth == nil && mixture.denseLayers.isEmpty,
+                          "model_type mixtral has experts of intermediate_size in every layer and no shared expert")
+            numLocalExperts = mixture.experts
+            return
+        }
+        try c.require((mixture.sharedExpertWidth != nil) == (variant == .qwen2MoE),
+                      "model_type \(name) \(variant == .qwen2MoE ? "needs" : "has no") shared expert")
+        numExperts = mixture.experts
+        normTopkProb = mixture.normalizesTopK
+        moeIntermediateSize = mixture.expertWidth ?? c.dMLP
+        sharedExpertIntermediateSize = mixture.sharedExpertWidth
+        decoderSparseStep = 1
+        mlpOnlyLayers = mixture.denseLayers.sorted()
     }
 
     private static func ropeScaling(_ scaling: RotaryEmbedding.Scaling) -> RopeParametersFile? {
@@ -158,11 +186,12 @@ extension LlamaConfigFile {
         switch variant {
         case .llama:
             try c.require(window == nil, "model_type llama has no sliding windows")
-        case .mistral, .mixtral:
+        case .mistral, .mixtral, .qwen3MoE:
             try c.require(window == nil || c.slidingWindows.allSatisfy { $0 != nil },
                           "model_type \(variant.rawValue) applies its sliding window to every layer or to none")
             slidingWindow = window
-        case .qwen2, .qwen3, .smollm3:
+            if variant == .qwen3MoE { useSlidingWindow = window != nil }
+        case .qwen2, .qwen3, .smollm3, .qwen2MoE:
             useSlidingWindow = window != nil
             slidingWindow = window
             if window != nil || variant == .smollm3 {

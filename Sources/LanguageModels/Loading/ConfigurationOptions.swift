@@ -40,7 +40,9 @@ extension ModelConfiguration {
         }
         if let mixture {
             options.append("mixture of experts: \(mixture.expertsPerToken) of \(mixture.experts) experts per token"
-                           + (mixture.normalizesTopK ? ", weights renormalized" : ""))
+                           + (mixture.expertWidth.map { " (width \($0))" } ?? "") + (mixture.normalizesTopK ? ", weights renormalized" : ""))
+            if let width = mixture.sharedExpertWidth { options.append("a gated shared expert of width \(width)") }
+            if !mixture.denseLayers.isEmpty { options.append("dense MLPs in layers \(mixture.denseLayers.sorted())") }
         }
         if qkNorm { options.append([.olmo2, .olmo3, .olmoe].contains(family) ? "q/k norms over all heads" : "per-head q/k norms") }
         if let clipQKV { options.append("q, k, v clamped to ±\(clipQKV)") }

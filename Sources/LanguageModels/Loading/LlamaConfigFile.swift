@@ -1,6 +1,8 @@
-/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3` or `smollm3` model, field for field.
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe` or
+/// `qwen3_moe` model, field for field.
 ///
-/// Mixtral's `router_aux_loss_coef` and `router_jitter_noise` concern training only and are not read.
+/// The mixtures' `router_aux_loss_coef`, `router_jitter_noise` and `output_router_logits` concern training only and
+/// are not read.
 ///
 /// Absent optional fields take Hugging Face's defaults when normalized (``modelConfiguration(source:)``).
 /// Rotary settings may come in the older layout (`rope_theta`, `rope_scaling`) or the newer one
@@ -30,6 +32,17 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     /// Mixtral: experts per layer (default 8) and experts per token (default 2).
     public var numLocalExperts: Int?
     public var numExpertsPerTok: Int?
+    /// Qwen-MoE: experts per layer (`num_experts`; default 60 for Qwen2-MoE, 128 for Qwen3-MoE), each
+    /// `moe_intermediate_size` wide, the shared expert's width (Qwen2-MoE), every `decoder_sparse_step`-th layer a
+    /// mixture unless listed in `mlp_only_layers`, and whether the chosen experts' probabilities are renormalized.
+    public var numExperts: Int?
+    public var moeIntermediateSize: Int?
+    public var sharedExpertIntermediateSize: Int?
+    public var decoderSparseStep: Int?
+    public var mlpOnlyLayers: [Int]?
+    public var normTopkProb: Bool?
+    /// Qwen2-MoE: whether the q, k and v projections have biases (default true).
+    public var qkvBias: Bool?
     public var useSlidingWindow: Bool?
     public var maxWindowLayers: Int?
     public var layerTypes: [String]?
@@ -67,6 +80,13 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case slidingWindow = "sliding_window"
         case numLocalExperts = "num_local_experts"
         case numExpertsPerTok = "num_experts_per_tok"
+        case numExperts = "num_experts"
+        case moeIntermediateSize = "moe_intermediate_size"
+        case sharedExpertIntermediateSize = "shared_expert_intermediate_size"
+        case decoderSparseStep = "decoder_sparse_step"
+        case mlpOnlyLayers = "mlp_only_layers"
+        case normTopkProb = "norm_topk_prob"
+        case qkvBias = "qkv_bias"
         case useSlidingWindow = "use_sliding_window"
         case maxWindowLayers = "max_window_layers"
         case layerTypes = "layer_types"
@@ -85,22 +105,25 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     /// The variant decides what Hugging Face's implementation decides: Qwen2 always has q/k/v biases and no
     /// output bias, Mistral and Qwen2/3 have no MLP biases, Qwen3 normalizes queries and keys per head, and
     /// only Mistral, Qwen2/3 and SmolLM3 have sliding windows. SmolLM3 leaves rotary out of its NoPE layers and
-    /// defaults to tied embeddings, 4 key-value heads and rotary base 2000000.
+    /// defaults to tied embeddings, 4 key-value heads and rotary base 2000000. Qwen2-MoE and Qwen3-MoE are Qwen2's and
+    /// Qwen3's attention (Qwen2-MoE's q/k/v biases follow `qkv_bias`) with the mixture their fields describe
+    /// (``qwenMixture(_:checker:)``).
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
-            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, mixtral, qwen2, qwen3, smollm3)")
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, mixtral, qwen2, qwen3, smollm3, qwen2_moe, qwen3_moe)")
         }
         let (kvHeads, dHead) = try checker.decoderShape(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
-            keyValueHeads: numKeyValueHeads ?? (variant == .smollm3 ? 4 : numAttentionHeads), headDim: headDim, vocabularySize: vocabSize)
+            keyValueHeads: numKeyValueHeads ?? Self.defaultKeyValueHeads(variant, heads: numAttentionHeads), headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? Self.defaultMaxPositions(variant)
 
         let qkvBias: Bool, outputBias: Bool
         switch variant {
-        case .llama, .qwen3, .smollm3: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
+        case .llama, .qwen3, .smollm3, .qwen3MoE: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
         case .mistral, .mixtral: (qkvBias, outputBias) = (false, false)
         case .qwen2: (qkvBias, outputBias) = (true, false)
+        case .qwen2MoE: (qkvBias, outputBias) = (self.qkvBias ?? true, false)
         }
         var mixture: ModelConfiguration.Mixture?
         if variant == .mixtral {
@@ -110,6 +133,8 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
                 throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_local_experts \(experts)")
             }
             mixture = ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: true)
+        } else if variant == .qwen2MoE || variant == .qwen3MoE {
+            mixture = try qwenMixture(variant, checker: checker)
         }
         return ModelConfiguration(
             family: .llama(variant), dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads,
@@ -120,7 +145,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
                                                           defaultBase: variant == .smollm3 ? 2_000_000 : 10_000, checker: checker)),
             attentionQKVBias: qkvBias, attentionOutputBias: outputBias,
             mlpBias: variant == .llama || variant == .smollm3 ? (mlpBias ?? false) : false,
-            qkNorm: variant == .qwen3, tiedEmbeddings: tieWordEmbeddings ?? (variant == .smollm3),
+            qkNorm: variant == .qwen3 || variant == .qwen3MoE, tiedEmbeddings: tieWordEmbeddings ?? (variant == .smollm3),
             slidingWindows: try slidingWindows(variant, checker: checker),
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
             quantization: try checker.quantization(quantization, quantizationConfig),
@@ -132,7 +157,16 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         switch variant {
         case .llama: return 2048
         case .mistral, .mixtral: return 131_072
-        case .qwen2, .qwen3, .smollm3: return 32_768
+        case .qwen2, .qwen3, .smollm3, .qwen2MoE, .qwen3MoE: return 32_768
+        }
+    }
+
+    /// transformers' `num_key_value_heads` when the file has none.
+    private static func defaultKeyValueHeads(_ variant: ModelConfiguration.LlamaVariant, heads: Int) -> Int {
+        switch variant {
+        case .smollm3, .qwen3MoE: return 4
+        case .qwen2MoE: return 16
+        default: return heads
         }
     }
 
@@ -156,6 +190,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case .mistral, .mixtral: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
         case .smollm3: return try smolLM3SlidingWindows(checker: checker)
+        case .qwen2MoE, .qwen3MoE: return try qwenMoESlidingWindows(variant, checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
         try checker.requirePositive(window, "sliding_window")

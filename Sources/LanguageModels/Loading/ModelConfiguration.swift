@@ -75,10 +75,19 @@ public struct ModelConfiguration: Equatable, Sendable {
         case mixtral
         /// SmolLM3: Llama with NoPE layers (``ModelConfiguration/noRotaryLayers``) and optional sliding windows.
         case smollm3
+        /// Qwen2-MoE (Qwen1.5-MoE, Qwen2-57B-A14B): Qwen2's block with a mixture of experts of
+        /// ``Mixture/expertWidth`` plus a gated shared expert (``Mixture/sharedExpertWidth``), and dense MLPs in
+        /// ``Mixture/denseLayers``.
+        case qwen2MoE = "qwen2_moe"
+        /// Qwen3-MoE (Qwen3-30B-A3B): Qwen3's block (per-head q/k norms) with a mixture of experts of
+        /// ``Mixture/expertWidth`` and dense MLPs in ``Mixture/denseLayers``.
+        case qwen3MoE = "qwen3_moe"
     }
 
     /// The shape of a mixture-of-experts MLP: each token is routed to ``expertsPerToken`` of ``experts`` gated MLPs
-    /// of width ``ModelConfiguration/dMLP``.
+    /// of width ``expertWidth`` (OLMoE's and Mixtral's ``ModelConfiguration/dMLP``), plus, in Qwen2-MoE, a shared expert
+    /// every token passes through. The layers of ``denseLayers`` have a dense MLP of width ``ModelConfiguration/dMLP``
+    /// instead.
     public struct Mixture: Equatable, Sendable {
         /// The number of experts per layer (`num_experts`).
         public var experts: Int
@@ -86,9 +95,19 @@ public struct ModelConfiguration: Equatable, Sendable {
         public var expertsPerToken: Int
         /// Whether the chosen experts' probabilities are renormalized to sum to 1 (`norm_topk_prob`).
         public var normalizesTopK: Bool
+        /// The width of each routed expert (Qwen-MoE's `moe_intermediate_size`); nil for ``ModelConfiguration/dMLP``.
+        public var expertWidth: Int?
+        /// The width of the shared expert (Qwen2-MoE's `shared_expert_intermediate_size`), whose output, scaled by
+        /// `sigmoid(shared_expert_gate(x))`, is added to the routed experts'; nil for none.
+        public var sharedExpertWidth: Int?
+        /// The layers with a dense MLP instead of a mixture (Qwen-MoE's `mlp_only_layers` and the layers
+        /// `decoder_sparse_step` skips); empty when every layer is a mixture.
+        public var denseLayers: Set<Int>
 
-        public init(experts: Int, expertsPerToken: Int, normalizesTopK: Bool) {
+        public init(experts: Int, expertsPerToken: Int, normalizesTopK: Bool, expertWidth: Int? = nil,
+                    sharedExpertWidth: Int? = nil, denseLayers: Set<Int> = []) {
             self.experts = experts; self.expertsPerToken = expertsPerToken; self.normalizesTopK = normalizesTopK
+            self.expertWidth = expertWidth; self.sharedExpertWidth = sharedExpertWidth; self.denseLayers = denseLayers
         }
     }
 
@@ -170,7 +189,7 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// Gemma3ForConditionalGeneration), nil for a text-only checkpoint. Only the language model is read; its
     /// tensors carry the wrapper's prefix (see ``TransformerModel/build(_:weights:source:)``).
     public var multimodalWrapper: String?
-    /// The mixture-of-experts MLP's shape (OLMoE), nil for a dense MLP.
+    /// The mixture-of-experts MLP's shape (OLMoE, Mixtral, Qwen-MoE), nil for a dense MLP.
     public var mixture: Mixture?
 
     /// Creates a configuration; `nKVHeads` defaults to `nHeads`, `dHead` to `dModel / nHeads`.

@@ -29,6 +29,9 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
     public var eosTokenId: TokenIDList?
     public var torchDtype: String?
     public var dtype: String?
+    /// MLX quantization (mlx-lm's converter, whose experts are stacked under `mlp.switch_mlp`).
+    public var quantization: MLXQuantization?
+    public var quantizationConfig: MLXQuantization?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
@@ -56,6 +59,8 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
         case eosTokenId = "eos_token_id"
         case torchDtype = "torch_dtype"
         case dtype
+        case quantization
+        case quantizationConfig = "quantization_config"
     }
 
     /// The normalized description; throws naming `source` and the field for values this library does not support.
@@ -89,7 +94,7 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             positionEncoding: .rotary(rotary), attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
             tiedEmbeddings: tieWordEmbeddings ?? false,
             bosTokenIDs: bosTokenId?.ids ?? [], eosTokenIDs: eosTokenId?.ids ?? [], dtype: dtype ?? torchDtype,
-            clipQKV: try checker.clipQKV(clipQkv),
+            quantization: try checker.quantization(quantization, quantizationConfig), clipQKV: try checker.clipQKV(clipQkv),
             mixture: ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: normTopkProb ?? false)
         )
     }

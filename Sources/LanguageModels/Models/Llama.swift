@@ -1,6 +1,7 @@
-/// Builds the Llama family from a checkpoint: Llama, Mistral, Mixtral, Qwen2, Qwen3 and SmolLM3 differ only in options
-/// that ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding windows, rotary
-/// scaling, NoPE layers, tied embeddings, Mixtral's mixture of experts). MLX-quantized weights stay packed.
+/// Builds the Llama family from a checkpoint: Llama, Mistral, Mixtral, Qwen2, Qwen3, SmolLM3, Qwen2-MoE and Qwen3-MoE
+/// differ only in options that ``ModelConfiguration`` records (grouped-query heads, q/k/v biases, q/k norms, sliding
+/// windows, rotary scaling, NoPE layers, tied embeddings, the mixtures of experts and their dense layers).
+/// MLX-quantized weights stay packed.
 enum LlamaLoader {
     static func build(_ c: ModelConfiguration, weights w: some WeightSource, source: String) throws -> TransformerModel {
         let d = c.dModel, q = c.nHeads * c.dHead, kv = c.nKVHeads * c.dHead
@@ -25,16 +26,8 @@ enum LlamaLoader {
                 rotary: c.rotary(layer: l), heads: c.nHeads, keyValueHeads: c.nKVHeads, headDim: c.dHead,
                 scale: c.attentionScale(layer: l), slidingWindow: c.slidingWindows[l])
             var mlp: FeedForward?, mixture: MixtureOfExperts?
-            if let shape = c.mixture {
-                // Mixtral: the router `block_sparse_moe.gate`, experts' w1 (gate), w3 (up), w2 (down).
-                let m = p + "block_sparse_moe."
-                let experts = try (0..<shape.experts).map { e in
-                    FeedForward(input: try linear(m + "experts.\(e).w3", c.dMLP, d, bias: false),
-                                gate: try linear(m + "experts.\(e).w1", c.dMLP, d, bias: false),
-                                output: try linear(m + "experts.\(e).w2", d, c.dMLP, bias: false), activation: c.activation)
-                }
-                mixture = MixtureOfExperts(layer: l, router: try linear(m + "gate", shape.experts, d, bias: false), experts: experts,
-                                           expertsPerToken: shape.expertsPerToken, normalizesTopK: shape.normalizesTopK)
+            if let shape = c.mixture, !shape.denseLayers.contains(l) {
+                mixture = try MixtureLoading.mixture(c, layer: l, weights: w, layout: c.family == .llama(.mixtral) ? .blockSparseMoE : .mlp)
             } else {
                 mlp = FeedForward(input: try linear(p + "mlp.up_proj", c.dMLP, d, bias: c.mlpBias),
                                   gate: try linear(p + "mlp.gate_proj", c.dMLP, d, bias: c.mlpBias),

@@ -15,6 +15,12 @@ import Tensors
 /// TransformerLens), `hook_expert_indices` (the chosen experts as floats; a hook may replace them to force a routing),
 /// `hook_topk_weights`, and per expert `blocks.L.mlp.experts.E.hook_gate`, `hook_pre` (the up projection) and
 /// `hook_post`, `[tokens routed to E, dMLP]` — TransformerLens' `MoEGatedMLP` names.
+///
+/// Qwen2-MoE adds a shared expert (`mlp.shared_expert`) that every token passes through, its output scaled by
+/// `sigmoid(shared_expert_gate(x))` and added to the routed experts' sum. TransformerLens has no names for it; this
+/// library names its points after the module, as the routed experts': `blocks.L.mlp.shared_expert.hook_gate`,
+/// `hook_pre`, `hook_post` (`[batch, pos, width]`) and `blocks.L.mlp.hook_shared_expert_gate`, the sigmoid scale
+/// `[batch, pos, 1]`.
 public struct MixtureOfExperts {
     /// The router (`mlp.gate`), `[experts, dModel]`.
     public var router: Linear
@@ -24,15 +30,30 @@ public struct MixtureOfExperts {
     public let expertsPerToken: Int
     /// Whether the chosen experts' probabilities are divided by their sum (`norm_topk_prob`).
     public let normalizesTopK: Bool
+    /// Qwen2-MoE's shared expert and its gate (`shared_expert_gate`, `[1, dModel]`); nil for none.
+    public var shared: (expert: FeedForward, gate: Linear)?
     /// `blocks.L.mlp.experts.E.{hook_gate, hook_pre, hook_post}` per expert.
     public let expertHookNames: [(gate: String, input: String, post: String)]
+    /// `blocks.L.mlp.shared_expert.{hook_gate, hook_pre, hook_post}` and `blocks.L.mlp.hook_shared_expert_gate`.
+    public let sharedExpertHookNames: (gate: String, input: String, post: String, scale: String)
 
-    public init(layer: Int, router: Linear, experts: [FeedForward], expertsPerToken: Int, normalizesTopK: Bool) {
+    /// Every hook point of the experts, routed and shared (none of them a ``HookPoint``), in forward order.
+    public var expertHookPointNames: [String] {
+        let s = sharedExpertHookNames
+        return expertHookNames.flatMap { [$0.gate, $0.input, $0.post] } + (shared == nil ? [] : [s.gate, s.input, s.post, s.scale])
+    }
+
+    public init(layer: Int, router: Linear, experts: [FeedForward], expertsPerToken: Int, normalizesTopK: Bool,
+                shared: (expert: FeedForward, gate: Linear)? = nil) {
         precondition(router.outputSize == experts.count, "the router scores \(router.outputSize) experts, \(experts.count) given")
         precondition(expertsPerToken >= 1 && expertsPerToken <= experts.count,
                      "\(expertsPerToken) experts per token out of \(experts.count)")
         self.router = router; self.experts = experts
         self.expertsPerToken = expertsPerToken; self.normalizesTopK = normalizesTopK
+        precondition(shared.map { $0.gate.outputSize == 1 } ?? true, "the shared expert's gate has one output")
+        self.shared = shared
+        let s = "blocks.\(layer).mlp.shared_expert."
+        sharedExpertHookNames = (s + "hook_gate", s + "hook_pre", s + "hook_post", "blocks.\(layer).mlp.hook_shared_expert_gate")
         expertHookNames = experts.indices.map { e in
             let p = "blocks.\(layer).mlp.experts.\(e)."
             return (p + "hook_gate", p + "hook_pre", p + "hook_post")
@@ -59,7 +80,11 @@ public struct MixtureOfExperts {
                                     inputName: names.input, postName: names.post)
             return (routed, output * weights.indexSelect(axis: 0, slots[e]).reshaped([-1, 1]))
         }
-        return Tensor.scatterAddingRows(parts, rowCount: tokens, width: width).reshaped(leading + [width])
+        let routed = Tensor.scatterAddingRows(parts, rowCount: tokens, width: width).reshaped(leading + [width])
+        guard let shared else { return routed }
+        let names = sharedExpertHookNames
+        let output = shared.expert(x, hooks: hooks, gateName: names.gate, inputName: names.input, postName: names.post)
+        return routed + output * hooks.apply(names.scale, shared.gate(x).sigmoid())
     }
 
     /// The chosen experts, `k` per token, best first (flat, token-major): the `k` most probable, equal probabilities

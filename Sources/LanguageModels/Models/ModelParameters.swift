@@ -98,6 +98,13 @@ extension TransformerModel {
                     if var gate = mixture.experts[e].gate { try map(p + "mixture.experts.\(e).gate", &gate); mixture.experts[e].gate = gate }
                     try map(p + "mixture.experts.\(e).output", &mixture.experts[e].output)
                 }
+                if var shared = mixture.shared {
+                    try map(p + "mixture.sharedExpert.input", &shared.expert.input)
+                    if var gate = shared.expert.gate { try map(p + "mixture.sharedExpert.gate", &gate); shared.expert.gate = gate }
+                    try map(p + "mixture.sharedExpert.output", &shared.expert.output)
+                    try map(p + "mixture.sharedExpertGate", &shared.gate)
+                    mixture.shared = shared
+                }
                 blocks[l].mixture = mixture
             }
         }

@@ -7,22 +7,14 @@ enum OLMoELoader {
         let d = c.dModel
         guard case .rotary = c.positionEncoding else { throw LoadingError("\(source): an OLMoE model needs rotary positions") }
         guard let shape = c.mixture else { throw LoadingError("\(source): an OLMoE model needs its experts' shape") }
+        guard shape.denseLayers.isEmpty else { throw LoadingError("\(source): an OLMoE model has a mixture of experts in every layer") }
         func rmsNorm(_ module: String, _ size: Int) throws -> Normalization {
             Normalization(kind: .rmsNorm, weight: try w.tensor(named: module + ".weight", shape: [size]), epsilon: c.normEpsilon)
         }
         let blocks = try (0..<c.nLayers).map { l -> TransformerBlock in
             let p = "model.layers.\(l)."
             let attention = try OLMo2Loader.attention(c, layer: l, weights: w)
-            let experts = try (0..<shape.experts).map { e -> FeedForward in
-                let m = p + "mlp.experts.\(e)."
-                return FeedForward(input: try w.linear(m + "up_proj", c.dMLP, d, bias: false, quantization: c.quantization),
-                                   gate: try w.linear(m + "gate_proj", c.dMLP, d, bias: false, quantization: c.quantization),
-                                   output: try w.linear(m + "down_proj", d, c.dMLP, bias: false, quantization: c.quantization),
-                                   activation: c.activation)
-            }
-            let router = try w.linear(p + "mlp.gate", shape.experts, d, bias: false, quantization: c.quantization)
-            let mixture = MixtureOfExperts(layer: l, router: router, experts: experts, expertsPerToken: shape.expertsPerToken,
-                                           normalizesTopK: shape.normalizesTopK)
+            let mixture = try MixtureLoading.mixture(c, layer: l, weights: w, layout: .mlp)
             return TransformerBlock(layer: l, ln1: try rmsNorm(p + "input_layernorm", d), attention: attention,
                                     ln2: try rmsNorm(p + "post_attention_layernorm", d), mlp: nil, mixture: mixture)
         }

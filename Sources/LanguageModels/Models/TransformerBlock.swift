@@ -116,7 +116,7 @@ public struct TransformerBlock {
         let inner = [names.ln2Scale, names.ln2Normalized, names.mlpPre, names.mlpPreLinear, names.mlpPost, names.ln2PostScale,
                      names.ln2PostNormalized, names.routerLogits, names.expertWeights, names.expertIndices, names.topKWeights]
         let dense = mlp.map { $0.input.isDense && $0.output.isDense && $0.gate?.isDense != false } ?? true
-        let expertHooked = mixture?.expertHookNames.contains { hooks.wants($0.gate) || hooks.wants($0.input) || hooks.wants($0.post) } ?? false
+        let expertHooked = mixture?.expertHookPointNames.contains { hooks.wants($0) } ?? false
         let rows = dense && !expertHooked && !inner.contains(where: { hooks.wants($0) }) ? context.outputRows(of: input) : nil
         return input.onRows(rows) { feedForward($0, hooks: hooks) }
     }

@@ -229,12 +229,13 @@ extension TransformerModel {
     }
 
     /// The canonical names of ``hookPoints`` and, after each mixture-of-experts block's router points, its experts'
-    /// `blocks.L.mlp.experts.E.hook_gate` / `hook_pre` / `hook_post`: these have no ``HookPoint`` (they hold only the
-    /// tokens routed to the expert) and are called only when some are.
+    /// `blocks.L.mlp.experts.E.hook_gate` / `hook_pre` / `hook_post` (which have no ``HookPoint``: they hold only the
+    /// tokens routed to the expert and are called only when some are) and its shared expert's points
+    /// (``MixtureOfExperts/sharedExpertHookNames``).
     public var hookNames: [String] {
         hookPoints.flatMap { point -> [String] in
             guard point.kind == .topKWeights, let layer = point.layer, let mixture = blocks[layer].mixture else { return [point.name] }
-            return [point.name] + mixture.expertHookNames.flatMap { [$0.gate, $0.input, $0.post] }
+            return [point.name] + mixture.expertHookPointNames
         }
     }
 
@@ -262,10 +263,10 @@ extension TransformerModel {
             let a = block.attention
             total += size(block.ln1) + size(block.ln2) + size(a.query) + size(a.key) + size(a.value) + size(a.output)
                 + size(a.queryNorm) + size(a.keyNorm) + size(block.postAttentionNorm) + size(block.postFeedForwardNorm)
-            for mlp in (block.mlp.map { [$0] } ?? []) + (block.mixture?.experts ?? []) {
+            for mlp in (block.mlp.map { [$0] } ?? []) + (block.mixture?.experts ?? []) + (block.mixture?.shared.map { [$0.expert] } ?? []) {
                 total += size(mlp.input) + (mlp.gate.map(size) ?? 0) + size(mlp.output)
             }
-            total += block.mixture.map { size($0.router) } ?? 0
+            total += block.mixture.map { size($0.router) + ($0.shared.map { size($0.gate) } ?? 0) } ?? 0
         }
         return total
     }

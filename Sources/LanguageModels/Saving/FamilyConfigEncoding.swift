@@ -166,6 +166,8 @@ extension ModelConfiguration {
         try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
         try requireNoWindows()
         guard let mixture else { throw SavingError("config.json: model_type olmoe needs its experts' shape") }
+        try require(mixture.expertWidth ?? dMLP == dMLP && mixture.sharedExpertWidth == nil && mixture.denseLayers.isEmpty,
+                    "model_type olmoe has experts of intermediate_size in every layer and no shared expert")
         addRMSNormDecoderFields(&object, architecture: "OlmoeForCausalLM")
         object["attention_bias"] = attentionQKVBias
         object["clip_qkv"] = clipQKV.map { Double("\($0)")! as Any } ?? NSNull()

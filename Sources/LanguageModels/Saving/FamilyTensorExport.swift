@@ -109,13 +109,7 @@ extension TransformerModel {
             add(p + "self_attn.q_norm.weight", block.attention.queryNorm?.weight)
             add(p + "self_attn.k_norm.weight", block.attention.keyNorm?.weight)
             add(p + "post_attention_layernorm.weight", block.ln2?.weight)
-            guard let mixture = block.mixture else { continue }
-            Self.addLinear(add, p + "mlp.gate", mixture.router)
-            for (e, expert) in mixture.experts.enumerated() {
-                Self.addLinear(add, p + "mlp.experts.\(e).gate_proj", expert.gate)
-                Self.addLinear(add, p + "mlp.experts.\(e).up_proj", expert.input)
-                Self.addLinear(add, p + "mlp.experts.\(e).down_proj", expert.output)
-            }
+            if let mixture = block.mixture { Self.addMixture(add, mixture, prefix: p, layout: .mlp) }
         }
         add("model.norm.weight", finalNorm.weight)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }

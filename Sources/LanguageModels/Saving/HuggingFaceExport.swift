@@ -25,7 +25,7 @@ extension TransformerModel {
         }
         switch c.family {
         case .gpt2: addGPT2Tensors(add)
-        case .llama: addLlamaTensors(add)
+        case .llama(let variant): addLlamaTensors(add, variant: variant)
         case .gptNeoX: addGPTNeoXTensors(add)
         case .gemma(let version): addGemmaTensors(add, version: version)
         case .phi3: addPhi3Tensors(add)
@@ -106,7 +106,7 @@ extension TransformerModel {
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
     }
 
-    private func addLlamaTensors(_ add: (String, Tensor?) -> Void) {
+    private func addLlamaTensors(_ add: (String, Tensor?) -> Void, variant: ModelConfiguration.LlamaVariant) {
         add("model.embed_tokens.weight", tokenEmbedding.dequantized())
         for (l, block) in blocks.enumerated() {
             let p = "model.layers.\(l)."
@@ -116,7 +116,7 @@ extension TransformerModel {
             add(p + "self_attn.q_norm.weight", a.queryNorm?.weight)
             add(p + "self_attn.k_norm.weight", a.keyNorm?.weight)
             add(p + "post_attention_layernorm.weight", block.ln2?.weight)
-            Self.addLlamaLayoutMLP(add, block: block, prefix: p)
+            Self.addLlamaLayoutMLP(add, block: block, prefix: p, mixtureLayout: variant == .mixtral ? .blockSparseMoE : .mlp)
         }
         add("model.norm.weight", finalNorm.weight)
         if !tiedEmbeddings { add("lm_head.weight", unembedding.dequantized()) }
@@ -150,20 +150,33 @@ extension TransformerModel {
         addLinear(add, p + "self_attn.o_proj", a.output)
     }
 
-    /// One block's gated MLP under the Llama layout's names (`mlp.{gate,up,down}_proj`), or Mixtral's mixture of experts
-    /// (`block_sparse_moe.gate`, `block_sparse_moe.experts.E.{w1,w3,w2}`).
-    static func addLlamaLayoutMLP(_ add: (String, Tensor?) -> Void, block: TransformerBlock, prefix p: String) {
-        if let mixture = block.mixture {
-            addLinear(add, p + "block_sparse_moe.gate", mixture.router)
-            for (e, expert) in mixture.experts.enumerated() {
-                addLinear(add, p + "block_sparse_moe.experts.\(e).w1", expert.gate)
-                addLinear(add, p + "block_sparse_moe.experts.\(e).w3", expert.input)
-                addLinear(add, p + "block_sparse_moe.experts.\(e).w2", expert.output)
-            }
-        }
+    /// One block's gated MLP under the Llama layout's names (`mlp.{gate,up,down}_proj`), or its mixture of experts
+    /// (``addMixture(_:_:prefix:layout:)``; Mixtral's under `block_sparse_moe`, the Qwen mixtures' under `mlp`).
+    static func addLlamaLayoutMLP(_ add: (String, Tensor?) -> Void, block: TransformerBlock, prefix p: String,
+                                  mixtureLayout: MixtureLoading.Layout = .mlp) {
+        if let mixture = block.mixture { addMixture(add, mixture, prefix: p, layout: mixtureLayout) }
         addLinear(add, p + "mlp.gate_proj", block.mlp?.gate)
         addLinear(add, p + "mlp.up_proj", block.mlp?.input)
         addLinear(add, p + "mlp.down_proj", block.mlp?.output)
+    }
+
+    /// A mixture's router, experts and shared expert under the names ``MixtureLoading`` reads them by.
+    static func addMixture(_ add: (String, Tensor?) -> Void, _ mixture: MixtureOfExperts, prefix p: String,
+                           layout: MixtureLoading.Layout) {
+        let (router, names) = layout == .mlp ? ("mlp.gate", ["gate_proj", "up_proj", "down_proj"])
+                                             : ("block_sparse_moe.gate", ["w1", "w3", "w2"])
+        let experts = layout == .mlp ? "mlp.experts." : "block_sparse_moe.experts."
+        func addGated(_ prefix: String, _ mlp: FeedForward) {
+            addLinear(add, prefix + names[0], mlp.gate)
+            addLinear(add, prefix + names[1], mlp.input)
+            addLinear(add, prefix + names[2], mlp.output)
+        }
+        addLinear(add, p + router, mixture.router)
+        for (e, expert) in mixture.experts.enumerated() { addGated(p + experts + "\(e).", expert) }
+        if let shared = mixture.shared {
+            addGated(p + "mlp.shared_expert.", shared.expert)
+            addLinear(add, p + "mlp.shared_expert_gate", shared.gate)
+        }
     }
 
     /// A linear layer's `weight` and (when it has one) `bias`.
