@@ -28,6 +28,8 @@ public struct GGUFWeights: WeightSource {
     let normsStoredPlusOne: Bool
     /// Rows of the query and of the key (and value) projections, for taking apart a fused `attn_qkv`.
     let projectionRows: (query: Int, keyValue: Int)
+    /// The experts of each mixture-of-experts layer (`<arch>.expert_count`), nil for a dense model.
+    let expertCount: Int?
     /// The arithmetic of products with the F16 and BF16 matrices (quantized ones always compute in `Float`).
     public var computePrecision: ComputePrecision
 
@@ -41,6 +43,7 @@ public struct GGUFWeights: WeightSource {
         let permuted = ["llama", "olmo", "smollm3"].contains(architecture)
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
         projectionRows = (configuration.nHeads * configuration.dHead, configuration.nKVHeads * configuration.dHead)
+        expertCount = configuration.mixture?.experts
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
@@ -49,7 +52,8 @@ public struct GGUFWeights: WeightSource {
         var perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
-                        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"]
+                        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+                        "mlp.gate": "ffn_gate_inp", "block_sparse_moe.gate": "ffn_gate_inp"]
         if ["gemma2", "gemma3", "olmo2"].contains(architecture) {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
@@ -90,10 +94,16 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func has(_ name: String) -> Bool {
-        fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
+        if name.hasSuffix(".weight"), let part = Self.expertPart(String(name.dropLast(".weight".count))) {
+            return file.has(part.stacked) || file.has(part.split)
+        }
+        return fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
     }
 
     public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        if name.hasSuffix(".weight"), let part = Self.expertPart(String(name.dropLast(".weight".count))) {
+            return try expertWeightMatrix(part, name: name, shape: shape).dequantized()
+        }
         if let part = fusedQKVPart(name) {
             _ = try checkedFusedInfo(part, name: name, shape: shape)
             return try file.tensor(named: part.stored).slice(axis: 0, part.rows)
@@ -110,6 +120,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        if let part = Self.expertPart(module) { return try expertWeightMatrix(part, name: "\(module).weight", shape: shape) }
         if let part = fusedQKVPart("\(module).weight") {
             let info = try checkedFusedInfo(part, name: "\(module).weight", shape: shape)
             if info.type == .f32 { return .dense(try file.tensor(named: part.stored).slice(axis: 0, part.rows)) }
@@ -136,7 +147,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     /// F16 and BF16 matrices as 16-bit matrices computing in ``computePrecision``; others packed.
-    private func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
+    func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
         guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
         halfPrecision.computePrecision = computePrecision
         return .halfPrecision(halfPrecision)
