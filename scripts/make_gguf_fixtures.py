@@ -75,8 +75,9 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
 metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), a tiny SmolLM3, Phi-3 (fused
-attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection) and GPT-2 (fused attn_qkv with bias,
-position_embd), and truncated or lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
+attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection), GPT-2 (fused attn_qkv with bias,
+position_embd), OLMoE (stacked experts) and Mixtral (per-expert tensors; make_gguf_moe_fixtures.py), and truncated or
+lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
 """
 
 import json
@@ -1124,6 +1125,8 @@ def make_fuzz_seeds():
     for name, offset, value in [("lying-tensor-count.gguf", 8, 1 << 40), ("lying-metadata-count.gguf", 16, 1 << 40)]:
         with open(os.path.join(SEEDS, name), "wb") as file:
             file.write(llama[:offset] + struct.pack("<Q", value) + llama[offset + 8:])
+    from make_gguf_moe_fixtures import write_fuzz_seeds
+    write_fuzz_seeds(SEEDS, add_tiny_sentencepiece)
     for name in os.listdir(SEEDS):
         assert os.path.getsize(os.path.join(SEEDS, name)) <= 8192, f"seed {name} is larger than the fuzzer's -max_len"
 

@@ -80,14 +80,15 @@ def set_expert_matrices(model, layer, matrices):
         experts.down_proj.copy_(torch.from_numpy(np.stack(matrices["down"])))
 
 
-def write_moe(file_name, architecture, model, config, tensor_types, split_experts=False):
-    """The file convert_hf_to_gguf writes for `model` (OLMoE: `olmoe`; Mixtral: `llama`, q/k rows permuted), matrices
-    as `tensor_types(gguf name)`, vectors and routers F32; Mixtral's experts per expert when `split_experts`. Puts the
-    values the file stores into `model` (q/k rows un-permuted)."""
+def write_moe(file_name, architecture, model, config, tensor_types, split_experts=False, directory=OUT,
+              add_vocabulary=lambda writer: add_sentencepiece_vocabulary(writer, "llama2")):
+    """The file convert_hf_to_gguf writes for `model` (OLMoE: `olmoe`; Mixtral: `llama`, q/k rows permuted) in
+    `directory`, matrices as `tensor_types(gguf name)`, vectors and routers F32; Mixtral's experts per expert when
+    `split_experts`. Puts the values the file stores into `model` (q/k rows un-permuted)."""
     rng = np.random.default_rng(23)
-    writer = GGUFWriter(os.path.join(OUT, file_name), architecture)
+    writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_name(f"tiny-{file_name[:-5]}")
-    assert add_sentencepiece_vocabulary(writer, "llama2") == config.vocab_size
+    assert add_vocabulary(writer) == config.vocab_size
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
     writer.add_block_count(config.num_hidden_layers)
@@ -146,11 +147,11 @@ def write_moe(file_name, architecture, model, config, tensor_types, split_expert
     model.load_state_dict(state, strict=False)
 
 
-def olmoe(experts, per_token, normalize, hidden=64, ff=32, seed=31):
+def olmoe(experts, per_token, normalize, hidden=64, ff=32, seed=31, vocabulary_size=VOCABULARY, tied=False, kv_heads=2):
     config = transformers.OlmoeConfig(
-        vocab_size=VOCABULARY, hidden_size=hidden, intermediate_size=ff, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
-        num_experts=experts, num_experts_per_tok=per_token, norm_topk_prob=normalize, tie_word_embeddings=False,
+        vocab_size=vocabulary_size, hidden_size=hidden, intermediate_size=ff, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=kv_heads, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
+        num_experts=experts, num_experts_per_tok=per_token, norm_topk_prob=normalize, tie_word_embeddings=tied,
         bos_token_id=1, eos_token_id=2, pad_token_id=None)
     torch.manual_seed(0)
     model = transformers.OlmoeForCausalLM(config).eval()
@@ -158,9 +159,9 @@ def olmoe(experts, per_token, normalize, hidden=64, ff=32, seed=31):
     return model, config
 
 
-def mixtral(experts, hidden=64, ff=32, seed=37, tied=False):
+def mixtral(experts, hidden=64, ff=32, seed=37, tied=False, vocabulary_size=VOCABULARY):
     config = transformers.MixtralConfig(
-        vocab_size=VOCABULARY, hidden_size=hidden, intermediate_size=ff, num_hidden_layers=2, num_attention_heads=4,
+        vocab_size=vocabulary_size, hidden_size=hidden, intermediate_size=ff, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
         num_local_experts=experts, num_experts_per_tok=2, sliding_window=None, tie_word_embeddings=tied,
         bos_token_id=1, eos_token_id=2)
@@ -181,6 +182,20 @@ def kquant_types(name):
     layer, kind = int(name.split(".")[1]), name.split(".")[2]
     return {"ffn_gate_exps": [Q.Q4_K, Q.Q5_K], "ffn_up_exps": [Q.Q6_K, Q.Q2_K],
             "ffn_down_exps": [Q.IQ4_XS, Q.IQ4_NL]}.get(kind, [Q.Q4_0, Q.Q4_0])[layer]
+
+
+def write_fuzz_seeds(directory, add_vocabulary):
+    """tiny-olmoe.gguf (stacked experts) and tiny-mixtral-split.gguf (per-expert tensors): one-layer, 2-expert seeds of
+    the fuzz-gguf corpus (make_gguf_fixtures.py fuzz-seeds calls this), Q4_0 matrices, tied embeddings (no
+    output.weight) and one key-value head for OLMoE, to stay under the fuzzer's 8 KB."""
+    for file_name, architecture, (model, config), split in [
+        ("tiny-olmoe.gguf", "olmoe", olmoe(2, 1, False, hidden=32, vocabulary_size=12, tied=True, kv_heads=1), False),
+        ("tiny-mixtral-split.gguf", "llama", mixtral(2, hidden=32, tied=True, vocabulary_size=12), True),
+    ]:
+        config.num_hidden_layers = 1
+        model.model.layers = model.model.layers[:1]
+        write_moe(file_name, architecture, model, config, lambda name: Q.Q4_0, split_experts=split, directory=directory,
+                  add_vocabulary=add_vocabulary)
 
 
 def main():

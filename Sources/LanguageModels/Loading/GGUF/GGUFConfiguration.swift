@@ -21,7 +21,8 @@ extension ModelConfiguration {
         }
         switch architecture {
         case "llama":
-            let variant: LlamaVariant = file.metadata["llama.expert_count"] != nil ? .mixtral
+            let experts = file.metadata["llama.expert_count"] != nil || file.metadata["llama.expert_used_count"] != nil
+            let variant: LlamaVariant = experts ? .mixtral
                 : try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama
             self = try Self(llamaGGUF: file, variant: variant)
         case "qwen2": self = try Self(llamaGGUF: file, variant: .qwen2)
