@@ -1,16 +1,17 @@
 import Tensors
 
 extension GGUFWeights {
-    /// One expert's projection of a mixture-of-experts layer under its llama.cpp names: `stacked`, the tensor holding
-    /// every expert's matrix (`blk.L.ffn_{gate,up,down}_exps.weight`, `[experts, rows, columns]`, what
-    /// convert_hf_to_gguf writes), and `split`, the expert's own matrix in older Mixtral files
-    /// (`blk.L.ffn_{gate,up,down}.E.weight`).
+    /// One expert's projection (`kind`: `gate`, `up` or `down`) of a mixture-of-experts layer, under llama.cpp's
+    /// names: ``stacked``, the tensor holding every expert's matrix (`[experts, rows, columns]`, what convert_hf_to_gguf
+    /// writes), or ``split(_:)``, one expert's own matrix in older Mixtral files.
     struct ExpertPart {
+        let layer: Int
         let expert: Int
-        let stacked: String
-        /// The name of expert `index`'s matrix in the older per-expert layout.
-        let splitName: (Int) -> String
-        var split: String { splitName(expert) }
+        let kind: String
+        /// `blk.L.ffn_{gate,up,down}_exps.weight`.
+        var stacked: String { "blk.\(layer).ffn_\(kind)_exps.weight" }
+        /// `blk.L.ffn_{gate,up,down}.E.weight`, expert `index`'s matrix in the older per-expert layout.
+        func split(_ index: Int) -> String { "blk.\(layer).ffn_\(kind).\(index).weight" }
     }
 
     /// The expert projection that the Hugging Face module `module` is, nil for any other module: OLMoE's
@@ -21,8 +22,7 @@ extension GGUFWeights {
               (parts[3] == "mlp" || parts[3] == "block_sparse_moe"), parts[4] == "experts", let expert = Int(parts[5]),
               let kind = ["gate_proj": "gate", "up_proj": "up", "down_proj": "down", "w1": "gate", "w3": "up", "w2": "down"][parts[6]]
         else { return nil }
-        let splitName = { (index: Int) in "blk.\(layer).ffn_\(kind).\(index).weight" }
-        return ExpertPart(expert: expert, stacked: "blk.\(layer).ffn_\(kind)_exps.weight", splitName: splitName)
+        return ExpertPart(layer: layer, expert: expert, kind: kind)
     }
 
     /// The `[out, in]` matrix (`shape`) of one expert, for the Hugging Face tensor `name`: a view of its rows in the
@@ -38,15 +38,16 @@ extension GGUFWeights {
             let matrix = try file.expertMatrix(named: part.stacked, expert: part.expert)
             return info.type == .f32 ? .dense(matrix.dequantized()) : halfPrecisionOrPacked(matrix)
         }
-        guard let info = file.tensorInfos[part.split] else {
-            throw LoadingError("\(path): tensor '\(part.stacked)' (for \(name)) is missing, and so is the per-expert '\(part.split)' of older files")
+        let split = part.split(part.expert)
+        guard let info = file.tensorInfos[split] else {
+            throw LoadingError("\(path): tensor '\(part.stacked)' (for \(name)) is missing, and so is the per-expert '\(split)' of older files")
         }
         guard info.shape == shape else {
-            throw LoadingError("\(path): tensor '\(part.split)' (for \(name)): expected shape \(shape), found \(info.shape)")
+            throw LoadingError("\(path): tensor '\(split)' (for \(name)): expected shape \(shape), found \(info.shape)")
         }
-        if part.expert == 0, file.has(part.splitName(experts)) {
-            throw LoadingError("\(path): tensor '\(part.splitName(experts))' is an expert beyond the \(experts) of \(architecture).expert_count")
+        if part.expert == 0, file.has(part.split(experts)) {
+            throw LoadingError("\(path): tensor '\(part.split(experts))' is an expert beyond the \(experts) of \(architecture).expert_count")
         }
-        return info.type == .f32 ? .dense(try file.tensor(named: part.split)) : halfPrecisionOrPacked(try file.matrix(named: part.split))
+        return info.type == .f32 ? .dense(try file.tensor(named: split)) : halfPrecisionOrPacked(try file.matrix(named: split))
     }
 }

@@ -16,7 +16,9 @@ import Tensors
 /// `ffn_down` and `output_norm`; a `phi2` file's fused `attn_qkv` gives q, k and v as row blocks read in place. Phi-3's fused `self_attn.qkv_proj` and
 /// `mlp.gate_up_proj` are `phi3`'s `attn_qkv` and `ffn_up` (rows in the same order). GPT-2's `transformer.wte`,
 /// `transformer.wpe`, `transformer.h.N.attn.c_attn` (fused q/k/v), ... are `gpt2`'s `token_embd`, `position_embd`,
-/// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``).
+/// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``). A mixture
+/// of experts' router (`mlp.gate`, Mixtral's `block_sparse_moe.gate`) is `ffn_gate_inp`, and each expert's projection
+/// its rows of the stacked `ffn_{gate,up,down}_exps` or an older file's per-expert tensor (`GGUFExpertWeights.swift`).
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -95,7 +97,7 @@ public struct GGUFWeights: WeightSource {
 
     public func has(_ name: String) -> Bool {
         if name.hasSuffix(".weight"), let part = Self.expertPart(String(name.dropLast(".weight".count))) {
-            return file.has(part.stacked) || file.has(part.split)
+            return file.has(part.stacked) || file.has(part.split(part.expert))
         }
         return fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
     }
