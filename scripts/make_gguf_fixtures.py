@@ -61,6 +61,10 @@ Regenerate with (PyPI packages only, nothing is downloaded):
 - olmo2.gguf: the Hugging Face fixture models/olmo2 written as convert_hf_to_gguf writes `olmo2` files, F32, with a
   placeholder byte vocabulary of its size; its logits are that fixture's reference.json (transformers' GGUF loader
   does not read `olmo2`). `python3 scripts/make_gguf_fixtures.py olmo2`.
+- olmo3.gguf: a tiny random OLMo-3 (3 sliding-window layers, window 4, then a full-attention one) written as
+  convert_hf_to_gguf writes OLMo-3 (`olmo2` with `attention.sliding_window` and `attention.sliding_window_pattern`),
+  F32; olmo3_reference.json: the logits of the transformers model it was written from.
+  `python3 scripts/make_gguf_fixtures.py olmo3`.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -71,8 +75,9 @@ The vocabularies are the tokenizer fixtures of Tests/LanguageModelsTests/Fixture
 The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/, each under 8 KB): a tiny Llama
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
 metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), a tiny SmolLM3, Phi-3 (fused
-attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection) and GPT-2 (fused attn_qkv with bias,
-position_embd), and truncated or lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
+attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection), GPT-2 (fused attn_qkv with bias,
+position_embd), OLMoE (stacked experts) and Mixtral (per-expert tensors; make_gguf_moe_fixtures.py), and truncated or
+lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
 """
 
 import json
@@ -966,8 +971,13 @@ def write_olmo2(file_name, config, weights, tensor_types, directory=OUT):
     writer.add_block_count(config["num_hidden_layers"])
     writer.add_head_count(config["num_attention_heads"])
     writer.add_head_count_kv(config["num_key_value_heads"])
-    writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
+    rope = config["rope_parameters"]
+    writer.add_rope_freq_base(rope["rope_theta"] if "rope_theta" in rope else rope["full_attention"]["rope_theta"])
     writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    if config.get("sliding_window") is not None:
+        # OLMo-3, as Olmo2Model.set_gguf_parameters writes it: the window and which layers slide.
+        writer.add_sliding_window(config["sliding_window"])
+        writer.add_sliding_window_pattern([kind == "sliding_attention" for kind in config["layer_types"]])
     stored = {}
     for hf_name, values in weights.items():
         if hf_name == "lm_head.weight" and config.get("tie_word_embeddings"):
@@ -993,6 +1003,31 @@ def make_olmo2_model():
     with open(os.path.join(source, "config.json"), encoding="utf-8") as file:
         config = json.load(file)
     write_olmo2("olmo2.gguf", config, load_file(os.path.join(source, "model.safetensors")), lambda name: Q.F32)
+
+
+def make_olmo3_model():
+    """olmo3.gguf: a tiny random OLMo-3 (4 layers: 3 sliding-window layers of window 4, then a full-attention one;
+    rotary base 500000 on both, no rope scaling) written by `write_olmo2` as convert_hf_to_gguf writes OLMo-3 (`olmo2`
+    with `attention.sliding_window` and the per-layer `attention.sliding_window_pattern`), F32; olmo3_reference.json
+    holds the logits of the transformers `Olmo3ForCausalLM` it was written from on 2 x 12 tokens (transformers' GGUF
+    loader does not read `olmo2`)."""
+    config = transformers.Olmo3Config(
+        vocab_size=256, hidden_size=32, intermediate_size=48, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, sliding_window=4, bos_token_id=1,
+        eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+    assert config.layer_types == ["sliding_attention"] * 3 + ["full_attention"]
+    assert all(p["rope_theta"] == 500000.0 and p["rope_type"] == "default" for p in config.rope_parameters.values())
+    torch.manual_seed(0)
+    model = transformers.Olmo3ForCausalLM(config).eval()
+    randomize(model, 53)
+    write_olmo2("olmo3.gguf", config.to_dict(), {name: value.numpy() for name, value in model.state_dict().items()},
+                lambda name: Q.F32)
+    ids = np.random.default_rng(59).integers(0, config.vocab_size, size=(2, 12)).tolist()
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+    assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
+    with open(os.path.join(OUT, "olmo3_reference.json"), "w", encoding="utf-8") as file:
+        json.dump({"input_ids": ids, "logits": logits.tolist()}, file)
 
 
 def add_tiny_sentencepiece(writer):
@@ -1090,6 +1125,8 @@ def make_fuzz_seeds():
     for name, offset, value in [("lying-tensor-count.gguf", 8, 1 << 40), ("lying-metadata-count.gguf", 16, 1 << 40)]:
         with open(os.path.join(SEEDS, name), "wb") as file:
             file.write(llama[:offset] + struct.pack("<Q", value) + llama[offset + 8:])
+    from make_gguf_moe_fixtures import write_fuzz_seeds
+    write_fuzz_seeds(SEEDS, add_tiny_sentencepiece)
     for name in os.listdir(SEEDS):
         assert os.path.getsize(os.path.join(SEEDS, name)) <= 8192, f"seed {name} is larger than the fuzzer's -max_len"
 
@@ -1116,6 +1153,9 @@ def main():
     if sys.argv[1:] == ["olmo2"]:
         make_olmo2_model()
         return
+    if sys.argv[1:] == ["olmo3"]:
+        make_olmo3_model()
+        return
     if sys.argv[1:] == ["iquants"]:
         make_iquants()
         return
@@ -1133,6 +1173,7 @@ def main():
     make_phi3_models()
     make_gpt2_models()
     make_olmo2_model()
+    make_olmo3_model()
     make_iquants()
 
 

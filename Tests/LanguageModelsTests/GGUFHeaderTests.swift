@@ -194,8 +194,8 @@ struct GGUFBytes {
             expectLoadingError(containing: [gemma.path, "metadata 'gemma2.attention.layer_norm_rms_epsilon' must be present"]) {
                 _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: gemma))
             }
-            let olmo3 = try model([("olmo2.attention.sliding_window", 4096)], architecture: "olmo2")
-            expectLoadingError(containing: [olmo3.path, "metadata 'olmo2.attention.sliding_window' 4096: sliding-window layers (an OLMo-3 file) are not supported"]) {
+            let olmo3 = try model([("olmo2.attention.sliding_window", 0)], architecture: "olmo2")
+            expectLoadingError(containing: [olmo3.path, "metadata 'olmo2.attention.sliding_window' must be positive, found 0"]) {
                 _ = try ModelConfiguration(gguf: GGUFFile(contentsOf: olmo3))
             }
             let noLayers = try model([("llama.embedding_length", 64)])

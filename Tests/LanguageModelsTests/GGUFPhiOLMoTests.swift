@@ -68,4 +68,17 @@ import LanguageModels
         let batch = try Fixtures.reference("olmo2")["batch"] as! [String: Any]
         expectLogits(lm.model.forward(TokenBatch(batch["input_ids"] as! [[Int]])), match: flatFloats(batch["logits"]!), "olmo2.gguf")
     }
+
+    /// olmo3.gguf: an OLMo-3 written as convert_hf_to_gguf writes it, `olmo2` with `attention.sliding_window` 4 and
+    /// `attention.sliding_window_pattern` (layers 0-2 slide, layer 3 attends to everything; scripts/make_gguf_fixtures.py
+    /// olmo3): its logits on 12 tokens are those of transformers' `Olmo3ForCausalLM` it was written from.
+    @Test func olmo3LogitsMatchTransformers() throws {
+        let lm = try LanguageModel.load(from: GGUFTests.directory.appendingPathComponent("olmo3.gguf"))
+        let c = lm.configuration
+        #expect(c.family == .olmo3 && c.slidingWindows == [4, 4, 4, nil] && c.qkNorm && c.normEpsilon == 1e-6)
+        #expect(c.optionsInForce.contains("sliding window 4 on layers 0,1,2"))
+        let reference = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: GGUFTests.directory.appendingPathComponent("olmo3_reference.json"))) as! [String: Any]
+        expectLogits(lm.model.forward(TokenBatch(reference["input_ids"] as! [[Int]])), match: flatFloats(reference["logits"]!), "olmo3.gguf")
+    }
 }

@@ -4,7 +4,8 @@ import TestScratch
 import Circuits
 
 /// Broken copies of the fuzz-gguf seeds of the architectures read through their own tensor layouts (phi3's and
-/// gpt2's fused attn_qkv, olmo2's post-norms and whole-projection q/k norms, smollm3's NoPE layers): a renamed
+/// gpt2's fused attn_qkv, olmo2's post-norms and whole-projection q/k norms, smollm3's NoPE layers, olmoe's stacked
+/// and Mixtral's per-expert experts): a renamed
 /// tensor or metadata key, a lying block count, or a file cut in half, must be refused with an error naming the file
 /// and what is wrong.
 @Suite struct GGUFSeedVariantTests {
@@ -15,6 +16,8 @@ import Circuits
         ("tiny-gpt2.gguf", "position_embd.weight", "gpt2.attention.layer_norm_epsilon"),
         ("tiny-olmo2.gguf", "blk.0.post_ffw_norm.weight", "olmo2.attention.head_count"),
         ("tiny-smollm3.gguf", "blk.0.ffn_gate.weight", "smollm3.feed_forward_length"),
+        ("tiny-olmoe.gguf", "blk.0.ffn_down_exps.weight", "olmoe.expert_count"),
+        ("tiny-mixtral-split.gguf", "blk.0.ffn_up.1.weight", "llama.expert_count"),
     ]
 
     @Test(arguments: seeds)

@@ -3,7 +3,7 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "phi3", "olmo", "olmo2", "gpt2"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "phi3", "olmo", "olmo2", "olmoe", "gpt2"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
     /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
@@ -20,7 +20,11 @@ extension ModelConfiguration {
             return
         }
         switch architecture {
-        case "llama": self = try Self(llamaGGUF: file, variant: try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama)
+        case "llama":
+            let experts = file.metadata["llama.expert_count"] != nil || file.metadata["llama.expert_used_count"] != nil
+            let variant: LlamaVariant = experts ? .mixtral
+                : try file.number("llama.attention.sliding_window") != nil ? .mistral : .llama
+            self = try Self(llamaGGUF: file, variant: variant)
         case "qwen2": self = try Self(llamaGGUF: file, variant: .qwen2)
         case "qwen3": self = try Self(llamaGGUF: file, variant: .qwen3)
         case "smollm3": self = try Self(llamaGGUF: file, variant: .smollm3)
@@ -28,31 +32,35 @@ extension ModelConfiguration {
         case "phi3": self = try Self(phi3GGUF: file)
         case "olmo": self = try Self(olmoGGUF: file)
         case "olmo2": self = try Self(olmo2GGUF: file)
+        case "olmoe": self = try Self(olmoeGGUF: file)
         case "gpt2": self = try Self(gpt2GGUF: file)
         default:
             throw file.metadataError("general.architecture", "'\(architecture)' is not supported yet (supported: \(Self.supportedGGUFArchitectures.joined(separator: ", ")))")
         }
     }
 
-    /// The configuration of a Llama-family GGUF file (`llama`, also Mistral when it has a sliding window; `qwen2`,
-    /// `qwen3`, `smollm3`).
+    /// The configuration of a Llama-family GGUF file (`llama`, also Mistral when it has a sliding window and Mixtral
+    /// when it has `llama.expert_count`: a mixture of experts whose chosen probabilities are renormalized by default,
+    /// as llama.cpp's `llama` always does; `qwen2`, `qwen3`, `smollm3`).
     private init(llamaGGUF file: GGUFFile, variant: LlamaVariant) throws {
-        let a = variant == .mistral ? "llama" : variant.rawValue
+        let a = [.mistral, .mixtral].contains(variant) ? "llama" : variant.rawValue
         let shape = try GGUFDecoderShape(file, architecture: a, defaultContext: 2048)
+        let mixture = variant == .mixtral ? try Self.ggufMixture(file, architecture: a, defaultNormalization: true) : nil
         let window = try file.integer("\(a).attention.sliding_window")
         if let window, window <= 0 { throw file.metadataError("\(a).attention.sliding_window", "must be positive, found \(window)") }
         func has(_ name: String) -> Bool { file.has(name) }
         self.init(
             family: .llama(variant), dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
-            nKVHeads: shape.kvHeads, dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary,
+            nKVHeads: shape.kvHeads, dHead: shape.dHead,
+            dMLP: mixture != nil ? try Self.expertWidth(file, architecture: a, shape: shape) : shape.dMLP, vocabularySize: shape.vocabulary,
             maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
             positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: shape.dHead)),
             attentionQKVBias: variant == .qwen2 || has("blk.0.attn_q.bias"), attentionOutputBias: has("blk.0.attn_output.bias"),
             mlpBias: has("blk.0.ffn_up.bias"), qkNorm: variant == .qwen3, tiedEmbeddings: !has("output.weight"),
-            slidingWindows: Array(repeating: variant == .mistral ? window : nil, count: shape.layers),
+            slidingWindows: Array(repeating: [.mistral, .mixtral].contains(variant) ? window : nil, count: shape.layers),
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name,
-            noRotaryLayers: variant == .smollm3 ? Self.llamaCppNoRotaryLayers(count: shape.layers) : [])
+            noRotaryLayers: variant == .smollm3 ? Self.llamaCppNoRotaryLayers(count: shape.layers) : [], mixture: mixture)
     }
 
     /// SmolLM3's NoPE layers as llama.cpp places them: no metadata key says which; llama.cpp leaves rotary out of

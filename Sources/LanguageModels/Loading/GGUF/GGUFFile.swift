@@ -84,6 +84,22 @@ public final class GGUFFile: @unchecked Sendable {
         return stored.rowSelection(rowOrder)
     }
 
+    /// Expert `expert`'s matrix `[ne[1], ne[0]]` of a three-dimensional tensor stacking one matrix per expert
+    /// (`[ne[2] experts, ne[1], ne[0]]`, llama.cpp's `ffn_{gate,up,down}_exps`), kept in its stored type and reading
+    /// the mapped file in place: the stack is never copied nor dequantized whole.
+    public func expertMatrix(named name: String, expert: Int) throws -> GGUFMatrix {
+        let info = try info(named: name)
+        guard info.dimensions.count == 3 else {
+            throw LoadingError("\(url.path): tensor '\(name)' has \(info.dimensions.count) dimensions \(info.shape), expected a stack of expert matrices [experts, rows, columns]")
+        }
+        let (experts, rows, columns) = (info.dimensions[2], info.dimensions[1], info.dimensions[0])
+        guard expert >= 0 && expert < experts else {
+            throw LoadingError("\(url.path): tensor '\(name)' stacks \(experts) experts; expert \(expert) is not among them")
+        }
+        let stack = GGUFMatrix(rowCount: experts * rows, columnCount: columns, type: info.type, storage: borrowedBytes(of: info))
+        return stack.rowBlock((expert * rows)..<((expert + 1) * rows))
+    }
+
     /// Calls `body` with the raw bytes of a tensor; the bytes must not escape `body`.
     public func withUnsafeBytes<Result>(ofTensor name: String, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
         let info = try info(named: name)

@@ -49,21 +49,45 @@ extension ModelConfiguration {
     /// SiLU-gated MLP, rotary positions (`rope.freq_base`), q/k rows as Hugging Face stores them (not permuted),
     /// attention biases when `blk.0.attn_q.bias` is present, tied embeddings without `output.weight`.
     ///
-    /// OLMo-3 files, which convert_hf_to_gguf also writes as `olmo2`, are refused by their `attention.sliding_window`.
+    /// OLMo-3 files, which the converter also writes as `olmo2`, have `attention.sliding_window`: they are family
+    /// ``ModelConfiguration/Family/olmo3`` with the windows ``olmo2GGUFSlidingWindows(_:layers:)`` places, the
+    /// sliding layers rotating with plain rotary positions of base `rope.freq_base_swa` (default `rope.freq_base`,
+    /// no scaling, as llama.cpp does), the full-attention ones with the file's rotary embedding.
     init(olmo2GGUF file: GGUFFile) throws {
-        if let window = try file.integer("olmo2.attention.sliding_window") {
-            throw file.metadataError("olmo2.attention.sliding_window", "\(window): sliding-window layers (an OLMo-3 file) are not supported yet")
-        }
+        let window = try file.integer("olmo2.attention.sliding_window")
+        if let window, window <= 0 { throw file.metadataError("olmo2.attention.sliding_window", "must be positive, found \(window)") }
         let shape = try GGUFDecoderShape(file, architecture: "olmo2", defaultContext: 4096)
+        let windows = try window.map { try Self.olmo2GGUFSlidingWindows(file, window: $0, layers: shape.layers) }
+        let slidingBase = try file.number("olmo2.rope.freq_base_swa") ?? file.number("olmo2.rope.freq_base") ?? 10_000
+        guard slidingBase > 0 else { throw file.metadataError("olmo2.rope.freq_base_swa", "must be positive, found \(slidingBase)") }
         let bias = file.has("blk.0.attn_q.bias")
         self.init(
-            family: .olmo2, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
-            dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
-            normEpsilon: Float(shape.epsilon), activation: .silu,
+            family: windows == nil ? .olmo2 : .olmo3, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
+            nKVHeads: shape.kvHeads, dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary,
+            maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
             positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo2", dHead: shape.dHead)),
             attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
-            tiedEmbeddings: !file.has("output.weight"),
+            tiedEmbeddings: !file.has("output.weight"), slidingWindows: windows,
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
-            dtype: file.quantizationMix.dominantType?.name)
+            dtype: file.quantizationMix.dominantType?.name,
+            slidingWindowRotary: windows == nil ? nil : RotaryEmbedding(headDim: shape.dHead, base: slidingBase))
+    }
+
+    /// The sliding window of each layer of an OLMo-3 `olmo2` file, as llama.cpp places it: `window` on the layers that
+    /// `attention.sliding_window_pattern` marks, one bool per layer (what convert_hf_to_gguf writes from `layer_types`)
+    /// or a period `n` (layer `l` slides unless `l % n == n - 1`; 0: every layer), default period 4 (every 4th layer
+    /// full, transformers' default for OLMo-3). Throws naming the key for a pattern of another length or type.
+    static func olmo2GGUFSlidingWindows(_ file: GGUFFile, window: Int, layers: Int) throws -> [Int?] {
+        let key = "olmo2.attention.sliding_window_pattern"
+        let sliding: [Bool]
+        if file.metadata[key]?.array != nil {
+            sliding = try file.array(key, of: "bools", \.bool)!
+            guard sliding.count == layers else { throw file.metadataError(key, "has \(sliding.count) entries for \(layers) layers") }
+        } else {
+            let period = try file.integer(key) ?? 4
+            guard period >= 0 else { throw file.metadataError(key, "must be a non-negative period, found \(period)") }
+            sliding = (0..<layers).map { period == 0 || $0 % period < period - 1 }
+        }
+        return sliding.map { $0 ? window : nil }
     }
 }

@@ -16,7 +16,9 @@ import Tensors
 /// `ffn_down` and `output_norm`; a `phi2` file's fused `attn_qkv` gives q, k and v as row blocks read in place. Phi-3's fused `self_attn.qkv_proj` and
 /// `mlp.gate_up_proj` are `phi3`'s `attn_qkv` and `ffn_up` (rows in the same order). GPT-2's `transformer.wte`,
 /// `transformer.wpe`, `transformer.h.N.attn.c_attn` (fused q/k/v), ... are `gpt2`'s `token_embd`, `position_embd`,
-/// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``).
+/// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``). A mixture
+/// of experts' router (`mlp.gate`, Mixtral's `block_sparse_moe.gate`) is `ffn_gate_inp`, and each expert's projection
+/// its rows of the stacked `ffn_{gate,up,down}_exps` or an older file's per-expert tensor (`GGUFExpertWeights.swift`).
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -28,6 +30,8 @@ public struct GGUFWeights: WeightSource {
     let normsStoredPlusOne: Bool
     /// Rows of the query and of the key (and value) projections, for taking apart a fused `attn_qkv`.
     let projectionRows: (query: Int, keyValue: Int)
+    /// The experts of each mixture-of-experts layer (`<arch>.expert_count`), nil for a dense model.
+    let expertCount: Int?
     /// The arithmetic of products with the F16 and BF16 matrices (quantized ones always compute in `Float`).
     public var computePrecision: ComputePrecision
 
@@ -41,6 +45,7 @@ public struct GGUFWeights: WeightSource {
         let permuted = ["llama", "olmo", "smollm3"].contains(architecture)
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
         projectionRows = (configuration.nHeads * configuration.dHead, configuration.nKVHeads * configuration.dHead)
+        expertCount = configuration.mixture?.experts
     }
 
     /// The llama.cpp name of a Hugging Face tensor or module name, nil when there is none.
@@ -49,7 +54,8 @@ public struct GGUFWeights: WeightSource {
         var perLayer = ["self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
-                        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"]
+                        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+                        "mlp.gate": "ffn_gate_inp", "block_sparse_moe.gate": "ffn_gate_inp"]
         if ["gemma2", "gemma3", "olmo2"].contains(architecture) {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
@@ -90,10 +96,16 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func has(_ name: String) -> Bool {
-        fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
+        if name.hasSuffix(".weight"), let part = Self.expertPart(String(name.dropLast(".weight".count))) {
+            return file.has(part.stacked) || file.has(part.split(part.expert))
+        }
+        return fusedQKVPart(name) != nil || (Self.ggufName(name, architecture: architecture).map(file.has) ?? false)
     }
 
     public func tensor(named name: String, shape: [Int]) throws -> Tensor {
+        if name.hasSuffix(".weight"), let part = Self.expertPart(String(name.dropLast(".weight".count))) {
+            return try expertWeightMatrix(part, name: name, shape: shape).dequantized()
+        }
         if let part = fusedQKVPart(name) {
             _ = try checkedFusedInfo(part, name: name, shape: shape)
             return try file.tensor(named: part.stored).slice(axis: 0, part.rows)
@@ -110,6 +122,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        if let part = Self.expertPart(module) { return try expertWeightMatrix(part, name: "\(module).weight", shape: shape) }
         if let part = fusedQKVPart("\(module).weight") {
             let info = try checkedFusedInfo(part, name: "\(module).weight", shape: shape)
             if info.type == .f32 { return .dense(try file.tensor(named: part.stored).slice(axis: 0, part.rows)) }
@@ -136,7 +149,7 @@ public struct GGUFWeights: WeightSource {
     }
 
     /// F16 and BF16 matrices as 16-bit matrices computing in ``computePrecision``; others packed.
-    private func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
+    func halfPrecisionOrPacked(_ matrix: GGUFMatrix) -> WeightMatrix {
         guard var halfPrecision = matrix.halfPrecisionMatrix() else { return .gguf(matrix) }
         halfPrecision.computePrecision = computePrecision
         return .halfPrecision(halfPrecision)
