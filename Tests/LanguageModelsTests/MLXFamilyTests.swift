@@ -75,7 +75,7 @@ import LanguageModels
     }
 
     /// A stacked expert module whose stored codes disagree with config.json's settings for it is refused naming it.
-    @Test(arguments: [(#"{"group_size": 32, "bits": 8}"#, "model.layers.0.mlp.switch_mlp.up_proj.weight: expected shape [4, 64, 8]"),
+    @Test(arguments: [(#"{"group_size": 32, "bits": 8}"#, "model.layers.0.mlp.switch_mlp.up_proj.weight: expected packed shape [4, 64, 8]"),
                       ("false", "marks model.layers.0.mlp.switch_mlp.up_proj unquantized")])
     func stackedExpertsDisagreeingWithTheirSettingsAreRefused(setting: String, message: String) throws {
         let source = Fixtures.directory("olmoe_mlx_q4")

@@ -110,15 +110,19 @@ extension WeightStore {
             if let matrix = try halfPrecisionMatrix(named: name) { return .halfPrecision(matrix) }
             return .dense(try tensor(named: name))
         }
+        return .quantized(try quantizedMatrix(module: module, shape: shape, quantization: quantization))
+    }
+
+    /// The MLX-quantized matrix of `module` (which has `scales`) at its setting in `quantization`; an error naming
+    /// the module when config.json has no quantization or marks the module unquantized.
+    func quantizedMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> QuantizedMatrix {
         guard let quantization else {
             throw LoadingError("\(module).scales: the checkpoint is MLX-quantized but config.json has no 'quantization' settings")
         }
-        switch quantization.setting(forModule: module) {
-        case .unquantized:
+        guard case .quantized(let groupSize, let bits, let mode) = quantization.setting(forModule: module) else {
             throw LoadingError("\(module).scales: config.json's quantization marks \(module) unquantized, but the checkpoint has scales for it")
-        case .quantized(let groupSize, let bits, let mode):
-            return .quantized(try quantizedMatrix(module: module, shape: shape, groupSize: groupSize, bits: bits, mode: mode))
         }
+        return try quantizedMatrix(module: module, shape: shape, groupSize: groupSize, bits: bits, mode: mode)
     }
 
     /// The `[out, in]` weight of a GPT-2 `Conv1D` module, stored `[in, out]` as `name`: transposed once,
@@ -134,29 +138,30 @@ extension WeightStore {
 
     /// Reads `module.weight` (`U32` codes), `module.scales` and (affine mode) `module.biases` as a `[out, in]`
     /// matrix, checking every shape against `shape`, `groupSize` and `bits`; the microscaling modes' `U8` scales
-    /// (E8M0 for mxfp4 and mxfp8, E4M3 for nvfp4) are widened to `Float` exactly.
+    /// (E8M0 for mxfp4 and mxfp8, E4M3 for nvfp4) are widened to `Float` exactly. A `shape` with leading axes
+    /// (mlx-lm's stacked experts, `[experts, out, in]`) reads them as one matrix of `experts · out` rows.
     public func quantizedMatrix(module: String, shape: [Int], groupSize: Int, bits: Int,
                                 mode: MLXQuantization.Mode = .affine) throws -> QuantizedMatrix {
-        precondition(shape.count == 2, "a quantized matrix is [out, in], got \(shape)")
-        let (rows, columns) = (shape[0], shape[1])
+        precondition(shape.count >= 2, "a quantized matrix is [..., out, in], got \(shape)")
+        let leading = Array(shape.dropLast()), columns = shape.last!
         guard MLXQuantization.supportedBits.contains(bits), groupSize > 0, columns % groupSize == 0, columns * bits % 32 == 0 else {
-            throw LoadingError("\(module): cannot hold [\(rows), \(columns)] at \(bits) bits with group size \(groupSize)")
+            throw LoadingError("\(module): cannot hold \(shape) at \(bits) bits with group size \(groupSize)")
         }
         let weightName = "\(module).weight"
-        let packedShape = [rows, columns * bits / 32]
+        let packedShape = leading + [columns * bits / 32]
         let found = try self.shape(of: weightName)
         guard found == packedShape else {
-            let implied = found.count == 2 && columns > 0 ? " (that would be \(found[1] * 32 / columns) bits)" : ""
+            let implied = found.count == shape.count && columns > 0 ? " (that would be \(found.last! * 32 / columns) bits)" : ""
             throw LoadingError("\(weightName): expected packed shape \(packedShape) for \(shape) at \(bits) bits, found \(found)\(implied)")
         }
         for part in mode == .affine ? ["scales", "biases"] : ["scales"] {
-            try checkShape(of: "\(module).\(part)", expected: [rows, columns / groupSize])
+            try checkShape(of: "\(module).\(part)", expected: leading + [columns / groupSize])
         }
         if mode != .affine, has("\(module).global_scale") {
             throw LoadingError("\(module).global_scale: \(mode.rawValue) weights with a global scale are not supported")
         }
         return QuantizedMatrix(
-            rowCount: rows, columnCount: columns, bits: bits, groupSize: groupSize, mode: mode,
+            rowCount: leading.reduce(1, *), columnCount: columns, bits: bits, groupSize: groupSize, mode: mode,
             packed: try uint32Scalars(named: weightName), scales: try quantizationScales(module: module, mode: mode),
             biases: mode == .affine ? try floatScalars(named: "\(module).biases") : []
         )

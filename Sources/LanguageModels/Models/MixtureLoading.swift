@@ -25,7 +25,8 @@ enum MixtureLoading {
             FeedForward(input: try linear(up, width, d), gate: try linear(gate, width, d), output: try linear(down, d, width),
                         activation: c.activation)
         }
-        let router = try linear(p + (layout == .mlp ? "mlp.gate" : "block_sparse_moe.gate"), shape.experts, d)
+        // The experts before the router: a wrong expert count is then reported on the experts' tensors, which a GGUF
+        // file's loader maps back to its expert_count.
         let experts: [FeedForward]
         let stacked = p + layout.stackedExperts
         if w.has(stacked + "gate_proj.weight") {
@@ -45,6 +46,7 @@ enum MixtureLoading {
                 try gatedMLP(gate: m + "\(e)." + names[0], up: m + "\(e)." + names[1], down: m + "\(e)." + names[2], width: width)
             }
         }
+        let router = try linear(p + (layout == .mlp ? "mlp.gate" : "block_sparse_moe.gate"), shape.experts, d)
         let shared = try shape.sharedExpertWidth.map { sharedWidth in
             let m = p + "mlp.shared_expert."
             return (expert: try gatedMLP(gate: m + "gate_proj", up: m + "up_proj", down: m + "down_proj", width: sharedWidth),
