@@ -17,6 +17,9 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var layerNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var useParallelResidual: Bool?
@@ -44,6 +47,7 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case layerNormEps = "layer_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case useParallelResidual = "use_parallel_residual"
@@ -79,7 +83,8 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
         let rotary = try checker.rotaryEmbedding(
             parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
             theta: parameters?.ropeTheta ?? rotaryEmbBase ?? ropeTheta ?? 10_000,
-            partialRotaryFactor: parameters?.partialRotaryFactor ?? rotaryPct ?? 0.25, headDim: dHead, maxPositions: maxPositions)
+            partialRotaryFactor: parameters?.partialRotaryFactor ?? rotaryPct ?? 0.25, headDim: dHead, maxPositions: maxPositions,
+            originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? true
         return ModelConfiguration(
             family: .gptNeoX, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, dMLP: intermediateSize,

@@ -123,8 +123,8 @@ public struct OLMo3ConfigFile: Codable, Equatable, Sendable {
     private func rotaryEmbeddings(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws
         -> (full: RotaryEmbedding, sliding: RotaryEmbedding) {
         func rotary(_ parameters: RopeParametersFile?, _ field: String, theta: Double) throws -> RotaryEmbedding {
-            try checker.wholeHeadRotaryEmbedding(parameters, field: field, theta: theta, family: "OLMo-3", headDim: dHead,
-                                                 maxPositions: maxPositions)
+            try checker.wholeHeadRotaryEmbedding(parameters?.asLayerTypeEntry, field: field, theta: theta, family: "OLMo-3",
+                                                 headDim: dHead, maxPositions: maxPositions)
         }
         let defaultBase = 500_000.0
         switch ropeParameters {

@@ -15,6 +15,9 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var rmsNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
@@ -42,6 +45,7 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case rmsNormEps = "rms_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
@@ -80,7 +84,8 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
         let maxPositions = maxPositionEmbeddings ?? 4096
         let rotary = try checker.wholeHeadRotaryEmbedding(
             ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
-            theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions)
+            theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions,
+            originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmoe, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,

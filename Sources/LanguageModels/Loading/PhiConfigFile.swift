@@ -18,6 +18,9 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var layerNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var qkLayernorm: Bool?
@@ -44,6 +47,7 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case layerNormEps = "layer_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case qkLayernorm = "qk_layernorm"
@@ -78,7 +82,7 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
             parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
             theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
             partialRotaryFactor: parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 0.5, headDim: dHead,
-            maxPositions: maxPositions)
+            maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings)
         return ModelConfiguration(
             family: .phi, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
             dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,

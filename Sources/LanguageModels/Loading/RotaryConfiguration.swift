@@ -4,12 +4,12 @@ extension ConfigurationChecker {
     /// The rotary embedding of a family whose transformers code rotates whole heads (`family`, in errors): a
     /// `partial_rotary_factor` other than 1 is refused; `rope_theta` is the object's own, else `theta`.
     func wholeHeadRotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, family: String,
-                                  headDim: Int, maxPositions: Int) throws -> RotaryEmbedding {
+                                  headDim: Int, maxPositions: Int, originalMaxPositions: Int? = nil) throws -> RotaryEmbedding {
         if let partial = parameters?.partialRotaryFactor, partial != 1 {
             throw error("\(field).partial_rotary_factor", "\(partial) is not supported: \(family) rotates whole heads")
         }
         return try rotaryEmbedding(parameters, field: field, theta: parameters?.ropeTheta ?? theta, partialRotaryFactor: 1,
-                                   headDim: headDim, maxPositions: maxPositions)
+                                   headDim: headDim, maxPositions: maxPositions, originalMaxPositions: originalMaxPositions)
     }
 
     /// The rotary embedding that a `rope_parameters` / `rope_scaling` object (named `field` in errors) describes
@@ -18,8 +18,9 @@ extension ConfigurationChecker {
     /// Supported `rope_type`s: `default`, `linear`, `llama3`, `yarn`, `longrope` (when `allowsLongRoPE`) and
     /// `dynamic`, which is read as `default`: transformers rescales dynamic NTK frequencies only for sequences longer
     /// than `max_position_embeddings`, which this library refuses. Any other type is refused by name.
-    /// `originalMaxPositions` is a top-level `original_max_position_embeddings` (Phi-3), which transformers
-    /// prefers to the one inside the rotary parameters.
+    /// `originalMaxPositions` is a top-level `original_max_position_embeddings` (any family whose rotary
+    /// parameters are one object, not one per layer type; Phi-3's has a default), which transformers prefers to the
+    /// one inside the rotary parameters.
     func rotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, partialRotaryFactor: Double,
                          headDim: Int, maxPositions: Int, originalMaxPositions: Int? = nil,
                          allowsLongRoPE: Bool = false) throws -> RotaryEmbedding {
