@@ -36,7 +36,9 @@ transformers model the file was written from, holding the values gguf-py dequant
 (REFUSED_FAMILIES) are checked to be refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
-`type` or `rope_type`, torch_dtype) before either side reads them.
+`type` or `rope_type`, now and then next to a stale rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
+rope_local_base_freq; torch_dtype) before either side reads them, and some llama3 or YaRN configurations get a
+top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
 `--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
 characters, runs of every kind of whitespace, the tokenizer's added tokens) through every fixture tokenizer of
@@ -99,7 +101,7 @@ def activation(r, rare=0.15):
 
 def heads(r, allow_head_dim=True):
     """(hidden_size, num_attention_heads, num_key_value_heads, head_dim or None)."""
-    n_heads = r.choice([1, 2, 3, 4, 6, 8])
+    n_heads = r.choice([1, 2, 3, 4, 5, 6, 7, 8])
     kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
     head_dim = r.choice([4, 6, 8, 12, 16])
     if allow_head_dim and r.random() < 0.4:
@@ -124,17 +126,26 @@ def rope(r, allowed=("default", "linear", "llama3", "dynamic", "yarn"), head_dim
     elif kind == "dynamic":
         parameters["factor"] = r.choice([2.0, 4.0])
     elif kind == "llama3":
-        parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=1.0, high_freq_factor=r.choice([2.0, 4.0]),
+        low = r.choice([0.5, 1.0, 1.0, 2.0])
+        parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=low, high_freq_factor=low * r.choice([1.5, 2.0, 4.0]),
                           original_max_position_embeddings=r.choice([8, 16]))
     elif kind == "yarn":
-        parameters.update(factor=r.choice([2.0, 4.0]), original_max_position_embeddings=r.choice([8, 16]))
+        parameters.update(factor=r.choice([2.0, 4.0, 0.5, None]), original_max_position_embeddings=r.choice([8, 16]))
+        if parameters["factor"] is None:  # transformers derives it from max_position_embeddings
+            del parameters["factor"]
+        for key, values in [("beta_fast", [4.0, 8.0, 64.0, 0]), ("beta_slow", [0.5, 2.0, 0]), ("truncate", [False, True]),
+                            ("attention_factor", [0.7, 1.0, 1.3])]:
+            if r.random() < 0.3:
+                parameters[key] = r.choice(values)
+        if r.random() < 0.3:
+            parameters.update(mscale=r.choice([0.0, 0.707, 1.0]), mscale_all_dim=r.choice([0.0, 0.5, 1.0]))
     return parameters
 
 
 def draw_llama(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-3]),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-3, 1e-12, 0.1]),
                   attention_bias=r.random() < 0.4, mlp_bias=r.random() < 0.4, rope_parameters=rope(r))
     if head_dim:
         config["head_dim"] = head_dim
@@ -144,7 +155,7 @@ def draw_llama(r):
 def draw_mistral(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), rope_parameters=rope(r),
                   sliding_window=r.choice([None, 2, 3, 5, 100]))
     if head_dim:
         config["head_dim"] = head_dim
@@ -171,7 +182,7 @@ def qwen_windows(r, config):
 def draw_qwen2(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r))
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), rope_parameters=rope(r))
     if head_dim:  # not a Qwen2Config field, but its attention and rotary read it from config.json
         config["head_dim"] = head_dim
     qwen_windows(r, config)
@@ -181,7 +192,7 @@ def draw_qwen2(r):
 def draw_qwen3(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  head_dim=head_dim or hidden // n, hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  head_dim=head_dim or hidden // n, hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]),
                   attention_bias=r.random() < 0.4, rope_parameters=rope(r))
     qwen_windows(r, config)
     return config
@@ -190,7 +201,7 @@ def draw_qwen3(r):
 def gemma_common(r):
     hidden, n, kv, head_dim = heads(r)
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                head_dim=head_dim or hidden // n, rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.3)
+                head_dim=head_dim or hidden // n, rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), attention_bias=r.random() < 0.3)
 
 
 def draw_gemma(r):
@@ -231,7 +242,7 @@ def draw_gemma3_text(r):
 def draw_phi3(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]),
                   partial_rotary_factor=r.choice([1.0, 1.0, 0.5, 0.75]), sliding_window=r.choice([None, 2, 3, 5]))
     if head_dim:  # read from config.json by Phi-3's attention and rotary
         config["head_dim"] = head_dim
@@ -254,14 +265,14 @@ def draw_gpt_neox(r):
     parameters = rope(r, allowed=("default", "linear", "dynamic"))
     parameters["partial_rotary_factor"] = rotary
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, hidden_act=activation(r),
-                layer_norm_eps=r.choice([1e-5, 1e-3]), use_parallel_residual=r.random() < 0.5,
+                layer_norm_eps=r.choice([1e-5, 1e-3, 1e-12, 0.1]), use_parallel_residual=r.random() < 0.5,
                 attention_bias=r.random() < 0.6, rope_parameters=parameters)
 
 
 def draw_olmo2(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                  rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+                  rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
     if head_dim:  # read from config.json by OLMo-2's (and OLMo-3's) attention and rotary
         config["head_dim"] = head_dim
     return config
@@ -271,7 +282,7 @@ def draw_gpt2(r):
     n = r.choice([1, 2, 3, 4])
     return dict(vocab_size=r.choice([37, 64, 101, 257]), n_embd=n * r.choice([4, 8, 12]), n_head=n,
                 n_layer=r.choice([1, 2, 3]), n_positions=r.choice([32, 64]), n_inner=r.choice([None, 12, 40]),
-                activation_function=activation(r), layer_norm_epsilon=r.choice([1e-5, 1e-3]),
+                activation_function=activation(r), layer_norm_epsilon=r.choice([1e-5, 1e-3, 1e-12, 0.1]),
                 tie_word_embeddings=r.random() < 0.6, scale_attn_weights=r.random() < 0.8,
                 scale_attn_by_inverse_layer_idx=r.random() < 0.3, reorder_and_upcast_attn=r.random() < 0.2,
                 bos_token_id=1, eos_token_id=2)
@@ -282,7 +293,7 @@ def draw_phi(r):
     parameters = rope(r)
     parameters["partial_rotary_factor"] = r.choice([0.4, 0.5, 0.5, 0.75, 1.0])
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                layer_norm_eps=r.choice([1e-5, 1e-4, 1e-3]), qk_layernorm=r.random() < 0.5, rope_parameters=parameters)
+                layer_norm_eps=r.choice([1e-5, 1e-4, 1e-3, 1e-12]), qk_layernorm=r.random() < 0.5, rope_parameters=parameters)
 
 
 def draw_olmo(r):
@@ -335,7 +346,7 @@ def draw_olmoe(r):
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
                 attention_bias=r.random() < 0.3, clip_qkv=r.choice([None, None, 0.5, 2.0, 8.0]), rope_parameters=rope(r),
                 num_experts=experts, num_experts_per_tok=r.randint(1, experts), norm_topk_prob=r.random() < 0.5,
-                rms_norm_eps=r.choice([1e-5, 1e-6]))
+                rms_norm_eps=r.choice([1e-5, 1e-6, 0.1]))
 
 
 FAMILIES = {
@@ -481,6 +492,34 @@ def older_layout(path, r):
         config["rope_theta"] = parameters.pop("rope_theta")
         kind = parameters.pop("rope_type", "default")
         config["rope_scaling"] = None if kind == "default" else dict(parameters, rope_type=kind)
+    elif config["model_type"] in ("gemma3_text", "gemma3"):
+        # Gemma 3's layout (every hub checkpoint): rope_theta and rope_scaling for the global layers,
+        # rope_local_base_freq for the sliding ones, which transformers 4 rotated without scaling.
+        text = config["text_config"] if config["model_type"] == "gemma3" else config
+        nested = text.get("rope_parameters") or {}
+        sliding = dict(nested.get("sliding_attention") or {"rope_type": "default"})
+        if sliding.get("rope_type", "default") == "default" and "full_attention" in nested:
+            full = dict(text.pop("rope_parameters")["full_attention"])
+            text["rope_theta"] = full.pop("rope_theta", 1e6)
+            if "rope_theta" in sliding or r.random() < 0.5:
+                text["rope_local_base_freq"] = sliding.get("rope_theta", 10000.0)
+            kind = full.pop("rope_type", "default")
+            text["rope_scaling"] = None if kind == "default" else dict(full, **{"type" if r.random() < 0.5 else "rope_type": kind})
+    elif config["model_type"] == "gpt_neox" and isinstance(parameters, dict):
+        # Pythia's layout: rotary_pct and rotary_emb_base (absent: 0.25 and 10000), maybe a rope_scaling, and the
+        # copy of rotary_emb_base as rope_theta that transformers 4 wrote (transformers 5 ignores rope_theta here).
+        parameters = dict(config.pop("rope_parameters"))
+        rotary, base = parameters.pop("partial_rotary_factor"), parameters.pop("rope_theta")
+        if rotary != 0.25 or r.random() < 0.5:
+            config["rotary_pct"] = rotary
+        if base != 10000.0 or r.random() < 0.5:
+            config["rotary_emb_base"] = base
+            if r.random() < 0.5:
+                config["rope_theta"] = base
+        kind = parameters.pop("rope_type", "default")
+        if kind != "default" or parameters:
+            parameters["type" if r.random() < 0.5 else "rope_type"] = kind
+            config["rope_scaling"] = parameters
     elif isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
         parameters = dict(parameters)
         config.pop("rope_parameters")
@@ -491,10 +530,29 @@ def older_layout(path, r):
         else:
             parameters["type" if r.random() < 0.5 else "rope_type"] = kind
             config["rope_scaling"] = parameters
+            if r.random() < 0.2:  # a stale rope_parameters next to it: transformers reads rope_scaling
+                config["rope_parameters"] = {"rope_type": "default", "rope_theta": 123.0}
     if "dtype" in config:
         config["torch_dtype"] = config.pop("dtype")
     with open(path, "w") as handle:
         json.dump(config, handle, indent=2)
+
+
+def top_level_original_context(path, r):
+    """Adds a top-level original_max_position_embeddings to a config.json whose single llama3 or YaRN rotary object
+    sets its own (removed half of the time): transformers 5 prefers the top-level value, as it does for Phi-3."""
+    with open(path) as handle:
+        config = json.load(handle)
+    for key in ("rope_parameters", "rope_scaling"):
+        parameters = config.get(key)
+        kind = (parameters or {}).get("rope_type", (parameters or {}).get("type"))
+        if kind in ("llama3", "yarn") and "original_max_position_embeddings" not in config:
+            config["original_max_position_embeddings"] = r.choice([4, 8, 16, 32])
+            if r.random() < 0.5:
+                parameters.pop("original_max_position_embeddings", None)
+            with open(path, "w") as handle:
+                json.dump(config, handle, indent=2)
+            return
 
 
 def hub_text_config(path):
@@ -520,6 +578,8 @@ def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
     if r.random() < 0.3:
         older_layout(os.path.join(directory, "config.json"), r)
+    if r.random() < 0.3:
+        top_level_original_context(os.path.join(directory, "config.json"), r)
     if config.model_type == "gemma3" and r.random() < 0.5:
         hub_text_config(os.path.join(directory, "config.json"))
     reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
@@ -679,11 +739,35 @@ SPACES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r", " \n ", "\u00a0", 
           "\u2028", "\u0085"]
 
 
+RARE = ["\ufe0f", "\ue000", "\U000f0000", "\ufffe", "\uffff", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\u0345",
+        "\u1e9e", "\u0130\u0307", "\u2126", "\u212b", "\uff21\uff22", "\u00bd", "\u2002", "\u180e", "\u3164",
+        "\U0001d400", "\u0f0b", "\u0e01\u0e31", "\u094d", "\u200c", "\u2066\u2069", "\u00ad", "\u034f"]
+
+
+def long_word(r):
+    """A word of 30 to 400 characters: one letter repeated, random letters, digits, one CJK character or emoji."""
+    length = r.randrange(30, 400)
+    kind = r.randrange(5)
+    if kind == 0:
+        return r.choice("aZé日🤖") * length
+    if kind == 1:
+        return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEF") for _ in range(length))
+    if kind == 2:
+        return "".join(r.choice("0123456789") for _ in range(length))
+    if kind == 3:
+        return "".join(r.choice("ab'-_.") for _ in range(length))
+    return "".join(chr(r.randrange(0x4E00, 0x9FFF)) for _ in range(length // 4))
+
+
 def random_text(r, specials):
     parts = []
     for _ in range(r.randrange(1, 14)):
         roll = r.random()
-        if roll < 0.45:
+        if roll < 0.05:
+            parts.append(long_word(r))
+        elif roll < 0.12:
+            parts.append(r.choice(RARE))
+        elif roll < 0.45:
             parts.append(r.choice(PIECES))
         elif roll < 0.8:
             parts.append(r.choice(SPACES))
