@@ -36,7 +36,8 @@ transformers model the file was written from, holding the values gguf-py dequant
 (REFUSED_FAMILIES) are checked to be refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
-`type` or `rope_type`, now and then next to a stale rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
+`type` or `rope_type`, now and then next to a stale rope_parameters, or a null or empty rope_scaling next to
+rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
 rope_local_base_freq; torch_dtype) before either side reads them, and some llama3 or YaRN configurations get a
 top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
@@ -520,6 +521,8 @@ def older_layout(path, r):
         if kind != "default" or parameters:
             parameters["type" if r.random() < 0.5 else "rope_type"] = kind
             config["rope_scaling"] = parameters
+    elif isinstance(parameters, dict) and "rope_theta" in parameters and r.random() < 0.2:
+        config["rope_scaling"] = r.choice([None, {}])  # yields to rope_parameters in transformers
     elif isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
         parameters = dict(parameters)
         config.pop("rope_parameters")

@@ -72,6 +72,26 @@ import LanguageModels
         #expect(newer.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 10_000, scaling: llama3)))
     }
 
+    /// transformers reads `rope_scaling or rope_parameters`: a null or empty `rope_scaling` yields to
+    /// `rope_parameters`, any other wins over it (with the top-level `rope_theta`). Expected values from
+    /// `LlamaConfig(rope_scaling=..., rope_parameters={"rope_type": "linear", "factor": 2.0, "rope_theta": 500.0})`.
+    @Test func rotaryObjectFollowsTransformersPrecedence() throws {
+        let linear: [String: Any] = ["rope_type": "linear", "factor": 2.0, "rope_theta": 500.0]
+        for scaling in [NSNull(), [String: Any]()] as [Any] {
+            let configuration = try decode(edited("llama_gqa") {
+                $0["rope_parameters"] = linear
+                $0["rope_scaling"] = scaling
+            })
+            #expect(configuration.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 500, scaling: .linear(factor: 2))))
+        }
+        let both = try decode(edited("llama_gqa") {
+            $0["rope_parameters"] = linear
+            $0["rope_scaling"] = ["type": "linear", "factor": 4.0]
+            $0["rope_theta"] = 300.0
+        })
+        #expect(both.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 300, scaling: .linear(factor: 4))))
+    }
+
     @Test func readsMLXQuantizationWithOverrides() throws {
         let q4 = try ModelConfiguration(contentsOf: Fixtures.directory("llama_mlx_q4"))
         #expect(q4.dtype == "float16")

@@ -213,8 +213,8 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
             }
             let flat: RopeParametersFile?
             if case .shared(let shared) = ropeParameters { flat = shared } else { flat = nil }
-            let parameters = ropeScaling ?? flat
-            return (try rotary(parameters, ropeScaling != nil ? "rope_scaling" : "rope_parameters", theta: ropeTheta ?? 10_000,
+            let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: flat)
+            return (try rotary(parameters, field, theta: ropeTheta ?? 10_000,
                                original: originalMaxPositionEmbeddings), nil)
         }
         switch ropeParameters {

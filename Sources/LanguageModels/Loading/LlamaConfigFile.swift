@@ -142,14 +142,13 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
 
     private func rotaryEmbedding(dHead: Int, maxPositions: Int, defaultBase: Double,
                                  checker: ConfigurationChecker) throws -> RotaryEmbedding {
-        // transformers reads `rope_scaling` when both are present.
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
             throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
-        return try checker.rotaryEmbedding(parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+        return try checker.rotaryEmbedding(parameters, field: field,
                                            theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
                                            headDim: dHead, maxPositions: maxPositions,
                                            originalMaxPositions: originalMaxPositionEmbeddings)
@@ -248,6 +247,14 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
 }
 
 extension RopeParametersFile {
+    /// The one rotary object transformers reads from a file's `rope_scaling` and `rope_parameters`
+    /// (`rope_scaling or rope_parameters`: an absent, null or empty `rope_scaling` yields), with its field name for errors.
+    static func chosen(ropeScaling: RopeParametersFile?, ropeParameters: RopeParametersFile?)
+        -> (parameters: RopeParametersFile?, field: String) {
+        if let ropeScaling, ropeScaling != RopeParametersFile() { return (ropeScaling, "rope_scaling") }
+        return (ropeParameters, "rope_parameters")
+    }
+
     /// These settings as transformers applies them to one layer type of a `rope_parameters` keyed by layer type
     /// (Gemma 3, OLMo-3, whose older `rope_scaling` becomes the `full_attention` entry): YaRN's `truncate` has no
     /// effect there, since `_compute_yarn_parameters` reads it from the outer object

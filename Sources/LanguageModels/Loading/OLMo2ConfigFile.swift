@@ -63,9 +63,9 @@ public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: parameters?.partialRotaryFactor ?? 1,
             headDim: dHead, maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false

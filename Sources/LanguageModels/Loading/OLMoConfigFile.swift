@@ -68,8 +68,9 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.wholeHeadRotaryEmbedding(
-            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: ropeTheta ?? 10_000, family: "OLMo", headDim: dHead, maxPositions: maxPositions,
             originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false

@@ -82,8 +82,9 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_experts \(experts)")
         }
         let maxPositions = maxPositionEmbeddings ?? 4096
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.wholeHeadRotaryEmbedding(
-            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions,
             originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false

@@ -77,9 +77,9 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
             throw checker.error("head_dim", "\(headDim) is not supported: Phi heads are hidden_size / num_attention_heads = \(dHead)")
         }
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
             partialRotaryFactor: parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 0.5, headDim: dHead,
             maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings)
