@@ -225,7 +225,7 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
             throw checker.error("rope_parameters", "must be keyed by layer type (full_attention, sliding_attention) for gemma3_text")
         case nil:
             // The older layout: rope_scaling applies to the global layers only.
-            return (try rotary(ropeScaling?.asLayerTypeEntry, "rope_scaling", theta: ropeTheta ?? 1_000_000),
+            return (try rotary(checker.fullAttentionScaling(ropeScaling), "rope_scaling", theta: ropeTheta ?? 1_000_000),
                     try rotary(nil, "rope_local_base_freq", theta: ropeLocalBaseFreq ?? 10_000))
         }
     }

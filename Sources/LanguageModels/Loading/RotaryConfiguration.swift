@@ -12,6 +12,19 @@ extension ConfigurationChecker {
                                    headDim: headDim, maxPositions: maxPositions, originalMaxPositions: originalMaxPositions)
     }
 
+    /// An older `rope_scaling` of a family whose rotary parameters are keyed by layer type (Gemma 3, OLMo-3), as
+    /// transformers applies it: merged into the `full_attention` entry (``RopeParametersFile/asLayerTypeEntry``).
+    /// One naming its type by the legacy key `type` alone is refused: transformers 5 merges it into an entry whose
+    /// `rope_type` is already "default" and so ignores the scaling, where transformers 4 applied it.
+    func fullAttentionScaling(_ scaling: RopeParametersFile?) throws -> RopeParametersFile? {
+        if let scaling, scaling.ropeType == nil, let type = scaling.type, type != "default" {
+            throw error("rope_scaling.type", "'\(type)' without rope_type is ambiguous: transformers 5 keeps the "
+                        + "full-attention layers' rope_type 'default' (ignoring the scaling), transformers 4 applied it; "
+                        + "name it rope_type")
+        }
+        return scaling?.asLayerTypeEntry
+    }
+
     /// The rotary embedding that a `rope_parameters` / `rope_scaling` object (named `field` in errors) describes
     /// for heads of `headDim` dimensions, of which transformers rotates `int(headDim × partialRotaryFactor)`.
     ///
