@@ -131,9 +131,8 @@ def rope(r, allowed=("default", "linear", "llama3", "dynamic", "yarn"), head_dim
         parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=low, high_freq_factor=low * r.choice([1.5, 2.0, 4.0]),
                           original_max_position_embeddings=r.choice([8, 16]))
     elif kind == "yarn":
-        parameters.update(factor=r.choice([2.0, 4.0, 0.5, None]), original_max_position_embeddings=r.choice([8, 16]))
-        if parameters["factor"] is None:  # transformers derives it from max_position_embeddings
-            del parameters["factor"]
+        # (transformers 5 refuses a YaRN object without factor)
+        parameters.update(factor=r.choice([2.0, 4.0, 0.5]), original_max_position_embeddings=r.choice([8, 16]))
         for key, values in [("beta_fast", [4.0, 8.0, 64.0, 0]), ("beta_slow", [0.5, 2.0, 0]), ("truncate", [False, True]),
                             ("attention_factor", [0.7, 1.0, 1.3])]:
             if r.random() < 0.3:
@@ -508,7 +507,7 @@ def older_layout(path, r):
             text["rope_scaling"] = None if kind == "default" else dict(full, **{"type" if r.random() < 0.5 else "rope_type": kind})
     elif config["model_type"] == "gpt_neox" and isinstance(parameters, dict):
         # Pythia's layout: rotary_pct and rotary_emb_base (absent: 0.25 and 10000), maybe a rope_scaling, and the
-        # copy of rotary_emb_base as rope_theta that transformers 4 wrote (transformers 5 ignores rope_theta here).
+        # copy of rotary_emb_base as rope_theta that transformers 4 wrote; transformers 4 and 5 ignore rope_theta here.
         parameters = dict(config.pop("rope_parameters"))
         rotary, base = parameters.pop("partial_rotary_factor"), parameters.pop("rope_theta")
         if rotary != 0.25 or r.random() < 0.5:
@@ -517,6 +516,8 @@ def older_layout(path, r):
             config["rotary_emb_base"] = base
             if r.random() < 0.5:
                 config["rope_theta"] = base
+        elif r.random() < 0.5:
+            config["rope_theta"] = r.choice([100.0, 1e6])  # ignored by transformers
         kind = parameters.pop("rope_type", "default")
         if kind != "default" or parameters:
             parameters["type" if r.random() < 0.5 else "rope_type"] = kind

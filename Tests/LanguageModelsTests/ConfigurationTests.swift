@@ -92,6 +92,16 @@ import LanguageModels
         #expect(both.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 300, scaling: .linear(factor: 4))))
     }
 
+    /// GPT-NeoX's base is `rotary_emb_base` (default 10000), never a top-level `rope_theta`: transformers' loading of
+    /// the gpt_neox_parallel fixture with rotary_emb_base replaced by rope_theta 500 has `inv_freq` [1, 0.01].
+    @Test func gptNeoXIgnoresTopLevelRopeTheta() throws {
+        let configuration = try decode(edited("gpt_neox_parallel") {
+            $0.removeValue(forKey: "rotary_emb_base")
+            $0["rope_theta"] = 500.0
+        })
+        #expect(configuration.rotary(layer: 0)!.inverseFrequencies == [1, 0.01])
+    }
+
     @Test func readsMLXQuantizationWithOverrides() throws {
         let q4 = try ModelConfiguration(contentsOf: Fixtures.directory("llama_mlx_q4"))
         #expect(q4.dtype == "float16")

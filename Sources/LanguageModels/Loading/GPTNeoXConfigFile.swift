@@ -25,6 +25,7 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
     public var useParallelResidual: Bool?
     public var rotaryPct: Double?
     public var rotaryEmbBase: Double?
+    /// Not read: transformers (4 and 5) takes GPT-NeoX's base from `rope_parameters` or `rotary_emb_base` only.
     public var ropeTheta: Double?
     public var ropeScaling: RopeParametersFile?
     public var ropeParameters: RopeParametersFile?
@@ -82,7 +83,7 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
         let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
             parameters, field: field,
-            theta: parameters?.ropeTheta ?? rotaryEmbBase ?? ropeTheta ?? 10_000,
+            theta: parameters?.ropeTheta ?? rotaryEmbBase ?? 10_000,
             partialRotaryFactor: parameters?.partialRotaryFactor ?? rotaryPct ?? 0.25, headDim: dHead, maxPositions: maxPositions,
             originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? true
