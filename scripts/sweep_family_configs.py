@@ -11,12 +11,13 @@ For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gem
 olmo3, smollm3, olmoe, and the gemma3 multimodal wrapper Gemma3ForConditionalGeneration, whose text logits are compared)
 it draws N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
-rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
+rope scaling (linear, llama3 with low_freq_factor 0.5 to 2, yarn with beta_fast, beta_slow, truncate, attention_factor
+or mscale/mscale_all_dim, dynamic, Phi-3's longrope), partial rotary, sliding
 windows shorter than the prompt and per-layer layer_types, rotary settings per layer type (gemma3, olmo3: YaRN on
 the full-attention layers), SmolLM3's NoPE layers (no_rope_layers or no_rope_layer_interval), the hub's minimal
 gemma3 text_config and a wrapper tie_word_embeddings unlike text_config's, soft-capping, parallel residuals, Phi's q/k LayerNorms,
 OLMo's clip_qkv, OLMoE's and Mixtral's expert counts, experts per token (and OLMoE's norm_topk_prob), activations, norm
-epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
+epsilons from 1e-12 to 0.1, one to eight heads (5 and 7 too) (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
 directory in fp32 (eager attention, position ids counted from the first real token; the cached decoding against
@@ -42,7 +43,8 @@ rope_local_base_freq; torch_dtype) before either side reads them, and some llama
 top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
 `--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
-characters, runs of every kind of whitespace, the tokenizer's added tokens) through every fixture tokenizer of
+characters, runs of every kind of whitespace, words of 30 to 400 characters, variation selectors, private-use scalars,
+noncharacters, bidi controls, the tokenizer's added tokens) through every fixture tokenizer of
 Tests/LanguageModelsTests/Fixtures/tokenizers with `interp tokenize --json`, with and without special tokens,
 against the `tokenizers` library (`--families ""` skips the models).
 
@@ -66,6 +68,27 @@ loads since the MoE merge of the same session):
   --tokenizers 80 --seed 12 --families "": 1840 tried, 1840 passed
 scripts/fuzz.sh fuzz-gguf (with the new phi3, gpt2, olmo2 and smollm3 seeds): 150 s found a block_count of 2113929217
 that ran over 60 s (fixed: layer counts and widths are bounded, in config.json too); then 180 s, 74,798 inputs, none.
+
+Session 29 (draws extended: YaRN's and llama3's other fields, a top-level original_max_position_embeddings, rope_scaling
+next to a stale rope_parameters or a null/empty rope_scaling next to rope_parameters, Pythia's and Gemma 3's older
+rotary layouts, 5 and 7 heads, extreme norm epsilons, long words and rarer scalars in the tokenizer texts):
+  -n 8 --seed 131 --families llama,gpt_neox,gemma3_text,gemma3,olmo3,qwen2   46 tried, 43 passed, 3 refused, 0 failed
+  -n 6 --seed 257 (every family)     101 tried, 94 passed, 3 refused, 4 failed: olmo, olmoe, mixtral with a top-level
+                                     original_max_position_embeddings, which transformers prefers to the rotary
+                                     object's (fixed for every family; fixture llama_yarn_top_level_original)
+  -n 6 --seed 409 (every family)     97 tried, 94 passed, 2 refused, 1 failed: gemma3_text whose older rope_scaling
+                                     says "type": "llama3" without rope_type, which transformers 5 ignores (now refused
+                                     naming rope_scaling.type); after the fixes these five checkpoints: 4 passed,
+                                     1 refused
+  -n 6 --seed 613 --gguf 2 (every family)   98 tried, 93 passed, 5 refused, 0 failed; GGUF 16 tried, 16 passed
+  -n 5 --seed 131 (14 families not in the first run)   65 tried, 62 passed, 3 refused, 0 failed
+  --tokenizers 120 --seed 409 --families ""   23 tokenizers x 120 texts: 2760 passed
+  Probes outside the draws found: YaRN's truncate in per-layer-type rope parameters is ignored by transformers
+  (fixtures olmo3_yarn_untruncated, gemma3_yarn_untruncated); rope_scaling wins over rope_parameters (fixture
+  qwen2_rope_scaling_first); a top-level rope_theta is ignored for gpt_neox. Refusals: unsupported activations
+  (mish, laplace, hardswish), gemma3 use_bidirectional_attention, Phi-3 rotating an odd number of dimensions.
+scripts/fuzz.sh fuzz-gguf 150 s: 13,087 inputs, none; fuzz-tokenizer-encode 120 s: 341,166 inputs, none;
+fuzz-tokenizer-json 90 s found a vocab id of 7999999999999993 that trapped (fixed: ids must be 0 to 2^31-1).
 """
 
 import argparse
