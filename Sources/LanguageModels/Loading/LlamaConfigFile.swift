@@ -151,7 +151,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         return try checker.rotaryEmbedding(parameters, field: field,
                                            theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
                                            headDim: dHead, maxPositions: maxPositions,
-                                           originalMaxPositions: originalMaxPositionEmbeddings)
+                                           originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {
