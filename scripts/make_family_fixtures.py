@@ -9,7 +9,8 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py qwen_moe   # only the Qwen2-MoE and Qwen3-MoE checkpoints (qwen_moe())
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, gemma3_multimodal_softcap,
-and activations.json with
+olmo3_yarn_untruncated, gemma3_yarn_untruncated, llama_yarn_top_level_original, qwen2_rope_scaling_first, and
+activations.json with
 transformers' ACT2FN on inputs in [-12, 12] for every activation name interp reads) cover what
 scripts/sweep_family_configs.py found.
 
@@ -450,6 +451,36 @@ def sweep_regressions():
                            "final_logit_softcapping 2 and attn_logit_softcapping 5: Gemma3ForConditionalGeneration "
                            "applies neither (interp soft-capped the logits)", 214, final_logit_softcapping=2.0,
                            attn_logit_softcapping=5.0)
+    from transformers import Olmo3Config, Olmo3ForCausalLM
+    untruncated = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64, "rope_theta": 10000.0,
+                   "truncate": False}
+    save(Olmo3ForCausalLM, Olmo3Config(**small, num_hidden_layers=2, num_key_value_heads=2, max_position_embeddings=256,
+                                       sliding_window=4, layer_types=["sliding_attention", "full_attention"],
+                                       rope_parameters={"full_attention": untruncated,
+                                                        "sliding_attention": {"rope_type": "default", "rope_theta": 500.0}}),
+         "olmo3_yarn_untruncated", "OLMo-3 whose full-attention YaRN says truncate false, which transformers ignores in "
+         "rope_parameters keyed by layer type (interp honoured it): the blend range of head_dim 8 is [0, 2], not "
+         "[0, 1.008]", 231)
+    save(Gemma3ForCausalLM, Gemma3TextConfig(**small, num_hidden_layers=2, num_key_value_heads=2, head_dim=16,
+                                             max_position_embeddings=256, query_pre_attn_scalar=16, sliding_window=4,
+                                             layer_types=["sliding_attention", "full_attention"],
+                                             rope_parameters={"full_attention": dict(untruncated, beta_fast=16.0),
+                                                              "sliding_attention": {"rope_type": "default",
+                                                                                    "rope_theta": 10.0}}),
+         "gemma3_yarn_untruncated", "Gemma-3 text, older layout, whose rope_scaling (YaRN, beta_fast 16) says "
+         "truncate false, which transformers ignores: it becomes the full-attention entry of rope_parameters keyed by "
+         "layer type", 232, rewrite=gemma3_older_layout)
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    save(LlamaForCausalLM, LlamaConfig(**small, num_hidden_layers=1, num_key_value_heads=2, max_position_embeddings=256,
+                                       rope_parameters={"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0,
+                                                        "original_max_position_embeddings": 16}),
+         "llama_yarn_top_level_original", "Llama with YaRN whose rope_parameters say original context 64 and whose "
+         "top level says 16, which transformers prefers (interp read 64)", 233, rewrite=top_level_original_context)
+    save(Qwen2ForCausalLM, Qwen2Config(**small, num_hidden_layers=1, num_key_value_heads=1, max_position_embeddings=64,
+                                       rope_parameters={"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}),
+         "qwen2_rope_scaling_first", "Qwen2 whose config.json has both rope_scaling (linear 2, with rope_theta 10000 "
+         "at the top level) and a stale rope_parameters (default, base 100): transformers reads rope_scaling (interp "
+         "read rope_parameters)", 234, rewrite=stale_rope_parameters)
 
     x = torch.linspace(-12, 12, 97)
     names = ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "gelu_python_tanh",
@@ -457,6 +488,20 @@ def sweep_regressions():
     reference = {"inputs": rounded(x.numpy(), 9), "outputs": {name: rounded(ACT2FN[name](x).numpy(), 9) for name in names}}
     with open(os.path.join(FIXTURES, "activations.json"), "w") as handle:
         json.dump(reference, handle, separators=(",", ":"))
+
+
+def top_level_original_context(config):
+    """Moves rope_parameters' original_max_position_embeddings to the top level and puts 64 in its place."""
+    config["original_max_position_embeddings"] = config["rope_parameters"]["original_max_position_embeddings"]
+    config["rope_parameters"]["original_max_position_embeddings"] = 64
+
+
+def stale_rope_parameters(config):
+    """The older rope_theta and rope_scaling next to a rope_parameters that disagrees with them."""
+    parameters = config.pop("rope_parameters")
+    config["rope_theta"] = parameters.pop("rope_theta")
+    config["rope_scaling"] = {"type": parameters["rope_type"], "factor": parameters["factor"]}
+    config["rope_parameters"] = {"rope_type": "default", "rope_theta": 100.0}
 
 
 def olmo3_older_layout(config):

@@ -11,13 +11,14 @@ For each family (gpt2, llama, mistral, mixtral, qwen2, qwen3, gemma, gemma2, gem
 olmo3, smollm3, olmoe, qwen2_moe, qwen3_moe, and the gemma3 multimodal wrapper Gemma3ForConditionalGeneration, whose text logits are compared)
 it draws N random tiny configurations under the seed, varying the options transformers honours: sizes, head_dim unlike
 hidden_size / heads, grouped-query ratios down to one key-value head, biases, tied or untied embeddings, rope_theta,
-rope scaling (linear, llama3, yarn, dynamic, Phi-3's longrope), partial rotary, sliding
+rope scaling (linear, llama3 with low_freq_factor 0.5 to 2, yarn with beta_fast, beta_slow, truncate, attention_factor
+or mscale/mscale_all_dim, dynamic, longrope for Phi-3, Llama, SmolLM3 and Qwen2), partial rotary, sliding
 windows shorter than the prompt and per-layer layer_types, rotary settings per layer type (gemma3, olmo3: YaRN on
 the full-attention layers), SmolLM3's NoPE layers (no_rope_layers or no_rope_layer_interval), the hub's minimal
 gemma3 text_config and a wrapper tie_word_embeddings unlike text_config's, soft-capping, parallel residuals, Phi's q/k LayerNorms,
 OLMo's clip_qkv, OLMoE's, Mixtral's and Qwen-MoE's expert counts, experts per token (and norm_topk_prob), Qwen-MoE's
 expert widths, dense layers (decoder_sparse_step, mlp_only_layers) and Qwen2-MoE's shared expert, activations, norm
-epsilons (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
+epsilons from 1e-12 to 0.1, one to eight heads (5 and 7 too) (including transformers' rarer activations, some of which `interp` refuses), odd vocabulary sizes, and the dtype the checkpoint is saved in (fp32, bf16, fp16). Each configuration is
 saved with transformers (random weights, std 0.3) and checked with `interp logits` (full pass on a batch, full pass
 and one-token-at-a-time key-value-cache decoding on a left-padded batch) against transformers loading the same
 directory in fp32 (eager attention, position ids counted from the first real token; the cached decoding against
@@ -37,10 +38,14 @@ transformers model the file was written from, holding the values gguf-py dequant
 (REFUSED_FAMILIES) are checked to be refused by name.
 
 About a third of the config.json files are rewritten into transformers 4's layout (rope_theta and rope_scaling with
-`type` or `rope_type`, torch_dtype) before either side reads them.
+`type` or `rope_type`, now and then next to a stale rope_parameters, or a null or empty rope_scaling next to
+rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
+rope_local_base_freq; torch_dtype) before either side reads them, and some llama3 or YaRN configurations get a
+top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
 `--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
-characters, runs of every kind of whitespace, the tokenizer's added tokens) through every fixture tokenizer of
+characters, runs of every kind of whitespace, words of 30 to 400 characters, variation selectors, private-use scalars,
+noncharacters, bidi controls, the tokenizer's added tokens) through every fixture tokenizer of
 Tests/LanguageModelsTests/Fixtures/tokenizers with `interp tokenize --json`, with and without special tokens,
 against the `tokenizers` library (`--families ""` skips the models).
 
@@ -64,6 +69,31 @@ loads since the MoE merge of the same session):
   --tokenizers 80 --seed 12 --families "": 1840 tried, 1840 passed
 scripts/fuzz.sh fuzz-gguf (with the new phi3, gpt2, olmo2 and smollm3 seeds): 150 s found a block_count of 2113929217
 that ran over 60 s (fixed: layer counts and widths are bounded, in config.json too); then 180 s, 74,798 inputs, none.
+
+Session 29 (draws extended: YaRN's and llama3's other fields, a top-level original_max_position_embeddings, rope_scaling
+next to a stale rope_parameters or a null/empty rope_scaling next to rope_parameters, Pythia's and Gemma 3's older
+rotary layouts, 5 and 7 heads, extreme norm epsilons, long words and rarer scalars in the tokenizer texts):
+  -n 8 --seed 131 --families llama,gpt_neox,gemma3_text,gemma3,olmo3,qwen2   46 tried, 43 passed, 3 refused, 0 failed
+  -n 6 --seed 257 (every family)     101 tried, 94 passed, 3 refused, 4 failed: olmo, olmoe, mixtral with a top-level
+                                     original_max_position_embeddings, which transformers prefers to the rotary
+                                     object's (fixed for every family; fixture llama_yarn_top_level_original)
+  -n 6 --seed 409 (every family)     97 tried, 94 passed, 2 refused, 1 failed: gemma3_text whose older rope_scaling
+                                     says "type": "llama3" without rope_type, which transformers 5 ignores (now refused
+                                     naming rope_scaling.type); after the fixes these five checkpoints: 4 passed,
+                                     1 refused
+  -n 6 --seed 613 --gguf 2 (every family)   98 tried, 93 passed, 5 refused, 0 failed; GGUF 16 tried, 16 passed
+  -n 5 --seed 131 (14 families not in the first run)   65 tried, 62 passed, 3 refused, 0 failed
+  --tokenizers 120 --seed 409 --families ""   23 tokenizers x 120 texts: 2760 passed
+  Probes outside the draws found: YaRN's truncate in per-layer-type rope parameters is ignored by transformers
+  (fixtures olmo3_yarn_untruncated, gemma3_yarn_untruncated); rope_scaling wins over rope_parameters (fixture
+  qwen2_rope_scaling_first); a top-level rope_theta is ignored for gpt_neox. Refusals: unsupported activations
+  (mish, laplace, hardswish), gemma3 use_bidirectional_attention, Phi-3 rotating an odd number of dimensions.
+  --tokenizers 60 --seed 613 --families ""   1380 passed
+  LongRoPE read for the llama family (was refused): -n 8 --seed 787 --families llama,qwen2,smollm3   24 tried,
+  24 passed (2 with LongRoPE)
+scripts/fuzz.sh fuzz-gguf 150 s: 13,087 inputs, none; fuzz-tokenizer-encode 120 s: 341,166 inputs, none;
+fuzz-tokenizer-json 90 s found a vocab id of 7999999999999993 that trapped (fixed: ids must be 0 to 2^31-1); after
+the fix 120 s, 146,469 inputs, none.
 """
 
 import argparse
@@ -100,7 +130,7 @@ def activation(r, rare=0.15):
 
 def heads(r, allow_head_dim=True):
     """(hidden_size, num_attention_heads, num_key_value_heads, head_dim or None)."""
-    n_heads = r.choice([1, 2, 3, 4, 6, 8])
+    n_heads = r.choice([1, 2, 3, 4, 5, 6, 7, 8])
     kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
     head_dim = r.choice([4, 6, 8, 12, 16])
     if allow_head_dim and r.random() < 0.4:
@@ -125,27 +155,48 @@ def rope(r, allowed=("default", "linear", "llama3", "dynamic", "yarn"), head_dim
     elif kind == "dynamic":
         parameters["factor"] = r.choice([2.0, 4.0])
     elif kind == "llama3":
-        parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=1.0, high_freq_factor=r.choice([2.0, 4.0]),
+        low = r.choice([0.5, 1.0, 1.0, 2.0])
+        parameters.update(factor=r.choice([2.0, 8.0]), low_freq_factor=low, high_freq_factor=low * r.choice([1.5, 2.0, 4.0]),
                           original_max_position_embeddings=r.choice([8, 16]))
     elif kind == "yarn":
-        parameters.update(factor=r.choice([2.0, 4.0]), original_max_position_embeddings=r.choice([8, 16]))
+        # (transformers 5 refuses a YaRN object without factor)
+        parameters.update(factor=r.choice([2.0, 4.0, 0.5]), original_max_position_embeddings=r.choice([8, 16]))
+        for key, values in [("beta_fast", [4.0, 8.0, 64.0, 0]), ("beta_slow", [0.5, 2.0, 0]), ("truncate", [False, True]),
+                            ("attention_factor", [0.7, 1.0, 1.3])]:
+            if r.random() < 0.3:
+                parameters[key] = r.choice(values)
+        if r.random() < 0.3:
+            parameters.update(mscale=r.choice([0.0, 0.707, 1.0]), mscale_all_dim=r.choice([0.0, 0.5, 1.0]))
     return parameters
+
+
+def longrope(r, config, head_dim):
+    """Sometimes LongRoPE (any rope model of transformers reads it) with an original context shorter than some prompts."""
+    if r.random() < 0.15:
+        half = head_dim // 2
+        config["rope_parameters"] = {"rope_type": "longrope", "rope_theta": r.choice([100.0, 10000.0]),
+                                     "short_factor": [r.choice([1.0, 1.5]) for _ in range(half)],
+                                     "long_factor": [r.choice([2.0, 4.0]) for _ in range(half)],
+                                     "original_max_position_embeddings": r.choice([4, 8])}
+        if r.random() < 0.5:
+            config["rope_parameters"]["attention_factor"] = r.choice([0.8, 1.2])
 
 
 def draw_llama(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-3]),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-3, 1e-12, 0.1]),
                   attention_bias=r.random() < 0.4, mlp_bias=r.random() < 0.4, rope_parameters=rope(r))
     if head_dim:
         config["head_dim"] = head_dim
+    longrope(r, config, head_dim or hidden // n)
     return config
 
 
 def draw_mistral(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), rope_parameters=rope(r),
                   sliding_window=r.choice([None, 2, 3, 5, 100]))
     if head_dim:
         config["head_dim"] = head_dim
@@ -172,9 +223,10 @@ def qwen_windows(r, config):
 def draw_qwen2(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]), rope_parameters=rope(r))
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), rope_parameters=rope(r))
     if head_dim:  # not a Qwen2Config field, but its attention and rotary read it from config.json
         config["head_dim"] = head_dim
+    longrope(r, config, head_dim or hidden // n)
     qwen_windows(r, config)
     return config
 
@@ -182,7 +234,7 @@ def draw_qwen2(r):
 def draw_qwen3(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  head_dim=head_dim or hidden // n, hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  head_dim=head_dim or hidden // n, hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]),
                   attention_bias=r.random() < 0.4, rope_parameters=rope(r))
     qwen_windows(r, config)
     return config
@@ -215,7 +267,7 @@ def draw_qwen3_moe(r):
 def gemma_common(r):
     hidden, n, kv, head_dim = heads(r)
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                head_dim=head_dim or hidden // n, rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.3)
+                head_dim=head_dim or hidden // n, rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), attention_bias=r.random() < 0.3)
 
 
 def draw_gemma(r):
@@ -256,7 +308,7 @@ def draw_gemma3_text(r):
 def draw_phi3(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv,
-                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5]),
+                  hidden_act=activation(r), rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]),
                   partial_rotary_factor=r.choice([1.0, 1.0, 0.5, 0.75]), sliding_window=r.choice([None, 2, 3, 5]))
     if head_dim:  # read from config.json by Phi-3's attention and rotary
         config["head_dim"] = head_dim
@@ -279,14 +331,14 @@ def draw_gpt_neox(r):
     parameters = rope(r, allowed=("default", "linear", "dynamic"))
     parameters["partial_rotary_factor"] = rotary
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, hidden_act=activation(r),
-                layer_norm_eps=r.choice([1e-5, 1e-3]), use_parallel_residual=r.random() < 0.5,
+                layer_norm_eps=r.choice([1e-5, 1e-3, 1e-12, 0.1]), use_parallel_residual=r.random() < 0.5,
                 attention_bias=r.random() < 0.6, rope_parameters=parameters)
 
 
 def draw_olmo2(r):
     hidden, n, kv, head_dim = heads(r)
     config = dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                  rms_norm_eps=r.choice([1e-6, 1e-5]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
+                  rms_norm_eps=r.choice([1e-6, 1e-5, 1e-12, 0.1]), attention_bias=r.random() < 0.4, rope_parameters=rope(r))
     if head_dim:  # read from config.json by OLMo-2's (and OLMo-3's) attention and rotary
         config["head_dim"] = head_dim
     return config
@@ -296,7 +348,7 @@ def draw_gpt2(r):
     n = r.choice([1, 2, 3, 4])
     return dict(vocab_size=r.choice([37, 64, 101, 257]), n_embd=n * r.choice([4, 8, 12]), n_head=n,
                 n_layer=r.choice([1, 2, 3]), n_positions=r.choice([32, 64]), n_inner=r.choice([None, 12, 40]),
-                activation_function=activation(r), layer_norm_epsilon=r.choice([1e-5, 1e-3]),
+                activation_function=activation(r), layer_norm_epsilon=r.choice([1e-5, 1e-3, 1e-12, 0.1]),
                 tie_word_embeddings=r.random() < 0.6, scale_attn_weights=r.random() < 0.8,
                 scale_attn_by_inverse_layer_idx=r.random() < 0.3, reorder_and_upcast_attn=r.random() < 0.2,
                 bos_token_id=1, eos_token_id=2)
@@ -307,7 +359,7 @@ def draw_phi(r):
     parameters = rope(r)
     parameters["partial_rotary_factor"] = r.choice([0.4, 0.5, 0.5, 0.75, 1.0])
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
-                layer_norm_eps=r.choice([1e-5, 1e-4, 1e-3]), qk_layernorm=r.random() < 0.5, rope_parameters=parameters)
+                layer_norm_eps=r.choice([1e-5, 1e-4, 1e-3, 1e-12]), qk_layernorm=r.random() < 0.5, rope_parameters=parameters)
 
 
 def draw_olmo(r):
@@ -360,7 +412,7 @@ def draw_olmoe(r):
     return dict(common(r), hidden_size=hidden, num_attention_heads=n, num_key_value_heads=kv, hidden_act=activation(r),
                 attention_bias=r.random() < 0.3, clip_qkv=r.choice([None, None, 0.5, 2.0, 8.0]), rope_parameters=rope(r),
                 num_experts=experts, num_experts_per_tok=r.randint(1, experts), norm_topk_prob=r.random() < 0.5,
-                rms_norm_eps=r.choice([1e-5, 1e-6]))
+                rms_norm_eps=r.choice([1e-5, 1e-6, 0.1]))
 
 
 FAMILIES = {
@@ -508,6 +560,38 @@ def older_layout(path, r):
         config["rope_theta"] = parameters.pop("rope_theta")
         kind = parameters.pop("rope_type", "default")
         config["rope_scaling"] = None if kind == "default" else dict(parameters, rope_type=kind)
+    elif config["model_type"] in ("gemma3_text", "gemma3"):
+        # Gemma 3's layout (every hub checkpoint): rope_theta and rope_scaling for the global layers,
+        # rope_local_base_freq for the sliding ones, which transformers 4 rotated without scaling.
+        text = config["text_config"] if config["model_type"] == "gemma3" else config
+        nested = text.get("rope_parameters") or {}
+        sliding = dict(nested.get("sliding_attention") or {"rope_type": "default"})
+        if sliding.get("rope_type", "default") == "default" and "full_attention" in nested:
+            full = dict(text.pop("rope_parameters")["full_attention"])
+            text["rope_theta"] = full.pop("rope_theta", 1e6)
+            if "rope_theta" in sliding or r.random() < 0.5:
+                text["rope_local_base_freq"] = sliding.get("rope_theta", 10000.0)
+            kind = full.pop("rope_type", "default")
+            text["rope_scaling"] = None if kind == "default" else dict(full, **{"type" if r.random() < 0.5 else "rope_type": kind})
+    elif config["model_type"] == "gpt_neox" and isinstance(parameters, dict):
+        # Pythia's layout: rotary_pct and rotary_emb_base (absent: 0.25 and 10000), maybe a rope_scaling, and the
+        # copy of rotary_emb_base as rope_theta that transformers 4 wrote; transformers 4 and 5 ignore rope_theta here.
+        parameters = dict(config.pop("rope_parameters"))
+        rotary, base = parameters.pop("partial_rotary_factor"), parameters.pop("rope_theta")
+        if rotary != 0.25 or r.random() < 0.5:
+            config["rotary_pct"] = rotary
+        if base != 10000.0 or r.random() < 0.5:
+            config["rotary_emb_base"] = base
+            if r.random() < 0.5:
+                config["rope_theta"] = base
+        elif r.random() < 0.5:
+            config["rope_theta"] = r.choice([100.0, 1e6])  # ignored by transformers
+        kind = parameters.pop("rope_type", "default")
+        if kind != "default" or parameters:
+            parameters["type" if r.random() < 0.5 else "rope_type"] = kind
+            config["rope_scaling"] = parameters
+    elif isinstance(parameters, dict) and "rope_theta" in parameters and r.random() < 0.2:
+        config["rope_scaling"] = r.choice([None, {}])  # yields to rope_parameters in transformers
     elif isinstance(parameters, dict) and "rope_theta" in parameters and config["model_type"] not in ("gpt_neox", "phi3"):
         parameters = dict(parameters)
         config.pop("rope_parameters")
@@ -518,10 +602,29 @@ def older_layout(path, r):
         else:
             parameters["type" if r.random() < 0.5 else "rope_type"] = kind
             config["rope_scaling"] = parameters
+            if r.random() < 0.2:  # a stale rope_parameters next to it: transformers reads rope_scaling
+                config["rope_parameters"] = {"rope_type": "default", "rope_theta": 123.0}
     if "dtype" in config:
         config["torch_dtype"] = config.pop("dtype")
     with open(path, "w") as handle:
         json.dump(config, handle, indent=2)
+
+
+def top_level_original_context(path, r):
+    """Adds a top-level original_max_position_embeddings to a config.json whose single llama3 or YaRN rotary object
+    sets its own (removed half of the time): transformers 5 prefers the top-level value, as it does for Phi-3."""
+    with open(path) as handle:
+        config = json.load(handle)
+    for key in ("rope_parameters", "rope_scaling"):
+        parameters = config.get(key)
+        kind = (parameters or {}).get("rope_type", (parameters or {}).get("type"))
+        if kind in ("llama3", "yarn") and "original_max_position_embeddings" not in config:
+            config["original_max_position_embeddings"] = r.choice([4, 8, 16, 32])
+            if r.random() < 0.5:
+                parameters.pop("original_max_position_embeddings", None)
+            with open(path, "w") as handle:
+                json.dump(config, handle, indent=2)
+            return
 
 
 def hub_text_config(path):
@@ -547,6 +650,8 @@ def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
     shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
     if r.random() < 0.3:
         older_layout(os.path.join(directory, "config.json"), r)
+    if r.random() < 0.3:
+        top_level_original_context(os.path.join(directory, "config.json"), r)
     if config.model_type == "gemma3" and r.random() < 0.5:
         hub_text_config(os.path.join(directory, "config.json"))
     reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
@@ -706,11 +811,35 @@ SPACES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r", " \n ", "\u00a0", 
           "\u2028", "\u0085"]
 
 
+RARE = ["\ufe0f", "\ue000", "\U000f0000", "\ufffe", "\uffff", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\u0345",
+        "\u1e9e", "\u0130\u0307", "\u2126", "\u212b", "\uff21\uff22", "\u00bd", "\u2002", "\u180e", "\u3164",
+        "\U0001d400", "\u0f0b", "\u0e01\u0e31", "\u094d", "\u200c", "\u2066\u2069", "\u00ad", "\u034f"]
+
+
+def long_word(r):
+    """A word of 30 to 400 characters: one letter repeated, random letters, digits, one CJK character or emoji."""
+    length = r.randrange(30, 400)
+    kind = r.randrange(5)
+    if kind == 0:
+        return r.choice("aZé日🤖") * length
+    if kind == 1:
+        return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEF") for _ in range(length))
+    if kind == 2:
+        return "".join(r.choice("0123456789") for _ in range(length))
+    if kind == 3:
+        return "".join(r.choice("ab'-_.") for _ in range(length))
+    return "".join(chr(r.randrange(0x4E00, 0x9FFF)) for _ in range(length // 4))
+
+
 def random_text(r, specials):
     parts = []
     for _ in range(r.randrange(1, 14)):
         roll = r.random()
-        if roll < 0.45:
+        if roll < 0.05:
+            parts.append(long_word(r))
+        elif roll < 0.12:
+            parts.append(r.choice(RARE))
+        elif roll < 0.45:
             parts.append(r.choice(PIECES))
         elif roll < 0.8:
             parts.append(r.choice(SPACES))

@@ -72,6 +72,54 @@ import LanguageModels
         #expect(newer.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 10_000, scaling: llama3)))
     }
 
+    /// transformers reads `rope_scaling or rope_parameters`: a null or empty `rope_scaling` yields to
+    /// `rope_parameters`, any other wins over it (with the top-level `rope_theta`). Expected values from
+    /// `LlamaConfig(rope_scaling=..., rope_parameters={"rope_type": "linear", "factor": 2.0, "rope_theta": 500.0})`.
+    @Test func rotaryObjectFollowsTransformersPrecedence() throws {
+        let linear: [String: Any] = ["rope_type": "linear", "factor": 2.0, "rope_theta": 500.0]
+        for scaling in [NSNull(), [String: Any]()] as [Any] {
+            let configuration = try decode(edited("llama_gqa") {
+                $0["rope_parameters"] = linear
+                $0["rope_scaling"] = scaling
+            })
+            #expect(configuration.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 500, scaling: .linear(factor: 2))))
+        }
+        let both = try decode(edited("llama_gqa") {
+            $0["rope_parameters"] = linear
+            $0["rope_scaling"] = ["type": "linear", "factor": 4.0]
+            $0["rope_theta"] = 300.0
+        })
+        #expect(both.positionEncoding == .rotary(RotaryEmbedding(headDim: 8, base: 300, scaling: .linear(factor: 4))))
+    }
+
+    /// GPT-NeoX's base is `rotary_emb_base` (default 10000), never a top-level `rope_theta`: transformers' loading of
+    /// the gpt_neox_parallel fixture with rotary_emb_base replaced by rope_theta 500 has `inv_freq` [1, 0.01].
+    @Test func gptNeoXIgnoresTopLevelRopeTheta() throws {
+        let configuration = try decode(edited("gpt_neox_parallel") {
+            $0.removeValue(forKey: "rotary_emb_base")
+            $0["rope_theta"] = 500.0
+        })
+        #expect(configuration.rotary(layer: 0)!.inverseFrequencies == [1, 0.01])
+    }
+
+    /// LongRoPE is read for the llama family too (transformers' rotary embedding of any family reads it). Expected
+    /// values: transformers' `LlamaRotaryEmbedding` of this config (`inv_freq` before and after a pass reaching
+    /// position 9, `attention_scaling` sqrt(1 + ln 32 / ln 8)).
+    @Test func llamaReadsLongRoPE() throws {
+        let configuration = try decode(edited("llama_gqa") {
+            $0["rope_parameters"] = ["rope_type": "longrope", "rope_theta": 100.0, "short_factor": [1.0, 1.5, 1.0, 2.0],
+                                     "long_factor": [2.0, 4.0, 3.0, 5.0], "original_max_position_embeddings": 8]
+        })
+        let rotary = try #require(configuration.rotary(layer: 0))
+        let short: [Float] = [1.0, 0.21081849932670593, 0.10000000149011612, 0.015811389312148094]
+        let long: [Float] = [0.5, 0.07905694097280502, 0.03333333507180214, 0.006324555724859238]
+        for (ours, theirs) in zip(rotary.inverseFrequencies + (rotary.longInverseFrequencies ?? []), short + long) {
+            #expect(Swift.abs(ours - theirs) <= 2e-7 * theirs)
+        }
+        #expect(rotary.longInverseFrequencies?.count == 4)
+        #expect(Swift.abs(rotary.attentionFactor - 1.632993161855452) < 1e-6)
+    }
+
     @Test func readsMLXQuantizationWithOverrides() throws {
         let q4 = try ModelConfiguration(contentsOf: Fixtures.directory("llama_mlx_q4"))
         #expect(q4.dtype == "float16")
@@ -137,7 +185,9 @@ import LanguageModels
             ("missing field", { $0.removeValue(forKey: "num_attention_heads") }, ["field 'num_attention_heads' is missing"]),
             ("wrong type", { $0["hidden_size"] = "32" }, ["field 'hidden_size' has the wrong type"]),
             ("longrope", { $0["rope_parameters"] = ["rope_type": "longrope", "factor": 4.0, "rope_theta": 10000.0] },
-             ["rope_parameters.rope_type 'longrope' is not supported (supported: default, linear, llama3, yarn, dynamic)"]),
+             ["rope_parameters.short_factor is missing"]),
+            ("rope type", { $0["rope_parameters"] = ["rope_type": "su", "rope_theta": 10000.0] },
+             ["rope_parameters.rope_type 'su' is not supported (supported: default, linear, llama3, yarn, dynamic, longrope)"]),
             ("proportional, old layout", { $0.removeValue(forKey: "rope_parameters"); $0["rope_scaling"] = ["type": "proportional", "factor": 2.0] },
              ["rope_scaling.rope_type 'proportional' is not supported"]),
             ("yarn factor", { $0["rope_parameters"] = ["rope_type": "yarn", "factor": -1.0, "rope_theta": 10000.0] },

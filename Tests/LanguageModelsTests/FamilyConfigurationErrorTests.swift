@@ -24,6 +24,9 @@ import LanguageModels
             ("gemma2", { $0["layer_types"] = ["sliding_attention"] }, ["layer_types", "1 entries for 2 layers"]),
             ("gemma2", { $0["hidden_activation"] = "mish" }, ["hidden_activation", "'mish'"]),
             ("gemma3", { $0["rope_scaling"] = ["rope_type": "longrope", "factor": 8.0] }, ["rope_scaling.rope_type", "'longrope'"]),
+            // transformers 5 ignores these (the full-attention entry keeps rope_type "default"); transformers 4 applied them.
+            ("gemma3", { $0["rope_scaling"] = ["type": "linear", "factor": 8.0] }, ["rope_scaling.type", "'linear'", "rope_type"]),
+            ("olmo3", { $0["rope_scaling"] = ["type": "yarn", "factor": 4.0] }, ["rope_scaling.type", "'yarn'", "rope_type"]),
             ("gpt_neox_parallel", { $0["rotary_pct"] = 0.4 }, ["partial_rotary_factor", "rotates 3"]),
             ("gpt_neox_parallel", { $0["rotary_pct"] = 0.1 }, ["partial_rotary_factor", "rotates 0"]),
             ("gpt_neox_parallel", { $0["head_dim"] = 16 }, ["head_dim", "16"]),

@@ -9,7 +9,9 @@ import LanguageModels
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
                            "phi3_bf16", "olmo2", "olmo2_mha", "gemma3_attn_softcap", "phi3_longrope", "qwen3_yarn",
                            "phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16", "olmo3", "smollm3", "gemma3_multimodal",
-                           "gemma3_multimodal_softcap", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe"]
+                           "gemma3_multimodal_softcap", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe",
+                           "olmo3_yarn_untruncated", "gemma3_yarn_untruncated", "llama_yarn_top_level_original",
+                           "qwen2_rope_scaling_first"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)

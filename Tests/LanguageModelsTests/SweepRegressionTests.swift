@@ -32,6 +32,19 @@ import LanguageModels
         #expect(configuration.attentionSoftcap == nil && configuration.finalLogitSoftcap == nil)
     }
 
+    /// transformers reads YaRN's `truncate` from the outer `rope_parameters` object, so a `truncate: false` in one
+    /// layer type's entry (or in a Gemma-3 / OLMo-3 `rope_scaling`, which becomes that entry) has no effect; the
+    /// frequencies themselves are checked against transformers' in ``FamilyTests``.
+    @Test(arguments: ["olmo3_yarn_untruncated", "gemma3_yarn_untruncated"])
+    func yarnTruncateIsIgnoredPerLayerType(name: String) throws {
+        let full = try ModelConfiguration(contentsOf: Fixtures.directory(name)).rotary(layer: 1)!
+        guard case .yarn(_, _, _, _, let truncate, _) = full.scaling else {
+            Issue.record("\(name): scaling \(full.scaling)")
+            return
+        }
+        #expect(truncate)
+    }
+
     /// YaRN and LongRoPE: the scaling read from config.json, and LongRoPE's frequencies chosen per pass.
     @Test func rotaryScalingsAreRead() throws {
         let yarn = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_yarn")).rotary(layer: 0)!

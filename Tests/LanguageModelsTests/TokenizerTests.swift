@@ -317,7 +317,7 @@ private func loadingError(_ tokenizerJSON: Data, config: Data? = nil) -> Tokeniz
         #expect(badMerge == .invalidField(file: "tokenizer.json", field: "model.merges[1]", expected: "an array"))
 
         let badID = loadingError(try tokenizerJSON(replacing: ["model": ["type": "BPE", "vocab": ["a": "zero"], "merges": []]]))
-        #expect(badID == .invalidField(file: "tokenizer.json", field: "model.vocab.a", expected: "an integer"))
+        #expect(badID == .invalidField(file: "tokenizer.json", field: "model.vocab.a", expected: "a token id (an integer from 0 to 2147483647)"))
 
         let badFlag = loadingError(try tokenizerJSON(replacing: [
             "added_tokens": [["id": 3, "content": "<s>", "special": "yes"]],

@@ -49,6 +49,22 @@ import Circuits
         }
     }
 
+    /// A vocabulary id beyond 32 bits crashed encoding (fuzz-tokenizer-json: the byte-pair model packs ids in 32
+    /// bits); the tokenizers library refuses such files, and negative ids, too ("invalid value: integer
+    /// `7999999999999993`, expected u32"). Added tokens' ids are checked alike.
+    @Test(arguments: [7_999_999_999_999_993, -1])
+    func tokenizerWithAnOutOfRangeTokenID(id: Int) throws {
+        let expected = "a token id (an integer from 0 to 2147483647)"
+        let vocabulary = #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": \#(id)}, "merges": []}}"#
+        #expect(throws: TokenizerError.invalidField(file: "tokenizer.json", field: "model.vocab.b", expected: expected)) {
+            try HuggingFaceTokenizer(tokenizerJSON: Data(vocabulary.utf8))
+        }
+        let added = #"{"added_tokens": [{"id": \#(id), "content": "b"}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+        #expect(throws: TokenizerError.invalidField(file: "tokenizer.json", field: "added_tokens[0].id", expected: expected)) {
+            try HuggingFaceTokenizer(tokenizerJSON: Data(added.utf8))
+        }
+    }
+
     /// An empty pattern matches the empty string at every position, as in the tokenizers library, whose
     /// outputs these are (tokenizers 0.22: Split "" -> ["a", "b"]; Replace "" -> "x" normalizes "ab" to
     /// "xaxbx" and decodes the tokens "a", "b" to "xaxxbx").

@@ -17,11 +17,15 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var layerNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var useParallelResidual: Bool?
     public var rotaryPct: Double?
     public var rotaryEmbBase: Double?
+    /// Not read: transformers (4 and 5) takes GPT-NeoX's base from `rope_parameters` or `rotary_emb_base` only.
     public var ropeTheta: Double?
     public var ropeScaling: RopeParametersFile?
     public var ropeParameters: RopeParametersFile?
@@ -44,6 +48,7 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case layerNormEps = "layer_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case useParallelResidual = "use_parallel_residual"
@@ -75,11 +80,12 @@ public struct GPTNeoXConfigFile: Codable, Equatable, Sendable {
             throw checker.error("head_dim", "\(headDim) is not supported: GPT-NeoX heads are hidden_size / num_attention_heads = \(dHead)")
         }
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
-            theta: parameters?.ropeTheta ?? rotaryEmbBase ?? ropeTheta ?? 10_000,
-            partialRotaryFactor: parameters?.partialRotaryFactor ?? rotaryPct ?? 0.25, headDim: dHead, maxPositions: maxPositions)
+            parameters, field: field,
+            theta: parameters?.ropeTheta ?? rotaryEmbBase ?? 10_000,
+            partialRotaryFactor: parameters?.partialRotaryFactor ?? rotaryPct ?? 0.25, headDim: dHead, maxPositions: maxPositions,
+            originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? true
         return ModelConfiguration(
             family: .gptNeoX, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, dMLP: intermediateSize,

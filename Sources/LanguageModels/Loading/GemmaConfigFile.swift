@@ -19,6 +19,9 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
     /// Gemma 2 and 3's activation.
     public var hiddenActivation: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var rmsNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
@@ -60,6 +63,7 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
         case hiddenAct = "hidden_act"
         case hiddenActivation = "hidden_activation"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case rmsNormEps = "rms_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
@@ -97,6 +101,7 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
         hiddenAct = try optional(.hiddenAct)
         hiddenActivation = try optional(.hiddenActivation)
         maxPositionEmbeddings = try optional(.maxPositionEmbeddings)
+        originalMaxPositionEmbeddings = try optional(.originalMaxPositionEmbeddings)
         rmsNormEps = try optional(.rmsNormEps)
         tieWordEmbeddings = try optional(.tieWordEmbeddings)
         attentionBias = try optional(.attentionBias)
@@ -196,10 +201,11 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
     /// The rotary embeddings of the global layers and, for Gemma-3, of the sliding-window layers.
     private func rotaryEmbeddings(_ version: ModelConfiguration.GemmaVersion, dHead: Int, maxPositions: Int,
                                   checker: ConfigurationChecker) throws -> (RotaryEmbedding, RotaryEmbedding?) {
-        func rotary(_ parameters: RopeParametersFile?, _ field: String, theta: Double) throws -> RotaryEmbedding {
+        func rotary(_ parameters: RopeParametersFile?, _ field: String, theta: Double,
+                    original: Int? = nil) throws -> RotaryEmbedding {
             try checker.rotaryEmbedding(parameters, field: field, theta: parameters?.ropeTheta ?? theta,
                                         partialRotaryFactor: parameters?.partialRotaryFactor ?? 1, headDim: dHead,
-                                        maxPositions: maxPositions)
+                                        maxPositions: maxPositions, originalMaxPositions: original)
         }
         guard version == .gemma3Text else {
             if case .perLayerType = ropeParameters {
@@ -207,18 +213,19 @@ public struct GemmaConfigFile: Codable, Equatable, Sendable {
             }
             let flat: RopeParametersFile?
             if case .shared(let shared) = ropeParameters { flat = shared } else { flat = nil }
-            let parameters = ropeScaling ?? flat
-            return (try rotary(parameters, ropeScaling != nil ? "rope_scaling" : "rope_parameters", theta: ropeTheta ?? 10_000), nil)
+            let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: flat)
+            return (try rotary(parameters, field, theta: ropeTheta ?? 10_000,
+                               original: originalMaxPositionEmbeddings), nil)
         }
         switch ropeParameters {
         case .perLayerType(let full, let sliding):
-            return (try rotary(full, "rope_parameters.full_attention", theta: ropeTheta ?? 1_000_000),
-                    try rotary(sliding, "rope_parameters.sliding_attention", theta: ropeLocalBaseFreq ?? 10_000))
+            return (try rotary(full?.asLayerTypeEntry, "rope_parameters.full_attention", theta: ropeTheta ?? 1_000_000),
+                    try rotary(sliding?.asLayerTypeEntry, "rope_parameters.sliding_attention", theta: ropeLocalBaseFreq ?? 10_000))
         case .shared:
             throw checker.error("rope_parameters", "must be keyed by layer type (full_attention, sliding_attention) for gemma3_text")
         case nil:
             // The older layout: rope_scaling applies to the global layers only.
-            return (try rotary(ropeScaling, "rope_scaling", theta: ropeTheta ?? 1_000_000),
+            return (try rotary(checker.fullAttentionScaling(ropeScaling), "rope_scaling", theta: ropeTheta ?? 1_000_000),
                     try rotary(nil, "rope_local_base_freq", theta: ropeLocalBaseFreq ?? 10_000))
         }
     }

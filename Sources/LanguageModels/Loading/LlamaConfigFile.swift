@@ -24,6 +24,9 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var ropeParameters: RopeParametersFile?
     public var partialRotaryFactor: Double?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
     public var mlpBias: Bool?
@@ -73,6 +76,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         case ropeParameters = "rope_parameters"
         case partialRotaryFactor = "partial_rotary_factor"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
         case mlpBias = "mlp_bias"
@@ -172,15 +176,16 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
 
     private func rotaryEmbedding(dHead: Int, maxPositions: Int, defaultBase: Double,
                                  checker: ConfigurationChecker) throws -> RotaryEmbedding {
-        let parameters = ropeParameters ?? ropeScaling
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
             throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
-        return try checker.rotaryEmbedding(parameters, field: ropeParameters != nil ? "rope_parameters" : "rope_scaling",
+        return try checker.rotaryEmbedding(parameters, field: field,
                                            theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
-                                           headDim: dHead, maxPositions: maxPositions)
+                                           headDim: dHead, maxPositions: maxPositions,
+                                           originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {
@@ -273,5 +278,25 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
         case truncate
         case shortFactor = "short_factor"
         case longFactor = "long_factor"
+    }
+}
+
+extension RopeParametersFile {
+    /// The one rotary object transformers reads from a file's `rope_scaling` and `rope_parameters`
+    /// (`rope_scaling or rope_parameters`: an absent, null or empty `rope_scaling` yields), with its field name for errors.
+    static func chosen(ropeScaling: RopeParametersFile?, ropeParameters: RopeParametersFile?)
+        -> (parameters: RopeParametersFile?, field: String) {
+        if let ropeScaling, ropeScaling != RopeParametersFile() { return (ropeScaling, "rope_scaling") }
+        return (ropeParameters, "rope_parameters")
+    }
+
+    /// These settings as transformers applies them to one layer type of a `rope_parameters` keyed by layer type
+    /// (Gemma 3, OLMo-3, whose older `rope_scaling` becomes the `full_attention` entry): YaRN's `truncate` has no
+    /// effect there, since `_compute_yarn_parameters` reads it from the outer object
+    /// (`config.rope_parameters.get("truncate", True)`), so the blend range is always rounded outwards.
+    var asLayerTypeEntry: RopeParametersFile {
+        var entry = self
+        entry.truncate = nil
+        return entry
     }
 }

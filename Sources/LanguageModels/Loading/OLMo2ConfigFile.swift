@@ -12,6 +12,9 @@ public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var rmsNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
@@ -37,6 +40,7 @@ public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case rmsNormEps = "rms_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
@@ -59,11 +63,11 @@ public struct OLMo2ConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000, partialRotaryFactor: parameters?.partialRotaryFactor ?? 1,
-            headDim: dHead, maxPositions: maxPositions)
+            headDim: dHead, maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmo2, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,

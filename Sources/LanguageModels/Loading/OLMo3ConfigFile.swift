@@ -123,8 +123,8 @@ public struct OLMo3ConfigFile: Codable, Equatable, Sendable {
     private func rotaryEmbeddings(dHead: Int, maxPositions: Int, checker: ConfigurationChecker) throws
         -> (full: RotaryEmbedding, sliding: RotaryEmbedding) {
         func rotary(_ parameters: RopeParametersFile?, _ field: String, theta: Double) throws -> RotaryEmbedding {
-            try checker.wholeHeadRotaryEmbedding(parameters, field: field, theta: theta, family: "OLMo-3", headDim: dHead,
-                                                 maxPositions: maxPositions)
+            try checker.wholeHeadRotaryEmbedding(parameters?.asLayerTypeEntry, field: field, theta: theta, family: "OLMo-3",
+                                                 headDim: dHead, maxPositions: maxPositions)
         }
         let defaultBase = 500_000.0
         switch ropeParameters {
@@ -134,11 +134,12 @@ public struct OLMo3ConfigFile: Codable, Equatable, Sendable {
             if full != nil && ropeScaling != nil {
                 throw checker.error("rope_scaling", "is not supported next to rope_parameters.full_attention (transformers merges them)")
             }
-            return (try rotary(full ?? ropeScaling, full != nil ? "rope_parameters.full_attention" : "rope_scaling",
+            return (try rotary(full ?? checker.fullAttentionScaling(ropeScaling),
+                               full != nil ? "rope_parameters.full_attention" : "rope_scaling",
                                theta: ropeTheta ?? defaultBase),
                     try rotary(sliding, "rope_parameters.sliding_attention", theta: defaultBase))
         case nil:
-            return (try rotary(ropeScaling, "rope_scaling", theta: ropeTheta ?? defaultBase),
+            return (try rotary(checker.fullAttentionScaling(ropeScaling), "rope_scaling", theta: ropeTheta ?? defaultBase),
                     try rotary(nil, "rope_parameters.sliding_attention", theta: defaultBase))
         }
     }

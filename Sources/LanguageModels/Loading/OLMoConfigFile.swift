@@ -15,6 +15,9 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
     public var clipQkv: Double?
@@ -40,6 +43,7 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
         case clipQkv = "clip_qkv"
@@ -64,9 +68,11 @@ public struct OLMoConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 2048
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.wholeHeadRotaryEmbedding(
-            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
-            theta: ropeTheta ?? 10_000, family: "OLMo", headDim: dHead, maxPositions: maxPositions)
+            parameters, field: field,
+            theta: ropeTheta ?? 10_000, family: "OLMo", headDim: dHead, maxPositions: maxPositions,
+            originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmo, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,

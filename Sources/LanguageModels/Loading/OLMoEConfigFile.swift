@@ -15,6 +15,9 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var rmsNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var attentionBias: Bool?
@@ -45,6 +48,7 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case rmsNormEps = "rms_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case attentionBias = "attention_bias"
@@ -83,9 +87,11 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_experts \(experts)")
         }
         let maxPositions = maxPositionEmbeddings ?? 4096
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.wholeHeadRotaryEmbedding(
-            ropeScaling ?? ropeParameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
-            theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions)
+            parameters, field: field,
+            theta: ropeTheta ?? 10_000, family: "OLMoE", headDim: dHead, maxPositions: maxPositions,
+            originalMaxPositions: originalMaxPositionEmbeddings)
         let bias = attentionBias ?? false
         return ModelConfiguration(
             family: .olmoe, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,

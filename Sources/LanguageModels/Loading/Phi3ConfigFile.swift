@@ -68,8 +68,7 @@ public struct Phi3ConfigFile: Codable, Equatable, Sendable {
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
             keyValueHeads: numKeyValueHeads ?? numAttentionHeads, headDim: headDim, vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? 4096
-        let field = ropeScaling != nil ? "rope_scaling" : "rope_parameters"
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         // transformers' Phi-3 accepts only default and longrope (written su or yarn in older files, read as longrope).
         var rope = parameters
         let type = parameters?.ropeType ?? parameters?.type ?? "default"

@@ -18,6 +18,9 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenAct: String?
     public var maxPositionEmbeddings: Int?
+    /// A top-level original context length, which transformers prefers to the one inside the rotary parameters
+    /// (llama3, YaRN) when those are one object, as Phi-3's.
+    public var originalMaxPositionEmbeddings: Int?
     public var layerNormEps: Double?
     public var tieWordEmbeddings: Bool?
     public var qkLayernorm: Bool?
@@ -44,6 +47,7 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
         case vocabSize = "vocab_size"
         case hiddenAct = "hidden_act"
         case maxPositionEmbeddings = "max_position_embeddings"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         case layerNormEps = "layer_norm_eps"
         case tieWordEmbeddings = "tie_word_embeddings"
         case qkLayernorm = "qk_layernorm"
@@ -73,12 +77,12 @@ public struct PhiConfigFile: Codable, Equatable, Sendable {
             throw checker.error("head_dim", "\(headDim) is not supported: Phi heads are hidden_size / num_attention_heads = \(dHead)")
         }
         let maxPositions = maxPositionEmbeddings ?? 2048
-        let parameters = ropeScaling ?? ropeParameters
+        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.rotaryEmbedding(
-            parameters, field: ropeScaling != nil ? "rope_scaling" : "rope_parameters",
+            parameters, field: field,
             theta: parameters?.ropeTheta ?? ropeTheta ?? 10_000,
             partialRotaryFactor: parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 0.5, headDim: dHead,
-            maxPositions: maxPositions)
+            maxPositions: maxPositions, originalMaxPositions: originalMaxPositionEmbeddings)
         return ModelConfiguration(
             family: .phi, dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads, nKVHeads: kvHeads,
             dMLP: intermediateSize, vocabularySize: vocabSize, maxPositions: maxPositions,

@@ -4,12 +4,25 @@ extension ConfigurationChecker {
     /// The rotary embedding of a family whose transformers code rotates whole heads (`family`, in errors): a
     /// `partial_rotary_factor` other than 1 is refused; `rope_theta` is the object's own, else `theta`.
     func wholeHeadRotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, family: String,
-                                  headDim: Int, maxPositions: Int) throws -> RotaryEmbedding {
+                                  headDim: Int, maxPositions: Int, originalMaxPositions: Int? = nil) throws -> RotaryEmbedding {
         if let partial = parameters?.partialRotaryFactor, partial != 1 {
             throw error("\(field).partial_rotary_factor", "\(partial) is not supported: \(family) rotates whole heads")
         }
         return try rotaryEmbedding(parameters, field: field, theta: parameters?.ropeTheta ?? theta, partialRotaryFactor: 1,
-                                   headDim: headDim, maxPositions: maxPositions)
+                                   headDim: headDim, maxPositions: maxPositions, originalMaxPositions: originalMaxPositions)
+    }
+
+    /// An older `rope_scaling` of a family whose rotary parameters are keyed by layer type (Gemma 3, OLMo-3), as
+    /// transformers applies it: merged into the `full_attention` entry (``RopeParametersFile/asLayerTypeEntry``).
+    /// One naming its type by the legacy key `type` alone is refused: transformers 5 merges it into an entry whose
+    /// `rope_type` is already "default" and so ignores the scaling, where transformers 4 applied it.
+    func fullAttentionScaling(_ scaling: RopeParametersFile?) throws -> RopeParametersFile? {
+        if let scaling, scaling.ropeType == nil, let type = scaling.type, type != "default" {
+            throw error("rope_scaling.type", "'\(type)' without rope_type is ambiguous: transformers 5 keeps the "
+                        + "full-attention layers' rope_type 'default' (ignoring the scaling), transformers 4 applied it; "
+                        + "name it rope_type")
+        }
+        return scaling?.asLayerTypeEntry
     }
 
     /// The rotary embedding that a `rope_parameters` / `rope_scaling` object (named `field` in errors) describes
@@ -18,8 +31,9 @@ extension ConfigurationChecker {
     /// Supported `rope_type`s: `default`, `linear`, `llama3`, `yarn`, `longrope` (when `allowsLongRoPE`) and
     /// `dynamic`, which is read as `default`: transformers rescales dynamic NTK frequencies only for sequences longer
     /// than `max_position_embeddings`, which this library refuses. Any other type is refused by name.
-    /// `originalMaxPositions` is a top-level `original_max_position_embeddings` (Phi-3), which transformers
-    /// prefers to the one inside the rotary parameters.
+    /// `originalMaxPositions` is a top-level `original_max_position_embeddings` (any family whose rotary
+    /// parameters are one object, not one per layer type; Phi-3's has a default), which transformers prefers to the
+    /// one inside the rotary parameters.
     func rotaryEmbedding(_ parameters: RopeParametersFile?, field: String, theta: Double, partialRotaryFactor: Double,
                          headDim: Int, maxPositions: Int, originalMaxPositions: Int? = nil,
                          allowsLongRoPE: Bool = false) throws -> RotaryEmbedding {

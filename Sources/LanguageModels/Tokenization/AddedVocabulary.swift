@@ -16,7 +16,7 @@ struct AddedToken: Sendable {
 
     /// Reads one entry of tokenizer.json's `added_tokens`.
     init(json: JSONField) throws {
-        id = try json.required("id").int()
+        id = try json.required("id").tokenID()
         content = try json.required("content").string()
         special = try json.bool("special", default: false)
         singleWord = try json.bool("single_word", default: false)

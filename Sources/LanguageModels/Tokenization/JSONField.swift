@@ -108,15 +108,25 @@ struct JSONField {
         return object.map { key, value in (key, child(value, key: key)) }
     }
 
-    /// The members of this object, which must all be integers (a vocabulary). Faster than
+    /// The largest token id read. The tokenizers library's ids are unsigned 32-bit; the byte-pair model packs
+    /// them as signed 32-bit values.
+    static let maximumTokenID = Int(Int32.max)
+
+    /// This value as a token id: an integer from 0 to ``maximumTokenID``.
+    func tokenID() throws -> Int {
+        guard let id = value as? Int, (0...Self.maximumTokenID).contains(id) else {
+            throw invalid("a token id (an integer from 0 to \(Self.maximumTokenID))")
+        }
+        return id
+    }
+
+    /// The members of this object, which must all be token ids (a vocabulary; ``tokenID()``). Faster than
     /// ``members()`` for objects with a hundred thousand entries.
-    func integerMembers() throws -> [(key: String, value: Int)] {
+    func tokenIDMembers() throws -> [(key: String, value: Int)] {
         guard let object = value as? [String: Any] else { throw invalid("an object") }
         return try object.map { key, child in
-            guard let int = child as? Int else {
-                throw self.child(child, key: key).invalid("an integer")
-            }
-            return (key, int)
+            if let id = child as? Int, (0...Self.maximumTokenID).contains(id) { return (key, id) }
+            return (key, try self.child(child, key: key).tokenID())  // throws, naming the entry
         }
     }
 

@@ -27,7 +27,7 @@ struct Vocabulary: Sendable {
 
     /// Reads a `{"token": id, ...}` object.
     init(json: JSONField) throws {
-        let entries = try json.integerMembers()
+        let entries = try json.tokenIDMembers()
         var idsByToken: [ExactString: Int] = [:]
         var tokensByID: [Int: String] = [:]
         idsByToken.reserveCapacity(entries.count)
