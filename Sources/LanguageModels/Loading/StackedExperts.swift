@@ -19,8 +19,11 @@ extension WeightSource {
         guard let quantization else {
             throw LoadingError("\(module).scales: the checkpoint is MLX-quantized but config.json has no 'quantization' settings")
         }
-        guard case .quantized(let groupSize, let bits) = quantization.setting(forModule: module) else {
+        guard case .quantized(let groupSize, let bits, let mode) = quantization.setting(forModule: module) else {
             throw LoadingError("\(module).scales: config.json's quantization marks \(module) unquantized, but the checkpoint has scales for it")
+        }
+        guard mode == .affine else {
+            throw LoadingError("\(module): stacked experts quantized in mode \(mode.rawValue) are not supported (affine only)")
         }
         guard MLXQuantization.supportedBits.contains(bits), groupSize > 0, columns % groupSize == 0, columns * bits % 32 == 0 else {
             throw LoadingError("\(module): cannot hold [\(experts), \(rows), \(columns)] at \(bits) bits with group size \(groupSize)")
