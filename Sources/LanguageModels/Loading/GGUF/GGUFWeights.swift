@@ -116,7 +116,8 @@ public struct GGUFWeights: WeightSource {
         }
         let stored = try storedName(name)
         let info = try checkedInfo(stored, name: name, shape: shape)
-        var tensor = try file.tensor(named: stored).reshaped(shape)
+        var tensor = try file.tensor(named: stored)
+        if info.shape != shape { tensor = tensor.reshaped(shape) }
         if normsStoredPlusOne && stored.hasSuffix("norm.weight") { tensor = tensor - 1 }
         guard let order = rowOrder(stored, rows: shape[0]) else { return tensor }
         return tensor.indexSelect(axis: 0, order)
@@ -132,8 +133,9 @@ public struct GGUFWeights: WeightSource {
         let stored = try storedName("\(module).weight")
         let info = try checkedInfo(stored, name: "\(module).weight", shape: shape)
         let order = rowOrder(stored, rows: shape[0])
-        if info.type == .f32 || info.dimensions.count == 1 {
-            let values = try file.tensor(named: stored).reshaped(shape)
+        if info.shape != shape { return .dense(try file.tensor(named: stored).reshaped(shape)) }
+        if info.type == .f32 {
+            let values = try file.tensor(named: stored)
             return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
         }
         return halfPrecisionOrPacked(try file.matrix(named: stored, rowOrder: order))
@@ -178,12 +180,12 @@ public struct GGUFWeights: WeightSource {
         return info
     }
 
-    /// The description of `stored` (for `name`), checked to have `shape`; a `[1, n]` matrix may be stored as the vector
-    /// `[n]`, as older converters squeezed Qwen2-MoE's `shared_expert_gate` (`ffn_gate_inp_shexp`, which llama.cpp
-    /// reads as a vector).
+    /// The description of `stored` (for `name`), checked to have `shape`; Qwen2-MoE's `shared_expert_gate` `[1, n]`
+    /// (`ffn_gate_inp_shexp`, which llama.cpp reads as a vector) may be the vector `[n]`, as older converters squeezed it.
     private func checkedInfo(_ stored: String, name: String, shape: [Int]) throws -> GGUFTensorInfo {
         let info = try file.info(named: stored)
-        guard info.shape == shape || (shape.count == 2 && shape[0] == 1 && info.shape == [shape[1]]) else {
+        let squeezed = stored.hasSuffix("ffn_gate_inp_shexp.weight") && shape.count == 2 && shape[0] == 1 && info.shape == [shape[1]]
+        guard info.shape == shape || squeezed else {
             throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)): expected shape \(shape), found \(info.shape)")
         }
         return info
