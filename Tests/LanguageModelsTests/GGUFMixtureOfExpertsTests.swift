@@ -42,10 +42,11 @@ import TestScratch
     }
 
     /// Expert `e`'s projection is rows `e·rows ..< (e+1)·rows` of the stacked tensor, read in place in its stored type
-    /// (K-quants, i-quants, Q8_0, F16), with the values of the whole stack.
+    /// (K-quants, i-quants, Q8_0, F16; qwen3moe-kquants.gguf is GGUFQwenMixtureOfExpertsTests'), with the values of the whole stack.
     @Test(arguments: [("mixtral-kquants.gguf", "block_sparse_moe.experts.2.w2", "ffn_down_exps", 256, 256),
                       ("mixtral-kquants.gguf", "block_sparse_moe.experts.1.w1", "ffn_gate_exps", 256, 256),
                       ("olmoe-q8_0.gguf", "mlp.experts.4.up_proj", "ffn_up_exps", 32, 64),
+                      ("qwen3moe-kquants.gguf", "mlp.experts.3.gate_proj", "ffn_gate_exps", 256, 256),
                       ("mixtral-f16.gguf", "block_sparse_moe.experts.3.w3", "ffn_up_exps", 32, 64)])
     func expertsReadTheirRowsOfTheStackInPlace(name: String, module: String, stacked: String, rows: Int, columns: Int) throws {
         let file = try GGUFTests.file(name)
@@ -98,10 +99,24 @@ import TestScratch
         data.replaceSubrange(data.firstRange(of: Data(tensor.utf8))!, with: Data(other.utf8))
     }
 
+    /// Sets extent `index` (ggml order: 0 is a row's length) of tensor `tensor` in its header record (the name, a
+    /// 4-byte dimension count, then 8-byte extents); the data is not moved.
+    static func setExtent(of tensor: String, _ index: Int, to value: UInt64, in data: inout Data) {
+        let start = data.firstRange(of: Data(tensor.utf8))!.upperBound + 4 + 8 * index
+        withUnsafeBytes(of: value.littleEndian) { data.replaceSubrange(start..<(start + 8), with: $0) }
+    }
+
     @Test func malformedExpertsAreRefusedNamingTheKeyOrTensor() throws {
+        expectLoadingError(containing: ["olmoe-f32.gguf", "tensor 'blk.0.ffn_gate_inp.weight'", "expected shape [6, 32]", "found [8, 32]"]) {
+            try Self.loadEdited("olmoe-f32.gguf") { Self.setUInt32("olmoe.expert_count", 6, in: &$0) }
+        }
+        // The router agrees with the count (its first 6 rows), the stacked experts do not.
         expectLoadingError(containing: ["olmoe-f32.gguf", "tensor 'blk.0.ffn_up_exps.weight'", "expected shape [6, 32, 32]",
                                         "olmoe.expert_count", "found [8, 32, 32]"]) {
-            try Self.loadEdited("olmoe-f32.gguf") { Self.setUInt32("olmoe.expert_count", 6, in: &$0) }
+            try Self.loadEdited("olmoe-f32.gguf") {
+                Self.setUInt32("olmoe.expert_count", 6, in: &$0)
+                Self.setExtent(of: "blk.0.ffn_gate_inp.weight", 1, to: 6, in: &$0)
+            }
         }
         expectLoadingError(containing: ["metadata 'olmoe.expert_count'", "70000", "65536"]) {
             try Self.loadEdited("olmoe-f32.gguf") { Self.setUInt32("olmoe.expert_count", 70_000, in: &$0) }
@@ -118,7 +133,10 @@ import TestScratch
             try Self.loadEdited("mixtral-split.gguf") { Self.rename("blk.1.ffn_down.4.weight", to: "blk.1.ffn_down.4.weighX", in: &$0) }
         }
         expectLoadingError(containing: ["tensor 'blk.0.ffn_up.4.weight' is an expert beyond the 4 of llama.expert_count"]) {
-            try Self.loadEdited("mixtral-split.gguf") { Self.setUInt32("llama.expert_count", 4, in: &$0) }
+            try Self.loadEdited("mixtral-split.gguf") {
+                Self.setUInt32("llama.expert_count", 4, in: &$0)
+                Self.setExtent(of: "blk.0.ffn_gate_inp.weight", 1, to: 4, in: &$0)
+            }
         }
     }
 }

@@ -9,10 +9,10 @@ extension ModelConfiguration {
     /// two architectures; transformers' models follow `norm_topk_prob`, which is what the key records.
     ///
     /// Throws naming the key for a count that is not positive, above ``ConfigurationChecker/maximumExperts`` or below
-    /// the used count, and for settings neither llama.cpp nor transformers applies to these architectures (shared
-    /// experts, a gating function other than softmax, a weight scale other than 1), which the file would otherwise be
-    /// run without.
-    static func ggufMixture(_ file: GGUFFile, architecture a: String, defaultNormalization: Bool) throws -> Mixture? {
+    /// the used count, and for settings neither llama.cpp nor transformers applies to these architectures (an
+    /// `expert_shared_count` other than `sharedExperts`, a gating function other than softmax, a weight scale other
+    /// than 1), which the file would otherwise be run without.
+    static func ggufMixture(_ file: GGUFFile, architecture a: String, defaultNormalization: Bool, sharedExperts: Int = 0) throws -> Mixture? {
         guard let experts = try file.integer("\(a).expert_count") else {
             if file.metadata["\(a).expert_used_count"] != nil {
                 throw file.metadataError("\(a).expert_count", "is missing, but \(a).expert_used_count is present")
@@ -28,8 +28,8 @@ extension ModelConfiguration {
         guard used >= 1 && used <= experts else {
             throw file.metadataError("\(a).expert_used_count", "\(used) is not between 1 and \(a).expert_count \(experts)")
         }
-        if let shared = try file.integer("\(a).expert_shared_count"), shared != 0 {
-            throw file.metadataError("\(a).expert_shared_count", "\(shared): shared experts are not supported for \(a)")
+        if let shared = try file.integer("\(a).expert_shared_count"), shared != sharedExperts {
+            throw file.metadataError("\(a).expert_shared_count", "\(shared): \(a) has \(sharedExperts == 0 ? "no shared experts" : "\(sharedExperts) shared expert")")
         }
         if let gating = try file.integer("\(a).expert_gating_func"), gating != 1 {
             throw file.metadataError("\(a).expert_gating_func", "\(gating) is not softmax (1), the only gating supported for \(a)")
@@ -65,12 +65,37 @@ extension ModelConfiguration {
             dtype: file.quantizationMix.dominantType?.name, mixture: mixture)
     }
 
+    /// The mixture of a `qwen2moe` or `qwen3moe` file (Qwen1.5-MoE, Qwen2-57B-A14B; Qwen3-30B-A3B, as
+    /// convert_hf_to_gguf's `Qwen2MoeModel` / `Qwen3MoeModel` write them), read as llama.cpp reads it: every layer a
+    /// mixture (the converter maps no dense MLP, so checkpoints with `mlp_only_layers` do not convert, and llama.cpp
+    /// builds none; a layer without `ffn_gate_inp` is refused naming it), experts `expert_feed_forward_length` wide
+    /// (default `feed_forward_length / expert_used_count`, llama.cpp's), top-k weights renormalized as
+    /// `expert_weights_norm` says (written from `norm_topk_prob`), else as llama.cpp fixes it: off for `qwen2moe`, on for
+    /// `qwen3moe` (transformers' GGUF loader defaults likewise). `qwen2moe` adds the shared expert
+    /// (`ffn_{gate,up,down}_shexp`, `expert_shared_feed_forward_length` wide, default `feed_forward_length`) scaled by
+    /// the sigmoid of `ffn_gate_inp_shexp`.
+    static func qwenGGUFMixture(_ file: GGUFFile, architecture a: String, shape: GGUFDecoderShape) throws -> Mixture {
+        let qwen2 = a == "qwen2moe"
+        guard var mixture = try ggufMixture(file, architecture: a, defaultNormalization: !qwen2, sharedExperts: qwen2 ? 1 : 0) else {
+            throw file.metadataError("\(a).expert_count", "is missing; a \(a) file needs its expert count")
+        }
+        mixture.expertWidth = try expertWidth(file, architecture: a, shape: shape, default: shape.dMLP / mixture.expertsPerToken)
+        if qwen2 { mixture.sharedExpertWidth = try width(file, "\(a).expert_shared_feed_forward_length", default: shape.dMLP) }
+        return mixture
+    }
+
     /// Each expert's width: `<arch>.expert_feed_forward_length` when present (converters write it for models whose
-    /// config has `moe_intermediate_size`), else `feed_forward_length`.
-    static func expertWidth(_ file: GGUFFile, architecture a: String, shape: GGUFDecoderShape) throws -> Int {
-        guard let width = try file.integer("\(a).expert_feed_forward_length") else { return shape.dMLP }
+    /// config has `moe_intermediate_size`), else `fallback` (default `feed_forward_length`).
+    static func expertWidth(_ file: GGUFFile, architecture a: String, shape: GGUFDecoderShape, default fallback: Int? = nil) throws -> Int {
+        try width(file, "\(a).expert_feed_forward_length", default: fallback ?? shape.dMLP)
+    }
+
+    /// The width `key` states, `fallback` when absent; throws naming the key unless it is positive and at most
+    /// ``ConfigurationChecker/maximumWidth``.
+    private static func width(_ file: GGUFFile, _ key: String, default fallback: Int) throws -> Int {
+        let width = try file.integer(key) ?? fallback
         guard width > 0 && width <= ConfigurationChecker.maximumWidth else {
-            throw file.metadataError("\(a).expert_feed_forward_length", "must be positive and at most \(ConfigurationChecker.maximumWidth), found \(width)")
+            throw file.metadataError(key, "must be positive and at most \(ConfigurationChecker.maximumWidth), found \(width)")
         }
         return width
     }

@@ -18,7 +18,9 @@ import Tensors
 /// `transformer.wpe`, `transformer.h.N.attn.c_attn` (fused q/k/v), ... are `gpt2`'s `token_embd`, `position_embd`,
 /// `blk.N.attn_qkv`, ..., its `Conv1D` weights stored transposed (``conv1DWeight(named:inputs:outputs:)``). A mixture
 /// of experts' router (`mlp.gate`, Mixtral's `block_sparse_moe.gate`) is `ffn_gate_inp`, and each expert's projection
-/// its rows of the stacked `ffn_{gate,up,down}_exps` or an older file's per-expert tensor (`GGUFExpertWeights.swift`).
+/// its rows of the stacked `ffn_{gate,up,down}_exps` or an older file's per-expert tensor (`GGUFExpertWeights.swift`);
+/// Qwen2-MoE's `mlp.shared_expert.{gate,up,down}_proj` and `mlp.shared_expert_gate` are `ffn_{gate,up,down}_shexp` and
+/// `ffn_gate_inp_shexp` (a `[1, dModel]` matrix or, from older converters, the vector `[dModel]`).
 public struct GGUFWeights: WeightSource {
     /// The file the tensors are read from.
     public let file: GGUFFile
@@ -55,7 +57,9 @@ public struct GGUFWeights: WeightSource {
                         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
                         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
                         "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
-                        "mlp.gate": "ffn_gate_inp", "block_sparse_moe.gate": "ffn_gate_inp"]
+                        "mlp.gate": "ffn_gate_inp", "block_sparse_moe.gate": "ffn_gate_inp",
+                        "mlp.shared_expert.gate_proj": "ffn_gate_shexp", "mlp.shared_expert.up_proj": "ffn_up_shexp",
+                        "mlp.shared_expert.down_proj": "ffn_down_shexp", "mlp.shared_expert_gate": "ffn_gate_inp_shexp"]
         if ["gemma2", "gemma3", "olmo2"].contains(architecture) {
             perLayer["post_attention_layernorm"] = "post_attention_norm"
             perLayer["pre_feedforward_layernorm"] = "ffn_norm"
@@ -111,11 +115,9 @@ public struct GGUFWeights: WeightSource {
             return try file.tensor(named: part.stored).slice(axis: 0, part.rows)
         }
         let stored = try storedName(name)
-        let info = try file.info(named: stored)
-        guard info.shape == shape else {
-            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)): expected shape \(shape), found \(info.shape)")
-        }
+        let info = try checkedInfo(stored, name: name, shape: shape)
         var tensor = try file.tensor(named: stored)
+        if info.shape != shape { tensor = tensor.reshaped(shape) }
         if normsStoredPlusOne && stored.hasSuffix("norm.weight") { tensor = tensor - 1 }
         guard let order = rowOrder(stored, rows: shape[0]) else { return tensor }
         return tensor.indexSelect(axis: 0, order)
@@ -129,11 +131,9 @@ public struct GGUFWeights: WeightSource {
             return halfPrecisionOrPacked(try file.matrix(named: part.stored).rowBlock(part.rows))
         }
         let stored = try storedName("\(module).weight")
-        let info = try file.info(named: stored)
-        guard info.shape == shape else {
-            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(module).weight): expected shape \(shape), found \(info.shape)")
-        }
+        let info = try checkedInfo(stored, name: "\(module).weight", shape: shape)
         let order = rowOrder(stored, rows: shape[0])
+        if info.shape != shape { return .dense(try file.tensor(named: stored).reshaped(shape)) }
         if info.type == .f32 {
             let values = try file.tensor(named: stored)
             return .dense(order.map { values.indexSelect(axis: 0, $0) } ?? values)
@@ -176,6 +176,17 @@ public struct GGUFWeights: WeightSource {
         let expected = [projectionRows.query + 2 * projectionRows.keyValue] + shape.dropFirst()
         guard info.shape == expected, shape.first == part.rows.count else {
             throw LoadingError("\(file.url.path): tensor '\(part.stored)' (fused q/k/v, for \(name)): expected shape \(expected), found \(info.shape)")
+        }
+        return info
+    }
+
+    /// The description of `stored` (for `name`), checked to have `shape`; Qwen2-MoE's `shared_expert_gate` `[1, n]`
+    /// (`ffn_gate_inp_shexp`, which llama.cpp reads as a vector) may be the vector `[n]`, as older converters squeezed it.
+    private func checkedInfo(_ stored: String, name: String, shape: [Int]) throws -> GGUFTensorInfo {
+        let info = try file.info(named: stored)
+        let squeezed = stored.hasSuffix("ffn_gate_inp_shexp.weight") && shape.count == 2 && shape[0] == 1 && info.shape == [shape[1]]
+        guard info.shape == shape || squeezed else {
+            throw LoadingError("\(file.url.path): tensor '\(stored)' (for \(name)): expected shape \(shape), found \(info.shape)")
         }
         return info
     }
