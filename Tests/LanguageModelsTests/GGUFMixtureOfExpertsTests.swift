@@ -107,8 +107,12 @@ import TestScratch
     }
 
     @Test func malformedExpertsAreRefusedNamingTheKeyOrTensor() throws {
+        // The stacked experts agree with the count (their first 6 experts), the router does not.
         expectLoadingError(containing: ["olmoe-f32.gguf", "tensor 'blk.0.ffn_gate_inp.weight'", "expected shape [6, 32]", "found [8, 32]"]) {
-            try Self.loadEdited("olmoe-f32.gguf") { Self.setUInt32("olmoe.expert_count", 6, in: &$0) }
+            try Self.loadEdited("olmoe-f32.gguf") {
+                Self.setUInt32("olmoe.expert_count", 6, in: &$0)
+                for stack in ["gate", "up", "down"] { Self.setExtent(of: "blk.0.ffn_\(stack)_exps.weight", 2, to: 6, in: &$0) }
+            }
         }
         // The router agrees with the count (its first 6 rows), the stacked experts do not.
         expectLoadingError(containing: ["olmoe-f32.gguf", "tensor 'blk.0.ffn_up_exps.weight'", "expected shape [6, 32, 32]",
