@@ -333,6 +333,16 @@ def add_byte_level_vocabulary(writer, name, pre, bos, eos, add_bos):
     return len(tokens)
 
 
+def add_decoder_shape(writer, config):
+    """The decoder's sizes, in the order llama.cpp's converter writes them: context, widths, layers and heads."""
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+
+
 def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT):
     """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, smollm3): llama.cpp's names, q/k
     rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
@@ -343,12 +353,7 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
     writer.add_name(f"tiny-{architecture}")
     vocabulary_size = add_vocabulary(writer)
     assert vocabulary_size == config.vocab_size
-    writer.add_context_length(config.max_position_embeddings)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_hidden_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_attention_heads)
-    writer.add_head_count_kv(config.num_key_value_heads)
+    add_decoder_shape(writer, config)
     writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
     writer.add_rope_freq_base(config.rope_parameters["rope_theta"] if hasattr(config, "rope_parameters") and config.rope_parameters else config.rope_theta)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
@@ -537,12 +542,7 @@ def write_gemma(file_name, architecture, model, config, add_vocabulary=None, ten
     writer.add_custom_alignment(64)
     writer.add_name(f"tiny-{architecture}")
     assert (add_vocabulary or add_gemma_vocabulary)(writer) == config.vocab_size
-    writer.add_context_length(config.max_position_embeddings)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_hidden_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_attention_heads)
-    writer.add_head_count_kv(config.num_key_value_heads)
+    add_decoder_shape(writer, config)
     writer.add_key_length(config.head_dim)
     writer.add_value_length(config.head_dim)
     writer.add_rope_dimension_count(config.head_dim)

@@ -62,7 +62,7 @@ from gguf import GGUFWriter
 from safetensors.numpy import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_gguf_fixtures import (OUT, add_byte_level_vocabulary, add_sentencepiece_vocabulary,  # noqa: E402
+from make_gguf_fixtures import (OUT, add_decoder_shape, add_byte_level_vocabulary, add_sentencepiece_vocabulary,  # noqa: E402
                                 encode, finish, llama_permute, llama_unpermute, load_tokenizer_json, randomize,
                                 stored_values, vocabulary)
 
@@ -119,12 +119,7 @@ def write_moe(file_name, architecture, model, config, tensor_types, split_expert
     writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_name(f"tiny-{file_name[:-5]}")
     assert add_vocabulary(writer) == config.vocab_size
-    writer.add_context_length(config.max_position_embeddings)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_hidden_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_attention_heads)
-    writer.add_head_count_kv(config.num_key_value_heads)
+    add_decoder_shape(writer, config)
     writer.add_rope_freq_base(config.rope_parameters["rope_theta"])
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     experts = config.num_local_experts if architecture == "llama" else config.num_experts

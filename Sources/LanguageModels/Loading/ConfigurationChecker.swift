@@ -25,11 +25,15 @@ struct ConfigurationChecker {
     /// described before their weights are read, so a corrupt count must stop here.
     static let maximumExperts = 65_536
 
-    /// Checks a mixture's expert count (`field`): positive and at most ``maximumExperts``.
-    func requireExpertCount(_ experts: Int, _ field: String) throws {
+    /// Checks a mixture's expert count (`field`: positive and at most ``maximumExperts``) and its experts per token
+    /// (`num_experts_per_tok`: between 1 and the count).
+    func requireExperts(_ experts: Int, _ field: String, perToken: Int) throws {
         try requirePositive(experts, field)
         guard experts <= Self.maximumExperts else {
             throw error(field, "\(experts) is more than \(Self.maximumExperts) experts; the file is corrupt")
+        }
+        guard perToken >= 1 && perToken <= experts else {
+            throw error("num_experts_per_tok", "\(perToken) is not between 1 and \(field) \(experts)")
         }
     }
 

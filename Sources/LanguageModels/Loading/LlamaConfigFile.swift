@@ -132,10 +132,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         var mixture: ModelConfiguration.Mixture?
         if variant == .mixtral {
             let experts = numLocalExperts ?? 8, perToken = numExpertsPerTok ?? 2
-            try checker.requireExpertCount(experts, "num_local_experts")
-            guard perToken >= 1 && perToken <= experts else {
-                throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_local_experts \(experts)")
-            }
+            try checker.requireExperts(experts, "num_local_experts", perToken: perToken)
             mixture = ModelConfiguration.Mixture(experts: experts, expertsPerToken: perToken, normalizesTopK: true)
         } else if variant == .qwen2MoE || variant == .qwen3MoE {
             mixture = try qwenMixture(variant, checker: checker)

@@ -82,10 +82,7 @@ public struct OLMoEConfigFile: Codable, Equatable, Sendable {
             throw checker.error("head_dim", "\(dHead) is not hidden_size / num_attention_heads (\(hiddenSize) / \(numAttentionHeads)), which OLMoE's q/k norms assume")
         }
         let experts = numExperts ?? 64, perToken = numExpertsPerTok ?? 8
-        try checker.requireExpertCount(experts, "num_experts")
-        guard perToken >= 1 && perToken <= experts else {
-            throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and num_experts \(experts)")
-        }
+        try checker.requireExperts(experts, "num_experts", perToken: perToken)
         let maxPositions = maxPositionEmbeddings ?? 4096
         let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
         let rotary = try checker.wholeHeadRotaryEmbedding(

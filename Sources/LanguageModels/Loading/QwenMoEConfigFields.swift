@@ -11,10 +11,7 @@ extension LlamaConfigFile {
         let qwen2 = variant == .qwen2MoE
         let alias = qwen2 ? nil : numLocalExperts
         let experts = alias ?? numExperts ?? (qwen2 ? 60 : 128), perToken = numExpertsPerTok ?? (qwen2 ? 4 : 8)
-        try checker.requireExpertCount(experts, alias != nil ? "num_local_experts" : "num_experts")
-        guard perToken >= 1 && perToken <= experts else {
-            throw checker.error("num_experts_per_tok", "\(perToken) is not between 1 and the \(experts) experts")
-        }
+        try checker.requireExperts(experts, alias != nil ? "num_local_experts" : "num_experts", perToken: perToken)
         let width = moeIntermediateSize ?? (qwen2 ? 1408 : 768)
         try checker.requireWidth(width, "moe_intermediate_size")
         var sharedWidth: Int?
