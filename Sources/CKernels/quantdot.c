@@ -321,6 +321,27 @@ static inline CK_QUANT_AVX2 void decode_e2m1_16_avx2(const uint8_t *q, float sca
     _mm256_storeu_ps(out, _mm256_mul_ps(half, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes))));
     _mm256_storeu_ps(out + 8, _mm256_mul_ps(half, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8)))));
 }
+
+/// Sixteen E4M3 codes as `scale * value` (AVX2; also inlined by the AVX-512 kernel): a normal code's exponent and
+/// mantissa bits moved under Float32's and the exponent rebiased by an integer add, a subnormal code (exponent 0) as
+/// its mantissa times 2^-9, the sign bit moved to Float32's, and the NaN codes (all exponent and mantissa bits set)
+/// as NaN: the scalar decoder's values exactly, so the same products.
+static inline CK_QUANT_AVX2 void decode_e4m3_16_avx2(const uint8_t *q, float scale, float *out) {
+    __m256 scales = _mm256_set1_ps(scale);
+    for (int half = 0; half < 2; half++) {
+        __m256i codes = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(q + 8 * half)));
+        __m256i magnitude = _mm256_and_si256(codes, _mm256_set1_epi32(0x7F));
+        __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(magnitude, 20),
+                                                             _mm256_set1_epi32(120 << 23)));
+        __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(magnitude), _mm256_set1_ps(0x1p-9f));
+        __m256i isSubnormal = _mm256_cmpgt_epi32(_mm256_set1_epi32(8), magnitude);
+        __m256i isNaN = _mm256_cmpeq_epi32(magnitude, _mm256_set1_epi32(0x7F));
+        __m256 value = _mm256_blendv_ps(normal, subnormal, _mm256_castsi256_ps(isSubnormal));
+        value = _mm256_blendv_ps(value, _mm256_set1_ps(__builtin_nanf("")), _mm256_castsi256_ps(isNaN));
+        __m256 sign = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(codes, _mm256_set1_epi32(0x80)), 24));
+        _mm256_storeu_ps(out + 8 * half, _mm256_mul_ps(scales, _mm256_or_ps(value, sign)));
+    }
+}
 #endif
 
 /// Row `row` of an MLX FP-coded matrix (mxfp4 / nvfp4 E2M1 codes, mxfp8 E4M3 codes): `scale * value(q)` per group.
@@ -345,6 +366,12 @@ CK_INLINE void decode_mlx_float_row(const ck_quant_matrix *w, long row, float *o
             }
         } else {
             const uint8_t *q = bytes + g * g_size;
+#ifdef CK_QUANT_X86
+            if (path != CK_GEMM_PATH_PORTABLE && g_size % 16 == 0) {
+                for (long t = 0; t < g_size; t += 16) decode_e4m3_16_avx2(q + t, scale, o + t);
+                continue;
+            }
+#endif
             for (long t = 0; t < g_size; t++) o[t] = scale * e4m3_value(q[t]);
         }
     }
