@@ -20,6 +20,12 @@ public struct Intervention {
         case scale(Float)
         /// Add a tensor (broadcast against the activation), e.g. a steering vector `[dModel]`.
         case add(Tensor)
+        /// Add row `i` of a tensor whose first axis indexes positions (`[n, …]`, the rest the activation's shape
+        /// after its batch and position axes) at absolute position `i < n`, to every sequence of the batch; later
+        /// positions are unchanged. Activation addition's injection at the front of the prompt (see
+        /// ``Intervention/activationAddition(model:at:plus:minus:padding:coefficient:)``); during generation each
+        /// new position below `n` gets its row too.
+        case addFromStart(Tensor)
         /// Replace with a tensor of the activation's shape (or one that broadcasts to it).
         case replace(Tensor)
         /// Replace with another run's activation at the same hook; `positionMap[i]` gives the source
@@ -61,6 +67,9 @@ public struct Intervention {
         case .meanOf(let reference): return reference.mean(axis: 0, keepingDimension: true).broadcast(to: activation.shape)
         case .scale(let factor): return activation * factor
         case .add(let delta): return activation + delta
+        case .addFromStart(let rows):
+            precondition(ActivationLayout(canonicalName: name).positionAxis == 1, "'\(name)' has no position axis after its batch axis")
+            return activation + Self.rows(rows, from: positionOffset, count: activation.shape[1])
         case .replace(let value): return value.broadcast(to: activation.shape)
         case let .patch(cache, positionMap):
             guard let source = cache.activations[name] else {
@@ -76,6 +85,15 @@ public struct Intervention {
             return activation + Tensor.randomNormal(activation.shape, standardDeviation: deviation, using: &generator)
         case .custom(let function): return function(activation)
         }
+    }
+
+    /// Rows `offset ..< offset + count` of `rows` (zero past its end) as a `[1, count, …]` tensor.
+    private static func rows(_ rows: Tensor, from offset: Int, count: Int) -> Tensor {
+        let rowShape = Array(rows.shape.dropFirst()), available = Swift.max(0, Swift.min(count, rows.shape[0] - offset))
+        let taken = available > 0 ? rows.indexSelect(axis: 0, Array(offset..<offset + available)) : nil
+        let padding = count > available ? Tensor.zeros([count - available] + rowShape) : nil
+        let window = [taken, padding].compactMap { $0 }
+        return (window.count == 1 ? window[0] : Tensor.concatenate(window, axis: 0)).reshaped([1, count] + rowShape)
     }
 
     /// Applies the intervention to an activation at hook `name`.

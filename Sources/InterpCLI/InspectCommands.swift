@@ -18,6 +18,7 @@ struct TraceCommand: ParsableCommand {
     @Option(name: .customLong("hook"), help: "Cache only these hook points (any accepted spelling); repeatable.") var hooks: [String] = []
     @Option(help: "Cache only hook points whose name contains this text.") var match: String?
     @Flag(help: "With --json, include the full activation values.") var values = false
+    @OptionGroup var interventions: InterventionOptions
     @OptionGroup var output: OutputOptions
 
     struct Activation: Encodable {
@@ -27,7 +28,10 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let filter: ActivationFilter = !hooks.isEmpty ? .names(hooks) : match.map { text in .matching { $0.contains(text) } } ?? .all
-        let (_, cache) = try lm.model.runWithCache(TokenBatch([try lm.tokens(prompt)]), filter: filter)
+        let ids = try lm.tokens(prompt)
+        let (_, traced) = try lm.model.run(TokenBatch([ids]), interventions: try interventions.interventions(for: lm, positions: ids.count),
+                                           cacheFilter: filter)
+        let cache = traced!
         let rows = lm.model.hookNames.compactMap { name -> Activation? in
             guard let tensor = cache.activations[name] else { return nil }
             let finite = tensor.scalars.filter(\.isFinite)

@@ -85,12 +85,17 @@ struct TokenizeCommand: ParsableCommand {
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Predict the next token of a prompt.",
-        discussion: "Example: interp run --model ~/models/gpt2 --prompt \"The capital of France is\" --top-k 5")
+        discussion: """
+        Examples:
+          interp run --model ~/models/gpt2 --prompt "The capital of France is" --top-k 5
+          interp run --model ~/models/gpt2 --prompt "The capital of France is" --intervene 'blocks.9.attn.hook_z[heads=6,9]:zero'
+        """)
 
     @OptionGroup var model: ModelOptions
     @Option(help: "The prompt.") var prompt: String
     @Option(name: .customLong("top-k"), help: "How many predictions to show.") var topK = 10
     @Flag(help: "With --json, include the full last-position logits.") var logits = false
+    @OptionGroup var interventions: InterventionOptions
     @OptionGroup var output: OutputOptions
 
     struct Prediction: Encodable { let token: Int; let text: String; let probability: Float; let logit: Float }
@@ -101,7 +106,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let lm = try model.load()
         let ids = try lm.tokens(prompt)
-        let last = lm.model.forward(TokenBatch([ids]), logitPositions: .last).reshaped([-1])
+        let changes = try interventions.interventions(for: lm, positions: ids.count)
+        let last = try lm.model.run(TokenBatch([ids]), interventions: changes, logitPositions: .last).logits.reshaped([-1])
         try NumericCheck.finite(last, what: "logits") { lm.model.firstNonFiniteActivation(TokenBatch([ids])) }
         let probabilities = last.softmax(axis: -1)
         let top = probabilities.topK(Swift.min(topK, lm.model.vocabularySize))
@@ -121,7 +127,12 @@ struct RunCommand: ParsableCommand {
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Continue a prompt with a key-value cache (greedy or sampled).",
-        discussion: "Example: interp generate --model ~/models/gpt2 --prompt \"Once upon a time\" --max-tokens 20 --temperature 0.8 --top-p 0.95")
+        discussion: """
+        Examples:
+          interp generate --model ~/models/gpt2 --prompt "Once upon a time" --max-tokens 20 --temperature 0.8 --top-p 0.95
+          interp generate --model ~/models/gpt2 --prompt "I hate you because" --steer blocks.6.hook_resid_pre \\
+            --steer-plus "Love" --steer-minus "Hate" --steer-coefficient 5
+        """)
 
     @OptionGroup var model: ModelOptions
     @Option(help: "The prompt.") var prompt: String
@@ -130,6 +141,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens.") var topK: Int?
     @Option(name: .customLong("top-p"), help: "Sample from the smallest set of tokens with this much probability.") var topP: Float?
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @OptionGroup var interventions: InterventionOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -144,7 +156,9 @@ struct GenerateCommand: ParsableCommand {
         let ids = try lm.tokens(prompt)
         let sampler = Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
         let stop = Set([lm.tokenizer.eosTokenID].compactMap { $0 })
-        let generated = lm.model.generate(TokenBatch([ids]), maxTokens: maxTokens, sampler: sampler, stopTokens: stop)[0]
+        let hooks = ForwardHooks()
+        try lm.model.register(try interventions.interventions(for: lm, positions: ids.count + maxTokens), on: hooks)
+        let generated = lm.model.generate(TokenBatch([ids]), maxTokens: maxTokens, sampler: sampler, stopTokens: stop, hooks: hooks)[0]
         let text = lm.tokenizer.decode(generated, skipSpecialTokens: true)
         if output.json { return try Output.json(["prompt": prompt, "completion": text]) }
         print(prompt + text)
