@@ -65,7 +65,7 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   convert_hf_to_gguf writes OLMo-3 (`olmo2` with `attention.sliding_window` and `attention.sliding_window_pattern`),
   F32; olmo3_reference.json: the logits of the transformers model it was written from.
   `python3 scripts/make_gguf_fixtures.py olmo3`.
-- llama-yarn.gguf, qwen3-yarn.gguf, olmo3-yarn.gguf: tiny random Llama, Qwen3 and OLMo-3 with YaRN rotary scaling
+- llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf: tiny random Llama, Qwen3, SmolLM3 and OLMo-3 with YaRN rotary scaling
   written as convert_hf_to_gguf writes a yarn `rope_scaling` (`rope.scaling.type`, `factor`, `original_context_length`,
   and `yarn_beta_fast`, `yarn_beta_slow`, `yarn_attn_factor` when the config has them), F32; yarn_reference.json and
   yarn_reference_logits.safetensors: ids of 40 tokens (past the original context of 32) and the logits of the
@@ -1083,7 +1083,7 @@ def yarn_logits(model, ids):
 
 
 def make_yarn_models():
-    """llama-yarn.gguf, qwen3-yarn.gguf, olmo3-yarn.gguf: tiny random models with YaRN rotary scaling (head size 32,
+    """llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf: tiny random models with YaRN rotary scaling (head size 32,
     rotary base 10000, original context 32, so that the ramp blends pairs 1 and 2 between the original and the scaled
     frequencies), written as convert_hf_to_gguf writes them (`add_rope_scaling`), F32, placeholder byte vocabularies:
 
@@ -1091,6 +1091,7 @@ def make_yarn_models():
     - qwen3: {yarn, factor 3, original 32, beta_fast 8, beta_slow 2, attention_factor 1.3}: it writes
       `yarn_beta_fast`, `yarn_beta_slow`, `yarn_attn_factor` too, which transformers applies and llama.cpp ignores for
       `qwen3` (running 32, 1 and 0.1 ln 3 + 1);
+    - smollm3: {yarn, factor 2, original 32}, the 4th layer without rotary (NoPE, as llama.cpp places it);
     - olmo3: OLMo-3's layout (`rope_theta` 10000 and `rope_scaling` {yarn, factor 4, original 32, attention_factor
       0.1 ln 4 + 1, beta_fast 32, beta_slow 1}, as OLMo-3 7B's config.json has them): transformers scales the
       full-attention layer only, the 3 sliding-window layers (window 4) keep base 500000 unscaled, written as
@@ -1135,6 +1136,17 @@ def make_yarn_models():
     randomize(model, 75)
     write_olmo2("olmo3-yarn.gguf", olmo3.to_dict(), {n: v.numpy() for n, v in model.state_dict().items()}, lambda n: Q.F32)
     models.append(("olmo3-yarn.gguf", model))
+
+    smollm3 = transformers.SmolLM3Config(
+        num_hidden_layers=4, no_rope_layer_interval=4, tie_word_embeddings=True, **YARN_SHAPE,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 2.0, "original_max_position_embeddings": 32})
+    assert smollm3.no_rope_layers == [1, 1, 1, 0]
+    torch.manual_seed(0)
+    model = transformers.SmolLM3ForCausalLM(smollm3).eval()
+    randomize(model, 76)
+    model.load_state_dict(write_model("smollm3-yarn.gguf", "smollm3", model, smollm3, lambda gguf_name: Q.F32,
+                                      add_vocabulary, permute=True), strict=False)
+    models.append(("smollm3-yarn.gguf", model))
 
     for index, (name, model) in enumerate(models):
         ids = np.random.default_rng(77 + index).integers(3, YARN_SHAPE["vocab_size"], size=(2, 40)).tolist()

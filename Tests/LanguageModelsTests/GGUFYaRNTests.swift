@@ -4,13 +4,13 @@ import TestScratch
 import Tensors
 import LanguageModels
 
-/// YaRN rotary scaling in GGUF files (`rope.scaling.type` `yarn`): llama-yarn.gguf, qwen3-yarn.gguf and
-/// olmo3-yarn.gguf are tiny models written as convert_hf_to_gguf writes them from a transformers `rope_scaling` of
+/// YaRN rotary scaling in GGUF files (`rope.scaling.type` `yarn`): llama-yarn.gguf, qwen3-yarn.gguf,
+/// smollm3-yarn.gguf (its 4th layer without rotary) and olmo3-yarn.gguf are tiny models written as convert_hf_to_gguf writes them from a transformers `rope_scaling` of
 /// type yarn (scripts/make_gguf_fixtures.py yarn); on 40 tokens, past their original context of 32, their logits are
 /// those of the transformers models they were written from (transformers' GGUF loader ignores `rope.scaling.*` for
 /// these architectures, so it cannot be the reference).
 @Suite struct GGUFYaRNTests {
-    @Test(arguments: ["llama-yarn.gguf", "qwen3-yarn.gguf", "olmo3-yarn.gguf"]) func logitsMatchTransformers(name: String) throws {
+    @Test(arguments: ["llama-yarn.gguf", "qwen3-yarn.gguf", "smollm3-yarn.gguf", "olmo3-yarn.gguf"]) func logitsMatchTransformers(name: String) throws {
         let lm = try LanguageModel.load(from: GGUFTests.directory.appendingPathComponent(name))
         let reference = try JSONSerialization.jsonObject(
             with: Data(contentsOf: GGUFTests.directory.appendingPathComponent("yarn_reference.json"))) as! [String: Any]
@@ -30,6 +30,10 @@ import LanguageModels
         let qwen3 = try ModelConfiguration(gguf: GGUFTests.file("qwen3-yarn.gguf"))
         #expect(qwen3.rotary(layer: 1)?.scaling == .yarn(factor: 3, originalMaxPositionEmbeddings: 32, betaFast: 8, betaSlow: 2,
                                                           truncate: true, attentionFactor: Double(Float(1.3))))
+        let smollm3 = try ModelConfiguration(gguf: GGUFTests.file("smollm3-yarn.gguf"))
+        #expect(smollm3.rotary(layer: 3) == nil)
+        #expect(smollm3.rotary(layer: 2)?.scaling == .yarn(factor: 2, originalMaxPositionEmbeddings: 32, betaFast: 32, betaSlow: 1,
+                                                            truncate: true, attentionFactor: 0.1 * Foundation.log(2) + 1))
         let olmo3 = try ModelConfiguration(gguf: GGUFTests.file("olmo3-yarn.gguf"))
         #expect(olmo3.family == .olmo3 && olmo3.slidingWindows == [4, 4, 4, nil])
         #expect(olmo3.rotary(layer: 3)?.scaling == .yarn(factor: 4, originalMaxPositionEmbeddings: 32, betaFast: 32, betaSlow: 1,
