@@ -82,6 +82,7 @@ import LanguageModels
                 ([("type", "yarn")], "metadata 'llama.rope.scaling.factor' is missing"),
                 ([("type", "yarn"), ("factor", 0.0)], "metadata 'llama.rope.scaling.factor' must be positive for yarn rope scaling, found 0"),
                 ([("type", "yarn"), ("factor", -2.0)], "metadata 'llama.rope.scaling.factor' must be positive"),
+                ([("type", "yarn"), ("factor", Double.infinity)], "metadata 'llama.rope.scaling.factor' must be positive for yarn rope scaling, found inf"),
                 (yarn.dropLast() + [("original_context_length", 0)], "metadata 'llama.rope.scaling.original_context_length' must be positive, found 0"),
                 (yarn + [("yarn_beta_fast", 0.0)], "metadata 'llama.rope.scaling.yarn_beta_fast' must be positive"),
                 (yarn + [("yarn_beta_slow", -1.0)], "metadata 'llama.rope.scaling.yarn_beta_slow' must be positive"),

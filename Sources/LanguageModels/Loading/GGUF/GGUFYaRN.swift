@@ -31,7 +31,9 @@ extension ModelConfiguration {
         let factorKey = file.metadata[key("factor")] == nil && file.metadata["\(a).rope.scale_linear"] != nil
             ? "\(a).rope.scale_linear" : key("factor")
         guard let factor = try file.number(factorKey) else { throw file.metadataError(factorKey, "is missing; yarn rope scaling needs its factor") }
-        guard factor > 0 else { throw file.metadataError(factorKey, "must be positive for yarn rope scaling, found \(factor)") }
+        guard factor > 0 && factor.isFinite else {
+            throw file.metadataError(factorKey, "must be positive for yarn rope scaling, found \(factor)")
+        }
         let original = try file.integer(key("original_context_length")) ?? context
         guard original > 0 else { throw file.metadataError(key("original_context_length"), "must be positive, found \(original)") }
         func positive(_ name: String, default value: Double) throws -> Double {
