@@ -65,6 +65,11 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   convert_hf_to_gguf writes OLMo-3 (`olmo2` with `attention.sliding_window` and `attention.sliding_window_pattern`),
   F32; olmo3_reference.json: the logits of the transformers model it was written from.
   `python3 scripts/make_gguf_fixtures.py olmo3`.
+- llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf: tiny random Llama, Qwen3, SmolLM3 and OLMo-3 with YaRN rotary scaling
+  written as convert_hf_to_gguf writes a yarn `rope_scaling` (`rope.scaling.type`, `factor`, `original_context_length`,
+  and `yarn_beta_fast`, `yarn_beta_slow`, `yarn_attn_factor` when the config has them), F32; yarn_reference.json and
+  yarn_reference_logits.safetensors: ids of 40 tokens (past the original context of 32) and the logits of the
+  transformers models they were written from (see `make_yarn_models`). `python3 scripts/make_gguf_fixtures.py yarn`.
 - reference.json and reference_logits.safetensors: for each model, token ids and the logits of transformers loading
   the .gguf (`from_pretrained(dir, gguf_file=...)`, which dequantizes with gguf-py); for each vocabulary, the ids
   of transformers' tokenizer rebuilt from the .gguf (`AutoTokenizer.from_pretrained(dir, gguf_file=...)`) on texts
@@ -76,7 +81,7 @@ The script also writes the seeds of the fuzz-gguf target (Fuzz/Corpus/fuzz-gguf/
 with a SentencePiece vocabulary, a tiny Qwen2 with a byte-level one, a file with one tensor of every type and a
 metadata value of every type, a tiny Gemma-2 (llama.cpp's Gemma names and norms), a tiny SmolLM3, Phi-3 (fused
 attn_qkv and ffn_up), OLMo-2 (post-norms, q/k norms over the whole projection), GPT-2 (fused attn_qkv with bias,
-position_embd), OLMoE (stacked experts) and Mixtral (per-expert tensors; make_gguf_moe_fixtures.py), and truncated or
+position_embd), OLMo-3 with YaRN rope scaling, OLMoE (stacked experts) and Mixtral (per-expert tensors; make_gguf_moe_fixtures.py), and truncated or
 lying variants. Only the seeds: `python3 scripts/make_gguf_fixtures.py fuzz-seeds`.
 """
 
@@ -92,7 +97,7 @@ import torch
 import transformers
 from gguf import GGML_QUANT_SIZES
 from gguf import GGMLQuantizationType as Q
-from gguf import GGUFWriter, TokenType
+from gguf import GGUFWriter, RopeScalingType, TokenType
 from gguf.quants import dequantize, quantize
 from safetensors.numpy import load_file, save_file
 from transformers.convert_slow_tokenizer import bytes_to_unicode
@@ -343,10 +348,44 @@ def add_decoder_shape(writer, config):
     writer.add_head_count_kv(config.num_key_value_heads)
 
 
-def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT):
-    """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, smollm3): llama.cpp's names, q/k
-    rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
-    embeddings are tied. Returns the state dict of the values a reader recovers (q/k rows un-permuted)."""
+def add_rope_scaling(writer, rope):
+    """The rope scaling keys convert_hf_to_gguf's TextModel.set_gguf_parameters writes from a `rope_parameters` entry
+    (the `full_attention` one of a model keyed by layer type): none for `default`; type and factor for `linear`; type,
+    factor, original context and, when the entry has them, `attention_factor`, `beta_fast`, `beta_slow` for `yarn`."""
+    if rope.get("rope_type") == "linear":
+        writer.add_rope_scaling_type(RopeScalingType.LINEAR)
+        writer.add_rope_scaling_factor(rope["factor"])
+    elif rope.get("rope_type") == "yarn":
+        writer.add_rope_scaling_type(RopeScalingType.YARN)
+        writer.add_rope_scaling_factor(rope["factor"])
+        writer.add_rope_scaling_orig_ctx_len(rope["original_max_position_embeddings"])
+        if rope.get("attention_factor") is not None:
+            writer.add_rope_scaling_yarn_attn_factor(rope["attention_factor"])
+        if rope.get("beta_fast") is not None:
+            writer.add_rope_scaling_yarn_beta_fast(rope["beta_fast"])
+        if rope.get("beta_slow") is not None:
+            writer.add_rope_scaling_yarn_beta_slow(rope["beta_slow"])
+
+
+def add_placeholder_vocabulary(writer, size, bos, eos):
+    """A placeholder SentencePiece (`llama`) vocabulary of `size` tokens: <unk> <s> </s> and byte pieces."""
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{byte:02X}>" for byte in range(size - 3)]
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([0.0] * len(tokens))
+    writer.add_token_types([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.BYTE] * (len(tokens) - 3))
+    writer.add_bos_token_id(bos)
+    writer.add_eos_token_id(eos)
+    return size
+
+
+def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT,
+                key_length=False):
+    """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, qwen3, smollm3): llama.cpp's names,
+    q/k rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
+    embeddings are tied, rope scaling as `add_rope_scaling` writes it; `attention.key_length` and `value_length` (the
+    head size, which the converter writes for a config with `head_dim`) when `key_length`. Returns the state dict of
+    the values a reader recovers (q/k rows un-permuted)."""
     rng = np.random.default_rng(7)
     writer = GGUFWriter(os.path.join(directory, file_name), architecture)
     writer.add_custom_alignment(64)
@@ -356,11 +395,16 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
     add_decoder_shape(writer, config)
     writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
     writer.add_rope_freq_base(config.rope_parameters["rope_theta"] if hasattr(config, "rope_parameters") and config.rope_parameters else config.rope_theta)
+    add_rope_scaling(writer, getattr(config, "rope_parameters", None) or {})
+    if key_length:
+        writer.add_key_length(config.head_dim)
+        writer.add_value_length(config.head_dim)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_vocab_size(config.vocab_size)
 
     names = {"embed_tokens": "token_embd", "norm": "output_norm", "lm_head": "output", "self_attn.q_proj": "attn_q",
              "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
              "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
              "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
     heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
@@ -957,13 +1001,7 @@ def write_olmo2(file_name, config, weights, tensor_types, directory=OUT):
     rng = np.random.default_rng(15)
     writer = GGUFWriter(os.path.join(directory, file_name), "olmo2")
     writer.add_name("tiny-olmo2")
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{byte:02X}>" for byte in range(config["vocab_size"] - 3)]
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * len(tokens))
-    writer.add_token_types([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.BYTE] * (len(tokens) - 3))
-    writer.add_bos_token_id(config["bos_token_id"])
-    writer.add_eos_token_id(config["eos_token_id"])
+    add_placeholder_vocabulary(writer, config["vocab_size"], config["bos_token_id"], config["eos_token_id"])
     writer.add_vocab_size(config["vocab_size"])
     writer.add_context_length(config["max_position_embeddings"])
     writer.add_embedding_length(config["hidden_size"])
@@ -973,6 +1011,9 @@ def write_olmo2(file_name, config, weights, tensor_types, directory=OUT):
     writer.add_head_count_kv(config["num_key_value_heads"])
     rope = config["rope_parameters"]
     writer.add_rope_freq_base(rope["rope_theta"] if "rope_theta" in rope else rope["full_attention"]["rope_theta"])
+    add_rope_scaling(writer, rope.get("full_attention", rope))
+    if "sliding_attention" in rope:
+        writer.add_rope_freq_base_swa(rope["sliding_attention"]["rope_theta"])
     writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
     if config.get("sliding_window") is not None:
         # OLMo-3, as Olmo2Model.set_gguf_parameters writes it: the window and which layers slide.
@@ -1028,6 +1069,111 @@ def make_olmo3_model():
     assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
     with open(os.path.join(OUT, "olmo3_reference.json"), "w", encoding="utf-8") as file:
         json.dump({"input_ids": ids, "logits": logits.tolist()}, file)
+
+
+YARN_SHAPE = dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_attention_heads=2, num_key_value_heads=1,
+                  max_position_embeddings=128, rms_norm_eps=1e-6, bos_token_id=1, eos_token_id=2, pad_token_id=0)
+
+
+def yarn_logits(model, ids):
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(ids)).logits.float().numpy()
+    assert logits.std(axis=-1).min() > 0.5, "logits too close to uniform"
+    return logits
+
+
+def make_yarn_models():
+    """llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf: tiny random models with YaRN rotary scaling (head size 32,
+    rotary base 10000, original context 32, so that the ramp blends pairs 1 and 2 between the original and the scaled
+    frequencies), written as convert_hf_to_gguf writes them (`add_rope_scaling`), F32, placeholder byte vocabularies:
+
+    - llama: `rope_parameters` {yarn, factor 4, original 32}: the converter writes type, factor and original context;
+    - qwen3: {yarn, factor 3, original 32, beta_fast 8, beta_slow 2, attention_factor 1.3}: it writes
+      `yarn_beta_fast`, `yarn_beta_slow`, `yarn_attn_factor` too, which transformers applies and llama.cpp ignores for
+      `qwen3` (running 32, 1 and 0.1 ln 3 + 1);
+    - smollm3: {yarn, factor 2, original 32}, the 4th layer without rotary (NoPE, as llama.cpp places it);
+    - olmo3: OLMo-3's layout (`rope_theta` 10000 and `rope_scaling` {yarn, factor 4, original 32, attention_factor
+      0.1 ln 4 + 1, beta_fast 32, beta_slow 1}, as OLMo-3 7B's config.json has them): transformers scales the
+      full-attention layer only, the 3 sliding-window layers (window 4) keep base 500000 unscaled, written as
+      `rope.freq_base_swa`.
+
+    yarn_reference.json holds each file's 2 x 40 token ids (positions past the original context) and
+    yarn_reference_logits.safetensors the logits of the transformers model it was written from. transformers' GGUF
+    loader reads `rope.scaling.*` for gpt-oss only, takes a `qwen3` file's head size to be 128 whatever
+    `attention.key_length` says and reads no `olmo2`, so it cannot be the reference: loading llama-yarn.gguf it runs
+    unscaled rotary. The script prints how far those logits are, how far the qwen3 model's are with llama.cpp's
+    32 / 1 / default attention factor and how far the olmo3 model's are with YaRN on its sliding-window layers too. `python3 scripts/make_gguf_fixtures.py yarn` rewrites only these."""
+    reference, logits = {}, {}
+    add_vocabulary = lambda writer: add_placeholder_vocabulary(writer, YARN_SHAPE["vocab_size"], 1, 2)
+    models = []
+    llama = transformers.LlamaConfig(
+        num_hidden_layers=2, tie_word_embeddings=False, **YARN_SHAPE,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 32})
+    qwen3 = transformers.Qwen3Config(
+        num_hidden_layers=2, head_dim=32, tie_word_embeddings=True, **YARN_SHAPE,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 3.0, "original_max_position_embeddings": 32,
+                         "beta_fast": 8.0, "beta_slow": 2.0, "attention_factor": 1.3})
+    for name, architecture, config, model_class, seed in [
+        ("llama-yarn.gguf", "llama", llama, transformers.LlamaForCausalLM, 71),
+        ("qwen3-yarn.gguf", "qwen3", qwen3, transformers.Qwen3ForCausalLM, 73),
+    ]:
+        torch.manual_seed(0)
+        model = model_class(config).eval()
+        randomize(model, seed)
+        stored = write_model(name, architecture, model, config, lambda gguf_name: Q.F32, add_vocabulary,
+                             permute=architecture == "llama", key_length=architecture == "qwen3")
+        model.load_state_dict(stored, strict=False)
+        models.append((name, model))
+
+    olmo3 = transformers.Olmo3Config(
+        num_hidden_layers=4, sliding_window=4, tie_word_embeddings=False, rope_theta=10000.0, **YARN_SHAPE,
+        rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32,
+                      "attention_factor": 0.1 * math.log(4.0) + 1, "beta_fast": 32.0, "beta_slow": 1.0})
+    assert olmo3.layer_types == ["sliding_attention"] * 3 + ["full_attention"]
+    assert olmo3.rope_parameters["sliding_attention"] == {"rope_type": "default", "rope_theta": 500000.0}
+    torch.manual_seed(0)
+    model = transformers.Olmo3ForCausalLM(olmo3).eval()
+    randomize(model, 75)
+    write_olmo2("olmo3-yarn.gguf", olmo3.to_dict(), {n: v.numpy() for n, v in model.state_dict().items()}, lambda n: Q.F32)
+    models.append(("olmo3-yarn.gguf", model))
+
+    smollm3 = transformers.SmolLM3Config(
+        num_hidden_layers=4, no_rope_layer_interval=4, tie_word_embeddings=True, **YARN_SHAPE,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 2.0, "original_max_position_embeddings": 32})
+    assert smollm3.no_rope_layers == [1, 1, 1, 0]
+    torch.manual_seed(0)
+    model = transformers.SmolLM3ForCausalLM(smollm3).eval()
+    randomize(model, 76)
+    model.load_state_dict(write_model("smollm3-yarn.gguf", "smollm3", model, smollm3, lambda gguf_name: Q.F32,
+                                      add_vocabulary, permute=True), strict=False)
+    models.append(("smollm3-yarn.gguf", model))
+
+    for index, (name, model) in enumerate(models):
+        ids = np.random.default_rng(77 + index).integers(3, YARN_SHAPE["vocab_size"], size=(2, 40)).tolist()
+        logits[name] = np.ascontiguousarray(yarn_logits(model, ids))
+        reference[name] = {"input_ids": ids}
+        if name == "llama-yarn.gguf":
+            loaded = transformers.AutoModelForCausalLM.from_pretrained(OUT, gguf_file=name, dtype=torch.float32).eval()
+            print(f"{name}: transformers' GGUF loader (no YaRN) is off by max |Δ logit| "
+                  f"{np.abs(yarn_logits(loaded, ids) - logits[name]).max():.3f}")
+    plain = transformers.Qwen3Config(**{**qwen3.to_dict(), "rope_parameters": {
+        "rope_type": "yarn", "rope_theta": 10000.0, "factor": 3.0, "original_max_position_embeddings": 32}})
+    llama_cpp = transformers.Qwen3ForCausalLM(plain).eval()
+    llama_cpp.load_state_dict(models[1][1].state_dict())
+    ids = reference["qwen3-yarn.gguf"]["input_ids"]
+    print(f"qwen3-yarn.gguf: with llama.cpp's beta_fast 32, beta_slow 1 and attention factor 0.1 ln 3 + 1, max |Δ logit| "
+          f"{np.abs(yarn_logits(llama_cpp, ids) - logits['qwen3-yarn.gguf']).max():.3f}")
+    everywhere = transformers.Olmo3Config(**{**olmo3.to_dict(), "rope_parameters": {
+        "full_attention": olmo3.rope_parameters["full_attention"],
+        "sliding_attention": {**olmo3.rope_parameters["full_attention"], "rope_theta": 500000.0}}})
+    scaled_sliding = transformers.Olmo3ForCausalLM(everywhere).eval()
+    scaled_sliding.load_state_dict(models[2][1].state_dict())
+    ids = reference["olmo3-yarn.gguf"]["input_ids"]
+    print(f"olmo3-yarn.gguf: with YaRN on the sliding-window layers too, max |Δ logit| "
+          f"{np.abs(yarn_logits(scaled_sliding, ids) - logits['olmo3-yarn.gguf']).max():.3f}")
+    save_file(logits, os.path.join(OUT, "yarn_reference_logits.safetensors"))
+    with open(os.path.join(OUT, "yarn_reference.json"), "w", encoding="utf-8") as file:
+        json.dump(reference, file)
 
 
 def add_tiny_sentencepiece(writer):
@@ -1109,6 +1255,14 @@ def make_fuzz_seeds():
     randomize(model, 18)
     write_olmo2("tiny-olmo2.gguf", config.to_dict(), {name: value.numpy() for name, value in model.state_dict().items()},
                 types, directory=SEEDS)
+    config = transformers.Olmo3Config(
+        vocab_size=12, pad_token_id=0, bos_token_id=1, eos_token_id=2, sliding_window=4, rope_theta=10000.0,
+        rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16, "beta_fast": 16.0,
+                      "beta_slow": 2.0, "attention_factor": 1.1}, **shape)
+    model = transformers.Olmo3ForCausalLM(config)
+    randomize(model, 20)
+    write_olmo2("tiny-olmo3-yarn.gguf", config.to_dict(), {name: value.numpy() for name, value in model.state_dict().items()},
+                types, directory=SEEDS)
     config = transformers.GPT2Config(vocab_size=8, n_embd=32, n_inner=32, n_layer=1, n_head=2, n_positions=16,
                                      n_ctx=16, bos_token_id=6, eos_token_id=6)
     model = transformers.GPT2LMHeadModel(config)
@@ -1156,6 +1310,9 @@ def main():
     if sys.argv[1:] == ["olmo3"]:
         make_olmo3_model()
         return
+    if sys.argv[1:] == ["yarn"]:
+        make_yarn_models()
+        return
     if sys.argv[1:] == ["iquants"]:
         make_iquants()
         return
@@ -1174,6 +1331,7 @@ def main():
     make_gpt2_models()
     make_olmo2_model()
     make_olmo3_model()
+    make_yarn_models()
     make_iquants()
 
 

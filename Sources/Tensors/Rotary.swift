@@ -33,6 +33,12 @@ public struct RotaryEmbedding: Sendable, Equatable {
         /// `originalMaxPositionEmbeddings`; `cos` and `sin` are multiplied by `attentionFactor`.
         case longRoPE(shortFactors: [Double], longFactors: [Double], originalMaxPositionEmbeddings: Int,
                       attentionFactor: Double)
+
+        /// YaRN's attention factor as the paper suggests it, transformers' `get_mscale(factor, mscale)` and
+        /// llama.cpp's `get_mscale`: `0.1 · mscale · ln(factor) + 1`, or 1 when `factor` is at most 1.
+        public static func yarnAttentionFactor(factor: Double, mscale: Double = 1) -> Double {
+            factor <= 1 ? 1 : 0.1 * mscale * Foundation.log(factor) + 1
+        }
     }
 
     /// The size of each head.

@@ -86,7 +86,7 @@ extension ConfigurationChecker {
     private func yarn(_ parameters: RopeParametersFile?, field: String, maxPositions: Int, original: Int) throws -> RotaryEmbedding.Scaling {
         let factor = parameters?.factor ?? Double(maxPositions) / Double(original)
         guard factor > 0 else { throw error("\(field).factor", "must be positive, found \(factor)") }
-        func mscale(_ m: Double) -> Double { factor <= 1 ? 1 : 0.1 * m * Foundation.log(factor) + 1 }
+        func mscale(_ m: Double) -> Double { RotaryEmbedding.Scaling.yarnAttentionFactor(factor: factor, mscale: m) }
         let attentionFactor: Double
         if let given = parameters?.attentionFactor {
             attentionFactor = given

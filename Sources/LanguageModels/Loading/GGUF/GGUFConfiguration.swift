@@ -58,7 +58,7 @@ extension ModelConfiguration {
             nKVHeads: shape.kvHeads, dHead: shape.dHead,
             dMLP: variant == .mixtral ? try Self.expertWidth(file, architecture: a, shape: shape) : shape.dMLP, vocabularySize: shape.vocabulary,
             maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: shape.dHead)),
+            positionEncoding: .rotary(try Self.rotary(file, architecture: a, shape: shape)),
             attentionQKVBias: [.qwen2, .qwen2MoE].contains(variant) || has("blk.0.attn_q.bias"),
             attentionOutputBias: has("blk.0.attn_output.bias"), mlpBias: has("blk.0.ffn_up.bias"),
             qkNorm: [.qwen3, .qwen3MoE].contains(variant), tiedEmbeddings: !has("output.weight"),
@@ -74,26 +74,31 @@ extension ModelConfiguration {
         Set((0..<count).filter { ($0 + 1) % 4 == 0 })
     }
 
-    /// The rotary embedding: `rope.freq_base`, linear scaling (`rope.scaling.type` `linear` or the older
-    /// `rope.scale_linear`), or Llama 3's schedule recovered from the `rope_freqs.weight` factors llama.cpp stores.
-    /// `rotaryDimensions` (default: the head size) are the rotated dimensions of each head.
-    static func rotary(_ file: GGUFFile, architecture a: String, dHead: Int, rotaryDimensions: Int? = nil) throws -> RotaryEmbedding {
+    /// The rotary embedding of heads of `shape`'s size, rotating its `rotaryDimensions`: `rope.freq_base`, linear
+    /// scaling (`rope.scaling.type` `linear` or the older `rope.scale_linear`), YaRN (`rope.scaling.type` `yarn`,
+    /// ``ggufYaRN(_:architecture:context:)``), or Llama 3's schedule recovered from the `rope_freqs.weight` factors
+    /// llama.cpp stores.
+    static func rotary(_ file: GGUFFile, architecture a: String, shape: GGUFDecoderShape) throws -> RotaryEmbedding {
         let base = try file.number("\(a).rope.freq_base") ?? 10_000
         guard base > 0 else { throw file.metadataError("\(a).rope.freq_base", "must be positive, found \(base)") }
+        let (dHead, rotaryDimensions) = (shape.dHead, shape.rotaryDimensions)
         let type = try file.string("\(a).rope.scaling.type") ?? (try file.number("\(a).rope.scale_linear") != nil ? "linear" : "none")
-        let factorKey = try file.number("\(a).rope.scaling.factor") != nil ? "\(a).rope.scaling.factor" : "\(a).rope.scale_linear"
         switch type {
         case "none":
             break
         case "linear":
+            let factorKey = try file.number("\(a).rope.scaling.factor") != nil ? "\(a).rope.scaling.factor" : "\(a).rope.scale_linear"
             guard let factor = try file.number(factorKey), factor > 0 else {
                 throw file.metadataError(factorKey, "must be present and positive for linear rope scaling")
             }
             if factor != 1 {
                 return RotaryEmbedding(headDim: dHead, rotaryDim: rotaryDimensions, base: base, scaling: .linear(factor: factor))
             }
+        case "yarn":
+            return RotaryEmbedding(headDim: dHead, rotaryDim: rotaryDimensions, base: base,
+                                   scaling: try ggufYaRN(file, architecture: a, context: shape.context))
         default:
-            throw file.metadataError("\(a).rope.scaling.type", "'\(type)' is not supported (supported: none, linear)")
+            throw file.metadataError("\(a).rope.scaling.type", "'\(type)' is not supported (supported: none, linear, yarn)")
         }
         guard file.has("rope_freqs.weight") else { return RotaryEmbedding(headDim: dHead, rotaryDim: rotaryDimensions, base: base) }
         return try llama3Rotary(file, architecture: a, dHead: dHead, base: base)

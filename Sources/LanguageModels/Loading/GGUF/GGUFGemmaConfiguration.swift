@@ -51,7 +51,7 @@ extension ModelConfiguration {
             family: .gemma(version), dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
             nKVHeads: shape.kvHeads, dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary,
             maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .geluTanh,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: a, dHead: shape.dHead)),
+            positionEncoding: .rotary(try Self.rotary(file, architecture: a, shape: shape)),
             attentionQKVBias: bias, attentionOutputBias: file.has("blk.0.attn_output.bias"), mlpBias: false,
             qkNorm: version == .gemma3Text, tiedEmbeddings: !file.has("output.weight"), slidingWindows: windows,
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),

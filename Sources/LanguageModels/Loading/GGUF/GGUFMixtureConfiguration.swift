@@ -58,7 +58,7 @@ extension ModelConfiguration {
             family: .olmoe, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
             dHead: shape.dHead, dMLP: try Self.expertWidth(file, architecture: "olmoe", shape: shape),
             vocabularySize: shape.vocabulary, maxPositions: shape.context, normEpsilon: Float(shape.epsilon),
-            activation: .silu, positionEncoding: .rotary(try Self.rotary(file, architecture: "olmoe", dHead: shape.dHead)),
+            activation: .silu, positionEncoding: .rotary(try Self.rotary(file, architecture: "olmoe", shape: shape)),
             attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
             tiedEmbeddings: !file.has("output.weight"),
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),

@@ -11,6 +11,8 @@ extension ModelConfiguration {
     ///   `rope.scaling.original_context_length` and the attention factor `rope.scaling.attn_factor` (default
     ///   transformers' `sqrt(1 + ln(s) / ln(original))`, `s = context_length / original`). As in transformers, a pass
     ///   longer than the original context uses the long factors (llama.cpp decides once, by its context size).
+    /// - `rope.scaling.type` `yarn` without the factor tensors is refused: transformers' Phi-3 reads a `yarn`
+    ///   `rope_scaling` as LongRoPE, so no Hugging Face Phi-3 runs llama.cpp's YaRN.
     /// - `attention.sliding_window` is not applied: llama.cpp disables it for `phi3`, and transformers' GGUF loader
     ///   does not read it.
     /// - Tied embeddings when `output.weight` is absent; no biases; SiLU-gated MLP.
@@ -20,8 +22,10 @@ extension ModelConfiguration {
         let rotary: RotaryEmbedding
         if file.has("rope_factors_long.weight") || file.has("rope_factors_short.weight") {
             rotary = try Self.phi3LongRoPE(file, shape: shape)
+        } else if try file.string("\(a).rope.scaling.type") == "yarn" {
+            throw file.metadataError("\(a).rope.scaling.type", "'yarn' is not supported for phi3: transformers' Phi-3 reads a yarn rope_scaling as LongRoPE, which needs rope_factors_long.weight and rope_factors_short.weight")
         } else {
-            rotary = try Self.rotary(file, architecture: a, dHead: shape.dHead, rotaryDimensions: shape.rotaryDimensions)
+            rotary = try Self.rotary(file, architecture: a, shape: shape)
         }
         self.init(
             family: .phi3, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,

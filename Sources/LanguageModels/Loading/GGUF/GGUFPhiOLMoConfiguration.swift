@@ -15,8 +15,7 @@ extension ModelConfiguration {
             family: .phi, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
             dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
             normEpsilon: Float(shape.epsilon), activation: .geluTanh,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: "phi2", dHead: shape.dHead,
-                                                      rotaryDimensions: shape.rotaryDimensions)),
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "phi2", shape: shape)),
             attentionQKVBias: true, attentionOutputBias: true, mlpBias: true, tiedEmbeddings: !file.has("output.weight"),
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
             dtype: file.quantizationMix.dominantType?.name, parallelResidual: true)
@@ -36,7 +35,7 @@ extension ModelConfiguration {
             family: .olmo, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads,
             dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary, maxPositions: shape.context,
             normEpsilon: Float(shape.epsilon), activation: .silu,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo", dHead: shape.dHead)),
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo", shape: shape)),
             attentionQKVBias: bias, attentionOutputBias: file.has("blk.0.attn_output.bias"), mlpBias: false,
             tiedEmbeddings: !file.has("output.weight"),
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
@@ -52,7 +51,8 @@ extension ModelConfiguration {
     /// OLMo-3 files, which the converter also writes as `olmo2`, have `attention.sliding_window`: they are family
     /// ``ModelConfiguration/Family/olmo3`` with the windows ``olmo2GGUFSlidingWindows(_:layers:)`` places, the
     /// sliding layers rotating with plain rotary positions of base `rope.freq_base_swa` (default `rope.freq_base`,
-    /// no scaling, as llama.cpp does), the full-attention ones with the file's rotary embedding.
+    /// no scaling, as llama.cpp does), the full-attention ones with the file's rotary embedding, YaRN included
+    /// (OLMo-3's long-context scaling, which llama.cpp and transformers' Olmo3 both apply to those layers only).
     init(olmo2GGUF file: GGUFFile) throws {
         let window = try file.integer("olmo2.attention.sliding_window")
         if let window, window <= 0 { throw file.metadataError("olmo2.attention.sliding_window", "must be positive, found \(window)") }
@@ -65,7 +65,7 @@ extension ModelConfiguration {
             family: windows == nil ? .olmo2 : .olmo3, dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
             nKVHeads: shape.kvHeads, dHead: shape.dHead, dMLP: shape.dMLP, vocabularySize: shape.vocabulary,
             maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo2", dHead: shape.dHead)),
+            positionEncoding: .rotary(try Self.rotary(file, architecture: "olmo2", shape: shape)),
             attentionQKVBias: bias, attentionOutputBias: bias, mlpBias: false, qkNorm: true,
             tiedEmbeddings: !file.has("output.weight"), slidingWindows: windows,
             bosTokenIDs: try file.specialTokenIDs("bos"), eosTokenIDs: try file.specialTokenIDs("eos"),
