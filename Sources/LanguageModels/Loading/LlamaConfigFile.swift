@@ -1,5 +1,5 @@
-/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe` or
-/// `qwen3_moe` model, field for field.
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe`,
+/// `qwen3_moe`, `ministral` or `ministral3` model, field for field.
 ///
 /// The mixtures' `router_aux_loss_coef`, `router_jitter_noise` and `output_router_logits` concern training only and
 /// are not read.
@@ -115,17 +115,22 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
-            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, mixtral, qwen2, qwen3, smollm3, qwen2_moe, qwen3_moe)")
+            let names = ModelConfiguration.LlamaVariant.allCases.map(\.rawValue).joined(separator: ", ")
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (\(names))")
+        }
+        if variant == .ministral && headDim == nil {
+            throw checker.error("head_dim", "is missing (transformers' Ministral attention needs it; it has no default)")
         }
         let (kvHeads, dHead) = try checker.decoderShape(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
-            keyValueHeads: numKeyValueHeads ?? Self.defaultKeyValueHeads(variant, heads: numAttentionHeads), headDim: headDim, vocabularySize: vocabSize)
+            keyValueHeads: numKeyValueHeads ?? Self.defaultKeyValueHeads(variant, heads: numAttentionHeads),
+            headDim: headDim ?? (variant == .ministral3 ? 128 : nil), vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? Self.defaultMaxPositions(variant)
 
         let qkvBias: Bool, outputBias: Bool
         switch variant {
         case .llama, .qwen3, .smollm3, .qwen3MoE: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
-        case .mistral, .mixtral: (qkvBias, outputBias) = (false, false)
+        case .mistral, .mixtral, .ministral, .ministral3: (qkvBias, outputBias) = (false, false)
         case .qwen2: (qkvBias, outputBias) = (true, false)
         case .qwen2MoE: (qkvBias, outputBias) = (self.qkvBias ?? true, false)
         }
@@ -140,10 +145,9 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         return ModelConfiguration(
             family: .llama(variant), dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads,
             nKVHeads: kvHeads, dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize,
-            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? (variant == .mixtral ? 1e-5 : 1e-6)),
+            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? ([.mixtral, .ministral3].contains(variant) ? 1e-5 : 1e-6)),
             activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
-            positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions,
-                                                          defaultBase: variant == .smollm3 ? 2_000_000 : 10_000, checker: checker)),
+            positionEncoding: .rotary(try rotaryEmbedding(variant, dHead: dHead, maxPositions: maxPositions, checker: checker)),
             attentionQKVBias: qkvBias, attentionOutputBias: outputBias,
             mlpBias: variant == .llama || variant == .smollm3 ? (mlpBias ?? false) : false,
             qkNorm: variant == .qwen3 || variant == .qwen3MoE, tiedEmbeddings: tieWordEmbeddings ?? (variant == .smollm3),
@@ -157,7 +161,8 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     private static func defaultMaxPositions(_ variant: ModelConfiguration.LlamaVariant) -> Int {
         switch variant {
         case .llama: return 2048
-        case .mistral, .mixtral: return 131_072
+        case .mistral, .mixtral, .ministral: return 131_072
+        case .ministral3: return 262_144
         case .qwen2, .qwen3, .smollm3, .qwen2MoE, .qwen3MoE: return 32_768
         }
     }
@@ -166,37 +171,53 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     private static func defaultKeyValueHeads(_ variant: ModelConfiguration.LlamaVariant, heads: Int) -> Int {
         switch variant {
         case .smollm3, .qwen3MoE: return 4
+        case .ministral, .ministral3: return 8
         case .qwen2MoE: return 16
         default: return heads
         }
     }
 
-    private func rotaryEmbedding(dHead: Int, maxPositions: Int, defaultBase: Double,
+    private func rotaryEmbedding(_ variant: ModelConfiguration.LlamaVariant, dHead: Int, maxPositions: Int,
                                  checker: ConfigurationChecker) throws -> RotaryEmbedding {
-        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
+        var (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
+        if variant == .ministral3 {
+            guard originalMaxPositionEmbeddings == nil else {
+                throw checker.error("original_max_position_embeddings", "at the top level is not supported for ministral3 "
+                                    + "(transformers' Ministral3 attention reads rope_parameters.original_max_position_embeddings)")
+            }
+            parameters = parameters ?? RopeParametersFile.ministral3Defaults
+        }
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
             throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
-        return try checker.rotaryEmbedding(parameters, field: field,
-                                           theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
-                                           headDim: dHead, maxPositions: maxPositions,
-                                           originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
+        var rotary = try checker.rotaryEmbedding(parameters, field: field,
+                                                 theta: parameters?.ropeTheta ?? ropeTheta ?? (variant == .smollm3 ? 2_000_000 : 10_000),
+                                                 partialRotaryFactor: 1, headDim: dHead, maxPositions: maxPositions,
+                                                 originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
+        if variant == .ministral3 {
+            rotary.queryScaling = try checker.queryPositionScaling(parameters, field: field, maxPositions: maxPositions)
+        }
+        return rotary
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {
         let window: Int?
         switch variant {
         case .llama: return Array(repeating: nil, count: numHiddenLayers)
-        case .mistral, .mixtral: window = slidingWindow
+        case .mistral, .mixtral, .ministral3: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
         case .smollm3: return try smolLM3SlidingWindows(checker: checker)
+        case .ministral:
+            let type = slidingWindow == nil ? "full_attention" : "sliding_attention"
+            return try checker.slidingWindows(layerTypes: layerTypes ?? Array(repeating: type, count: numHiddenLayers),
+                                              window: slidingWindow, layers: numHiddenLayers)
         case .qwen2MoE, .qwen3MoE: return try qwenMoESlidingWindows(variant, checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
         try checker.requirePositive(window, "sliding_window")
-        if variant == .mistral || variant == .mixtral { return Array(repeating: window, count: numHiddenLayers) }
+        if [.mistral, .mixtral, .ministral3].contains(variant) { return Array(repeating: window, count: numHiddenLayers) }
         guard let layerTypes else {
             let firstSliding = maxWindowLayers ?? 28
             return (0..<numHiddenLayers).map { $0 >= firstSliding ? window : nil }
@@ -257,6 +278,9 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
     /// LongRoPE's per-pair divisors within and beyond the original context.
     public var shortFactor: [Double]?
     public var longFactor: [Double]?
+    /// Ministral 3's (Llama 4's) query scaling: queries at position `p` are multiplied by
+    /// `1 + beta · ln(1 + floor(p / original_max_position_embeddings))` (``QueryPositionScaling``).
+    public var llama4ScalingBeta: Double?
 
     enum CodingKeys: String, CodingKey {
         case ropeType = "rope_type"
@@ -275,10 +299,17 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
         case truncate
         case shortFactor = "short_factor"
         case longFactor = "long_factor"
+        case llama4ScalingBeta = "llama_4_scaling_beta"
     }
 }
 
 extension RopeParametersFile {
+    /// What transformers' `Ministral3Config` puts in `rope_parameters` when the file has none (its
+    /// `max_position_embeddings` entry is not read).
+    static let ministral3Defaults = RopeParametersFile(
+        ropeType: "yarn", ropeTheta: 1_000_000, factor: 16, originalMaxPositionEmbeddings: 16_384, betaFast: 32,
+        betaSlow: 1, mscale: 1, mscaleAllDim: 1, llama4ScalingBeta: 0.1)
+
     /// The one rotary object transformers reads from a file's `rope_scaling` and `rope_parameters`
     /// (`rope_scaling or rope_parameters`: an absent, null or empty `rope_scaling` yields), with its field name for errors.
     static func chosen(ropeScaling: RopeParametersFile?, ropeParameters: RopeParametersFile?)

@@ -82,6 +82,12 @@ public struct ModelConfiguration: Equatable, Sendable {
         /// Qwen3-MoE (Qwen3-30B-A3B): Qwen3's block (per-head q/k norms) with a mixture of experts of
         /// ``Mixture/expertWidth`` and dense MLPs in ``Mixture/denseLayers``.
         case qwen3MoE = "qwen3_moe"
+        /// Ministral (Ministral-8B-2410): Mistral's block with sliding windows on the `sliding_attention` entries of
+        /// `layer_types`.
+        case ministral
+        /// Ministral 3 (the text model of the Ministral 3 and Mistral 3 releases): Mistral's block whose rotated
+        /// queries are scaled by their position (``RotaryEmbedding/queryScaling``, Llama 4's `llama_4_scaling_beta`).
+        case ministral3
     }
 
     /// The shape of a mixture-of-experts MLP: each token is routed to ``expertsPerToken`` of ``experts`` gated MLPs
