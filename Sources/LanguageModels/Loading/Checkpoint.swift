@@ -19,10 +19,9 @@ public struct Checkpoint {
     /// weights compute in `computePrecision`.
     public init(directory: URL, computePrecision: ComputePrecision = .float32) throws {
         self.directory = directory
-        let weights = try WeightStore(directory: directory)
-        configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
-            .resolvingTiedEmbeddings(weights)
-        self.weights = weights
+        let configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
+        weights = try WeightStore(directory: directory)
+        self.configuration = configuration.resolvingTiedEmbeddings(weights)
         weights.computePrecision = computePrecision
     }
 }
