@@ -111,6 +111,38 @@ import LanguageModels
         #expect(yarn.rotary(layer: 0)?.queryScaling?.originalMaxPositionEmbeddings == 64)
     }
 
+    /// What transformers 5's `AutoConfig` reads from a Mistral-line file without `sliding_window` or
+    /// `num_key_value_heads` (checked with transformers 5.25): Mistral and Ministral default the window to 4096
+    /// (Ministral on every layer), an explicit null is no window; Mistral, Mixtral and Ministral default to 8 key-value
+    /// heads.
+    @Test func mistralLineDefaultsOfAbsentFields() throws {
+        func configuration(_ name: String, _ edit: @escaping (inout [String: Any]) -> Void) throws -> ModelConfiguration {
+            try ModelConfiguration(json: try Self.edited(name) {
+                $0.removeValue(forKey: "num_key_value_heads")
+                $0["num_attention_heads"] = 16
+                $0["head_dim"] = 2
+                edit(&$0)
+            })
+        }
+        let mistral = try configuration("mistral") { $0.removeValue(forKey: "sliding_window") }
+        #expect(mistral.nKVHeads == 8 && mistral.slidingWindows.allSatisfy { $0 == 4096 })
+        #expect(try configuration("mistral") { $0["sliding_window"] = NSNull() }.slidingWindows.allSatisfy { $0 == nil })
+        let ministral = try configuration("ministral") {
+            $0.removeValue(forKey: "sliding_window")
+            $0.removeValue(forKey: "layer_types")
+        }
+        #expect(ministral.nKVHeads == 8 && ministral.slidingWindows == [4096, 4096, 4096])
+        let mixtral = try configuration("mixtral") { $0.removeValue(forKey: "sliding_window") }
+        #expect(mixtral.nKVHeads == 8 && mixtral.slidingWindows.allSatisfy { $0 == nil })
+        // The same inside a Mistral 3 wrapper's text_config.
+        let wrapped = try ModelConfiguration(json: try Self.edited("mistral3_mistral") {
+            var text = $0["text_config"] as! [String: Any]
+            text.removeValue(forKey: "sliding_window")
+            $0["text_config"] = text
+        })
+        #expect(wrapped.slidingWindows.allSatisfy { $0 == 4096 })
+    }
+
     /// The queries' factors are transformers' `1 + beta · log(1 + floor(p / original))` (values from torch).
     @Test func queryFactorsMatchTorch() {
         let scaling = QueryPositionScaling(beta: 0.1, originalMaxPositionEmbeddings: 8)

@@ -35,7 +35,7 @@ extension ModelConfiguration {
             case "gpt2":
                 self = try decoder.decode(GPT2ConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where LlamaVariant(rawValue: name) != nil:
-                self = try decoder.decode(LlamaConfigFile.self, from: data).modelConfiguration(source: source)
+                self = try LlamaConfigFile(json: data).modelConfiguration(source: source)
             case "gpt_neox":
                 self = try decoder.decode(GPTNeoXConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where GemmaVersion(rawValue: name) != nil:

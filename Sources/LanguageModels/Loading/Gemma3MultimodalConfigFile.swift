@@ -24,7 +24,7 @@ public struct Gemma3MultimodalConfigFile: Equatable, Sendable {
     public init(json data: Data, source: String = "config.json") throws {
         let file = try MultimodalTextConfig(json: data, wrapperType: "gemma3", textTypes: ["gemma3_text"],
                                             textDefaults: { _ in Self.textConfigDefaults }, source: source)
-        textConfig = try file.decode(GemmaConfigFile.self, source: source)
+        textConfig = try file.decode(source: source) { try JSONDecoder().decode(GemmaConfigFile.self, from: $0) }
         visionModelType = file.visionModelType
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe`,
 /// `qwen3_moe`, `ministral` or `ministral3` model, field for field.
 ///
@@ -49,6 +51,10 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var useSlidingWindow: Bool?
     public var maxWindowLayers: Int?
     public var layerTypes: [String]?
+    /// Whether the file has no `sliding_window` key at all, which Mistral and Ministral read as their default window
+    /// 4096 (an explicit `null` is no window). Not a `config.json` field: set by ``init(json:)``; false (read as
+    /// null) when decoded otherwise.
+    public var slidingWindowIsAbsent = false
     /// SmolLM3: per layer, 1 for a layer that rotates and 0 for a NoPE layer (at least one entry per layer).
     public var noRopeLayers: [Int]?
     /// SmolLM3: without `no_rope_layers`, every `no_rope_layer_interval`-th layer is a NoPE layer (default 4).
@@ -171,7 +177,7 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     private static func defaultKeyValueHeads(_ variant: ModelConfiguration.LlamaVariant, heads: Int) -> Int {
         switch variant {
         case .smollm3, .qwen3MoE: return 4
-        case .ministral, .ministral3: return 8
+        case .mistral, .mixtral, .ministral, .ministral3: return 8
         case .qwen2MoE: return 16
         default: return heads
         }
@@ -206,13 +212,15 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         let window: Int?
         switch variant {
         case .llama: return Array(repeating: nil, count: numHiddenLayers)
-        case .mistral, .mixtral, .ministral3: window = slidingWindow
+        case .mistral: window = slidingWindow ?? (slidingWindowIsAbsent ? 4096 : nil)
+        case .mixtral, .ministral3: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
         case .smollm3: return try smolLM3SlidingWindows(checker: checker)
         case .ministral:
-            let type = slidingWindow == nil ? "full_attention" : "sliding_attention"
+            let window = slidingWindow ?? (slidingWindowIsAbsent ? 4096 : nil)
+            let type = window == nil ? "full_attention" : "sliding_attention"
             return try checker.slidingWindows(layerTypes: layerTypes ?? Array(repeating: type, count: numHiddenLayers),
-                                              window: slidingWindow, layers: numHiddenLayers)
+                                              window: window, layers: numHiddenLayers)
         case .qwen2MoE, .qwen3MoE: return try qwenMoESlidingWindows(variant, checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
@@ -251,6 +259,15 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
             return (0..<numHiddenLayers).map { slides && noPE.contains($0) ? "sliding_attention" : "full_attention" }
         }()
         return try checker.slidingWindows(layerTypes: types, window: slidingWindow, layers: numHiddenLayers)
+    }
+}
+
+extension LlamaConfigFile {
+    /// Decodes a `config.json`'s bytes, telling an absent `sliding_window` from a null one (``slidingWindowIsAbsent``).
+    public init(json data: Data) throws {
+        self = try JSONDecoder().decode(Self.self, from: data)
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        slidingWindowIsAbsent = object?["sliding_window"] == nil
     }
 }
 

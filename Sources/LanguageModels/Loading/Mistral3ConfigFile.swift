@@ -27,7 +27,7 @@ public struct Mistral3ConfigFile: Equatable, Sendable {
         let file = try MultimodalTextConfig(json: data, wrapperType: "mistral3", textTypes: ["mistral", "ministral3"],
                                             textDefaults: Self.textConfigDefaults,
                                             wrapperDefaults: ["tie_word_embeddings": true], source: source)
-        textConfig = try file.decode(LlamaConfigFile.self, source: source)
+        textConfig = try file.decode(source: source) { try LlamaConfigFile(json: $0) }
         visionModelType = file.visionModelType
     }
 

@@ -39,10 +39,10 @@ struct MultimodalTextConfig {
         visionModelType = (wrapper["vision_config"] as? [String: Any])?["model_type"] as? String
     }
 
-    /// The text model's fields decoded as `File`; errors name `text_config`.
-    func decode<File: Decodable>(_ type: File.Type, source: String) throws -> File {
+    /// The text model's fields decoded by `decode` from their JSON bytes; errors name `text_config`.
+    func decode<File>(source: String, _ decode: (Data) throws -> File) throws -> File {
         do {
-            return try JSONDecoder().decode(File.self, from: try JSONSerialization.data(withJSONObject: text))
+            return try decode(try JSONSerialization.data(withJSONObject: text))
         } catch let error as DecodingError {
             throw LoadingError("\(source): text_config: \(error.fieldDescription)")
         }
