@@ -102,6 +102,7 @@ import LanguageModels
         #expect(rotary.scaling == .yarn(factor: 16, originalMaxPositionEmbeddings: 16_384, betaFast: 32, betaSlow: 1,
                                         truncate: true, attentionFactor: 1))
         #expect(rotary.queryScaling == QueryPositionScaling(beta: 0.1, originalMaxPositionEmbeddings: 16_384))
+        #expect(c.optionsInForce.contains("queries x (1 + 0.1 ln(1 + floor(position / 16384)))"))
         // YaRN without its own original context takes max_position_embeddings, for the query scaling too.
         let yarn = try ModelConfiguration(json: try Self.edited("ministral3") {
             var parameters = $0["rope_parameters"] as! [String: Any]
