@@ -16,9 +16,9 @@ public struct QueryPositionScaling: Sendable, Equatable {
         self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
     }
 
-    /// The factor of the query at `position` (computed in fp32, as torch does on the int64 positions).
+    /// The factor of the query at `position`, in fp32 as torch computes it (`floor(p / original)` is the integer quotient).
     public func factor(position: Int) -> Float {
-        let blocks = Float((position / originalMaxPositionEmbeddings))
+        let blocks = Float(position / originalMaxPositionEmbeddings)
         return 1 + Float(beta) * Foundation.log(1 + blocks)
     }
 

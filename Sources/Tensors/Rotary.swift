@@ -149,7 +149,7 @@ public struct RotaryEmbedding: Sendable, Equatable {
     /// The tables of ``cosSin(positions:)`` with each position's rows multiplied by ``queryScaling``'s factor:
     /// rotating by them rotates and scales the queries in one step (whole-head rotary only: the unrotated dimensions
     /// of a partial rotary would keep their scale).
-    public func queryCosSin(positions: [[Int]]) -> (cos: Tensor, sin: Tensor) {
+    private func queryCosSin(positions: [[Int]]) -> (cos: Tensor, sin: Tensor) {
         let (cosines, sines) = cosSin(positions: positions)
         guard let queryScaling else { return (cosines, sines) }
         let factors = positions.joined().map { queryScaling.factor(position: $0) }
@@ -177,7 +177,6 @@ public struct RotaryEmbedding: Sendable, Equatable {
             [rotated(g, cosines, sines, inverse: true)]
         }
     }
-
 
     /// `x` rotated by the angles in the tables (or by their negatives when `inverse`), without recording.
     private func rotated(_ x: Tensor, _ cosines: Tensor, _ sines: Tensor, inverse: Bool) -> Tensor {

@@ -117,7 +117,11 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     /// only Mistral, Qwen2/3 and SmolLM3 have sliding windows. SmolLM3 leaves rotary out of its NoPE layers and
     /// defaults to tied embeddings, 4 key-value heads and rotary base 2000000. Qwen2-MoE and Qwen3-MoE are Qwen2's and
     /// Qwen3's attention (Qwen2-MoE's q/k/v biases follow `qkv_bias`) with the mixture their fields describe
-    /// (``qwenMixture(_:checker:)``).
+    /// (``qwenMixture(_:checker:)``). Ministral takes its windows from `layer_types` (all sliding by default) and needs
+    /// `head_dim`; Ministral 3 scales its rotated queries by position (``RotaryEmbedding/queryScaling``, from
+    /// `llama_4_scaling_beta`), with Ministral3Config's YaRN `rope_parameters` when the file has none. Mistral and
+    /// Ministral read an absent `sliding_window` as 4096 (``slidingWindowIsAbsent``), the Mistral line 8 key-value heads
+    /// when `num_key_value_heads` is absent, as transformers 5 does.
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
