@@ -18,7 +18,7 @@ Hugging Face directory, which is then checked the same way on fixed prompts (tok
 `tokenizers.Tokenizer` only: the fixtures' word-level tokenizer.json is not the tokenizer class the model type names).
 This covers every family the export writes:
 
-    python3 scripts/check_exported_checkpoint.py --export Tests/LanguageModelsTests/Fixtures/models/{gpt_neox_parallel,gpt_neox_sequential,gpt_neox_fp16,gemma,gemma2,gemma3,phi3,phi3_bf16,olmo2,olmo2_mha,phi_qk,phi_tied_bf16,olmo_clip,olmo_gqa_bf16,olmo3,smollm3,gemma3_multimodal,olmoe,olmoe_norm_bf16,mixtral,qwen2_moe,qwen3_moe} Tests/LanguageModelsTests/Fixtures/gguf/{gemma,gemma2,gemma3,olmoe-f32,olmoe-q8_0,mixtral-f16,mixtral-split,mixtral-kquants,olmo3}.gguf
+    python3 scripts/check_exported_checkpoint.py --export Tests/LanguageModelsTests/Fixtures/models/{gpt_neox_parallel,gpt_neox_sequential,gpt_neox_fp16,gemma,gemma2,gemma3,phi3,phi3_bf16,olmo2,olmo2_mha,phi_qk,phi_tied_bf16,olmo_clip,olmo_gqa_bf16,olmo3,smollm3,gemma3_multimodal,olmoe,olmoe_norm_bf16,mixtral,qwen2_moe,qwen3_moe,ministral,ministral3,mistral3_ministral3,mistral3_mistral} Tests/LanguageModelsTests/Fixtures/gguf/{gemma,gemma2,gemma3,olmoe-f32,olmoe-q8_0,mixtral-f16,mixtral-split,mixtral-kquants,olmo3}.gguf
 
 It prints one line per directory and exits with status 1 if any check fails.
 """

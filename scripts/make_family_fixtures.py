@@ -7,6 +7,7 @@ Regenerate (from the repository root; needs torch, transformers >= 5, safetensor
     python3 scripts/make_family_fixtures.py phi_olmo   # only the Phi and OLMo (v1) checkpoints (phi_olmo())
     python3 scripts/make_family_fixtures.py olmoe      # only the OLMoE and Mixtral checkpoints (olmoe()) and router_ties.json
     python3 scripts/make_family_fixtures.py qwen_moe   # only the Qwen2-MoE and Qwen3-MoE checkpoints (qwen_moe())
+    python3 scripts/make_family_fixtures.py ministral  # only the Ministral, Ministral 3 and Mistral 3 checkpoints (ministral())
 
 The sweep regressions (sweep_regressions(): gemma3_attn_softcap, phi3_longrope, qwen3_yarn, gemma3_multimodal_softcap,
 olmo3_yarn_untruncated, gemma3_yarn_untruncated, llama_yarn_top_level_original, qwen2_rope_scaling_first, and
@@ -33,6 +34,10 @@ The OLMoE, Mixtral and Qwen-MoE checkpoints' reference.json also holds "routing"
 [2, T, k] from transformers' router; null for a layer with a dense MLP) and "gradients" (torch autograd of the metric
 logits[:, -1, 5] - logits[:, -1, 9] summed over the batch, with respect to each block's input of the MLP, resid_mid
 [2, T, d_model], and the router weight [experts, d_model] of the first mixture layer, "router_layer").
+The Ministral 3 checkpoints (and the Mistral 3 wrapper around one) are read with an original context of 8, so that
+the 12-token batch crosses it and the queries at positions 8-11 are scaled by 1 + beta ln 2: their "config" also holds
+"query_scaling" ({"beta", "original_max_position_embeddings"} as transformers' attention reads them), and
+"gradients" holds torch autograd of the same metric with respect to each block's input, resid_pre [2, T, d_model].
 """
 
 import copy
@@ -148,7 +153,7 @@ def inverse_frequencies(model, layer_index):
 def sliding_window(config, attention, index):
     """The window of layer `index` as transformers' attention mask applies it (SmolLM3's attention attribute is
     only what flash attention reads; the mask follows `layer_types`)."""
-    if config.model_type in ("phi3", "mixtral"):
+    if config.model_type in ("phi3", "mixtral", "ministral3"):
         return config.sliding_window
     if config.model_type == "smollm3":
         return config.sliding_window if config.layer_types[index] == "sliding_attention" else None
@@ -156,7 +161,8 @@ def sliding_window(config, attention, index):
 
 
 def derived_config(model):
-    """Per layer: the window, the score scale and the rotary inverse frequencies (null for SmolLM3's NoPE layers)."""
+    """Per layer: the window, the score scale and the rotary inverse frequencies (null for SmolLM3's NoPE layers);
+    Ministral 3's query scaling."""
     config = text_config(model)
     per_layer = []
     for index, layer in enumerate(layers(model)):
@@ -167,7 +173,12 @@ def derived_config(model):
             "scaling": attention.scaling,
             "inverse_frequencies": rounded(inverse_frequencies(model, index).numpy(), 9) if rotates else None,
         })
-    return {"model_type": config.model_type, "vocab_size": config.vocab_size, "layers": per_layer}
+    derived = {"model_type": config.model_type, "vocab_size": config.vocab_size, "layers": per_layer}
+    if config.model_type == "ministral3":
+        derived["query_scaling"] = {"beta": config.rope_parameters["llama_4_scaling_beta"],
+                                    "original_max_position_embeddings":
+                                        config.rope_parameters["original_max_position_embeddings"]}
+    return derived
 
 
 def save(model_class, config, name, description, seed, rewrite=None, dtype=torch.float32):
@@ -624,6 +635,131 @@ def newer_families():
                            "4 on the global layers; references from input_ids only", 220)
 
 
+def block_input_gradients(model, directory):
+    """Adds "gradients" to a checkpoint's reference.json: torch autograd of logits[:, -1, 5] - logits[:, -1, 9] (summed
+    over the batch) with respect to each block's input."""
+    path = os.path.join(directory, "reference.json")
+    with open(path) as handle:
+        reference = json.load(handle)
+    inputs = []
+    def keep_input(module, args, kwargs):
+        hidden = args[0] if args else kwargs["hidden_states"]
+        hidden.retain_grad()
+        inputs.append(hidden)
+    hooks = [layer.register_forward_pre_hook(keep_input, with_kwargs=True) for layer in layers(model)]
+    with torch.enable_grad():
+        logits = model(input_ids=torch.tensor(reference["batch"]["input_ids"])).logits
+        metric = (logits[:, -1, 5] - logits[:, -1, 9]).sum()
+        metric.backward()
+    for hook in hooks:
+        hook.remove()
+    grads = [hidden.grad for hidden in inputs]
+    reference["gradients"] = {"metric": metric.item(), "resid_pre": [rounded(g.numpy()) for g in grads]}
+    with open(path, "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+
+
+def hub_mistral3_layout(config):
+    """A Mistral3ForConditionalGeneration config.json as the hub's Mistral Small 3.1 writes it: no top-level
+    tie_word_embeddings (transformers 5 then defaults it to true, yet keeps the checkpoint's own lm_head)."""
+    config.pop("tie_word_embeddings")
+    config["torch_dtype"] = config.pop("dtype")
+
+
+def save_mistral3(name, description, seed, text, tie, hub_layout):
+    """A tiny Mistral3ForConditionalGeneration (Pixtral tower of one layer, patch merger, projector) whose language
+    model is `text` (a MistralConfig or Ministral3Config), with references from the text path (input_ids only).
+    save_pretrained writes the tensors as the hub's checkpoints have them (`language_model.model.*`,
+    `language_model.lm_head.*`, `vision_tower.*`, `multi_modal_projector.*`); with `hub_layout` the config is
+    rewritten as the hub's (hub_mistral3_layout), without it the tensors are renamed to the module names transformers 5
+    loads them into (`model.language_model.*`, `lm_head.*`, `model.vision_tower.*`). transformers must load either
+    back to the same logits."""
+    from safetensors.torch import load_file, save_file
+    from transformers import Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig
+    vision = PixtralVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 head_dim=8, image_size=16, patch_size=4)
+    config = Mistral3Config(text_config=text, vision_config=vision, image_token_index=250, spatial_merge_size=2,
+                            tie_word_embeddings=tie)
+    model = Mistral3ForConditionalGeneration._from_config(config, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    directory = os.path.join(ROOT, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory)
+    os.remove(os.path.join(directory, "generation_config.json"))
+    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    path = os.path.join(directory, "model.safetensors")
+    tensors = load_file(path)
+    assert "language_model.model.embed_tokens.weight" in tensors, "save_pretrained no longer writes the hub layout"
+    if hub_layout:
+        config_path = os.path.join(directory, "config.json")
+        with open(config_path) as handle:
+            written = json.load(handle)
+        hub_mistral3_layout(written)
+        with open(config_path, "w") as handle:
+            json.dump(written, handle, indent=2, sort_keys=True)
+    else:
+        renamed = {}
+        for tensor_name, tensor in tensors.items():
+            if tensor_name.startswith("language_model.model."):
+                tensor_name = "model.language_model." + tensor_name[len("language_model.model."):]
+            elif tensor_name.startswith("language_model.lm_head."):
+                tensor_name = tensor_name[len("language_model."):]
+            else:
+                tensor_name = "model." + tensor_name
+            renamed[tensor_name] = tensor
+        save_file(renamed, path, metadata={"format": "pt"})
+    reloaded = Mistral3ForConditionalGeneration.from_pretrained(directory, attn_implementation="eager",
+                                                                dtype=torch.float32).eval()
+    probe = torch.tensor([list(range(1, SEQUENCE + 1))])
+    with torch.no_grad():
+        assert torch.allclose(reloaded(input_ids=probe).logits, model(input_ids=probe).logits, atol=1e-5), \
+            f"{name}: the saved checkpoint loads differently"
+    reference = {"description": description, "config": derived_config(model)}
+    reference.update(references(model, seed + 100))
+    with open(os.path.join(directory, "reference.json"), "w") as handle:
+        json.dump(reference, handle, separators=(",", ":"))
+    return model
+
+
+def ministral():
+    """Ministral (Mistral's block with windows on layer_types), Ministral 3 (YaRN and Llama 4's query scaling) and the
+    Mistral 3 multimodal wrapper around a Ministral 3 and a Mistral text model."""
+    from transformers import Ministral3Config, Ministral3ForCausalLM, MinistralConfig, MinistralForCausalLM, MistralConfig
+    torch.set_grad_enabled(False)
+    small = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_attention_heads=4, num_key_value_heads=2,
+                 bos_token_id=1, eos_token_id=2, pad_token_id=0, max_position_embeddings=64)
+    save(MinistralForCausalLM, MinistralConfig(**small, num_hidden_layers=3, sliding_window=5, head_dim=8,
+                                               layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                                               rope_parameters={"rope_type": "default", "rope_theta": 500.0}),
+         "ministral", "Ministral: Mistral's block, sliding window 5 on the sliding_attention layers 0 and 2 of "
+         "layer_types (layer 1 full), 2 KV heads, rope base 500, untied", 241)
+    yarn = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 8,
+            "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0, "llama_4_scaling_beta": 0.5}
+    ministral3 = dict(small, num_hidden_layers=2, head_dim=8)
+    save(Ministral3ForCausalLM, Ministral3Config(**ministral3, rope_parameters=dict(yarn)),
+         "ministral3", "Ministral 3: YaRN (factor 4, original context 8, mscale = mscale_all_dim = 1: attention factor "
+         "1) and the query scaling 1 + 0.5 ln(1 + floor(p / 8)) on positions 8-11 of the batch, 2 KV heads, head_dim 8",
+         242)
+    model = Ministral3ForCausalLM.from_pretrained(os.path.join(ROOT, "ministral3"), attn_implementation="eager",
+                                                  dtype=torch.float32).eval()
+    block_input_gradients(model, os.path.join(ROOT, "ministral3"))
+    text = Ministral3Config(**dict(ministral3, num_hidden_layers=2, sliding_window=6),
+                            rope_parameters=dict(yarn, rope_type="default", llama_4_scaling_beta=0.3))
+    for key in ("factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim"):
+        text.rope_parameters.pop(key)
+    save_mistral3("mistral3_ministral3", "Mistral 3 multimodal wrapper (hub layout: tensors language_model.model.*, a "
+                  "one-layer Pixtral tower that is not loaded, no top-level tie_word_embeddings: tied by default, yet "
+                  "the checkpoint's own lm_head is kept) around a Ministral 3 text model: default rotary, query "
+                  "scaling 1 + 0.3 ln(1 + floor(p / 8)), sliding window 6; references from input_ids only",
+                  243, text, tie=False, hub_layout=True)
+    text = MistralConfig(**dict(small, num_hidden_layers=2, sliding_window=None, tie_word_embeddings=True),
+                         rope_parameters={"rope_type": "default", "rope_theta": 1000.0})
+    save_mistral3("mistral3_mistral", "Mistral 3 multimodal wrapper with its tensors under transformers 5's module "
+                  "names (model.language_model.*), tied embeddings (no lm_head), around a Mistral text model whose "
+                  "text_config is tied too; references from input_ids only",
+                  244, text, tie=True, hub_layout=False)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["sweep"]:
@@ -637,6 +773,8 @@ if __name__ == "__main__":
         router_ties()
     elif sys.argv[1:] == ["qwen_moe"]:
         qwen_moe()
+    elif sys.argv[1:] == ["ministral"]:
+        ministral()
     else:
         main()
         sweep_regressions()
@@ -645,3 +783,4 @@ if __name__ == "__main__":
         olmoe()
         router_ties()
         qwen_moe()
+        ministral()

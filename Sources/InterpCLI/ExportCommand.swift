@@ -9,7 +9,7 @@ struct ExportCommand: ParsableCommand {
         discussion: """
         Every family loads back here and in transformers: GPT-2, the Llama family (SmolLM3 too), GPT-NeoX, Gemma 1/2/3,
         Phi, Phi-3, OLMo, OLMo-2 and OLMo-3 (fused projections fused again); the language model of a multimodal Gemma-3
-        checkpoint is written as a text-only gemma3_text checkpoint. A GGUF file is written dequantized, with the
+        or Mistral 3 checkpoint is written as a text-only gemma3_text, mistral or ministral3 checkpoint. A GGUF file is written dequantized, with the
         tokenizer rebuilt from its metadata. Example: interp export --model model.Q8_0.gguf --out model-hf --dtype bfloat16
         """)
 

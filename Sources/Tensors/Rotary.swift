@@ -54,6 +54,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
     public let inverseFrequencies: [Float]
     /// LongRoPE's frequencies for passes beyond the original context; nil for the other scalings.
     public let longInverseFrequencies: [Float]?
+    /// The position-dependent factor of the rotated queries (Ministral 3's `llama_4_scaling_beta`), applied by
+    /// ``apply(to:positions:queries:)`` with `queries: true`; nil for none.
+    public var queryScaling: QueryPositionScaling?
     /// The factor `cos` and `sin` are multiplied by (YaRN and LongRoPE; 1 otherwise).
     public var attentionFactor: Float {
         switch scaling {
@@ -63,7 +66,9 @@ public struct RotaryEmbedding: Sendable, Equatable {
     }
 
     /// Creates the embedding; `rotaryDim` defaults to `headDim`.
-    public init(headDim: Int, rotaryDim: Int? = nil, base: Double = 10_000, scaling: Scaling = .none) {
+    public init(headDim: Int, rotaryDim: Int? = nil, base: Double = 10_000, scaling: Scaling = .none,
+                queryScaling: QueryPositionScaling? = nil) {
+        self.queryScaling = queryScaling
         let rotaryDim = rotaryDim ?? headDim
         precondition(rotaryDim > 0 && rotaryDim % 2 == 0 && rotaryDim <= headDim,
                      "rotary dimension \(rotaryDim) must be even and within head dimension \(headDim)")
@@ -147,15 +152,34 @@ public struct RotaryEmbedding: Sendable, Equatable {
         return (Tensor(shape: shape, scalars: cosines), Tensor(shape: shape, scalars: sines))
     }
 
+    /// The tables of ``cosSin(positions:)`` with each position's rows multiplied by ``queryScaling``'s factor:
+    /// rotating by them rotates and scales the queries in one step (whole-head rotary only: the unrotated dimensions
+    /// of a partial rotary would keep their scale).
+    private func queryCosSin(positions: [[Int]]) -> (cos: Tensor, sin: Tensor) {
+        let (cosines, sines) = cosSin(positions: positions)
+        guard let queryScaling else { return (cosines, sines) }
+        let factors = positions.joined().map { queryScaling.factor(position: $0) }
+        func scaled(_ table: Tensor) -> Tensor {
+            Tensor(shape: table.shape, scalars: table.scalars.enumerated().map { $0.element * factors[$0.offset / rotaryDim] })
+        }
+        return (scaled(cosines), scaled(sines))
+    }
+
     /// Rotates `x` of shape `[batch, pos, heads, headDim]`; `positions[b][p]` is the position of token `p`
-    /// of batch row `b`. Differentiable with respect to `x`.
-    public func apply(to x: Tensor, positions: [[Int]]) -> Tensor {
+    /// of batch row `b`. With `queries`, the rotated vectors are also multiplied by ``queryScaling``'s factor of
+    /// their position (the queries of Ministral 3; keys are never scaled). Differentiable with respect to `x`.
+    public func apply(to x: Tensor, positions: [[Int]], queries: Bool = false) -> Tensor {
         precondition(x.rank == 4 && x.shape[3] == headDim, "rotary input must be [batch, pos, heads, \(headDim)], got \(x.shape)")
         precondition(positions.count == x.shape[0] && positions.allSatisfy { $0.count == x.shape[1] },
                      "positions must be [\(x.shape[0])][\(x.shape[1])] for input \(x.shape)")
-        let (cosines, sines) = RotaryTableMemo.shared.tables(self, positions: positions) { cosSin(positions: positions) }
+        let scalesQueries = queries && queryScaling?.scales(positions) == true
+        precondition(!scalesQueries || rotaryDim == headDim, "query scaling needs whole-head rotary (\(rotaryDim) of \(headDim) dimensions)")
+        let (cosines, sines) = RotaryTableMemo.shared.tables(self, positions: positions, queries: scalesQueries) {
+            scalesQueries ? queryCosSin(positions: positions) : cosSin(positions: positions)
+        }
         return rotated(x, cosines, sines, inverse: false).recorded(from: [x]) { g in
-            // The rotation is orthogonal (times attentionFactor): its transpose is the rotation by the opposite angle.
+            // The rotation is orthogonal (times attentionFactor and the query factor, which are the same on every
+            // pair): its transpose is the rotation by the opposite angle with the same tables.
             [rotated(g, cosines, sines, inverse: true)]
         }
     }

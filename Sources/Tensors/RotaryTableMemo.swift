@@ -10,6 +10,7 @@ final class RotaryTableMemo: @unchecked Sendable {
     private struct Entry {
         let embedding: RotaryEmbedding
         let positions: [[Int]]
+        let queries: Bool
         let tables: (cos: Tensor, sin: Tensor)
     }
 
@@ -17,16 +18,16 @@ final class RotaryTableMemo: @unchecked Sendable {
     private var entries: [Entry] = []
     private static let capacity = 2
 
-    /// The tables of `embedding` at `positions`, computed by `compute` unless an equal request was the last or
-    /// the one before.
-    func tables(_ embedding: RotaryEmbedding, positions: [[Int]],
+    /// The tables of `embedding` at `positions` (the queries' scaled ones when `queries`), computed by `compute`
+    /// unless an equal request was the last or the one before.
+    func tables(_ embedding: RotaryEmbedding, positions: [[Int]], queries: Bool = false,
                 compute: () -> (cos: Tensor, sin: Tensor)) -> (cos: Tensor, sin: Tensor) {
-        if let hit = lock.withLock({ entries.first { $0.embedding == embedding && $0.positions == positions } }) {
+        if let hit = lock.withLock({ entries.first { $0.embedding == embedding && $0.positions == positions && $0.queries == queries } }) {
             return hit.tables
         }
         let tables = compute()
         lock.withLock {
-            entries.insert(Entry(embedding: embedding, positions: positions, tables: tables), at: 0)
+            entries.insert(Entry(embedding: embedding, positions: positions, queries: queries, tables: tables), at: 0)
             if entries.count > Self.capacity { entries.removeLast() }
         }
         return tables

@@ -3,8 +3,9 @@ import Testing
 import Circuits
 import TestModels
 
-/// Edge-level discovery on Phi (parallel block off one LayerNorm, per-head q/k LayerNorms, unembedding bias) and
-/// OLMo (gain-free LayerNorms, q/k/v clipping) checkpoints, with no change to the circuit code: patching every edge
+/// Edge-level discovery on Phi (parallel block off one LayerNorm, per-head q/k LayerNorms, unembedding bias),
+/// OLMo (gain-free LayerNorms, q/k/v clipping) and Ministral 3 (queries scaled by position past the original
+/// context, which the 12-token prompts cross) checkpoints, with no change to the circuit code: patching every edge
 /// gives the corrupted run and none the clean one, edge patching equals literal patched forward passes (receivers'
 /// split inputs changed by hooks, ``ParallelBlockTests/literalPatchedLogits(_:_:_:edges:)``), EAP equals the
 /// gradients of the tape through split inputs, and the incremental ACDC's metric equals literal patched runs.
@@ -12,7 +13,7 @@ import TestModels
     typealias Sender = ComputationGraph.Sender
     typealias Receiver = ComputationGraph.Receiver
 
-    static let names = ["phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16"]
+    static let names = ["phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16", "ministral3"]
 
     /// The fixture's reference batch as clean prompts, its rows swapped as corrupted ones.
     static func pairs(_ name: String) throws -> PromptPairs {
@@ -86,7 +87,7 @@ import TestModels
         #expect(worst < 1e-3, "\(name)")
     }
 
-    @Test(arguments: ["phi_tied_bf16", "olmo_gqa_bf16"]) func incrementalACDCEqualsLiteralPatchedRuns(name: String) throws {
+    @Test(arguments: ["phi_tied_bf16", "olmo_gqa_bf16", "ministral3"]) func incrementalACDCEqualsLiteralPatchedRuns(name: String) throws {
         let model = try PostNormTests.model(name)
         let pairs = try Self.pairs(name)
         let patching = try EdgePatching(model: model, pairs: pairs, metric: .kl)

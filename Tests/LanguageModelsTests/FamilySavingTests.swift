@@ -4,14 +4,15 @@ import TestScratch
 import Tensors
 import LanguageModels
 
-/// GPT-NeoX, Gemma 1/2/3, Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE, Mixtral, Qwen2-MoE and Qwen3-MoE saved in Hugging Face layout load back to the same configuration and
+/// GPT-NeoX, Gemma 1/2/3, Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE, Mixtral, Qwen2-MoE, Qwen3-MoE, Ministral and Ministral 3 saved in Hugging Face layout load back to the same configuration and
 /// logits, under the names and fused layouts transformers wrote for the fixtures (scripts/make_family_fixtures.py).
 /// That transformers reads the saved directories to the same logits is checked by
 /// `scripts/check_exported_checkpoint.py --export` (Python, outside the tests).
 @Suite struct FamilySavingTests {
     static let families = ["gpt_neox_parallel", "gpt_neox_sequential", "gpt_neox_fp16", "gemma", "gemma2", "gemma3", "phi3",
                            "phi3_bf16", "olmo2", "olmo2_mha", "phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16",
-                           "olmo3", "smollm3", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe"]
+                           "olmo3", "smollm3", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe", "ministral",
+                           "ministral3"]
 
     @Test(arguments: families) func saveAndLoadGiveTheSameModel(name: String) throws {
         let checkpoint = try Checkpoint(directory: Fixtures.directory(name))

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import LanguageModels
 
-/// GPT-NeoX, Gemma 1/2/3 (and Gemma-3's multimodal wrapper), Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE, Mixtral, Qwen2-MoE and Qwen3-MoE against transformers (fixtures by scripts/make_family_fixtures.py):
+/// GPT-NeoX, Gemma 1/2/3 (and Gemma-3's multimodal wrapper), Phi-3, OLMo-2, OLMo-3, SmolLM3, Phi, OLMo, OLMoE, Mixtral, Qwen2-MoE,
+/// Qwen3-MoE, Ministral, Ministral 3 and the Mistral 3 multimodal wrapper against transformers (fixtures by scripts/make_family_fixtures.py):
 /// configuration decoding, logits on plain and left-padded batches, block outputs, KV-cache decoding and the
 /// block structure (hook points, head results, MLP outputs) of each family's options.
 @Suite struct FamilyTests {
@@ -11,7 +12,7 @@ import LanguageModels
                            "phi_qk", "phi_tied_bf16", "olmo_clip", "olmo_gqa_bf16", "olmo3", "smollm3", "gemma3_multimodal",
                            "gemma3_multimodal_softcap", "olmoe", "olmoe_norm_bf16", "mixtral", "qwen2_moe", "qwen3_moe",
                            "olmo3_yarn_untruncated", "gemma3_yarn_untruncated", "llama_yarn_top_level_original",
-                           "qwen2_rope_scaling_first"]
+                           "qwen2_rope_scaling_first", "ministral", "ministral3", "mistral3_ministral3", "mistral3_mistral"]
 
     static func worst(_ ours: Tensor, _ expected: Any) -> Float {
         let reference = flatFloats(expected)
@@ -25,6 +26,9 @@ import LanguageModels
         #expect(configuration.family.modelType == expected["model_type"] as! String)
         let layers = expected["layers"] as! [[String: Any]]
         #expect(layers.count == configuration.nLayers)
+        let queryScaling = (expected["query_scaling"] as? [String: Any]).map {
+            QueryPositionScaling(beta: $0["beta"] as! Double, originalMaxPositionEmbeddings: $0["original_max_position_embeddings"] as! Int)
+        }
         for (l, layer) in layers.enumerated() {
             #expect(configuration.slidingWindows[l] == layer["sliding_window"] as? Int, "\(name) layer \(l) window")
             let scale = Float(layer["scaling"] as! Double)
@@ -33,6 +37,7 @@ import LanguageModels
                 #expect(configuration.rotary(layer: l) == nil, "\(name) layer \(l) is a NoPE layer")
                 continue
             }
+            #expect(configuration.rotary(layer: l)!.queryScaling == queryScaling, "\(name) layer \(l) query scaling")
             let frequencies = configuration.rotary(layer: l)!.inverseFrequencies
             let reference = flatFloats(layer["inverse_frequencies"]!)
             #expect(frequencies.count == reference.count, "\(name) layer \(l): rotary dimensions")

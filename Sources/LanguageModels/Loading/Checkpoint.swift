@@ -10,7 +10,7 @@ import Tensors
 public struct Checkpoint {
     /// The model directory.
     public let directory: URL
-    /// The architecture, from `config.json`.
+    /// The architecture, from `config.json` (a multimodal wrapper's tying resolved against the weights).
     public let configuration: ModelConfiguration
     /// The tensors, from `model.safetensors` or its shards.
     public let weights: WeightStore
@@ -19,8 +19,9 @@ public struct Checkpoint {
     /// weights compute in `computePrecision`.
     public init(directory: URL, computePrecision: ComputePrecision = .float32) throws {
         self.directory = directory
-        configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
+        let configuration = try ModelConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
         weights = try WeightStore(directory: directory)
+        self.configuration = configuration.resolvingTiedEmbeddings(weights)
         weights.computePrecision = computePrecision
     }
 }

@@ -92,7 +92,7 @@ extension LlamaConfigFile {
         case .llama, .qwen3, .smollm3, .qwen3MoE:
             try c.require(c.attentionQKVBias == c.attentionOutputBias,
                           "model_type \(name) has biases on all attention projections or on none")
-        case .mistral, .mixtral:
+        case .mistral, .mixtral, .ministral, .ministral3:
             try c.require(!c.attentionQKVBias && !c.attentionOutputBias, "model_type \(name) has no attention biases")
         case .qwen2:
             try c.require(c.attentionQKVBias && !c.attentionOutputBias,
@@ -107,8 +107,7 @@ extension LlamaConfigFile {
         numKeyValueHeads = c.nKVHeads
         headDim = c.dHead
         rmsNormEps = c.normEpsilonForJSON
-        ropeTheta = rotary.base
-        ropeScaling = Self.ropeScaling(rotary.scaling)
+        try setRotary(rotary, variant: variant)
         maxPositionEmbeddings = c.maxPositions
         tieWordEmbeddings = c.tiedEmbeddings
         attentionBias = [.llama, .qwen3, .smollm3, .qwen3MoE].contains(variant) ? c.attentionQKVBias : nil
@@ -132,7 +131,34 @@ extension LlamaConfigFile {
         case .smollm3: return "SmolLM3ForCausalLM"
         case .qwen2MoE: return "Qwen2MoeForCausalLM"
         case .qwen3MoE: return "Qwen3MoeForCausalLM"
+        case .ministral: return "MinistralForCausalLM"
+        case .ministral3: return "Ministral3ForCausalLM"
         }
+    }
+
+    /// Writes the rotary settings: `rope_theta` and `rope_scaling`, or for Ministral 3 (whose reader fills in a YaRN
+    /// default when `rope_parameters` is absent) one `rope_parameters` object with its query scaling.
+    private mutating func setRotary(_ rotary: RotaryEmbedding, variant: ModelConfiguration.LlamaVariant) throws {
+        guard variant == .ministral3 else {
+            guard rotary.queryScaling == nil else {
+                throw SavingError("config.json: model_type \(variant.rawValue) has no query scaling (llama_4_scaling_beta)")
+            }
+            ropeTheta = rotary.base
+            ropeScaling = Self.ropeScaling(rotary.scaling)
+            return
+        }
+        guard let queryScaling = rotary.queryScaling else {
+            throw SavingError("config.json: model_type ministral3 needs its query scaling (llama_4_scaling_beta)")
+        }
+        var parameters = Self.ropeScaling(rotary.scaling) ?? RopeParametersFile(ropeType: "default")
+        if let original = parameters.originalMaxPositionEmbeddings, original != queryScaling.originalMaxPositionEmbeddings {
+            throw SavingError("config.json: model_type ministral3 has one original_max_position_embeddings; the rotary "
+                              + "scaling's (\(original)) differs from the query scaling's (\(queryScaling.originalMaxPositionEmbeddings))")
+        }
+        parameters.ropeTheta = rotary.base
+        parameters.originalMaxPositionEmbeddings = queryScaling.originalMaxPositionEmbeddings
+        parameters.llama4ScalingBeta = queryScaling.beta
+        ropeParameters = parameters
     }
 
     /// Writes the mixture's fields: Mixtral's `num_local_experts` (experts of `intermediate_size`, always renormalized,
@@ -186,11 +212,14 @@ extension LlamaConfigFile {
         switch variant {
         case .llama:
             try c.require(window == nil, "model_type llama has no sliding windows")
-        case .mistral, .mixtral, .qwen3MoE:
+        case .mistral, .mixtral, .qwen3MoE, .ministral3:
             try c.require(window == nil || c.slidingWindows.allSatisfy { $0 != nil },
                           "model_type \(variant.rawValue) applies its sliding window to every layer or to none")
             slidingWindow = window
             if variant == .qwen3MoE { useSlidingWindow = window != nil }
+        case .ministral:
+            slidingWindow = window
+            layerTypes = c.slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
         case .qwen2, .qwen3, .smollm3, .qwen2MoE:
             useSlidingWindow = window != nil
             slidingWindow = window

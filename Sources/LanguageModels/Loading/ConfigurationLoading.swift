@@ -3,7 +3,7 @@ import Foundation
 extension ModelConfiguration {
     /// The `config.json` layouts by `model_type`.
     public static let supportedModelTypes = ["gpt2"] + LlamaVariant.allCases.map(\.rawValue) + ["gpt_neox"]
-        + GemmaVersion.allCases.map(\.rawValue) + ["gemma3", "phi3", "olmo2", "olmo3", "phi", "olmo", "olmoe"]
+        + GemmaVersion.allCases.map(\.rawValue) + ["gemma3", "mistral3", "phi3", "olmo2", "olmo3", "phi", "olmo", "olmoe"]
 
     /// Reads `config.json` from a model directory, or from `url` itself when it names a file.
     public init(contentsOf url: URL) throws {
@@ -35,13 +35,15 @@ extension ModelConfiguration {
             case "gpt2":
                 self = try decoder.decode(GPT2ConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where LlamaVariant(rawValue: name) != nil:
-                self = try decoder.decode(LlamaConfigFile.self, from: data).modelConfiguration(source: source)
+                self = try LlamaConfigFile(json: data).modelConfiguration(source: source)
             case "gpt_neox":
                 self = try decoder.decode(GPTNeoXConfigFile.self, from: data).modelConfiguration(source: source)
             case let name? where GemmaVersion(rawValue: name) != nil:
                 self = try decoder.decode(GemmaConfigFile.self, from: data).modelConfiguration(source: source)
             case "gemma3":
                 self = try Gemma3MultimodalConfigFile(json: data, source: source).modelConfiguration(source: source)
+            case "mistral3":
+                self = try Mistral3ConfigFile(json: data, source: source).modelConfiguration(source: source)
             case "phi3":
                 self = try decoder.decode(Phi3ConfigFile.self, from: data).modelConfiguration(source: source)
             case "olmo2":

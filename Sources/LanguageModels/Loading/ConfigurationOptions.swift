@@ -12,6 +12,9 @@ extension ModelConfiguration {
         case .rotary(let rotary):
             let part = rotary.rotaryDim == rotary.headDim ? "" : " on \(rotary.rotaryDim) of \(rotary.headDim) head dimensions"
             options.append("rotary\(part), base \(rotary.base)\(rotary.scaling == .none ? "" : ", scaling \(rotary.scaling)")")
+            if let scaling = rotary.queryScaling {
+                options.append("queries x (1 + \(scaling.beta) ln(1 + floor(position / \(scaling.originalMaxPositionEmbeddings))))")
+            }
         }
         if let local = slidingWindowRotary {
             options.append("sliding-window layers rotate with base \(local.base)\(local.scaling == .none ? "" : ", scaling \(local.scaling)")")

@@ -20,32 +20,12 @@ public struct Gemma3MultimodalConfigFile: Equatable, Sendable {
         "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
     ]
 
-    /// The fields of the wrapper that apply to its language model, taking precedence over `text_config`'s.
-    static let wrapperFields = ["tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype", "dtype",
-                                "quantization", "quantization_config"]
-
     /// Decodes a `gemma3` `config.json`; `source` names the file in errors.
     public init(json data: Data, source: String = "config.json") throws {
-        let checker = ConfigurationChecker(source: source)
-        guard let wrapper = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw LoadingError("\(source): not a JSON object")
-        }
-        guard wrapper["model_type"] as? String == "gemma3" else { throw checker.error("model_type", "is not gemma3") }
-        guard let text = wrapper["text_config"] as? [String: Any] else {
-            throw checker.error("text_config", "is missing or not an object (a gemma3 checkpoint describes its language model there)")
-        }
-        if let type = text["model_type"], type as? String != "gemma3_text" {
-            throw checker.error("text_config.model_type", "'\(type)' is not gemma3_text")
-        }
-        var merged = Self.textConfigDefaults.merging(text) { $1 }
-        for field in Self.wrapperFields { if let value = wrapper[field], !(value is NSNull) { merged[field] = value } }
-        let textData = try JSONSerialization.data(withJSONObject: merged)
-        do {
-            textConfig = try JSONDecoder().decode(GemmaConfigFile.self, from: textData)
-        } catch let error as DecodingError {
-            throw LoadingError("\(source): text_config: \(error.fieldDescription)")
-        }
-        visionModelType = (wrapper["vision_config"] as? [String: Any])?["model_type"] as? String
+        let file = try MultimodalTextConfig(json: data, wrapperType: "gemma3", textTypes: ["gemma3_text"],
+                                            textDefaults: { _ in Self.textConfigDefaults }, source: source)
+        textConfig = try file.decode(source: source) { try JSONDecoder().decode(GemmaConfigFile.self, from: $0) }
+        visionModelType = file.visionModelType
     }
 
     /// The language model's normalized description; throws naming `source` and the field for values this library

@@ -1,5 +1,7 @@
-/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe` or
-/// `qwen3_moe` model, field for field.
+import Foundation
+
+/// The `config.json` of a Hugging Face `llama`, `mistral`, `mixtral`, `qwen2`, `qwen3`, `smollm3`, `qwen2_moe`,
+/// `qwen3_moe`, `ministral` or `ministral3` model, field for field.
 ///
 /// The mixtures' `router_aux_loss_coef`, `router_jitter_noise` and `output_router_logits` concern training only and
 /// are not read.
@@ -49,6 +51,10 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     public var useSlidingWindow: Bool?
     public var maxWindowLayers: Int?
     public var layerTypes: [String]?
+    /// Whether the file has no `sliding_window` key at all, which Mistral and Ministral read as their default window
+    /// 4096 (an explicit `null` is no window). Not a `config.json` field: set by ``init(json:)``; false (read as
+    /// null) when decoded otherwise.
+    public var slidingWindowIsAbsent = false
     /// SmolLM3: per layer, 1 for a layer that rotates and 0 for a NoPE layer (at least one entry per layer).
     public var noRopeLayers: [Int]?
     /// SmolLM3: without `no_rope_layers`, every `no_rope_layer_interval`-th layer is a NoPE layer (default 4).
@@ -111,21 +117,30 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     /// only Mistral, Qwen2/3 and SmolLM3 have sliding windows. SmolLM3 leaves rotary out of its NoPE layers and
     /// defaults to tied embeddings, 4 key-value heads and rotary base 2000000. Qwen2-MoE and Qwen3-MoE are Qwen2's and
     /// Qwen3's attention (Qwen2-MoE's q/k/v biases follow `qkv_bias`) with the mixture their fields describe
-    /// (``qwenMixture(_:checker:)``).
+    /// (``qwenMixture(_:checker:)``). Ministral takes its windows from `layer_types` (all sliding by default) and needs
+    /// `head_dim`; Ministral 3 scales its rotated queries by position (``RotaryEmbedding/queryScaling``, from
+    /// `llama_4_scaling_beta`), with Ministral3Config's YaRN `rope_parameters` when the file has none. Mistral and
+    /// Ministral read an absent `sliding_window` as 4096 (``slidingWindowIsAbsent``), the Mistral line 8 key-value heads
+    /// when `num_key_value_heads` is absent, as transformers 5 does.
     public func modelConfiguration(source: String = "config.json") throws -> ModelConfiguration {
         let checker = ConfigurationChecker(source: source)
         guard let variant = ModelConfiguration.LlamaVariant(rawValue: modelType) else {
-            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (llama, mistral, mixtral, qwen2, qwen3, smollm3, qwen2_moe, qwen3_moe)")
+            let names = ModelConfiguration.LlamaVariant.allCases.map(\.rawValue).joined(separator: ", ")
+            throw checker.error("model_type", "'\(modelType)' is not a Llama-family model (\(names))")
+        }
+        if variant == .ministral && headDim == nil {
+            throw checker.error("head_dim", "is missing (transformers' Ministral attention needs it; it has no default)")
         }
         let (kvHeads, dHead) = try checker.decoderShape(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layers: numHiddenLayers, heads: numAttentionHeads,
-            keyValueHeads: numKeyValueHeads ?? Self.defaultKeyValueHeads(variant, heads: numAttentionHeads), headDim: headDim, vocabularySize: vocabSize)
+            keyValueHeads: numKeyValueHeads ?? Self.defaultKeyValueHeads(variant, heads: numAttentionHeads),
+            headDim: headDim ?? (variant == .ministral3 ? 128 : nil), vocabularySize: vocabSize)
         let maxPositions = maxPositionEmbeddings ?? Self.defaultMaxPositions(variant)
 
         let qkvBias: Bool, outputBias: Bool
         switch variant {
         case .llama, .qwen3, .smollm3, .qwen3MoE: (qkvBias, outputBias) = (attentionBias ?? false, attentionBias ?? false)
-        case .mistral, .mixtral: (qkvBias, outputBias) = (false, false)
+        case .mistral, .mixtral, .ministral, .ministral3: (qkvBias, outputBias) = (false, false)
         case .qwen2: (qkvBias, outputBias) = (true, false)
         case .qwen2MoE: (qkvBias, outputBias) = (self.qkvBias ?? true, false)
         }
@@ -140,10 +155,9 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
         return ModelConfiguration(
             family: .llama(variant), dModel: hiddenSize, nLayers: numHiddenLayers, nHeads: numAttentionHeads,
             nKVHeads: kvHeads, dHead: dHead, dMLP: intermediateSize, vocabularySize: vocabSize,
-            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? (variant == .mixtral ? 1e-5 : 1e-6)),
+            maxPositions: maxPositions, normEpsilon: Float(rmsNormEps ?? ([.mixtral, .ministral3].contains(variant) ? 1e-5 : 1e-6)),
             activation: try checker.activation(hiddenAct ?? "silu", field: "hidden_act"),
-            positionEncoding: .rotary(try rotaryEmbedding(dHead: dHead, maxPositions: maxPositions,
-                                                          defaultBase: variant == .smollm3 ? 2_000_000 : 10_000, checker: checker)),
+            positionEncoding: .rotary(try rotaryEmbedding(variant, dHead: dHead, maxPositions: maxPositions, checker: checker)),
             attentionQKVBias: qkvBias, attentionOutputBias: outputBias,
             mlpBias: variant == .llama || variant == .smollm3 ? (mlpBias ?? false) : false,
             qkNorm: variant == .qwen3 || variant == .qwen3MoE, tiedEmbeddings: tieWordEmbeddings ?? (variant == .smollm3),
@@ -157,7 +171,8 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     private static func defaultMaxPositions(_ variant: ModelConfiguration.LlamaVariant) -> Int {
         switch variant {
         case .llama: return 2048
-        case .mistral, .mixtral: return 131_072
+        case .mistral, .mixtral, .ministral: return 131_072
+        case .ministral3: return 262_144
         case .qwen2, .qwen3, .smollm3, .qwen2MoE, .qwen3MoE: return 32_768
         }
     }
@@ -166,37 +181,55 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     private static func defaultKeyValueHeads(_ variant: ModelConfiguration.LlamaVariant, heads: Int) -> Int {
         switch variant {
         case .smollm3, .qwen3MoE: return 4
+        case .mistral, .mixtral, .ministral, .ministral3: return 8
         case .qwen2MoE: return 16
         default: return heads
         }
     }
 
-    private func rotaryEmbedding(dHead: Int, maxPositions: Int, defaultBase: Double,
+    private func rotaryEmbedding(_ variant: ModelConfiguration.LlamaVariant, dHead: Int, maxPositions: Int,
                                  checker: ConfigurationChecker) throws -> RotaryEmbedding {
-        let (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
+        var (parameters, field) = RopeParametersFile.chosen(ropeScaling: ropeScaling, ropeParameters: ropeParameters)
+        if variant == .ministral3 {
+            guard originalMaxPositionEmbeddings == nil else {
+                throw checker.error("original_max_position_embeddings", "at the top level is not supported for ministral3 "
+                                    + "(transformers' Ministral3 attention reads rope_parameters.original_max_position_embeddings)")
+            }
+            parameters = parameters ?? RopeParametersFile.ministral3Defaults
+        }
         let partial = parameters?.partialRotaryFactor ?? partialRotaryFactor ?? 1
         guard partial == 1 else {
             throw checker.error("partial_rotary_factor", "\(partial) is not supported: Hugging Face's \(modelType) rotates whole heads")
         }
         guard dHead % 2 == 0 else { throw checker.error("head_dim", "\(dHead) must be even for rotary embeddings") }
-        return try checker.rotaryEmbedding(parameters, field: field,
-                                           theta: parameters?.ropeTheta ?? ropeTheta ?? defaultBase, partialRotaryFactor: 1,
-                                           headDim: dHead, maxPositions: maxPositions,
-                                           originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
+        var rotary = try checker.rotaryEmbedding(parameters, field: field,
+                                                 theta: parameters?.ropeTheta ?? ropeTheta ?? (variant == .smollm3 ? 2_000_000 : 10_000),
+                                                 partialRotaryFactor: 1, headDim: dHead, maxPositions: maxPositions,
+                                                 originalMaxPositions: originalMaxPositionEmbeddings, allowsLongRoPE: true)
+        if variant == .ministral3 {
+            rotary.queryScaling = try checker.queryPositionScaling(parameters, field: field, maxPositions: maxPositions)
+        }
+        return rotary
     }
 
     private func slidingWindows(_ variant: ModelConfiguration.LlamaVariant, checker: ConfigurationChecker) throws -> [Int?] {
         let window: Int?
         switch variant {
         case .llama: return Array(repeating: nil, count: numHiddenLayers)
-        case .mistral, .mixtral: window = slidingWindow
+        case .mistral: window = slidingWindow ?? (slidingWindowIsAbsent ? 4096 : nil)
+        case .mixtral, .ministral3: window = slidingWindow
         case .qwen2, .qwen3: window = useSlidingWindow == true ? slidingWindow : nil
         case .smollm3: return try smolLM3SlidingWindows(checker: checker)
+        case .ministral:
+            let window = slidingWindow ?? (slidingWindowIsAbsent ? 4096 : nil)
+            let type = window == nil ? "full_attention" : "sliding_attention"
+            return try checker.slidingWindows(layerTypes: layerTypes ?? Array(repeating: type, count: numHiddenLayers),
+                                              window: window, layers: numHiddenLayers)
         case .qwen2MoE, .qwen3MoE: return try qwenMoESlidingWindows(variant, checker: checker)
         }
         guard let window else { return Array(repeating: nil, count: numHiddenLayers) }
         try checker.requirePositive(window, "sliding_window")
-        if variant == .mistral || variant == .mixtral { return Array(repeating: window, count: numHiddenLayers) }
+        if [.mistral, .mixtral, .ministral3].contains(variant) { return Array(repeating: window, count: numHiddenLayers) }
         guard let layerTypes else {
             let firstSliding = maxWindowLayers ?? 28
             return (0..<numHiddenLayers).map { $0 >= firstSliding ? window : nil }
@@ -233,6 +266,15 @@ public struct LlamaConfigFile: Codable, Equatable, Sendable {
     }
 }
 
+extension LlamaConfigFile {
+    /// Decodes a `config.json`'s bytes, telling an absent `sliding_window` from a null one (``slidingWindowIsAbsent``).
+    public init(json data: Data) throws {
+        self = try JSONDecoder().decode(Self.self, from: data)
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        slidingWindowIsAbsent = object?["sliding_window"] == nil
+    }
+}
+
 /// Rotary settings as `config.json` writes them under `rope_parameters` (newer) or `rope_scaling` (older).
 public struct RopeParametersFile: Codable, Equatable, Sendable {
     public var ropeType: String?
@@ -257,6 +299,9 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
     /// LongRoPE's per-pair divisors within and beyond the original context.
     public var shortFactor: [Double]?
     public var longFactor: [Double]?
+    /// Ministral 3's (Llama 4's) query scaling: queries at position `p` are multiplied by
+    /// `1 + beta · ln(1 + floor(p / original_max_position_embeddings))` (``QueryPositionScaling``).
+    public var llama4ScalingBeta: Double?
 
     enum CodingKeys: String, CodingKey {
         case ropeType = "rope_type"
@@ -275,10 +320,17 @@ public struct RopeParametersFile: Codable, Equatable, Sendable {
         case truncate
         case shortFactor = "short_factor"
         case longFactor = "long_factor"
+        case llama4ScalingBeta = "llama_4_scaling_beta"
     }
 }
 
 extension RopeParametersFile {
+    /// What transformers' `Ministral3Config` puts in `rope_parameters` when the file has none (its
+    /// `max_position_embeddings` entry is not read).
+    static let ministral3Defaults = RopeParametersFile(
+        ropeType: "yarn", ropeTheta: 1_000_000, factor: 16, originalMaxPositionEmbeddings: 16_384, betaFast: 32,
+        betaSlow: 1, mscale: 1, mscaleAllDim: 1, llama4ScalingBeta: 0.1)
+
     /// The one rotary object transformers reads from a file's `rope_scaling` and `rope_parameters`
     /// (`rope_scaling or rope_parameters`: an absent, null or empty `rope_scaling` yields), with its field name for errors.
     static func chosen(ropeScaling: RopeParametersFile?, ropeParameters: RopeParametersFile?)

@@ -3,7 +3,7 @@ import Foundation
 /// The architecture of a decoder-only language model, normalized from a Hugging Face `config.json`.
 ///
 /// Model code reads only this description; the per-family `config.json` layouts (``GPT2ConfigFile``,
-/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``, ``OLMo3ConfigFile``, ``PhiConfigFile``, ``OLMoConfigFile``, ``Gemma3MultimodalConfigFile``) are decoded and checked on the way in, and any option this library does not implement
+/// ``LlamaConfigFile``, ``GPTNeoXConfigFile``, ``GemmaConfigFile``, ``Phi3ConfigFile``, ``OLMo2ConfigFile``, ``OLMo3ConfigFile``, ``PhiConfigFile``, ``OLMoConfigFile``, ``Gemma3MultimodalConfigFile``, ``Mistral3ConfigFile``) are decoded and checked on the way in, and any option this library does not implement
 /// is refused with an error naming the field rather than approximated.
 ///
 /// ```swift
@@ -82,6 +82,12 @@ public struct ModelConfiguration: Equatable, Sendable {
         /// Qwen3-MoE (Qwen3-30B-A3B): Qwen3's block (per-head q/k norms) with a mixture of experts of
         /// ``Mixture/expertWidth`` and dense MLPs in ``Mixture/denseLayers``.
         case qwen3MoE = "qwen3_moe"
+        /// Ministral (Ministral-8B-2410): Mistral's block with sliding windows on the `sliding_attention` entries of
+        /// `layer_types`.
+        case ministral
+        /// Ministral 3 (the text model of the Ministral 3 and Mistral 3 releases): Mistral's block whose rotated
+        /// queries are scaled by their position (``RotaryEmbedding/queryScaling``, Llama 4's `llama_4_scaling_beta`).
+        case ministral3
     }
 
     /// The shape of a mixture-of-experts MLP: each token is routed to ``expertsPerToken`` of ``experts`` gated MLPs
@@ -186,7 +192,7 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// empty when every layer rotates.
     public var noRotaryLayers: Set<Int>
     /// The `model_type` of the multimodal checkpoint whose language model this is (`gemma3` for
-    /// Gemma3ForConditionalGeneration), nil for a text-only checkpoint. Only the language model is read; its
+    /// Gemma3ForConditionalGeneration, `mistral3` for Mistral3ForConditionalGeneration), nil for a text-only checkpoint. Only the language model is read; its
     /// tensors carry the wrapper's prefix (see ``TransformerModel/build(_:weights:source:)``).
     public var multimodalWrapper: String?
     /// The mixture-of-experts MLP's shape (OLMoE, Mixtral, Qwen-MoE), nil for a dense MLP.

@@ -81,6 +81,24 @@ extension ConfigurationChecker {
         return RotaryEmbedding(headDim: headDim, rotaryDim: rotaryDim, base: theta, scaling: scaling)
     }
 
+    /// Ministral 3's query scaling from the rotary object (named `field`): `llama_4_scaling_beta` is required (transformers'
+    /// attention multiplies by it unconditionally), and so is `original_max_position_embeddings` unless the rotary type
+    /// is one whose standardization fills it in with `max_position_embeddings` (llama3, yarn, longrope).
+    func queryPositionScaling(_ parameters: RopeParametersFile?, field: String, maxPositions: Int) throws -> QueryPositionScaling {
+        guard let beta = parameters?.llama4ScalingBeta else {
+            throw error("\(field).llama_4_scaling_beta", "is missing (transformers' Ministral3 attention scales its queries by it)")
+        }
+        guard beta.isFinite else { throw error("\(field).llama_4_scaling_beta", "must be finite, found \(beta)") }
+        let type = parameters?.ropeType ?? parameters?.type ?? "default"
+        guard let original = parameters?.originalMaxPositionEmbeddings
+                ?? (["llama3", "yarn", "longrope"].contains(type) ? maxPositions : nil) else {
+            throw error("\(field).original_max_position_embeddings", "is missing (transformers' Ministral3 attention divides "
+                        + "positions by it; only llama3, yarn and longrope default it)")
+        }
+        try requirePositive(original, "\(field).original_max_position_embeddings")
+        return QueryPositionScaling(beta: beta, originalMaxPositionEmbeddings: original)
+    }
+
     /// YaRN's settings as transformers derives them: `factor` defaults to `max_position_embeddings` over the
     /// original context, the attention factor to `0.1 ln(factor) + 1` (or DeepSeek's `mscale` ratio).
     private func yarn(_ parameters: RopeParametersFile?, field: String, maxPositions: Int, original: Int) throws -> RotaryEmbedding.Scaling {

@@ -141,8 +141,10 @@ public struct Attention {
         var k = clipped(normalizedProjection(keyInput, with: key, norm: keyNorm, groups: keyValueHeads, hooks: hooks, hookName: names.k,
                                              rows: context.computedRows(of: keyInput)))
         let v = clipped(hooks.apply(names.v, project(valueInput, with: value, groups: keyValueHeads, rows: context.computedRows(of: valueInput))))
+        // hook_rot_q holds the queries as the scores read them: rotated and, with the rotary's query scaling
+        // (Ministral 3), multiplied by their position's factor.
         if let rotary {
-            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions))
+            q = hooks.apply(names.rotQ, rotary.apply(to: q, positions: queryPositions ?? context.positions, queries: true))
             k = hooks.apply(names.rotK, rotary.apply(to: k, positions: context.positions))
         }
         // Keys and values as the projections give them ([batch, pos, kvHeads, headDim]), or all cached ones.

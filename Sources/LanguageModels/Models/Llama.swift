@@ -57,11 +57,13 @@ extension TransformerModel {
     /// ``WeightStore``, ``NamedTensors`` in memory, ...); `source` names the configuration in errors.
     ///
     /// The language model of a multimodal checkpoint (``ModelConfiguration/multimodalWrapper``) is read under the
-    /// wrapper's prefix (``MultimodalLanguageModelWeights``); its other tensors are not read.
+    /// wrapper's prefix (``MultimodalLanguageModelWeights``), its tying resolved against the weights
+    /// (``ModelConfiguration/resolvingTiedEmbeddings(_:)``); its other tensors are not read.
     public static func build(_ configuration: ModelConfiguration, weights: some WeightSource,
                              source: String = "config.json") throws -> TransformerModel {
         guard configuration.multimodalWrapper == nil else {
-            return try buildLanguageModel(configuration, weights: MultimodalLanguageModelWeights(weights), source: source)
+            return try buildLanguageModel(configuration.resolvingTiedEmbeddings(weights),
+                                          weights: MultimodalLanguageModelWeights(weights), source: source)
         }
         return try buildLanguageModel(configuration, weights: weights, source: source)
     }

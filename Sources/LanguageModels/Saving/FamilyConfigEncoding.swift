@@ -39,7 +39,8 @@ extension ModelConfiguration {
     }
 
     /// The fields transformers' strict config classes type `float` (an integral value written `15` is refused).
-    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping", "clip_qkv"]
+    static let floatFields = ["rms_norm_eps", "layer_norm_eps", "attn_logit_softcapping", "final_logit_softcapping", "clip_qkv",
+                              "factor", "attention_factor", "beta_fast", "beta_slow", "llama_4_scaling_beta"]
 
     /// `json` with the integral values of ``floatFields`` written with a decimal point (`15.0`), as
     /// `JSONSerialization` writes integral doubles without one.
