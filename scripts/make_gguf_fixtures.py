@@ -65,7 +65,8 @@ Regenerate with (PyPI packages only, nothing is downloaded):
   convert_hf_to_gguf writes OLMo-3 (`olmo2` with `attention.sliding_window` and `attention.sliding_window_pattern`),
   F32; olmo3_reference.json: the logits of the transformers model it was written from.
   `python3 scripts/make_gguf_fixtures.py olmo3`.
-- llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf: tiny random Llama, Qwen3, SmolLM3 and OLMo-3 with YaRN rotary scaling
+- llama-yarn.gguf, qwen3-yarn.gguf, smollm3-yarn.gguf, olmo3-yarn.gguf, mistral3-yarn.gguf: tiny random Llama, Qwen3, SmolLM3,
+  OLMo-3 and Ministral 3 with YaRN rotary scaling
   written as convert_hf_to_gguf writes a yarn `rope_scaling` (`rope.scaling.type`, `factor`, `original_context_length`,
   and `yarn_beta_fast`, `yarn_beta_slow`, `yarn_attn_factor` when the config has them), F32; yarn_reference.json and
   yarn_reference_logits.safetensors: ids of 40 tokens (past the original context of 32) and the logits of the
@@ -380,11 +381,12 @@ def add_placeholder_vocabulary(writer, size, bos, eos):
 
 
 def write_model(file_name, architecture, model, config, tensor_types, add_vocabulary, permute, directory=OUT,
-                key_length=False):
+                key_length=False, extra=None):
     """The file convert_hf_to_gguf writes for a Llama-layout model (llama, qwen2, qwen3, smollm3): llama.cpp's names,
     q/k rows permuted with `permute`, matrices as `tensor_types(gguf name)`, vectors F32, no `output.weight` when the
     embeddings are tied, rope scaling as `add_rope_scaling` writes it; `attention.key_length` and `value_length` (the
-    head size, which the converter writes for a config with `head_dim`) when `key_length`. Returns the state dict of
+    head size, which the converter writes for a config with `head_dim`) when `key_length`; `extra(writer)` adds an
+    architecture's own keys. Returns the state dict of
     the values a reader recovers (q/k rows un-permuted)."""
     rng = np.random.default_rng(7)
     writer = GGUFWriter(os.path.join(directory, file_name), architecture)
@@ -401,6 +403,8 @@ def write_model(file_name, architecture, model, config, tensor_types, add_vocabu
         writer.add_value_length(config.head_dim)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_vocab_size(config.vocab_size)
+    if extra:
+        extra(writer)
 
     names = {"embed_tokens": "token_embd", "norm": "output_norm", "lm_head": "output", "self_attn.q_proj": "attn_q",
              "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
@@ -1095,7 +1099,10 @@ def make_yarn_models():
     - olmo3: OLMo-3's layout (`rope_theta` 10000 and `rope_scaling` {yarn, factor 4, original 32, attention_factor
       0.1 ln 4 + 1, beta_fast 32, beta_slow 1}, as OLMo-3 7B's config.json has them): transformers scales the
       full-attention layer only, the 3 sliding-window layers (window 4) keep base 500000 unscaled, written as
-      `rope.freq_base_swa`.
+      `rope.freq_base_swa`;
+    - mistral3: Ministral 3 ({yarn, factor 4, original 16, mscale = mscale_all_dim = 1, llama_4_scaling_beta 0.5}) as
+      convert_hf_to_gguf's Ministral3Model writes it: q/k permuted as for llama, `rope.scaling.yarn_log_multiplier`
+      (mscale_all_dim) and `attention.temperature_scale` (β), the 40 positions crossing two blocks of 16.
 
     yarn_reference.json holds each file's 2 x 40 token ids (positions past the original context) and
     yarn_reference_logits.safetensors the logits of the transformers model it was written from. transformers' GGUF
@@ -1147,6 +1154,20 @@ def make_yarn_models():
     model.load_state_dict(write_model("smollm3-yarn.gguf", "smollm3", model, smollm3, lambda gguf_name: Q.F32,
                                       add_vocabulary, permute=True), strict=False)
     models.append(("smollm3-yarn.gguf", model))
+
+    ministral3 = transformers.Ministral3Config(
+        num_hidden_layers=2, head_dim=32, tie_word_embeddings=False, **YARN_SHAPE,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 16,
+                         "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+                         "llama_4_scaling_beta": 0.5})
+    torch.manual_seed(0)
+    model = transformers.Ministral3ForCausalLM(ministral3).eval()
+    randomize(model, 78)
+    model.load_state_dict(write_model("mistral3-yarn.gguf", "mistral3", model, ministral3, lambda gguf_name: Q.F32,
+                                      add_vocabulary, permute=True, key_length=True,
+                                      extra=lambda writer: (writer.add_rope_scaling_yarn_log_mul(1.0),
+                                                            writer.add_attn_temperature_scale(0.5))), strict=False)
+    models.append(("mistral3-yarn.gguf", model))
 
     for index, (name, model) in enumerate(models):
         ids = np.random.default_rng(77 + index).integers(3, YARN_SHAPE["vocab_size"], size=(2, 40)).tolist()

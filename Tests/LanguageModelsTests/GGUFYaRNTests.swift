@@ -5,12 +5,14 @@ import Tensors
 import LanguageModels
 
 /// YaRN rotary scaling in GGUF files (`rope.scaling.type` `yarn`): llama-yarn.gguf, qwen3-yarn.gguf,
-/// smollm3-yarn.gguf (its 4th layer without rotary) and olmo3-yarn.gguf are tiny models written as convert_hf_to_gguf writes them from a transformers `rope_scaling` of
+/// smollm3-yarn.gguf (its 4th layer without rotary), olmo3-yarn.gguf and mistral3-yarn.gguf (Ministral 3, queries scaled by
+/// position past 16) are tiny models written as convert_hf_to_gguf writes them from a transformers `rope_scaling` of
 /// type yarn (scripts/make_gguf_fixtures.py yarn); on 40 tokens, past their original context of 32, their logits are
 /// those of the transformers models they were written from (transformers' GGUF loader ignores `rope.scaling.*` for
 /// these architectures, so it cannot be the reference).
 @Suite struct GGUFYaRNTests {
-    @Test(arguments: ["llama-yarn.gguf", "qwen3-yarn.gguf", "smollm3-yarn.gguf", "olmo3-yarn.gguf"]) func logitsMatchTransformers(name: String) throws {
+    @Test(arguments: ["llama-yarn.gguf", "qwen3-yarn.gguf", "smollm3-yarn.gguf", "olmo3-yarn.gguf", "mistral3-yarn.gguf"])
+    func logitsMatchTransformers(name: String) throws {
         let lm = try LanguageModel.load(from: GGUFTests.directory.appendingPathComponent(name))
         let reference = try JSONSerialization.jsonObject(
             with: Data(contentsOf: GGUFTests.directory.appendingPathComponent("yarn_reference.json"))) as! [String: Any]
@@ -40,6 +42,11 @@ import LanguageModels
                                                           truncate: true, attentionFactor: Double(Float(0.1 * Foundation.log(4) + 1))))
         #expect(olmo3.rotary(layer: 3)?.base == 10_000)
         for layer in 0..<3 { #expect(olmo3.rotary(layer: layer) == RotaryEmbedding(headDim: 32, base: 500_000)) }
+        let ministral3 = try ModelConfiguration(gguf: GGUFTests.file("mistral3-yarn.gguf"))
+        #expect(ministral3.family == .llama(.ministral3))
+        #expect(ministral3.rotary(layer: 0)?.scaling == .yarn(factor: 4, originalMaxPositionEmbeddings: 16, betaFast: 32, betaSlow: 1,
+                                                               truncate: true, attentionFactor: 1))
+        #expect(ministral3.rotary(layer: 0)?.queryScaling == QueryPositionScaling(beta: 0.5, originalMaxPositionEmbeddings: 16))
     }
 
     /// A metadata-only `architecture` file in `directory` with a small decoder's shape and `scaling` (keys without
@@ -100,6 +107,15 @@ import LanguageModels
             let gemma3 = try ModelConfiguration(gguf: GGUFFile(contentsOf: file(yarn, architecture: "gemma3", layers: 6, in: directory)))
             #expect(gemma3.rotary(layer: 5)?.scaling == expected)
             #expect(gemma3.rotary(layer: 0) == RotaryEmbedding(headDim: 16, base: 10_000))
+            // Ministral 3: llama.cpp's graph cancels the attention factor; transformers agrees when mscale_all_dim is 1.
+            let mistral3 = try file(yarn + [("yarn_log_multiplier", 1.0)], architecture: "mistral3", in: directory)
+            #expect(try scaling(mistral3) == .yarn(factor: 4, originalMaxPositionEmbeddings: 16, betaFast: 32, betaSlow: 1,
+                                                    truncate: true, attentionFactor: 1))
+            for key in ["yarn_log_multiplier", "yarn_attn_factor"] {
+                let url = try file(yarn + [(key, 0.5)], architecture: "mistral3", in: directory)
+                expectLoadingError(containing: [url.path, "metadata 'mistral3.rope.scaling.\(key)' 0.5 is not supported",
+                                                "cancels YaRN's attention factor"]) { _ = try scaling(url) }
+            }
             let phi3 = try file(yarn, architecture: "phi3", in: directory)
             expectLoadingError(containing: [phi3.path, "metadata 'phi3.rope.scaling.type' 'yarn' is not supported for phi3"]) {
                 _ = try scaling(phi3)

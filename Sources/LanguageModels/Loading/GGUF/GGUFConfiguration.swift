@@ -3,7 +3,7 @@ import Tensors
 
 extension ModelConfiguration {
     /// The architectures (`general.architecture`) whose GGUF files this library builds.
-    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "phi3", "olmo", "olmo2", "olmoe", "qwen2moe", "qwen3moe", "gpt2"]
+    public static let supportedGGUFArchitectures = ["llama", "qwen2", "qwen3", "smollm3", "gemma", "gemma2", "gemma3", "phi2", "phi3", "olmo", "olmo2", "olmoe", "qwen2moe", "qwen3moe", "mistral3", "gpt2"]
 
     /// The configuration of a GGUF file, from its `<architecture>.*` metadata (as transformers' GGUF loader reads
     /// it; Gemma files as ``init(gemmaGGUF:version:)`` describes): context length, widths, block count, heads,
@@ -30,6 +30,7 @@ extension ModelConfiguration {
         case "qwen2moe": self = try Self(llamaGGUF: file, variant: .qwen2MoE)
         case "qwen3moe": self = try Self(llamaGGUF: file, variant: .qwen3MoE)
         case "smollm3": self = try Self(llamaGGUF: file, variant: .smollm3)
+        case "mistral3": self = try Self(llamaGGUF: file, variant: .ministral3)
         case "phi2": self = try Self(phi2GGUF: file)
         case "phi3": self = try Self(phi3GGUF: file)
         case "olmo": self = try Self(olmoGGUF: file)
@@ -44,21 +45,25 @@ extension ModelConfiguration {
     /// The configuration of a Llama-family GGUF file (`llama`, also Mistral when it has a sliding window and Mixtral
     /// when it has `llama.expert_count`: a mixture of experts whose chosen probabilities are renormalized by default,
     /// as llama.cpp's `llama` always does; `qwen2`, `qwen3`, `smollm3`; the Qwen mixtures `qwen2moe` and `qwen3moe`,
-    /// ``qwenGGUFMixture(_:architecture:shape:)``).
+    /// ``qwenGGUFMixture(_:architecture:shape:)``; Ministral 3 as `mistral3`, its queries scaled by position as
+    /// ``ggufQueryScaling(_:architecture:context:)`` reads it).
     private init(llamaGGUF file: GGUFFile, variant: LlamaVariant) throws {
-        let a = [.mistral, .mixtral].contains(variant) ? "llama" : variant.rawValue.replacingOccurrences(of: "_", with: "")
+        let a = [.mistral, .mixtral].contains(variant) ? "llama"
+            : variant == .ministral3 ? "mistral3" : variant.rawValue.replacingOccurrences(of: "_", with: "")
         let shape = try GGUFDecoderShape(file, architecture: a, defaultContext: 2048)
         let mixture = variant == .mixtral ? try Self.ggufMixture(file, architecture: a, defaultNormalization: true)
             : [.qwen2MoE, .qwen3MoE].contains(variant) ? try Self.qwenGGUFMixture(file, architecture: a, shape: shape) : nil
         let window = try file.integer("\(a).attention.sliding_window")
         if let window, window <= 0 { throw file.metadataError("\(a).attention.sliding_window", "must be positive, found \(window)") }
         func has(_ name: String) -> Bool { file.has(name) }
+        var rotary = try Self.rotary(file, architecture: a, shape: shape)
+        if variant == .ministral3 { rotary.queryScaling = try Self.ggufQueryScaling(file, architecture: a, context: shape.context) }
         self.init(
             family: .llama(variant), dModel: shape.dModel, nLayers: shape.layers, nHeads: shape.heads,
             nKVHeads: shape.kvHeads, dHead: shape.dHead,
             dMLP: variant == .mixtral ? try Self.expertWidth(file, architecture: a, shape: shape) : shape.dMLP, vocabularySize: shape.vocabulary,
             maxPositions: shape.context, normEpsilon: Float(shape.epsilon), activation: .silu,
-            positionEncoding: .rotary(try Self.rotary(file, architecture: a, shape: shape)),
+            positionEncoding: .rotary(rotary),
             attentionQKVBias: [.qwen2, .qwen2MoE].contains(variant) || has("blk.0.attn_q.bias"),
             attentionOutputBias: has("blk.0.attn_output.bias"), mlpBias: has("blk.0.ffn_up.bias"),
             qkNorm: [.qwen3, .qwen3MoE].contains(variant), tiedEmbeddings: !has("output.weight"),

@@ -44,7 +44,7 @@ public struct GGUFWeights: WeightSource {
         self.computePrecision = computePrecision
         architecture = try file.string("general.architecture") ?? ""
         normsStoredPlusOne = ModelConfiguration.GemmaVersion(ggufArchitecture: architecture) != nil
-        let permuted = ["llama", "olmo", "smollm3"].contains(architecture)
+        let permuted = ["llama", "olmo", "smollm3", "mistral3"].contains(architecture)
         permutedHeads = permuted ? (configuration.nHeads, configuration.nKVHeads, configuration.dHead) : nil
         projectionRows = (configuration.nHeads * configuration.dHead, configuration.nKVHeads * configuration.dHead)
         expertCount = configuration.mixture?.experts

@@ -26,6 +26,11 @@ extension ModelConfiguration {
     /// other than 0 (DeepSeek's `mscale_all_dim`, read by llama.cpp for DeepSeek-style architectures only) and
     /// `rope.scaling.attn_factor` other than 1 (llama.cpp multiplies it into every layer's rotation, sliding-window
     /// layers included, which transformers has no setting for).
+    ///
+    /// `mistral3` (Ministral 3) differs: its graph in llama.cpp cancels YaRN's attention factor whatever the file
+    /// says, which equals transformers when the config's `mscale_all_dim` equals `mscale` (1, as Ministral 3 ships
+    /// and the converter writes it as `rope.scaling.yarn_log_multiplier`); the factor is 1, and a
+    /// `yarn_log_multiplier` or `yarn_attn_factor` other than 1 is refused naming the key.
     static func ggufYaRN(_ file: GGUFFile, architecture a: String, context: Int) throws -> RotaryEmbedding.Scaling {
         let key = { (name: String) in "\(a).rope.scaling.\(name)" }
         let factorKey = file.metadata[key("factor")] == nil && file.metadata["\(a).rope.scale_linear"] != nil
@@ -41,11 +46,14 @@ extension ModelConfiguration {
             guard number > 0 && number.isFinite else { throw file.metadataError(key(name), "must be positive, found \(number)") }
             return number
         }
+        let cancelsAttentionFactor = a == "mistral3"
+        let cancelled = "llama.cpp's mistral3 graph cancels YaRN's attention factor, which transformers does only when mscale_all_dim equals mscale (1)"
         for (name, neutral, meaning) in [
             ("yarn_ext_factor", 1.0, "llama.cpp applies it to Grok only and transformers has no extrapolation factor"),
-            ("yarn_log_multiplier", 0.0, "DeepSeek's mscale_all_dim, which llama.cpp reads for DeepSeek-style architectures only"),
+            cancelsAttentionFactor ? ("yarn_log_multiplier", 1.0, cancelled)
+                : ("yarn_log_multiplier", 0.0, "DeepSeek's mscale_all_dim, which llama.cpp reads for DeepSeek-style architectures only"),
             ("attn_factor", 1.0, "llama.cpp multiplies it into the sliding-window layers' rotation too; transformers has no such setting"),
-        ] {
+        ] + (cancelsAttentionFactor ? [("yarn_attn_factor", 1.0, cancelled)] : []) {
             if let value = try file.number(key(name)), value != neutral {
                 throw file.metadataError(key(name), "\(value) is not supported with yarn rope scaling for \(a) (only \(neutral)): \(meaning)")
             }
@@ -53,6 +61,20 @@ extension ModelConfiguration {
         return .yarn(factor: factor, originalMaxPositionEmbeddings: original,
                      betaFast: try positive("yarn_beta_fast", default: 32), betaSlow: try positive("yarn_beta_slow", default: 1),
                      truncate: true,
-                     attentionFactor: try positive("yarn_attn_factor", default: RotaryEmbedding.Scaling.yarnAttentionFactor(factor: factor)))
+                     attentionFactor: cancelsAttentionFactor ? 1
+                        : try positive("yarn_attn_factor", default: RotaryEmbedding.Scaling.yarnAttentionFactor(factor: factor)))
+    }
+
+    /// Ministral 3's position scaling of its rotated queries (`1 + β ln(1 + ⌊p / original⌋)`): β from
+    /// `<arch>.attention.temperature_scale` (absent or 0: none) over blocks of `rope.scaling.original_context_length`
+    /// positions (default `context_length`), as llama.cpp reads them for `mistral3`; the converter writes β from the
+    /// config's `llama_4_scaling_beta` and no `attention.temperature_length`.
+    static func ggufQueryScaling(_ file: GGUFFile, architecture a: String, context: Int) throws -> QueryPositionScaling? {
+        let betaKey = "\(a).attention.temperature_scale", originalKey = "\(a).rope.scaling.original_context_length"
+        guard let beta = try file.number(betaKey), beta != 0 else { return nil }
+        guard beta.isFinite else { throw file.metadataError(betaKey, "must be finite, found \(beta)") }
+        let original = try file.integer(originalKey) ?? context
+        guard original > 0 else { throw file.metadataError(originalKey, "must be positive, found \(original)") }
+        return QueryPositionScaling(beta: beta, originalMaxPositionEmbeddings: original)
     }
 }
