@@ -43,6 +43,23 @@ rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
 rope_local_base_freq; torch_dtype) before either side reads them, and some llama3 or YaRN configurations get a
 top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
+`--gguf-families` also takes the mixtures olmoe, mixtral (`llama` with experts, stacked or per expert), qwen2moe (its
+shared expert's gate [1, d] or squeezed to [d]) and qwen3moe, written by make_gguf_moe_fixtures.write_moe (random
+expert counts, experts per token, norm_topk_prob, widths, tied embeddings); the reference is the transformers model
+holding the stored values.
+
+`--mlx K` (run with a Python that has mlx and mlx-lm, e.g. .venv-mlx/bin/python) converts K random checkpoints of the
+families mlx-lm reads with `mlx_lm.convert`: affine 1 to 8 bits at groups 32, 64, 128, or mxfp4, mxfp8, nvfp4; half
+of them with a quant_predicate that leaves some modules unquantized and overrides others (another affine width or a
+microscaling mode); stored fp32, bf16 or fp16; widths often multiples of the groups (mlx-lm leaves a module whose
+input width is not a multiple unquantized). The reference is transformers holding every tensor of the converted
+file dequantized by mx.dequantize (make_mlx_fixtures.load_dequantized). Options mlx-lm cannot read are not drawn.
+
+`--export` exports each passing checkpoint (and GGUF and MLX file) with `interp export` and compares transformers'
+logits of the export with the reference (1e-4). `--hooks` compares `interp trace` values with transformers':
+attention patterns (output_attentions), the residual stream after every layer but the last (output_hidden_states)
+and the routers' logits (output_router_logits).
+
 `--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
 characters, runs of every kind of whitespace, words of 30 to 400 characters, variation selectors, private-use scalars,
 noncharacters, bidi controls, the tokenizer's added tokens) through every fixture tokenizer of
@@ -94,7 +111,31 @@ rotary layouts, 5 and 7 heads, extreme norm epsilons, long words and rarer scala
 scripts/fuzz.sh fuzz-gguf 150 s: 13,087 inputs, none; fuzz-tokenizer-encode 120 s: 341,166 inputs, none;
 fuzz-tokenizer-json 90 s found a vocab id of 7999999999999993 that trapped (fixed: ids must be 0 to 2^31-1); after
 the fix 120 s, 146,469 inputs, none.
+
+Session 30 (MLX, GGUF mixtures, --export and --hooks added; transformers' eager expert loop for the references):
+  -n 8 --seed 1009 --families olmoe,mixtral,qwen2_moe,qwen3_moe     28 tried, 27 passed, 1 refused, 0 failed
+  -n 6 --seed 1201 (every family)    115 tried, 109 passed, 6 refused (activations, odd Phi-3 rotaries, Gemma-3
+                                     rope_scaling.type without rope_type), 0 failed; --hooks on its first three
+                                     checkpoints per family: every pattern, residual and router logit within 1e-4
+  --gguf 5 --seed 1409 --gguf-families olmoe,mixtral,qwen2moe,qwen3moe (6 for olmoe, mixtral)   22 tried, 22 passed
+  --mlx 40 --seeds 1301, 1303        1301: 17 passed, then a transformers failure outside the try stopped the script
+                                     (fixed); 1303: 27 tried, 25 passed, 2 refused (activations)
+  -n 3 --seed 1511 --export --hooks --gguf 2 --mlx 25   the export check found Gemma-2/3 and OLMo-3 exports with no
+                                     sliding layer written with sliding_window null, which transformers cannot run
+                                     (fixed: FamilySavingTests.aModelWithoutSlidingLayersIsWrittenWithAWindow); after
+                                     the fix 58 tried, 54 passed, 4 refused; GGUF 24 tried, 24 passed; MLX 16 tried,
+                                     15 passed, 1 refused
+  -n 5 --seed 1607 --export --hooks --gguf 3 --mlx 40   98 tried, 94 passed, 4 refused; GGUF 35 tried, 35 passed;
+                                     MLX 32 tried, 31 passed, 1 failed: a Mixtral at 1-bit affine with rms_norm_eps
+                                     0.1 (logit scale 38) whose float32 logits are ill-conditioned: transformers in
+                                     float32 is 2.5e-3 from transformers in float64, interp 2.4e-3 from float64 (not a
+                                     bug; the 1e-4 tolerance is below the model's own float32 noise)
+  --tokenizers 60 --seed 1607 --families ""   23 tokenizers x 60 texts: 1380 passed
+scripts/fuzz.sh, one target at a time: fuzz-gguf 150 s, 82,819 inputs; fuzz-safetensors 150 s, 233,051;
+fuzz-tokenizer-json 120 s, 435,807; fuzz-tokenizer-encode 120 s, 269,135; fuzz-task-file 60 s, 654,813;
+fuzz-circuit-file 60 s, 78,584; none crashed, hung or ran out of memory.
 """
+
 
 import argparse
 import json
@@ -961,7 +1002,8 @@ def mlx_draw(family, r):
     if family == "gpt2":
         n = kwargs["n_head"]
         kwargs.update(vocab_size=vocab, n_embd=n * r.choice([16, 32]) if r.random() < 0.7 else kwargs["n_embd"])
-        kwargs.update(n_ctx=kwargs["n_positions"], tie_word_embeddings=True)   # mlx-lm's GPT-2 needs n_ctx, ties
+        # mlx-lm's GPT-2 needs n_ctx, ties its embeddings and has a 4 * n_embd MLP
+        kwargs.update(n_ctx=kwargs["n_positions"], tie_word_embeddings=True, n_inner=None)
         return kwargs
     kwargs["vocab_size"] = vocab
     # What mlx-lm's models cannot read: Phi's tied unembedding and q/k norms, Qwen3's attention biases, Gemma's
