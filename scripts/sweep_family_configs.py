@@ -130,6 +130,8 @@ Session 30 (MLX, GGUF mixtures, --export and --hooks added; transformers' eager 
                                      0.1 (logit scale 38) whose float32 logits are ill-conditioned: transformers in
                                      float32 is 2.5e-3 from transformers in float64, interp 2.4e-3 from float64 (not a
                                      bug; the 1e-4 tolerance is below the model's own float32 noise)
+  -n 4 --families mixtral,qwen3_moe --mlx 12 --seed 1703 --export --hooks   8 tried, 7 passed, 1 refused; MLX 11 tried,
+                                     11 passed
   --tokenizers 60 --seed 1607 --families ""   23 tokenizers x 60 texts: 1380 passed
 scripts/fuzz.sh, one target at a time: fuzz-gguf 150 s, 82,819 inputs; fuzz-safetensors 150 s, 233,051;
 fuzz-tokenizer-json 120 s, 435,807; fuzz-tokenizer-encode 120 s, 269,135; fuzz-task-file 60 s, 654,813;
