@@ -238,12 +238,9 @@ def dequantized_tensors(directory):
     return tensors, quantized
 
 
-def make(name, model_type, options, bits, group, recipe, description, seed):
-    work = tempfile.mkdtemp(prefix=f"mlx-{name}-")
-    source, converted = os.path.join(work, "source"), os.path.join(work, "converted")
-    model = source_model(model_type, options, seed, source)
-    convert(source, mlx_path=converted, quantize=True, q_bits=bits, q_group_size=group, quant_predicate=recipe,
-            q_mode=MODES.get(name, "affine"))
+def load_dequantized(model, model_type, converted):
+    """Loads every tensor of the converted checkpoint `converted`, dequantized (`dequantized_tensors`), into the
+    transformers model `model`; returns the number of quantized modules."""
     tensors, quantized = dequantized_tensors(converted)
     state = {}
     for stored_name, value in tensors.items():
@@ -253,8 +250,18 @@ def make(name, model_type, options, bits, group, recipe, description, seed):
         state[transformers_name(model_type, stored_name)] = value
     missing, unexpected = model.load_state_dict(fused_experts(state), strict=False)
     tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
-    assert set(missing) <= tied and not unexpected, f"{name}: missing {missing}, unexpected {unexpected}"
+    assert set(missing) <= tied and not unexpected, f"{converted}: missing {missing}, unexpected {unexpected}"
     model.tie_weights()
+    return quantized
+
+
+def make(name, model_type, options, bits, group, recipe, description, seed):
+    work = tempfile.mkdtemp(prefix=f"mlx-{name}-")
+    source, converted = os.path.join(work, "source"), os.path.join(work, "converted")
+    model = source_model(model_type, options, seed, source)
+    convert(source, mlx_path=converted, quantize=True, q_bits=bits, q_group_size=group, quant_predicate=recipe,
+            q_mode=MODES.get(name, "affine"))
+    quantized = load_dequantized(model, model_type, converted)
     ids = prompts(seed)
     padded_ids = [ids[0], [0] * PAD + ids[1][:SEQUENCE - PAD]]
     mask = [[1] * SEQUENCE, [0] * PAD + [1] * (SEQUENCE - PAD)]

@@ -43,6 +43,23 @@ rope_parameters; Pythia's rotary_pct and rotary_emb_base; Gemma 3's
 rope_local_base_freq; torch_dtype) before either side reads them, and some llama3 or YaRN configurations get a
 top-level original_max_position_embeddings (which transformers prefers to the rotary object's).
 
+`--gguf-families` also takes the mixtures olmoe, mixtral (`llama` with experts, stacked or per expert), qwen2moe (its
+shared expert's gate [1, d] or squeezed to [d]) and qwen3moe, written by make_gguf_moe_fixtures.write_moe (random
+expert counts, experts per token, norm_topk_prob, widths, tied embeddings); the reference is the transformers model
+holding the stored values.
+
+`--mlx K` (run with a Python that has mlx and mlx-lm, e.g. .venv-mlx/bin/python) converts K random checkpoints of the
+families mlx-lm reads with `mlx_lm.convert`: affine 1 to 8 bits at groups 32, 64, 128, or mxfp4, mxfp8, nvfp4; half
+of them with a quant_predicate that leaves some modules unquantized and overrides others (another affine width or a
+microscaling mode); stored fp32, bf16 or fp16; widths often multiples of the groups (mlx-lm leaves a module whose
+input width is not a multiple unquantized). The reference is transformers holding every tensor of the converted
+file dequantized by mx.dequantize (make_mlx_fixtures.load_dequantized). Options mlx-lm cannot read are not drawn.
+
+`--export` exports each passing checkpoint (and GGUF and MLX file) with `interp export` and compares transformers'
+logits of the export with the reference (1e-4). `--hooks` compares `interp trace` values with transformers':
+attention patterns (output_attentions), the residual stream after every layer but the last (output_hidden_states)
+and the routers' logits (output_router_logits).
+
 `--tokenizers K` sends K random texts (words, Unicode of many scripts, emoji sequences, combining marks, control
 characters, runs of every kind of whitespace, words of 30 to 400 characters, variation selectors, private-use scalars,
 noncharacters, bidi controls, the tokenizer's added tokens) through every fixture tokenizer of
@@ -94,7 +111,33 @@ rotary layouts, 5 and 7 heads, extreme norm epsilons, long words and rarer scala
 scripts/fuzz.sh fuzz-gguf 150 s: 13,087 inputs, none; fuzz-tokenizer-encode 120 s: 341,166 inputs, none;
 fuzz-tokenizer-json 90 s found a vocab id of 7999999999999993 that trapped (fixed: ids must be 0 to 2^31-1); after
 the fix 120 s, 146,469 inputs, none.
+
+Session 30 (MLX, GGUF mixtures, --export and --hooks added; transformers' eager expert loop for the references):
+  -n 8 --seed 1009 --families olmoe,mixtral,qwen2_moe,qwen3_moe     28 tried, 27 passed, 1 refused, 0 failed
+  -n 6 --seed 1201 (every family)    115 tried, 109 passed, 6 refused (activations, odd Phi-3 rotaries, Gemma-3
+                                     rope_scaling.type without rope_type), 0 failed; --hooks on its first three
+                                     checkpoints per family: every pattern, residual and router logit within 1e-4
+  --gguf 5 --seed 1409 --gguf-families olmoe,mixtral,qwen2moe,qwen3moe (6 for olmoe, mixtral)   22 tried, 22 passed
+  --mlx 40 --seeds 1301, 1303        1301: 17 passed, then a transformers failure outside the try stopped the script
+                                     (fixed); 1303: 27 tried, 25 passed, 2 refused (activations)
+  -n 3 --seed 1511 --export --hooks --gguf 2 --mlx 25   the export check found Gemma-2/3 and OLMo-3 exports with no
+                                     sliding layer written with sliding_window null, which transformers cannot run
+                                     (fixed: FamilySavingTests.aModelWithoutSlidingLayersIsWrittenWithAWindow); after
+                                     the fix 58 tried, 54 passed, 4 refused; GGUF 24 tried, 24 passed; MLX 16 tried,
+                                     15 passed, 1 refused
+  -n 5 --seed 1607 --export --hooks --gguf 3 --mlx 40   98 tried, 94 passed, 4 refused; GGUF 35 tried, 35 passed;
+                                     MLX 32 tried, 31 passed, 1 failed: a Mixtral at 1-bit affine with rms_norm_eps
+                                     0.1 (logit scale 38) whose float32 logits are ill-conditioned: transformers in
+                                     float32 is 2.5e-3 from transformers in float64, interp 2.4e-3 from float64 (not a
+                                     bug; the 1e-4 tolerance is below the model's own float32 noise)
+  -n 4 --families mixtral,qwen3_moe --mlx 12 --seed 1703 --export --hooks   8 tried, 7 passed, 1 refused; MLX 11 tried,
+                                     11 passed
+  --tokenizers 60 --seed 1607 --families ""   23 tokenizers x 60 texts: 1380 passed
+scripts/fuzz.sh, one target at a time: fuzz-gguf 150 s, 82,819 inputs; fuzz-safetensors 150 s, 233,051;
+fuzz-tokenizer-json 120 s, 435,807; fuzz-tokenizer-encode 120 s, 269,135; fuzz-task-file 60 s, 654,813;
+fuzz-circuit-file 60 s, 78,584; none crashed, hung or ran out of memory.
 """
+
 
 import argparse
 import json
@@ -205,6 +248,8 @@ def draw_mistral(r):
 
 def draw_mixtral(r):
     config = draw_mistral(r)
+    # (transformers' Mixtral rotary fails on YaRN and longrope without an explicit head_dim)
+    config.setdefault("head_dim", config["hidden_size"] // config["num_attention_heads"])
     experts = r.choice([2, 3, 5, 8])
     config.update(num_local_experts=experts, num_experts_per_tok=r.randint(1, experts))
     return config
@@ -437,9 +482,11 @@ FAMILIES = {
     "qwen2_moe": (transformers.Qwen2MoeConfig, draw_qwen2_moe),
     "qwen3_moe": (transformers.Qwen3MoeConfig, draw_qwen3_moe),
 }
+MIXTURES = {"mixtral", "olmoe", "qwen2_moe", "qwen3_moe"}
 # Model-types transformers loads and interp must refuse by model_type (none at present).
 REFUSED_FAMILIES = set()
-GGUF_FAMILIES = ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2", "smollm3", "olmo2"]
+GGUF_FAMILIES = ["llama", "qwen2", "gemma2", "gemma3", "phi3", "gpt2", "smollm3", "olmo2", "olmoe", "mixtral", "qwen2moe",
+                 "qwen3moe"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -467,8 +514,17 @@ def transformers_logits(model, ids, mask=None):
 
 def transformers_incremental(model, ids, mask):
     """Logits of decoding one position at a time with transformers' cache (LongRoPE picks its frequencies by the
-    positions of each call, so this differs from the full pass once a sequence outgrows the original context)."""
-    cache = transformers.DynamicCache(config=model.config)
+    positions of each call, so this differs from the full pass once a sequence outgrows the original context).
+    The cache is built from the config (sliding layers keep their window), else a plain one: transformers' Qwen3-MoE
+    windows every layer when use_sliding_window is set, while a cache built from its config follows layer_types and
+    fails."""
+    try:
+        return incremental_with(model, ids, mask, transformers.DynamicCache(config=model.config))
+    except RuntimeError:
+        return incremental_with(model, ids, mask, transformers.DynamicCache())
+
+
+def incremental_with(model, ids, mask, cache):
     steps = []
     with torch.no_grad():
         for p in range(len(ids[0])):
@@ -546,6 +602,80 @@ def check(interp, model_path, config, reference, batch, padded, mask, tolerance,
         if error_value > tolerance * max(1.0, scale):
             return "failed", f"{name}: max |Δ logit| {error_value:.3g} at logit scale {scale:.3g}"
     return "passed", max(worst)
+
+
+def export_round_trip(interp, model_path, reference, batch, work):
+    """(status, detail) of `interp export` of `model_path` read back by transformers: its logits on `batch` against
+    the reference's (float32 export: the same values, 1e-4 of the logit scale)."""
+    out = os.path.join(work, "export")
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        done = subprocess.run([interp, "export", "--model", model_path, "--out", out], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        return "failed", "export: hang: no answer in 60 s"
+    if done.returncode != 0:
+        message = (done.stderr.strip() or done.stdout.strip())[-400:]
+        return ("refused", message) if "model_type" in message else ("failed", f"export: {message}")
+    with open(os.path.join(out, "config.json")) as handle:
+        experts = {"experts_implementation": "eager"} if json.load(handle)["model_type"] in MIXTURES else {}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(out, attn_implementation="eager", dtype=torch.float32, **experts).eval()
+        ours, expected = transformers_logits(model, batch), reference["batch"]
+    except Exception as error:
+        return "failed", f"export: transformers cannot run it: {type(error).__name__}: {error}"[:400]
+    if ours.shape != expected.shape:
+        return "failed", f"export: logits shape {ours.shape}, expected {expected.shape}"
+    error_value, scale = worst_error(ours, expected, [[1] * len(batch[0])] * len(batch))
+    if error_value > 1e-4 * max(1.0, scale):
+        return "failed", f"export: transformers' logits of the export differ by {error_value:.3g} at logit scale {scale:.3g}"
+    return "passed", error_value / max(1.0, scale)
+
+
+def hooks_check(interp, model_path, work):
+    """(status, detail): `interp trace` of a prompt of the checkpoint's tokenizer against transformers' eager
+    attention patterns (`output_attentions`), residual stream after each layer but the last (`output_hidden_states`)
+    and, for a mixture, router logits (`output_router_logits`), within 1e-4 of each one's scale."""
+    text = "the cat sat on the mat hello world"
+    done = subprocess.run([interp, "tokenize", "--model", model_path, "--json", "--text", text], capture_output=True,
+                          text=True, timeout=60)
+    if done.returncode != 0:
+        return "failed", f"hooks: tokenize: {done.stderr.strip()[-300:]}"
+    ids = [token["id"] for token in json.loads(done.stdout)["tokens"]]
+    with open(os.path.join(model_path, "config.json")) as handle:
+        saved = json.load(handle)
+    experts = {"experts_implementation": "eager"} if saved["model_type"] in MIXTURES else {}
+    model = AutoModelForCausalLM.from_pretrained(model_path, attn_implementation="eager", dtype=torch.float32,
+                                                 **experts).eval()
+    layers = model.config.get_text_config().num_hidden_layers
+    options = dict(output_attentions=True, output_hidden_states=True)
+    sparse = [l for l in range(layers) if experts and hasattr(model.model.layers[l].mlp, "gate")]
+    if sparse:  # (transformers fails asked for the router logits of a model with none)
+        options["output_router_logits"] = True
+    with torch.no_grad():
+        output = model(input_ids=torch.tensor([ids]), **options)
+    expected = {f"blocks.{l}.attn.hook_pattern": output.attentions[l][0] for l in range(layers)}
+    expected.update({f"blocks.{l}.hook_resid_post": output.hidden_states[l + 1][0] for l in range(layers - 1)})
+    if sparse:
+        routers = iter(output.router_logits)
+        expected.update({f"blocks.{l}.mlp.hook_router_logits": next(routers) for l in sparse})
+    command = [interp, "trace", "--model", model_path, "--prompt", text, "--values", "--json"]
+    for name in expected:
+        command += ["--hook", name]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        return "failed", f"hooks: trace: {done.stderr.strip()[-300:]}"
+    ours = {a["name"]: np.array(a["values"], dtype=np.float32) for a in json.loads(done.stdout)["activations"]}
+    worst = 0.0
+    for name, value in expected.items():
+        theirs = value.float().numpy().reshape(-1)
+        if name not in ours or ours[name].size != theirs.size:
+            return "failed", f"hooks: {name}: {ours.get(name, np.zeros(0)).size} values, transformers {theirs.size}"
+        error, scale = float(np.abs(ours[name] - theirs).max()), max(1.0, float(np.abs(theirs).max()))
+        if error > 1e-4 * scale:
+            return "failed", f"hooks: {name}: max |Δ| {error:.3g} at scale {scale:.3g}"
+        worst = max(worst, error / scale)
+    return "passed", worst
 
 
 def older_layout(path, r):
@@ -654,7 +784,10 @@ def save_and_reference(config_class, config_kwargs, dtype, seed, directory, r):
         top_level_original_context(os.path.join(directory, "config.json"), r)
     if config.model_type == "gemma3" and r.random() < 0.5:
         hub_text_config(os.path.join(directory, "config.json"))
-    reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
+    # The experts' eager loop (the default grouped_mm refuses widths whose rows are not 16-byte aligned).
+    experts = {"experts_implementation": "eager"} if config.model_type in MIXTURES else {}
+    reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32,
+                                                    **experts).eval()
     text = config.get_text_config()
     max_positions = getattr(text, "max_position_embeddings", None) or getattr(text, "n_positions")
     batch, padded, mask = inputs(r, text.vocab_size, max_positions)
@@ -691,6 +824,8 @@ def gguf_model(family, r, seed, directory):
     n_heads = r.choice([2, 4])
     kv = r.choice([d for d in range(1, n_heads + 1) if n_heads % d == 0])
     file_name = f"{family}.gguf"
+    if family in GGUF_MIXTURES:
+        return gguf_mixture(family, r, seed, directory, file_name, tensor_types, n_heads, kv)
     if family == "smollm3":
         # llama.cpp leaves the rotary out of every 4th layer, transformers' default no_rope_layer_interval.
         size = len(g.vocabulary(g.load_tokenizer_json("llama2"))[0])
@@ -765,7 +900,48 @@ def gguf_model(family, r, seed, directory):
     return file_name, kwargs, {}
 
 
-def sweep_gguf(interp, families, count, seed, work, rows, failures):
+GGUF_MIXTURES = {"olmoe": transformers.OlmoeConfig, "mixtral": transformers.MixtralConfig,
+                 "qwen2moe": transformers.Qwen2MoeConfig, "qwen3moe": transformers.Qwen3MoeConfig}
+
+
+def gguf_mixture(family, r, seed, directory, file_name, tensor_types, n_heads, kv):
+    """A random mixture of experts written as llama.cpp's converter writes it (make_gguf_moe_fixtures.write_moe:
+    olmoe; Mixtral as `llama` with stacked or per-expert tensors; qwen2moe with its shared expert; qwen3moe with
+    head_dim unlike hidden / heads); returns (file, config, the transformers model holding the stored values)."""
+    import make_gguf_fixtures as g
+    import make_gguf_moe_fixtures as moe
+    qwen = family.startswith("qwen")
+    experts = r.choice([2, 3, 4, 6, 8])
+    head_dim = r.choice([16, 32]) if family != "qwen3moe" else r.choice([8, 16, 32])
+    hidden = n_heads * head_dim if family != "qwen3moe" else 32 * r.choice([1, 2, 4])
+    kwargs = dict(vocab_size=moe.QWEN_VOCABULARY if qwen else moe.VOCABULARY, hidden_size=hidden,
+                  intermediate_size=32 * r.choice([1, 2, 3]), num_hidden_layers=r.choice([1, 2, 3]),
+                  num_attention_heads=n_heads, num_key_value_heads=kv, max_position_embeddings=128,
+                  rms_norm_eps=r.choice([1e-5, 1e-6]), rope_theta=r.choice([10000.0, 1e6]),
+                  num_experts_per_tok=r.randint(1, experts), tie_word_embeddings=r.random() < 0.5,
+                  bos_token_id=1, eos_token_id=2)
+    kwargs["num_local_experts" if family == "mixtral" else "num_experts"] = experts
+    if family != "mixtral":
+        kwargs["norm_topk_prob"] = r.random() < 0.5
+    if qwen:
+        kwargs["moe_intermediate_size"] = 32 * r.choice([1, 2])
+    if family == "qwen2moe":
+        kwargs.update(shared_expert_intermediate_size=32 * r.choice([1, 2, 3]), qkv_bias=True)
+    if family == "qwen3moe":
+        kwargs["head_dim"] = head_dim
+    if family == "mixtral":
+        kwargs["sliding_window"] = None
+    model = AutoModelForCausalLM.from_config(GGUF_MIXTURES[family](**kwargs)).float().eval()
+    model.set_experts_implementation("eager")
+    randomize(model, seed)
+    add = moe.add_qwen_vocabulary if qwen else (lambda w: g.add_sentencepiece_vocabulary(w, "llama2"))
+    moe.write_moe(file_name, "llama" if family == "mixtral" else family, model, model.config, tensor_types,
+                  split_experts=family == "mixtral" and r.random() < 0.5, directory=directory, add_vocabulary=add,
+                  squeeze_shared_gate=family == "qwen2moe" and r.random() < 0.5)
+    return file_name, kwargs, model
+
+
+def sweep_gguf(interp, families, count, seed, work, rows, failures, export=False):
     for family in families:
         tried = passed = refused = failed = 0
         worst = 0.0
@@ -786,6 +962,9 @@ def sweep_gguf(interp, families, count, seed, work, rows, failures):
                          "left-padded incremental": transformers_incremental(model, padded, mask)}
             status, detail = check(interp, os.path.join(directory, file_name), kwargs, reference, batch, padded, mask,
                                    1e-4, work)
+            if status == "passed" and export:
+                status, exported = export_round_trip(interp, os.path.join(directory, file_name), reference, batch, work)
+                detail = detail if status == "passed" else exported
             if status == "passed":
                 passed += 1
                 worst = max(worst, detail)
@@ -796,6 +975,142 @@ def sweep_gguf(interp, families, count, seed, work, rows, failures):
                 failed += 1
                 failures.append((f"gguf {family} #{index}", detail, kwargs, directory))
         rows.append((f"{family} (GGUF)", tried, passed, refused, failed, f"{worst:.1e}"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# MLX (run under a Python with mlx and mlx-lm: .venv-mlx/bin/python).
+
+# (not olmo3: make_mlx_fixtures.older_layout writes its sliding layers' theta as rope_local_base_freq, which
+# transformers' OLMo-3 does not read)
+MLX_FAMILIES = ["llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen2_moe", "qwen3_moe", "olmoe", "gemma", "gemma2",
+                "gemma3_text", "phi3", "gpt_neox", "olmo2", "phi", "smollm3", "gpt2"]
+# mlx's modes: (group sizes, bits).
+MLX_MODES = {"affine": ([32, 64, 128], [1, 2, 3, 4, 5, 6, 8]), "mxfp4": ([32], [4]), "mxfp8": ([32], [8]),
+             "nvfp4": ([16], [4])}
+
+
+def mlx_setting(r, mode=None):
+    mode = mode or r.choice(["affine", "affine", "affine", "mxfp4", "mxfp8", "nvfp4"])
+    groups, bits = MLX_MODES[mode]
+    return {"group_size": r.choice(groups), "bits": r.choice(bits), "mode": mode}
+
+
+def mlx_draw(family, r):
+    """A random configuration of `family` whose widths are often multiples of the group sizes (mlx-lm leaves a
+    module unquantized when its input width is not a multiple of the group size), vocabulary >= 256 (the prompts of
+    make_mlx_fixtures.source_model)."""
+    kwargs = FAMILIES[family][1](r)
+    vocab = r.choice([256, 259, 300, 384])
+    if family == "gpt2":
+        n = kwargs["n_head"]
+        kwargs.update(vocab_size=vocab, n_embd=n * r.choice([16, 32]) if r.random() < 0.7 else kwargs["n_embd"])
+        # mlx-lm's GPT-2 needs n_ctx, ties its embeddings and has a 4 * n_embd MLP
+        kwargs.update(n_ctx=kwargs["n_positions"], tie_word_embeddings=True, n_inner=None)
+        return kwargs
+    kwargs["vocab_size"] = vocab
+    # What mlx-lm's models cannot read: Phi's tied unembedding and q/k norms, Qwen3's attention biases, Gemma's
+    # untied unembedding, Qwen2-MoE's dense layers.
+    if family == "phi":
+        kwargs.update(tie_word_embeddings=False, qk_layernorm=False)
+    if family == "qwen3":
+        kwargs["attention_bias"] = False
+    if family.startswith("gemma"):
+        kwargs["tie_word_embeddings"] = True
+    if family == "qwen2_moe":
+        kwargs.pop("mlp_only_layers", None)
+        kwargs["decoder_sparse_step"] = 1
+    if r.random() < 0.7:
+        n, kv = r.choice([(2, 1), (2, 2), (4, 1), (4, 2), (4, 4), (8, 2)])
+        head_dim = r.choice([16, 32]) if family not in ("gpt_neox", "phi") else 128 // n
+        kwargs.update(hidden_size=n * head_dim, num_attention_heads=n, intermediate_size=r.choice([32, 64, 96, 128]))
+        if "num_key_value_heads" in kwargs:
+            kwargs["num_key_value_heads"] = kv
+        if "head_dim" in kwargs:
+            kwargs["head_dim"] = head_dim
+        for key in ("moe_intermediate_size", "shared_expert_intermediate_size"):
+            if key in kwargs:
+                kwargs[key] = r.choice([16, 32, 64])
+        parameters = kwargs.get("rope_parameters", {})
+        for inner in [parameters] + [v for v in parameters.values() if isinstance(v, dict)]:
+            if inner.get("rope_type") == "longrope":   # one factor per rotated pair
+                inner["short_factor"] = inner["short_factor"][:1] * (head_dim // 2)
+                inner["long_factor"] = inner["long_factor"][:1] * (head_dim // 2)
+    if family == "gpt_neox":   # mlx-lm's GPT-NeoX MLP is 4 * hidden_size wide
+        kwargs["intermediate_size"] = 4 * kwargs["hidden_size"]
+    return kwargs
+
+
+def mlx_predicate(r, base):
+    """A quant_predicate for mlx_lm.convert: per module quantized by the base setting, left unquantized, or
+    overridden (another affine width and group, or a microscaling mode), whenever the module's width allows."""
+    choices = {}
+
+    def predicate(path, module):
+        if path not in choices:
+            width = module.weight.shape[-1]
+            override = mlx_setting(r)
+            roll = r.random()
+            if roll < 0.1:
+                choices[path] = False
+            elif roll < 0.4 and width % override["group_size"] == 0:
+                choices[path] = override
+            else:
+                choices[path] = True
+        return choices[path]
+    return predicate
+
+
+def sweep_mlx(interp, count, seed, work, rows, failures, export=False):
+    import make_mlx_fixtures as m
+    from mlx_lm import convert
+    import contextlib
+    import io
+    tried = passed = refused = failed = 0
+    worst = 0.0
+    for index in range(count):
+        r = random.Random(f"mlx-{seed}-{index}")
+        family = r.choice(MLX_FAMILIES)
+        kwargs = mlx_draw(family, r)
+        base = mlx_setting(r)
+        recipe = mlx_predicate(r, base) if r.random() < 0.5 else None
+        dtype = r.choice(["float32", "bfloat16", "float16"])
+        directory = os.path.join(work, f"mlx-{index}")
+        shutil.rmtree(directory, ignore_errors=True)
+        source, converted = os.path.join(directory, "source"), os.path.join(directory, "converted")
+        name = f"mlx #{index} {family} {base['mode']} {base['bits']}-bit g{base['group_size']}"
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = m.source_model(family, kwargs, 700 + index, source)
+                if family in MIXTURES:
+                    model.set_experts_implementation("eager")
+                convert(source, mlx_path=converted, quantize=True, q_bits=base["bits"], q_group_size=base["group_size"],
+                        q_mode=base["mode"], quant_predicate=recipe, dtype=dtype)
+                quantized = m.load_dequantized(model, family, converted)
+                batch, padded, mask = inputs(r, kwargs["vocab_size"], 32)
+                reference = {"batch": transformers_logits(model, batch),
+                             "left-padded": transformers_logits(model, padded, mask),
+                             "left-padded incremental": transformers_incremental(model, padded, mask)}
+        except Exception as error:  # transformers or mlx-lm cannot make it: not our bug, but say so
+            print(f"  {name}: skipped, transformers or mlx-lm cannot make it: {type(error).__name__}: {error}"[:300],
+                  file=sys.stderr)
+            continue
+        tried += 1
+        config = json.load(open(os.path.join(converted, "config.json")))
+        status, detail = check(interp, converted, config, reference, batch, padded, mask, 1e-4, work)
+        if status == "passed" and export:
+            status, exported = export_round_trip(interp, converted, reference, batch, work)
+            detail = detail if status == "passed" else exported
+        if status == "passed":
+            passed += 1
+            worst = max(worst, detail)
+            print(f"  {name}: passed ({quantized} quantized modules{', per-module choices' if recipe else ''}, {dtype})")
+        elif status == "refused":
+            refused += 1
+            print(f"  {name}: refused: {detail}")
+        else:
+            failed += 1
+            failures.append((name + f" ({dtype}, {quantized} quantized modules)", detail, config, directory))
+    rows.append(("MLX", tried, passed, refused, failed, f"{worst:.1e}"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -911,6 +1226,11 @@ def main():
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated model_types")
     parser.add_argument("--gguf", type=int, default=0, help="random GGUF files per GGUF family")
     parser.add_argument("--gguf-families", default=",".join(GGUF_FAMILIES), help="comma-separated GGUF architectures")
+    parser.add_argument("--hooks", action="store_true",
+                        help="also compare attention patterns, the residual stream and router logits with transformers'")
+    parser.add_argument("--export", action="store_true",
+                        help="also export each passing checkpoint with `interp export` and compare transformers' logits of it")
+    parser.add_argument("--mlx", type=int, default=0, help="random mlx-lm quantized checkpoints (needs mlx, mlx-lm)")
     parser.add_argument("--tokenizers", type=int, default=0, help="random texts per fixture tokenizer")
     parser.add_argument("--interp", default=os.path.join(ROOT, ".build", "release", "interp"))
     parser.add_argument("--keep", help="keep the checkpoints in this directory (default: a temporary one, deleted)")
@@ -924,7 +1244,7 @@ def main():
     for family in filter(None, arguments.families.split(",")):
         config_class, draw = FAMILIES[family]
         base = defaults(config_class)
-        tried = passed = refused = failed = 0
+        tried = passed = refused = failed = exports_refused = 0
         worst = {"fp32": 0.0, "16-bit": 0.0}
         for index in range(arguments.n):
             r = random.Random(f"{arguments.seed}-{family}-{index}")
@@ -945,6 +1265,16 @@ def main():
             if family in REFUSED_FAMILIES:
                 expected = status == "refused" or (f"model_type '{family}'" in detail)
                 status = "refused" if expected else "failed"
+            if status == "passed" and arguments.hooks:
+                status, hooks_detail = hooks_check(arguments.interp, directory, work)
+                detail = detail if status == "passed" else hooks_detail
+            if status == "passed" and arguments.export:
+                status, detail_export = export_round_trip(arguments.interp, directory, reference, batch, work)
+                if status == "refused":
+                    exports_refused += 1
+                    status = "passed"
+                elif status == "failed":
+                    detail = detail_export
             if status == "passed":
                 passed += 1
                 kind = "fp32" if dtype == torch.float32 else "16-bit"
@@ -956,10 +1286,14 @@ def main():
                 failed += 1
                 failures.append((f"{family} #{index} ({str(dtype).split('.')[-1]})", detail,
                                  config_diff(config_class, saved, base), directory))
-        rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}"))
+        exports = f" ({exports_refused} exports refused)" if exports_refused else ""
+        rows.append((family, tried, passed, refused, failed, f"{worst['fp32']:.1e} / {worst['16-bit']:.1e}{exports}"))
     if arguments.gguf:
         sweep_gguf(arguments.interp, arguments.gguf_families.split(","), arguments.gguf, arguments.seed, work, rows,
-                   failures)
+                   failures, arguments.export)
+
+    if arguments.mlx:
+        sweep_mlx(arguments.interp, arguments.mlx, arguments.seed, work, rows, failures, arguments.export)
 
     if arguments.tokenizers:
         sweep_tokenizers(arguments.interp, arguments.tokenizers, arguments.seed, work, rows, failures)

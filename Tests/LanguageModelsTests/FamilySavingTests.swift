@@ -69,6 +69,23 @@ import LanguageModels
         }
     }
 
+    /// Gemma-2/3 and OLMo-3 with no sliding layer (a checkpoint whose layer_types are all full_attention) are written
+    /// with a window no layer uses, transformers' default 4096, not null: transformers builds their sliding-window mask
+    /// whatever the layer types and refuses to run one whose sliding_window is null ("Could not find a
+    /// `sliding_window` argument in the config"), so the export of such a checkpoint did not run there (sweep seed 1511).
+    @Test(arguments: ["gemma2", "gemma3", "olmo3"]) func aModelWithoutSlidingLayersIsWrittenWithAWindow(name: String) throws {
+        var configuration = try ModelConfiguration(contentsOf: Fixtures.directory(name))
+        configuration.slidingWindows = Array(repeating: nil, count: configuration.nLayers)
+        let object = try JSONSerialization.jsonObject(with: configuration.configJSON()) as! [String: Any]
+        #expect(object["sliding_window"] as? Int == 4096, "\(name): sliding_window \(object["sliding_window"] ?? "absent")")
+        #expect(object["layer_types"] as? [String] == Array(repeating: "full_attention", count: configuration.nLayers))
+        try withTemporaryDirectory { directory in
+            let url = directory.appendingPathComponent("config.json")
+            try configuration.configJSON().write(to: url)
+            #expect(try ModelConfiguration(contentsOf: directory).slidingWindows == configuration.slidingWindows)
+        }
+    }
+
     @Test func inexpressibleConfigurationsAreRefused() throws {
         var phi3 = try ModelConfiguration(contentsOf: Fixtures.directory("phi3"))
         phi3.attentionQKVBias = true

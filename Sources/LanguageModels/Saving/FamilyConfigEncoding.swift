@@ -54,6 +54,16 @@ extension ModelConfiguration {
 
     private var headsSpanModel: Bool { dHead * nHeads == dModel }
 
+    /// `layer_types` and the one `sliding_window` of Gemma-2/3 and OLMo-3. With no sliding layer the window is
+    /// transformers' default, 4096, which no layer uses: these models build the sliding-window mask whatever the
+    /// layer types and refuse to run with a null `sliding_window`.
+    private func addLayerTypes(_ object: inout [String: Any]) throws {
+        let windows = Set(slidingWindows.compactMap { $0 })
+        try require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
+        object["sliding_window"] = windows.first ?? 4096
+        object["layer_types"] = slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+    }
+
     private func requireNoWindows() throws {
         try require(slidingWindows.allSatisfy { $0 == nil }, "model_type \(family.modelType) has no sliding windows")
     }
@@ -121,12 +131,9 @@ extension ModelConfiguration {
         try require(qkNorm && queryPreAttentionScalar == nil && attentionSoftcap == nil && finalLogitSoftcap == nil,
                     "model_type olmo3 has q/k norms and no soft-capping")
         try requireBiases(qkv: attentionQKVBias, output: attentionQKVBias, mlp: false)
-        let windows = Set(slidingWindows.compactMap { $0 })
-        try require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
         addRMSNormDecoderFields(&object, architecture: "Olmo3ForCausalLM")
         object["attention_bias"] = attentionQKVBias
-        object["sliding_window"] = windows.first as Any? ?? NSNull()
-        object["layer_types"] = slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+        try addLayerTypes(&object)
         object["rope_parameters"] = ["full_attention": try ropeParameters(rotary, partial: false),
                                      "sliding_attention": try ropeParameters(slidingWindowRotary ?? rotary, partial: false)]
     }
@@ -195,10 +202,7 @@ extension ModelConfiguration {
             object["rope_parameters"] = try ropeParameters(rotary, partial: false)
             return
         }
-        let windows = Set(slidingWindows.compactMap { $0 })
-        try require(windows.count <= 1, "one sliding window size is expressible, found \(windows.sorted())")
-        object["sliding_window"] = windows.first as Any? ?? NSNull()
-        object["layer_types"] = slidingWindows.map { $0 == nil ? "full_attention" : "sliding_attention" }
+        try addLayerTypes(&object)
         object["query_pre_attn_scalar"] = queryPreAttentionScalar.map { $0 as Any } ?? Double(dHead)
         object["attn_logit_softcapping"] = attentionSoftcap.map { Double("\($0)")! as Any } ?? NSNull()
         object["final_logit_softcapping"] = finalLogitSoftcap.map { Double("\($0)")! as Any } ?? NSNull()
