@@ -128,7 +128,9 @@ public struct SparseAutoencoder {
         let rectified = pre.relu()
         switch configuration.architecture {
         case .standard: return rectified
-        case .jumpReLU: return rectified * Self.mask(pre.detached.scalars.enumerated().map { $0.element > threshold!.scalars[$0.offset % configuration.dSAE] }, shape: pre.shape)
+        case .jumpReLU:
+            let threshold = threshold!.scalars, width = configuration.dSAE
+            return rectified * Self.mask(pre.detached.scalars.enumerated().map { $0.element > threshold[$0.offset % width] }, shape: pre.shape)
         case .topK:
             let k = configuration.k!, width = configuration.dSAE
             var keep = [Bool](repeating: false, count: pre.count)
