@@ -15,7 +15,8 @@ directory ("legacy") is a pre-6 cfg.json written by hand in the 3.x-5.x layout (
 SAELens' own handle_pre_6_0_config.
 
 The model runs are transformers' (the SAE's activation read and replaced by forward (pre-)hooks on the decoder
-layers: blocks.L.hook_resid_pre is layer L's input, blocks.L.hook_resid_post its output) on the clean/corrupted
+layers: blocks.L.hook_resid_pre is layer L's input, blocks.L.hook_resid_post its output, blocks.L.attn.hook_z the input of
+its attention's output projection, split into heads; the hook_z SAEs use reshape_activations "hook_z") on the clean/corrupted
 prompts of Tests/InterpTests/Fixtures/<model>/reference.json. Written to Tests/InterpTests/Fixtures/saes/<model>/:
 
   <sae>/cfg.json, <sae>/sae_weights.safetensors     the SAEs
@@ -23,14 +24,14 @@ prompts of Tests/InterpTests/Fixtures/<model>/reference.json. Written to Tests/I
                         corrupted metric (mean logit difference at the last position, answers/wrongs of the prompts)
   reference.safetensors per SAE, "<sae>.<name>":
     acts           SAELens encode of the clean activation [2, 7, d_sae]
-    recons         SAELens decode of acts [2, 7, d_in]
+    recons         SAELens decode of acts [2, 7, d_in] (hook_z: [2, 7, heads, d_head])
     logits_spliced last-position logits with the activation replaced by sae(x) (use_error_term=False) [2, vocab]
     logits_error   the same with use_error_term=True (equal to the model's logits up to rounding)
     logits_ablated use_error_term=True and a hook on hook_sae_acts_post zeroing the ablated feature at position 6
     logits_set     the same setting the set feature to the set value at the set positions
     attr_features  Marks et al. node attribution, (f(corrupted) - f(clean)) * dm/df at the clean run with the
                    error term x - x_hat kept (torch autograd), summed over examples [7, d_sae]
-    attr_error     the same for the error node, summed over examples and d_in [7]
+    attr_error     the same for the error node, summed over examples and d_in (heads and d_head) [7]
   and "pair.logits_spliced": the standard and jumprelu SAEs spliced together without error terms.
 """
 
@@ -58,12 +59,14 @@ SAES = {
         "gated": ("blocks.1.hook_resid_pre", "gated", {"apply_b_dec_to_input": False}),
         "layer_norm": ("blocks.0.hook_resid_pre", "standard", {"normalize_activations": "layer_norm"}),
         "constant_norm": ("blocks.1.hook_resid_post", "jumprelu", {"normalize_activations": "constant_norm_rescale"}),
+        "hook_z": ("blocks.1.attn.hook_z", "standard", {"reshape_activations": "hook_z"}),
     },
     "llama_gqa": {
         "standard": ("blocks.0.hook_resid_post", "standard", {}),
         "jumprelu": ("blocks.1.hook_resid_pre", "jumprelu", {}),
         "topk": ("blocks.1.hook_resid_post", "topk", {"k": 5, "rescale_acts_by_decoder_norm": True}),
         "gated": ("blocks.0.hook_resid_pre", "gated", {}),
+        "hook_z": ("blocks.0.attn.hook_z", "jumprelu", {"reshape_activations": "hook_z"}),
     },
 }
 LEGACY = ("gpt2", "legacy", "blocks.1.hook_resid_pre", 4)
@@ -84,9 +87,19 @@ def with_hidden(args, kwargs, value):
 
 
 def at_hook(model, hook, function):
-    """Registers function(x) -> x' at a TransformerLens-named residual hook; returns the handle."""
+    """Registers function(x) -> x' at a TransformerLens-named hook; returns the handle. attn.hook_z is the input of
+    the attention's output projection (heads concatenated), handed to function as [batch, pos, heads, d_head]."""
     layer = int(hook.split(".")[1])
     module = layers(model)[layer]
+    if hook.endswith("attn.hook_z"):
+        projection = module.attn.c_proj if hasattr(module, "attn") else module.self_attn.o_proj
+        heads = model.config.num_attention_heads
+
+        def z(mod, args, kwargs):
+            x = hidden(args, kwargs)
+            split = function(x.reshape(*x.shape[:-1], heads, x.shape[-1] // heads))
+            return with_hidden(args, kwargs, split.reshape(x.shape))
+        return projection.register_forward_pre_hook(z, with_kwargs=True)
     if hook.endswith("hook_resid_pre"):
         def pre(mod, args, kwargs):
             return with_hidden(args, kwargs, function(hidden(args, kwargs)))
@@ -121,7 +134,7 @@ def capture(model, tokens, hook):
 
 def random_weights(sae, x, generator, architecture, cfg):
     """Seeded weights giving pre-activations of order 1 and reconstructions of the activation's scale."""
-    d_in = x.shape[-1]
+    d_in = x[0, 0].numel()
     normalized = cfg.get("normalize_activations", "none") != "none"
     scale = 1.0 if normalized else float(x.std())
     normal = lambda *shape: torch.randn(*shape, generator=generator)
@@ -142,7 +155,7 @@ def random_weights(sae, x, generator, architecture, cfg):
 def write_legacy(directory, x, generator):
     """A pre-6 SAELens directory: cfg.json in the 3.x-5.x layout, weights with a scaling_factor of ones."""
     os.makedirs(directory, exist_ok=True)
-    d_in = x.shape[-1]
+    d_in = x[0, 0].numel()
     cfg = {"model_name": "tiny-gpt2", "hook_point": LEGACY[2], "hook_point_layer": 1, "hook_point_head_index": None,
            "d_in": d_in, "d_sae": D_SAE, "dtype": "float32", "device": "cpu", "activation_fn_str": "topk",
            "activation_fn_kwargs": {"k": LEGACY[3]}, "apply_b_dec_to_input": True, "normalize_activations": False,
@@ -184,7 +197,7 @@ def attribution(model, sae, hook, clean, corrupted, answers, wrongs):
         value = metric(last_logits(model, clean, [(hook, clean_run)]), answers, wrongs)
         value.backward()
     features = ((kept["f_corrupted"] - kept["f"].detach()) * kept["f"].grad).sum(0)
-    error = ((kept["e_corrupted"] - kept["e"].detach()) * kept["e"].grad).sum(-1).sum(0)
+    error = ((kept["e_corrupted"] - kept["e"].detach()) * kept["e"].grad).flatten(2).sum(-1).sum(0)
     return features, error
 
 
@@ -211,7 +224,7 @@ def main():
             if extra is None:
                 write_legacy(directory, x, generator)
             else:
-                cfg = {"architecture": architecture, "d_in": x.shape[-1], "d_sae": D_SAE, "dtype": "float32",
+                cfg = {"architecture": architecture, "d_in": x[0, 0].numel(), "d_sae": D_SAE, "dtype": "float32",
                        "metadata": {"hook_name": hook, "model_name": f"tiny-{model_name}"}, **extra}
                 sae = SAE.from_dict(cfg)
                 random_weights(sae, x, generator, architecture, extra)
@@ -226,7 +239,7 @@ def main():
             sae.use_error_term = True
             tensors[f"{name}.logits_error"] = last_logits(model, clean, [(hook, sae)])
             ablated = int(acts[0, -1].argmax())
-            set_feature, set_positions, set_value = int(acts[1].sum(0).argmin()), [2, 4], 2.5
+            set_feature, set_positions, set_value = int(acts[1].sum(0).argmin()), [2, 6], 2.5
 
             def ablate(f, hook=None):
                 f = f.clone()

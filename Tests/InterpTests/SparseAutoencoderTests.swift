@@ -7,8 +7,8 @@ import TestScratch
 /// activations, reconstructions, spliced logits with and without the error term, feature interventions and
 /// Marks et al.'s node attribution, on the tiny GPT-2 and grouped-query Llama fixtures.
 @Suite struct SparseAutoencoderTests {
-    static let cases: [(String, String)] = ["standard", "jumprelu", "topk", "gated", "layer_norm", "constant_norm", "legacy"].map { ("gpt2", $0) }
-        + ["standard", "jumprelu", "topk", "gated"].map { ("llama_gqa", $0) }
+    static let cases: [(String, String)] = ["standard", "jumprelu", "topk", "gated", "layer_norm", "constant_norm", "legacy", "hook_z"].map { ("gpt2", $0) }
+        + ["standard", "jumprelu", "topk", "gated", "hook_z"].map { ("llama_gqa", $0) }
 
     @Test(arguments: cases) func matchesSAELens(model name: String, sae saeName: String) throws {
         let fixture = try SAEFixture(name)
@@ -16,7 +16,8 @@ import TestScratch
         let info = fixture.info(saeName)
         let hook = info["hook"] as! String
         #expect(sae.hookName == hook)
-        let x = try fixture.model.runWithCache(fixture.clean, filter: .names([hook])).cache[hook]
+        var x = try fixture.model.runWithCache(fixture.clean, filter: .names([hook])).cache[hook]
+        if sae.configuration.flattensHeads { x = x.reshaped([x.shape[0], x.shape[1], x.shape[2] * x.shape[3]]) }
         let features = sae.encode(x)
         expectClose(features, try fixture.reference("\(saeName).acts"), "\(name) \(saeName) encode")
         expectClose(sae.decode(features, input: x), try fixture.reference("\(saeName).recons"), "\(name) \(saeName) decode")
