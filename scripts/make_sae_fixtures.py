@@ -32,7 +32,11 @@ prompts of Tests/InterpTests/Fixtures/<model>/reference.json. Written to Tests/I
     attr_features  Marks et al. node attribution, (f(corrupted) - f(clean)) * dm/df at the clean run with the
                    error term x - x_hat kept (torch autograd), summed over examples [7, d_sae]
     attr_error     the same for the error node, summed over examples and d_in (heads and d_head) [7]
-  and "pair.logits_spliced": the standard and jumprelu SAEs spliced together without error terms.
+  and "pair.logits_spliced": the standard and jumprelu SAEs spliced together without error terms;
+  "pair.<sae>.attr_features" / "pair.<sae>.attr_error": the node attribution of both spliced together with their
+  error terms, each error recomputed from its SAE's input so that it does not depend on the features (the model's
+  output and gradients unchanged; on gpt2 blocks.0.hook_resid_post and blocks.1.hook_resid_pre are the same
+  activation, the SAEs applied one after the other).
 """
 
 import json
@@ -201,6 +205,36 @@ def attribution(model, sae, hook, clean, corrupted, answers, wrongs):
     return features, error
 
 
+def joint_attribution(model, spliced, clean, corrupted, answers, wrongs):
+    """Node attribution with several SAEs spliced at once, each with its error term recomputed from its input (so the
+    error does not depend on the features and the output equals the input): gradients at each feature and error are
+    the model's, and flow on to earlier SAEs as through the unmodified model."""
+    kept = {}
+
+    def splice(name, sae, record):
+        def function(x):
+            f = sae.encode(x)
+            error = x - sae.decode(sae.encode(x))
+            if record:
+                f.retain_grad()
+                error.retain_grad()
+            kept[name] = (f, error)
+            sae.encode(x)
+            return sae.decode(f) + error
+        return function
+    last_logits(model, corrupted, [(hook, splice(name, sae, False)) for name, hook, sae in spliced])
+    corrupted_values = {name: (f.detach(), e.detach()) for name, (f, e) in kept.items()}
+    with torch.enable_grad():
+        value = metric(last_logits(model, clean, [(hook, splice(name, sae, True)) for name, hook, sae in spliced]), answers, wrongs)
+        value.backward()
+    result = {}
+    for name, (f, error) in kept.items():
+        f_corrupted, e_corrupted = corrupted_values[name]
+        result[f"{name}.attr_features"] = ((f_corrupted - f.detach()) * f.grad).sum(0)
+        result[f"{name}.attr_error"] = ((e_corrupted - error.detach()) * error.grad).flatten(2).sum(-1).sum(0)
+    return result
+
+
 def main():
     torch.set_grad_enabled(False)
     for model_name, saes in SAES.items():
@@ -263,6 +297,9 @@ def main():
             sae.use_error_term = False
         pair = [(entries[n][0], loaded[n]) for n in ("standard", "jumprelu")]
         tensors["pair.logits_spliced"] = last_logits(model, clean, pair)
+        joint = [(n, entries[n][0], loaded[n]) for n in ("jumprelu", "standard")]
+        for key, value in joint_attribution(model, joint, clean, corrupted, answers, wrongs).items():
+            tensors[f"pair.{key}"] = value
         save_file({k: v.detach().float().contiguous() for k, v in tensors.items()}, os.path.join(out, "reference.safetensors"))
         with open(os.path.join(out, "reference.json"), "w") as f:
             json.dump(info, f, indent=1)

@@ -58,6 +58,19 @@ import TestScratch
         expectClose(logits, try fixture.reference("pair.logits_spliced"), "standard and jumprelu spliced together")
     }
 
+    /// Two SAEs attributed at once, each keeping its error term: the gradients reaching the earlier SAE are the
+    /// model's (the later SAE passes them on unchanged), as in torch with the error recomputed from each input.
+    @Test(arguments: ["gpt2", "llama_gqa"]) func twoSAEsAttributedTogether(model name: String) throws {
+        let fixture = try SAEFixture(name)
+        let names = ["jumprelu", "standard"]
+        let attribution = try SAEFeatureAttribution(model: fixture.model, saes: try names.map(fixture.sae), pairs: fixture.pairs,
+                                                    metric: fixture.metric).attribute()
+        for (saeName, scores) in zip(names, attribution.scores) {
+            expectClose(scores.features, try fixture.reference("pair.\(saeName).attr_features"), "\(name) joint \(saeName) features")
+            expectClose(scores.error, try fixture.reference("pair.\(saeName).attr_error"), "\(name) joint \(saeName) error")
+        }
+    }
+
     @Test func topEntriesAreTheLargestScores() throws {
         // Per position: the entries by decreasing |score|, each the score at its feature (or error) and position;
         // summed over positions: every feature and the error node.
