@@ -102,6 +102,16 @@ import TestScratch
         }
     }
 
+    @Test func widthIsCheckedWhenSplicingAnSAELoadedWithoutAModel() throws {
+        let fixture = try SAEFixture("gpt2")
+        try withTemporaryDirectory { directory in
+            try fixture.copy("standard", to: directory, changing: "hook=blocks.0.mlp.hook_post")
+            let sae = try SparseAutoencoder(contentsOf: directory)
+            let error = try #require(throws: LoadingError.self) { try fixture.model.trace(fixture.clean, saes: [sae], cache: nil) }
+            #expect(error.description == "SAE at 'blocks.0.mlp.hook_post': d_in 32 does not match the activation's width 128")
+        }
+    }
+
     /// (what to change, the words the error must contain)
     static let badInputs: [(String, [String])] = [
         ("architecture=transcoder", ["cfg.json", "architecture", "'transcoder'", "transcoders"]),

@@ -20,7 +20,7 @@ final class SAESplice {
             sae.configuration.hookName = name
             spliced[name] = sae
         }
-        resolver = modelResolver.adding(saes.isEmpty ? [] : spliced.values.flatMap(\.activationNames))
+        resolver = saes.isEmpty ? modelResolver : modelResolver.adding(spliced.values.flatMap(\.activationNames))
         for (name, sae) in spliced {
             hooks.add(name) { [unowned self, unowned hooks] activation, _ in
                 if let problem = sae.configuration.widthProblem(activationShape: activation.shape) {
