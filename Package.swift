@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestScratch", path: "Tests/TestScratch"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "TestScratch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InterpTests", dependencies: ["Interp", "TestModels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InterpTests", dependencies: ["Interp", "TestModels", "TestScratch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["InterpCLI", "GuideExamples", "TestScratch"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits", "TestModels", "TestScratch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestModels", "TestScratch"]),

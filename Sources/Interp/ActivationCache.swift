@@ -15,14 +15,14 @@ public enum ActivationFilter {
     /// Names for which the predicate holds (canonical names).
     case matching((String) -> Bool)
 
-    func predicate(for model: TransformerModel) throws -> (String) -> Bool {
+    func predicate(for model: TransformerModel, resolver: HookNameResolver? = nil) throws -> (String) -> Bool {
         switch self {
         case .all: return { _ in true }
         case .standard: return Self.names(model.hookPoints.filter(\.isCachedByDefault))
         case .points(let points): return Self.names(points)
         case .kinds(let kinds): return Self.names(model.hookPoints.filter { kinds.contains($0.kind) })
         case .names(let names):
-            let resolver = model.hookNameResolver
+            let resolver = resolver ?? model.hookNameResolver
             let set = Set(try names.map { try resolver.resolve($0) })
             return { set.contains($0) }
         case .matching(let predicate): return predicate
@@ -50,9 +50,14 @@ public struct ActivationCache {
     let resolver: HookNameResolver
 
     public init(activations: [String: Tensor], model: TransformerModel) {
+        self.init(activations: activations, model: model, resolver: model.hookNameResolver)
+    }
+
+    /// A cache whose names `resolver` resolves (the model's, plus any spliced SAE's activations).
+    init(activations: [String: Tensor], model: TransformerModel, resolver: HookNameResolver) {
         self.activations = activations
         self.model = model
-        resolver = model.hookNameResolver
+        self.resolver = resolver
     }
 
     /// The activation at `name` (any accepted spelling); throws if the name is unknown or was not cached.

@@ -134,7 +134,11 @@ extension ActivationLayout {
 extension TransformerModel {
     /// Registers interventions as hooks; several at one hook point compose in order.
     public func register(_ interventions: [Intervention], on hooks: ForwardHooks) throws {
-        let resolver = hookNameResolver
+        try register(interventions, on: hooks, resolver: hookNameResolver)
+    }
+
+    /// Registers interventions whose names `resolver` resolves (the model's, plus any spliced SAE's activations).
+    func register(_ interventions: [Intervention], on hooks: ForwardHooks, resolver: HookNameResolver) throws {
         for intervention in interventions {
             let name = try resolver.resolve(intervention.hook)
             if let heads = intervention.heads, let bad = heads.first(where: { $0 < 0 || $0 >= headCount }) {

@@ -52,17 +52,32 @@ extension TransformerModel {
                       hooks functions: [(String, HookFunction)] = [], gradients request: GradientRequest? = nil,
                       logitPositions: LogitPositions = .all,
                       byteLimit: Int? = ActivationCache.defaultByteLimit) throws -> Trace {
+        try trace(batch, saes: [], cache: filter, interventions: interventions, hooks: functions, gradients: request,
+                  logitPositions: logitPositions, byteLimit: byteLimit)
+    }
+
+    /// Runs `batch` once with sparse autoencoders spliced in at their hooks (see ``SparseAutoencoder``), then
+    /// interventions, hooks, a cache and gradients as ``trace(_:cache:interventions:hooks:gradients:logitPositions:byteLimit:)``.
+    ///
+    /// Each SAE replaces the activation at its hook by its output (plus its error term when it keeps one) before
+    /// anything else runs there, and exposes its own activations (`<hook>.hook_sae_acts_post`, ...) to the
+    /// interventions, hooks, cache filter and gradient request by name.
+    public func trace(_ batch: TokenBatch, saes: [SparseAutoencoder], cache filter: ActivationFilter? = .standard,
+                      interventions: [Intervention] = [], hooks functions: [(String, HookFunction)] = [],
+                      gradients request: GradientRequest? = nil, logitPositions: LogitPositions = .all,
+                      byteLimit: Int? = ActivationCache.defaultByteLimit) throws -> Trace {
         let hooks = ForwardHooks()
-        try register(interventions, on: hooks)
-        let resolver = functions.isEmpty && request == nil ? nil : hookNameResolver
-        for (name, function) in functions { hooks.add(try resolver!.resolve(name), function) }
+        let splice = try SAESplice(saes, model: self, hooks: hooks)
+        let resolver = splice.resolver
+        try register(interventions, on: hooks, resolver: resolver)
+        for (name, function) in functions { hooks.add(try resolver.resolve(name), function) }
         if let filter {
-            hooks.cache(where: try filter.predicate(for: self))
+            hooks.cache(where: try filter.predicate(for: self, resolver: resolver))
             hooks.cacheByteLimit = byteLimit
         }
         var logits = Tensor.zeros([0]), gradients: [String: Tensor] = [:]
         if let request {
-            let points = try request.points.map { try resolver!.resolve($0) }
+            let points = try request.points.map { try resolver.resolve($0) }
             (logits, gradients) = withGradients { tape in
                 let watched = WatchedActivations(points, hooks: hooks, tape: tape)
                 let logits = forward(batch, hooks: hooks, logitPositions: logitPositions)
@@ -71,10 +86,11 @@ extension TransformerModel {
         } else {
             logits = forward(batch, hooks: hooks, logitPositions: logitPositions)
         }
+        if let failure = splice.failure { throw failure }
         if let overflow = hooks.cacheOverflow, let byteLimit {
             throw ActivationCacheError.overBudget(firstRefused: overflow.name, bytesNeeded: overflow.bytesNeeded, limit: byteLimit)
         }
-        return Trace(logits: logits, activations: ActivationCache(activations: hooks.cached.mapValues(\.detached), model: self),
+        return Trace(logits: logits, activations: ActivationCache(activations: hooks.cached.mapValues(\.detached), model: self, resolver: resolver),
                      gradients: gradients)
     }
 }

@@ -12,7 +12,7 @@ struct InterpCommand: ParsableCommand {
         subcommands: [
             InfoCommand.self, TokenizeCommand.self, RunCommand.self, LogitsCommand.self, GenerateCommand.self,
             TraceCommand.self, LensCommand.self, DLACommand.self, AttentionCommand.self,
-            PatchCommand.self, AttributeCommand.self,
+            PatchCommand.self, AttributeCommand.self, SAECommand.self,
             PathPatchCommand.self, ACDCCommand.self, EAPCommand.self, NodeAttributionCommand.self, EvaluateCommand.self, GraphCommand.self,
             PruneCommand.self, MethodsBenchmarkCommand.self,
             TrainCommand.self, ExportCommand.self, DemoCommand.self, BenchCommand.self,

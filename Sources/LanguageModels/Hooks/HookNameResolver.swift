@@ -18,6 +18,11 @@ public struct HookNameResolver: Sendable {
         known = Set(names)
     }
 
+    /// This resolver, also accepting `extra` names exactly as written (e.g. the activations of spliced SAEs).
+    public func adding(_ extra: [String]) -> HookNameResolver {
+        HookNameResolver(names: names + extra, layerCount: layerCount)
+    }
+
     /// The canonical name for `name`.
     public func resolve(_ name: String) throws -> String {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
