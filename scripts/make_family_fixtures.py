@@ -181,25 +181,38 @@ def derived_config(model):
     return derived
 
 
+def randomized(model_class, config, seed):
+    """A model of `config` with eager attention, in fp32, its parameters drawn by `randomize`."""
+    model = model_class._from_config(config, attn_implementation="eager").float().eval()
+    randomize(model, seed)
+    return model
+
+
+def save_checkpoint(model, name):
+    """Saves `model` as the fixture directory `name` (replacing it) with the shared tokenizer and without
+    generation_config.json; returns the directory."""
+    directory = os.path.join(ROOT, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory)
+    os.remove(os.path.join(directory, "generation_config.json"))
+    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    return directory
+
+
 def save(model_class, config, name, description, seed, rewrite=None, dtype=torch.float32):
     """Builds, randomizes and saves a model; `rewrite` edits the saved config.json into an older layout. With a
     16-bit `dtype` the checkpoint is saved in it and the references are the fp32 model with those rounded weights
     (what transformers computes loading the checkpoint with dtype=float32)."""
-    model = model_class._from_config(config, attn_implementation="eager").float().eval()
-    randomize(model, seed)
-    directory = os.path.join(ROOT, name)
-    shutil.rmtree(directory, ignore_errors=True)
+    model = randomized(model_class, config, seed)
     if dtype != torch.float32:
         # Round the parameters only (not buffers such as the rotary inverse frequencies, which transformers
         # recomputes in fp32 when it loads the checkpoint with dtype=float32).
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.copy_(parameter.to(dtype).float())
-        copy.deepcopy(model).to(dtype).save_pretrained(directory)
+        directory = save_checkpoint(copy.deepcopy(model).to(dtype), name)
     else:
-        model.save_pretrained(directory)
-    os.remove(os.path.join(directory, "generation_config.json"))
-    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+        directory = save_checkpoint(model, name)
     if rewrite is not None:
         path = os.path.join(directory, "config.json")
         with open(path) as handle:
@@ -582,13 +595,8 @@ def save_gemma3_multimodal(name, description, seed, **text_options):
                                 image_size=16, patch_size=4)
     config = Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=4, image_token_index=250,
                           boi_token_index=248, eoi_token_index=249, eos_token_id=[2, 3])
-    model = Gemma3ForConditionalGeneration._from_config(config, attn_implementation="eager").float().eval()
-    randomize(model, seed)
-    directory = os.path.join(ROOT, name)
-    shutil.rmtree(directory, ignore_errors=True)
-    model.save_pretrained(directory)
-    os.remove(os.path.join(directory, "generation_config.json"))
-    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    model = randomized(Gemma3ForConditionalGeneration, config, seed)
+    directory = save_checkpoint(model, name)
     # 8 query heads, 4 key-value heads, head_dim 8: left to Gemma3TextConfig's defaults (num_attention_heads 8,
     # num_key_value_heads 4), as the hub's text_config leaves most fields.
     hub_multimodal_layout(directory, ["num_attention_heads", "num_key_value_heads", "rope_theta",
@@ -680,13 +688,8 @@ def save_mistral3(name, description, seed, text, tie, hub_layout):
                                  head_dim=8, image_size=16, patch_size=4)
     config = Mistral3Config(text_config=text, vision_config=vision, image_token_index=250, spatial_merge_size=2,
                             tie_word_embeddings=tie)
-    model = Mistral3ForConditionalGeneration._from_config(config, attn_implementation="eager").float().eval()
-    randomize(model, seed)
-    directory = os.path.join(ROOT, name)
-    shutil.rmtree(directory, ignore_errors=True)
-    model.save_pretrained(directory)
-    os.remove(os.path.join(directory, "generation_config.json"))
-    shutil.copy(TOKENIZER, os.path.join(directory, "tokenizer.json"))
+    model = randomized(Mistral3ForConditionalGeneration, config, seed)
+    directory = save_checkpoint(model, name)
     path = os.path.join(directory, "model.safetensors")
     tensors = load_file(path)
     assert "language_model.model.embed_tokens.weight" in tensors, "save_pretrained no longer writes the hub layout"
