@@ -1,0 +1,160 @@
+"""Builds tiny Hugging Face FP8 checkpoints (`quantization_config.quant_method: "fp8"`) and their reference logits.
+
+The official FP8 releases (Qwen3-*-FP8, Ministral 3, DeepSeek-V3) store each quantized Linear as `weight`
+(`F8_E4M3`, torch.float8_e4m3fn) and `weight_scale_inv` (one scale per `weight_block_size` block, or one per
+weight when the block size is null), with W = float(weight) * weight_scale_inv; `modules_to_not_convert`, the
+embeddings and the norms stay in the model's dtype (bfloat16 here). These fixtures are written the same way by hand:
+per block, scale = max|W| / 448 and weight = (W / scale).to(float8_e4m3fn), as transformers' own `Fp8Quantize` does.
+
+Regenerate (from the repository root; needs torch, transformers >= 5.25, safetensors, numpy):
+
+    python3 scripts/make_fp8_fixtures.py
+
+For each model below it
+  1. makes a tiny random transformers model (std 0.3 weights, norms around 1; make_fixtures.randomize) and writes
+     it as an FP8 checkpoint;
+  2. loads that checkpoint with transformers on the CPU (`from_pretrained(dtype=float32)`: without a GPU transformers
+     dequantizes every weight that has a `weight_scale_inv` with its `Fp8Dequantize`, in float32, and drops
+     `activation_scale`), checks that its weights equal torch's own float8 -> float32 conversion times the scales
+     (so the reference did read the scales), and records its logits (eager attention) on a batch and on a
+     left-padded batch (position ids counted from the first real token) in reference.json.
+
+Writes Tests/LanguageModelsTests/Fixtures/models/<name>/: config.json, model.safetensors, reference.json and the tiny
+GPT-2 tokenizer of Fixtures/tokenizers/gpt2 (for `interp`).
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import transformers
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import randomize  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests/LanguageModelsTests/Fixtures/models")
+TOKENIZER = os.path.join(ROOT, "Tests/LanguageModelsTests/Fixtures/tokenizers/gpt2")
+VOCAB, SEQUENCE, PAD = 256, 9, 3
+E4M3_MAX = 448.0
+
+MODELS = [
+    # Blocks of 32x32 over 64-wide projections: several row and column blocks per weight, F32 scales, the lm_head
+    # and one down_proj left unquantized.
+    dict(name="llama_fp8", model_type="llama", seed=81, block=[32, 32], scale_dtype=torch.float32, scheme="dynamic",
+         skip=["lm_head", "model.layers.1.mlp.down_proj"],
+         options=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                      tie_word_embeddings=False)),
+    # One BF16 scale per weight (weight_block_size null), the static activation scheme with its activation_scale
+    # tensors (unused without a GPU), tied embeddings.
+    dict(name="qwen3_fp8", model_type="qwen3", seed=82, block=None, scale_dtype=torch.bfloat16, scheme="static",
+         skip=["lm_head"],
+         options=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=64,
+                      tie_word_embeddings=True)),
+]
+
+
+def prompts(seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, VOCAB, (2, SEQUENCE)).tolist()
+
+
+def logits(model, ids, mask=None):
+    with torch.no_grad():
+        ids = torch.tensor(ids)
+        if mask is None:
+            return model(ids).logits
+        mask = torch.tensor(mask)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return model(ids, attention_mask=mask, position_ids=positions).logits
+
+
+def quantize(weight, block, scale_dtype):
+    """FP8 codes and scales of a [rows, columns] weight: one scale per block (the whole weight when block is None)."""
+    rows, columns = weight.shape
+    block_rows, block_columns = block or (rows, columns)
+    tiles = weight.reshape(rows // block_rows, block_rows, columns // block_columns, block_columns)
+    scales = (tiles.abs().amax(dim=(1, 3)) / E4M3_MAX).to(scale_dtype)
+    codes = (tiles / scales.float()[:, None, :, None]).reshape(rows, columns).to(torch.float8_e4m3fn)
+    return codes, scales if block else scales.reshape(())
+
+
+def dequantize(codes, scales, block):
+    rows, columns = codes.shape
+    block_rows, block_columns = block or (rows, columns)
+    grid = scales.float().reshape(rows // block_rows, columns // block_columns)
+    return codes.float() * grid.repeat_interleave(block_rows, 0).repeat_interleave(block_columns, 1)
+
+
+def make(spec):
+    config = transformers.AutoConfig.for_model(spec["model_type"], **spec["options"])
+    torch.manual_seed(spec["seed"])
+    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
+    randomize(model, spec["seed"])
+    linears = {name for name, module in model.named_modules()
+               if isinstance(module, torch.nn.Linear) and name not in spec["skip"]}
+    tensors, expected = {}, {}
+    for name, value in model.state_dict().items():
+        module = name.removesuffix(".weight")
+        if module in linears and name.endswith(".weight"):
+            codes, scales = quantize(value, spec["block"], spec["scale_dtype"])
+            tensors[name], tensors[module + ".weight_scale_inv"] = codes, scales
+            if spec["scheme"] == "static":
+                tensors[module + ".activation_scale"] = torch.tensor(0.05)
+            expected[name] = dequantize(codes, scales, spec["block"])
+        elif not (config.tie_word_embeddings and name == "lm_head.weight"):
+            tensors[name] = value.to(torch.bfloat16)
+            expected[name] = tensors[name].float()
+    directory = tempfile.mkdtemp(prefix=f"fp8-{spec['name']}-")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(directory, "model.safetensors"),
+              metadata={"format": "pt"})
+    config_dict = config.to_dict()
+    config_dict["quantization_config"] = {"quant_method": "fp8", "activation_scheme": spec["scheme"],
+                                          "weight_block_size": spec["block"], "modules_to_not_convert": spec["skip"]}
+    config_dict["torch_dtype"] = "bfloat16"
+    json.dump(config_dict, open(os.path.join(directory, "config.json"), "w"), indent=2)
+
+    loaded = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32,
+                                                               attn_implementation="eager").eval()
+    state = loaded.state_dict()
+    for name, value in expected.items():
+        assert torch.equal(state[name], value), f"{spec['name']}: transformers read {name} differently"
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+
+    ids = prompts(spec["seed"])
+    padded_ids = [ids[0], [0] * PAD + ids[1][:SEQUENCE - PAD]]
+    mask = [[1] * SEQUENCE, [0] * PAD + [1] * (SEQUENCE - PAD)]
+    reference = {
+        "description": f"{spec['model_type']} FP8 checkpoint (block size {spec['block']}, {len(linears)} FP8 Linear "
+                       "modules), logits of transformers dequantizing it on the CPU in float32",
+        "fp8_modules": sorted(linears),
+        "batch": {"input_ids": ids, "logits": logits(loaded, ids).tolist()},
+        "padded": {"input_ids": padded_ids, "attention_mask": mask, "logits": logits(loaded, padded_ids, mask).tolist()},
+    }
+    target = os.path.join(OUT, spec["name"])
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
+    for file in ["config.json", "model.safetensors"]:
+        shutil.copyfile(os.path.join(directory, file), os.path.join(target, file))
+    json.dump(reference, open(os.path.join(target, "reference.json"), "w"))
+    for name in os.listdir(TOKENIZER):
+        if name.startswith("tokenizer"):
+            shutil.copyfile(os.path.join(TOKENIZER, name), os.path.join(target, name))
+    shutil.rmtree(directory)
+    print(f"{spec['name']}: {len(linears)} FP8 modules, logit scale {np.abs(reference['batch']['logits']).max():.2f}")
+
+
+def main():
+    for spec in MODELS:
+        make(spec)
+
+
+if __name__ == "__main__":
+    main()
