@@ -11,8 +11,11 @@ Regenerate (from the repository root; needs torch, transformers >= 5.25, safeten
     python3 scripts/make_fp8_fixtures.py
 
 For each model below it
-  1. makes a tiny random transformers model (std 0.3 weights, norms around 1; make_fixtures.randomize) and writes
-     it as an FP8 checkpoint;
+  1. makes a tiny random transformers model (std 0.3 weights, norms around 1; make_fixtures.randomize), or for
+     ministral3_fp8 takes the mistral3_ministral3 fixture of make_family_fixtures.py (the Mistral 3 wrapper around a
+     Ministral 3 text model, in the hub's `language_model.model.*` layout), and writes it as an FP8 checkpoint (the
+     official Ministral 3 releases' settings there: one scale per weight, the static scheme, the vision tower,
+     projector and lm_head unconverted);
   2. loads that checkpoint with transformers on the CPU (`from_pretrained(dtype=float32)`: without a GPU transformers
      dequantizes every weight that has a `weight_scale_inv` with its `Fp8Dequantize`, in float32, and drops
      `activation_scale`), checks that its weights equal torch's own float8 -> float32 conversion times the scales
@@ -25,6 +28,7 @@ GPT-2 tokenizer of Fixtures/tokenizers/gpt2 (for `interp`).
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -32,7 +36,7 @@ import tempfile
 import numpy as np
 import torch
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import randomize  # noqa: E402
@@ -58,6 +62,9 @@ MODELS = [
          options=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=64,
                       tie_word_embeddings=True)),
+    # The Mistral 3 wrapper around Ministral 3, quantized as the official releases are.
+    dict(name="ministral3_fp8", fixture="mistral3_ministral3", seed=83, block=None, scale_dtype=torch.bfloat16,
+         scheme="static", skip=["model.vision_tower", "model.multi_modal_projector", "lm_head"]),
 ]
 
 
@@ -93,36 +100,58 @@ def dequantize(codes, scales, block):
     return codes.float() * grid.repeat_interleave(block_rows, 0).repeat_interleave(block_columns, 1)
 
 
-def make(spec):
+def random_model(spec):
+    """A tiny random model of the spec's type: its config.json, its float32 tensors, its Linear modules to convert,
+    the class to load it with and the map from checkpoint names to the loaded model's."""
     config = transformers.AutoConfig.for_model(spec["model_type"], **spec["options"])
     torch.manual_seed(spec["seed"])
     model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
     randomize(model, spec["seed"])
     linears = {name for name, module in model.named_modules()
                if isinstance(module, torch.nn.Linear) and name not in spec["skip"]}
+    state = {name: value for name, value in model.state_dict().items()
+             if not (config.tie_word_embeddings and name == "lm_head.weight")}
+    return config.to_dict(), state, linears, transformers.AutoModelForCausalLM, lambda name: name
+
+
+def wrapper_fixture(spec):
+    """The Mistral 3 fixture `spec["fixture"]` (hub layout), with its language model's projections to convert."""
+    directory = os.path.join(OUT, spec["fixture"])
+    config = json.load(open(os.path.join(directory, "config.json")))
+    state = load_file(os.path.join(directory, "model.safetensors"))
+    linears = {name.removesuffix(".weight") for name in state
+               if re.fullmatch(r"language_model\.model\.layers\.\d+\.(self_attn|mlp)\.\w+_proj\.weight", name)}
+
+    def loaded_name(name):
+        if name.startswith("language_model.model."):
+            return "model.language_model." + name.removeprefix("language_model.model.")
+        return name.removeprefix("language_model.") if name.startswith("language_model.") else "model." + name
+    return config, state, linears, transformers.Mistral3ForConditionalGeneration, loaded_name
+
+
+def make(spec):
+    config_dict, state, linears, loader, loaded_name = (wrapper_fixture if "fixture" in spec else random_model)(spec)
     tensors, expected = {}, {}
-    for name, value in model.state_dict().items():
+    for name, value in state.items():
         module = name.removesuffix(".weight")
         if module in linears and name.endswith(".weight"):
             codes, scales = quantize(value, spec["block"], spec["scale_dtype"])
             tensors[name], tensors[module + ".weight_scale_inv"] = codes, scales
             if spec["scheme"] == "static":
                 tensors[module + ".activation_scale"] = torch.tensor(0.05)
-            expected[name] = dequantize(codes, scales, spec["block"])
-        elif not (config.tie_word_embeddings and name == "lm_head.weight"):
+            expected[loaded_name(name)] = dequantize(codes, scales, spec["block"])
+        else:
             tensors[name] = value.to(torch.bfloat16)
-            expected[name] = tensors[name].float()
+            expected[loaded_name(name)] = tensors[name].float()
     directory = tempfile.mkdtemp(prefix=f"fp8-{spec['name']}-")
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(directory, "model.safetensors"),
               metadata={"format": "pt"})
-    config_dict = config.to_dict()
     config_dict["quantization_config"] = {"quant_method": "fp8", "activation_scheme": spec["scheme"],
                                           "weight_block_size": spec["block"], "modules_to_not_convert": spec["skip"]}
     config_dict["torch_dtype"] = "bfloat16"
     json.dump(config_dict, open(os.path.join(directory, "config.json"), "w"), indent=2)
 
-    loaded = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32,
-                                                               attn_implementation="eager").eval()
+    loaded = loader.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager").eval()
     state = loaded.state_dict()
     for name, value in expected.items():
         assert torch.equal(state[name], value), f"{spec['name']}: transformers read {name} differently"
@@ -132,7 +161,7 @@ def make(spec):
     padded_ids = [ids[0], [0] * PAD + ids[1][:SEQUENCE - PAD]]
     mask = [[1] * SEQUENCE, [0] * PAD + [1] * (SEQUENCE - PAD)]
     reference = {
-        "description": f"{spec['model_type']} FP8 checkpoint (block size {spec['block']}, {len(linears)} FP8 Linear "
+        "description": f"{spec.get('model_type', spec.get('fixture'))} FP8 checkpoint (block size {spec['block']}, {len(linears)} FP8 Linear "
                        "modules), logits of transformers dequantizing it on the CPU in float32",
         "fp8_modules": sorted(linears),
         "batch": {"input_ids": ids, "logits": logits(loaded, ids).tolist()},

@@ -5,9 +5,11 @@ import Tensors
 import LanguageModels
 
 /// Hugging Face FP8 checkpoints (`quant_method: "fp8"`, `F8_E4M3` weights with `weight_scale_inv` block scales;
-/// scripts/make_fp8_fixtures.py) against transformers dequantizing the same checkpoint on the CPU.
+/// scripts/make_fp8_fixtures.py) against transformers dequantizing the same checkpoint on the CPU; ministral3_fp8 is
+/// the Mistral 3 wrapper around Ministral 3 quantized as the official releases are (one BF16 scale per weight, static
+/// activation scheme, vision tower and projector unconverted).
 @Suite struct FP8CheckpointTests {
-    static let names = ["llama_fp8", "qwen3_fp8"]
+    static let names = ["llama_fp8", "qwen3_fp8", "ministral3_fp8"]
 
     @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
         let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
@@ -26,11 +28,11 @@ import LanguageModels
     /// byte per weight plus one `Float` scale per row and block of columns; `modules_to_not_convert` and the
     /// embeddings stay 16-bit as stored.
     @Test(arguments: names) func fp8ModulesStayPacked(name: String) throws {
-        let fp8Modules = Set(try Fixtures.reference(name)["fp8_modules"] as! [String])
+        let fp8Modules = Set((try Fixtures.reference(name)["fp8_modules"] as! [String]).map { String($0[$0.range(of: "layers.")!.lowerBound...]) })
         let model = try Fixtures.model(name)
         var matrices: [(String, WeightMatrix)] = []
         for (l, block) in model.blocks.enumerated() {
-            let attention = block.attention, mlp = block.mlp!, prefix = "model.layers.\(l)."
+            let attention = block.attention, mlp = block.mlp!, prefix = "layers.\(l)."
             matrices += [(prefix + "self_attn.q_proj", attention.query.matrix), (prefix + "self_attn.k_proj", attention.key.matrix),
                          (prefix + "self_attn.v_proj", attention.value.matrix), (prefix + "self_attn.o_proj", attention.output.matrix),
                          (prefix + "mlp.up_proj", mlp.input.matrix), (prefix + "mlp.gate_proj", mlp.gate!.matrix),
@@ -52,6 +54,22 @@ import LanguageModels
         }
         #expect(Double(packedBytes) < 0.3 * Double(floatBytes), "\(name): \(packedBytes) bytes packed, \(floatBytes) as Float32")
         guard case .halfPrecision = model.tokenEmbedding else { Issue.record("\(name): the embedding is not kept as stored"); return }
+    }
+
+    /// Export writes the FP8 weights dequantized, as a checkpoint without quantization settings that loads to the same
+    /// logits.
+    @Test(arguments: names) func exportWritesDequantizedWeights(name: String) throws {
+        let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
+        let model = try TransformerModel.load(checkpoint)
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
+            let reloaded = try Checkpoint(directory: directory)
+            #expect(reloaded.configuration.quantization == nil)
+            #expect(!reloaded.weights.tensorNames.contains { $0.hasSuffix("_scale_inv") || $0.hasSuffix("activation_scale") })
+            let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
+            let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
+            expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
+        }
     }
 
     /// `interp info`'s description of the settings, read from config.json.
