@@ -62,6 +62,13 @@ MODELS = [
          options=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=64,
                       tie_word_embeddings=True)),
+    # A Qwen3 mixture in the hub's per-expert layout (mlp.experts.E.{gate,up,down}_proj, as Qwen3-30B-A3B-FP8 ships
+    # it), every expert FP8 with 32x32 blocks, the routers unconverted.
+    dict(name="qwen3_moe_fp8", model_type="qwen3_moe", seed=84, block=[32, 32], scale_dtype=torch.float32,
+         scheme="dynamic", skip=["lm_head"],
+         options=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=64, moe_intermediate_size=32, num_experts=4,
+                      num_experts_per_tok=2, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      head_dim=16, max_position_embeddings=64, tie_word_embeddings=False)),
     # The Mistral 3 wrapper around Ministral 3, quantized as the official releases are.
     dict(name="ministral3_fp8", fixture="mistral3_ministral3", seed=83, block=None, scale_dtype=torch.bfloat16,
          scheme="static", skip=["model.vision_tower", "model.multi_modal_projector", "lm_head"]),
@@ -111,7 +118,27 @@ def random_model(spec):
                if isinstance(module, torch.nn.Linear) and name not in spec["skip"]}
     state = {name: value for name, value in model.state_dict().items()
              if not (config.tie_word_embeddings and name == "lm_head.weight")}
+    for name in [n for n in state if n.endswith(".mlp.experts.gate_up_proj")]:   # transformers 5's fused experts
+        experts = name.removesuffix("gate_up_proj")
+        gate_up, down = state.pop(name), state.pop(experts + "down_proj")
+        width = down.shape[-1]
+        for e in range(gate_up.shape[0]):
+            for part, value in [("gate_proj", gate_up[e, :width]), ("up_proj", gate_up[e, width:]), ("down_proj", down[e])]:
+                state[f"{experts}{e}.{part}.weight"] = value
+                linears.add(f"{experts}{e}.{part}")
     return config.to_dict(), state, linears, transformers.AutoModelForCausalLM, lambda name: name
+
+
+def fused_experts(state):
+    """The per-expert weights of `state` fused back into transformers 5's `mlp.experts.gate_up_proj` / `down_proj`."""
+    for name in [n for n in state if n.endswith(".mlp.experts.0.gate_proj.weight")]:
+        experts = name.removesuffix("0.gate_proj.weight")
+        count = sum(1 for n in state if n.startswith(experts) and n.endswith(".gate_proj.weight"))
+        parts = {part: [state.pop(f"{experts}{e}.{part}.weight") for e in range(count)]
+                 for part in ("gate_proj", "up_proj", "down_proj")}
+        state[experts + "gate_up_proj"] = torch.stack([torch.cat([g, u]) for g, u in zip(parts["gate_proj"], parts["up_proj"])])
+        state[experts + "down_proj"] = torch.stack(parts["down_proj"])
+    return state
 
 
 def wrapper_fixture(spec):
@@ -153,7 +180,7 @@ def make(spec):
 
     loaded = loader.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager").eval()
     state = loaded.state_dict()
-    for name, value in expected.items():
+    for name, value in fused_experts(expected).items():
         assert torch.equal(state[name], value), f"{spec['name']}: transformers read {name} differently"
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
 

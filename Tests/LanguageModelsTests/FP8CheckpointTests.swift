@@ -7,9 +7,9 @@ import LanguageModels
 /// Hugging Face FP8 checkpoints (`quant_method: "fp8"`, `F8_E4M3` weights with `weight_scale_inv` block scales;
 /// scripts/make_fp8_fixtures.py) against transformers dequantizing the same checkpoint on the CPU; ministral3_fp8 is
 /// the Mistral 3 wrapper around Ministral 3 quantized as the official releases are (one BF16 scale per weight, static
-/// activation scheme, vision tower and projector unconverted).
+/// activation scheme, vision tower and projector unconverted), qwen3_moe_fp8 a mixture in the hub's per-expert layout.
 @Suite struct FP8CheckpointTests {
-    static let names = ["llama_fp8", "qwen3_fp8", "ministral3_fp8"]
+    static let names = ["llama_fp8", "qwen3_fp8", "qwen3_moe_fp8", "ministral3_fp8"]
 
     @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
         let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
@@ -32,11 +32,17 @@ import LanguageModels
         let model = try Fixtures.model(name)
         var matrices: [(String, WeightMatrix)] = []
         for (l, block) in model.blocks.enumerated() {
-            let attention = block.attention, mlp = block.mlp!, prefix = "layers.\(l)."
+            let attention = block.attention, prefix = "layers.\(l)."
             matrices += [(prefix + "self_attn.q_proj", attention.query.matrix), (prefix + "self_attn.k_proj", attention.key.matrix),
-                         (prefix + "self_attn.v_proj", attention.value.matrix), (prefix + "self_attn.o_proj", attention.output.matrix),
-                         (prefix + "mlp.up_proj", mlp.input.matrix), (prefix + "mlp.gate_proj", mlp.gate!.matrix),
-                         (prefix + "mlp.down_proj", mlp.output.matrix)]
+                         (prefix + "self_attn.v_proj", attention.value.matrix), (prefix + "self_attn.o_proj", attention.output.matrix)]
+            func feedForward(_ mlp: FeedForward, _ module: String) -> [(String, WeightMatrix)] {
+                [(module + "up_proj", mlp.input.matrix), (module + "gate_proj", mlp.gate!.matrix), (module + "down_proj", mlp.output.matrix)]
+            }
+            if let mlp = block.mlp { matrices += feedForward(mlp, prefix + "mlp.") }
+            if let mixture = block.mixture {
+                matrices.append((prefix + "mlp.gate", mixture.router.matrix))
+                for (e, expert) in mixture.experts.enumerated() { matrices += feedForward(expert, prefix + "mlp.experts.\(e).") }
+            }
         }
         #expect(Set(matrices.map(\.0)).isSuperset(of: fp8Modules) && fp8Modules.count >= 13)
         var packedBytes = 0, floatBytes = 0
