@@ -78,13 +78,18 @@ import LanguageModels
         }
     }
 
-    /// `interp info`'s description of the settings, read from config.json.
+    /// The settings as config.json gives them, and written back in the same form.
     @Test func settingsAreRead() throws {
         let llama = try ModelConfiguration(contentsOf: Fixtures.directory("llama_fp8")).quantization?.fp8
         #expect(llama == FP8Quantization(weightBlockSize: [32, 32], activationScheme: "dynamic",
                                          modulesToNotConvert: ["lm_head", "model.layers.1.mlp.down_proj"]))
         let qwen = try ModelConfiguration(contentsOf: Fixtures.directory("qwen3_fp8")).quantization?.fp8
         #expect(qwen == FP8Quantization(weightBlockSize: nil, activationScheme: "static", modulesToNotConvert: ["lm_head"]))
+        let settings = MLXQuantization(fp8: llama!)
+        let encoded = try JSONEncoder().encode(settings)
+        let fields = try JSONSerialization.jsonObject(with: encoded) as! [String: Any]
+        #expect(fields["quant_method"] as? String == "fp8" && fields["weight_block_size"] as? [Int] == [32, 32], "\(fields)")
+        #expect(try JSONDecoder().decode(MLXQuantization.self, from: encoded) == settings)
     }
 
     /// Settings transformers refuses, or formats this library does not read, are refused naming the field.
