@@ -11,7 +11,8 @@ Regenerate (from the repository root; needs torch, transformers >= 5.25, safeten
     python3 scripts/make_fp8_fixtures.py
 
 For each model below it
-  1. makes a tiny random transformers model (std 0.3 weights, norms around 1; make_fixtures.randomize), or for
+  1. makes a tiny random transformers model (std 0.3 weights, norms around 1; make_fixtures.randomize; a mixture's
+     fused experts split into the hub's per-expert `mlp.experts.E.{gate,up,down}_proj`), or for
      ministral3_fp8 takes the mistral3_ministral3 fixture of make_family_fixtures.py (the Mistral 3 wrapper around a
      Ministral 3 text model, in the hub's `language_model.model.*` layout), and writes it as an FP8 checkpoint (the
      official Ministral 3 releases' settings there: one scale per weight, the static scheme, the vision tower,
