@@ -30,7 +30,7 @@ struct InfoCommand: ParsableCommand {
         let mix = try ggufMix(lm.directory)
         let info = Info(directory: lm.directory.path, family: family, layers: c.nLayers, heads: c.nHeads, kvHeads: c.nKVHeads,
                         dModel: c.dModel, dHead: c.dHead, dMLP: c.dMLP, vocabulary: c.vocabularySize, contextLength: c.maxPositions,
-                        dtype: c.dtype ?? "float32", quantization: c.quantization.map { q in q.defaultMode == .affine ? "MLX \(q.bits)-bit, group \(q.groupSize)" : "MLX \(q.defaultMode.rawValue)" },
+                        dtype: c.dtype ?? "float32", quantization: c.quantization.map(Self.quantizationLabel),
                         parameters: parameters, hookPoints: lm.model.hookNames.count, options: c.optionsInForce,
                         ggufTensorTypes: mix?.shares.map { GGUFTensorTypeShare(type: $0.type.name, tensors: $0.tensorCount, bytes: $0.byteCount) })
         if output.json { return try Output.json(info) }
@@ -48,6 +48,14 @@ struct InfoCommand: ParsableCommand {
           options       \(info.options.joined(separator: "\n                "))
         """)
         if let mix { print("  GGUF types    \(mix.summary)") }
+    }
+
+    /// How the weights are quantized, e.g. `MLX 4-bit, group 64`, `MLX mxfp8`, `FP8 E4M3, blocks 128x128`.
+    static func quantizationLabel(_ q: MLXQuantization) -> String {
+        if let fp8 = q.fp8 {
+            return "FP8 E4M3, " + (fp8.weightBlockSize.map { "blocks \($0.map(String.init).joined(separator: "x"))" } ?? "one scale per weight")
+        }
+        return q.defaultMode == .affine ? "MLX \(q.bits)-bit, group \(q.groupSize)" : "MLX \(q.defaultMode.rawValue)"
     }
 
     /// The tensor-type mix of a GGUF model file, nil for a model directory.

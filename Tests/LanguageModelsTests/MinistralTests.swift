@@ -167,9 +167,9 @@ import LanguageModels
             ("ministral", { $0.removeValue(forKey: "head_dim") }, ["head_dim is missing"]),
             ("ministral", { $0["layer_types"] = ["sliding_attention", "full_attention"] }, ["layer_types", "2 entries for 3 layers"]),
             ("ministral", { $0["sliding_window"] = NSNull() }, ["sliding_window is null", "layer 0"]),
-            // The official Ministral 3 releases: FP8 weights with per-tensor scales (transformers' FineGrainedFP8).
-            ("mistral3_ministral3", { $0["quantization_config"] = ["quant_method": "fp8", "activation_scheme": "static"] },
-             ["quantization_config.quant_method 'fp8' is not supported"]),
+            // The official Ministral 3 releases are FP8 (transformers' FineGrainedFP8, read); malformed settings are refused.
+            ("mistral3_ministral3", { $0["quantization_config"] = ["quant_method": "fp8", "weight_block_size": [128]] },
+             ["quantization_config.weight_block_size [128] must be two positive integers or null"]),
             ("mistral3_ministral3", { $0["text_config"] = ["model_type": "llama"] }, ["text_config.model_type", "'llama'"]),
             ("mistral3_ministral3", { $0.removeValue(forKey: "text_config") }, ["text_config is missing"]),
             ("mistral3_ministral3", {

@@ -81,8 +81,8 @@ import LanguageModels
     }
 
     @Test func rejectsAnUnknownDType() {
-        let header = #"{"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}"#
-        expectLoadingError(containing: ["model.safetensors", "tensor 'w'", "unknown dtype 'F8_E4M3'", "BF16"]) {
+        let header = #"{"w":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}}"#
+        expectLoadingError(containing: ["model.safetensors", "tensor 'w'", "unknown dtype 'F8_E5M2'", "BF16"]) {
             _ = try open(safetensorsBytes(header: header, data: [0, 0]))
         }
     }

@@ -56,6 +56,9 @@ public struct MLXQuantization: Codable, Equatable, Sendable {
     public var quantMethod: String?
     /// Per-module overrides keyed by module path (e.g. `model.layers.0.mlp.down_proj`).
     public var overrides: [String: ModuleSetting]
+    /// Hugging Face's FP8 settings when `quantMethod` is `"fp8"` (the weights with a `weight_scale_inv` are then
+    /// FP8 matrices, and `groupSize` and `bits` are unused).
+    public var fp8: FP8Quantization?
 
     /// Creates settings with no per-module overrides.
     public init(groupSize: Int, bits: Int, mode: String? = nil, overrides: [String: ModuleSetting] = [:]) {
@@ -64,6 +67,13 @@ public struct MLXQuantization: Codable, Equatable, Sendable {
         self.mode = mode
         self.quantMethod = nil
         self.overrides = overrides
+    }
+
+    /// Hugging Face FP8 settings (`quantization_config` with `quant_method: "fp8"`).
+    public init(fp8: FP8Quantization) {
+        self.init(groupSize: 0, bits: 0)
+        quantMethod = "fp8"
+        self.fp8 = fp8
     }
 
     /// The mode of the modules without an override (``Mode/affine`` when `mode` is absent or unknown, which
@@ -107,6 +117,7 @@ public struct MLXQuantization: Codable, Equatable, Sendable {
             groupSize = (try? container.decodeIfPresent(Int.self, forKey: Self.groupSizeKey)) ?? 0
             bits = (try? container.decodeIfPresent(Int.self, forKey: Self.bitsKey)) ?? 0
             overrides = [:]
+            fp8 = quantMethod == "fp8" ? try FP8Quantization(from: decoder) : nil
             return
         }
         groupSize = try container.decode(Int.self, forKey: Self.groupSizeKey)
@@ -125,6 +136,12 @@ public struct MLXQuantization: Codable, Equatable, Sendable {
     }
 
     public func encode(to encoder: Encoder) throws {
+        if let fp8 {
+            try fp8.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(quantMethod, forKey: Self.quantMethodKey)
+            return
+        }
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(groupSize, forKey: Self.groupSizeKey)
         try container.encode(bits, forKey: Self.bitsKey)
@@ -143,8 +160,11 @@ public struct MLXQuantization: Codable, Equatable, Sendable {
 
     /// Throws unless these are MLX settings this library can dequantize; `source` names the file.
     func validate(source: String, field: String) throws {
+        if let fp8 {
+            return try fp8.validate(source: source, field: field)
+        }
         if let quantMethod {
-            throw LoadingError("\(source): \(field).quant_method '\(quantMethod)' is not supported (only MLX quantization is)")
+            throw LoadingError("\(source): \(field).quant_method '\(quantMethod)' is not supported (only MLX quantization and 'fp8' are)")
         }
         if let mode, Mode(rawValue: mode) == nil {
             let modes = Mode.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")

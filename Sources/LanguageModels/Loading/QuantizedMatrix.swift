@@ -7,7 +7,8 @@ import Tensors
 /// bias) per `groupSize` consecutive columns: `W[r, c] = scale[r, c / groupSize] * q[r, c] + bias[r, c / groupSize]`
 /// (affine), or `scale[r, c / groupSize] * value(q[r, c])` with `q` an FP4 E2M1 (mxfp4, nvfp4) or FP8 E4M3 (mxfp8)
 /// code. This is the layout `mx.quantize` produces for a Linear weight `[out, in]` or an Embedding table
-/// `[vocab, dModel]`.
+/// `[vocab, dModel]`. Hugging Face FP8 weights are held as mxfp8 codes with their block scales, one group per
+/// block of columns (``WeightStore/fp8Matrix(module:shape:settings:)``).
 ///
 /// Products, lookups and slices dequantize a block of rows at a time (``RowDequantizedMatrix``).
 public struct QuantizedMatrix: RowDequantizedMatrix {
@@ -30,11 +31,12 @@ public struct QuantizedMatrix: RowDequantizedMatrix {
     public let biases: [Float]
 
     /// Creates a matrix from its packed parts; the counts must match the dimensions and `mode` (a programmer error
-    /// otherwise).
+    /// otherwise). The floating-point modes take any group size (MLX's settings fix it, Hugging Face's FP8 blocks
+    /// do not).
     public init(rowCount: Int, columnCount: Int, bits: Int, groupSize: Int, mode: MLXQuantization.Mode = .affine,
                 packed: [UInt32], scales: [Float], biases: [Float]) {
         precondition(MLXQuantization.supportedBits.contains(bits), "unsupported bit width \(bits)")
-        precondition(mode.fixedShape.map { $0 == (bits, groupSize) } ?? true, "mode \(mode) with \(bits) bits, group \(groupSize)")
+        precondition(mode.fixedShape.map { $0.bits == bits } ?? true, "mode \(mode) with \(bits) bits")
         precondition(groupSize > 0 && columnCount % groupSize == 0, "columnCount \(columnCount) is not a multiple of groupSize \(groupSize)")
         precondition(columnCount * bits % 32 == 0, "a row of \(columnCount) \(bits)-bit codes does not fill whole words")
         self.rowCount = rowCount

@@ -1,7 +1,9 @@
 /// The element types a safetensors file can declare that this reader understands.
 ///
 /// Floating-point types convert to `Float` (``SafetensorsFile/tensor(named:)``); integer types are read raw,
-/// e.g. the `U32` words of MLX-quantized weights (``SafetensorsFile/uint32Scalars(named:)``).
+/// e.g. the `U32` words of MLX-quantized weights (``SafetensorsFile/uint32Scalars(named:)``). `F8_E4M3`
+/// (`torch.float8_e4m3fn`, the codes of Hugging Face FP8 checkpoints) is read only as the codes of an FP8 matrix
+/// with its block scales (``WeightStore/fp8Matrix(module:shape:settings:)``), never converted alone.
 public enum SafetensorsDType: String, CaseIterable, Sendable {
     case float64 = "F64"
     case float32 = "F32"
@@ -16,6 +18,7 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
     case uint16 = "U16"
     case uint8 = "U8"
     case bool = "BOOL"
+    case float8E4M3 = "F8_E4M3"
 
     /// The size of one element in bytes.
     public var byteCount: Int {
@@ -23,7 +26,7 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
         case .float64, .int64, .uint64: return 8
         case .float32, .int32, .uint32: return 4
         case .float16, .bfloat16, .int16, .uint16: return 2
-        case .int8, .uint8, .bool: return 1
+        case .int8, .uint8, .bool, .float8E4M3: return 1
         }
     }
 

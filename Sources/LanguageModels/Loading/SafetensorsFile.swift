@@ -56,7 +56,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         let info = try info(named: name)
         guard info.dtype.isFloatingPoint else {
             throw LoadingError("\(url.path): tensor '\(name)' has dtype \(info.dtype.rawValue), not a floating-point type"
-                + (info.dtype == .uint32 ? " (packed quantized weights are read with uint32Scalars or as a QuantizedMatrix)" : ""))
+                + (info.dtype == .uint32 ? " (packed quantized weights are read with uint32Scalars or as a QuantizedMatrix)" : "")
+                + (info.dtype == .float8E4M3 ? " (FP8 codes are read only as a Linear weight with its weight_scale_inv)" : ""))
         }
         defer { releasePages(of: info) }
         return withBytes(of: info) { bytes in

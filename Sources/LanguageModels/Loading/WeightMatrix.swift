@@ -101,9 +101,17 @@ public enum WeightMatrix {
 
 extension WeightStore {
     /// The weight of the Linear or Embedding module at `module` (e.g. `model.layers.0.mlp.up_proj`), checked
-    /// to be `[out, in]`: quantized when the checkpoint has `module.scales`; otherwise `module.weight` as
-    /// stored when it is bfloat16 or float16 (read in place, not converted), converted to `Float` when not.
+    /// to be `[out, in]`: quantized when the checkpoint has `module.scales` (MLX) or `module.weight_scale_inv`
+    /// (Hugging Face FP8); otherwise `module.weight` as stored when it is bfloat16 or float16 (read in place, not
+    /// converted), converted to `Float` when not.
     public func weightMatrix(module: String, shape: [Int], quantization: MLXQuantization?) throws -> WeightMatrix {
+        if has("\(module).weight_scale_inv") {
+            guard let fp8 = quantization?.fp8 else {
+                throw LoadingError("\(module).weight_scale_inv: the checkpoint has FP8 weights but config.json has no "
+                                   + "quantization_config with quant_method 'fp8'")
+            }
+            return .quantized(try fp8Matrix(module: module, shape: shape, settings: fp8))
+        }
         guard has("\(module).scales") else {
             let name = "\(module).weight"
             try checkShape(of: name, expected: shape)

@@ -104,12 +104,12 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// Whether some weight matrix is bfloat16 or float16 (and so kept 16-bit, computing in ``computePrecision``);
-    /// the scales and biases of MLX quantized weights do not count.
+    /// the scales and biases of MLX quantized weights and the block scales of FP8 ones do not count.
     public var hasHalfPrecisionMatrix: Bool {
         locations.contains { name, file in
             let info = file.tensorInfos[name]!
             return info.dtype.isFloatingPoint && info.dtype.byteCount == 2 && info.shape.count == 2
-                && !name.hasSuffix(".scales") && !name.hasSuffix(".biases")
+                && !name.hasSuffix(".scales") && !name.hasSuffix(".biases") && !name.hasSuffix(".weight_scale_inv")
         }
     }
 
