@@ -82,6 +82,31 @@ def prompts(seed):
     return [first, second], short
 
 
+def random_prompts(seed, vocabulary, length):
+    """Two prompts of `length` token ids drawn from 1 ..< `vocabulary`."""
+    return np.random.default_rng(seed).integers(1, vocabulary, (2, length)).tolist()
+
+
+def masked_logits(model, ids, mask=None):
+    """transformers' logits of `ids`; with an attention `mask` (left padding), positions counted from the first real token."""
+    with torch.no_grad():
+        ids = torch.tensor(ids)
+        if mask is None:
+            return model(ids).logits
+        mask = torch.tensor(mask)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return model(ids, attention_mask=mask, position_ids=positions).logits
+
+
+def batch_references(model, ids, pad):
+    """A reference.json's "batch" (the two prompts `ids`) and "padded" (the second left-padded by `pad`) entries."""
+    length = len(ids[0])
+    padded_ids = [ids[0], [0] * pad + ids[1][:length - pad]]
+    mask = [[1] * length, [0] * pad + [1] * (length - pad)]
+    return {"batch": {"input_ids": ids, "logits": masked_logits(model, ids).tolist()},
+            "padded": {"input_ids": padded_ids, "attention_mask": mask, "logits": masked_logits(model, padded_ids, mask).tolist()}}
+
+
 def blocks(model):
     return model.transformer.h if hasattr(model, "transformer") else model.model.layers
 

@@ -40,7 +40,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import randomize  # noqa: E402
+from make_fixtures import batch_references, randomize, random_prompts  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/LanguageModelsTests/Fixtures/models")
@@ -74,21 +74,6 @@ MODELS = [
     dict(name="ministral3_fp8", fixture="mistral3_ministral3", seed=83, block=None, scale_dtype=torch.bfloat16,
          scheme="static", skip=["model.vision_tower", "model.multi_modal_projector", "lm_head"]),
 ]
-
-
-def prompts(seed):
-    rng = np.random.default_rng(seed)
-    return rng.integers(1, VOCAB, (2, SEQUENCE)).tolist()
-
-
-def logits(model, ids, mask=None):
-    with torch.no_grad():
-        ids = torch.tensor(ids)
-        if mask is None:
-            return model(ids).logits
-        mask = torch.tensor(mask)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        return model(ids, attention_mask=mask, position_ids=positions).logits
 
 
 def quantize(weight, block, scale_dtype):
@@ -185,15 +170,11 @@ def make(spec):
         assert torch.equal(state[name], value), f"{spec['name']}: transformers read {name} differently"
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
 
-    ids = prompts(spec["seed"])
-    padded_ids = [ids[0], [0] * PAD + ids[1][:SEQUENCE - PAD]]
-    mask = [[1] * SEQUENCE, [0] * PAD + [1] * (SEQUENCE - PAD)]
     reference = {
         "description": f"{spec.get('model_type', spec.get('fixture'))} FP8 checkpoint (block size {spec['block']}, {len(linears)} FP8 Linear "
                        "modules), logits of transformers dequantizing it on the CPU in float32",
         "fp8_modules": sorted(linears),
-        "batch": {"input_ids": ids, "logits": logits(loaded, ids).tolist()},
-        "padded": {"input_ids": padded_ids, "attention_mask": mask, "logits": logits(loaded, padded_ids, mask).tolist()},
+        **batch_references(loaded, random_prompts(spec["seed"], VOCAB, SEQUENCE), PAD),
     }
     target = os.path.join(OUT, spec["name"])
     shutil.rmtree(target, ignore_errors=True)

@@ -49,7 +49,7 @@ from mlx_lm import convert
 from safetensors.numpy import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import randomize  # noqa: E402
+from make_fixtures import batch_references, masked_logits, randomize, random_prompts  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/LanguageModelsTests/Fixtures/models")
@@ -147,21 +147,6 @@ def older_layout(config):
     return config
 
 
-def prompts(seed):
-    rng = np.random.default_rng(seed)
-    return rng.integers(1, VOCAB, (2, SEQUENCE)).tolist()
-
-
-def logits(model, ids, mask=None):
-    with torch.no_grad():
-        ids = torch.tensor(ids)
-        if mask is None:
-            return model(ids).logits
-        mask = torch.tensor(mask)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        return model(ids, attention_mask=mask, position_ids=positions).logits
-
-
 def source_model(model_type, options, seed, directory):
     config = transformers.AutoConfig.for_model(model_type, **options)
     torch.manual_seed(seed)
@@ -180,8 +165,8 @@ def source_model(model_type, options, seed, directory):
     rewritten = older_layout(json.load(open(path)))
     json.dump(rewritten, open(path, "w"), indent=2)
     reread = transformers.AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager").eval()
-    ids = prompts(seed)
-    difference = (logits(model, ids) - logits(reread, ids)).abs().max().item()
+    ids = random_prompts(seed, VOCAB, SEQUENCE)
+    difference = (masked_logits(model, ids) - masked_logits(reread, ids)).abs().max().item()
     assert difference < 1e-5, f"{model_type}: the rewritten config.json reads differently ({difference})"
     return reread
 
@@ -262,14 +247,10 @@ def make(name, model_type, options, bits, group, recipe, description, seed):
     convert(source, mlx_path=converted, quantize=True, q_bits=bits, q_group_size=group, quant_predicate=recipe,
             q_mode=MODES.get(name, "affine"))
     quantized = load_dequantized(model, model_type, converted)
-    ids = prompts(seed)
-    padded_ids = [ids[0], [0] * PAD + ids[1][:SEQUENCE - PAD]]
-    mask = [[1] * SEQUENCE, [0] * PAD + [1] * (SEQUENCE - PAD)]
     reference = {
         "description": description + f" (mlx-lm convert, {quantized} quantized modules)",
         "quantized_modules": quantized,
-        "batch": {"input_ids": ids, "logits": logits(model, ids).tolist()},
-        "padded": {"input_ids": padded_ids, "attention_mask": mask, "logits": logits(model, padded_ids, mask).tolist()},
+        **batch_references(model, random_prompts(seed, VOCAB, SEQUENCE), PAD),
     }
     target = os.path.join(OUT, name)
     shutil.rmtree(target, ignore_errors=True)

@@ -12,16 +12,11 @@ import LanguageModels
     static let names = ["llama_fp8", "qwen3_fp8", "qwen3_moe_fp8", "ministral3_fp8"]
 
     @Test(arguments: names) func logitsMatchTransformers(name: String) throws {
-        let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
-        let logits = try Fixtures.model(name).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
-        expectLogits(logits, match: flatFloats(batch["logits"]!), name)
+        try Fixtures.expectBatchLogitsMatch(name)
     }
 
     @Test(arguments: names) func leftPaddedLogitsMatchTransformers(name: String) throws {
-        let padded = try Fixtures.reference(name)["padded"] as! [String: Any]
-        let scale = Swift.max(1, flatFloats(padded["logits"]!).map(Swift.abs).max()!)
-        let worst = try Fixtures.paddedLogitsError(name)
-        #expect(worst <= 1e-4 * scale, "\(name): max |Δ logits| at real positions = \(worst) at logit scale \(scale)")
+        try Fixtures.expectPaddedLogitsMatchAtScale(name)
     }
 
     /// Exactly the modules the script quantized (those with a `weight_scale_inv`) stay packed as E4M3 codes, one

@@ -19,6 +19,21 @@ enum Fixtures {
         try TransformerModel.load(Checkpoint(directory: directory(name)))
     }
 
+    /// Expects the fixture's batch ("batch" in reference.json) to give transformers' logits (``expectLogits(_:match:_:)``).
+    static func expectBatchLogitsMatch(_ name: String) throws {
+        let batch = try reference(name)["batch"] as! [String: Any]
+        let logits = try model(name).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
+        expectLogits(logits, match: flatFloats(batch["logits"]!), name)
+    }
+
+    /// Expects the real positions of the fixture's left-padded batch within 1e-4 of its logit scale of transformers'.
+    static func expectPaddedLogitsMatchAtScale(_ name: String) throws {
+        let padded = try reference(name)["padded"] as! [String: Any]
+        let scale = Swift.max(1, flatFloats(padded["logits"]!).map(Swift.abs).max()!)
+        let worst = try paddedLogitsError(name)
+        #expect(worst <= 1e-4 * scale, "\(name): max |Δ logits| at real positions = \(worst) at logit scale \(scale)")
+    }
+
     /// The largest |logit − transformers' logit| at the real (unpadded) positions of the fixture's left-padded
     /// batch (`reference.json`'s "padded" entry).
     static func paddedLogitsError(_ name: String) throws -> Float {
