@@ -10,7 +10,8 @@ struct SAECommand: ParsableCommand {
         commandName: "sae", abstract: "Read a SAELens SAE's features on a prompt, or attribute a metric to them.",
         discussion: """
         --sae names a SAELens directory (cfg.json + sae_weights.safetensors; standard, jumprelu, topk or gated), \
-        spliced at its cfg's hook. With --prompt: the top features per position, the reconstruction's fraction of \
+        spliced at its cfg's hook, or a Gemma Scope params.npz followed by its hook \
+        (layer_12/width_16k/average_l0_82/params.npz:blocks.12.hook_resid_post). With --prompt: the top features per position, the reconstruction's fraction of \
         variance unexplained, and the next-token loss and last-position logits with the activation replaced by the \
         reconstruction (no error term). With --clean/--corrupted/--answer/--wrong or --task: attribution patching \
         of every feature and error node (Marks et al. 2024), (f(corrupted) − f(clean)) · ∂m/∂f at the clean run, \
@@ -21,7 +22,7 @@ struct SAECommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
-    @Option(help: ArgumentHelp("A SAELens SAE directory (repeat for several; one with --prompt).", valueName: "dir")) var sae: [String]
+    @Option(help: ArgumentHelp("A SAELens SAE directory, or a Gemma Scope params.npz:HOOK (repeat for several; one with --prompt).", valueName: "dir")) var sae: [String]
     @Option(help: "The prompt whose features to show.") var prompt: String?
     @Option(help: "The prompt that shows the behaviour.") var clean: String?
     @Option(help: "The contrasting prompt (same token length).") var corrupted: String?
@@ -43,8 +44,20 @@ struct SAECommand: ParsableCommand {
 
     func run() throws {
         let lm = try model.load()
-        let saes = try sae.map { try SparseAutoencoder(contentsOf: URL(fileURLWithPath: $0), model: lm.model) }
+        let saes = try sae.map { try Self.load($0, model: lm.model) }
         if let prompt { try features(lm, saes[0], prompt: prompt) } else { try attribution(lm, saes) }
+    }
+
+    /// A SAELens directory, or a Gemma Scope `params.npz` with its hook after a colon.
+    static func load(_ argument: String, model: TransformerModel) throws -> SparseAutoencoder {
+        if let colon = argument.range(of: ".npz:", options: .backwards) {
+            return try SparseAutoencoder(gemmaScope: URL(fileURLWithPath: String(argument[..<colon.lowerBound]) + ".npz"),
+                                         hook: String(argument[colon.upperBound...]), model: model)
+        }
+        if argument.hasSuffix(".npz") {
+            throw ValidationError("--sae \(argument): a Gemma Scope params.npz does not record its hook; give it after a colon, e.g. --sae \(argument):blocks.12.hook_resid_post")
+        }
+        return try SparseAutoencoder(contentsOf: URL(fileURLWithPath: argument), model: model)
     }
 
     /// The pair options of the other causal commands, from this command's flags.

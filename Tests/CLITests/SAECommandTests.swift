@@ -46,6 +46,13 @@ import TestScratch
         }
     }
 
+    @Test func gemmaScopeArchivesNeedTheirHook() throws {
+        let result = try CLI.run(["sae", "--sae", "/nonexistent/params.npz", "--prompt", "Alice"])
+        #expect(result.status != 0 && result.standardError.contains("does not record its hook; give it after a colon"), "\(result.standardError)")
+        let wrongWidth = try CLI.run(["sae", "--sae", "/nonexistent/params.npz:blocks.1.hook_resid_pre", "--prompt", "Alice"])
+        #expect(wrongWidth.status != 0 && wrongWidth.standardError.contains("/nonexistent/params.npz: cannot read"), "\(wrongWidth.standardError)")
+    }
+
     @Test func taskPrintsTheAttribution() throws {
         try withTemporaryDirectory { directory in
             try Self.writeSAE(to: directory)

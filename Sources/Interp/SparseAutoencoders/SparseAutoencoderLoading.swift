@@ -23,11 +23,36 @@ extension SparseAutoencoder {
         var configuration = try file.configuration(source: configURL.path)
         if let model { configuration.hookName = try Self.resolveHook(configuration, model: model, source: configURL.path) }
         let weights = try SafetensorsFile(contentsOf: directory.appendingPathComponent(Self.weightsFileName))
-        try self.init(configuration: configuration, weights: weights, usesErrorTerm: usesErrorTerm)
+        let tensors = Dictionary(uniqueKeysWithValues: try weights.tensorNames.map { ($0, try weights.tensor(named: $0)) })
+        try self.init(configuration: configuration, tensors: tensors, source: weights.url.path, usesErrorTerm: usesErrorTerm)
     }
 
-    /// An SAE from a validated configuration and its weights file.
-    init(configuration: Configuration, weights: SafetensorsFile, usesErrorTerm: Bool) throws {
+    /// Loads a Gemma Scope SAE (`params.npz` as published: `W_enc [d_in, d_sae]`, `W_dec`, `b_enc`, `b_dec`, `threshold`):
+    /// a JumpReLU SAE of the activation itself (`x · W_enc + b_enc`, no decoder bias subtracted, as Gemma Scope's own
+    /// code and SAELens' converter read it) at `hook`, which the file does not record; Gemma Scope's folders name it:
+    /// `layer_12/…` of `gemma-scope-2b-pt-res` is `blocks.12.hook_resid_post`, of `-mlp` `blocks.12.hook_mlp_out`, of
+    /// `-att` `blocks.12.attn.hook_z` (the heads concatenated).
+    ///
+    /// ```swift
+    /// let sae = try SparseAutoencoder(gemmaScope: URL(fileURLWithPath: "layer_12/width_16k/average_l0_82/params.npz"),
+    ///                                 hook: "blocks.12.hook_resid_post", model: model)
+    /// ```
+    public init(gemmaScope url: URL, hook: String, model: TransformerModel? = nil, usesErrorTerm: Bool = false) throws {
+        let tensors = try NumpyArchive(contentsOf: url).arrays
+        guard let encoder = tensors["W_enc"], encoder.shape.count == 2 else {
+            throw LoadingError("\(url.path): no 2-dimensional array 'W_enc' (a Gemma Scope SAE has W_enc, W_dec, b_enc, b_dec, threshold)")
+        }
+        let hookName = model.flatMap { try? $0.hookNameResolver.resolve(hook) } ?? hook
+        var configuration = Configuration(
+            architecture: .jumpReLU, k: nil, dIn: encoder.shape[0], dSAE: encoder.shape[1], hookName: hookName,
+            hookField: "hook", appliesDecoderBiasToInput: false, normalization: .none,
+            flattensHeads: hookName.hasSuffix("hook_z"), rescalesByDecoderNorm: false)
+        if let model { configuration.hookName = try Self.resolveHook(configuration, model: model, source: url.path) }
+        try self.init(configuration: configuration, tensors: tensors, source: url.path, usesErrorTerm: usesErrorTerm)
+    }
+
+    /// An SAE from a validated configuration and its weights (`source` names their file in errors).
+    init(configuration: Configuration, tensors: [String: Tensor], source path: String, usesErrorTerm: Bool) throws {
         let (dIn, dSAE) = (configuration.dIn, configuration.dSAE)
         var expected = ["W_enc": [dIn, dSAE], "W_dec": [dSAE, dIn], "b_dec": [dIn]]
         switch configuration.architecture {
@@ -35,18 +60,19 @@ extension SparseAutoencoder {
         case .jumpReLU: expected["b_enc"] = [dSAE]; expected["threshold"] = [dSAE]
         case .gated: for name in ["b_gate", "r_mag", "b_mag"] { expected[name] = [dSAE] }
         }
-        let path = weights.url.path
-        for name in weights.tensorNames where expected[name] == nil {
-            if name == "scaling_factor", try weights.floatScalars(named: name).allSatisfy({ $0 == 1 }) { continue }
+        for name in tensors.keys.sorted() where expected[name] == nil {
+            if name == "scaling_factor", tensors[name]!.scalars.allSatisfy({ $0 == 1 }) { continue }
             throw LoadingError("\(path): tensor '\(name)' is not part of a \(configuration.architecture.rawValue) SAE"
                 + " (expected: \(expected.keys.sorted().joined(separator: ", ")))")
         }
         func read(_ name: String) throws -> Tensor {
-            let info = try weights.info(named: name)
-            guard info.shape == expected[name]! else {
-                throw LoadingError("\(path): tensor '\(name)': expected shape \(expected[name]!) (d_in \(dIn), d_sae \(dSAE)), found \(info.shape)")
+            guard let tensor = tensors[name] else {
+                throw LoadingError("\(path): no tensor named '\(name)' (a \(configuration.architecture.rawValue) SAE has \(expected.keys.sorted().joined(separator: ", ")))")
             }
-            return try weights.tensor(named: name)
+            guard tensor.shape == expected[name]! else {
+                throw LoadingError("\(path): tensor '\(name)': expected shape \(expected[name]!) (d_in \(dIn), d_sae \(dSAE)), found \(tensor.shape)")
+            }
+            return tensor
         }
         self.configuration = configuration
         self.usesErrorTerm = usesErrorTerm
