@@ -199,6 +199,16 @@ def save_checkpoint(model, name):
     return directory
 
 
+def rewrite_config(directory, edit):
+    """Edits the fixture's config.json in place with `edit(config)` (written back sorted, indented)."""
+    path = os.path.join(directory, "config.json")
+    with open(path) as handle:
+        config = json.load(handle)
+    edit(config)
+    with open(path, "w") as handle:
+        json.dump(config, handle, indent=2, sort_keys=True)
+
+
 def save(model_class, config, name, description, seed, rewrite=None, dtype=torch.float32):
     """Builds, randomizes and saves a model; `rewrite` edits the saved config.json into an older layout. With a
     16-bit `dtype` the checkpoint is saved in it and the references are the fp32 model with those rounded weights
@@ -214,12 +224,7 @@ def save(model_class, config, name, description, seed, rewrite=None, dtype=torch
     else:
         directory = save_checkpoint(model, name)
     if rewrite is not None:
-        path = os.path.join(directory, "config.json")
-        with open(path) as handle:
-            written = json.load(handle)
-        rewrite(written)
-        with open(path, "w") as handle:
-            json.dump(written, handle, indent=2, sort_keys=True)
+        rewrite_config(directory, rewrite)
         reloaded = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
         probe = torch.tensor([list(range(1, SEQUENCE + 1))])
         with torch.no_grad():
@@ -564,20 +569,18 @@ def hub_multimodal_layout(directory, text_defaults):
             name = "language_model." + name
         renamed[name] = tensor
     save_file(renamed, path, metadata={"format": "pt"})
-    config_path = os.path.join(directory, "config.json")
-    with open(config_path) as handle:
-        config = json.load(handle)
-    text = config["text_config"]
-    gemma3_older_layout(text)
-    defaults = dict(Gemma3TextConfig().to_dict(), rope_theta=1000000.0, rope_local_base_freq=10000.0)
-    for key in list(text):
-        if key in defaults and defaults[key] == text[key] and key != "model_type":
-            del text[key]
-    for key in text_defaults:
-        assert key not in text, f"{key} should be left to its default"
-    config["torch_dtype"] = config.pop("dtype")
-    with open(config_path, "w") as handle:
-        json.dump(config, handle, indent=2, sort_keys=True)
+
+    def hub_config(config):
+        text = config["text_config"]
+        gemma3_older_layout(text)
+        defaults = dict(Gemma3TextConfig().to_dict(), rope_theta=1000000.0, rope_local_base_freq=10000.0)
+        for key in list(text):
+            if key in defaults and defaults[key] == text[key] and key != "model_type":
+                del text[key]
+        for key in text_defaults:
+            assert key not in text, f"{key} should be left to its default"
+        config["torch_dtype"] = config.pop("dtype")
+    rewrite_config(directory, hub_config)
 
 
 def save_gemma3_multimodal(name, description, seed, **text_options):
@@ -694,12 +697,7 @@ def save_mistral3(name, description, seed, text, tie, hub_layout):
     tensors = load_file(path)
     assert "language_model.model.embed_tokens.weight" in tensors, "save_pretrained no longer writes the hub layout"
     if hub_layout:
-        config_path = os.path.join(directory, "config.json")
-        with open(config_path) as handle:
-            written = json.load(handle)
-        hub_mistral3_layout(written)
-        with open(config_path, "w") as handle:
-            json.dump(written, handle, indent=2, sort_keys=True)
+        rewrite_config(directory, hub_mistral3_layout)
     else:
         renamed = {}
         for tensor_name, tensor in tensors.items():

@@ -183,16 +183,21 @@ def write_moe(file_name, architecture, model, config, tensor_types, split_expert
     model.load_state_dict(state, strict=False)
 
 
+def seeded_model(model_class, config, seed):
+    """`model_class(config)` built after torch.manual_seed(0), its parameters drawn by `randomize(model, seed)`."""
+    torch.manual_seed(0)
+    model = model_class(config).eval()
+    randomize(model, seed)
+    return model
+
+
 def olmoe(experts, per_token, normalize, hidden=64, ff=32, seed=31, vocabulary_size=VOCABULARY, tied=False, kv_heads=2):
     config = transformers.OlmoeConfig(
         vocab_size=vocabulary_size, hidden_size=hidden, intermediate_size=ff, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=kv_heads, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
         num_experts=experts, num_experts_per_tok=per_token, norm_topk_prob=normalize, tie_word_embeddings=tied,
         bos_token_id=1, eos_token_id=2, pad_token_id=None)
-    torch.manual_seed(0)
-    model = transformers.OlmoeForCausalLM(config).eval()
-    randomize(model, seed)
-    return model, config
+    return seeded_model(transformers.OlmoeForCausalLM, config, seed), config
 
 
 def mixtral(experts, hidden=64, ff=32, seed=37, tied=False, vocabulary_size=VOCABULARY):
@@ -201,10 +206,7 @@ def mixtral(experts, hidden=64, ff=32, seed=37, tied=False, vocabulary_size=VOCA
         num_key_value_heads=2, max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
         num_local_experts=experts, num_experts_per_tok=2, sliding_window=None, tie_word_embeddings=tied,
         bos_token_id=1, eos_token_id=2)
-    torch.manual_seed(0)
-    model = transformers.MixtralForCausalLM(config).eval()
-    randomize(model, seed)
-    return model, config
+    return seeded_model(transformers.MixtralForCausalLM, config, seed), config
 
 
 def qwen2_moe(experts, per_token, normalize, seed):
@@ -215,10 +217,7 @@ def qwen2_moe(experts, per_token, normalize, seed):
         shared_expert_intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
         max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1000000.0, num_experts=experts,
         num_experts_per_tok=per_token, norm_topk_prob=normalize, tie_word_embeddings=False)
-    torch.manual_seed(0)
-    model = transformers.Qwen2MoeForCausalLM(config).eval()
-    randomize(model, seed)
-    return model, config
+    return seeded_model(transformers.Qwen2MoeForCausalLM, config, seed), config
 
 
 def qwen3_moe(experts, per_token, hidden, width, head_dim, seed, tied):
@@ -229,10 +228,7 @@ def qwen3_moe(experts, per_token, hidden, width, head_dim, seed, tied):
         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=head_dim,
         max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1000000.0, num_experts=experts,
         num_experts_per_tok=per_token, norm_topk_prob=True, tie_word_embeddings=tied)
-    torch.manual_seed(0)
-    model = transformers.Qwen3MoeForCausalLM(config).eval()
-    randomize(model, seed)
-    return model, config
+    return seeded_model(transformers.Qwen3MoeForCausalLM, config, seed), config
 
 
 def quantized_qwen2_moe_types(name):

@@ -60,17 +60,7 @@ import LanguageModels
     /// Export writes the FP8 weights dequantized, as a checkpoint without quantization settings that loads to the same
     /// logits.
     @Test(arguments: names) func exportWritesDequantizedWeights(name: String) throws {
-        let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
-        let model = try TransformerModel.load(checkpoint)
-        try withTemporaryDirectory { directory in
-            try model.save(to: directory, configuration: checkpoint.configuration)
-            let reloaded = try Checkpoint(directory: directory)
-            #expect(reloaded.configuration.quantization == nil)
-            #expect(!reloaded.weights.tensorNames.contains { $0.hasSuffix("_scale_inv") || $0.hasSuffix("activation_scale") })
-            let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
-            let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
-            expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
-        }
+        try Fixtures.expectExportWritesDequantizedWeights(name) { $0.hasSuffix("_scale_inv") || $0.hasSuffix("activation_scale") }
     }
 
     /// The settings as config.json gives them, and written back in the same form.

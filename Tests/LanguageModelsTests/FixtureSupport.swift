@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LanguageModels
+import TestScratch
 
 /// Access to the checkpoint fixtures written by scripts/make_fixtures.py.
 enum Fixtures {
@@ -32,6 +33,22 @@ enum Fixtures {
         let scale = Swift.max(1, flatFloats(padded["logits"]!).map(Swift.abs).max()!)
         let worst = try paddedLogitsError(name)
         #expect(worst <= 1e-4 * scale, "\(name): max |Δ logits| at real positions = \(worst) at logit scale \(scale)")
+    }
+
+    /// Expects a quantized fixture exported by `save(to:configuration:)` to be a checkpoint without quantization
+    /// settings or any tensor `isQuantizationTensor` matches, whose reload gives transformers' logits of the fixture.
+    static func expectExportWritesDequantizedWeights(_ name: String, isQuantizationTensor: @escaping (String) -> Bool) throws {
+        let checkpoint = try Checkpoint(directory: directory(name))
+        let model = try TransformerModel.load(checkpoint)
+        try withTemporaryDirectory { directory in
+            try model.save(to: directory, configuration: checkpoint.configuration)
+            let reloaded = try Checkpoint(directory: directory)
+            #expect(reloaded.configuration.quantization == nil)
+            #expect(!reloaded.weights.tensorNames.contains(where: isQuantizationTensor))
+            let batch = try reference(name)["batch"] as! [String: Any]
+            let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
+            expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
+        }
     }
 
     /// The largest |logit − transformers' logit| at the real (unpadded) positions of the fixture's left-padded

@@ -96,17 +96,7 @@ import LanguageModels
     @Test(arguments: ["gpt2_mlx_q8", "gpt_neox_mlx_q4", "phi3_mlx_q6", "gemma2_mlx_q4", "mixtral_mlx_q4", "qwen2_moe_mlx_q4",
                       "qwen2_mlx_nvfp4", "mistral_mlx_mxfp8"])
     func exportWritesDequantizedWeights(name: String) throws {
-        let checkpoint = try Checkpoint(directory: Fixtures.directory(name))
-        let model = try TransformerModel.load(checkpoint)
-        try withTemporaryDirectory { directory in
-            try model.save(to: directory, configuration: checkpoint.configuration)
-            let reloaded = try Checkpoint(directory: directory)
-            #expect(reloaded.configuration.quantization == nil)
-            #expect(!reloaded.weights.tensorNames.contains { $0.hasSuffix(".scales") || $0.hasPrefix("model.h.") })
-            let batch = try Fixtures.reference(name)["batch"] as! [String: Any]
-            let logits = try TransformerModel.load(reloaded).forward(TokenBatch(batch["input_ids"] as! [[Int]]))
-            expectLogits(logits, match: flatFloats(batch["logits"]!), "\(name) exported")
-        }
+        try Fixtures.expectExportWritesDequantizedWeights(name) { $0.hasSuffix(".scales") || $0.hasPrefix("model.h.") }
     }
 
     /// The microscaling modes keep their FP codes packed, with no biases, in the mode and group config.json gives.
